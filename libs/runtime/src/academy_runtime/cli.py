@@ -1,0 +1,86 @@
+"""Each service's command line: `academy-<service> api | worker | migrate ... | dlq list|redrive`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+
+from academy_runtime.service import ServiceDefinition
+
+
+def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] | None], None]:
+    """Build the `main()` of a service's console script from a loader of its definition."""
+
+    def main(argv: list[str] | None = None) -> None:
+        service = load()
+        parser = argparse.ArgumentParser(prog=f"academy-{service.name.replace('_', '-')}")
+        sub = parser.add_subparsers(dest="command", required=True)
+        api = sub.add_parser("api", help="serve the HTTP API")
+        api.add_argument("--host")
+        api.add_argument("--port", type=int)
+        sub.add_parser("worker", help="run the outbox relay, the event consumers and background jobs")
+        mig = sub.add_parser("migrate", help="alembic: upgrade head (default), downgrade base, current...")
+        mig.add_argument("args", nargs="*")
+        dlq = sub.add_parser("dlq", help="list or re-drive dead letters")
+        dlq.add_argument("action", choices=["list", "redrive"])
+        dlq.add_argument("--consumer", help="consumer purpose; default: every consumer of the service")
+        dlq.add_argument("--limit", type=int, default=None)
+        sub.add_parser("openapi", help="print the OpenAPI document")
+        args = parser.parse_args(argv)
+
+        if args.command == "api":
+            import uvicorn
+
+            from academy_runtime.http import create_app
+
+            settings = service.settings()
+            uvicorn.run(
+                create_app(service, settings),
+                host=args.host or settings.http_host,
+                port=args.port or settings.http_port,
+                log_config=None,
+                proxy_headers=True,
+            )
+        elif args.command == "worker":
+            from academy_runtime.worker import run_worker
+
+            asyncio.run(run_worker(service))
+        elif args.command == "migrate":
+            from academy_runtime.migrations import migrate
+
+            migrate(service, *args.args)
+        elif args.command == "dlq":
+            asyncio.run(_dlq(service, args.action, args.consumer, args.limit))
+        elif args.command == "openapi":
+            from academy_runtime.http import create_app
+
+            json.dump(create_app(service).openapi(), sys.stdout, indent=2, ensure_ascii=False)
+
+    return main
+
+
+async def _dlq(service: ServiceDefinition, action: str, consumer: str | None, limit: int | None) -> None:
+    from academy_runtime.dlq import list_dead_letters, redrive_dead_letters
+
+    settings = service.settings()
+    purposes = [consumer] if consumer else [c.purpose for c in service.consumers]
+    for purpose in purposes:
+        if action == "list":
+            letters = await list_dead_letters(settings, purpose, limit or 100)
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "queue": f"{settings.queue_name(purpose)}.dlq",
+                        "count": len(letters),
+                        "messages": [d.as_dict() for d in letters],
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+        else:
+            moved = await redrive_dead_letters(settings, purpose, limit)
+            sys.stdout.write(f"{settings.queue_name(purpose)}: re-drove {moved} message(s)\n")

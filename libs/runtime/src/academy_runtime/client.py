@@ -1,0 +1,113 @@
+"""HTTP client for calling another service: signed token, trace context, idempotency key, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+from opentelemetry import trace
+
+from academy_runtime.auth import TokenCache
+from academy_runtime.errors import DependencyUnavailableError, DomainError, NotFoundError
+from academy_runtime.telemetry import inject_headers, tracer
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE_STATUS = {502, 503, 504}
+
+
+class ServiceCallError(DomainError):
+    """Another service answered with an error we pass on (its status and message)."""
+
+
+class ServiceClient:
+    """Calls one service. Requests with an idempotency key (and GETs) are retried on transient failures."""
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        tokens: TokenCache,
+        *,
+        timeout_s: float = 5.0,
+        retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.service = service
+        self.tokens = tokens
+        self.retries = retries
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        retryable = method.upper() == "GET" or idempotency_key is not None
+        attempts = self.retries + 1 if retryable else 1
+        with tracer("academy.http.client").start_as_current_span(
+            f"{method.upper()} {self.service}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "http.request.method": method.upper(),
+                "server.address": self.service,
+                "url.path": path,
+            },
+        ) as span:
+            for attempt in range(1, attempts + 1):
+                headers = inject_headers({"authorization": f"Bearer {self.tokens.token_for(self.service)}"})
+                if idempotency_key:
+                    headers["idempotency-key"] = idempotency_key
+                try:
+                    response = await self._http.request(method, path, json=json, params=params, headers=headers)
+                except httpx.TransportError as exc:
+                    if attempt < attempts:
+                        await asyncio.sleep(0.2 * 2**attempt)
+                        continue
+                    span.set_status(trace.StatusCode.ERROR)
+                    raise DependencyUnavailableError(f"{self.service} is unreachable: {exc!r}") from exc
+                if response.status_code in _RETRYABLE_STATUS and attempt < attempts:
+                    await asyncio.sleep(0.2 * 2**attempt)
+                    continue
+                span.set_attribute("http.response.status_code", response.status_code)
+                return self._result(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _result(self, response: httpx.Response) -> Any:
+        if response.is_success:
+            return response.json() if response.content else None
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:200]
+        if response.status_code == 404:  # noqa: PLR2004
+            raise NotFoundError(f"{self.service}: {message}")
+        if response.status_code >= 500:  # noqa: PLR2004
+            raise DependencyUnavailableError(f"{self.service} failed ({response.status_code}): {message}")
+        error = ServiceCallError(f"{self.service}: {message}")
+        error.status_code = response.status_code
+        raise error
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("PUT", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> Any:
+        return await self.request("DELETE", path, **kwargs)

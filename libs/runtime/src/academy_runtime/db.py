@@ -1,0 +1,76 @@
+"""Async engine and sessions; the commit happens at the boundary only.
+
+Request handlers get a session through `SessionDep`: the transaction commits after the endpoint
+returns and before the response is sent, and rolls back on any error. Consumers get theirs from the
+consumer runtime, with the same rule. Services and repositories only flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+# Deterministic constraint names keep alembic autogenerate and downgrades stable.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    """The metadata of one service: every table lives in the schema the service owns."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def make_base(schema: str) -> type[DeclarativeBase]:
+    """A declarative base bound to one service's schema."""
+
+    class Base(DeclarativeBase):
+        metadata = service_metadata(schema)
+
+    return Base
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, app_name: str = "") -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": app_name or "beauty-academy"}},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit on success, roll back on error."""
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with transaction(request.app.state.resources.sessionmaker) as session:
+        yield session
+
+
+# scope="function": the commit runs when the endpoint returns, before the response goes out, so a
+# client never sees success for a transaction that then fails to commit.
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The same database URL in the form asyncpg.connect() accepts."""
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)

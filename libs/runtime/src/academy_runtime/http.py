@@ -1,0 +1,85 @@
+"""The FastAPI app factory: lifespan-owned resources, health, metrics, errors, tracing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from academy_runtime import metrics
+from academy_runtime.errors import install_error_handlers
+from academy_runtime.health import router as health_router
+from academy_runtime.logs import configure_logging
+from academy_runtime.service import ServiceDefinition
+from academy_runtime.settings import ServiceSettings
+from academy_runtime.telemetry import configure_tracing
+
+_UNTRACED = ["/healthz", "/readyz", "/metrics"]
+
+
+def _is_operational(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in _UNTRACED
+
+
+class RequestMetricsMiddleware:
+    """Counts and times requests by route template (not raw path, which would explode cardinality)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _UNTRACED:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status["code"])).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
+
+
+def create_app(service: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or service.settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        resources = await service.open_resources(settings)
+        app.state.resources = resources
+        try:
+            yield
+        finally:
+            await resources.close()
+
+    # The tracer provider must exist before FastAPI builds its middleware, which then emits the
+    # server spans itself (no extra instrumentation: that would double every span).
+    configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
+    app = FastAPI(
+        title=f"Beauty Academy {service.name} service",
+        description=service.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        telemetry={"exclude": _is_operational, "metrics": False},
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in service.routers:
+        app.include_router(router)
+    app.add_middleware(RequestMetricsMiddleware, service=settings.service_name)
+    return app

@@ -1,0 +1,113 @@
+"""The outbox and inbox tables of one service, and the call that writes an event to the outbox.
+
+Every service's schema has the same two tables. An event is written to `outbox` in the same
+transaction as the state change it describes (so a rolled-back transaction publishes nothing), and
+a `NOTIFY` wakes the relay when that transaction commits. Consumers record every event id they
+handle in `inbox` in the same transaction as their effects, so a redelivered event has one effect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from academy_contracts import CloudEvent, EventData, build_event
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_runtime.idempotency import IdempotencyStore, idempotency_table
+from academy_runtime.telemetry import current_traceparent
+
+
+def notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+class Messaging:
+    """Outbox, inbox and idempotency-key tables in one service's metadata, plus `publish()`."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        if metadata.schema is None:
+            raise ValueError("service metadata must name its schema")
+        self.schema: str = metadata.schema
+        self.outbox = Table(
+            "outbox",
+            metadata,
+            Column("id", BigInteger, primary_key=True, autoincrement=True),
+            Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+            Column("event_type", String(200), nullable=False),
+            Column("partition_key", String(100), nullable=True),
+            Column("payload", JSONB, nullable=False),
+            Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column("published_at", DateTime(timezone=True), nullable=True),
+            Column("attempts", Integer, nullable=False, server_default=text("0")),
+            Column("last_error", Text, nullable=True),
+            # The relay only ever scans unpublished rows; a partial index keeps that cheap however
+            # many published rows wait for the retention sweep.
+            Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+            Index("ix_outbox_published_at", "published_at"),
+        )
+        self.inbox = Table(
+            "inbox",
+            metadata,
+            # CloudEvents ids are strings; other teams' producers need not use UUIDs.
+            Column("event_id", String(200), primary_key=True),
+            Column("consumer", String(200), primary_key=True),
+            Column("event_type", String(200), nullable=False),
+            Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        )
+
+        self.idempotency = IdempotencyStore(idempotency_table(metadata))
+
+    @property
+    def channel(self) -> str:
+        return notify_channel(self.schema)
+
+    async def publish(
+        self,
+        session: AsyncSession,
+        data: EventData,
+        *,
+        event_id: uuid.UUID | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CloudEvent:
+        """Write `data` to the outbox in the session's transaction; the relay publishes it after commit.
+
+        A deterministic `event_id` (for example derived from the command that caused it) makes a
+        retried command produce the same event instead of a second one.
+        """
+        event = build_event(
+            data,
+            event_id=str(event_id or uuid.uuid4()),
+            time=occurred_at or datetime.now(UTC),
+            traceparent=current_traceparent(),
+        )
+        await session.execute(
+            insert(self.outbox).values(
+                event_id=uuid.UUID(event.id),
+                event_type=event.type,
+                partition_key=event.partitionkey,
+                payload=event.model_dump(mode="json", exclude_none=True),
+            )
+        )
+        # Delivered when the transaction commits, dropped on rollback; duplicates fold into one.
+        await session.execute(text(f"NOTIFY {self.channel}"))
+        return event
+
+    def inbox_values(self, event: CloudEvent, consumer: str) -> dict[str, Any]:
+        return {"event_id": event.id, "consumer": consumer, "event_type": event.type}

@@ -1,0 +1,193 @@
+"""The outbox relay: publishes committed events, never loses one, survives restarts.
+
+Loop: claim a batch of unpublished rows with `FOR UPDATE SKIP LOCKED` (several relays share the work
+without publishing a row twice at the same time), publish each as a persistent message and wait for
+the broker's confirms, then mark the batch published in the same transaction. If the broker or the
+database fails half-way the transaction rolls back and the rows are published again later:
+delivery is at least once, and consumers' inboxes turn that into exactly one effect.
+
+The relay sleeps on `LISTEN <schema>_outbox` and wakes on the `NOTIFY` that every outbox insert
+sends at commit, with a slow poll as a safety net for a missed notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from aio_pika.abc import AbstractExchange, AbstractRobustConnection
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from academy_runtime import metrics
+from academy_runtime.bus import connect, declare_events_exchange, event_message
+from academy_runtime.db import asyncpg_dsn
+from academy_runtime.messaging import Messaging
+from academy_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF_S = 30.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        messaging: Messaging,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.messaging = messaging
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._connection: AbstractRobustConnection | None = None
+        self._exchange: AbstractExchange | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._last_sweep = 0.0
+        self.published_total = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Publish until `stop()`; every failure is logged and retried with backoff."""
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self._ensure_listener()
+                await self._ensure_exchange()
+                # Cleared before the pass: a NOTIFY that lands while we publish wakes the next wait.
+                self._wakeup.clear()
+                published = await self.publish_pending()
+                backoff = 0.5
+                if published == 0:
+                    await self._sleep(self.settings.outbox_poll_interval_s)
+                await self._maybe_sweep()
+            except Exception as exc:
+                log.warning("outbox relay iteration failed; retrying", extra={"error": repr(exc)})
+                await self._drop_listener()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def close(self) -> None:
+        self.stop()
+        await self._drop_listener()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    # -- one pass ------------------------------------------------------------------------------
+    async def publish_pending(self) -> int:
+        """Publish every unpublished row, batch by batch; returns how many were published."""
+        total = 0
+        while not self._stopping.is_set():
+            count = await self._publish_batch()
+            total += count
+            if count < self.settings.outbox_batch_size:
+                break
+        return total
+
+    async def _publish_batch(self) -> int:
+        outbox = self.messaging.outbox
+        exchange = await self._ensure_exchange()
+        async with self.sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.event_type, outbox.c.payload, outbox.c.created_at)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.settings.outbox_batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                await self._observe_backlog(session)
+                return 0
+            try:
+                # Publishes run concurrently on one confirming channel; each await returns once the
+                # broker has confirmed (or rejected) that message.
+                await asyncio.gather(
+                    *(exchange.publish(event_message(row.payload), routing_key=row.event_type) for row in rows)
+                )
+            except Exception as exc:
+                await self._record_failure(rows, exc)
+                raise
+            now = datetime.now(UTC)
+            await session.execute(
+                update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=now)
+            )
+        for row in rows:
+            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row.event_type).inc()
+            metrics.OUTBOX_PUBLISH_LATENCY.labels(self.settings.service_name).observe(
+                max(0.0, (now - row.created_at).total_seconds())
+            )
+        self.published_total += len(rows)
+        return len(rows)
+
+    async def _record_failure(self, rows: Any, exc: Exception) -> None:
+        outbox = self.messaging.outbox
+        with contextlib.suppress(Exception):
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(attempts=outbox.c.attempts + 1, last_error=repr(exc)[:2000])
+                )
+
+    async def _observe_backlog(self, session: AsyncSession) -> None:
+        outbox = self.messaging.outbox
+        oldest = (
+            await session.execute(select(func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None)))
+        ).scalar()
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        metrics.OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(age)
+
+    async def _maybe_sweep(self) -> None:
+        """Delete rows published longer ago than the retention window, at most once a minute."""
+        if time.monotonic() - self._last_sweep < 60:  # noqa: PLR2004
+            return
+        self._last_sweep = time.monotonic()
+        cutoff = datetime.now(UTC) - timedelta(hours=self.settings.outbox_retention_hours)
+        outbox = self.messaging.outbox
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(delete(outbox).where(outbox.c.published_at < cutoff))
+
+    # -- connections -----------------------------------------------------------------------------
+    async def _ensure_exchange(self) -> AbstractExchange:
+        if self._exchange is not None and self._connection is not None and not self._connection.is_closed:
+            return self._exchange
+        if self._connection is None:
+            self._connection = await connect(self.settings, name="outbox-relay")
+        channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await declare_events_exchange(channel, self.settings.events_exchange)
+        return self._exchange
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        self._listener = await asyncpg.connect(asyncpg_dsn(self.settings.database_url))
+        await self._listener.add_listener(self.messaging.channel, self._on_notify)
+        # Anything committed while we were not listening is picked up by the pass that follows.
+        self._wakeup.set()
+
+    async def _drop_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.close(timeout=2)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wakeup.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)

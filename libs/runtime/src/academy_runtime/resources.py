@@ -1,0 +1,48 @@
+"""What a process of a service holds open: created in the lifespan, never at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from academy_runtime.db import create_engine, create_sessionmaker
+from academy_runtime.settings import ServiceSettings
+
+
+@dataclass
+class Resources:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    # Service-specific clients (HTTP clients of other services, the bot, an S3 client...).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: ServiceSettings) -> Resources:
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            app_name=f"academy-{settings.service_name}",
+        )
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        return cls(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), redis=redis)
+
+    async def close(self) -> None:
+        for extra in list(self.extras.values()):
+            closer = getattr(extra, "aclose", None) or getattr(extra, "close", None)
+            if closer is not None:
+                result = closer()
+                if hasattr(result, "__await__"):
+                    await result
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+    def rkey(self, *parts: object) -> str:
+        """A Redis key in this deployment's namespace."""
+        prefix: str = self.settings.redis_prefix
+        return prefix + ":".join(str(p) for p in parts)

@@ -1,0 +1,46 @@
+"""What makes a service a service: one definition that the API, the worker and the CLI are built from."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import MetaData
+
+from academy_runtime.consumer import Consumer
+from academy_runtime.messaging import Messaging
+from academy_runtime.resources import Resources
+from academy_runtime.settings import ServiceSettings
+
+Hook = Callable[[Resources], Awaitable[None]]
+BackgroundJob = Callable[[Resources], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class ServiceDefinition:
+    """A service's parts. Each service module builds exactly one of these (`academy_<name>.service`)."""
+
+    name: str
+    settings_factory: Callable[[], ServiceSettings]
+    metadata: MetaData
+    messaging: Messaging
+    migrations: str  # alembic script location, "academy_users:migrations"
+    routers: list[APIRouter] = field(default_factory=list)
+    consumers: list[Consumer] = field(default_factory=list)
+    # Service-specific resources (HTTP clients, bot, S3...) are opened here, in both processes.
+    on_startup: list[Hook] = field(default_factory=list)
+    # Long-running jobs of the worker process besides the relay and the consumers (schedulers...).
+    worker_jobs: list[BackgroundJob] = field(default_factory=list)
+    description: str = ""
+    business_metrics: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> ServiceSettings:
+        return self.settings_factory()
+
+    async def open_resources(self, settings: ServiceSettings | None = None) -> Resources:
+        resources = Resources.open(settings or self.settings())
+        for hook in self.on_startup:
+            await hook(resources)
+        return resources

@@ -1,0 +1,103 @@
+"""One settings base for every service and worker.
+
+Values come from the environment (and an optional `.env`); every service adds its own fields by
+subclassing. Secrets have development defaults so that `make run` works on a fresh machine, and those
+defaults are refused anywhere else: a production pod that forgot a secret fails at start-up instead of
+running with a key everybody knows.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SERVICE_AUTH_SECRET = "dev-service-auth-secret-change-me-0123456789"  # noqa: S105 - refused outside development
+DEV_S3_SECRET_KEY = "academy-dev-secret"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by every Beauty Academy service (API and worker processes)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+
+    service_name: str = Field(default="service", description="Overridden by each service.")
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: str = "INFO"
+
+    # HTTP
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    worker_metrics_port: int = 0  # 0: the worker serves no metrics endpoint of its own
+
+    # PostgreSQL: each service connects with its own role; `db_schema` is the schema it owns.
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/beauty_academy"
+    db_schema: str = "public"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    # RabbitMQ
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    events_exchange: str = "academy.events"
+    queue_prefix: str = ""  # isolates test runs sharing one broker
+    amqp_queue_type: str = "classic"  # "quorum" on a multi-node production broker
+    consumer_prefetch: int = 32
+    consumer_max_attempts: int = 5
+    consumer_retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 5_000, 30_000, 120_000])
+
+    # Outbox relay
+    outbox_batch_size: int = 200
+    outbox_poll_interval_s: float = 2.0  # safety net when a NOTIFY is missed
+    outbox_retention_hours: int = 72
+
+    # Redis
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "academy:"
+
+    # S3 (MinIO in compose and Kubernetes, any S3 server locally)
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = "academy-dev"
+    s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET_KEY)
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "beauty-academy"
+
+    # Service-to-service auth
+    service_auth_secret: SecretStr = SecretStr(DEV_SERVICE_AUTH_SECRET)
+    service_token_ttl_s: int = 300
+
+    # Telemetry: OTLP/HTTP endpoint such as http://otel-collector:4318; empty disables export.
+    otel_exporter_otlp_endpoint: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_outside_development(self) -> Self:
+        if self.environment != Environment.DEVELOPMENT:
+            defaults = {
+                "SERVICE_AUTH_SECRET": self.service_auth_secret.get_secret_value() == DEV_SERVICE_AUTH_SECRET,
+                "S3_SECRET_KEY": self.s3_secret_key.get_secret_value() == DEV_S3_SECRET_KEY,
+            }
+            leaked = sorted(name for name, is_default in defaults.items() if is_default)
+            if leaked:
+                raise ValueError(
+                    f"{', '.join(leaked)} still hold the development default; set real secrets "
+                    "(only ENVIRONMENT=development accepts them)"
+                )
+            if len(self.service_auth_secret.get_secret_value()) < 32:  # noqa: PLR2004
+                raise ValueError("SERVICE_AUTH_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == Environment.DEVELOPMENT
+
+    def queue_name(self, purpose: str) -> str:
+        """The durable queue of one (service, purpose) pair."""
+        return f"{self.queue_prefix}{self.service_name}.{purpose}"

@@ -1,0 +1,324 @@
+"""Pytest fixtures for services' own tests: real PostgreSQL, RabbitMQ and Redis, isolated per run.
+
+Where the infrastructure comes from, in order:
+1. URLs in the environment: TEST_POSTGRES_ADMIN_URL, TEST_RABBITMQ_URL, TEST_REDIS_URL, TEST_S3_ENDPOINT;
+2. testcontainers, when no URL is given and a Docker engine answers;
+3. the standard local ports (127.0.0.1), as on the project's development machines.
+
+Each test session provisions its own database and roles (random names) and its own exchange, queue
+and Redis key prefixes, and removes them at the end; each test starts with empty tables.
+
+A service's `tests/conftest.py` declares `pytest_plugins = ["academy_runtime.testing"]` and a
+session fixture `service` returning its `ServiceDefinition`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from academy_runtime.auth import issue_service_token
+from academy_runtime.bus import declare_events_exchange
+from academy_runtime.migrations import migrate
+from academy_runtime.provisioning import SERVICES, drop, provision
+from academy_runtime.resources import Resources
+from academy_runtime.service import ServiceDefinition
+from academy_runtime.settings import ServiceSettings
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_S3_ENDPOINT = "127.0.0.1:9000"
+
+
+def _docker_engine_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=5, check=False).returncode == 0  # noqa: S607
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@dataclass
+class Infrastructure:
+    admin_url: str
+    rabbitmq_url: str
+    redis_url: str
+    s3_endpoint: str
+    containers: list[Any] = field(default_factory=list)
+
+
+def _from_containers() -> Infrastructure:  # pragma: no cover - needs a Docker engine
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+    from testcontainers.redis import RedisContainer
+
+    pg = PostgresContainer("postgres:16-alpine", driver=None).start()
+    rabbit = RabbitMqContainer("rabbitmq:3.13-alpine").start()
+    redis = RedisContainer("redis:7-alpine").start()
+    return Infrastructure(
+        admin_url=pg.get_connection_url(),
+        rabbitmq_url=f"amqp://guest:guest@{rabbit.get_container_host_ip()}:{rabbit.get_exposed_port(5672)}/",
+        redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
+        s3_endpoint=os.environ.get("TEST_S3_ENDPOINT", DEFAULT_S3_ENDPOINT),
+        containers=[pg, rabbit, redis],
+    )
+
+
+def discover_infrastructure() -> Infrastructure:
+    env = {k: os.environ.get(k) for k in ("TEST_POSTGRES_ADMIN_URL", "TEST_RABBITMQ_URL", "TEST_REDIS_URL")}
+    if not any(env.values()) and _docker_engine_available():
+        return _from_containers()
+    return Infrastructure(
+        admin_url=env["TEST_POSTGRES_ADMIN_URL"] or DEFAULT_ADMIN_URL,
+        rabbitmq_url=env["TEST_RABBITMQ_URL"] or DEFAULT_RABBITMQ_URL,
+        redis_url=env["TEST_REDIS_URL"] or DEFAULT_REDIS_URL,
+        s3_endpoint=os.environ.get("TEST_S3_ENDPOINT", DEFAULT_S3_ENDPOINT),
+    )
+
+
+@dataclass
+class TestPlatform:
+    """One isolated copy of the platform's storage for a test session."""
+
+    __test__ = False  # not a test class, despite the name
+
+    infra: Infrastructure
+    run_id: str
+    database: str
+    role_prefix: str
+    auth_secret: str
+
+    def database_url(self, service: str) -> str:
+        """An asyncpg URL that connects as the service's own role."""
+        host = self.infra.admin_url.split("@", 1)[1].split("/", 1)[0]
+        return f"postgresql+asyncpg://{self.role_prefix}{service}@{host}/{self.database}"
+
+    def admin_dsn(self, database: str | None = None) -> str:
+        base = self.infra.admin_url.rsplit("/", 1)[0]
+        return f"{base}/{database or self.database}"
+
+    def settings_env(self, service: str) -> dict[str, str]:
+        """Environment variables that point one service's process at this platform."""
+        return {
+            "ENVIRONMENT": "test",
+            "SERVICE_NAME": service.replace("_", "-"),
+            "DATABASE_URL": self.database_url(service),
+            "DB_SCHEMA": service,
+            "RABBITMQ_URL": self.infra.rabbitmq_url,
+            "EVENTS_EXCHANGE": f"{self.run_id}.academy.events",
+            "QUEUE_PREFIX": f"{self.run_id}.",
+            "REDIS_URL": self.infra.redis_url,
+            "REDIS_PREFIX": f"{self.run_id}:",
+            "S3_ENDPOINT": self.infra.s3_endpoint,
+            "S3_BUCKET": f"academy-{self.run_id}".replace("_", "-"),
+            "SERVICE_AUTH_SECRET": self.auth_secret,
+            "CONSUMER_RETRY_DELAYS_MS": "[100, 200, 400]",
+            "CONSUMER_MAX_ATTEMPTS": "3",
+            "OUTBOX_POLL_INTERVAL_S": "0.5",
+        }
+
+    def settings_for(self, definition: ServiceDefinition, **overrides: Any) -> ServiceSettings:
+        schema = definition.metadata.schema or definition.name
+        env = self.settings_env(schema)
+        with _patched_environ(env):
+            settings = definition.settings()
+        return settings.model_copy(update=overrides)
+
+
+@contextlib.contextmanager
+def _patched_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+async def cleanup_broker(rabbitmq_url: str, run_id: str, queues: list[str]) -> None:
+    connection = await aio_pika.connect(rabbitmq_url)
+    try:
+        for name in queues:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+            with contextlib.suppress(Exception):
+                await channel.close()
+        channel = await connection.channel()
+        with contextlib.suppress(Exception):
+            await channel.exchange_delete(f"{run_id}.academy.events")
+    finally:
+        await connection.close()
+
+
+async def cleanup_redis(redis_url: str, prefix: str) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[Infrastructure]:
+    infra = discover_infrastructure()
+    yield infra
+    for container in infra.containers:  # pragma: no cover - needs a Docker engine
+        container.stop()
+
+
+@pytest.fixture(scope="session")
+async def platform(infrastructure: Infrastructure) -> AsyncIterator[TestPlatform]:
+    run_id = f"t{secrets.token_hex(4)}"
+    test_platform = TestPlatform(
+        infra=infrastructure,
+        run_id=run_id,
+        database=f"academy_{run_id}",
+        role_prefix=f"{run_id}_",
+        auth_secret=secrets.token_urlsafe(32),
+    )
+    try:
+        await provision(infrastructure.admin_url, test_platform.database, role_prefix=test_platform.role_prefix)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.exit(f"PostgreSQL is not reachable at {infrastructure.admin_url}: {exc!r}", returncode=3)
+    yield test_platform
+    await drop(infrastructure.admin_url, test_platform.database, role_prefix=test_platform.role_prefix)
+    await cleanup_redis(infrastructure.redis_url, f"{run_id}:")
+
+
+@pytest.fixture(scope="session")
+def settings(platform: TestPlatform, service: ServiceDefinition) -> ServiceSettings:
+    return platform.settings_for(service)
+
+
+@pytest.fixture(scope="session")
+async def migrated(settings: ServiceSettings, service: ServiceDefinition) -> ServiceSettings:
+    await asyncio.to_thread(migrate, service, "upgrade", "head", database_url=settings.database_url)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def resources(
+    migrated: ServiceSettings, service: ServiceDefinition, platform: TestPlatform
+) -> AsyncIterator[Resources]:
+    res = await service.open_resources(migrated)
+    yield res
+    await res.close()
+    queues = [
+        f"{migrated.queue_name(c.purpose)}{suffix}"
+        for c in service.consumers
+        for suffix in ["", ".dlq", *(f".retry.{ms}" for ms in migrated.consumer_retry_delays_ms)]
+    ]
+    await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Each test that touches the database starts from empty tables of its service."""
+    yield
+    if "resources" not in request.fixturenames:
+        return
+    resources: Resources = request.getfixturevalue("resources")
+    service: ServiceDefinition = request.getfixturevalue("service")
+    tables = ", ".join(f'"{t.schema}"."{t.name}"' for t in service.metadata.sorted_tables)
+    if tables:
+        async with resources.engine.begin() as conn:
+            await conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+def service_token(platform: TestPlatform, *, caller: str, audience: str) -> str:
+    token: str = issue_service_token(platform.auth_secret, caller=caller, audience=audience)
+    return token
+
+
+@pytest.fixture(scope="session")
+async def api(
+    resources: Resources, service: ServiceDefinition, platform: TestPlatform
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the service's app, authenticated as the gateway, sharing `resources`."""
+    from academy_runtime.http import create_app
+
+    app = create_app(service, resources.settings)
+    app.state.resources = resources  # the test owns the resources; the app's lifespan is not run
+    token = service_token(platform, caller="gateway-bot", audience=resources.settings.service_name)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        headers={"authorization": f"Bearer {token}"},
+    ) as client:
+        yield client
+
+
+class EventProbe:
+    """Captures every event published on the run's exchange (a temporary queue bound to '#')."""
+
+    def __init__(self, queue: aio_pika.abc.AbstractQueue) -> None:
+        self.queue = queue
+
+    async def next(self, event_type: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+        import json
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {event_type or 'event'} within {timeout}s")
+            message = await self.queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(min(0.05, remaining))
+                continue
+            payload: dict[str, Any] = json.loads(message.body)
+            if event_type is None or payload.get("type") == event_type:
+                return payload
+
+    async def drain(self) -> list[dict[str, Any]]:
+        import json
+
+        out = []
+        while (message := await self.queue.get(no_ack=True, fail=False)) is not None:
+            out.append(json.loads(message.body))
+        return out
+
+
+@pytest.fixture
+async def event_probe(resources: Resources) -> AsyncIterator[EventProbe]:
+    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+    channel = await connection.channel()
+    exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind(exchange, routing_key="#")
+    yield EventProbe(queue)
+    await connection.close()
+
+
+__all__ = [
+    "SERVICES",
+    "EventProbe",
+    "Infrastructure",
+    "TestPlatform",
+    "cleanup_broker",
+    "cleanup_redis",
+    "discover_infrastructure",
+    "service_token",
+]
