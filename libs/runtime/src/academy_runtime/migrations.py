@@ -66,7 +66,10 @@ def run_migrations(service: ServiceDefinition) -> None:
         return
 
     def do_run(connection: Connection) -> None:
-        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        # The schema and the role are provisioned by `academy-platform provision`; a service role
+        # has no right to create schemas.
+        if connection.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first() is None:
+            raise SystemExit(f"schema {schema!r} does not exist: run `academy-platform provision` first")
         context.configure(connection=connection, **options)
         with context.begin_transaction():
             context.run_migrations()

@@ -126,6 +126,8 @@ class TestPlatform:
             "REDIS_PREFIX": f"{self.run_id}:",
             "S3_ENDPOINT": self.infra.s3_endpoint,
             "S3_BUCKET": f"academy-{self.run_id}".replace("_", "-"),
+            "S3_ACCESS_KEY": "academy-test",
+            "S3_SECRET_KEY": f"{self.auth_secret}-s3",
             "SERVICE_AUTH_SECRET": self.auth_secret,
             "CONSUMER_RETRY_DELAYS_MS": "[100, 200, 400]",
             "CONSUMER_MAX_ATTEMPTS": "3",

@@ -1,0 +1,158 @@
+"""Tables of the gamification schema: the points ledger, levels, achievements, streaks, projections.
+
+The seed keeps `points` on the users table; here it is a ledger (one row per award, unique award
+key, so an award happens once whatever the delivery) and a per-learner summary derived from it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from academy_runtime.db import make_base
+from academy_runtime.messaging import Messaging
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+Base = make_base("gamification")
+messaging = Messaging(Base.metadata)
+
+CONDITION_TYPES = ("courses_completed", "category_courses_completed", "lessons_completed", "streak_days")
+
+
+class PointsLedgerEntry(Base):
+    __tablename__ = "points_ledger"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    points: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(String(50), nullable=False)
+    # What the award is for ("welcome:42", "lesson:42:7"): unique, so it is granted exactly once.
+    award_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    source_event_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("points <> 0", name="points_nonzero"),
+        Index("ix_points_ledger_user_id_created_at", "user_id", "created_at"),
+    )
+
+
+class LearnerScore(Base):
+    """Per-learner totals derived from the ledger and the projections; leaderboards are built from it."""
+
+    __tablename__ = "learner_scores"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    total_points: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    level: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    lessons_completed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    courses_completed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    city: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (Index("ix_learner_scores_total_points", "total_points"),)
+
+
+class Level(Base):
+    __tablename__ = "levels"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    min_points: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    title_ru: Mapped[str] = mapped_column(String(100), nullable=False)
+    title_en: Mapped[str] = mapped_column(String(100), nullable=False)
+
+
+class Achievement(Base):
+    """The rule table (seed `achievements`): unlocked when `condition_type` reaches `condition_value`."""
+
+    __tablename__ = "achievements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    title_en: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    icon_url: Mapped[str | None] = mapped_column(Text)
+    points: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    condition_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    condition_value: Mapped[int] = mapped_column(Integer, nullable=False)
+    category: Mapped[str | None] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            "condition_type IN ('courses_completed', 'category_courses_completed', 'lessons_completed', 'streak_days')",
+            name="condition_type_known",
+        ),
+        CheckConstraint("condition_value > 0", name="condition_value_positive"),
+        CheckConstraint(
+            "(condition_type = 'category_courses_completed') = (category IS NOT NULL)",
+            name="category_iff_category_condition",
+        ),
+    )
+
+
+class UserAchievement(Base):
+    __tablename__ = "user_achievements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    achievement_id: Mapped[int] = mapped_column(
+        ForeignKey("gamification.achievements.id", ondelete="CASCADE"), nullable=False
+    )
+    earned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("user_id", "achievement_id"),)
+
+
+class Streak(Base):
+    """Daily learning streak, in the learner's calendar days."""
+
+    __tablename__ = "streaks"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    current_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    longest_days: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    last_activity_date: Mapped[date | None] = mapped_column(Date)
+
+
+class LessonCompletion(Base):
+    """Projection of progress.lesson_completed: one row per (learner, lesson), order-independent."""
+
+    __tablename__ = "lesson_completions"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    lesson_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    course_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class CourseCompletion(Base):
+    """Projection of progress.course_completed, with the category for category achievements."""
+
+    __tablename__ = "course_completions"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    course_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_course_completions_user_id_category", "user_id", "category"),)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from academy_contracts.users import UserRegisteredV1
+from academy_runtime.consumer import Consumer, EventContext
+
+from academy_gamification.points.service import award_points
+from academy_gamification.settings import GamificationSettings
+
+welcome_points = Consumer("welcome-points")
+
+
+@welcome_points.on(UserRegisteredV1)
+async def award_welcome_points(ctx: EventContext, event: UserRegisteredV1) -> None:
+    """Every new learner gets welcome points, once: the award key is the learner, not the event."""
+    settings = ctx.resources.settings
+    assert isinstance(settings, GamificationSettings)
+    await award_points(
+        ctx.session,
+        user_id=event.user_id,
+        points=settings.welcome_points,
+        reason="welcome",
+        award_key=f"welcome:{event.user_id}",
+        source_event_id=ctx.event.id,
+    )

@@ -1,0 +1,35 @@
+"""The Telegram gateway: turns updates into commands to the services and events into messages."""
+
+from __future__ import annotations
+
+from academy_runtime.cli import service_main
+from academy_runtime.http import create_app as _create_app
+from academy_runtime.service import ServiceDefinition
+from fastapi import FastAPI
+
+from academy_gateway_bot.bot import open_bot_runtime
+from academy_gateway_bot.models import Base, messaging
+from academy_gateway_bot.notifications.consumers import learner_directory, notifications
+from academy_gateway_bot.polling import receive_telegram_updates
+from academy_gateway_bot.settings import GatewaySettings
+from academy_gateway_bot.webhook.endpoints import router as webhook_router
+
+service = ServiceDefinition(
+    name="gateway_bot",
+    description="Telegram gateway: webhook/polling, conversation state, notifications and broadcasts.",
+    settings_factory=GatewaySettings,
+    metadata=Base.metadata,
+    messaging=messaging,
+    migrations="academy_gateway_bot:migrations",
+    routers=[webhook_router],
+    consumers=[learner_directory, notifications],
+    on_startup=[open_bot_runtime],
+    worker_jobs=[receive_telegram_updates],
+)
+
+
+def create_app() -> FastAPI:
+    return _create_app(service)
+
+
+main = service_main(lambda: service)

@@ -1,0 +1,90 @@
+"""The aiogram side: Bot (pointed at Telegram, a local Bot API server or the emulator) and Dispatcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from academy_runtime.resources import Resources
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+
+from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.handlers import profile, start
+from academy_gateway_bot.middlewares import FriendlyErrors, Throttling, UpdateDeduplication
+from academy_gateway_bot.notifications.sender import NotificationSender
+from academy_gateway_bot.settings import GatewaySettings
+
+
+def create_bot(settings: GatewaySettings) -> Bot:
+    if settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+    else:
+        session = AiohttpSession()
+    return Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatcher:
+    settings = resources.settings
+    assert isinstance(settings, GatewaySettings)
+    prefix = settings.redis_prefix
+    storage = RedisStorage(resources.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}fsm"))
+    dp = Dispatcher(storage=storage)
+    dp["resources"] = resources
+    dp["clients"] = clients
+    dp.update.outer_middleware(UpdateDeduplication(resources.redis, prefix))
+    throttling = Throttling(resources.redis, prefix, settings.throttle_updates_per_minute)
+    dp.message.outer_middleware(throttling)
+    dp.callback_query.outer_middleware(throttling)
+    dp.message.middleware(FriendlyErrors())
+    dp.callback_query.middleware(FriendlyErrors())
+    dp.include_routers(start.router, profile.router)
+    return dp
+
+
+@dataclass
+class BotRuntime:
+    """Everything the gateway holds for Telegram, opened in the lifespan and closed with it."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+    clients: ServiceClients
+    sender: NotificationSender
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()
+        await self.bot.session.close()
+
+
+async def open_bot_runtime(resources: Resources) -> None:
+    settings = resources.settings
+    assert isinstance(settings, GatewaySettings)
+    clients = ServiceClients.from_settings(settings)
+    bot = create_bot(settings)
+    runtime = BotRuntime(
+        bot=bot,
+        dispatcher=create_dispatcher(resources, clients),
+        clients=clients,
+        sender=NotificationSender(
+            bot,
+            resources.redis,
+            prefix=settings.redis_prefix,
+            global_per_s=settings.send_rate_global_per_s,
+            per_chat_per_s=settings.send_rate_per_chat_per_s,
+        ),
+    )
+    resources.extras["bot"] = runtime
+
+
+def bot_runtime(resources: Resources) -> BotRuntime:
+    runtime = resources.extras["bot"]
+    assert isinstance(runtime, BotRuntime)
+    return runtime

@@ -1,0 +1,91 @@
+"""Update-level middlewares: de-duplication, idempotency key, per-user throttling, error replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from academy_runtime.errors import DependencyUnavailableError
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+from redis.asyncio import Redis
+
+from academy_gateway_bot import metrics
+from academy_gateway_bot.i18n import locale_for, t
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+_DONE_TTL_S = 24 * 3600
+_CLAIM_TTL_S = 300
+
+
+class UpdateDeduplication(BaseMiddleware):
+    """Handle each update once, even when a webhook is retried or two processes poll.
+
+    The update is claimed in Redis before handling and marked done after; a failure releases the
+    claim so Telegram's retry is handled. Every command the update causes carries an idempotency key
+    derived from it, so even a lost claim cannot make a service act twice.
+    """
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        bot = data["bot"]
+        key = f"{self.prefix}tg:update:{bot.id}:{event.update_id}"
+        if not await self.redis.set(key, "processing", nx=True, ex=_CLAIM_TTL_S):
+            metrics.UPDATES.labels("duplicate").inc()
+            return None
+        data["idempotency_key"] = f"tg:{bot.id}:{event.update_id}"
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            await self.redis.delete(key)
+            metrics.UPDATES.labels("failed").inc()
+            raise
+        await self.redis.set(key, "done", ex=_DONE_TTL_S)
+        metrics.UPDATES.labels("handled").inc()
+        return result
+
+
+class Throttling(BaseMiddleware):
+    """At most N messages/callbacks a minute per user; the excess gets one polite warning."""
+
+    def __init__(self, redis: Redis, prefix: str, per_minute: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.per_minute = per_minute
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        key = f"{self.prefix}tg:throttle:{user.id}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 60, nx=True)
+            count, _ = await pipe.execute()
+        if count > self.per_minute:
+            metrics.UPDATES.labels("throttled").inc()
+            if count == self.per_minute + 1 and hasattr(event, "answer"):
+                await event.answer(t("error.throttled", locale_for(user.language_code)))
+            return None
+        return await handler(event, data)
+
+
+class FriendlyErrors(BaseMiddleware):
+    """A service that is down gets the learner a clear message, and the update is retried later."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except DependencyUnavailableError:
+            user = data.get("event_from_user")
+            if hasattr(event, "answer"):
+                await event.answer(t("error.temporary", locale_for(user.language_code if user else None)))
+            raise

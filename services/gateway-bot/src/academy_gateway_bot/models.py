@@ -1,0 +1,102 @@
+"""Tables of the gateway_bot schema: learner projection, conversation state, notifications, broadcasts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from academy_runtime.db import make_base
+from academy_runtime.messaging import Messaging
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, func
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+Base = make_base("gateway_bot")
+messaging = Messaging(Base.metadata)
+
+
+class Learner(Base):
+    """Projection of users.user_registered / profile_updated: where and how to reach a learner."""
+
+    __tablename__ = "learners"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+    locale: Mapped[str] = mapped_column(String(8), nullable=False, server_default=sql_text("'ru'"))
+    notifications_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=sql_text("true"))
+    # Set when Telegram answers 403 (the learner blocked the bot): no more sends until they return.
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+
+
+class UserState(Base):
+    """The roadmap's UserState: durable per-learner bot state (menu, language choice, last screen).
+
+    The live conversation (aiogram FSM) is in Redis; what must survive a Redis loss is here.
+    """
+
+    __tablename__ = "user_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    state_data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=sql_text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+
+
+class ProcessedUpdate(Base):
+    """Telegram updates already handled (webhook retries and polling overlaps are dropped)."""
+
+    __tablename__ = "processed_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (Index("ix_processed_updates_received_at", "received_at"),)
+
+
+class NotificationLog(Base):
+    """Every message sent to a learner because of an event, with its outcome."""
+
+    __tablename__ = "notification_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    kind: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # sent, blocked, failed, skipped
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_notification_log_user_id_created_at", "user_id", "created_at"),
+        Index("uq_notification_log_event_kind", "event_id", "kind", unique=True),
+    )
+
+
+class Broadcast(Base):
+    """A message an operator sends to many learners, paced by the notification sender."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=sql_text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default=sql_text("'draft'"))
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    sent_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql_text("0"))
+    failed_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql_text("0"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

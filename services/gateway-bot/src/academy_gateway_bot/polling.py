@@ -1,0 +1,54 @@
+"""The worker's Telegram job: long polling in development, webhook registration in production."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from academy_runtime.resources import Resources
+
+from academy_gateway_bot.bot import bot_runtime
+from academy_gateway_bot.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+BOT_COMMANDS = {
+    "ru": [("start", "Начать"), ("profile", "Профиль и баллы"), ("help", "Помощь")],
+    "en": [("start", "Start"), ("profile", "Profile and points"), ("help", "Help")],
+}
+
+
+async def receive_telegram_updates(resources: Resources) -> None:
+    from aiogram.types import BotCommand
+
+    settings = resources.settings
+    assert isinstance(settings, GatewaySettings)
+    runtime = bot_runtime(resources)
+    bot = runtime.bot
+    while True:
+        try:
+            for locale, commands in BOT_COMMANDS.items():
+                await bot.set_my_commands(
+                    [BotCommand(command=c, description=d) for c, d in commands],
+                    language_code=None if locale == "ru" else locale,
+                )
+            if settings.bot_mode == "webhook":
+                await bot.set_webhook(
+                    settings.telegram_webhook_url,
+                    secret_token=settings.telegram_webhook_secret.get_secret_value(),
+                    allowed_updates=runtime.dispatcher.resolve_used_update_types(),
+                )
+                log.info("telegram webhook registered", extra={"url": settings.telegram_webhook_url})
+                await asyncio.Event().wait()  # the API process receives the updates
+            await bot.delete_webhook(drop_pending_updates=False)
+            log.info("long polling for telegram updates")
+            await runtime.dispatcher.start_polling(
+                bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=runtime.dispatcher.resolve_used_update_types(),
+            )
+            return
+        except Exception as exc:
+            log.warning("telegram unreachable; retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(5)

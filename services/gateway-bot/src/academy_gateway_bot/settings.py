@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from academy_runtime.settings import Environment, ServiceSettings
+from pydantic import SecretStr, model_validator
+
+DEV_BOT_TOKEN = "123456:TEST-TOKEN"  # noqa: S105 - the Bot API emulator's default bot
+DEV_WEBHOOK_SECRET = "dev-webhook-secret"  # noqa: S105 - refused outside development
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: str = "gateway-bot"
+    db_schema: str = "gateway_bot"
+    http_port: int = 8106
+    worker_metrics_port: int = 9106
+    database_url: str = "postgresql+asyncpg://academy_gateway_bot@127.0.0.1:5432/beauty_academy"
+
+    # Without a real token the bot talks to the local Bot API emulator.
+    telegram_bot_token: SecretStr = SecretStr(DEV_BOT_TOKEN)
+    telegram_api_url: str = ""  # empty: api.telegram.org; else a local Bot API server or the emulator
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+
+    users_url: str = "http://127.0.0.1:8101"
+    catalog_url: str = "http://127.0.0.1:8102"
+    progress_url: str = "http://127.0.0.1:8103"
+    gamification_url: str = "http://127.0.0.1:8104"
+    billing_url: str = "http://127.0.0.1:8105"
+
+    # Telegram's limits: about 30 messages/s overall and 1/s per chat.
+    send_rate_global_per_s: int = 30
+    send_rate_per_chat_per_s: int = 1
+    throttle_updates_per_minute: int = 40
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Self:
+        if self.environment != Environment.DEVELOPMENT:
+            if self.telegram_webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET still holds the development default")
+            if self.telegram_bot_token.get_secret_value() == DEV_BOT_TOKEN and not self.telegram_api_url:
+                raise ValueError("TELEGRAM_BOT_TOKEN is the emulator's token but TELEGRAM_API_URL is Telegram")
+        if self.bot_mode == "webhook" and not self.telegram_webhook_url:
+            raise ValueError("BOT_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
+        return self

@@ -1,0 +1,44 @@
+"""Telegram's webhook: the secret-token header is checked before anything is read."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from academy_runtime.errors import UnauthorizedError, ValidationFailedError
+from aiogram.types import Update
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+
+from academy_gateway_bot import metrics
+from academy_gateway_bot.bot import bot_runtime
+from academy_gateway_bot.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["telegram"])
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@router.post("/telegram/webhook")
+async def telegram_webhook(request: Request) -> dict[str, bool]:
+    resources = request.app.state.resources
+    settings = resources.settings
+    assert isinstance(settings, GatewaySettings)
+    given = request.headers.get(SECRET_HEADER, "")
+    expected = settings.telegram_webhook_secret.get_secret_value()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        metrics.UPDATES.labels("forged").inc()
+        raise UnauthorizedError("missing or wrong X-Telegram-Bot-Api-Secret-Token")
+    try:
+        update = Update.model_validate_json(await request.body())
+    except ValidationError as exc:
+        metrics.UPDATES.labels("malformed").inc()
+        raise ValidationFailedError(
+            f"not a Telegram update: {exc.error_count()} error(s)",
+            details={"errors": exc.errors(include_url=False)[:5]},
+        ) from exc
+    runtime = bot_runtime(resources)
+    await runtime.dispatcher.feed_update(runtime.bot, update)
+    return {"ok": True}
