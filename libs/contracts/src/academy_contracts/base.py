@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
-from pydantic.json_schema import JsonDict
+from pydantic.config import JsonDict
 
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$"
 """`<service>.<event>.v<N>`: the CloudEvents `type` and the RabbitMQ routing key."""

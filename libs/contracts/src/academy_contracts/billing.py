@@ -45,6 +45,7 @@ _PROVIDER_DESCRIPTION = (
     "`wallet` (the learner's coins)."
 )
 
+
 def _check_provider_currency(provider: PaymentProvider, amount: Money) -> None:
     # Telegram only sells digital goods for Stars, and Stars are only paid through Telegram.
     if (provider == "telegram_stars") != (amount.currency == TELEGRAM_STARS):
@@ -61,13 +62,12 @@ class PaymentSucceededV1(EventData):
     payment_id: DbId = Field(description="Payment id in billing.")
     user_id: DbId = Field(description="The paying learner.")
     course_id: DbId | None = Field(
-        default=None, description="The course paid for when `purpose` is `course`; None for a top-up."
+        default=None, description="The course paid for when `purpose` is `course`; null for a top-up."
     )
     amount: Money = Field(description="Amount paid.")
     provider: PaymentProvider = Field(description=_PROVIDER_DESCRIPTION)
     external_id: ExternalId = Field(
-        description="The provider's id of the payment (YooKassa payment id, Telegram charge id, wallet "
-        "transaction id)."
+        description="The provider's id of the payment (YooKassa payment id, Telegram charge id, wallet transaction id)."
     )
     purpose: PaymentPurpose = Field(description="`course` purchase or wallet `top_up`.")
     paid_at: UtcDatetime = Field(description="When the provider confirmed the payment.")
@@ -222,7 +222,7 @@ class CoursePurchasedV1(EventData):
     course_id: DbId = Field(description="The course bought.")
     payment_id: DbId | None = Field(
         default=None,
-        description="The payment that paid for it; None when it was charged to the coins wallet directly.",
+        description="The payment that paid for it; null when it was charged to the coins wallet directly.",
     )
     amount: Money = Field(description="Price paid.")
     purchased_at: UtcDatetime = Field(description="When the purchase was completed.")

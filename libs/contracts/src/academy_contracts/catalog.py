@@ -28,7 +28,7 @@ class CourseLesson(ContractModel):
     title: Title = Field(description="Lesson title.")
     is_free: StrictBool = Field(description="Whether the lesson is open without buying the course (preview).")
     video_duration: Seconds | None = Field(
-        default=None, description="Length of the lesson video in seconds; None when there is no video."
+        default=None, description="Length of the lesson video in seconds; null when there is no video."
     )
 
     @classmethod
@@ -44,9 +44,7 @@ class CourseSnapshot(EventData):
     category: Slug = Field(description="Category slug: `manicure`, `pedicure`, `eyelashes`, `eyebrows`, ...")
     price: Money = Field(description="Price of the course; `0.00` for a free course.")
     is_top: StrictBool = Field(description="Whether the course is featured as a course of the month.")
-    duration_hours: Count | None = Field(
-        default=None, description="Announced length of the course in hours, if set."
-    )
+    duration_hours: Count | None = Field(default=None, description="Announced length of the course in hours, if set.")
     is_active: StrictBool = Field(description="Whether learners can see and enrol in the course.")
     lessons: tuple[CourseLesson, ...] = Field(description="All lessons of the course, in `order`.")
 
@@ -88,9 +86,7 @@ class CoursePublishedV1(CourseSnapshot):
 
     @classmethod
     def example(cls) -> Self:
-        return cls.model_validate(
-            {**cls._example_fields(), "published_at": datetime(2025, 2, 20, 10, 0, tzinfo=UTC)}
-        )
+        return cls.model_validate({**cls._example_fields(), "published_at": datetime(2025, 2, 20, 10, 0, tzinfo=UTC)})
 
 
 class CourseUpdatedV1(CourseSnapshot):
@@ -106,9 +102,7 @@ class CourseUpdatedV1(CourseSnapshot):
 
     @classmethod
     def example(cls) -> Self:
-        return cls.model_validate(
-            {**cls._example_fields(), "updated_at": datetime(2025, 3, 5, 14, 0, tzinfo=UTC)}
-        )
+        return cls.model_validate({**cls._example_fields(), "updated_at": datetime(2025, 3, 5, 14, 0, tzinfo=UTC)})
 
 
 class CourseArchivedV1(EventData):

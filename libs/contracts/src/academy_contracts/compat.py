@@ -175,6 +175,7 @@ class _Comparison:
         if key in self._seen:  # recursive models: each pair of nodes is compared once
             return
         self._seen.add(key)
+        old, new = _flatten(old, self.old_root), _flatten(new, self.new_root)
 
         old_types, new_types = _types(old, self.old_root), _types(new, self.new_root)
         if old_types != new_types:
@@ -283,6 +284,27 @@ def _resolve(node: Any, root: Mapping[str, Any]) -> Any:
     return node
 
 
+def _flatten(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Merge `allOf` parts into one schema. Pydantic has written a described reference both as
+    `{"$ref": ...}` and as `{"allOf": [{"$ref": ...}]}`; the two must compare equal."""
+    parts = node.get("allOf")
+    if not isinstance(parts, list):
+        return node
+    merged: dict[str, Any] = {key: value for key, value in node.items() if key != "allOf"}
+    for part in parts:
+        resolved = _resolve(part, root)
+        if not isinstance(resolved, Mapping):
+            continue
+        for key, value in _flatten(resolved, root).items():
+            if key == "properties":
+                merged["properties"] = {**value, **merged.get("properties", {})}
+            elif key == "required":
+                merged["required"] = sorted({*value, *merged.get("required", ())})
+            else:
+                merged.setdefault(key, value)
+    return merged
+
+
 def _is_union(node: Mapping[str, Any]) -> bool:
     return isinstance(node.get("anyOf"), list) or isinstance(node.get("oneOf"), list)
 
@@ -295,9 +317,10 @@ def _branches(node: Mapping[str, Any]) -> list[Any]:
 
 
 def _non_null_branches(node: Mapping[str, Any], root: Mapping[str, Any]) -> list[Any]:
+    resolved = (_resolve(branch, root) for branch in _branches(node))
     return [
         branch
-        for branch in (_resolve(b, root) for b in _branches(node))
+        for branch in (_flatten(b, root) if isinstance(b, Mapping) else b for b in resolved)
         if not (isinstance(branch, Mapping) and branch.get("type") == "null")
     ]
 
@@ -317,6 +340,7 @@ def _json_type(value: Any) -> str:
 
 
 def _types(node: Mapping[str, Any], root: Mapping[str, Any]) -> frozenset[str]:
+    node = _flatten(node, root)
     branches = _branches(node)
     if len(branches) > 1 or branches[0] is not node:
         return frozenset().union(*(_types(_resolve(branch, root), root) for branch in branches))
@@ -344,4 +368,3 @@ def _allowed_values(node: Mapping[str, Any]) -> frozenset[str] | None:
 
 def _show(values: frozenset[str]) -> str:
     return ", ".join(sorted(values))
-

@@ -63,7 +63,7 @@ class AchievementUnlockedV1(EventData):
     title: Title = Field(description="Achievement title as shown to learners.")
     points: Count = Field(description="Points the achievement is worth (awarded in a separate points_awarded).")
     category: Slug | None = Field(
-        default=None, description="Course category the achievement belongs to, e.g. `manicure`; None if general."
+        default=None, description="Course category the achievement belongs to, e.g. `manicure`; null if general."
     )
     unlocked_at: UtcDatetime = Field(description="When the achievement was earned.")
 

@@ -18,7 +18,7 @@ from typing import Any
 from academy_contracts import __version__
 from academy_contracts._yaml import dump_yaml
 from academy_contracts.asyncapi import asyncapi_document
-from academy_contracts.compat import REGENERATE_HINT, CompatReport, check_compatibility, load_schemas
+from academy_contracts.compat import REGENERATE_HINT, Change, CompatReport, check_compatibility, load_schemas
 from academy_contracts.registry import EVENT_TYPES
 from academy_contracts.schemas import dump_json, event_json_schema
 
@@ -50,9 +50,7 @@ def events_table() -> str:
     for event_type, model in EVENT_TYPES.items():
         key = model.partition_key_field()
         description = " ".join((model.__doc__ or "").split()).replace("|", "\\|")
-        rows.append(
-            f"| `{event_type}` | {model.source_service} | {f'`{key}`' if key else '—'} | {description} |"
-        )
+        rows.append(f"| `{event_type}` | {model.source_service} | {f'`{key}`' if key else '—'} | {description} |")
     return "\n".join(rows)
 
 
@@ -87,9 +85,16 @@ def _read(path: Path) -> str | None:
 
 
 def _stale_messages(report: CompatReport, stale: list[str]) -> list[str]:
-    explained = {f"{SCHEMAS_DIR}/{change.event_type}.json" for change in report.drift}
-    messages = [change.message() for change in report.drift if f"{SCHEMAS_DIR}/{change.event_type}.json" in stale]
-    messages += [f"drift {path}: differs from the generated document; {REGENERATE_HINT}." for path in stale if path not in explained]
+    def schema_path(change: Change) -> str:
+        return f"{SCHEMAS_DIR}/{change.event_type}.json"
+
+    explained = {schema_path(change) for change in report.drift}
+    messages = [change.message() for change in report.drift if schema_path(change) in stale]
+    messages += [
+        f"drift {path}: differs from the generated document; {REGENERATE_HINT}."
+        for path in stale
+        if path not in explained
+    ]
     return messages
 
 

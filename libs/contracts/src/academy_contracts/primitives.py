@@ -24,6 +24,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from academy_contracts.base import ContractModel
 
@@ -34,7 +35,9 @@ def _only_timestamp_inputs(value: Any) -> Any:
     # Lax pydantic would read a JSON number as a Unix timestamp; the schema promises RFC 3339 text.
     if isinstance(value, datetime | str):
         return value
-    raise ValueError("expected an RFC 3339 timestamp string with a UTC offset, e.g. 2025-03-01T09:30:00Z")
+    raise PydanticCustomError(
+        "timestamp_type", "expected an RFC 3339 timestamp string with a UTC offset, e.g. 2025-03-01T09:30:00Z"
+    )
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -57,7 +60,7 @@ UtcDatetime = Annotated[
 
 def _only_date_inputs(value: Any) -> Any:
     if isinstance(value, datetime) or not isinstance(value, date | str):
-        raise ValueError("expected a calendar date string, e.g. 2025-03-01")
+        raise PydanticCustomError("date_type", "expected a calendar date string, e.g. 2025-03-01")
     return value
 
 
@@ -158,9 +161,7 @@ class Money(ContractModel):
             "a `Decimal` in Python. Telegram Stars (XTR) amounts are whole numbers."
         )
     )
-    currency: Currency = Field(
-        description="ISO 4217 code in upper case (`RUB`, `USD`), or `XTR` for Telegram Stars."
-    )
+    currency: Currency = Field(description="ISO 4217 code in upper case (`RUB`, `USD`), or `XTR` for Telegram Stars.")
 
     @model_validator(mode="after")
     def _stars_are_whole(self) -> Self:

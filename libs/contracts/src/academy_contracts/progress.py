@@ -34,8 +34,7 @@ class CourseEnrolledV1(EventData):
     course_id: DbId = Field(description="The course.")
     enrollment_id: DbId = Field(description="Id of the enrolment (one per learner and course).")
     source: EnrollmentSource = Field(
-        description="How access was obtained: `free` course, `purchase` (billing.course_purchased) or "
-        "`operator` grant."
+        description="How access was obtained: `free` course, `purchase` (billing.course_purchased) or `operator` grant."
     )
     purchase_id: DbId | None = Field(
         default=None, description="The billing purchase that granted access, when `source` is `purchase`."
@@ -110,7 +109,7 @@ class CourseCompletedV1(EventData):
     category: Slug = Field(description="Category slug of the course, e.g. `manicure`.")
     completed_at: UtcDatetime = Field(description="When the last lesson was completed.")
     duration_hours: Count | None = Field(
-        default=None, description="Announced length of the course in hours, for the transcript; None if unset."
+        default=None, description="Announced length of the course in hours, for the transcript; null if unset."
     )
 
     @classmethod
@@ -134,7 +133,7 @@ class LearnerInactiveV1(EventData):
 
     user_id: DbId = Field(description="The learner.")
     last_activity_at: UtcDatetime | None = Field(
-        default=None, description="Last lesson activity; None when the learner never started a lesson."
+        default=None, description="Last lesson activity; null when the learner never started a lesson."
     )
     inactive_days: PositiveCount = Field(description="Whole days without activity when this was detected.")
     period_start: CalendarDate = Field(

@@ -114,7 +114,20 @@ def build_event(
     """
     model_cls = type(data)
     if EVENT_TYPES.get(getattr(model_cls, "event_type", "")) is not model_cls:
+        # Consumers look the type up in the registry: an unregistered class would not parse as itself.
         raise TypeError(f"{model_cls.__name__} is not a registered event model")
+    return _wrap(data, event_id=event_id, time=time, traceparent=traceparent, subject=subject)
+
+
+def _wrap(
+    data: EventData,
+    *,
+    event_id: str | None = None,
+    time: datetime | None = None,
+    traceparent: str | None = None,
+    subject: str | None = None,
+) -> CloudEvent:
+    model_cls = type(data)
     return CloudEvent(
         id=event_id or new_event_id(),
         source=source_for(model_cls),
@@ -185,8 +198,11 @@ EXAMPLE_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def example_event(model_cls: type[EventData]) -> CloudEvent:
-    """The documented example of an event type: its data example in a deterministic envelope."""
-    return build_event(
+    """The documented example of an event type: its data example in a deterministic envelope.
+
+    Works for candidate models not registered yet, so the compatibility check can document them.
+    """
+    return _wrap(
         model_cls.example(),
         event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:beauty-academy:example:{model_cls.event_type}")),
         traceparent=EXAMPLE_TRACEPARENT,

@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
-from pydantic_core import core_schema
 
 from academy_contracts.base import EventData
 from academy_contracts.envelope import CloudEvent
@@ -26,7 +25,8 @@ class ContractJsonSchema(GenerateJsonSchema):
     """Pydantic's generator without the per-field titles it derives from names (`"User Id"`): they add
     nothing to the descriptions and only make the documents longer."""
 
-    def field_title_should_be_set(self, schema: core_schema.CoreSchemaOrField) -> bool:
+    # Pydantic's hook; the answer is the same for every field, hence the unused argument.
+    def field_title_should_be_set(self, schema: Any) -> bool:  # noqa: ARG002
         return False
 
 
@@ -69,9 +69,7 @@ def event_json_schema(model_cls: type[EventData]) -> dict[str, Any]:
     envelope = envelope_json_schema()
     envelope.pop("title", None)
     envelope.pop("description", None)
-    envelope["properties"].update(
-        pinned_envelope_properties(model_cls, data_ref=f"#/$defs/{model_cls.__name__}")
-    )
+    envelope["properties"].update(pinned_envelope_properties(model_cls, data_ref=f"#/$defs/{model_cls.__name__}"))
     return {
         "$schema": JSON_SCHEMA_DIALECT,
         "$id": schema_id(model_cls.event_type),

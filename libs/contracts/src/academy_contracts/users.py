@@ -57,7 +57,7 @@ class UserRegisteredV1(EventData):
         description="Whether the learner consented to the processing of personal data."
     )
     consent_version: ExternalId | None = Field(
-        default=None, description="Version of the consent text accepted; None when no consent was given."
+        default=None, description="Version of the consent text accepted; null when no consent was given."
     )
     registered_at: UtcDatetime = Field(description="When the account was created.")
 

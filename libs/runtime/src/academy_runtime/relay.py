@@ -17,15 +17,15 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractConnection, AbstractExchange
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_runtime import metrics
-from academy_runtime.bus import connect, declare_events_exchange, event_message
+from academy_runtime.bus import declare_events_exchange, event_message
 from academy_runtime.db import asyncpg_dsn
 from academy_runtime.messaging import Messaging
 from academy_runtime.settings import ServiceSettings
@@ -33,6 +33,15 @@ from academy_runtime.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_S = 30.0
+# A confirm that does not come within this time means the connection is gone; the batch is retried.
+_CONFIRM_TIMEOUT_S = 15.0
+
+
+class _PublishFailedError(ConnectionError):
+    def __init__(self, row_ids: list[int], cause: BaseException) -> None:
+        super().__init__(f"publishing {len(row_ids)} event(s) failed: {cause!r}")
+        self.row_ids = row_ids
+        self.cause = cause
 
 
 class OutboxRelay:
@@ -47,7 +56,7 @@ class OutboxRelay:
         self.messaging = messaging
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._exchange: AbstractExchange | None = None
         self._listener: asyncpg.Connection | None = None
         self._last_sweep = 0.0
@@ -71,6 +80,7 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("outbox relay iteration failed; retrying", extra={"error": repr(exc)})
                 await self._drop_listener()
+                await self._drop_broker()
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
@@ -81,9 +91,7 @@ class OutboxRelay:
     async def close(self) -> None:
         self.stop()
         await self._drop_listener()
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+        await self._drop_broker()
 
     # -- one pass ------------------------------------------------------------------------------
     async def publish_pending(self) -> int:
@@ -97,6 +105,14 @@ class OutboxRelay:
         return total
 
     async def _publish_batch(self) -> int:
+        try:
+            return await self._claim_and_publish()
+        except _PublishFailedError as failure:
+            # Recorded after the claiming transaction rolled back: its row locks are released.
+            await self._record_failure(failure.row_ids, failure.cause)
+            raise
+
+    async def _claim_and_publish(self) -> int:
         outbox = self.messaging.outbox
         exchange = await self._ensure_exchange()
         async with self.sessionmaker() as session, session.begin():
@@ -115,12 +131,19 @@ class OutboxRelay:
             try:
                 # Publishes run concurrently on one confirming channel; each await returns once the
                 # broker has confirmed (or rejected) that message.
-                await asyncio.gather(
-                    *(exchange.publish(event_message(row.payload), routing_key=row.event_type) for row in rows)
+                await asyncio.wait_for(
+                    asyncio.gather(
+                        *(exchange.publish(event_message(row.payload), routing_key=row.event_type) for row in rows)
+                    ),
+                    timeout=_CONFIRM_TIMEOUT_S,
                 )
-            except Exception as exc:
-                await self._record_failure(rows, exc)
-                raise
+            except (Exception, asyncio.CancelledError) as exc:
+                # aiormq cancels pending confirms when the connection drops; that CancelledError is
+                # a broker failure, not a request to stop this task.
+                task = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                    raise
+                raise _PublishFailedError([row.id for row in rows], exc) from exc
             now = datetime.now(UTC)
             await session.execute(
                 update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=now)
@@ -133,13 +156,13 @@ class OutboxRelay:
         self.published_total += len(rows)
         return len(rows)
 
-    async def _record_failure(self, rows: Any, exc: Exception) -> None:
+    async def _record_failure(self, row_ids: list[int], exc: BaseException) -> None:
         outbox = self.messaging.outbox
         with contextlib.suppress(Exception):
             async with self.sessionmaker() as session, session.begin():
                 await session.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .where(outbox.c.id.in_(row_ids))
                     .values(attempts=outbox.c.attempts + 1, last_error=repr(exc)[:2000])
                 )
 
@@ -163,13 +186,25 @@ class OutboxRelay:
 
     # -- connections -----------------------------------------------------------------------------
     async def _ensure_exchange(self) -> AbstractExchange:
+        # A plain (not robust) connection: after any failure it is dropped and made anew, so no
+        # publish ever waits on a confirm from a connection that is already gone.
         if self._exchange is not None and self._connection is not None and not self._connection.is_closed:
             return self._exchange
-        if self._connection is None:
-            self._connection = await connect(self.settings, name="outbox-relay")
+        await self._drop_broker()
+        self._connection = await aio_pika.connect(
+            self.settings.rabbitmq_url,
+            timeout=10,
+            client_properties={"connection_name": f"{self.settings.service_name}:outbox-relay"},
+        )
         channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await declare_events_exchange(channel, self.settings.events_exchange)
         return self._exchange
+
+    async def _drop_broker(self) -> None:
+        connection, self._connection, self._exchange = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), timeout=2)
 
     async def _ensure_listener(self) -> None:
         if self._listener is not None and not self._listener.is_closed():

@@ -191,7 +191,13 @@ def infrastructure() -> Iterator[Infrastructure]:
 
 
 @pytest.fixture(scope="session")
-async def platform(infrastructure: Infrastructure) -> AsyncIterator[TestPlatform]:
+def extra_schemas() -> tuple[str, ...]:
+    """Schemas (and roles) to provision besides the six services'; override in a conftest."""
+    return ()
+
+
+@pytest.fixture(scope="session")
+async def platform(infrastructure: Infrastructure, extra_schemas: tuple[str, ...]) -> AsyncIterator[TestPlatform]:
     run_id = f"t{secrets.token_hex(4)}"
     test_platform = TestPlatform(
         infra=infrastructure,
@@ -201,11 +207,21 @@ async def platform(infrastructure: Infrastructure) -> AsyncIterator[TestPlatform
         auth_secret=secrets.token_urlsafe(32),
     )
     try:
-        await provision(infrastructure.admin_url, test_platform.database, role_prefix=test_platform.role_prefix)
+        await provision(
+            infrastructure.admin_url,
+            test_platform.database,
+            role_prefix=test_platform.role_prefix,
+            services=(*SERVICES, *extra_schemas),
+        )
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.exit(f"PostgreSQL is not reachable at {infrastructure.admin_url}: {exc!r}", returncode=3)
     yield test_platform
-    await drop(infrastructure.admin_url, test_platform.database, role_prefix=test_platform.role_prefix)
+    await drop(
+        infrastructure.admin_url,
+        test_platform.database,
+        role_prefix=test_platform.role_prefix,
+        services=(*SERVICES, *extra_schemas),
+    )
     await cleanup_redis(infrastructure.redis_url, f"{run_id}:")
 
 

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-DEFAULT_BOT_TOKEN = "123456:TEST-TOKEN"
+DEFAULT_BOT_ID = 123456
+DEFAULT_BOT_TOKEN = f"{DEFAULT_BOT_ID}:TEST-TOKEN"
 DEFAULT_BOT_USERNAME = "beauty_academy_bot"
 DEFAULT_BOT_NAME = "Beauty Academy"
 

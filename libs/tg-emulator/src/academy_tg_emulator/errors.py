@@ -89,7 +89,5 @@ def query_expired() -> ApiError:
     return bad_request("query is too old and response timeout expired or query ID is invalid")
 
 
-WEBHOOK_CONFLICT = (
-    "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-)
+WEBHOOK_CONFLICT = "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 POLLING_CONFLICT = "terminated by other getUpdates request; make sure that only one bot instance is running"

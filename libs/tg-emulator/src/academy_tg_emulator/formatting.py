@@ -57,7 +57,15 @@ _HTML_ENTITY_TYPES = {
 }
 _NAMED_ENTITIES = {b"lt": 0x3C, b"gt": 0x3E, b"amp": 0x26, b"quot": 0x22}
 _MAX_CODE_POINT = 0x10FFFF
+_BMP_LAST = 0xFFFF
 _SURROGATES = range(0xD800, 0xE000)
+_MAX_NUMERIC_REFERENCE = 10  # "&#" plus digits: longer references are left as text
+_CONTINUATION_MASK = 0xC0
+_CONTINUATION_BITS = 0x80
+_FOUR_BYTE_LEAD = 0xF0
+_ASCII_LAST_PRINTABLE = 126
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+_DECIMAL_DIGITS = frozenset(b"0123456789")
 
 
 def utf16_len(text: str) -> int:
@@ -67,13 +75,22 @@ def utf16_len(text: str) -> int:
 
 def _utf16_step(byte: int) -> int:
     """UTF-16 units contributed by a UTF-8 byte: the lead byte of a 4-byte sequence makes two."""
-    if byte & 0xC0 == 0x80:
+    if byte & _CONTINUATION_MASK == _CONTINUATION_BITS:
         return 0
-    return 2 if byte >= 0xF0 else 1
+    return 2 if byte >= _FOUR_BYTE_LEAD else 1
+
+
+def _is_alpha(byte: int) -> bool:
+    return bytes((byte,)).isalpha()
 
 
 def _is_alnum(byte: int) -> bool:
-    return 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A  # noqa: PLR2004
+    return bytes((byte,)).isalnum()
+
+
+def _is_escapable(byte: int) -> bool:
+    """A backslash escapes any ASCII character after it (MarkdownV2)."""
+    return 0 < byte <= _ASCII_LAST_PRINTABLE
 
 
 class _Bytes:
@@ -86,30 +103,42 @@ class _Bytes:
     def __getitem__(self, index: int) -> int:
         return self.data[index] if index < self.size else 0
 
+    def is_space(self, index: int) -> bool:
+        return self[index] in _SPACE
+
+    def skip_spaces(self, index: int) -> int:
+        while self[index] and self[index] in _SPACE:
+            index += 1
+        return index
+
+    def text(self, start: int, end: int) -> str:
+        return self.data[start:end].decode("utf-8", errors="replace")
+
+
+def _numeric_reference(text: _Bytes, end: int) -> tuple[int, int] | None:
+    """The code point of ``&#60`` / ``&#x3C`` whose digits start at ``end``, and where they stop."""
+    hexadecimal = text[end] == ord("x")
+    base, digits = (16, _HEX_DIGITS) if hexadecimal else (10, _DECIMAL_DIGITS)
+    end += 1 if hexadecimal else 0
+    code = 0
+    while text[end] in digits:
+        code = code * base + int(chr(text[end]), base)
+        end += 1
+        if code >= _MAX_CODE_POINT:
+            return None
+    return (code, end) if code else None
+
 
 def _decode_html_entity(text: _Bytes, pos: int) -> tuple[int, int] | None:
     """Decode ``&lt;``, ``&#60;``, ``&#x3C;`` (``;`` optional) at ``pos``: (code point, next position)."""
-    end = pos + 1
-    code = 0
-    if text[end] == ord("#"):
-        end += 1
-        if text[end] == ord("x"):
-            end += 1
-            while chr(text[end]) in "0123456789abcdefABCDEF" and text[end]:
-                code = code * 16 + int(chr(text[end]), 16)
-                end += 1
-                if code >= _MAX_CODE_POINT:
-                    return None
-        else:
-            while 0x30 <= text[end] <= 0x39:  # noqa: PLR2004
-                code = code * 10 + text[end] - 0x30
-                end += 1
-                if code >= _MAX_CODE_POINT:
-                    return None
-        if code == 0 or end - pos >= 10:  # noqa: PLR2004
+    if text[pos + 1] == ord("#"):
+        decoded = _numeric_reference(text, pos + 2)
+        if decoded is None or decoded[1] - pos >= _MAX_NUMERIC_REFERENCE:
             return None
+        code, end = decoded
     else:
-        while 0x41 <= text[end] <= 0x5A or 0x61 <= text[end] <= 0x7A:  # noqa: PLR2004
+        end = pos + 1
+        while _is_alpha(text[end]):
             end += 1
         named = _NAMED_ENTITIES.get(text.data[pos + 1 : end])
         if named is None:
@@ -143,6 +172,17 @@ def normalize_url(url: str) -> str | None:
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query, parts.fragment))
 
 
+def _link_entity(target: str, offset: int, length: int) -> Entity | None:
+    """``text_mention`` for ``tg://user?id=N``, ``text_link`` for a URL, nothing otherwise."""
+    user_id = target.removeprefix("tg://user?id=")
+    if target.startswith("tg://user?id=") and user_id.isdigit():
+        return {"type": "text_mention", "offset": offset, "length": length, "user": {"id": int(user_id)}}
+    url = normalize_url(target)
+    if url is None:
+        return None
+    return {"type": "text_link", "offset": offset, "length": length, "url": url}
+
+
 @dataclass
 class _OpenTag:
     name: str
@@ -152,172 +192,180 @@ class _OpenTag:
     language: str = ""
 
 
-def _read_start_tag(text: _Bytes, begin: int) -> tuple[str, str, int]:
-    """Read ``<tag attr=value ...>`` starting at ``begin``: tag, argument, position after ``>``."""
-    i = begin + 1
-    while text[i] and text[i] not in _SPACE and text[i] != ord(">"):
-        i += 1
-    if not text[i]:
-        raise cant_parse_entities(f"Unclosed start tag at byte offset {begin}")
-    tag = text.data[begin + 1 : i].decode("utf-8", errors="replace").lower()
-    if tag not in _HTML_TAGS:
-        raise cant_parse_entities(f'Unsupported start tag "{tag}" at byte offset {begin}')
-    argument = ""
-    while text[i] != ord(">"):
-        while text[i] and text[i] in _SPACE:
+class _Html:
+    """TDLib's ``parse_html``: plain text plus entities, or Telegram's refusal."""
+
+    def __init__(self, source: str) -> None:
+        self.text = _Bytes(source.encode("utf-8"))
+        self.result = bytearray()
+        self.utf16 = 0
+        self.nested: list[_OpenTag] = []
+        self.entities: list[Entity] = []
+
+    def parse(self) -> tuple[str, list[Entity]]:
+        text = self.text
+        i = 0
+        while i < text.size:
+            byte = text[i]
+            if byte == ord("&"):
+                decoded = _decode_html_entity(text, i)
+                if decoded is not None:
+                    code, i = decoded
+                    _check_code_point(code)
+                    self.result += chr(code).encode("utf-8")
+                    self.utf16 += 2 if code > _BMP_LAST else 1
+                    continue
+            if byte != ord("<"):
+                self.utf16 += _utf16_step(byte)
+                self.result.append(byte)
+                i += 1
+            elif text[i + 1] == ord("/"):
+                i = self._end_tag(i)
+            else:
+                i = self._start_tag(i)
+        if self.nested:
+            raise cant_parse_entities(f'Can\'t find end tag corresponding to start tag "{self.nested[-1].name}"')
+        return self.result.decode("utf-8"), _sorted(self.entities)
+
+    def _start_tag(self, begin: int) -> int:
+        text = self.text
+        i = begin + 1
+        while text[i] and not text.is_space(i) and text[i] != ord(">"):
             i += 1
-        if text[i] == ord(">"):
-            break
-        attribute_begin = i
-        while text[i] and text[i] not in _SPACE and text[i] not in b"=>":
+        if not text[i]:
+            raise cant_parse_entities(f"Unclosed start tag at byte offset {begin}")
+        tag = text.text(begin + 1, i).lower()
+        if tag not in _HTML_TAGS:
+            raise cant_parse_entities(f'Unsupported start tag "{tag}" at byte offset {begin}')
+        argument = ""
+        while text[i] != ord(">"):
+            i = text.skip_spaces(i)
+            if text[i] == ord(">"):
+                break
+            attribute, value, i = self._attribute(tag, begin, i)
+            argument = _tag_argument(tag, attribute, value, argument)
+        if tag == "span" and argument != "spoiler":
+            raise cant_parse_entities(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
+        self.nested.append(_OpenTag(tag, argument, self.utf16, len(self.result)))
+        return i + 1
+
+    def _attribute(self, tag: str, begin: int, i: int) -> tuple[str, str | None, int]:
+        """Read ``name`` or ``name=value``; the value is ``None`` for a bare name."""
+        text = self.text
+        name_begin = i
+        while text[i] and not text.is_space(i) and text[i] not in b"=>":
             i += 1
-        attribute = text.data[attribute_begin:i].decode("utf-8", errors="replace").lower()
-        if not attribute:
+        name = text.text(name_begin, i).lower()
+        if not name:
             raise cant_parse_entities(f'Empty attribute name in the tag "{tag}" at byte offset {begin}')
-        while text[i] and text[i] in _SPACE:
-            i += 1
+        i = text.skip_spaces(i)
         if text[i] != ord("="):
             if not text[i]:
                 raise cant_parse_entities(f'Unclosed start tag "{tag}" at byte offset {begin}')
-            if tag == "blockquote" and attribute == "expandable":
-                argument = "1"
-            continue
-        i += 1
-        while text[i] and text[i] in _SPACE:
-            i += 1
+            return name, None, i
+        i = text.skip_spaces(i + 1)
         if not text[i]:
             raise cant_parse_entities(f'Unclosed start tag "{tag}" at byte offset {begin}')
-        value, i = _read_attribute_value(text, i)
+        value, i = self._value(i) if text[i] in b"'\"" else self._name_token(i)
         if not text[i]:
             raise cant_parse_entities(f"Unclosed start tag at byte offset {begin}")
-        if tag == "a" and attribute == "href":
-            argument = value
-        elif tag == "code" and attribute == "class" and value.startswith("language-"):
-            argument = value.removeprefix("language-")
-        elif tag == "span" and attribute == "class" and value.startswith("tg-"):
-            argument = value.removeprefix("tg-")
-        elif (tag == "tg-emoji" and attribute == "emoji-id") or (
-            tag == "blockquote" and attribute == "expandable"
-        ):
-            argument = value or "1"
-    if tag == "span" and argument != "spoiler":
-        raise cant_parse_entities(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
-    return tag, argument, i + 1
+        return name, value, i
 
-
-def _read_attribute_value(text: _Bytes, i: int) -> tuple[str, int]:
-    if text[i] not in (ord("'"), ord('"')):
+    def _name_token(self, i: int) -> tuple[str, int]:
+        text = self.text
         token_begin = i
         while _is_alnum(text[i]) or text[i] in b".-":
             i += 1
-        if text[i] not in _SPACE and text[i] != ord(">"):
+        if not text.is_space(i) and text[i] != ord(">"):
             raise cant_parse_entities(f"Unexpected end of name token at byte offset {token_begin}")
-        return text.data[token_begin:i].decode("utf-8", errors="replace").lower(), i
-    quote = text[i]
-    i += 1
-    value = bytearray()
-    while text[i] and text[i] != quote:
-        if text[i] == ord("&"):
-            decoded = _decode_html_entity(text, i)
+        return text.text(token_begin, i).lower(), i
+
+    def _value(self, i: int) -> tuple[str, int]:
+        text = self.text
+        quote = text[i]
+        i += 1
+        value = bytearray()
+        while text[i] and text[i] != quote:
+            decoded = _decode_html_entity(text, i) if text[i] == ord("&") else None
             if decoded is not None:
                 code, i = decoded
                 _check_code_point(code)
                 value += chr(code).encode("utf-8")
                 continue
-        value.append(text[i])
-        i += 1
-    if text[i] == quote:
-        i += 1
-    return value.decode("utf-8", errors="replace"), i
-
-
-def _html_entity(tag: _OpenTag, length: int, result: bytearray) -> Entity | None:
-    offset = tag.utf16_offset
-    if tag.name in _HTML_ENTITY_TYPES and tag.name != "code":
-        return {"type": _HTML_ENTITY_TYPES[tag.name], "offset": offset, "length": length}
-    if tag.name == "code":
-        return None if tag.argument else {"type": "code", "offset": offset, "length": length}
-    if tag.name == "pre":
-        entity: Entity = {"type": "pre", "offset": offset, "length": length}
-        if tag.language:
-            entity["language"] = tag.language
-        return entity
-    if tag.name == "blockquote":
-        kind = "expandable_blockquote" if tag.argument else "blockquote"
-        return {"type": kind, "offset": offset, "length": length}
-    if tag.name == "tg-emoji":
-        if not tag.argument.isdigit():
-            raise cant_parse_entities("Invalid custom emoji identifier specified")
-        return {"type": "custom_emoji", "offset": offset, "length": length, "custom_emoji_id": tag.argument}
-    # <a>: without href the inner text is the link, if it is one
-    target = tag.argument or bytes(result[tag.result_pos :]).decode("utf-8", errors="replace")
-    if target.startswith("tg://user?id="):
-        user_id = target.removeprefix("tg://user?id=")
-        if user_id.isdigit():
-            return {"type": "text_mention", "offset": offset, "length": length, "user": {"id": int(user_id)}}
-    url = normalize_url(target)
-    if url is None:
-        return None
-    return {"type": "text_link", "offset": offset, "length": length, "url": url}
-
-
-def parse_html(source: str) -> tuple[str, list[Entity]]:
-    """Parse Telegram HTML into plain text and entities, refusing what Telegram refuses."""
-    text = _Bytes(source.encode("utf-8"))
-    result = bytearray()
-    utf16 = 0
-    nested: list[_OpenTag] = []
-    entities: list[Entity] = []
-    i = 0
-    while i < text.size:
-        byte = text[i]
-        if byte == ord("&"):
-            decoded = _decode_html_entity(text, i)
-            if decoded is not None:
-                code, i = decoded
-                _check_code_point(code)
-                result += chr(code).encode("utf-8")
-                utf16 += 2 if code > 0xFFFF else 1  # noqa: PLR2004
-                continue
-        if byte != ord("<"):
-            utf16 += _utf16_step(byte)
-            result.append(byte)
+            value.append(text[i])
             i += 1
-            continue
-        begin = i
-        if text[i + 1] != ord("/"):
-            tag, argument, i = _read_start_tag(text, begin)
-            nested.append(_OpenTag(tag, argument, utf16, len(result)))
-            continue
-        if not nested:
+        if text[i] == quote:
+            i += 1
+        return value.decode("utf-8", errors="replace"), i
+
+    def _end_tag(self, begin: int) -> int:
+        text = self.text
+        if not self.nested:
             raise cant_parse_entities(f"Unexpected end tag at byte offset {begin}")
-        i += 1
-        while text[i] and text[i] not in _SPACE and text[i] != ord(">"):
+        i = begin + 1
+        while text[i] and not text.is_space(i) and text[i] != ord(">"):
             i += 1
-        end_tag = text.data[begin + 2 : i].decode("utf-8", errors="replace").lower()
-        while text[i] and text[i] in _SPACE:
-            i += 1
+        end_tag = text.text(begin + 2, i).lower()
+        i = text.skip_spaces(i)
         if text[i] != ord(">"):
             raise cant_parse_entities(f"Unclosed end tag at byte offset {begin}")
-        i += 1
-        open_tag = nested.pop()
+        open_tag = self.nested.pop()
         if end_tag and end_tag != open_tag.name:
             raise cant_parse_entities(
                 f'Unmatched end tag at byte offset {begin}, expected "</{open_tag.name}>", found "</{end_tag}>"'
             )
         if open_tag.name == "code" and open_tag.argument:
-            parent = nested[-1] if nested else None
+            parent = self.nested[-1] if self.nested else None
             if parent is not None and parent.name == "pre" and parent.utf16_offset == open_tag.utf16_offset:
                 parent.language = open_tag.argument
             else:
                 open_tag.argument = ""
-        if utf16 > open_tag.utf16_offset:
-            entity = _html_entity(open_tag, utf16 - open_tag.utf16_offset, result)
+        if self.utf16 > open_tag.utf16_offset:
+            entity = self._entity(open_tag, self.utf16 - open_tag.utf16_offset)
             if entity is not None:
-                entities.append(entity)
-    if nested:
-        raise cant_parse_entities(f'Can\'t find end tag corresponding to start tag "{nested[-1].name}"')
-    return result.decode("utf-8"), _sorted(entities)
+                self.entities.append(entity)
+        return i + 1
+
+    def _entity(self, tag: _OpenTag, length: int) -> Entity | None:
+        offset = tag.utf16_offset
+        simple = _HTML_ENTITY_TYPES.get(tag.name)
+        if simple is not None and not (tag.name == "code" and tag.argument):
+            return {"type": simple, "offset": offset, "length": length}
+        if tag.name == "pre":
+            language = {"language": tag.language} if tag.language else {}
+            return {"type": "pre", "offset": offset, "length": length, **language}
+        if tag.name == "blockquote":
+            kind = "expandable_blockquote" if tag.argument else "blockquote"
+            return {"type": kind, "offset": offset, "length": length}
+        if tag.name == "tg-emoji":
+            if not tag.argument.isdigit():
+                raise cant_parse_entities("Invalid custom emoji identifier specified")
+            return {"type": "custom_emoji", "offset": offset, "length": length, "custom_emoji_id": tag.argument}
+        if tag.name == "a":
+            # without href the inner text is the link, if it is one
+            target = tag.argument or bytes(self.result[tag.result_pos :]).decode("utf-8", errors="replace")
+            return _link_entity(target, offset, length)
+        return None
+
+
+def _tag_argument(tag: str, attribute: str, value: str | None, current: str) -> str:
+    """The one attribute value a tag keeps: a link, a code language, a spoiler class, an emoji id."""
+    if tag == "blockquote" and attribute == "expandable":
+        return "1"
+    if value is None:
+        return current
+    prefixes = {("code", "class"): "language-", ("span", "class"): "tg-"}
+    prefix = prefixes.get((tag, attribute))
+    if prefix is not None:
+        return value.removeprefix(prefix) if value.startswith(prefix) else current
+    if (tag, attribute) in {("a", "href"), ("tg-emoji", "emoji-id")}:
+        return value
+    return current
+
+
+def parse_html(source: str) -> tuple[str, list[Entity]]:
+    """Parse Telegram HTML into plain text and entities, refusing what Telegram refuses."""
+    return _Html(source).parse()
 
 
 _MD2_NAMES = {
@@ -386,7 +434,7 @@ class _MarkdownV2:
                 if i >= text.size:
                     break
                 byte = text[i]
-            if byte == ord("\\") and 0 < text[i + 1] <= 126:  # noqa: PLR2004
+            if byte == ord("\\") and _is_escapable(text[i + 1]):
                 self.utf16 += 1
                 self.result.append(text[i + 1])
                 i += 2
@@ -401,10 +449,8 @@ class _MarkdownV2:
                 self.result.append(byte)
                 i += 1
                 continue
-            if self.nested and _md2_closes(self.nested[-1].kind, text, i):
-                i = self._close(i)
-            else:
-                i = self._open(i)
+            closes = bool(self.nested) and _md2_closes(self.nested[-1].kind, text, i)
+            i = self._close(i) if closes else self._open(i)
         if self.nested:
             last = self.nested[-1]
             name = _MD2_NAMES[last.kind]
@@ -453,35 +499,35 @@ class _MarkdownV2:
 
     def _open(self, i: int) -> int:
         text = self.text
-        byte = text[i]
-        begin = i
         argument = ""
-        if byte == ord("_"):
-            kind = "underline" if text[i + 1] == ord("_") else "italic"
-            i += 2 if kind == "underline" else 1
-        elif byte == ord("*"):
-            kind, i = "bold", i + 1
-        elif byte == ord("~"):
-            kind, i = "strikethrough", i + 1
-        elif byte == ord("|"):
-            if text[i + 1] != ord("|"):
-                raise _reserved(byte)
-            kind, i = "spoiler", i + 2
-        elif byte == ord("["):
-            kind, i = "text_link", i + 1
-        elif byte == ord("!"):
-            if text[i + 1] != ord("["):
-                raise _reserved(byte)
-            kind, i = "custom_emoji", i + 2
-        elif byte == ord("`"):
-            if text[i + 1] == ord("`") and text[i + 2] == ord("`"):
-                kind, argument, i = self._open_pre(i + 3)
-            else:
-                kind, i = "code", i + 1
+        if text[i] == ord("`") and text[i + 1] == ord("`") and text[i + 2] == ord("`"):
+            kind, argument, after = self._open_pre(i + 3)
         else:
+            kind, width = self._opener(i)
+            after = i + width
+        self.nested.append(_OpenMd(kind, argument, self.utf16, i, len(self.result)))
+        return after
+
+    def _opener(self, i: int) -> tuple[str, int]:
+        """The entity a reserved character opens, and how many characters its marker takes."""
+        text = self.text
+        byte = text[i]
+        doubled = text[i + 1] == byte
+        if byte == ord("|") and doubled:
+            return "spoiler", 2
+        if byte == ord("!") and text[i + 1] == ord("["):
+            return "custom_emoji", 2
+        openers = {
+            ord("*"): ("bold", 1),
+            ord("~"): ("strikethrough", 1),
+            ord("["): ("text_link", 1),
+            ord("`"): ("code", 1),
+            ord("_"): ("underline", 2) if doubled else ("italic", 1),
+        }
+        opener = openers.get(byte)
+        if opener is None:
             raise _reserved(byte)
-        self.nested.append(_OpenMd(kind, argument, self.utf16, begin, len(self.result)))
-        return i
+        return opener
 
     def _open_pre(self, i: int) -> tuple[str, str, int]:
         text = self.text
@@ -530,7 +576,7 @@ class _MarkdownV2:
             url_begin = i
             url_bytes = bytearray()
             while i < text.size and text[i] != ord(")"):
-                if text[i] == ord("\\") and 0 < text[i + 1] <= 126:  # noqa: PLR2004
+                if text[i] == ord("\\") and _is_escapable(text[i + 1]):
                     url_bytes.append(text[i + 1])
                     i += 2
                     continue
@@ -560,62 +606,65 @@ def parse_markdown_v2(source: str) -> tuple[str, list[Entity]]:
     return _MarkdownV2(source).parse()
 
 
-def parse_markdown(source: str) -> tuple[str, list[Entity]]:
-    """Parse legacy ``Markdown``: ``*bold*``, ``_italic_``, `` `code` ``, ```` ```pre``` ````, links."""
-    text = _Bytes(source.encode("utf-8"))
-    result = bytearray()
-    utf16 = 0
-    entities: list[Entity] = []
-    i = 0
-    while i < text.size:
-        byte = text[i]
-        if byte == ord("\\") and text[i + 1] in b"_*`[" and text[i + 1]:
-            result.append(text[i + 1])
-            utf16 += 1
-            i += 2
-            continue
-        if byte not in b"_*`[":
-            utf16 += _utf16_step(byte)
-            result.append(byte)
-            i += 1
-            continue
-        begin = i
-        end_char = ord("]") if byte == ord("[") else byte
-        is_pre = byte == ord("`") and text[i + 1] == ord("`") and text[i + 2] == ord("`")
-        i += 3 if is_pre else 1
-        language = ""
-        if is_pre:
-            language_end = i
-            while text[language_end] and text[language_end] not in _SPACE and text[language_end] != ord("`"):
-                language_end += 1
-            if i != language_end and text[language_end] and text[language_end] != ord("`"):
-                language = text.data[i:language_end].decode("utf-8", errors="replace")
-                i = language_end
-            if text[i] == ord("\n"):
+class _Markdown:
+    """TDLib's legacy ``parse_markdown``: ``*bold*``, ``_italic_``, `` `code` ``, ```` ```pre``` ````, links."""
+
+    def __init__(self, source: str) -> None:
+        self.text = _Bytes(source.encode("utf-8"))
+        self.result = bytearray()
+        self.utf16 = 0
+        self.entities: list[Entity] = []
+
+    def parse(self) -> tuple[str, list[Entity]]:
+        text = self.text
+        i = 0
+        while i < text.size:
+            byte = text[i]
+            if byte == ord("\\") and text[i + 1] and text[i + 1] in b"_*`[":
+                self.result.append(text[i + 1])
+                self.utf16 += 1
+                i += 2
+            elif byte in b"_*`[":
+                i = self._entity(i)
+            else:
+                self.utf16 += _utf16_step(byte)
+                self.result.append(byte)
                 i += 1
-        start_utf16, start_pos = utf16, len(result)
-        while i < text.size and not (
-            text[i] == end_char and (not is_pre or (text[i + 1] == ord("`") and text[i + 2] == ord("`")))
-        ):
-            utf16 += _utf16_step(text[i])
-            result.append(text[i])
+        return self.result.decode("utf-8"), _sorted(self.entities)
+
+    def _ends(self, i: int, end_char: int, *, is_pre: bool) -> bool:
+        text = self.text
+        return text[i] == end_char and (not is_pre or (text[i + 1] == ord("`") and text[i + 2] == ord("`")))
+
+    def _pre_language(self, i: int) -> tuple[str, int]:
+        text = self.text
+        language = ""
+        language_end = i
+        while text[language_end] and not text.is_space(language_end) and text[language_end] != ord("`"):
+            language_end += 1
+        if i != language_end and text[language_end] and text[language_end] != ord("`"):
+            language = text.text(i, language_end)
+            i = language_end
+        return language, i + 1 if text[i] == ord("\n") else i
+
+    def _entity(self, begin: int) -> int:
+        text = self.text
+        byte = text[begin]
+        is_pre = byte == ord("`") and text[begin + 1] == ord("`") and text[begin + 2] == ord("`")
+        end_char = ord("]") if byte == ord("[") else byte
+        language, i = self._pre_language(begin + 3) if is_pre else ("", begin + 1)
+        start_utf16, start_pos = self.utf16, len(self.result)
+        while i < text.size and not self._ends(i, end_char, is_pre=is_pre):
+            self.utf16 += _utf16_step(text[i])
+            self.result.append(text[i])
             i += 1
         if i >= text.size:
             raise cant_parse_entities(f"Can't find end of the entity starting at byte offset {begin}")
         i += 3 if is_pre else 1
-        length = utf16 - start_utf16
-        entity: Entity | None = None
+        length = self.utf16 - start_utf16
+        entity: Entity | None
         if byte == ord("["):
-            url = bytes(result[start_pos:]).decode("utf-8", errors="replace")
-            if text[i] == ord("("):
-                close = text.data.find(b")", i)
-                if close == -1:
-                    raise cant_parse_entities(f"Can't find end of the entity starting at byte offset {begin}")
-                url = text.data[i + 1 : close].decode("utf-8", errors="replace")
-                i = close + 1
-            normalized = normalize_url(url)
-            if normalized is not None:
-                entity = {"type": "text_link", "offset": start_utf16, "length": length, "url": normalized}
+            entity, i = self._link(begin, i, start_pos, start_utf16, length)
         elif is_pre:
             entity = {"type": "pre", "offset": start_utf16, "length": length}
             if language:
@@ -624,8 +673,26 @@ def parse_markdown(source: str) -> tuple[str, list[Entity]]:
             kind = {ord("*"): "bold", ord("_"): "italic", ord("`"): "code"}[byte]
             entity = {"type": kind, "offset": start_utf16, "length": length}
         if entity is not None and length > 0:
-            entities.append(entity)
-    return result.decode("utf-8"), _sorted(entities)
+            self.entities.append(entity)
+        return i
+
+    def _link(self, begin: int, i: int, start_pos: int, offset: int, length: int) -> tuple[Entity | None, int]:
+        text = self.text
+        url = bytes(self.result[start_pos:]).decode("utf-8", errors="replace")
+        if text[i] == ord("("):
+            close = text.data.find(b")", i)
+            if close == -1:
+                raise cant_parse_entities(f"Can't find end of the entity starting at byte offset {begin}")
+            url, i = text.text(i + 1, close), close + 1
+        normalized = normalize_url(url)
+        if normalized is None:
+            return None, i
+        return {"type": "text_link", "offset": offset, "length": length, "url": normalized}, i
+
+
+def parse_markdown(source: str) -> tuple[str, list[Entity]]:
+    """Parse legacy ``Markdown`` into plain text and entities."""
+    return _Markdown(source).parse()
 
 
 def _sorted(entities: list[Entity]) -> list[Entity]:
@@ -665,7 +732,7 @@ def _check_entities(raw: Any, field: str) -> list[Entity]:
     entities: list[Entity] = []
     for item in raw:
         if not isinstance(item.get("type"), str):
-            raise bad_request(f"can't parse MessageEntity: Field \"type\" must be of type String in {field}")
+            raise bad_request(f'can\'t parse MessageEntity: Field "type" must be of type String in {field}')
         try:
             offset, length = int(item["offset"]), int(item["length"])
         except (KeyError, TypeError, ValueError):
@@ -674,7 +741,9 @@ def _check_entities(raw: Any, field: str) -> list[Entity]:
     return _sorted(entities)
 
 
-def format_text(text: str, parse_mode: str | None, raw_entities: Any, *, field: str = "entities") -> tuple[str, list[Entity]]:
+def format_text(
+    text: str, parse_mode: str | None, raw_entities: Any, *, field: str = "entities"
+) -> tuple[str, list[Entity]]:
     """Apply ``parse_mode`` (or explicit ``entities``) and trim like Telegram; returns text and entities."""
     mode = normalize_parse_mode(parse_mode)
     if raw_entities is not None and mode is None:

@@ -40,21 +40,21 @@ def _inline_button(button: Any) -> JsonDict:
         raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
     if not isinstance(button.get("text"), str):
         raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
-    button = _without_none(button)
-    actions = [action for action in INLINE_ACTIONS if action in button]
+    checked = _without_none(button)
+    actions = [action for action in INLINE_ACTIONS if action in checked]
     if not actions:
         raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
-    if "callback_data" in button:
-        data = button["callback_data"]
+    if "callback_data" in checked:
+        data = checked["callback_data"]
         if not isinstance(data, str):
             raise bad_request('can\'t parse inline keyboard button: Field "callback_data" must be of type String')
         if not data or len(data.encode("utf-8")) > MAX_CALLBACK_DATA_BYTES:
             raise bad_request("BUTTON_DATA_INVALID")
-    if "url" in button:
-        url = button["url"]
+    if "url" in checked:
+        url = checked["url"]
         if not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://")):
             raise bad_request("BUTTON_URL_INVALID")
-    return button
+    return checked
 
 
 def _rows(value: Any, field: str, owner: str) -> list[list[Any]]:
@@ -67,7 +67,7 @@ def _reply_button(button: Any) -> JsonDict:
     if isinstance(button, str):
         button = {"text": button}
     if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
-        raise bad_request("can't parse keyboard button: Field \"text\" must be of type String")
+        raise bad_request('can\'t parse keyboard button: Field "text" must be of type String')
     return _without_none(button)
 
 

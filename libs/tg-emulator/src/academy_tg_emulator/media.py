@@ -8,15 +8,21 @@ import struct
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xDA)})
+_JPEG_MARKER = 0xFF
+_PNG_HEADER_END = 24  # signature, IHDR length and type, width, height
+_GIF_HEADER_END = 10  # signature, width, height
+_VP8X_HEADER_END = 30
+_VP8_HEADER_END = 30
+_VP8L_HEADER_END = 25
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     i = 2
     while i + 4 <= len(data):
-        if data[i] != 0xFF:  # noqa: PLR2004
+        if data[i] != _JPEG_MARKER:
             return None
         marker = data[i + 1]
-        if marker == 0xFF:  # noqa: PLR2004 - fill byte
+        if marker == _JPEG_MARKER:  # fill byte
             i += 1
             continue
         if marker in _JPEG_STANDALONE:
@@ -32,14 +38,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
     chunk = data[12:16]
-    if chunk == b"VP8X" and len(data) >= 30:  # noqa: PLR2004
+    if chunk == b"VP8X" and len(data) >= _VP8X_HEADER_END:
         width = int.from_bytes(data[24:27], "little") + 1
         height = int.from_bytes(data[27:30], "little") + 1
         return width, height
-    if chunk == b"VP8 " and len(data) >= 30:  # noqa: PLR2004
+    if chunk == b"VP8 " and len(data) >= _VP8_HEADER_END:
         width, height = struct.unpack("<HH", data[26:30])
         return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and len(data) >= 25:  # noqa: PLR2004
+    if chunk == b"VP8L" and len(data) >= _VP8L_HEADER_END:
         bits = int.from_bytes(data[21:25], "little")
         return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
     return None
@@ -47,10 +53,10 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 def image_size(data: bytes) -> tuple[int, int] | None:
     """Width and height of a PNG, JPEG, GIF or WebP image; ``None`` if ``data`` is none of them."""
-    if data.startswith(_PNG_SIGNATURE) and len(data) >= 24:  # noqa: PLR2004
+    if data.startswith(_PNG_SIGNATURE) and len(data) >= _PNG_HEADER_END:
         width, height = struct.unpack(">II", data[16:24])
         return width, height
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:  # noqa: PLR2004
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= _GIF_HEADER_END:
         width, height = struct.unpack("<HH", data[6:10])
         return width, height
     if data.startswith(b"\xff\xd8"):

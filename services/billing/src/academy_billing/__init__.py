@@ -1,0 +1,1 @@
+"""Beauty Academy billing service."""

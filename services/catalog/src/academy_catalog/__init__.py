@@ -1,0 +1,1 @@
+"""The catalog service: categories, courses with their lessons, and community chats."""

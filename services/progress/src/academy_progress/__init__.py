@@ -1,0 +1,1 @@
+"""The progress service: enrolments, lesson progress, transcripts and the course projection."""

@@ -1,0 +1,138 @@
+"""`make run`: the whole platform on this machine, in the foreground, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from academy_runtime.provisioning import provision
+
+from academy_devstack.infra import InfrastructureError, S3Server, ensure_services, port_open
+from academy_devstack.stack import EMULATOR_PORT, SERVICES, Stack, StackConfig, venv_script
+
+ADMIN_URL = os.environ.get("POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASE = os.environ.get("DATABASE_NAME", "beauty_academy")
+
+
+def say(message: str) -> None:
+    sys.stdout.write(f"[make run] {message}\n")
+    sys.stdout.flush()
+
+
+def service_env(schema: str) -> dict[str, str]:
+    host = ADMIN_URL.split("@", 1)[1].split("/", 1)[0]
+    return {
+        "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
+        "DATABASE_URL": f"postgresql+asyncpg://academy_{schema}@{host}/{DATABASE}",
+        "DB_SCHEMA": schema,
+        "S3_ENDPOINT": os.environ.get("S3_ENDPOINT", "127.0.0.1:9000"),
+    }
+
+
+def migrate_all(envs: dict[str, dict[str, str]]) -> None:
+    for service, *_ in SERVICES:
+        result = subprocess.run(  # noqa: S603
+            [venv_script(f"academy-{service}"), "migrate", "upgrade", "head"],
+            env={**os.environ, **envs[service]},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"migrations of {service} failed:\n{result.stderr[-3000:]}")
+        say(f"migrated {service}")
+
+
+def check_ports_free() -> None:
+    taken = [p for _, _, api, metrics in SERVICES for p in (api, metrics) if port_open("127.0.0.1", p)]
+    if port_open("127.0.0.1", EMULATOR_PORT):
+        taken.append(EMULATOR_PORT)
+    if taken:
+        raise SystemExit(f"ports already in use: {taken} (is another `make run` going?)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="academy-devstack")
+    parser.add_argument("--log-dir", default=".run/logs")
+    parser.add_argument("--check", action="store_true", help="start, verify readiness, then stop (smoke test)")
+    args = parser.parse_args(argv)
+    log_dir = Path(args.log_dir).resolve()
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    try:
+        ensure_services(log=say)
+    except InfrastructureError as exc:
+        raise SystemExit(f"[make run] {exc}") from exc
+    check_ports_free()
+    s3 = S3Server(log_dir=log_dir)
+    s3.start()
+    say(f"S3 API on {s3.endpoint} ({'moto, started here' if s3.process else 'already running'})")
+    roles = asyncio.run(provision(ADMIN_URL, DATABASE))
+    say(f"database {DATABASE}: schemas and roles {', '.join(roles.values())}")
+    envs = {service: service_env(schema) for service, schema, *_ in SERVICES}
+    migrate_all(envs)
+
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+    config = StackConfig(
+        env=envs,
+        ports={service: (api, metrics) for service, _, api, metrics in SERVICES},
+        emulator_port=EMULATOR_PORT,
+        log_dir=log_dir,
+        telegram_token=token or "123456:TEST-TOKEN",
+        telegram_api_url=os.environ.get("TELEGRAM_API_URL", "") if token else None,
+        with_emulator=not token,
+    )
+    stack = Stack(config)
+    stopping = {"flag": False}
+
+    def request_stop(*_: object) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+        print_table(stack, log_dir, with_emulator=not token)
+        if args.check:
+            return
+        while not stopping["flag"]:
+            dead = [p for p in stack.processes if not p.alive()]
+            if dead:
+                raise SystemExit(f"[make run] {dead[0].name} stopped unexpectedly:\n{dead[0].tail()}")
+            time.sleep(0.5)
+        say("stopping…")
+    finally:
+        stack.stop()
+        s3.stop()
+        say("stopped")
+
+
+def print_table(stack: Stack, log_dir: Path, *, with_emulator: bool) -> None:
+    lines = ["", "Beauty Academy is running:"]
+    for service, _, api, metrics in SERVICES:
+        lines.append(
+            f"  {service:<13} API http://127.0.0.1:{api}  (docs /docs, /readyz, /metrics)  worker metrics :{metrics}"
+        )
+    if with_emulator:
+        lines += [
+            f"  Telegram Bot API emulator http://127.0.0.1:{EMULATOR_PORT}  (bot token 123456:TEST-TOKEN)",
+            "  talk to the bot as a learner:",
+            f"    curl -s -XPOST http://127.0.0.1:{EMULATOR_PORT}/_emulator/users/1001/messages "
+            "-H 'content-type: application/json' -d '{\"text\": \"/start\"}'",
+            f"    curl -s http://127.0.0.1:{EMULATOR_PORT}/_emulator/chats/1001/messages",
+        ]
+    else:
+        lines.append("  the bot talks to Telegram (TELEGRAM_BOT_TOKEN is set)")
+    lines += [f"  logs: {log_dir}", "Press Ctrl-C to stop.", ""]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Make sure PostgreSQL, RabbitMQ, Redis and an S3 server answer; start the ones installed but stopped.
+
+On this project's machines the three servers come from Debian packages and an S3 server from PyPI
+(moto); in compose and Kubernetes they are containers. What cannot be started is reported with the
+command that would install it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class InfrastructureError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    host: str
+    port: int
+    binary: str
+    start: tuple[str, ...]
+    install_hint: str
+
+
+def _postgres_start() -> tuple[str, ...]:
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    version = versions[-1] if versions else "15"
+    return ("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
+
+
+DEPENDENCIES = (
+    Dependency(
+        "PostgreSQL",
+        "127.0.0.1",
+        5432,
+        "pg_ctlcluster",
+        _postgres_start(),
+        "apt-get install -y postgresql (trust auth for 127.0.0.1, or set TEST_POSTGRES_ADMIN_URL)",
+    ),
+    Dependency(
+        "Redis",
+        "127.0.0.1",
+        6379,
+        "redis-server",
+        (
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "-::1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ),
+        "apt-get install -y redis-server",
+    ),
+    Dependency(
+        "RabbitMQ",
+        "127.0.0.1",
+        5672,
+        "rabbitmq-server",
+        ("rabbitmq-server", "-detached"),
+        "apt-get install -y rabbitmq-server",
+    ),
+)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def ensure_dependency(dep: Dependency, log: object = print) -> None:
+    if port_open(dep.host, dep.port):
+        return
+    if shutil.which(dep.binary) is None:
+        raise InfrastructureError(
+            f"{dep.name} is not running on {dep.host}:{dep.port} and not installed: {dep.install_hint}"
+        )
+    log(f"starting {dep.name} ({' '.join(dep.start)})")  # type: ignore[operator]
+    subprocess.run(dep.start, check=False, capture_output=True, timeout=120)  # noqa: S603
+    if not wait_for_port(dep.host, dep.port, 90):
+        raise InfrastructureError(f"{dep.name} did not come up on {dep.host}:{dep.port} after `{' '.join(dep.start)}`")
+
+
+def ensure_services(log: object = print) -> None:
+    for dep in DEPENDENCIES:
+        ensure_dependency(dep, log)
+
+
+class S3Server:
+    """An S3 API on host:port: an existing one is used as is, otherwise moto's server is started."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 9000, log_dir: Path | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.log_dir = log_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> None:
+        if port_open(self.host, self.port):
+            return
+        moto = Path(sys.executable).with_name("moto_server")
+        command = [str(moto)] if moto.exists() else [sys.executable, "-m", "moto.server"]
+        out = open(self.log_dir / "s3.log", "ab") if self.log_dir else subprocess.DEVNULL  # noqa: SIM115, PTH123
+        self.process = subprocess.Popen(  # noqa: S603
+            [*command, "-H", self.host, "-p", str(self.port)], stdout=out, stderr=subprocess.STDOUT
+        )
+        if not wait_for_port(self.host, self.port, 30):
+            self.stop()
+            raise InfrastructureError(f"the S3 server (moto) did not start on {self.endpoint}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(10)
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process = None
+
+
+def main() -> None:
+    """`python -m academy_devstack.infra`: start what is installed but stopped, or say what is missing."""
+    try:
+        ensure_services(log=lambda message: print(f"[bootstrap] {message}"))  # noqa: T201
+    except InfrastructureError as exc:
+        raise SystemExit(f"[bootstrap] {exc}") from exc
+
+
+if __name__ == "__main__":
+    main()

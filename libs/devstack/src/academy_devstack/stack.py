@@ -1,0 +1,194 @@
+"""The platform as local processes: every service's API and worker, and the Bot API emulator.
+
+Used by `make run` (fixed ports, the `beauty_academy` database) and by the end-to-end tests (free
+ports, a database and broker namespace of their own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+# service name, schema, API port and worker metrics port under `make run`
+SERVICES: tuple[tuple[str, str, int, int], ...] = (
+    ("users", "users", 8101, 9101),
+    ("catalog", "catalog", 8102, 9102),
+    ("progress", "progress", 8103, 9103),
+    ("gamification", "gamification", 8104, 9104),
+    ("billing", "billing", 8105, 9105),
+    ("gateway-bot", "gateway_bot", 8106, 9106),
+)
+EMULATOR_PORT = 8180
+EMULATOR_TOKEN = "123456:TEST-TOKEN"  # noqa: S105 - the emulator's default bot
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def venv_script(name: str) -> str:
+    script = Path(sys.executable).with_name(name)
+    if not script.exists():
+        raise FileNotFoundError(f"{name} is not installed in {script.parent}; run `uv sync`")
+    return str(script)
+
+
+@dataclass
+class Process:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    ready_url: str | None = None
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(  # noqa: S603
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.alive():
+            return
+        assert self.popen is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class StackConfig:
+    """Where the stack's processes find their infrastructure and how they are isolated."""
+
+    env: dict[str, dict[str, str]]  # per service name: the environment (DATABASE_URL, prefixes, secrets...)
+    ports: dict[str, tuple[int, int]]  # per service: (api port, worker metrics port)
+    emulator_port: int
+    log_dir: Path
+    telegram_token: str = EMULATOR_TOKEN
+    telegram_api_url: str | None = None  # None: the local emulator
+    with_emulator: bool = True
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    processes: list[Process] = field(default_factory=list)
+
+    def api_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.config.ports[service][0]}"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.emulator_port}"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        api_port, metrics_port = self.config.ports[service]
+        env = {**os.environ, **self.config.env[service]}
+        env.update(
+            {
+                "SERVICE_NAME": service,
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_PORT": str(api_port),
+                "WORKER_METRICS_PORT": str(metrics_port),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if service == "gateway-bot":
+            env.update({f"{name.upper().replace('-', '_')}_URL": self.api_url(name) for name, *_ in SERVICES})
+            env["TELEGRAM_BOT_TOKEN"] = self.config.telegram_token
+            env["TELEGRAM_API_URL"] = (
+                self.emulator_url if self.config.telegram_api_url is None else self.config.telegram_api_url
+            )
+        return env
+
+    def start(self) -> None:
+        log_dir = self.config.log_dir
+        if self.config.with_emulator:
+            emulator = Process(
+                "tg-emulator",
+                [venv_script("academy-tg-emulator"), "--host", "127.0.0.1", "--port", str(self.config.emulator_port)],
+                {**os.environ, "PYTHONUNBUFFERED": "1"},
+                log_dir / "tg-emulator.log",
+                ready_url=f"{self.emulator_url}/_emulator/health",
+            )
+            self.processes.append(emulator)
+        for service, *_ in SERVICES:
+            env = self.service_env(service)
+            script = venv_script(f"academy-{service}")
+            self.processes.append(
+                Process(
+                    f"{service}-api",
+                    [script, "api"],
+                    env,
+                    log_dir / f"{service}-api.log",
+                    ready_url=f"{self.api_url(service)}/readyz",
+                )
+            )
+            self.processes.append(
+                Process(f"{service}-worker", [script, "worker"], env, log_dir / f"{service}-worker.log")
+            )
+        for process in self.processes:
+            process.start()
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        pending = [p for p in self.processes if p.ready_url]
+        with httpx.Client(timeout=2) as client:
+            while pending:
+                for process in list(pending):
+                    if not process.alive():
+                        raise RuntimeError(f"{process.name} exited during start-up:\n{process.tail()}")
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(process.ready_url or "").status_code == 200:  # noqa: PLR2004
+                            pending.remove(process)
+                if pending and time.monotonic() > deadline:
+                    names = ", ".join(p.name for p in pending)
+                    raise RuntimeError(f"not ready after {timeout}s: {names}\n{pending[0].tail()}")
+                if pending:
+                    time.sleep(0.3)
+        for process in self.processes:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} exited during start-up:\n{process.tail()}")
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def restart(self, name: str) -> None:
+        process = self.process(name)
+        process.stop()
+        process.start()

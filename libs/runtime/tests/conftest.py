@@ -1,0 +1,108 @@
+"""A tiny service of the runtime's own, with a table its handlers write to, to test the machinery."""
+
+from __future__ import annotations
+
+import pytest
+from academy_contracts.gamification import PointsAwardedV1
+from academy_contracts.users import UserRegisteredV1
+from academy_runtime.consumer import Consumer, EventContext
+from academy_runtime.db import make_base
+from academy_runtime.messaging import Messaging
+from academy_runtime.service import ServiceDefinition
+from academy_runtime.settings import ServiceSettings
+from sqlalchemy import Integer, String
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+pytest_plugins = ["academy_runtime.testing"]
+
+SCHEMA = "rt_test"
+Base = make_base(SCHEMA)
+messaging = Messaging(Base.metadata)
+
+
+class Effect(Base):
+    """One row per handled event: what the tests count."""
+
+    __tablename__ = "effects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    note: Mapped[str] = mapped_column(String(100), nullable=False)
+
+
+class FailurePlan:
+    """How many times the handler should still fail, per user id (-1: always)."""
+
+    def __init__(self) -> None:
+        self.remaining: dict[int, int] = {}
+        self.calls: dict[int, int] = {}
+
+
+failures = FailurePlan()
+registrations = Consumer("registrations")
+
+
+@registrations.on(UserRegisteredV1)
+async def record_registration(ctx: EventContext, event: UserRegisteredV1) -> None:
+    failures.calls[event.user_id] = failures.calls.get(event.user_id, 0) + 1
+    ctx.session.add(Effect(user_id=event.user_id, note=f"attempt {ctx.attempt}"))
+    await ctx.session.flush()
+    left = failures.remaining.get(event.user_id, 0)
+    if left != 0:
+        failures.remaining[event.user_id] = left - 1 if left > 0 else left
+        raise RuntimeError(f"planned failure for user {event.user_id}")
+    # the handler also publishes, in the same transaction, like real services do
+    await messaging.publish(
+        ctx.session,
+        PointsAwardedV1(
+            user_id=event.user_id,
+            award_id=event.user_id,
+            points=5,
+            reason="welcome",
+            source_event_id=ctx.event.id,
+            total_points=5,
+            awarded_at=event.registered_at,
+        ),
+    )
+
+
+class RuntimeTestSettings(ServiceSettings):
+    service_name: str = "rt-test"
+    db_schema: str = SCHEMA
+
+
+test_service = ServiceDefinition(
+    name="rt_test",
+    settings_factory=RuntimeTestSettings,
+    metadata=Base.metadata,
+    messaging=messaging,
+    migrations="unused",
+    consumers=[registrations],
+)
+
+
+@pytest.fixture(scope="session")
+def service() -> ServiceDefinition:
+    return test_service
+
+
+@pytest.fixture(scope="session")
+def extra_schemas() -> tuple[str, ...]:
+    return (SCHEMA,)
+
+
+@pytest.fixture(scope="session")
+async def migrated(settings: ServiceSettings) -> ServiceSettings:
+    """The runtime's test service has no migrations: create_all as its own role."""
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def _reset_failures() -> None:
+    failures.remaining.clear()
+    failures.calls.clear()

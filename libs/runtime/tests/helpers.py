@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import aio_pika
+from academy_contracts import build_event
+from academy_contracts.users import UserRegisteredV1
+from academy_runtime.bus import declare_events_exchange, event_message
+
+
+def registered(user_id: int) -> UserRegisteredV1:
+    return UserRegisteredV1(
+        user_id=user_id,
+        telegram_id=10_000 + user_id,
+        username=None,
+        full_name=None,
+        locale="ru",
+        city=None,
+        consent_personal_data=False,
+        consent_version=None,
+        registered_at=datetime.now(UTC),
+    )
+
+
+async def publish_raw(settings, body: bytes | dict, routing_key: str = "users.user_registered.v1") -> None:
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await declare_events_exchange(channel, settings.events_exchange)
+        if isinstance(body, dict):
+            message = event_message(body)
+        else:
+            message = aio_pika.Message(body=body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await exchange.publish(message, routing_key=routing_key)
+    finally:
+        await connection.close()
+
+
+async def publish_event(settings, data, *, event_id: str | None = None) -> dict:
+    payload = build_event(data, event_id=event_id).model_dump(mode="json", exclude_none=True)
+    await publish_raw(settings, payload, payload["type"])
+    return payload
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+def body_of(message: aio_pika.abc.AbstractIncomingMessage) -> dict:
+    return json.loads(message.body)

@@ -1,0 +1,117 @@
+import asyncio
+import contextlib
+
+import pytest
+from academy_devstack.chaos import TcpProxy
+from academy_runtime.relay import OutboxRelay
+from sqlalchemy import func, select
+
+from .conftest import messaging
+from .helpers import eventually, registered
+
+pytestmark = pytest.mark.integration
+
+
+async def _write(resources, *user_ids: int, commit: bool = True) -> None:
+    async with resources.sessionmaker() as session, session.begin() as tx:
+        for user_id in user_ids:
+            await messaging.publish(session, registered(user_id))
+        if not commit:
+            await tx.rollback()
+
+
+async def _unpublished(resources) -> int:
+    async with resources.sessionmaker() as session:
+        stmt = select(func.count()).select_from(messaging.outbox).where(messaging.outbox.c.published_at.is_(None))
+        return (await session.execute(stmt)).scalar_one()
+
+
+async def test_a_rolled_back_transaction_publishes_nothing(resources, event_probe):
+    await _write(resources, 1, commit=False)
+    relay = OutboxRelay(resources.settings, resources.sessionmaker, messaging)
+    try:
+        assert await relay.publish_pending() == 0
+    finally:
+        await relay.close()
+    assert await event_probe.drain() == []
+
+
+async def test_committed_events_are_published_in_order_and_marked(resources, event_probe):
+    await _write(resources, 1, 2, 3)
+    relay = OutboxRelay(resources.settings, resources.sessionmaker, messaging)
+    try:
+        assert await relay.publish_pending() == 3
+    finally:
+        await relay.close()
+
+    events = [await event_probe.next() for _ in range(3)]
+    assert [e["data"]["user_id"] for e in events] == [1, 2, 3]
+    assert all(e["type"] == "users.user_registered.v1" for e in events)
+    assert await _unpublished(resources) == 0
+
+
+async def test_the_running_relay_wakes_on_notify_rather_than_polling(resources, event_probe):
+    # With a 60 s poll interval only the NOTIFY sent at commit can wake the relay in time.
+    settings = resources.settings.model_copy(update={"outbox_poll_interval_s": 60.0})
+    relay = OutboxRelay(settings, resources.sessionmaker, messaging)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.5)  # let it start listening and go to sleep
+        await _write(resources, 7)
+        event = await event_probe.next("users.user_registered.v1", timeout=15)
+    finally:
+        relay.stop()
+        await task
+        await relay.close()
+    assert event["data"]["user_id"] == 7
+
+
+async def test_two_relays_never_publish_a_row_twice(resources, event_probe):
+    await _write(resources, *range(100, 160))
+    relays = [
+        OutboxRelay(resources.settings.model_copy(update={"outbox_batch_size": 7}), resources.sessionmaker, messaging)
+        for _ in range(2)
+    ]
+    try:
+        counts = await asyncio.gather(*(r.publish_pending() for r in relays))
+    finally:
+        for relay in relays:
+            await relay.close()
+    assert sum(counts) == 60
+    ids = sorted([(await event_probe.next())["data"]["user_id"] for _ in range(60)])
+    assert ids == list(range(100, 160))
+    assert await event_probe.drain() == []
+
+
+async def test_relay_survives_a_broker_outage_without_losing_an_event(resources, event_probe):
+    host_port = resources.settings.rabbitmq_url.rsplit("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    proxy = TcpProxy(host, int(port)).start()
+    url = resources.settings.rabbitmq_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+    settings = resources.settings.model_copy(update={"rabbitmq_url": url, "outbox_poll_interval_s": 0.2})
+    relay = OutboxRelay(settings, resources.sessionmaker, messaging)
+    task = asyncio.create_task(relay.run())
+    try:
+        await _write(resources, 201, 202)
+        await eventually(lambda: _unpublished_is(resources, 0), what="first events published")
+        proxy.cut()  # the broker goes away with events in flight
+        await _write(resources, 203, 204, 205)
+        await asyncio.sleep(1.0)
+        assert await _unpublished(resources) == 3  # nothing lost, nothing marked published
+        proxy.restore()
+        await eventually(lambda: _unpublished_is(resources, 0), timeout=30, what="backlog published after outage")
+    finally:
+        relay.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+        await relay.close()
+        proxy.close()
+    received = set()
+    with contextlib.suppress(TimeoutError):
+        while len(received) < 5:
+            received.add((await event_probe.next(timeout=10))["data"]["user_id"])
+    assert received == {201, 202, 203, 204, 205}
+
+
+async def _unpublished_is(resources, expected: int) -> bool:
+    return await _unpublished(resources) == expected

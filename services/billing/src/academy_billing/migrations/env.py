@@ -1,0 +1,5 @@
+from academy_runtime.migrations import run_migrations
+
+from academy_billing.app import service
+
+run_migrations(service)

@@ -1,0 +1,266 @@
+"""Tables of the billing schema: payments (seed table 9), the coins wallet and its ledger, purchases,
+the catalog price projection and the log of verified payment-provider notifications.
+
+Users and courses belong to other services: they are referenced by id only, never by foreign key.
+Every rule that money depends on is also a database constraint, so a bug in the code cannot store
+a negative balance, a second active purchase of a course or a second credit for one reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from academy_runtime.db import make_base
+from academy_runtime.messaging import Messaging
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from academy_billing.settings import DEFAULT_LOW_BALANCE_THRESHOLD_COINS
+
+Base = make_base("billing")
+messaging = Messaging(Base.metadata)
+
+CURRENCIES = ("RUB", "USD", "XTR")  # XTR: Telegram Stars
+PAYMENT_STATUSES = ("pending", "waiting_for_capture", "succeeded", "failed", "canceled", "refunded")
+PAYMENT_METHODS = ("yookassa", "telegram_stars", "wallet")
+PAYMENT_PURPOSES = ("course", "top_up")
+TRANSACTION_TYPES = ("topup", "purchase", "refund", "reward", "adjustment")
+PURCHASE_STATUSES = ("active", "refunded")
+PROVIDERS = ("yookassa", "telegram_stars")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _money() -> Numeric[Decimal]:
+    return Numeric(10, 2, asdecimal=True)
+
+
+class Payment(Base):
+    """One attempt to take money through a provider (seed table `payments`).
+
+    `idempotence_key` is what we sent to the provider with the creation request, so a retried
+    request never creates a second payment there; `(payment_method, external_id)` maps one provider
+    payment (YooKassa payment id, Telegram charge id) to exactly one row.
+    """
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    course_id: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(_money(), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, server_default=text("'RUB'"))
+    status: Mapped[str] = mapped_column(String(32), nullable=False, server_default=text("'pending'"))
+    payment_method: Mapped[str] = mapped_column(String(32), nullable=False)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # YooKassa accepts Idempotence-Key values of up to 64 characters.
+    idempotence_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    confirmation_url: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(String(1000))
+    refunded_amount: Mapped[Decimal] = mapped_column(_money(), nullable=False, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(_one_of("currency", CURRENCIES), name="currency_known"),
+        CheckConstraint(_one_of("status", PAYMENT_STATUSES), name="status_known"),
+        CheckConstraint(_one_of("payment_method", PAYMENT_METHODS), name="payment_method_known"),
+        CheckConstraint(_one_of("purpose", PAYMENT_PURPOSES), name="purpose_known"),
+        CheckConstraint("(purpose = 'course') = (course_id IS NOT NULL)", name="course_iff_course_purpose"),
+        # Telegram sells digital goods for Stars only, and Stars are only paid through Telegram.
+        CheckConstraint("(payment_method = 'telegram_stars') = (currency = 'XTR')", name="stars_iff_xtr"),
+        CheckConstraint("currency <> 'XTR' OR amount = trunc(amount)", name="stars_are_whole"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded_within_amount"),
+        CheckConstraint("status NOT IN ('succeeded', 'refunded') OR paid_at IS NOT NULL", name="paid_has_paid_at"),
+        UniqueConstraint("payment_method", "external_id"),
+        Index("ix_payments_user_id_created_at", "user_id", "created_at"),
+        # The reconciliation job (later issue) re-reads payments the provider has not settled yet.
+        Index(
+            "ix_payments_unsettled",
+            "created_at",
+            postgresql_where=text("status IN ('pending', 'waiting_for_capture')"),
+        ),
+    )
+
+
+class Wallet(Base):
+    """A learner's coins balance (the roadmap's UserBalance); the ledger below is its history.
+
+    `coins` is a cached sum of the learner's wallet transactions, updated in the same transaction
+    as each ledger row while the wallet row is locked; `GET /internal/wallets/{id}/audit` checks it.
+    """
+
+    __tablename__ = "wallets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    coins: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+    low_balance_threshold: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default=text(str(DEFAULT_LOW_BALANCE_THRESHOLD_COINS))
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("coins >= 0", name="coins_not_negative"),
+        CheckConstraint("low_balance_threshold > 0", name="threshold_positive"),
+    )
+
+
+class WalletTransaction(Base):
+    """One change of a wallet (the roadmap's Transaction). Rows are never updated or deleted.
+
+    `reference` names what the change is for (`payment:123:credit`, `achievement:42:3`,
+    `adjustment:<caller>:<idempotency key>`): unique, so a replayed event or request cannot move
+    coins twice. `balance_after` is the wallet's balance right after this row, so each row can be
+    checked against the one before it.
+    """
+
+    __tablename__ = "wallet_transactions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("billing.wallets.id", ondelete="RESTRICT"), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    description: Mapped[str] = mapped_column(String(500), nullable=False)
+    balance_after: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing.payments.id", ondelete="RESTRICT"))
+    reference: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+        CheckConstraint(_one_of("type", TRANSACTION_TYPES), name="type_known"),
+        # Refunds may go either way (coins back for a refunded purchase, coins taken back for a
+        # refunded top-up); operator adjustments too.
+        CheckConstraint(
+            "(type IN ('topup', 'reward') AND amount > 0) OR (type = 'purchase' AND amount < 0) "
+            "OR type IN ('refund', 'adjustment')",
+            name="amount_sign_matches_type",
+        ),
+        # Every top-up credit traces to exactly one verified provider payment.
+        CheckConstraint("type <> 'topup' OR payment_id IS NOT NULL", name="topup_has_payment"),
+        Index("ix_wallet_transactions_user_id_created_at", "user_id", "created_at"),
+        # History pages and the audit read one learner's rows in id order (the order changes were
+        # applied in: rows of one wallet are inserted while its row is locked).
+        Index("ix_wallet_transactions_user_id_id", "user_id", "id"),
+    )
+
+
+class Purchase(Base):
+    """A course bought by a learner, paid by a provider payment or by a wallet transaction."""
+
+    __tablename__ = "purchases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    course_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing.payments.id", ondelete="RESTRICT"))
+    wallet_transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("billing.wallet_transactions.id", ondelete="RESTRICT")
+    )
+    price: Mapped[Decimal] = mapped_column(_money(), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'active'"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint(_one_of("currency", CURRENCIES), name="currency_known"),
+        CheckConstraint(_one_of("status", PURCHASE_STATUSES), name="status_known"),
+        CheckConstraint("num_nonnulls(payment_id, wallet_transaction_id) = 1", name="paid_exactly_once"),
+        CheckConstraint("(status = 'refunded') = (refunded_at IS NOT NULL)", name="refunded_has_refunded_at"),
+        # A learner holds a course at most once; a refunded purchase does not block buying it again.
+        Index(
+            "uq_purchases_active_user_course",
+            "user_id",
+            "course_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_purchases_payment_id", "payment_id"),
+    )
+
+
+class CoursePrice(Base):
+    """Projection of catalog course events: what a course costs now.
+
+    `updated_at` is the catalog's time of the change the row reflects (not our write time): an event
+    older than it is ignored, so the projection does not depend on delivery order. A course archived
+    before billing saw it published is kept as a tombstone without price and title.
+    """
+
+    __tablename__ = "course_prices"
+
+    course_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    price: Mapped[Decimal | None] = mapped_column(_money())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stars_price: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint(_one_of("currency", CURRENCIES), name="currency_known"),
+        CheckConstraint("stars_price > 0", name="stars_price_positive"),
+        CheckConstraint(
+            "(price IS NULL) = (currency IS NULL) AND (price IS NULL) = (title IS NULL) "
+            "AND (price IS NOT NULL OR NOT is_active)",
+            name="priced_unless_tombstone",
+        ),
+    )
+
+
+class ProviderEvent(Base):
+    """Every verified payment-provider notification (YooKassa webhook, Telegram `successful_payment`).
+
+    The unique `(provider, external_event_id)` detects a replayed notification before anything is
+    credited; `processed_at` is set once its effects are committed.
+    """
+
+    __tablename__ = "provider_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), nullable=False)
+    external_event_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing.payments.id", ondelete="RESTRICT"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(_one_of("provider", PROVIDERS), name="provider_known"),
+        UniqueConstraint("provider", "external_event_id"),
+        Index("ix_provider_events_payment_id", "payment_id"),
+    )

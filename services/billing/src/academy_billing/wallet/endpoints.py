@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from academy_runtime.auth import ServiceCaller
+from academy_runtime.db import SessionDep
+from academy_runtime.errors import NotFoundError
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+
+from academy_billing.models import messaging
+from academy_billing.settings import BillingSettings
+from academy_billing.wallet import service
+from academy_billing.wallet.schemas import (
+    AdjustmentOut,
+    AdjustWallet,
+    TransactionPage,
+    WalletAuditOut,
+    WalletOut,
+    WalletTransactionOut,
+)
+
+router = APIRouter(prefix="/internal/wallets", tags=["wallet"])
+
+UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+TransactionId = Annotated[int, Path(gt=0, le=9_223_372_036_854_775_807)]
+
+
+def _settings(request: Request) -> BillingSettings:
+    settings = request.app.state.resources.settings
+    assert isinstance(settings, BillingSettings)
+    return settings
+
+
+Settings = Annotated[BillingSettings, Depends(_settings)]
+
+# Moving money must be safe to retry, so unlike other commands an adjustment requires the key.
+RequiredIdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=150,
+        description="Required: a retried adjustment with the same key returns the first answer.",
+    ),
+]
+
+
+@router.get("/{user_id}", response_model=WalletOut)
+async def get_wallet(user_id: UserId, session: SessionDep, settings: Settings, _: ServiceCaller) -> WalletOut:
+    """The learner's coins balance; 0 for a learner whose wallet never changed."""
+    return await service.get_wallet(session, user_id, default_threshold=settings.low_balance_threshold_coins)
+
+
+@router.get("/{user_id}/transactions", response_model=TransactionPage)
+async def list_transactions(
+    user_id: UserId,
+    session: SessionDep,
+    _: ServiceCaller,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    before_id: Annotated[int | None, Query(gt=0, description="Id of the last item of the previous page.")] = None,
+) -> TransactionPage:
+    """The wallet's history, newest first (keyset pagination: pass `next_before_id` back as `before_id`)."""
+    return await service.transaction_history(session, user_id, limit=limit, before_id=before_id)
+
+
+@router.get("/{user_id}/transactions/{transaction_id}", response_model=WalletTransactionOut)
+async def get_transaction(
+    user_id: UserId, transaction_id: TransactionId, session: SessionDep, _: ServiceCaller
+) -> WalletTransactionOut:
+    found = await service.get_transaction(session, user_id, transaction_id)
+    if found is None:
+        raise NotFoundError(f"learner {user_id} has no wallet transaction {transaction_id}")
+    return found
+
+
+@router.post("/{user_id}/adjustments", response_model=AdjustmentOut)
+async def adjust_wallet(
+    *,
+    user_id: UserId,
+    command: AdjustWallet,
+    session: SessionDep,
+    settings: Settings,
+    caller: ServiceCaller,
+    request: Request,
+    idempotency_key: RequiredIdempotencyKey,
+) -> AdjustmentOut:
+    """An operator's credit (positive `delta`) or debit (negative); 409 when a debit exceeds the balance."""
+
+    async def adjust() -> AdjustmentOut:
+        apply = service.credit if command.delta > 0 else service.debit
+        by = f"{command.operator} via {caller}" if command.operator else caller
+        change = await apply(
+            session,
+            user_id=user_id,
+            coins=abs(command.delta),
+            type="adjustment",
+            # The key names the request; the reference makes the ledger itself refuse a second effect.
+            reference=f"adjustment:{caller}:{idempotency_key}",
+            description=f"{command.reason} ({by})",
+            low_balance_threshold=settings.low_balance_threshold_coins,
+        )
+        return AdjustmentOut(
+            transaction=change.transaction, applied=change.applied, balance=change.transaction.balance_after
+        )
+
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload={"user_id": user_id, **command.model_dump()},
+        response_model=AdjustmentOut,
+        action=adjust,
+    )
+
+
+@router.get("/{user_id}/audit", response_model=WalletAuditOut)
+async def audit_wallet(user_id: UserId, session: SessionDep, _: ServiceCaller) -> WalletAuditOut:
+    """Whether the stored balance equals the sum of the ledger and every `balance_after` is consistent."""
+    return await service.audit_wallet(session, user_id)

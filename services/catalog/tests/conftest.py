@@ -1,0 +1,82 @@
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from academy_catalog.app import service as catalog_service
+from academy_catalog.models import Category
+from academy_runtime.db import transaction
+from academy_runtime.service import ServiceDefinition
+from sqlalchemy.dialects.postgresql import insert
+
+pytest_plugins = ["academy_runtime.testing"]
+
+# What the initial migration seeds (test_migrations checks the two agree).
+CATEGORIES = [
+    {"slug": "manicure", "title_ru": "Маникюр", "title_en": "Manicure", "sort_order": 1},
+    {"slug": "pedicure", "title_ru": "Педикюр", "title_en": "Pedicure", "sort_order": 2},
+    {"slug": "eyelashes", "title_ru": "Ресницы", "title_en": "Eyelashes", "sort_order": 3},
+    {"slug": "podology", "title_ru": "Подология", "title_en": "Podology", "sort_order": 4},
+    {"slug": "eyebrows", "title_ru": "Брови", "title_en": "Eyebrows", "sort_order": 5},
+    {"slug": "marketing", "title_ru": "Реклама и маркетинг", "title_en": "Advertising and marketing", "sort_order": 6},
+    {"slug": "business", "title_ru": "Своё дело", "title_en": "Own business", "sort_order": 7},
+]
+
+
+@pytest.fixture(scope="session")
+def service() -> ServiceDefinition:
+    return catalog_service
+
+
+@pytest.fixture(scope="session")
+def reference_categories() -> list[dict[str, Any]]:
+    return CATEGORIES
+
+
+@pytest.fixture(autouse=True)
+async def _reference_categories(request: pytest.FixtureRequest) -> None:
+    """The migration seeds the categories; the runtime's `_empty_tables` truncates them after each test."""
+    if "resources" not in request.fixturenames:
+        return
+    resources = request.getfixturevalue("resources")
+    async with transaction(resources.sessionmaker) as session:
+        await session.execute(insert(Category).values(CATEGORIES).on_conflict_do_nothing())
+
+
+def course_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "title": "Аппаратный маникюр: базовый курс",
+        "description": "С нуля до первой клиентки",
+        "category": "manicure",
+        "price": "4900.00",
+        "currency": "RUB",
+        "duration_hours": 12,
+        "lessons": [
+            {"title": "Снятие покрытия", "order": 2, "video_url": "https://cdn.example/2.mp4", "video_duration": 1260},
+            {"title": "Подготовка рабочего места", "order": 1, "is_free": True, "video_duration": 540},
+        ],
+    }
+    payload.update(overrides)
+    return payload
+
+
+@pytest.fixture
+def new_course(api) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Create a course through the API (and publish / archive it on request)."""
+
+    async def create(*, publish: bool = False, archive: bool = False, **overrides: Any) -> dict[str, Any]:
+        response = await api.post("/internal/courses", json=course_payload(**overrides))
+        assert response.status_code == 201, response.text
+        course: dict[str, Any] = response.json()
+        if publish:
+            course = (await api.post(f"/internal/courses/{course['id']}/publish")).json()
+        if archive:
+            course = (await api.post(f"/internal/courses/{course['id']}/archive")).json()
+        return course
+
+    return create
+
+
+@pytest.fixture
+def make_payload() -> Callable[..., dict[str, Any]]:
+    """A valid `POST /internal/courses` body, with any field replaced."""
+    return course_payload

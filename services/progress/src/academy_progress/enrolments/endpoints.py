@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from academy_runtime.auth import ServiceCaller
+from academy_runtime.db import SessionDep
+from academy_runtime.idempotency import idempotency_key_header
+from fastapi import APIRouter, Depends, Path, Request
+
+from academy_progress.enrolments import service
+from academy_progress.enrolments.schemas import EnrolInFreeCourse, EnrolmentResult, LearnerCourse
+from academy_progress.models import messaging
+
+router = APIRouter(prefix="/internal/learners", tags=["enrolments"])
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+
+
+@router.get("/{user_id}/courses", response_model=list[LearnerCourse])
+async def learner_courses(user_id: UserId, session: SessionDep, _: ServiceCaller) -> list[LearnerCourse]:
+    """The learner's courses with lessons total, lessons completed and progress in percent."""
+    return await service.learner_courses(session, user_id)
+
+
+@router.post("/{user_id}/enrolments", response_model=EnrolmentResult)
+async def enrol_in_free_course(
+    user_id: UserId,
+    command: EnrolInFreeCourse,
+    session: SessionDep,
+    _: ServiceCaller,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> EnrolmentResult:
+    """Enrol the learner on a free course (402 for a paid one, 404 for an unknown one)."""
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload={"user_id": user_id, **command.model_dump()},
+        response_model=EnrolmentResult,
+        action=lambda: service.enrol_in_free_course(session, user_id=user_id, course_id=command.course_id),
+    )

@@ -1,0 +1,101 @@
+"""Enrolments: access to a course, from a free enrolment, a purchase or an operator's grant."""
+
+from __future__ import annotations
+
+import uuid
+
+from academy_contracts.billing import CoursePurchasedV1
+from academy_contracts.progress import CourseEnrolledV1
+from academy_runtime.errors import ConflictError, NotFoundError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_progress import metrics
+from academy_progress.enrolments.repository import EnrolmentRepository
+from academy_progress.enrolments.schemas import EnrolmentOut, EnrolmentResult, LearnerCourse
+from academy_progress.errors import PaymentRequiredError
+from academy_progress.models import UserCourse, messaging
+from academy_progress.projections.repository import CourseProjectionRepository
+
+# course_enrolled's id is derived from the enrolment, so one enrolment can only ever announce itself once.
+_EVENT_NAMESPACE = uuid.UUID("0d4f8c8e-7f5b-4d8e-b0a4-3a1f6f2c9e21")
+
+
+async def enrol_in_free_course(session: AsyncSession, *, user_id: int, course_id: int) -> EnrolmentResult:
+    """Enrol the learner on a free, open course. Enrolling again returns the existing enrolment."""
+    repo = EnrolmentRepository(session)
+    existing = await repo.get(user_id=user_id, course_id=course_id)
+    if existing is not None:
+        return EnrolmentResult(enrolment=EnrolmentOut.model_validate(existing), created=False)
+    course = await CourseProjectionRepository(session).get(course_id)
+    if course is None:
+        raise NotFoundError(f"course {course_id} not found")
+    if course.archived_at is not None:
+        raise ConflictError(f"course {course_id} is archived and open to no new learner")
+    if not course.is_active:
+        raise ConflictError(f"course {course_id} is not open for enrolment")
+    if course.price is not None and course.price > 0:
+        raise PaymentRequiredError(
+            f"course {course_id} costs {course.price} {course.currency}; buy it to get access",
+            details={"price": str(course.price), "currency": course.currency},
+        )
+    return await _enrol(session, user_id=user_id, course_id=course_id, source="free")
+
+
+async def enrol_after_purchase(session: AsyncSession, purchase: CoursePurchasedV1) -> EnrolmentResult:
+    """Enrol the buyer. Whatever the projection says: billing sold the course, the learner gets it."""
+    return await _enrol(
+        session,
+        user_id=purchase.user_id,
+        course_id=purchase.course_id,
+        source="purchase",
+        purchase_id=purchase.purchase_id,
+        purchase=purchase,
+    )
+
+
+async def _enrol(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    course_id: int,
+    source: str,
+    purchase_id: int | None = None,
+    purchase: CoursePurchasedV1 | None = None,
+) -> EnrolmentResult:
+    repo = EnrolmentRepository(session)
+    created = await repo.insert_if_absent(
+        user_id=user_id,
+        course_id=course_id,
+        source=source,
+        purchase_id=purchase_id,
+        enrolled_at=purchase.purchased_at if purchase is not None else None,
+    )
+    if created is None:
+        existing = await repo.get(user_id=user_id, course_id=course_id)
+        if existing is None:  # deleted between the two statements (erasure): safe to retry
+            raise ConflictError("enrolment changed concurrently; retry")
+        return EnrolmentResult(enrolment=EnrolmentOut.model_validate(existing), created=False)
+    await messaging.publish(
+        session,
+        _enrolled_event(created),
+        event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:course_enrolled:{created.id}"),
+        occurred_at=created.purchased_at,
+    )
+    metrics.ENROLMENTS.labels(source).inc()
+    return EnrolmentResult(enrolment=EnrolmentOut.model_validate(created), created=True)
+
+
+def _enrolled_event(enrolment: UserCourse) -> CourseEnrolledV1:
+    return CourseEnrolledV1(
+        user_id=enrolment.user_id,
+        course_id=enrolment.course_id,
+        enrollment_id=enrolment.id,
+        source=enrolment.source,  # type: ignore[arg-type] - constrained by the table's CHECK
+        purchase_id=enrolment.purchase_id,
+        enrolled_at=enrolment.purchased_at,
+    )
+
+
+async def learner_courses(session: AsyncSession, user_id: int) -> list[LearnerCourse]:
+    rows = await EnrolmentRepository(session).courses_with_progress(user_id)
+    return [LearnerCourse.model_validate(row._mapping) for row in rows]  # noqa: SLF001 - Row's public API

@@ -1,0 +1,162 @@
+import asyncio
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import aio_pika
+import pytest
+from academy_contracts import CloudEvent, CourseLesson, CoursePublishedV1, EventData, Money, build_event
+from academy_progress.app import service as progress_service
+from academy_progress.models import messaging
+from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.consumer import ConsumerRuntime
+from academy_runtime.service import ServiceDefinition
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+
+pytest_plugins = ["academy_runtime.testing"]
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def service() -> ServiceDefinition:
+    return progress_service
+
+
+def course_event(
+    course_id: int,
+    *,
+    lesson_ids: tuple[int, ...] = (),
+    price: str = "0.00",
+    currency: str = "RUB",
+    title: str | None = None,
+    is_active: bool = True,
+    model: type[EventData] = CoursePublishedV1,
+    at: datetime = T0,
+) -> Any:
+    """A course_published (or, with `model`, course_updated) event of a course with the given lessons."""
+    time_field = "published_at" if model is CoursePublishedV1 else "updated_at"
+    return model.model_validate(
+        {
+            "course_id": course_id,
+            "title": title or f"Курс {course_id}",
+            "category": "manicure",
+            "price": Money(amount=Decimal(price), currency=currency),
+            "is_top": False,
+            "duration_hours": 6,
+            "is_active": is_active,
+            "lessons": tuple(
+                CourseLesson(lesson_id=lesson_id, order=n, title=f"Урок {n}", is_free=n == 1, video_duration=600)
+                for n, lesson_id in enumerate(lesson_ids, start=1)
+            ),
+            time_field: at,
+        }
+    )
+
+
+@pytest.fixture
+def make_course_event() -> Callable[..., Any]:
+    return course_event
+
+
+@pytest.fixture
+def t0() -> datetime:
+    return T0
+
+
+@pytest.fixture
+def later() -> Callable[[int], datetime]:
+    return lambda minutes: T0 + timedelta(minutes=minutes)
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; fail after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Awaitable[Any]]:
+    return eventually
+
+
+def consumed_count(consumer: str, event_type: str, outcome: str) -> float:
+    """How many events the runtime counted for this consumer, type and outcome (handled, duplicate...)."""
+    labels = {"service": "progress", "consumer": consumer, "type": event_type, "outcome": outcome}
+    return REGISTRY.get_sample_value("academy_events_consumed_total", labels) or 0.0
+
+
+@pytest.fixture
+def consumed() -> Callable[[str, str, str], float]:
+    return consumed_count
+
+
+@pytest.fixture
+async def consumers(resources, service) -> AsyncIterator[ConsumerRuntime]:
+    """The worker's real consumer runtime: its queues on the run's exchange, inbox, retries."""
+    runtime = ConsumerRuntime(resources, messaging, service.consumers)
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+class Bus:
+    """Publishes CloudEvents on the run's exchange, as the other services' relays do."""
+
+    def __init__(self, exchange: aio_pika.abc.AbstractExchange, resources) -> None:
+        self.exchange = exchange
+        self.resources = resources
+
+    async def publish(self, data: EventData, *, event_id: str | None = None) -> CloudEvent:
+        event = build_event(data, event_id=event_id or str(uuid.uuid4()))
+        message = event_message(event.model_dump(mode="json", exclude_none=True))
+        await self.exchange.publish(message, routing_key=event.type)
+        return event
+
+    async def handled(self, event: CloudEvent, consumer: str) -> bool:
+        """Whether `consumer` has committed its handling of `event` (its id is in the inbox)."""
+        inbox = messaging.inbox
+        async with self.resources.sessionmaker() as session:
+            row = await session.execute(
+                select(inbox.c.event_id).where(inbox.c.event_id == event.id, inbox.c.consumer == consumer)
+            )
+            return row.first() is not None
+
+
+@pytest.fixture
+async def bus(resources, consumers) -> AsyncIterator[Bus]:
+    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
+        yield Bus(exchange, resources)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def project_course(resources) -> Callable[..., Awaitable[None]]:
+    """Put a course in the projection as its catalog event would (through the projection service)."""
+    from academy_progress.projections.service import apply_course_archived, apply_course_snapshot
+    from academy_runtime.db import transaction
+
+    async def project(data: Any) -> None:
+        async with transaction(resources.sessionmaker) as session:
+            if isinstance(data, CoursePublishedV1):
+                await apply_course_snapshot(session, data, version_at=data.published_at)
+            else:
+                await apply_course_archived(session, data)
+
+    return project
