@@ -64,8 +64,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 LABEL org.opencontainers.image.title="beauty-academy-${SERVICE}" \
-      org.opencontainers.image.description="Beauty Academy ${SERVICE} service (api | worker | migrate | dlq)" \
-      org.opencontainers.image.source="https://github.com/beauty-academy/beauty-academy"
+      org.opencontainers.image.description="Beauty Academy ${SERVICE} service (api | worker | migrate | dlq)"
 RUN groupadd --system --gid 10001 academy \
     && useradd --system --uid 10001 --gid academy --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin academy

@@ -13,6 +13,7 @@
 # (S3_CLI=aws|mc, S3_ENDPOINT, S3_SECURE, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION, S3_BUCKET, S3_PREFIX).
 set -eu
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
 PGDATABASE=${PGDATABASE:-beauty_academy}

@@ -18,6 +18,7 @@
 # RESTORE_NO_OWNER, BACKUP_DIR and the S3 settings of lib.sh.
 set -eu
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
 : "${DUMP_KEY:?DUMP_KEY is required: latest, a dump file name or its object key}"

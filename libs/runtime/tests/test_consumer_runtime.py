@@ -93,8 +93,10 @@ async def test_a_handler_that_keeps_failing_ends_in_the_dead_letter_queue_with_t
     [
         b"not json at all",
         b'{"specversion": "1.0"}',
-        b'{"specversion":"1.0","id":"x","source":"/beauty-academy/users",'
-        b'"type":"users.user_registered.v1","time":"2025-01-01T00:00:00Z","data":{"user_id":"abc"}}',
+        (
+            b'{"specversion":"1.0","id":"x","source":"/beauty-academy/users",'
+            b'"type":"users.user_registered.v1","time":"2025-01-01T00:00:00Z","data":{"user_id":"abc"}}'
+        ),
     ],
     ids=["not-json", "no-envelope", "bad-data"],
 )

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-
 from academy_tg_emulator import DEFAULT_BOT_TOKEN, EmulatorClient, EmulatorConfig, EmulatorServer, TestUser
 from academy_tg_emulator.config import BotSpec
+from academy_tg_emulator.testing import RawBotApi
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -37,7 +37,7 @@ def base_url(emulator_server: EmulatorServer) -> str:
 @pytest.fixture
 async def tg(base_url: str) -> AsyncIterator[EmulatorClient]:
     async with EmulatorClient(base_url) as client:
-        await client.reset()
+        await client.reset(full=True)
         yield client
 
 
@@ -50,20 +50,36 @@ async def http(base_url: str, tg: EmulatorClient) -> AsyncIterator[httpx.AsyncCl
 
 
 @pytest.fixture
+def api(http: httpx.AsyncClient) -> RawBotApi:
+    """Direct Bot API calls as the default bot."""
+    return RawBotApi(http)
+
+
+@pytest.fixture(scope="session")
+def second_bot_token() -> str:
+    return SECOND_BOT_TOKEN
+
+
+@pytest.fixture
 def user() -> TestUser:
     return TestUser.new("Anna", last_name="Petrova", username="anna_p")
 
 
-@pytest.fixture
-async def bot(base_url: str, tg: EmulatorClient) -> AsyncIterator[Bot]:
-    """An aiogram bot pointed at the emulator (``tg`` first, so the state is reset before)."""
+@pytest.fixture(scope="session")
+async def session_bot(base_url: str) -> AsyncIterator[Bot]:
+    """One aiogram bot for the session (aiogram sleeps 250 ms whenever it closes a session)."""
     pytest.importorskip("aiogram")
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
-    del tg
-    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
-    instance = Bot(DEFAULT_BOT_TOKEN, session=session)
+    instance = Bot(DEFAULT_BOT_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
     yield instance
     await instance.session.close()
+
+
+@pytest.fixture
+def bot(session_bot: Bot, tg: EmulatorClient) -> Bot:
+    """The aiogram bot pointed at the emulator (``tg`` first, so the state is reset before)."""
+    del tg
+    return session_bot

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
-
 from academy_tg_emulator import EmulatorClient, TestUser
 
 pytest.importorskip("aiogram")
+
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import (
@@ -61,8 +61,9 @@ def academy_router(on_callback: Callable[[CallbackQuery], None] | None = None) -
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[[InlineKeyboardButton(text="Показать курсы", callback_data="courses")]]
         )
-        await message.answer(f"Добро пожаловать, <b>{message.from_user.first_name}</b>!", reply_markup=keyboard,
-                             parse_mode="HTML")
+        await message.answer(
+            f"Добро пожаловать, <b>{message.from_user.first_name}</b>!", reply_markup=keyboard, parse_mode="HTML"
+        )
 
     @router.callback_query(F.data == "courses")
     async def courses(callback: CallbackQuery) -> None:
@@ -169,7 +170,9 @@ async def test_documents_round_trip_through_aiogram(bot: Bot, tg: EmulatorClient
     assert homework.document is not None
     file = await bot.get_file(homework.document["file_id"])
     assert file.file_path is not None
-    assert (await bot.download_file(file.file_path)).read() == b"my homework"  # type: ignore[union-attr]
+    content = await bot.download_file(file.file_path)
+    assert content is not None
+    assert content.read() == b"my homework"
 
 
 async def test_contact_sharing_with_a_request_contact_keyboard(bot: Bot, tg: EmulatorClient, user: TestUser) -> None:
@@ -207,6 +210,7 @@ async def test_contact_sharing_with_a_request_contact_keyboard(bot: Bot, tg: Emu
 async def test_stars_invoice_payment_and_refund(bot: Bot, tg: EmulatorClient, user: TestUser) -> None:
     router = Router()
     refunds: list[bool] = []
+    refunded = asyncio.Event()
 
     @router.message(CommandStart())
     async def offer(message: Message) -> None:
@@ -229,6 +233,7 @@ async def test_stars_invoice_payment_and_refund(bot: Bot, tg: EmulatorClient, us
         assert message.from_user is not None
         await message.answer(f"Оплачено {payment.total_amount} ⭐")
         refunds.append(await bot.refund_star_payment(message.from_user.id, payment.telegram_payment_charge_id))
+        refunded.set()
 
     async with polling(bot, router):
         sent = await tg.send_command(user, "start")
@@ -244,6 +249,7 @@ async def test_stars_invoice_payment_and_refund(bot: Bot, tg: EmulatorClient, us
         assert receipt.successful_payment is not None
         assert receipt.successful_payment["invoice_payload"] == "course:42"
         await tg.wait_for_reply(receipt, lambda m: m.text == "Оплачено 250 ⭐")
+        await asyncio.wait_for(refunded.wait(), 5)
 
     assert refunds == [True]
     [payment] = await tg.payments()

@@ -4,60 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 import time
-import zlib
-from typing import Any
-
-import httpx
 
 from academy_tg_emulator import DEFAULT_BOT_TOKEN, EmulatorClient, TestUser
+from academy_tg_emulator.testing import RawBotApi, make_png
 
 API = f"/bot{DEFAULT_BOT_TOKEN}"
 
 
-def png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height)))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
-async def call(http: httpx.AsyncClient, method: str, **params: Any) -> httpx.Response:
-    return await http.post(f"{API}/{method}", json=params)
-
-
-async def ok(http: httpx.AsyncClient, method: str, **params: Any) -> Any:
-    response = await call(http, method, **params)
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["ok"] is True
-    return body["result"]
-
-
-async def refused(http: httpx.AsyncClient, method: str, **params: Any) -> dict[str, Any]:
-    response = await call(http, method, **params)
-    body: dict[str, Any] = response.json()
-    assert body["ok"] is False
-    assert response.status_code == body["error_code"]
-    return body
-
-
-async def test_unknown_token_method_and_path(http: httpx.AsyncClient) -> None:
-    response = await http.post("/bot999:NOPE/getMe")
+async def test_unknown_token_method_and_path(api: RawBotApi) -> None:
+    response = await api.http.post("/bot999:NOPE/getMe")
     assert response.status_code == 401
     assert response.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
-    response = await http.post(f"{API}/sendTelepathy")
+    response = await api.http.post(f"{API}/sendTelepathy")
     assert response.status_code == 404
     assert response.json() == {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
-    response = await http.get("/not-the-bot-api")
+    response = await api.http.get("/not-the-bot-api")
     assert response.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
 
 
-async def test_get_me_by_get_and_case_insensitive_method(http: httpx.AsyncClient) -> None:
-    response = await http.get(f"{API}/GETME")
+async def test_get_me_by_get_and_case_insensitive_method(api: RawBotApi) -> None:
+    response = await api.http.get(f"{API}/GETME")
     assert response.json() == {
         "ok": True,
         "result": {
@@ -74,15 +41,15 @@ async def test_get_me_by_get_and_case_insensitive_method(http: httpx.AsyncClient
     }
 
 
-async def test_chat_not_found_until_the_user_writes(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
-    body = await refused(http, "sendMessage", chat_id=user.id, text="hi")
+async def test_chat_not_found_until_the_user_writes(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
+    body = await api.refused("sendMessage", chat_id=user.id, text="hi")
     assert body == {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
-    assert (await refused(http, "sendMessage", text="hi"))["description"] == "Bad Request: chat_id is empty"
-    assert (await refused(http, "sendMessage", chat_id="@anna", text="hi"))["description"] == (
+    assert (await api.refused("sendMessage", text="hi"))["description"] == "Bad Request: chat_id is empty"
+    assert (await api.refused("sendMessage", chat_id="@anna", text="hi"))["description"] == (
         "Bad Request: chat not found"
     )
     await tg.send_text(user, "hello")
-    message = await ok(http, "sendMessage", chat_id=user.id, text="Hi Anna")
+    message = await api.ok("sendMessage", chat_id=user.id, text="Hi Anna")
     assert message["chat"] == {
         "id": user.id,
         "type": "private",
@@ -95,24 +62,24 @@ async def test_chat_not_found_until_the_user_writes(http: httpx.AsyncClient, tg:
     assert isinstance(message["date"], int)
 
 
-async def test_text_validation(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_text_validation(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     await tg.send_text(user, "hi")
     for text in ("", "   "):
-        body = await refused(http, "sendMessage", chat_id=user.id, text=text)
+        body = await api.refused("sendMessage", chat_id=user.id, text=text)
         assert body["description"] == "Bad Request: message text is empty"
-    body = await refused(http, "sendMessage", chat_id=user.id, text="x" * 4097)
+    body = await api.refused("sendMessage", chat_id=user.id, text="x" * 4097)
     assert body["description"] == "Bad Request: message is too long"
-    body = await refused(http, "sendMessage", chat_id=user.id, text="<b>Welcome", parse_mode="HTML")
+    body = await api.refused("sendMessage", chat_id=user.id, text="<b>Welcome", parse_mode="HTML")
     assert body["description"] == (
-        'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "b"'
+        "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""
     )
-    body = await refused(http, "sendMessage", chat_id=user.id, text="Price: 100.", parse_mode="MarkdownV2")
+    body = await api.refused("sendMessage", chat_id=user.id, text="Price: 100.", parse_mode="MarkdownV2")
     assert body["description"] == (
         "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the preceding '\\'"
     )
-    body = await refused(http, "sendMessage", chat_id=user.id, text="x", parse_mode="BBCode")
+    body = await api.refused("sendMessage", chat_id=user.id, text="x", parse_mode="BBCode")
     assert body["description"] == "Bad Request: unsupported parse_mode"
-    message = await ok(http, "sendMessage", chat_id=user.id, text="<b>Курс</b> &amp; <i>урок</i>", parse_mode="HTML")
+    message = await api.ok("sendMessage", chat_id=user.id, text="<b>Курс</b> &amp; <i>урок</i>", parse_mode="HTML")
     assert message["text"] == "Курс & урок"
     assert message["entities"] == [
         {"type": "bold", "offset": 0, "length": 4},
@@ -120,76 +87,80 @@ async def test_text_validation(http: httpx.AsyncClient, tg: EmulatorClient, user
     ]
 
 
-async def test_reply_markup_kinds_and_validation(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_reply_markup_kinds_and_validation(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     await tg.send_text(user, "hi")
     inline = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}, {"text": "Site", "url": "https://x.org"}]]}
-    message = await ok(http, "sendMessage", chat_id=user.id, text="menu", reply_markup=inline)
+    message = await api.ok("sendMessage", chat_id=user.id, text="menu", reply_markup=inline)
     assert message["reply_markup"] == inline
     keyboard = {"keyboard": [[{"text": "Share phone", "request_contact": True}]], "one_time_keyboard": True}
-    message = await ok(http, "sendMessage", chat_id=user.id, text="phone?", reply_markup=keyboard)
+    message = await api.ok("sendMessage", chat_id=user.id, text="phone?", reply_markup=keyboard)
     assert "reply_markup" not in message  # Telegram only echoes inline keyboards
     stored = await tg.message(user.id, message["message_id"])
     assert stored.keyboard_buttons() == [{"text": "Share phone", "request_contact": True}]
     assert (await tg.chat(user.id))["reply_keyboard"] == keyboard
-    await ok(http, "sendMessage", chat_id=user.id, text="thanks", reply_markup={"remove_keyboard": True})
+    await api.ok("sendMessage", chat_id=user.id, text="thanks", reply_markup={"remove_keyboard": True})
     assert (await tg.chat(user.id))["reply_keyboard"] is None
-    await ok(http, "sendMessage", chat_id=user.id, text="your name?", reply_markup={"force_reply": True})
+    await api.ok("sendMessage", chat_id=user.id, text="your name?", reply_markup={"force_reply": True})
 
     text_only = {"inline_keyboard": [[{"text": "Nothing"}]]}
-    body = await refused(http, "sendMessage", chat_id=user.id, text="x", reply_markup=text_only)
+    body = await api.refused("sendMessage", chat_id=user.id, text="x", reply_markup=text_only)
     assert body["description"] == (
         "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
     )
     too_long = {"inline_keyboard": [[{"text": "x", "callback_data": "d" * 65}]]}
-    body = await refused(http, "sendMessage", chat_id=user.id, text="x", reply_markup=too_long)
+    body = await api.refused("sendMessage", chat_id=user.id, text="x", reply_markup=too_long)
     assert body["description"] == "Bad Request: BUTTON_DATA_INVALID"
-    response = await http.post(f"{API}/sendMessage", data={"chat_id": user.id, "text": "x", "reply_markup": "{oops"})
+    response = await api.http.post(
+        f"{API}/sendMessage", data={"chat_id": user.id, "text": "x", "reply_markup": "{oops"}
+    )
     assert response.json()["description"] == "Bad Request: can't parse reply keyboard markup JSON object"
 
 
-async def test_form_query_and_json_encodings(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_form_query_and_json_encodings(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     await tg.send_text(user, "hi")
     markup = json.dumps({"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]})
-    form = await http.post(
+    form = await api.http.post(
         f"{API}/sendMessage", data={"chat_id": str(user.id), "text": "form", "reply_markup": markup}
     )
     assert form.json()["result"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "a"
-    query = await http.get(f"{API}/sendMessage", params={"chat_id": user.id, "text": "query"})
+    query = await api.http.get(f"{API}/sendMessage", params={"chat_id": user.id, "text": "query"})
     assert query.json()["result"]["text"] == "query"
     preview = {"is_disabled": True}
-    as_json = await ok(http, "sendMessage", chat_id=user.id, text="json", link_preview_options=preview)
+    as_json = await api.ok("sendMessage", chat_id=user.id, text="json", link_preview_options=preview)
     assert as_json["link_preview_options"] == preview
 
 
-async def test_replies(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_replies(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     sent = await tg.send_text(user, "question")
-    reply = await ok(http, "sendMessage", chat_id=user.id, text="answer", reply_parameters={"message_id": sent.message_id})
+    reply = await api.ok(
+        "sendMessage", chat_id=user.id, text="answer", reply_parameters={"message_id": sent.message_id}
+    )
     assert reply["reply_to_message"]["text"] == "question"
-    body = await refused(http, "sendMessage", chat_id=user.id, text="x", reply_parameters={"message_id": 999})
+    body = await api.refused("sendMessage", chat_id=user.id, text="x", reply_parameters={"message_id": 999})
     assert body["description"] == "Bad Request: message to be replied not found"
     loose = {"message_id": 999, "allow_sending_without_reply": True}
-    assert "reply_to_message" not in await ok(http, "sendMessage", chat_id=user.id, text="x", reply_parameters=loose)
+    assert "reply_to_message" not in await api.ok("sendMessage", chat_id=user.id, text="x", reply_parameters=loose)
 
 
-async def test_edit_and_delete(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_edit_and_delete(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     sent = await tg.send_text(user, "hi")
     markup = {"inline_keyboard": [[{"text": "Next", "callback_data": "next"}]]}
-    message = await ok(http, "sendMessage", chat_id=user.id, text="Step 1", reply_markup=markup)
+    message = await api.ok("sendMessage", chat_id=user.id, text="Step 1", reply_markup=markup)
     mid = message["message_id"]
-    body = await refused(http, "editMessageText", chat_id=user.id, message_id=mid, text="Step 1", reply_markup=markup)
+    body = await api.refused("editMessageText", chat_id=user.id, message_id=mid, text="Step 1", reply_markup=markup)
     assert body["description"] == (
         "Bad Request: message is not modified: specified new message content and reply markup are exactly "
         "the same as a current content and reply markup of the message"
     )
-    edited = await ok(http, "editMessageText", chat_id=user.id, message_id=mid, text="<b>Step 2</b>", parse_mode="HTML")
+    edited = await api.ok("editMessageText", chat_id=user.id, message_id=mid, text="<b>Step 2</b>", parse_mode="HTML")
     assert edited["text"] == "Step 2"
     assert "reply_markup" not in edited  # an edit without reply_markup drops the keyboard
     assert isinstance(edited["edit_date"], int)
-    edited = await ok(http, "editMessageReplyMarkup", chat_id=user.id, message_id=mid, reply_markup=markup)
+    edited = await api.ok("editMessageReplyMarkup", chat_id=user.id, message_id=mid, reply_markup=markup)
     assert edited["reply_markup"] == markup
-    body = await refused(http, "editMessageText", chat_id=user.id, message_id=999, text="x")
+    body = await api.refused("editMessageText", chat_id=user.id, message_id=999, text="x")
     assert body["description"] == "Bad Request: message to edit not found"
-    body = await refused(http, "editMessageText", chat_id=user.id, message_id=sent.message_id, text="x")
+    body = await api.refused("editMessageText", chat_id=user.id, message_id=sent.message_id, text="x")
     assert body["description"] == "Bad Request: message can't be edited"
 
     view = await tg.message(user.id, mid)
@@ -198,52 +169,52 @@ async def test_edit_and_delete(http: httpx.AsyncClient, tg: EmulatorClient, user
     assert [version["text"] for version in view.versions] == ["Step 1", "Step 2"]
     assert view.raw_text == "<b>Step 2</b>"
 
-    assert await ok(http, "deleteMessage", chat_id=user.id, message_id=mid) is True
-    body = await refused(http, "deleteMessage", chat_id=user.id, message_id=mid)
+    assert await api.ok("deleteMessage", chat_id=user.id, message_id=mid) is True
+    body = await api.refused("deleteMessage", chat_id=user.id, message_id=mid)
     assert body["description"] == "Bad Request: message to delete not found"
     assert (await tg.message(user.id, mid)).deleted
     assert [m.message_id for m in await tg.messages(user.id, include_deleted=False)] == []
 
 
-async def test_blocked_user(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_blocked_user(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     await tg.send_text(user, "hi")
-    await ok(http, "getUpdates")
+    await api.ok("getUpdates")
     await tg.block_bot(user)
-    body = await refused(http, "sendMessage", chat_id=user.id, text="come back")
+    body = await api.refused("sendMessage", chat_id=user.id, text="come back")
     assert body == {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
-    updates = await ok(http, "getUpdates", offset=-1)
+    updates = await api.ok("getUpdates", offset=-1)
     member = updates[0]["my_chat_member"]
     assert (member["old_chat_member"]["status"], member["new_chat_member"]["status"]) == ("member", "kicked")
     await tg.send_command(user, "start")  # writing again restarts the bot
-    await ok(http, "sendMessage", chat_id=user.id, text="welcome back")
+    await api.ok("sendMessage", chat_id=user.id, text="welcome back")
 
 
-async def test_callback_answers(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_callback_answers(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     await tg.send_text(user, "hi")
     markup = {"inline_keyboard": [[{"text": "Like", "callback_data": "like"}]]}
-    message = await ok(http, "sendMessage", chat_id=user.id, text="post", reply_markup=markup)
+    message = await api.ok("sendMessage", chat_id=user.id, text="post", reply_markup=markup)
     press = await tg.press_button(user, message["message_id"], "like")
-    updates = await ok(http, "getUpdates", allowed_updates=["callback_query"])
+    updates = await api.ok("getUpdates", allowed_updates=["callback_query"])
     query = updates[-1]["callback_query"]
     assert query["id"] == press.callback_query_id
     assert query["data"] == "like"
     assert query["message"]["message_id"] == message["message_id"]
     assert query["from"]["id"] == user.id
     assert await tg.callback_answer(press.callback_query_id) is None
-    assert await ok(http, "answerCallbackQuery", callback_query_id=query["id"], text="Liked!", show_alert=True)
+    assert await api.ok("answerCallbackQuery", callback_query_id=query["id"], text="Liked!", show_alert=True)
     answer = await tg.callback_answer(press.callback_query_id)
     assert answer is not None
     assert (answer.text, answer.show_alert) == ("Liked!", True)
-    body = await refused(http, "answerCallbackQuery", callback_query_id=query["id"])
+    body = await api.refused("answerCallbackQuery", callback_query_id=query["id"])
     assert body["description"] == "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
-async def test_long_polling_waits_and_wakes(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_long_polling_waits_and_wakes(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     started = time.monotonic()
-    assert await ok(http, "getUpdates", timeout=0.4) == []
+    assert await api.ok("getUpdates", timeout=0.4) == []
     assert 0.35 <= time.monotonic() - started < 2
 
-    poll = asyncio.create_task(ok(http, "getUpdates", timeout=5))
+    poll = asyncio.create_task(api.ok("getUpdates", timeout=5))
     await asyncio.sleep(0.1)
     started = time.monotonic()
     await tg.send_text(user, "wake up")
@@ -252,29 +223,29 @@ async def test_long_polling_waits_and_wakes(http: httpx.AsyncClient, tg: Emulato
     assert updates[0]["message"]["text"] == "wake up"
 
     # unconfirmed updates come back; an offset confirms them
-    again = await ok(http, "getUpdates")
+    again = await api.ok("getUpdates")
     assert again == updates
-    assert await ok(http, "getUpdates", offset=updates[-1]["update_id"] + 1) == []
+    assert await api.ok("getUpdates", offset=updates[-1]["update_id"] + 1) == []
 
 
-async def test_update_ids_grow_and_negative_offset(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_update_ids_grow_and_negative_offset(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     for text in ("one", "two", "three"):
         await tg.send_text(user, text)
-    updates = await ok(http, "getUpdates", limit=2)
+    updates = await api.ok("getUpdates", limit=2)
     assert [update["message"]["text"] for update in updates] == ["one", "two"]
     assert updates[1]["update_id"] == updates[0]["update_id"] + 1
-    last = await ok(http, "getUpdates", offset=-1)
+    last = await api.ok("getUpdates", offset=-1)
     assert [update["message"]["text"] for update in last] == ["three"]
     await tg.reset()
     await tg.send_text(user, "after reset")
-    fresh = await ok(http, "getUpdates")
+    fresh = await api.ok("getUpdates")
     assert fresh[0]["update_id"] > last[0]["update_id"]
 
 
-async def test_a_newer_poll_terminates_the_older(http: httpx.AsyncClient) -> None:
-    older = asyncio.create_task(call(http, "getUpdates", timeout=5))
+async def test_a_newer_poll_terminates_the_older(api: RawBotApi) -> None:
+    older = asyncio.create_task(api.call("getUpdates", timeout=5))
     await asyncio.sleep(0.1)
-    newer = asyncio.create_task(call(http, "getUpdates", timeout=0.2))
+    newer = asyncio.create_task(api.call("getUpdates", timeout=0.2))
     response = await asyncio.wait_for(older, 2)
     assert response.status_code == 409
     assert response.json()["description"] == (
@@ -283,42 +254,42 @@ async def test_a_newer_poll_terminates_the_older(http: httpx.AsyncClient) -> Non
     assert (await newer).json() == {"ok": True, "result": []}
 
 
-async def test_allowed_updates_filter(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
-    await ok(http, "getUpdates", allowed_updates=["callback_query"])
+async def test_allowed_updates_filter(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
+    await api.ok("getUpdates", allowed_updates=["callback_query"])
     result = await tg.send_text(user, "ignored")
     assert result.message_id == 1
-    assert await ok(http, "getUpdates") == []
-    await ok(http, "getUpdates", allowed_updates=[])  # back to the default kinds
+    assert await api.ok("getUpdates") == []
+    await api.ok("getUpdates", allowed_updates=[])  # back to the default kinds
     await tg.send_text(user, "seen")
-    assert [u["message"]["text"] for u in await ok(http, "getUpdates")] == ["seen"]
+    assert [u["message"]["text"] for u in await api.ok("getUpdates")] == ["seen"]
 
 
-async def test_webhook_blocks_get_updates(http: httpx.AsyncClient) -> None:
-    set_reply = await call(http, "setWebhook", url="http://127.0.0.1:9/hook", secret_token="abc_DEF-1")
+async def test_webhook_blocks_get_updates(api: RawBotApi) -> None:
+    set_reply = await api.call("setWebhook", url="http://127.0.0.1:9/hook", secret_token="abc_DEF-1")
     assert set_reply.json() == {"ok": True, "result": True, "description": "Webhook was set"}
-    body = await refused(http, "getUpdates")
+    body = await api.refused("getUpdates")
     assert body == {
         "ok": False,
         "error_code": 409,
         "description": "Conflict: can't use getUpdates method while webhook is active; "
         "use deleteWebhook to delete the webhook first",
     }
-    info = await ok(http, "getWebhookInfo")
+    info = await api.ok("getWebhookInfo")
     assert info["url"] == "http://127.0.0.1:9/hook"
     assert info["pending_update_count"] == 0
-    body = await refused(http, "setWebhook", url="http://127.0.0.1:9/hook", secret_token="no spaces!")
+    body = await api.refused("setWebhook", url="http://127.0.0.1:9/hook", secret_token="no spaces!")
     assert body["description"] == "Bad Request: secret token contains unallowed characters"
-    deleted = await call(http, "deleteWebhook")
+    deleted = await api.call("deleteWebhook")
     assert deleted.json() == {"ok": True, "result": True, "description": "Webhook was deleted"}
-    again = await call(http, "deleteWebhook")
+    again = await api.call("deleteWebhook")
     assert again.json()["description"] == "Webhook is already deleted"
-    assert await ok(http, "getWebhookInfo") == {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+    assert await api.ok("getWebhookInfo") == {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
 
 
-async def test_uploads_file_ids_and_downloads(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_uploads_file_ids_and_downloads(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     await tg.send_text(user, "hi")
     pdf = b"%PDF-1.4 certificate"
-    response = await http.post(
+    response = await api.http.post(
         f"{API}/sendDocument",
         data={"chat_id": str(user.id), "caption": "<b>Certificate</b>", "parse_mode": "HTML"},
         files={"document": ("certificate.pdf", pdf, "application/pdf")},
@@ -332,99 +303,101 @@ async def test_uploads_file_ids_and_downloads(http: httpx.AsyncClient, tg: Emula
     assert message["caption_entities"] == [{"type": "bold", "offset": 0, "length": 11}]
     assert await tg.download_document(document["file_id"]) == pdf
 
-    again = await ok(http, "sendDocument", chat_id=user.id, document=document["file_id"])
+    again = await api.ok("sendDocument", chat_id=user.id, document=document["file_id"])
     assert again["document"]["file_unique_id"] == document["file_unique_id"]
-    file = await ok(http, "getFile", file_id=document["file_id"])
+    file = await api.ok("getFile", file_id=document["file_id"])
     assert file["file_path"].endswith(".pdf")
-    downloaded = await http.get(f"/file/bot{DEFAULT_BOT_TOKEN}/{file['file_path']}")
+    downloaded = await api.http.get(f"/file/bot{DEFAULT_BOT_TOKEN}/{file['file_path']}")
     assert downloaded.content == pdf
-    assert (await http.get(f"/file/bot{DEFAULT_BOT_TOKEN}/documents/missing.pdf")).status_code == 404
+    assert (await api.http.get(f"/file/bot{DEFAULT_BOT_TOKEN}/documents/missing.pdf")).status_code == 404
 
-    image = png(640, 480)
-    photo = await http.post(
+    image = make_png(640, 480)
+    photo = await api.http.post(
         f"{API}/sendPhoto",
         data={"chat_id": str(user.id), "photo": "attach://pic"},
         files={"pic": ("work.png", image, "image/png")},
     )
     sizes = photo.json()["result"]["photo"]
     assert (sizes[-1]["width"], sizes[-1]["height"]) == (640, 480)
-    body = await refused(http, "sendDocument", chat_id=user.id, document="not-a-file-id")
+    body = await api.refused("sendDocument", chat_id=user.id, document="not-a-file-id")
     assert body["description"] == "Bad Request: wrong file identifier/HTTP URL specified"
-    body = await refused(http, "sendDocument", chat_id=user.id)
+    body = await api.refused("sendDocument", chat_id=user.id)
     assert body["description"] == "Bad Request: there is no document in the request"
-    body = await refused(http, "getFile", file_id="nope")
+    body = await api.refused("getFile", file_id="nope")
     assert body["description"] == "Bad Request: invalid file_id"
 
     # a bot may send a file by URL; the emulator fetches it (here: from itself)
     url = f"{tg.base_url}/_emulator/files/{document['file_id']}"
-    by_url = await ok(http, "sendDocument", chat_id=user.id, document=url)
+    by_url = await api.ok("sendDocument", chat_id=user.id, document=url)
     assert await tg.download_document(by_url["document"]["file_id"]) == pdf
-    video = await ok(http, "sendVideo", chat_id=user.id, video=url, width=1280, height=720, duration=42)
+    video = await api.ok("sendVideo", chat_id=user.id, video=url, width=1280, height=720, duration=42)
     assert (video["video"]["width"], video["video"]["duration"]) == (1280, 42)
 
 
-async def test_commands_menu_chat_and_actions(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_commands_menu_chat_and_actions(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     commands = [{"command": "start", "description": "Начать"}, {"command": "courses", "description": "Курсы"}]
-    assert await ok(http, "setMyCommands", commands=commands) is True
-    assert await ok(http, "setMyCommands", commands=commands[:1], language_code="en") is True
-    assert await ok(http, "getMyCommands") == commands
-    assert await ok(http, "getMyCommands", language_code="en") == commands[:1]
+    assert await api.ok("setMyCommands", commands=commands) is True
+    assert await api.ok("setMyCommands", commands=commands[:1], language_code="en") is True
+    assert await api.ok("getMyCommands") == commands
+    assert await api.ok("getMyCommands", language_code="en") == commands[:1]
     bad = [{"command": "Bad Command", "description": "x"}]
-    assert (await refused(http, "setMyCommands", commands=bad))["description"] == "Bad Request: BOT_COMMAND_INVALID"
-    assert await ok(http, "deleteMyCommands") is True
-    assert await ok(http, "getMyCommands") == []
+    assert (await api.refused("setMyCommands", commands=bad))["description"] == "Bad Request: BOT_COMMAND_INVALID"
+    assert await api.ok("deleteMyCommands") is True
+    assert await api.ok("getMyCommands") == []
 
     await tg.send_text(user, "hi")
     web_app = {"type": "web_app", "text": "Open", "web_app": {"url": "https://academy.example/app"}}
-    assert await ok(http, "setChatMenuButton", chat_id=user.id, menu_button=web_app) is True
-    assert await ok(http, "getChatMenuButton", chat_id=user.id) == web_app
-    assert await ok(http, "getChatMenuButton") == {"type": "commands"}
-    assert await ok(http, "sendChatAction", chat_id=user.id, action="typing") is True
-    body = await refused(http, "sendChatAction", chat_id=user.id, action="dancing")
+    assert await api.ok("setChatMenuButton", chat_id=user.id, menu_button=web_app) is True
+    assert await api.ok("getChatMenuButton", chat_id=user.id) == web_app
+    assert await api.ok("getChatMenuButton") == {"type": "commands"}
+    assert await api.ok("sendChatAction", chat_id=user.id, action="typing") is True
+    body = await api.refused("sendChatAction", chat_id=user.id, action="dancing")
     assert body["description"] == "Bad Request: wrong parameter action in request"
     chat = await tg.chat(user.id)
     assert chat["menu_button"] == web_app
     assert [action["action"] for action in chat["actions"]] == ["typing"]
-    full = await ok(http, "getChat", chat_id=user.id)
+    full = await api.ok("getChat", chat_id=user.id)
     assert (full["id"], full["type"], full["first_name"]) == (user.id, "private", "Anna")
-    assert await ok(http, "logOut") is True
-    assert await ok(http, "close") is True
+    assert await api.ok("logOut") is True
+    assert await api.ok("close") is True
 
 
-async def test_rate_limits_and_forced_failures(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_rate_limits_and_forced_failures(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     other = TestUser.new("Olga")
     await tg.send_text(user, "hi")
     await tg.send_text(other, "hi")
     await tg.set_rate_limit(per_chat_per_second=2, global_per_second=3)
-    await ok(http, "sendMessage", chat_id=user.id, text="1")
-    await ok(http, "sendMessage", chat_id=user.id, text="2")
-    body = await refused(http, "sendMessage", chat_id=user.id, text="3")
+    await api.ok("sendMessage", chat_id=user.id, text="1")
+    await api.ok("sendMessage", chat_id=user.id, text="2")
+    body = await api.refused("sendMessage", chat_id=user.id, text="3")
     assert body == {
         "ok": False,
         "error_code": 429,
         "description": "Too Many Requests: retry after 1",
         "parameters": {"retry_after": 1},
     }
-    await ok(http, "sendMessage", chat_id=other.id, text="other chat is fine")
-    assert (await refused(http, "sendMessage", chat_id=other.id, text="global"))["error_code"] == 429
+    await api.ok("sendMessage", chat_id=other.id, text="other chat is fine")
+    assert (await api.refused("sendMessage", chat_id=other.id, text="global"))["error_code"] == 429
     await tg.set_rate_limit(enabled=False)
 
     await tg.fail_next(2, retry_after=3, methods=["sendMessage"])
-    assert await ok(http, "getMe")  # other methods are not affected
+    assert await api.ok("getMe")  # other methods are not affected
     for _ in range(2):
-        body = await refused(http, "sendMessage", chat_id=user.id, text="x")
+        body = await api.refused("sendMessage", chat_id=user.id, text="x")
         assert (body["error_code"], body["parameters"]) == (429, {"retry_after": 3})
-    await ok(http, "sendMessage", chat_id=user.id, text="through")
+    await api.ok("sendMessage", chat_id=user.id, text="through")
     await tg.fail_next(error_code=502, retry_after=None)
-    body = await refused(http, "getMe")
+    body = await api.refused("getMe")
     assert body == {"ok": False, "error_code": 502, "description": "Bad Gateway"}
 
 
-async def test_call_log(http: httpx.AsyncClient, tg: EmulatorClient, user: TestUser) -> None:
+async def test_call_log(api: RawBotApi, tg: EmulatorClient, user: TestUser) -> None:
     await tg.send_text(user, "hi")
     markup = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
-    await http.post(f"{API}/sendMessage", data={"chat_id": user.id, "text": "x", "reply_markup": json.dumps(markup)})
-    await refused(http, "sendMessage", chat_id=user.id, text="")
+    await api.http.post(
+        f"{API}/sendMessage", data={"chat_id": user.id, "text": "x", "reply_markup": json.dumps(markup)}
+    )
+    await api.refused("sendMessage", chat_id=user.id, text="")
     calls = await tg.calls("sendMessage")
     assert [c.ok for c in calls] == [True, False]
     assert calls[0].params["reply_markup"] == markup  # JSON fields decoded for reading
@@ -432,3 +405,21 @@ async def test_call_log(http: httpx.AsyncClient, tg: EmulatorClient, user: TestU
     assert calls[1].description == "Bad Request: message text is empty"
     later = await tg.calls(since=calls[0].seq)
     assert [c.seq for c in later] == [calls[1].seq]
+
+
+async def test_reset_keeps_bot_configuration_and_waiting_polls(
+    api: RawBotApi, tg: EmulatorClient, user: TestUser
+) -> None:
+    commands = [{"command": "start", "description": "Start"}]
+    await api.ok("setMyCommands", commands=commands)
+    await tg.send_text(user, "before reset")
+    poll = asyncio.create_task(api.call("getUpdates", offset=-1, timeout=3))
+    await asyncio.sleep(0.1)
+    await tg.reset()
+    assert await tg.messages(user.id, sender="all") == []
+    await tg.send_text(user, "after reset")
+    response = await asyncio.wait_for(poll, 5)
+    assert [update["message"]["text"] for update in response.json()["result"]] == ["after reset"]
+    assert await api.ok("getMyCommands") == commands
+    await tg.reset(full=True)
+    assert await api.ok("getMyCommands") == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from academy_tg_emulator.errors import ApiError
 from academy_tg_emulator.formatting import (
     detect_entities,
@@ -47,8 +46,10 @@ def _spans(entities: list[dict[str, object]]) -> list[tuple[object, object, obje
         ("<span>x</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
         (
             "&#xDFDF",
-            "Text contains invalid Unicode characters after decoding HTML entities, "
-            "check for unmatched surrogate code units",
+            (
+                "Text contains invalid Unicode characters after decoding HTML entities, "
+                "check for unmatched surrogate code units"
+            ),
         ),
     ],
 )
@@ -76,7 +77,9 @@ def test_html_text_and_entities(source: str, text: str, spans: list[tuple[str, i
 
 
 def test_html_links_and_code_languages() -> None:
-    text, entities = parse_html('<a href="https://academy.example">site</a> <pre><code class="language-py">x</code></pre>')
+    text, entities = parse_html(
+        '<a href="https://academy.example">site</a> <pre><code class="language-py">x</code></pre>'
+    )
     assert text == "site x"
     assert entities == [
         {"type": "text_link", "offset": 0, "length": 4, "url": "https://academy.example/"},
@@ -135,7 +138,10 @@ def test_legacy_markdown() -> None:
 
 
 def test_format_text_trims_and_rejects_unknown_modes() -> None:
-    assert format_text("  <b>hi</b> there \n", "html", None) == ("hi there", [{"type": "bold", "offset": 0, "length": 2}])
+    assert format_text("  <b>hi</b> there \n", "html", None) == (
+        "hi there",
+        [{"type": "bold", "offset": 0, "length": 2}],
+    )
     with pytest.raises(ApiError, match="unsupported parse_mode"):
         format_text("x", "BBCode", None)
     explicit = [{"type": "bold", "offset": 0, "length": 1}]

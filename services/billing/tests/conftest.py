@@ -27,7 +27,8 @@ def service() -> ServiceDefinition:
 @pytest.fixture(scope="session")
 def settings(platform: TestPlatform, service: ServiceDefinition) -> BillingSettings:
     # The platform runs services with ENVIRONMENT=test, which refuses the development YooKassa key
-    # exactly as production does; give the run a key of its own, as a deployment would.
+    # exactly as production does; give the run a key of its own, as a deployment would. (Redundant
+    # once TestPlatform.settings_env sets YOOKASSA_SECRET_KEY itself; harmless until then.)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("YOOKASSA_SECRET_KEY", f"{platform.auth_secret}-yookassa")
         settings = platform.settings_for(service)

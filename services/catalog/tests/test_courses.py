@@ -71,9 +71,7 @@ async def test_invalid_course_gets_422_naming_the_field(api, resources, make_pay
 
 async def test_only_operator_services_may_create_courses(api, platform: TestPlatform, resources, make_payload):
     token = service_token(platform, caller="billing", audience="catalog")
-    response = await api.post(
-        "/internal/courses", json=make_payload(), headers={"authorization": f"Bearer {token}"}
-    )
+    response = await api.post("/internal/courses", json=make_payload(), headers={"authorization": f"Bearer {token}"})
 
     assert response.status_code == 403
     assert "billing" in response.json()["error"]["message"]

@@ -59,7 +59,7 @@ async def test_a_duplicate_delivery_has_one_effect(bus, resources, wait_for, mak
     assert len(lessons) == 2
     async with resources.sessionmaker() as session:
         inbox_rows = await session.scalar(
-            select(func.count().select_from(messaging.inbox).where(messaging.inbox.c.event_id == first.id)
+            select(func.count()).select_from(messaging.inbox).where(messaging.inbox.c.event_id == first.id)
         )
     assert inbox_rows == 1
 
@@ -127,7 +127,10 @@ async def test_archived_before_published_leaves_the_course_archived(bus, resourc
 
 
 async def test_archived_after_published_hides_the_course(bus, resources, wait_for, make_course_event, later):
-    for data in (make_course_event(12, lesson_ids=(121,), at=later(0)), CourseArchivedV1(course_id=12, archived_at=later(10))):
+    for data in (
+        make_course_event(12, lesson_ids=(121,), at=later(0)),
+        CourseArchivedV1(course_id=12, archived_at=later(10)),
+    ):
         event = await bus.publish(data)
         await wait_for(lambda event=event: bus.handled(event, CONSUMER))
 

@@ -15,7 +15,9 @@ async def _counts(resources) -> tuple[int, int]:
     return enrolments or 0, events or 0
 
 
-async def test_enrolling_on_a_free_course_grants_access_and_announces_it(api, resources, project_course, make_course_event):
+async def test_enrolling_on_a_free_course_grants_access_and_announces_it(
+    api, resources, project_course, make_course_event
+):
     await project_course(make_course_event(5, lesson_ids=(51, 52)))
 
     response = await api.post("/internal/learners/42/enrolments", json={"course_id": 5})
@@ -30,7 +32,7 @@ async def test_enrolling_on_a_free_course_grants_access_and_announces_it(api, re
     assert row.event_type == "progress.course_enrolled.v1"
     assert row.payload["data"]["source"] == "free"
     assert row.payload["data"]["enrollment_id"] == body["enrolment"]["id"]
-    assert "purchase_id" not in row.payload["data"]
+    assert row.payload["data"]["purchase_id"] is None
     courses = (await api.get("/internal/learners/42/courses")).json()
     assert [(c["course_id"], c["total_lessons"], c["progress_percent"]) for c in courses] == [(5, 2, 0)]
 

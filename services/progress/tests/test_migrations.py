@@ -99,4 +99,3 @@ async def test_upgrade_downgrade_upgrade_on_an_empty_schema(scratch_url, service
 
     await asyncio.to_thread(migrate, service, "upgrade", "head", database_url=scratch_url)
     assert await _tables(scratch_url) == TABLES
-

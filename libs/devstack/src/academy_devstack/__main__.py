@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         stack.start()
-        print_table(stack, log_dir, with_emulator=not token)
+        print_table(log_dir, with_emulator=not token)
         if args.check:
             return
         while not stopping["flag"]:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         say("stopped")
 
 
-def print_table(stack: Stack, log_dir: Path, *, with_emulator: bool) -> None:
+def print_table(log_dir: Path, *, with_emulator: bool) -> None:
     lines = ["", "Beauty Academy is running:"]
     for service, _, api, metrics in SERVICES:
         lines.append(
@@ -123,8 +123,10 @@ def print_table(stack: Stack, log_dir: Path, *, with_emulator: bool) -> None:
         lines += [
             f"  Telegram Bot API emulator http://127.0.0.1:{EMULATOR_PORT}  (bot token 123456:TEST-TOKEN)",
             "  talk to the bot as a learner:",
-            f"    curl -s -XPOST http://127.0.0.1:{EMULATOR_PORT}/_emulator/users/1001/messages "
-            "-H 'content-type: application/json' -d '{\"text\": \"/start\"}'",
+            (
+                f"    curl -s -XPOST http://127.0.0.1:{EMULATOR_PORT}/_emulator/users/1001/messages "
+                "-H 'content-type: application/json' -d '{\"text\": \"/start\"}'"
+            ),
             f"    curl -s http://127.0.0.1:{EMULATOR_PORT}/_emulator/chats/1001/messages",
         ]
     else:

@@ -8,7 +8,6 @@ command that would install it.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
@@ -33,7 +32,8 @@ class Dependency:
 
 
 def _postgres_start() -> tuple[str, ...]:
-    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    root = Path("/etc/postgresql")
+    versions = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
     version = versions[-1] if versions else "15"
     return ("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
 

@@ -75,7 +75,14 @@ def run_migrations(service: ServiceDefinition) -> None:
             context.run_migrations()
 
     async def run_async() -> None:
-        engine = async_engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
+        engine = async_engine_from_config(
+            {"sqlalchemy.url": url},
+            prefix="sqlalchemy.",
+            poolclass=pool.NullPool,
+            # The role's search_path makes its own schema the default one, which alembic reflects as
+            # None: every table would look new and every foreign key changed. Every name is qualified.
+            connect_args={"server_settings": {"search_path": "public"}},
+        )
         async with engine.connect() as connection:
             await connection.run_sync(do_run)
             await connection.commit()

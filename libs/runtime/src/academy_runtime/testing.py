@@ -129,6 +129,10 @@ class TestPlatform:
             "S3_ACCESS_KEY": "academy-test",
             "S3_SECRET_KEY": f"{self.auth_secret}-s3",
             "SERVICE_AUTH_SECRET": self.auth_secret,
+            # Secrets of particular services (ignored by the others): never the development defaults.
+            "YOOKASSA_SECRET_KEY": f"{self.auth_secret}-yookassa",
+            "TELEGRAM_WEBHOOK_SECRET": f"{self.auth_secret}-webhook",
+            "TELEGRAM_API_URL": "http://127.0.0.1:1",  # the tests' Bot API emulator replaces it
             "CONSUMER_RETRY_DELAYS_MS": "[100, 200, 400]",
             "CONSUMER_MAX_ATTEMPTS": "3",
             "OUTBOX_POLL_INTERVAL_S": "0.5",

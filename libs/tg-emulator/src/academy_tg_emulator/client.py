@@ -262,9 +262,13 @@ class EmulatorClient:
     async def health(self) -> JsonDict:
         return await self._object("GET", "/health")
 
-    async def reset(self) -> None:
-        """Forget users, chats, messages, files, calls, webhooks and limits (update ids keep growing)."""
-        await self._object("POST", "/reset")
+    async def reset(self, *, full: bool = False) -> None:
+        """Forget users, chats, messages, files, calls and limits; bots keep webhook, commands, menu.
+
+        ``full=True`` also drops every bot's configuration and the bots registered at runtime.
+        Update ids keep growing either way, so a polling bot never skips new updates.
+        """
+        await self._object("POST", "/reset", params={"full": "true" if full else None})
 
     async def register_bot(self, token: str, username: str, first_name: str = "Test Bot") -> JsonDict:
         body = {"token": token, "username": username, "first_name": first_name}

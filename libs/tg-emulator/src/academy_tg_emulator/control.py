@@ -110,6 +110,28 @@ class PaymentIn(BaseModel):
     provider_payment_charge_id: str | None = None
 
 
+class UserTextIn(BaseModel):
+    """``POST /users/{id}/messages``: the user of the path writes ``text`` (curl-friendly shortcut)."""
+
+    text: str = Field(min_length=1)
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+    reply_to_message_id: int | None = None
+
+
+class UserCallbackIn(BaseModel):
+    message_id: int
+    data: str
+    check_button: bool = True
+
+
+class UserContactIn(BaseModel):
+    phone_number: str = Field(min_length=1)
+    own: bool = True
+
+
 class FailNextIn(BaseModel):
     """Make the next ``count`` calls (of ``methods``, else any but ``getUpdates``) fail."""
 
@@ -437,6 +459,7 @@ def build_control_router(emulator: Emulator, api: BotApi) -> APIRouter:
     _emulator_routes(router, emulator, api)
     _bot_routes(router, emulator, control)
     _user_routes(router, emulator, control)
+    _user_shortcut_routes(router, emulator, control)
     _update_routes(router, emulator, control)
     _chat_routes(router, emulator, control)
     _inspection_routes(router, emulator, control)
@@ -452,9 +475,9 @@ def _emulator_routes(router: APIRouter, emulator: Emulator, api: BotApi) -> None
         return {"ok": True, "bots": [bot.spec.username for bot in emulator.bots.values()], "methods": api.method_names}
 
     @router.post("/reset")
-    async def reset() -> JsonDict:
+    async def reset(full: bool = False) -> JsonDict:
         async with lock:
-            tasks = emulator.reset()
+            tasks = emulator.reset(full=full)
         await api.webhooks.cancel(tasks)
         return {"ok": True}
 
@@ -519,6 +542,38 @@ def _user_routes(router: APIRouter, emulator: Emulator, control: Control) -> Non
             update = control.member_update(bot, user, "kicked", "member") if chat.blocked else None
             chat.blocked = False
             return {"blocked": False, "update": update}
+
+
+def _user_shortcut_routes(router: APIRouter, emulator: Emulator, control: Control) -> None:
+    """The user in the path acts; unknown users are created (handy with curl)."""
+    lock = emulator.lock
+
+    @router.post("/users/{user_id}/messages")
+    async def user_writes(user_id: int, body: UserTextIn, token: TokenQuery = None) -> JsonDict:
+        user = UserIn(
+            id=user_id,
+            first_name=body.first_name,
+            last_name=body.last_name,
+            username=body.username,
+            language_code=body.language_code,
+        )
+        text = TextIn(user=user, text=body.text, reply_to_message_id=body.reply_to_message_id)
+        async with lock:
+            return control.text(control.bot(token), text)
+
+    @router.post("/users/{user_id}/callbacks")
+    async def user_presses(user_id: int, body: UserCallbackIn, token: TokenQuery = None) -> JsonDict:
+        press = CallbackIn(
+            user=UserIn(id=user_id), message_id=body.message_id, data=body.data, check_button=body.check_button
+        )
+        async with lock:
+            return control.press(control.bot(token), press)
+
+    @router.post("/users/{user_id}/contact")
+    async def user_shares_contact(user_id: int, body: UserContactIn, token: TokenQuery = None) -> JsonDict:
+        contact = ContactIn(user=UserIn(id=user_id), phone_number=body.phone_number, own=body.own)
+        async with lock:
+            return control.contact(control.bot(token), contact)
 
 
 def _update_routes(router: APIRouter, emulator: Emulator, control: Control) -> None:

@@ -299,6 +299,8 @@ class BotApi:
             generation = bot.poll_generation
             emulator.lock.notify_all()
             while True:
+                if emulator.bots.get(bot.token) is not bot:
+                    return []  # a full reset replaced this bot's state while the poll waited
                 if bot.poll_generation != generation:
                     raise conflict(POLLING_CONFLICT)
                 if bot.webhook is not None:

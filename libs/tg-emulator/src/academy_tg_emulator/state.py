@@ -360,6 +360,19 @@ class BotState:
             return kind in self.allowed_updates
         return kind in DEFAULT_UPDATE_KINDS
 
+    def clear_conversations(self) -> None:
+        """Forget chats, queued updates, queries, payments and forced failures; keep the configuration."""
+        self.chats.clear()
+        self.pending.clear()
+        self.callbacks.clear()
+        self.pre_checkouts.clear()
+        self.payments.clear()
+        self.fail_rules.clear()
+        self.send_log.clear()
+        if self.webhook is not None:
+            self.webhook.last_error_date = None
+            self.webhook.last_error_message = None
+
     def webhook_info(self) -> JsonDict:
         info: JsonDict = {
             "url": "",
@@ -423,15 +436,24 @@ class Emulator:
         self.bots[spec.token] = bot
         return bot
 
-    def reset(self) -> list[asyncio.Task[None]]:
-        """Forget everything but the update id counter; returns webhook tasks to cancel."""
-        tasks = [bot.webhook_task for bot in self.bots.values() if bot.webhook_task is not None]
-        for bot in self.bots.values():
-            bot.webhook = None
-            bot.poll_generation += 1
-            bot.webhook_changed.set()
-            bot.webhook_wakeup.set()
-        self.bots = {spec.token: BotState(spec) for spec in self.config.bots}
+    def reset(self, *, full: bool = False) -> list[asyncio.Task[None]]:
+        """Forget users, chats, messages, files, calls and limits; returns webhook tasks to cancel.
+
+        Bots keep their configuration (webhook, ``allowed_updates``, commands, menu button), so a
+        running bot process goes on working; ``full`` also drops that and bots registered at runtime.
+        The update id counter is never reset.
+        """
+        tasks: list[asyncio.Task[None]] = []
+        if full:
+            tasks = [bot.webhook_task for bot in self.bots.values() if bot.webhook_task is not None]
+            for bot in self.bots.values():
+                bot.webhook = None
+                bot.webhook_changed.set()
+                bot.webhook_wakeup.set()
+            self.bots = {spec.token: BotState(spec) for spec in self.config.bots}
+        else:
+            for bot in self.bots.values():
+                bot.clear_conversations()
         self.users.clear()
         self.files.clear()
         self.files_by_path.clear()

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from academy_runtime.db import make_base
+from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from sqlalchemy import (
     BigInteger,
@@ -30,11 +30,16 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from academy_billing.settings import DEFAULT_LOW_BALANCE_THRESHOLD_COINS
 
-Base = make_base("billing")
+
+class Base(DeclarativeBase):
+    # A class statement rather than the runtime's make_base(): mypy accepts only a class as a base.
+    metadata = service_metadata("billing")
+
+
 messaging = Messaging(Base.metadata)
 
 CURRENCIES = ("RUB", "USD", "XTR")  # XTR: Telegram Stars

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from academy_runtime.db import make_base
+from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from sqlalchemy import (
     Boolean,
@@ -25,9 +25,19 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-Base = make_base("catalog")
+
+class Base(DeclarativeBase):
+    """Every table of the catalog schema, with the runtime's naming convention.
+
+    What `academy_runtime.db.make_base("catalog")` builds, written as a class so that type checkers
+    accept the models as subclasses of it (mypy rejects a base class returned by a function).
+    """
+
+    metadata = service_metadata("catalog")
+
+
 messaging = Messaging(Base.metadata)
 
 COURSE_STATUSES = ("draft", "published", "archived")

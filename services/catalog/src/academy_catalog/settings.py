@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from academy_runtime.settings import ServiceSettings
+from pydantic import Field
 
 
 class CatalogSettings(ServiceSettings):
@@ -11,4 +12,4 @@ class CatalogSettings(ServiceSettings):
     database_url: str = "postgresql+asyncpg://academy_catalog@127.0.0.1:5432/beauty_academy"
     # Services allowed to call the operator endpoints (create, publish, archive). The gateway checks
     # that the human behind the request is an operator; the catalog only trusts the calling service.
-    operator_callers: list[str] = ["gateway-bot"]
+    operator_callers: list[str] = Field(default_factory=lambda: ["gateway-bot"])

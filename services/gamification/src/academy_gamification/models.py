@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from academy_runtime.db import make_base
+from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from sqlalchemy import (
     BigInteger,
@@ -25,9 +25,13 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-Base = make_base("gamification")
+
+class Base(DeclarativeBase):
+    metadata = service_metadata("gamification")
+
+
 messaging = Messaging(Base.metadata)
 
 CONDITION_TYPES = ("courses_completed", "category_courses_completed", "lessons_completed", "streak_days")

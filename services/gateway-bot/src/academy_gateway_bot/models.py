@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from academy_runtime.db import make_base
+from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, func
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-Base = make_base("gateway_bot")
+
+class Base(DeclarativeBase):
+    metadata = service_metadata("gateway_bot")
+
+
 messaging = Messaging(Base.metadata)
 
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from academy_runtime.db import make_base
+from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from sqlalchemy import (
     Boolean,
@@ -35,9 +35,19 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-Base = make_base("progress")
+
+class Base(DeclarativeBase):
+    """Every table of the progress schema, with the runtime's naming convention.
+
+    What `academy_runtime.db.make_base("progress")` builds, written as a class so that type checkers
+    accept the models as subclasses of it (mypy rejects a base class returned by a function).
+    """
+
+    metadata = service_metadata("progress")
+
+
 messaging = Messaging(Base.metadata)
 
 ENROLMENT_SOURCES = ("free", "purchase", "operator")
@@ -117,17 +127,13 @@ class UserTranscript(Base):
     user_id: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
     # Key of the rendered PDF in the S3 bucket; null until it has been rendered.
     object_key: Mapped[str | None] = mapped_column(Text)
-    transcript_data: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default=text("'{}'::jsonb")
-    )
+    transcript_data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
 
-    __table_args__ = (
-        CheckConstraint("jsonb_typeof(transcript_data) = 'object'", name="transcript_data_is_object"),
-    )
+    __table_args__ = (CheckConstraint("jsonb_typeof(transcript_data) = 'object'", name="transcript_data_is_object"),)
 
 
 class CourseProjection(Base):

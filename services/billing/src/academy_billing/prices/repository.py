@@ -32,7 +32,7 @@ class CoursePriceRepository:
         changed_at: datetime,
     ) -> bool:
         """Store the course's state as of `changed_at` unless a newer state is stored; True if stored."""
-        statement = insert(CoursePrice).values(
+        values = insert(CoursePrice).values(
             course_id=course_id,
             price=price,
             currency=currency,
@@ -41,8 +41,8 @@ class CoursePriceRepository:
             is_active=is_active,
             updated_at=changed_at,
         )
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
+        excluded = values.excluded
+        statement = values.on_conflict_do_update(
             index_elements=[CoursePrice.course_id],
             set_={
                 "price": excluded.price,
@@ -62,9 +62,9 @@ class CoursePriceRepository:
         An archive wins a tie with an update of the same instant: selling a withdrawn course is worse
         than briefly not selling a live one.
         """
-        statement = insert(CoursePrice).values(course_id=course_id, is_active=False, updated_at=archived_at)
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
+        values = insert(CoursePrice).values(course_id=course_id, is_active=False, updated_at=archived_at)
+        excluded = values.excluded
+        statement = values.on_conflict_do_update(
             index_elements=[CoursePrice.course_id],
             set_={"is_active": False, "updated_at": excluded.updated_at},
             where=CoursePrice.updated_at <= excluded.updated_at,

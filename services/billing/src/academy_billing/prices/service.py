@@ -29,7 +29,7 @@ async def apply_course_snapshot(session: AsyncSession, course: CourseSnapshot, *
             "course priced in a currency billing does not take; not for sale",
             extra={"course_id": course.course_id, "currency": currency},
         )
-        return await repo.put_if_newer(
+        off_sale: bool = await repo.put_if_newer(
             course_id=course.course_id,
             price=None,
             currency=None,
@@ -38,10 +38,11 @@ async def apply_course_snapshot(session: AsyncSession, course: CourseSnapshot, *
             is_active=False,
             changed_at=changed_at,
         )
+        return off_sale
     amount = course.price.amount
     # The catalog prices courses in one currency; a Stars price is known only when that is XTR.
     stars_price = int(amount) if currency == TELEGRAM_STARS and amount > 0 else None
-    return await repo.put_if_newer(
+    stored: bool = await repo.put_if_newer(
         course_id=course.course_id,
         price=amount,
         currency=currency,
@@ -50,7 +51,9 @@ async def apply_course_snapshot(session: AsyncSession, course: CourseSnapshot, *
         is_active=course.is_active,
         changed_at=changed_at,
     )
+    return stored
 
 
 async def archive_course(session: AsyncSession, course_id: int, *, archived_at: datetime) -> bool:
-    return await CoursePriceRepository(session).archive_if_newer(course_id=course_id, archived_at=archived_at)
+    archived: bool = await CoursePriceRepository(session).archive_if_newer(course_id=course_id, archived_at=archived_at)
+    return archived

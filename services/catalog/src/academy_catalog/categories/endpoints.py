@@ -13,4 +13,5 @@ router = APIRouter(prefix="/internal/categories", tags=["categories"])
 @router.get("", response_model=list[CategoryOut])
 async def list_categories(session: SessionDep, _: ServiceCaller) -> list[CategoryOut]:
     """The course categories, in display order."""
-    return await service.list_categories(session)
+    categories: list[CategoryOut] = await service.list_categories(session)
+    return categories

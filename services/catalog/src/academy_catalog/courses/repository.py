@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -27,7 +25,7 @@ class CourseRepository:
 
     async def page_visible(
         self, *, category: str | None, limit: int, offset: int
-    ) -> tuple[Sequence[Row[tuple[Course, int]]], int]:
+    ) -> tuple[list[tuple[Course, int]], int]:
         """Published, active courses (top courses first, then the newest), with their lesson counts."""
         filters = [Course.status == "published", Course.is_active.is_(True)]
         if category is not None:
@@ -44,4 +42,4 @@ class CourseRepository:
             .limit(limit)
             .offset(offset)
         )
-        return rows.all(), total or 0
+        return [(course, count) for course, count in rows], total or 0

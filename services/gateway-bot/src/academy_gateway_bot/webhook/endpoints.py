@@ -35,9 +35,11 @@ async def telegram_webhook(request: Request) -> dict[str, bool]:
         update = Update.model_validate_json(await request.body())
     except ValidationError as exc:
         metrics.UPDATES.labels("malformed").inc()
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]} for err in exc.errors()[:5]
+        ]
         raise ValidationFailedError(
-            f"not a Telegram update: {exc.error_count()} error(s)",
-            details={"errors": exc.errors(include_url=False)[:5]},
+            f"not a Telegram update: {exc.error_count()} error(s)", details={"errors": errors}
         ) from exc
     runtime = bot_runtime(resources)
     await runtime.dispatcher.feed_update(runtime.bot, update)

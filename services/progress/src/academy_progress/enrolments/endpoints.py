@@ -20,7 +20,8 @@ UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 @router.get("/{user_id}/courses", response_model=list[LearnerCourse])
 async def learner_courses(user_id: UserId, session: SessionDep, _: ServiceCaller) -> list[LearnerCourse]:
     """The learner's courses with lessons total, lessons completed and progress in percent."""
-    return await service.learner_courses(session, user_id)
+    courses: list[LearnerCourse] = await service.learner_courses(session, user_id)
+    return courses
 
 
 @router.post("/{user_id}/enrolments", response_model=EnrolmentResult)

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, and_, case, func, select
+from sqlalchemy import Integer, RowMapping, and_, case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +44,7 @@ class EnrolmentRepository:
         )
         return result.scalar_one_or_none()
 
-    async def courses_with_progress(self, user_id: int) -> Sequence[Row[Any]]:
+    async def courses_with_progress(self, user_id: int) -> Sequence[RowMapping]:
         """The seed's example query 1, on the projection, with its two traps closed.
 
         - Lessons are LEFT-joined: a course whose lessons are not known yet (or has none) is still
@@ -79,4 +79,4 @@ class EnrolmentRepository:
             .group_by(uc.id, cp.course_id)
             .order_by(uc.purchased_at.desc(), uc.course_id)
         )
-        return (await self.session.execute(stmt)).all()
+        return (await self.session.execute(stmt)).mappings().all()

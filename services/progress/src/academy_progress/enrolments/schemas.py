@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 EnrolmentSource = Literal["free", "purchase", "operator"]
 
@@ -24,7 +24,10 @@ class EnrolmentOut(BaseModel):
     course_id: int
     source: EnrolmentSource
     purchase_id: int | None
-    enrolled_at: datetime = Field(validation_alias="purchased_at", description="When access was granted.")
+    # Read from the row's `purchased_at` (the seed's name) and from a stored answer's `enrolled_at`.
+    enrolled_at: datetime = Field(
+        validation_alias=AliasChoices("enrolled_at", "purchased_at"), description="When access was granted."
+    )
     is_completed: bool
     completed_at: datetime | None
 

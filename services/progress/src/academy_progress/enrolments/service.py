@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import cast
 
 from academy_contracts.billing import CoursePurchasedV1
-from academy_contracts.progress import CourseEnrolledV1
+from academy_contracts.progress import CourseEnrolledV1, EnrollmentSource
 from academy_runtime.errors import ConflictError, NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +51,7 @@ async def enrol_after_purchase(session: AsyncSession, purchase: CoursePurchasedV
         course_id=purchase.course_id,
         source="purchase",
         purchase_id=purchase.purchase_id,
-        purchase=purchase,
+        enrolled_at=purchase.purchased_at,
     )
 
 
@@ -60,7 +62,7 @@ async def _enrol(
     course_id: int,
     source: str,
     purchase_id: int | None = None,
-    purchase: CoursePurchasedV1 | None = None,
+    enrolled_at: datetime | None = None,
 ) -> EnrolmentResult:
     repo = EnrolmentRepository(session)
     created = await repo.insert_if_absent(
@@ -68,7 +70,7 @@ async def _enrol(
         course_id=course_id,
         source=source,
         purchase_id=purchase_id,
-        enrolled_at=purchase.purchased_at if purchase is not None else None,
+        enrolled_at=enrolled_at,
     )
     if created is None:
         existing = await repo.get(user_id=user_id, course_id=course_id)
@@ -90,7 +92,7 @@ def _enrolled_event(enrolment: UserCourse) -> CourseEnrolledV1:
         user_id=enrolment.user_id,
         course_id=enrolment.course_id,
         enrollment_id=enrolment.id,
-        source=enrolment.source,  # type: ignore[arg-type] - constrained by the table's CHECK
+        source=cast("EnrollmentSource", enrolment.source),  # the table's CHECK allows these values only
         purchase_id=enrolment.purchase_id,
         enrolled_at=enrolment.purchased_at,
     )
@@ -98,4 +100,4 @@ def _enrolled_event(enrolment: UserCourse) -> CourseEnrolledV1:
 
 async def learner_courses(session: AsyncSession, user_id: int) -> list[LearnerCourse]:
     rows = await EnrolmentRepository(session).courses_with_progress(user_id)
-    return [LearnerCourse.model_validate(row._mapping) for row in rows]  # noqa: SLF001 - Row's public API
+    return [LearnerCourse.model_validate(row) for row in rows]

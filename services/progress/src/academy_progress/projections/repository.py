@@ -7,14 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from academy_contracts.catalog import CourseLesson, CourseSnapshot
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress.models import CourseProjection, LessonProjection
-
-_course = CourseProjection.__table__
-_lesson = LessonProjection.__table__
 
 
 class CourseProjectionRepository:
@@ -37,47 +34,43 @@ class CourseProjectionRepository:
             "lessons_total": len(snapshot.lessons),
             "updated_at": version_at,
         }
-        stmt = insert(_course).values(values)
-        excluded = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_course.c.course_id],
+        insert_course = insert(CourseProjection).values(values)
+        excluded = insert_course.excluded
+        upsert = insert_course.on_conflict_do_update(
+            index_elements=[CourseProjection.course_id],
             set_={
                 **{name: excluded[name] for name in values if name not in {"course_id", "is_active"}},
                 # Archiving is final: a snapshot, even a newer one, never makes an archived course visible.
-                "is_active": and_(excluded.is_active, _course.c.archived_at.is_(None)),
+                "is_active": and_(excluded.is_active, CourseProjection.archived_at.is_(None)),
                 "projected_at": func.now(),
             },
-            where=or_(_course.c.updated_at.is_(None), _course.c.updated_at < excluded.updated_at),
-        ).returning(_course.c.course_id)
-        stored = (await self.session.execute(stmt)).first() is not None
+            where=or_(CourseProjection.updated_at.is_(None), CourseProjection.updated_at < excluded.updated_at),
+        ).returning(CourseProjection.course_id)
+        stored = (await self.session.execute(upsert)).first() is not None
         if stored:
             await self._replace_lessons(snapshot.course_id, snapshot.lessons)
         return stored
 
     async def mark_archived(self, course_id: int, *, archived_at: datetime) -> bool:
         """Archive the course (a tombstone if its snapshot has not arrived yet); True unless already archived."""
-        stmt = insert(_course).values(course_id=course_id, is_active=False, archived_at=archived_at)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_course.c.course_id],
-            set_={"archived_at": stmt.excluded.archived_at, "is_active": False, "projected_at": func.now()},
-            where=_course.c.archived_at.is_(None),
-        ).returning(_course.c.course_id)
-        return (await self.session.execute(stmt)).first() is not None
-
-    async def lessons(self, course_id: int) -> Sequence[LessonProjection]:
-        result = await self.session.execute(
-            select(LessonProjection).where(LessonProjection.course_id == course_id).order_by(LessonProjection.order)
-        )
-        return result.scalars().all()
+        tombstone = insert(CourseProjection).values(course_id=course_id, is_active=False, archived_at=archived_at)
+        upsert = tombstone.on_conflict_do_update(
+            index_elements=[CourseProjection.course_id],
+            set_={"archived_at": tombstone.excluded.archived_at, "is_active": False, "projected_at": func.now()},
+            where=CourseProjection.archived_at.is_(None),
+        ).returning(CourseProjection.course_id)
+        return (await self.session.execute(upsert)).first() is not None
 
     async def _replace_lessons(self, course_id: int, lessons: Sequence[CourseLesson]) -> None:
         keep = [lesson.lesson_id for lesson in lessons]
         await self.session.execute(
-            delete(_lesson).where(_lesson.c.course_id == course_id, _lesson.c.lesson_id.not_in(keep))
+            delete(LessonProjection).where(
+                LessonProjection.course_id == course_id, LessonProjection.lesson_id.not_in(keep)
+            )
         )
         if not lessons:
             return
-        stmt = insert(_lesson).values(
+        stmt = insert(LessonProjection).values(
             [
                 {
                     "lesson_id": lesson.lesson_id,
@@ -92,7 +85,9 @@ class CourseProjectionRepository:
         )
         await self.session.execute(
             stmt.on_conflict_do_update(
-                index_elements=[_lesson.c.lesson_id],
-                set_={name: stmt.excluded[name] for name in ("course_id", "order", "title", "is_free", "video_duration")},
+                index_elements=[LessonProjection.lesson_id],
+                set_={
+                    name: stmt.excluded[name] for name in ("course_id", "order", "title", "is_free", "video_duration")
+                },
             )
         )

@@ -13,12 +13,13 @@ from academy_progress.projections.repository import CourseProjectionRepository
 
 async def apply_course_snapshot(session: AsyncSession, snapshot: CourseSnapshot, *, version_at: datetime) -> bool:
     """Project a published or updated course; a snapshot older than the one held is ignored."""
-    stored = await CourseProjectionRepository(session).upsert_snapshot(snapshot, version_at=version_at)
+    stored: bool = await CourseProjectionRepository(session).upsert_snapshot(snapshot, version_at=version_at)
     metrics.PROJECTION_UPDATES.labels(snapshot.event_type, "applied" if stored else "stale").inc()
     return stored
 
 
 async def apply_course_archived(session: AsyncSession, event: CourseArchivedV1) -> bool:
-    stored = await CourseProjectionRepository(session).mark_archived(event.course_id, archived_at=event.archived_at)
+    repository = CourseProjectionRepository(session)
+    stored: bool = await repository.mark_archived(event.course_id, archived_at=event.archived_at)
     metrics.PROJECTION_UPDATES.labels(event.event_type, "applied" if stored else "stale").inc()
     return stored

@@ -1,0 +1,111 @@
+import asyncio
+from datetime import UTC, datetime
+
+import aio_pika
+import pytest
+from academy_contracts import build_event
+from academy_contracts.users import UserRegisteredV1
+from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.consumer import ConsumerRuntime
+from sqlalchemy import func, select
+
+from academy_gamification.models import LearnerScore, PointsLedgerEntry, messaging
+from academy_gamification.points.consumers import welcome_points
+
+pytestmark = pytest.mark.integration
+
+
+def registered(user_id: int) -> UserRegisteredV1:
+    return UserRegisteredV1(
+        user_id=user_id,
+        telegram_id=50_000 + user_id,
+        locale="ru",
+        consent_personal_data=False,
+        registered_at=datetime.now(UTC),
+    )
+
+
+@pytest.fixture
+async def consumers(resources):
+    runtime = ConsumerRuntime(resources, messaging, [welcome_points])
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+async def publish(settings, payload: dict) -> None:
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await declare_events_exchange(channel, settings.events_exchange)
+        await exchange.publish(event_message(payload), routing_key=payload["type"])
+    finally:
+        await connection.close()
+
+
+async def ledger(resources, user_id: int) -> list[PointsLedgerEntry]:
+    async with resources.sessionmaker() as session:
+        stmt = select(PointsLedgerEntry).where(PointsLedgerEntry.user_id == user_id)
+        return list((await session.execute(stmt)).scalars())
+
+
+async def wait_for_ledger(resources, user_id: int, rows: int, timeout: float = 15) -> list[PointsLedgerEntry]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        entries = await ledger(resources, user_id)
+        if len(entries) >= rows or asyncio.get_running_loop().time() > deadline:
+            return entries
+        await asyncio.sleep(0.05)
+
+
+async def test_a_new_learner_gets_welcome_points_and_points_awarded_is_published(resources, consumers):
+    await publish(resources.settings, build_event(registered(1)).model_dump(mode="json", exclude_none=True))
+
+    entries = await wait_for_ledger(resources, 1, 1)
+    assert [(e.points, e.reason, e.award_key) for e in entries] == [(50, "welcome", "welcome:1")]
+    async with resources.sessionmaker() as session:
+        outbox = (await session.execute(select(messaging.outbox.c.payload))).scalars().all()
+        score = await session.get(LearnerScore, 1)
+    assert [p["type"] for p in outbox] == ["gamification.points_awarded.v1"]
+    assert outbox[0]["data"]["total_points"] == 50
+    assert outbox[0]["data"]["reason"] == "welcome"
+    assert score is not None and score.total_points == 50
+
+
+async def test_welcome_points_are_awarded_once_for_duplicates_and_for_a_second_registration_event(resources, consumers):
+    event = build_event(registered(2)).model_dump(mode="json", exclude_none=True)
+    await publish(resources.settings, event)  # the event
+    await publish(resources.settings, event)  # redelivered
+    # a different event for the same learner (e.g. re-published by an operator): still one award
+    await publish(resources.settings, build_event(registered(2)).model_dump(mode="json", exclude_none=True))
+    await publish(resources.settings, build_event(registered(3)).model_dump(mode="json", exclude_none=True))
+
+    await wait_for_ledger(resources, 3, 1)
+    await asyncio.sleep(0.3)
+    assert len(await ledger(resources, 2)) == 1
+    async with resources.sessionmaker() as session:
+        total = (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one()
+        score = await session.get(LearnerScore, 2)
+    assert total == 2  # one points_awarded per learner
+    assert score is not None and score.total_points == 50
+
+
+async def test_points_endpoint_reads_the_total(api, resources, consumers):
+    await publish(resources.settings, build_event(registered(4)).model_dump(mode="json", exclude_none=True))
+    await wait_for_ledger(resources, 4, 1)
+
+    response = await api.get("/internal/learners/4/points")
+    assert response.status_code == 200
+    assert response.json()["total_points"] == 50
+    assert response.json()["level"] >= 1
+
+
+async def test_a_learner_without_awards_has_zero_points_and_bad_ids_get_422(api):
+    assert (await api.get("/internal/learners/77/points")).json()["total_points"] == 0
+    assert (await api.get("/internal/learners/-1/points")).status_code == 422
+    assert (await api.get("/internal/learners/abc/points")).status_code == 422
+
+
+async def test_points_endpoint_requires_a_service_token(api):
+    response = await api.get("/internal/learners/4/points", headers={"authorization": ""})
+    assert response.status_code == 401

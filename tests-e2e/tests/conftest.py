@@ -1,0 +1,103 @@
+"""The platform as processes, on free ports, with a database and bus namespace of its own.
+
+RabbitMQ is reached through a TCP proxy the tests can cut, to show what a broker outage does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from academy_billing.app import service as billing
+from academy_catalog.app import service as catalog
+from academy_devstack.chaos import TcpProxy
+from academy_devstack.stack import SERVICES, Stack, StackConfig, free_port
+from academy_gamification.app import service as gamification
+from academy_gateway_bot.app import service as gateway_bot
+from academy_progress.app import service as progress
+from academy_runtime.migrations import migrate
+from academy_runtime.service import ServiceDefinition
+from academy_runtime.settings import ServiceSettings
+from academy_runtime.testing import TestPlatform, cleanup_broker
+from academy_tg_emulator.client import EmulatorClient
+
+pytest_plugins = ["academy_runtime.testing"]
+
+DEFINITIONS: dict[str, ServiceDefinition] = {
+    "users": __import__("academy_users.app", fromlist=["service"]).service,
+    "catalog": catalog,
+    "progress": progress,
+    "gamification": gamification,
+    "billing": billing,
+    "gateway-bot": gateway_bot,
+}
+
+
+class E2E:
+    def __init__(self, stack: Stack, platform: TestPlatform, proxy: TcpProxy) -> None:
+        self.stack = stack
+        self.platform = platform
+        self.broker_proxy = proxy
+
+    def settings(self, service: str) -> ServiceSettings:
+        settings = self.platform.settings_for(DEFINITIONS[service])
+        return settings.model_copy(update={"rabbitmq_url": self.platform.infra.rabbitmq_url})
+
+
+def _broker_host_port(url: str) -> tuple[str, int]:
+    host_port = url.rsplit("@", 1)[1].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    return host, int(port or 5672)
+
+
+@pytest.fixture(scope="session")
+async def e2e(platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[E2E]:
+    host, port = _broker_host_port(platform.infra.rabbitmq_url)
+    proxy = TcpProxy(host, port).start()
+    proxied_broker = platform.infra.rabbitmq_url.replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}")
+    envs: dict[str, dict[str, str]] = {}
+    for name, definition in DEFINITIONS.items():
+        schema = definition.metadata.schema or name
+        env = platform.settings_env(schema)
+        env["RABBITMQ_URL"] = proxied_broker
+        env["TELEGRAM_WEBHOOK_SECRET"] = "e2e-webhook-secret-0123456789"
+        env["LOG_LEVEL"] = "INFO"
+        envs[name] = env
+        await asyncio.to_thread(migrate, definition, "upgrade", "head", database_url=platform.database_url(schema))
+    log_dir = Path(os.environ.get("E2E_LOG_DIR") or tmp_path_factory.mktemp("e2e-logs"))
+    stack = Stack(
+        StackConfig(
+            env=envs,
+            ports={name: (free_port(), free_port()) for name, *_ in SERVICES},
+            emulator_port=free_port(),
+            log_dir=log_dir,
+        )
+    )
+    try:
+        await asyncio.to_thread(stack.start)
+        yield E2E(stack, platform, proxy)
+    finally:
+        await asyncio.to_thread(stack.stop)
+        proxy.close()
+        queues = []
+        for definition in DEFINITIONS.values():
+            settings = platform.settings_for(definition)
+            for consumer in definition.consumers:
+                base = settings.queue_name(consumer.purpose)
+                queues += [base, f"{base}.dlq", *(f"{base}.retry.{ms}" for ms in settings.consumer_retry_delays_ms)]
+        await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+
+
+@pytest.fixture
+async def tg(e2e: E2E) -> AsyncIterator[EmulatorClient]:
+    async with EmulatorClient(e2e.stack.emulator_url) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def service() -> ServiceDefinition:
+    """The testing plugin's per-service fixtures are not used here; `platform` is."""
+    return DEFINITIONS["users"]

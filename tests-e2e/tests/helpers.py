@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aio_pika
+import httpx
+from academy_runtime.auth import issue_service_token
+from academy_runtime.bus import declare_events_exchange, event_message
+from academy_tg_emulator.client import ChatMessage, EmulatorClient
+
+
+def points_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
+    return [m for m in messages if m.text and ("баллов за регистрацию" in m.text or "points for joining" in m.text)]
+
+
+async def api_get(e2e: Any, service: str, path: str) -> Any:
+    token = issue_service_token(e2e.platform.auth_secret, caller="e2e", audience=service)
+    async with httpx.AsyncClient(base_url=e2e.stack.api_url(service), timeout=10) as client:
+        response = await client.get(path, headers={"authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        return response.json()
+
+
+async def publish(e2e: Any, body: bytes | dict[str, Any], routing_key: str) -> None:
+    settings = e2e.settings("users")
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await declare_events_exchange(channel, settings.events_exchange)
+        message = event_message(body) if isinstance(body, dict) else aio_pika.Message(body=body)
+        await exchange.publish(message, routing_key=routing_key)
+    finally:
+        await connection.close()
+
+
+class BusTap:
+    """A temporary queue on the run's exchange: what events did the platform publish?"""
+
+    def __init__(self, e2e: Any, pattern: str = "#") -> None:
+        self.e2e = e2e
+        self.pattern = pattern
+
+    async def __aenter__(self) -> BusTap:
+        settings = self.e2e.settings("users")
+        self.connection = await aio_pika.connect(settings.rabbitmq_url)
+        channel = await self.connection.channel()
+        exchange = await declare_events_exchange(channel, settings.events_exchange)
+        self.queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await self.queue.bind(exchange, routing_key=self.pattern)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.connection.close()
+
+    async def next(self, event_type: str, predicate: Any = None, timeout: float = 20) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            message = await self.queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)
+                continue
+            payload = json.loads(message.body)
+            if payload["type"] == event_type and (predicate is None or predicate(payload)):
+                return payload
+        raise TimeoutError(f"no {event_type} on the bus within {timeout}s")
+
+
+async def start(tg: EmulatorClient, user: Any, timeout: float = 20) -> tuple[ChatMessage, ChatMessage]:
+    """/start; returns (the welcome reply, the points message)."""
+    sent = await tg.send_command(user, "start")
+    welcome = await tg.wait_for_reply(sent, lambda m: "Beauty Academy" in (m.text or ""), timeout=timeout)
+    points = await tg.wait_for_message(
+        user.id, lambda m: bool(points_messages([m])), timeout=timeout, after=sent.message_id
+    )
+    return welcome, points
