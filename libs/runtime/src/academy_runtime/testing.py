@@ -336,6 +336,11 @@ async def event_probe(resources: Resources) -> AsyncIterator[EventProbe]:
 
 __all__ = [
     "SERVICES",
+    "assert_migrations_round_trip",
+    "assert_role_isolated",
+    "query_as",
+    "schema_drift",
+    "schema_tables",
     "EventProbe",
     "Infrastructure",
     "TestPlatform",
@@ -344,3 +349,100 @@ __all__ = [
     "discover_infrastructure",
     "service_token",
 ]
+
+
+# -- checks every service runs on its own schema ---------------------------------------------------
+
+
+@pytest.fixture
+async def scratch_database_url(platform: TestPlatform, service: ServiceDefinition) -> AsyncIterator[str]:
+    """A database of its own (same roles, empty schemas) where a service's migrations can go up and down
+    without disturbing the session's database the other tests use."""
+    schema = service.metadata.schema or service.name
+    database = f"{platform.database}_{schema}_scratch"
+    await provision(platform.infra.admin_url, database, role_prefix=platform.role_prefix)
+    yield platform.database_url(schema).rsplit("/", 1)[0] + f"/{database}"
+    conn = await asyncpg.connect(platform.admin_dsn("postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def schema_tables(database_url: str, schema: str) -> set[str]:
+    from academy_runtime.db import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+    finally:
+        await conn.close()
+    return {r["tablename"] for r in rows}
+
+
+async def schema_drift(database_url: str, service: ServiceDefinition) -> list[str]:
+    """What autogenerate would still change: empty when the migrations build exactly the models."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    schema = service.metadata.schema
+    # Reflect the schema by its name: with the role's search_path alembic would call it None.
+    engine = create_async_engine(database_url, connect_args={"server_settings": {"search_path": "public"}})
+
+    def compare(sync_conn: Any) -> list[Any]:
+        context = MigrationContext.configure(
+            sync_conn,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, type_, _: type_ != "schema" or name == schema,
+                "compare_type": True,
+                "version_table_schema": schema,
+            },
+        )
+        return list(compare_metadata(context, service.metadata))
+
+    try:
+        async with engine.connect() as conn:
+            diffs = await conn.run_sync(compare)
+    finally:
+        await engine.dispose()
+    return [repr(diff) for diff in diffs]
+
+
+async def assert_migrations_round_trip(service: ServiceDefinition, database_url: str) -> None:
+    """upgrade head → the models' tables, no drift → downgrade base → nothing left → upgrade head again."""
+    schema = service.metadata.schema or service.name
+    expected = {t.name for t in service.metadata.sorted_tables} | {"alembic_version"}
+    await asyncio.to_thread(migrate, service, "upgrade", "head", database_url=database_url)
+    assert await schema_tables(database_url, schema) == expected
+    drift = await schema_drift(database_url, service)
+    assert drift == [], "migrations and models differ:\n" + "\n".join(drift)
+    await asyncio.to_thread(migrate, service, "downgrade", "base", database_url=database_url)
+    assert await schema_tables(database_url, schema) == {"alembic_version"}
+    await asyncio.to_thread(migrate, service, "upgrade", "head", database_url=database_url)
+    assert await schema_tables(database_url, schema) == expected
+
+
+async def query_as(platform: TestPlatform, service_schema: str, sql: str) -> list[Any]:
+    """Run SQL connected as one service's own role."""
+    from academy_runtime.db import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(platform.database_url(service_schema)))
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+async def assert_role_isolated(platform: TestPlatform, schema: str, table: str) -> None:
+    """No other service's role can read `schema.table` (nor even look into the schema)."""
+    for other in SERVICES:
+        if other == schema:
+            continue
+        try:
+            await query_as(platform, other, f'SELECT 1 FROM "{schema}"."{table}" LIMIT 1')  # noqa: S608
+        except asyncpg.InsufficientPrivilegeError as exc:
+            assert "permission denied" in str(exc)
+        else:
+            raise AssertionError(f"role of {other} could read {schema}.{table}")

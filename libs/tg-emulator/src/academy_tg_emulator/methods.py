@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -53,6 +55,8 @@ from academy_tg_emulator.state import (
     WebhookState,
 )
 from academy_tg_emulator.webhook import WebhookDeliverer
+
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_GET_UPDATES_LIMIT = 100
@@ -244,10 +248,7 @@ class BotApi:
             async with emulator.lock:
                 bot = emulator.bot(token)
             entry["bot_id"] = bot.id
-            found = self.handlers.get(method.lower())
-            if found is None:
-                raise method_not_found()
-            entry["method"], handler = found
+            entry["method"], handler = self._handler(method)
             async with emulator.lock:
                 emulator.check_forced_failure(bot, method.lower())
             outcome = await handler(bot, params)
@@ -258,11 +259,25 @@ class BotApi:
             async with emulator.lock:
                 emulator.log_call(entry)
             raise
+        except Exception as exc:
+            logger.exception("the emulator failed on %s", method)
+            error = ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+            entry.update(ok=False, error_code=error.error_code, description=error.description, emulator_error=repr(exc))
+            async with emulator.lock:
+                emulator.log_call(entry)
+            raise error from exc
         reply = outcome if isinstance(outcome, Reply) else Reply(outcome)
         entry.update(ok=True, result=reply.result)
         async with emulator.lock:
             emulator.log_call(entry)
         return reply
+
+    def _handler(self, method: str) -> tuple[str, Handler]:
+        """The canonical method name and its handler; method names are case-insensitive."""
+        found = self.handlers.get(method.lower())
+        if found is None:
+            raise method_not_found()
+        return found
 
     async def aclose(self) -> None:
         await self.webhooks.aclose()

@@ -46,7 +46,7 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     dp.callback_query.outer_middleware(throttling)
     dp.message.middleware(FriendlyErrors())
     dp.callback_query.middleware(FriendlyErrors())
-    dp.include_routers(start.router, profile.router)
+    dp.include_routers(start.make_router(), profile.make_router())
     return dp
 
 

@@ -12,10 +12,6 @@ from aiogram.types import Message
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import locale_for, t
 
-router = Router(name="profile")
-
-
-@router.message(Command("profile"))
 async def profile(message: Message, clients: ServiceClients) -> None:
     user = message.from_user
     if user is None:
@@ -40,7 +36,14 @@ async def profile(message: Message, clients: ServiceClients) -> None:
     )
 
 
-@router.message(Command("help"))
 async def help_command(message: Message) -> None:
     user = message.from_user
     await message.answer(t("help", locale_for(user.language_code if user else None)))
+
+
+def make_router() -> Router:
+    """A fresh router each time: an aiogram router can belong to one dispatcher only."""
+    router = Router(name="profile")
+    router.message.register(profile, Command("profile"))
+    router.message.register(help_command, Command("help"))
+    return router

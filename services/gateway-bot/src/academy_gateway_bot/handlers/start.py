@@ -14,10 +14,6 @@ from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import locale_for, t
 from academy_gateway_bot.learners import remember_learner
 
-router = Router(name="start")
-
-
-@router.message(CommandStart())
 async def start(message: Message, clients: ServiceClients, resources: Resources, idempotency_key: str) -> None:
     user = message.from_user
     if user is None or user.is_bot:
@@ -33,3 +29,10 @@ async def start(message: Message, clients: ServiceClients, resources: Resources,
         await remember_learner(session, user_id=learner["id"], telegram_id=user.id, locale=learner["locale"])
     key = "welcome.new" if registration["created"] else "welcome.back"
     await message.answer(t(key, learner["locale"], name=html.escape(user.first_name)))
+
+
+def make_router() -> Router:
+    """A fresh router each time: an aiogram router can belong to one dispatcher only."""
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    return router

@@ -1,7 +1,7 @@
 """One sender for every message the platform pushes to learners, within Telegram's limits.
 
 Limits are shared by every gateway process through Redis: at most `send_rate_global_per_s`
-messages a second overall and `send_rate_per_chat_per_s` per chat (fixed one-second windows).
+messages in any one second overall and `send_rate_per_chat_per_s` per chat (sliding windows).
 A 429 from Telegram is honoured: the sender waits `retry_after` and tries again; a learner who
 blocked the bot is reported, not retried.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -17,12 +18,34 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import Message
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from academy_gateway_bot import metrics
 
 log = logging.getLogger(__name__)
 
 _MAX_RETRY_AFTER_S = 60
+
+# Sliding one-second windows kept as sorted sets of send times (ms), checked and reserved atomically
+# for every gateway process at once. Returns 0 when a slot was taken, else the milliseconds to wait.
+_SLIDING_WINDOW = """
+local now = tonumber(ARGV[1])
+local limits = {tonumber(ARGV[2]), tonumber(ARGV[3])}
+local wait = 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - 1000)
+  if redis.call('ZCARD', key) >= limits[i] then
+    local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+    wait = math.max(wait, oldest + 1000 - now + 1)
+  end
+end
+if wait > 0 then return wait end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, 2000)
+end
+return 0
+"""
 _MAX_ATTEMPTS = 4
 
 
@@ -37,6 +60,7 @@ class NotificationSender:
         self.prefix = prefix
         self.global_per_s = global_per_s
         self.per_chat_per_s = per_chat_per_s
+        self._script: AsyncScript | None = None
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Message:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
@@ -57,18 +81,21 @@ class NotificationSender:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _acquire(self, chat_id: int) -> None:
-        """Wait for a slot in both the global and the chat's one-second window."""
+        """Wait until both the global and the chat's sliding one-second window have room."""
+        global_key = f"{self.prefix}tg:rate:global"
+        chat_key = f"{self.prefix}tg:rate:chat:{chat_id}"
         while True:
-            second = int(time.time())
-            global_key = f"{self.prefix}tg:rate:global:{second}"
-            chat_key = f"{self.prefix}tg:rate:chat:{chat_id}:{second}"
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(global_key)
-                pipe.expire(global_key, 2)
-                pipe.incr(chat_key)
-                pipe.expire(chat_key, 2)
-                global_count, _, chat_count, _ = await pipe.execute()
-            if global_count <= self.global_per_s and chat_count <= self.per_chat_per_s:
+            wait_ms = await self._reserve(
+                keys=[global_key, chat_key],
+                args=[int(time.time() * 1000), self.global_per_s, self.per_chat_per_s, secrets.token_hex(8)],
+            )
+            if int(wait_ms) <= 0:
                 return
             metrics.SEND_THROTTLED.inc()
-            await asyncio.sleep(max(0.01, second + 1 - time.time()))
+            await asyncio.sleep(int(wait_ms) / 1000)
+
+    @property
+    def _reserve(self) -> AsyncScript:
+        if self._script is None:
+            self._script = self.redis.register_script(_SLIDING_WINDOW)
+        return self._script

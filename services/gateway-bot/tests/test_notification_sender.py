@@ -1,0 +1,63 @@
+"""The one sender: Telegram's limits respected, retry_after honoured, a blocked learner reported."""
+
+import asyncio
+import time
+
+import pytest
+from academy_tg_emulator.client import TestUser
+
+from academy_gateway_bot.notifications.sender import LearnerUnreachableError, NotificationSender
+
+pytestmark = pytest.mark.integration
+
+
+async def opened_chat(tg) -> TestUser:
+    user = TestUser.new("Learner")
+    await tg.send_text(user, "hi")  # a bot may only write to a chat the learner started
+    return user
+
+
+async def test_messages_arrive_in_the_learners_chat(bot_runtime, tg):
+    user = await opened_chat(tg)
+
+    await bot_runtime.sender.send_message(user.id, "Привет!")
+
+    assert [m.text for m in await tg.messages(user.id)] == ["Привет!"]
+
+
+async def test_retry_after_is_honoured_and_the_message_still_arrives(bot_runtime, tg):
+    user = await opened_chat(tg)
+    await tg.fail_next(1, retry_after=1, methods=["sendMessage"])
+
+    started = time.monotonic()
+    await bot_runtime.sender.send_message(user.id, "after the wait")
+
+    assert time.monotonic() - started >= 0.9  # it waited as told instead of hammering the API
+    assert [m.text for m in await tg.messages(user.id)] == ["after the wait"]
+    calls = [c for c in await tg.calls(method="sendMessage") if c.params.get("chat_id") in (user.id, str(user.id))]
+    assert len(calls) == 2
+
+
+async def test_per_chat_rate_stays_within_telegrams_limit_with_the_emulator_enforcing_it(bot_runtime, tg, resources):
+    # The emulator answers 429 above 1 message/s per chat, as Telegram does; the sender must never get one.
+    await tg.set_rate_limit(enabled=True, per_chat_per_second=1, global_per_second=30, retry_after=5)
+    user = await opened_chat(tg)
+    sender = NotificationSender(
+        bot_runtime.bot, resources.redis, prefix=resources.settings.redis_prefix, global_per_s=30, per_chat_per_s=1
+    )
+
+    await asyncio.gather(*(sender.send_message(user.id, f"n{i}") for i in range(3)))
+
+    assert sorted(m.text for m in await tg.messages(user.id)) == ["n0", "n1", "n2"]
+    failed = [
+        c for c in await tg.calls(method="sendMessage") if c.error_code == 429 and str(c.params.get("chat_id")) == str(user.id)
+    ]
+    assert failed == []
+
+
+async def test_a_learner_who_blocked_the_bot_is_reported_not_retried(bot_runtime, tg):
+    user = await opened_chat(tg)
+    await tg.block_bot(user)
+
+    with pytest.raises(LearnerUnreachableError):
+        await bot_runtime.sender.send_message(user.id, "are you there?")
