@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Self
 
 import aio_pika
 import httpx
@@ -42,7 +42,7 @@ class BusTap:
         self.e2e = e2e
         self.pattern = pattern
 
-    async def __aenter__(self) -> BusTap:
+    async def __aenter__(self) -> Self:
         settings = self.e2e.settings("users")
         self.connection = await aio_pika.connect(settings.rabbitmq_url)
         channel = await self.connection.channel()

@@ -107,7 +107,9 @@ async def test_webhook_refuses_a_forged_update_and_a_malformed_one(tg, e2e):
     update = {
         "update_id": 987654321,
         "message": {
-            "message_id": 1, "date": 1700000000, "text": "/start",
+            "message_id": 1,
+            "date": 1700000000,
+            "text": "/start",
             "chat": {"id": intruder.id, "type": "private"},
             "from": {"id": intruder.id, "is_bot": False, "first_name": "Intruder"},
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
@@ -136,7 +138,9 @@ async def test_webhook_with_the_secret_processes_the_update(tg, e2e):
     update = {
         "update_id": 123456789,
         "message": {
-            "message_id": 1, "date": 1700000000, "text": "/start",
+            "message_id": 1,
+            "date": 1700000000,
+            "text": "/start",
             "chat": {"id": user.id, "type": "private", "first_name": "Webhook"},
             "from": {"id": user.id, "is_bot": False, "first_name": "Webhook", "language_code": "ru"},
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],

@@ -1,7 +1,6 @@
 import pytest
-from academy_runtime.service import ServiceDefinition
-
 from academy_gamification.app import service as gamification_service
+from academy_runtime.service import ServiceDefinition
 
 pytest_plugins = ["academy_runtime.testing"]
 

@@ -2,9 +2,8 @@
 are readable by its own role only."""
 
 import pytest
-from academy_runtime.testing import assert_migrations_round_trip, assert_role_isolated, query_as
-
 from academy_gamification.models import Base
+from academy_runtime.testing import assert_migrations_round_trip, assert_role_isolated, query_as
 
 pytestmark = pytest.mark.integration
 

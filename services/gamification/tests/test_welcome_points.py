@@ -5,12 +5,11 @@ import aio_pika
 import pytest
 from academy_contracts import build_event
 from academy_contracts.users import UserRegisteredV1
+from academy_gamification.models import LearnerScore, PointsLedgerEntry, messaging
+from academy_gamification.points.consumers import welcome_points
 from academy_runtime.bus import declare_events_exchange, event_message
 from academy_runtime.consumer import ConsumerRuntime
 from sqlalchemy import func, select
-
-from academy_gamification.models import LearnerScore, PointsLedgerEntry, messaging
-from academy_gamification.points.consumers import welcome_points
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +68,8 @@ async def test_a_new_learner_gets_welcome_points_and_points_awarded_is_published
     assert [p["type"] for p in outbox] == ["gamification.points_awarded.v1"]
     assert outbox[0]["data"]["total_points"] == 50
     assert outbox[0]["data"]["reason"] == "welcome"
-    assert score is not None and score.total_points == 50
+    assert score is not None
+    assert score.total_points == 50
 
 
 async def test_welcome_points_are_awarded_once_for_duplicates_and_for_a_second_registration_event(resources, consumers):
@@ -87,7 +87,8 @@ async def test_welcome_points_are_awarded_once_for_duplicates_and_for_a_second_r
         total = (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one()
         score = await session.get(LearnerScore, 2)
     assert total == 2  # one points_awarded per learner
-    assert score is not None and score.total_points == 50
+    assert score is not None
+    assert score.total_points == 50
 
 
 async def test_points_endpoint_reads_the_total(api, resources, consumers):

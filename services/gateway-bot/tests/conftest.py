@@ -1,13 +1,12 @@
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from academy_gateway_bot.app import service as gateway_service
+from academy_gateway_bot.bot import BotRuntime, open_bot_runtime
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from academy_tg_emulator.client import EmulatorClient
 from academy_tg_emulator.server import run_in_background
-
-from academy_gateway_bot.app import service as gateway_service
-from academy_gateway_bot.bot import BotRuntime, open_bot_runtime
 
 pytest_plugins = ["academy_runtime.testing"]
 
@@ -35,8 +34,9 @@ async def tg(emulator_url: str) -> AsyncIterator[EmulatorClient]:
 async def bot_runtime(resources: Resources, emulator_url: str) -> AsyncIterator[BotRuntime]:
     """The gateway's real Bot, pointed at the emulator, with the sender and the service clients."""
     settings = resources.settings.model_copy(update={"telegram_api_url": emulator_url})
-    scoped = Resources(settings=settings, engine=resources.engine, sessionmaker=resources.sessionmaker,
-                       redis=resources.redis)
+    scoped = Resources(
+        settings=settings, engine=resources.engine, sessionmaker=resources.sessionmaker, redis=resources.redis
+    )
     await open_bot_runtime(scoped)
     runtime = scoped.extras["bot"]
     resources.extras["bot"] = runtime

@@ -4,9 +4,8 @@ import asyncio
 import time
 
 import pytest
-from academy_tg_emulator.client import TestUser
-
 from academy_gateway_bot.notifications.sender import LearnerUnreachableError, NotificationSender
+from academy_tg_emulator.client import TestUser
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +49,9 @@ async def test_per_chat_rate_stays_within_telegrams_limit_with_the_emulator_enfo
 
     assert sorted(m.text for m in await tg.messages(user.id)) == ["n0", "n1", "n2"]
     failed = [
-        c for c in await tg.calls(method="sendMessage") if c.error_code == 429 and str(c.params.get("chat_id")) == str(user.id)
+        c
+        for c in await tg.calls(method="sendMessage")
+        if c.error_code == 429 and str(c.params.get("chat_id")) == str(user.id)
     ]
     assert failed == []
 

@@ -3,7 +3,6 @@ are readable by its own role only."""
 
 import pytest
 from academy_runtime.testing import assert_migrations_round_trip, assert_role_isolated, query_as
-
 from academy_users.models import Base
 
 pytestmark = pytest.mark.integration

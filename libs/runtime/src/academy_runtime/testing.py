@@ -336,17 +336,17 @@ async def event_probe(resources: Resources) -> AsyncIterator[EventProbe]:
 
 __all__ = [
     "SERVICES",
-    "assert_migrations_round_trip",
-    "assert_role_isolated",
-    "query_as",
-    "schema_drift",
-    "schema_tables",
     "EventProbe",
     "Infrastructure",
     "TestPlatform",
+    "assert_migrations_round_trip",
+    "assert_role_isolated",
     "cleanup_broker",
     "cleanup_redis",
     "discover_infrastructure",
+    "query_as",
+    "schema_drift",
+    "schema_tables",
     "service_token",
 ]
 
@@ -440,9 +440,5 @@ async def assert_role_isolated(platform: TestPlatform, schema: str, table: str) 
     for other in SERVICES:
         if other == schema:
             continue
-        try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
             await query_as(platform, other, f'SELECT 1 FROM "{schema}"."{table}" LIMIT 1')  # noqa: S608
-        except asyncpg.InsufficientPrivilegeError as exc:
-            assert "permission denied" in str(exc)
-        else:
-            raise AssertionError(f"role of {other} could read {schema}.{table}")

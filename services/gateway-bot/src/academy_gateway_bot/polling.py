@@ -48,7 +48,8 @@ async def receive_telegram_updates(resources: Resources) -> None:
                 close_bot_session=False,
                 allowed_updates=runtime.dispatcher.resolve_used_update_types(),
             )
-            return
         except Exception as exc:
             log.warning("telegram unreachable; retrying", extra={"error": repr(exc)})
             await asyncio.sleep(5)
+        else:
+            return

@@ -12,6 +12,7 @@ from aiogram.types import Message
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import locale_for, t
 
+
 async def profile(message: Message, clients: ServiceClients) -> None:
     user = message.from_user
     if user is None:

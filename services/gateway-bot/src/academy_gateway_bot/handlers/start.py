@@ -14,6 +14,7 @@ from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import locale_for, t
 from academy_gateway_bot.learners import remember_learner
 
+
 async def start(message: Message, clients: ServiceClients, resources: Resources, idempotency_key: str) -> None:
     user = message.from_user
     if user is None or user.is_bot:
