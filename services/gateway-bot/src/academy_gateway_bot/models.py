@@ -54,18 +54,6 @@ class UserState(Base):
     )
 
 
-class ProcessedUpdate(Base):
-    """Telegram updates already handled (webhook retries and polling overlaps are dropped)."""
-
-    __tablename__ = "processed_updates"
-
-    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
-
-    __table_args__ = (Index("ix_processed_updates_received_at", "received_at"),)
-
-
 class NotificationLog(Base):
     """Every message sent to a learner because of an event, with its outcome."""
 
