@@ -41,7 +41,10 @@ async def throughput(env: BenchEnv, events: int) -> float:
     for offset in range(0, events, batch):
         await asyncio.wait_for(
             asyncio.gather(
-                *(env.exchange.publish(event_message(b), routing_key=b["type"]) for b in bodies[offset : offset + batch])
+                *(
+                    env.exchange.publish(event_message(b), routing_key=b["type"])
+                    for b in bodies[offset : offset + batch]
+                )
             ),
             timeout=BATCH_TIMEOUT_S,
         )

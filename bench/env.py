@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractQueue
 from academy_runtime.bus import declare_events_exchange
 from academy_runtime.db import asyncpg_dsn, create_engine, create_sessionmaker, service_metadata
 from academy_runtime.messaging import Messaging
 from academy_runtime.provisioning import drop, provision
 from academy_runtime.settings import ServiceSettings
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractQueue
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -115,9 +115,7 @@ class BenchEnv:
         self.sessionmaker = create_sessionmaker(self.engine)
         async with self.engine.begin() as conn:  # as the bench role, which owns the schema
             await conn.run_sync(self.messaging.outbox.metadata.create_all)
-            self.server_versions["postgresql"] = str(
-                (await conn.exec_driver_sql("SHOW server_version")).scalar_one()
-            )
+            self.server_versions["postgresql"] = str((await conn.exec_driver_sql("SHOW server_version")).scalar_one())
 
         self.connection = await aio_pika.connect(
             self.rabbitmq_url, client_properties={"connection_name": f"{self.run_id}:bench"}

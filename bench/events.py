@@ -9,9 +9,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from academy_contracts import build_event
 from academy_contracts.users import UserRegisteredV1
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 
 def registered(user_id: int) -> UserRegisteredV1:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from academy_runtime.relay import OutboxRelay
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from bench.env import BenchEnv
 from bench.events import Receiver, outbox_row, registered
@@ -57,7 +59,14 @@ async def insert_backlog(env: BenchEnv, events: int) -> None:
             await session.execute(insert(env.messaging.outbox), rows[offset : offset + INSERT_CHUNK])
 
 
-async def throughput(env: BenchEnv, events: int, *, timeout_s: float) -> float:
+async def throughput(
+    env: BenchEnv,
+    events: int,
+    *,
+    timeout_s: float,
+    profiler: cProfile.Profile | None = None,
+    sql: dict[str, tuple[int, float]] | None = None,
+) -> float:
     """Seconds from starting a relay over a committed backlog of `events` rows until it has published
     (broker-confirmed and marked) all of them."""
     await env.truncate_outbox()
@@ -67,6 +76,10 @@ async def throughput(env: BenchEnv, events: int, *, timeout_s: float) -> float:
         # the baseline's publisher is connected before its clock starts too.
         await relay.publish_pending()
         await insert_backlog(env, events)
+        if sql is not None:
+            sql.clear()  # only the relay's own statements from here on
+        if profiler is not None:
+            profiler.enable()
         started = time.perf_counter()
         async with running_relay(env, relay):
             while relay.published_total < events:
@@ -74,6 +87,38 @@ async def throughput(env: BenchEnv, events: int, *, timeout_s: float) -> float:
                     raise TimeoutError(f"relay published {relay.published_total}/{events} in {timeout_s:.0f}s")
                 await asyncio.sleep(0.002)
             elapsed = time.perf_counter() - started
+            if profiler is not None:
+                profiler.disable()
+            counted = dict(sql or {})  # not what the relay runs after the last confirm while it stops
+        if sql is not None:
+            sql.clear()
+            sql.update(counted)
     finally:
+        if profiler is not None:
+            profiler.disable()
         await relay.close()
     return elapsed
+
+
+@contextlib.contextmanager
+def sql_timer(env: BenchEnv) -> Iterator[dict[str, tuple[int, float]]]:
+    """Count and time the SQL statements run through the bench engine, by their first word."""
+    totals: dict[str, tuple[int, float]] = {}
+    engine = env.engine.sync_engine  # type: ignore[union-attr]
+
+    def before(conn: Any, *_: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def after(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        elapsed = time.perf_counter() - conn.info["bench_started"].pop()
+        kind = statement.lstrip().split(None, 1)[0].upper()
+        count, total = totals.get(kind, (0, 0.0))
+        totals[kind] = (count + 1, total + elapsed)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield totals
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)

@@ -10,6 +10,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -31,7 +32,8 @@ class Options:
     samples: int = 300
     warmup: int = 20
     spacing_ms: float = 20.0
-    rounds: int = 3
+    rounds: int = 5
+    warmup_rounds: int = 1
     batch_size: int | None = None
     profile: bool = False
 
@@ -77,7 +79,9 @@ async def measure_throughput(env: BenchEnv, options: Options) -> dict[str, list[
     out: dict[str, list[float]] = {"baseline": [], "relay": []}
     timeout = max(60.0, options.events / 50)
     await env.queue.purge()
-    for round_no in range(1, options.rounds + 1):
+    total = options.warmup_rounds + options.rounds
+    for round_no in range(1, total + 1):
+        warmup = round_no <= options.warmup_rounds
         for side in ("baseline", "relay"):
             if side == "baseline":
                 seconds = await baseline.throughput(env, options.events)
@@ -87,19 +91,20 @@ async def measure_throughput(env: BenchEnv, options: Options) -> dict[str, list[
             if queued != options.events:
                 say(f"  warning: {side} round {round_no}: {queued} messages queued, expected {options.events}")
             await env.queue.purge()
-            out[side].append(seconds)
-            say(f"  throughput round {round_no}/{options.rounds}: {side:8s} {options.events / seconds:8,.0f} events/s")
+            if not warmup:
+                out[side].append(seconds)
+            label = "warm-up" if warmup else f"{round_no - options.warmup_rounds}/{options.rounds}"
+            say(f"  throughput round {label}: {side:8s} {options.events / seconds:8,.0f} events/s")
     return out
 
 
 async def profile_relay(env: BenchEnv, options: Options, started: datetime) -> str:
     """One more relay throughput round under cProfile (not counted): where the relay's time goes."""
     profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        seconds = await relay.throughput(env, options.events, timeout_s=max(120.0, options.events / 20))
-    finally:
-        profiler.disable()
+    with relay.sql_timer(env) as sql:
+        seconds = await relay.throughput(
+            env, options.events, timeout_s=max(120.0, options.events / 20), profiler=profiler, sql=sql
+        )
     await env.queue.purge()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"outbox-{started.strftime('%Y%m%dT%H%M%SZ')}-relay.prof"
@@ -109,7 +114,17 @@ async def profile_relay(env: BenchEnv, options: Options, started: datetime) -> s
     stats.sort_stats("tottime").print_stats(25)
     stats.sort_stats("cumulative").print_stats(40)
     say(f"  profiled relay round: {options.events / seconds:,.0f} events/s under cProfile; stats in {path}")
-    return text.getvalue()
+    lines = [
+        (
+            f"Relay round under cProfile: {options.events} events in {seconds * 1000:.0f} ms wall. Time inside SQL "
+            "statements (cursor execute, as the asyncio loop sees it; COMMIT and pool pre-ping not included):"
+        )
+    ]
+    lines += [
+        f"  {kind:8s} {count:5d} statements {total * 1000:8.1f} ms  ({total / seconds:5.1%} of wall)"
+        for kind, (count, total) in sorted(sql.items(), key=lambda item: -item[1][1])
+    ]
+    return "\n".join(lines) + "\n\n" + text.getvalue()
 
 
 async def run(options: Options) -> dict[str, Any]:
@@ -161,7 +176,10 @@ async def run(options: Options) -> dict[str, Any]:
         "latency_p50_vs_delivery": rel["commit_to_receive_ms"]["p50"] / base["delivery_latency_ms"]["p50"],
         "latency_p99_vs_delivery": rel["commit_to_receive_ms"]["p99"] / base["delivery_latency_ms"]["p99"],
         "throughput": rel["throughput"]["median"] / base["throughput"]["median"],
+        # Each relay round against the baseline round just before it: less exposed to drifting noise.
+        "throughput_paired": [b / r for b, r in zip(throughput["baseline"], throughput["relay"], strict=True)],
     }
+    results["ratios"]["throughput_paired_median"] = statistics.median(results["ratios"]["throughput_paired"])
     path = write_json(results, started)
     print_report(results, path)
     if profile_text:
@@ -189,6 +207,16 @@ def print_report(results: dict[str, Any], path: Any) -> None:
         f"writer transaction (checkout+INSERT+NOTIFY+COMMIT): p50 {writer['p50']:.2f} ms, p99 {writer['p99']:.2f} ms "
         f"(before the clock starts); samples woken by the poll, not NOTIFY: {rel['poll_wakeups']}"
     )
+    paired = results["ratios"]["throughput_paired"]
+    print(
+        f"throughput relay/baseline per round (each relay round against the baseline round just before it): "
+        f"{', '.join(f'{x:.2f}' for x in paired)}; median {results['ratios']['throughput_paired_median']:.2f}"
+    )
+    if m["loadavg_start"] and m["loadavg_start"][0] > m["nproc"]:
+        print(
+            f"warning: the machine was busy (load average {m['loadavg_start'][0]} on {m['nproc']} CPUs): "
+            "absolute numbers are noisy, and even the ratios wobble"
+        )
     print(
         "Ratios matter more than absolute numbers: both sides ran in this run, interleaved, on the same "
         "machine, broker and database server, with everything on localhost."
