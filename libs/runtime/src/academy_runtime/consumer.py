@@ -120,6 +120,8 @@ async def declare_topology(
     names = QueueNames.of(settings.queue_name(consumer.purpose), settings.consumer_retry_delays_ms)
     exchange = await declare_events_exchange(channel, settings.events_exchange)
     args: dict[str, Any] = {"x-queue-type": settings.amqp_queue_type}
+    expiry: dict[str, Any] = {"x-expires": settings.queue_expires_ms} if settings.queue_expires_ms else {}
+    args.update(expiry)
     queue = await channel.declare_queue(names.main, durable=True, arguments=args)
     for key in consumer.routing_keys:
         await queue.bind(exchange, routing_key=key)
@@ -132,6 +134,7 @@ async def declare_topology(
                 "x-message-ttl": delay,
                 "x-dead-letter-exchange": "",
                 "x-dead-letter-routing-key": names.main,
+                **expiry,
             },
         )
     return queue, names

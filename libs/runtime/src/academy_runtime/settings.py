@@ -49,6 +49,8 @@ class ServiceSettings(BaseSettings):
     events_exchange: str = "academy.events"
     queue_prefix: str = ""  # isolates test runs sharing one broker
     amqp_queue_type: str = "classic"  # "quorum" on a multi-node production broker
+    # Test runs set this so that queues a crashed run could not delete vanish on their own (x-expires).
+    queue_expires_ms: int = 0
     consumer_prefetch: int = 32
     consumer_max_attempts: int = 5
     consumer_retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 5_000, 30_000, 120_000])

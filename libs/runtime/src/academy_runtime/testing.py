@@ -136,6 +136,7 @@ class TestPlatform:
             "CONSUMER_RETRY_DELAYS_MS": "[100, 200, 400]",
             "CONSUMER_MAX_ATTEMPTS": "3",
             "OUTBOX_POLL_INTERVAL_S": "0.5",
+            "QUEUE_EXPIRES_MS": "900000",  # a run that dies before its clean-up leaves nothing for long
         }
 
     def settings_for(self, definition: ServiceDefinition, **overrides: Any) -> ServiceSettings:
