@@ -1,6 +1,5 @@
 import asyncpg
 import pytest
-from academy_runtime.testing import assert_migrations_round_trip
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -24,10 +23,6 @@ async def _tables(resources) -> set[str]:
     async with resources.engine.connect() as conn:
         rows = await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'billing'"))
         return {row[0] for row in rows}
-
-
-async def test_upgrade_downgrade_upgrade_on_an_empty_schema(service, scratch_database_url):
-    await assert_migrations_round_trip(service, scratch_database_url)
 
 
 async def test_billing_role_cannot_read_another_service_schema(resources, platform):

@@ -6,7 +6,7 @@ import pytest
 from academy_billing.models import Wallet, WalletTransaction, messaging
 from academy_billing.wallet.consumers import achievement_rewards
 from academy_contracts import AchievementUnlockedV1, build_event
-from academy_runtime.consumer import REASON_HEADER, ConsumerRuntime
+from academy_runtime.consumer import REASON_HEADER, ConsumerRuntime, declare_topology
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
@@ -48,11 +48,9 @@ async def dead_letters(resources):
     """The consumer's dead-letter queue, emptied before the test."""
     connection = await aio_pika.connect(resources.settings.rabbitmq_url)
     channel = await connection.channel()
-    queue = await channel.declare_queue(
-        f"{resources.settings.queue_name('achievement-rewards')}.dlq",
-        durable=True,
-        arguments={"x-queue-type": resources.settings.amqp_queue_type},
-    )
+    # Declared exactly as the consumer runtime declares it (arguments must match).
+    queue, _ = await declare_topology(channel, resources, achievement_rewards)
+    queue = await channel.declare_queue(f"{queue.name}.dlq", passive=True)
     await queue.purge()
     yield queue
     await connection.close()
