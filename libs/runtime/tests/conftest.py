@@ -6,18 +6,23 @@ import pytest
 from academy_contracts.gamification import PointsAwardedV1
 from academy_contracts.users import UserRegisteredV1
 from academy_runtime.consumer import Consumer, EventContext
-from academy_runtime.db import make_base
+from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
 from sqlalchemy import Integer, String
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 pytest_plugins = ["academy_runtime.testing"]
 
 SCHEMA = "rt_test"
-Base = make_base(SCHEMA)
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata(SCHEMA)
+
+
 messaging = Messaging(Base.metadata)
 
 

@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 # Deterministic constraint names keep alembic autogenerate and downgrades stable.
 NAMING_CONVENTION = {
@@ -27,17 +26,11 @@ NAMING_CONVENTION = {
 
 
 def service_metadata(schema: str) -> MetaData:
-    """The metadata of one service: every table lives in the schema the service owns."""
+    """The metadata of one service: every table lives in the schema the service owns.
+
+    Each service declares `class Base(DeclarativeBase): metadata = service_metadata("<schema>")`
+    (a class statement, because type checkers accept only a class as a base)."""
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
-
-
-def make_base(schema: str) -> type[DeclarativeBase]:
-    """A declarative base bound to one service's schema."""
-
-    class Base(DeclarativeBase):
-        metadata = service_metadata(schema)
-
-    return Base
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, app_name: str = "") -> AsyncEngine:

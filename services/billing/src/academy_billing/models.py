@@ -36,7 +36,7 @@ from academy_billing.settings import DEFAULT_LOW_BALANCE_THRESHOLD_COINS
 
 
 class Base(DeclarativeBase):
-    # A class statement rather than the runtime's make_base(): mypy accepts only a class as a base.
+    # A class statement: mypy accepts only a class as a base.
     metadata = service_metadata("billing")
 
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 class Base(DeclarativeBase):
     """Every table of the progress schema, with the runtime's naming convention.
 
-    What `academy_runtime.db.make_base("progress")` builds, written as a class so that type checkers
+    The service metadata of `academy_runtime.db`, declared as a class so that type checkers
     accept the models as subclasses of it (mypy rejects a base class returned by a function).
     """
 
