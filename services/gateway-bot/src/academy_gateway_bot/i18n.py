@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram import F
+from aiogram.utils.magic_filter import MagicFilter
+
 DEFAULT_LOCALE = "ru"
 LOCALES = ("ru", "en")
 # Telegram language codes whose speakers read Russian more easily than English.
@@ -47,6 +50,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "ru": "⏳ Слишком много сообщений. Подождите немного.",
         "en": "⏳ Too many messages. Please wait a moment.",
     },
+    "menu.catalog": {"ru": "📚 Каталог курсов", "en": "📚 Course catalog"},
+    "menu.my_courses": {"ru": "🎓 Мои курсы", "en": "🎓 My courses"},
+    "menu.achievements": {"ru": "🏆 Баллы и достижения", "en": "🏆 Points & achievements"},
+    "menu.communities": {"ru": "👥 Сообщества", "en": "👥 Communities"},
+    "menu.profile": {"ru": "👤 Профиль", "en": "👤 Profile"},
+    "menu.language": {"ru": "🌐 Язык / Language", "en": "🌐 Language / Язык"},
     "help": {
         "ru": "Команды:\n/start — начать\n/profile — профиль и баллы\n/help — помощь",
         "en": "Commands:\n/start — start\n/profile — profile and points\n/help — help",
@@ -65,3 +74,8 @@ def t(key: str, locale: str = DEFAULT_LOCALE, **values: Any) -> str:
     texts = CATALOG[key]
     template = texts.get(locale) or texts[DEFAULT_LOCALE]
     return template.format(**values)
+
+
+def button_filter(key: str) -> MagicFilter:
+    """Matches a reply-keyboard button by its catalogue key, whatever language it was shown in."""
+    return F.text.in_(set(CATALOG[key].values()))
