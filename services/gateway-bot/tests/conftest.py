@@ -1,12 +1,21 @@
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from academy_catalog.app import service as catalog_service
+from academy_gamification.app import service as gamification_service
 from academy_gateway_bot.app import service as gateway_service
 from academy_gateway_bot.bot import BotRuntime, open_bot_runtime
+from academy_gateway_bot.polling import receive_telegram_updates
+from academy_progress.app import service as progress_service
+from academy_runtime.consumer import ConsumerRuntime
+from academy_runtime.inprocess import InProcessStack
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
+from academy_runtime.testing import TestPlatform, cleanup_broker
 from academy_tg_emulator.client import EmulatorClient
 from academy_tg_emulator.server import run_in_background
+from academy_users.app import service as users_service
 
 pytest_plugins = ["academy_runtime.testing"]
 
@@ -31,15 +40,40 @@ async def tg(emulator_url: str) -> AsyncIterator[EmulatorClient]:
 
 
 @pytest.fixture(scope="session")
-async def bot_runtime(resources: Resources, emulator_url: str) -> AsyncIterator[BotRuntime]:
-    """The gateway's real Bot, pointed at the emulator, with the sender and the service clients."""
+async def services(platform: TestPlatform) -> AsyncIterator[InProcessStack]:
+    """The services the gateway talks to, real and in this process: users, catalog, progress, gamification
+    (apps, outbox relays and consumers on the run's database, broker and Redis)."""
+    stack = InProcessStack(platform, [users_service, catalog_service, progress_service, gamification_service])
+    async with stack:
+        queues = stack.queue_names()
+        yield stack
+    await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+
+
+@pytest.fixture(scope="session")
+async def bot_runtime(resources: Resources, emulator_url: str, services: InProcessStack) -> AsyncIterator[BotRuntime]:
+    """The gateway's real Bot, pointed at the emulator, with the sender and clients of the real services."""
     settings = resources.settings.model_copy(update={"telegram_api_url": emulator_url})
     scoped = Resources(
         settings=settings, engine=resources.engine, sessionmaker=resources.sessionmaker, redis=resources.redis
     )
-    await open_bot_runtime(scoped)
+    await open_bot_runtime(scoped, services.transports())
     runtime = scoped.extras["bot"]
     resources.extras["bot"] = runtime
     yield runtime
     resources.extras.pop("bot", None)
     await runtime.aclose()
+
+
+@pytest.fixture(scope="session")
+async def gateway(resources: Resources, bot_runtime: BotRuntime) -> AsyncIterator[BotRuntime]:
+    """The whole gateway at work: long polling the emulator for updates and its event consumers running
+    (notifications), so a test talks to the bot as a learner would and hears what events make it say."""
+    consumers = ConsumerRuntime(resources, gateway_service.messaging, gateway_service.consumers)
+    await consumers.start()
+    polling = asyncio.create_task(receive_telegram_updates(resources), name="polling")
+    yield bot_runtime
+    await bot_runtime.dispatcher.stop_polling()
+    polling.cancel()
+    await asyncio.gather(polling, return_exceptions=True)
+    await consumers.stop()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import httpx
 from academy_runtime.resources import Resources
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -64,10 +66,12 @@ class BotRuntime:
         await self.bot.session.close()
 
 
-async def open_bot_runtime(resources: Resources) -> None:
+async def open_bot_runtime(
+    resources: Resources, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> None:
     settings = resources.settings
     assert isinstance(settings, GatewaySettings)
-    clients = ServiceClients.from_settings(settings)
+    clients = ServiceClients.from_settings(settings, transports)
     bot = create_bot(settings)
     runtime = BotRuntime(
         bot=bot,

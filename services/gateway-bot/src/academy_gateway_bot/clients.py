@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import httpx
 from academy_runtime.auth import TokenCache
 from academy_runtime.client import ServiceClient
 
@@ -19,14 +21,23 @@ class ServiceClients:
     billing: ServiceClient
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings) -> ServiceClients:
+    def from_settings(
+        cls, settings: GatewaySettings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+    ) -> ServiceClients:
+        """Clients of the services at their configured URLs; `transports` (by service name) reach
+        services running in the same process instead (integration tests)."""
         tokens = TokenCache(settings.service_auth_secret.get_secret_value(), settings.service_name)
+        transports = transports or {}
+
+        def client(name: str, url: str) -> ServiceClient:
+            return ServiceClient(name, url, tokens, transport=transports.get(name))
+
         return cls(
-            users=ServiceClient("users", settings.users_url, tokens),
-            catalog=ServiceClient("catalog", settings.catalog_url, tokens),
-            progress=ServiceClient("progress", settings.progress_url, tokens),
-            gamification=ServiceClient("gamification", settings.gamification_url, tokens),
-            billing=ServiceClient("billing", settings.billing_url, tokens),
+            users=client("users", settings.users_url),
+            catalog=client("catalog", settings.catalog_url),
+            progress=client("progress", settings.progress_url),
+            gamification=client("gamification", settings.gamification_url),
+            billing=client("billing", settings.billing_url),
         )
 
     async def aclose(self) -> None:
