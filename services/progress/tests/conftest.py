@@ -8,7 +8,15 @@ from typing import Any
 
 import aio_pika
 import pytest
-from academy_contracts import CloudEvent, CourseLesson, CoursePublishedV1, EventData, Money, build_event
+from academy_contracts import (
+    CloudEvent,
+    CourseLesson,
+    CoursePublishedV1,
+    CourseUpdatedV1,
+    EventData,
+    Money,
+    build_event,
+)
 from academy_progress.app import service as progress_service
 from academy_progress.models import messaging
 from academy_runtime.bus import declare_events_exchange, event_message
@@ -156,7 +164,75 @@ def project_course(resources) -> Callable[..., Awaitable[None]]:
         async with transaction(resources.sessionmaker) as session:
             if isinstance(data, CoursePublishedV1):
                 await apply_course_snapshot(session, data, version_at=data.published_at)
+            elif isinstance(data, CourseUpdatedV1):
+                await apply_course_snapshot(session, data, version_at=data.updated_at)
             else:
                 await apply_course_archived(session, data)
 
     return project
+
+
+@pytest.fixture
+def enrol(resources) -> Callable[..., Awaitable[None]]:
+    """Give a learner access to a course directly (as a purchase or an operator grant would)."""
+    from academy_progress.models import UserCourse
+    from academy_runtime.db import transaction
+
+    async def add(
+        user_id: int,
+        course_id: int,
+        *,
+        at: datetime | None = None,
+        completed_at: datetime | None = None,
+        source: str = "operator",
+    ) -> None:
+        async with transaction(resources.sessionmaker) as session:
+            row = UserCourse(
+                user_id=user_id,
+                course_id=course_id,
+                source=source,
+                is_completed=completed_at is not None,
+                completed_at=completed_at,
+            )
+            if at is not None:
+                row.purchased_at = at
+            session.add(row)
+
+    return add
+
+
+@pytest.fixture
+def record_progress(resources) -> Callable[..., Awaitable[None]]:
+    """Write a learner's progress row in a lesson directly (completed at a chosen time, or only started)."""
+    from academy_progress.models import UserProgress
+    from academy_runtime.db import transaction
+
+    async def add(user_id: int, course_id: int, lesson_id: int, *, completed_at: datetime | None) -> None:
+        async with transaction(resources.sessionmaker) as session:
+            session.add(
+                UserProgress(
+                    user_id=user_id,
+                    course_id=course_id,
+                    lesson_id=lesson_id,
+                    completed=completed_at is not None,
+                    completed_at=completed_at,
+                    watch_time=120,
+                )
+            )
+
+    return add
+
+
+async def outbox_events(resources, event_type: str | None = None) -> list[dict[str, Any]]:
+    """The events the service has written to its outbox (oldest first), optionally of one type."""
+    async with resources.sessionmaker() as session:
+        stmt = select(messaging.outbox).order_by(messaging.outbox.c.id)
+        if event_type is not None:
+            stmt = stmt.where(messaging.outbox.c.event_type == event_type)
+        rows = (await session.execute(stmt)).all()
+    return [row.payload for row in rows]
+
+
+@pytest.fixture
+def outbox() -> Callable[..., Awaitable[list[dict[str, Any]]]]:
+    return outbox_events

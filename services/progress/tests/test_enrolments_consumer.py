@@ -87,3 +87,19 @@ async def test_a_purchase_before_the_course_is_projected_still_enrols(bus, resou
     assert course["course_id"] == 999
     assert course["title"] is None
     assert (course["total_lessons"], course["completed_lessons"], course["progress_percent"]) == (0, 0, 0)
+
+
+async def test_a_purchase_opens_the_paid_lessons(*, bus, resources, wait_for, api, project_course, make_course_event):
+    await project_course(make_course_event(7, lesson_ids=(71, 72), price="4900.00"))
+    before = await api.post("/internal/learners/46/lessons/72/complete")
+
+    event = await bus.publish(_purchase(user_id=46, course_id=7))
+    await wait_for(lambda: bus.handled(event, CONSUMER))
+    after = await api.post("/internal/learners/46/lessons/72/complete")
+
+    assert before.status_code == 403
+    assert after.status_code == 200, after.text
+    assert after.json()["newly_completed"] is True
+    view = (await api.get("/internal/learners/46/courses/7")).json()
+    assert view["enrolled"] is True
+    assert [lesson["accessible"] for lesson in view["lessons"]] == [True, True]

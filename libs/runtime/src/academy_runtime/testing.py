@@ -177,6 +177,32 @@ async def cleanup_broker(rabbitmq_url: str, run_id: str, queues: list[str]) -> N
         await connection.close()
 
 
+async def cleanup_s3(platform: TestPlatform) -> None:
+    """Remove the run's bucket, if this run's tests created one (most services never touch S3)."""
+    from academy_runtime.storage import ObjectStorage
+
+    env = platform.settings_env("s3")
+    host, _, port = platform.infra.s3_endpoint.rpartition(":")
+    try:  # no S3 server listening: nothing was stored, and miniopy would retry for seconds
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=1)
+    except (OSError, ValueError, TimeoutError):
+        return
+    writer.close()
+    settings = ServiceSettings(
+        s3_endpoint=env["S3_ENDPOINT"],
+        s3_bucket=env["S3_BUCKET"],
+        s3_access_key=env["S3_ACCESS_KEY"],
+        s3_secret_key=env["S3_SECRET_KEY"],
+        service_auth_secret=platform.auth_secret,  # whatever ENVIRONMENT says, never a refused default
+    )
+    storage = ObjectStorage.from_settings(settings)
+    try:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(storage.remove_bucket(), timeout=30)
+    finally:
+        await storage.aclose()
+
+
 async def cleanup_redis(redis_url: str, prefix: str) -> None:
     redis = Redis.from_url(redis_url)
     try:
@@ -228,6 +254,7 @@ async def platform(infrastructure: Infrastructure, extra_schemas: tuple[str, ...
         services=(*SERVICES, *extra_schemas),
     )
     await cleanup_redis(infrastructure.redis_url, f"{run_id}:")
+    await cleanup_s3(test_platform)
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,19 @@ from __future__ import annotations
 from academy_runtime.cli import service_main
 from academy_runtime.http import create_app as _create_app
 from academy_runtime.service import ServiceDefinition
+from academy_runtime.storage import open_object_storage
 from fastapi import FastAPI
 
 from academy_progress.enrolments.consumers import enrolments
 from academy_progress.enrolments.endpoints import router as enrolments_router
+from academy_progress.lessons.endpoints import router as lessons_router
 from academy_progress.models import Base, messaging
 from academy_progress.projections.consumers import catalog_projection
+from academy_progress.reminders.endpoints import router as preferences_router
+from academy_progress.reminders.jobs import check_inactive_learners
+from academy_progress.reports.endpoints import router as reports_router
 from academy_progress.settings import ProgressSettings
+from academy_progress.transcripts.endpoints import router as transcripts_router
 
 service = ServiceDefinition(
     name="progress",
@@ -20,8 +26,11 @@ service = ServiceDefinition(
     metadata=Base.metadata,
     messaging=messaging,
     migrations="academy_progress:migrations",
-    routers=[enrolments_router],
+    # The reports router first: its /internal/learners/inactive must not be read as a learner id.
+    routers=[reports_router, enrolments_router, lessons_router, preferences_router, transcripts_router],
     consumers=[catalog_projection, enrolments],
+    on_startup=[open_object_storage],
+    worker_jobs=[check_inactive_learners],
 )
 
 

@@ -6,3 +6,7 @@ PROJECTION_UPDATES = Counter(
     "Catalog events applied to the course projection, by outcome (applied, stale)",
     ["event", "outcome"],
 )
+LESSONS_COMPLETED = Counter("academy_progress_lessons_completed_total", "First completions of a lesson")
+COURSES_COMPLETED = Counter("academy_progress_courses_completed_total", "Enrolments completed")
+INACTIVITY_REMINDERS = Counter("academy_progress_inactivity_reminders_total", "learner_inactive events written")
+TRANSCRIPTS_RENDERED = Counter("academy_progress_transcripts_rendered_total", "Transcript PDFs rendered and stored")

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from academy_runtime.auth import ServiceCaller
+from academy_runtime.db import SessionDep
+from academy_runtime.idempotency import idempotency_key_header
+from fastapi import APIRouter, Body, Depends, Path, Request
+
+from academy_progress.lessons import service
+from academy_progress.lessons.schemas import (
+    CompleteLesson,
+    CourseView,
+    LessonCompletion,
+    LessonProgressOut,
+    RecordWatchTime,
+)
+from academy_progress.models import messaging
+
+router = APIRouter(prefix="/internal/learners", tags=["lessons"])
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+CourseId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+LessonId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+
+
+@router.get("/{user_id}/courses/{course_id}", response_model=CourseView)
+async def learner_course(user_id: UserId, course_id: CourseId, session: SessionDep, _: ServiceCaller) -> CourseView:
+    """The course with this learner's progress in each lesson (also for a learner not enrolled)."""
+    return await service.course_view(session, user_id=user_id, course_id=course_id)
+
+
+@router.post("/{user_id}/lessons/{lesson_id}/complete", response_model=LessonCompletion)
+async def complete_lesson(
+    user_id: UserId,
+    lesson_id: LessonId,
+    *,
+    session: SessionDep,
+    _: ServiceCaller,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+    command: Annotated[CompleteLesson | None, Body()] = None,
+) -> LessonCompletion:
+    """Complete the lesson (idempotent); 403 when not enrolled and not a free preview, 404 unknown lesson."""
+    watch_time = command.watch_time if command else None
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload={"user_id": user_id, "lesson_id": lesson_id, "watch_time": watch_time},
+        response_model=LessonCompletion,
+        action=lambda: service.complete_lesson(session, user_id=user_id, lesson_id=lesson_id, watch_time=watch_time),
+    )
+
+
+@router.post("/{user_id}/lessons/{lesson_id}/watch-time", response_model=LessonProgressOut)
+async def record_watch_time(
+    user_id: UserId, lesson_id: LessonId, command: RecordWatchTime, session: SessionDep, _: ServiceCaller
+) -> LessonProgressOut:
+    """Record the seconds of the lesson's video watched so far (kept as a maximum, so retries are harmless)."""
+    return await service.record_watch_time(session, user_id=user_id, lesson_id=lesson_id, seconds=command.seconds)

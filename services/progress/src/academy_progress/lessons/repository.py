@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_progress.models import LessonProjection, UserCourse, UserProgress
+
+
+class LessonRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_lesson(self, lesson_id: int) -> LessonProjection | None:
+        return await self.session.get(LessonProjection, lesson_id)
+
+    async def course_lessons(self, course_id: int) -> Sequence[LessonProjection]:
+        """The lessons the course has now, in course order."""
+        result = await self.session.execute(
+            select(LessonProjection)
+            .where(LessonProjection.course_id == course_id)
+            .order_by(LessonProjection.order, LessonProjection.lesson_id)
+        )
+        return result.scalars().all()
+
+    async def enrolment(self, *, user_id: int, course_id: int, lock: bool = False) -> UserCourse | None:
+        """The learner's enrolment; with `lock`, held until the transaction ends.
+
+        Completions lock it first, so that two completions on one course by one learner run one after
+        the other: the second sees the first's lesson and only one of them can complete the course.
+        """
+        stmt = select(UserCourse).where(UserCourse.user_id == user_id, UserCourse.course_id == course_id)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def progress_in_course(self, *, user_id: int, course_id: int) -> dict[int, UserProgress]:
+        """The learner's progress rows of the lessons the course has now, by lesson id.
+
+        Joined through the projection, not through `user_progress.course_id`: a lesson the catalog
+        removed from the course (or moved to another one) no longer counts here.
+        """
+        result = await self.session.execute(
+            select(UserProgress)
+            .join(LessonProjection, LessonProjection.lesson_id == UserProgress.lesson_id)
+            .where(UserProgress.user_id == user_id, LessonProjection.course_id == course_id)
+            .execution_options(populate_existing=True)
+        )
+        return {row.lesson_id: row for row in result.scalars().all()}
+
+    async def mark_completed(
+        self, *, user_id: int, lesson_id: int, course_id: int, at: datetime, watch_time: int | None
+    ) -> bool:
+        """Complete the lesson unless it already is; True when this call completed it.
+
+        One statement: a concurrent completion of the same lesson waits on the row and then finds it
+        completed, so exactly one of them returns True.
+        """
+        stmt = insert(UserProgress).values(
+            user_id=user_id,
+            lesson_id=lesson_id,
+            course_id=course_id,
+            completed=True,
+            completed_at=at,
+            watch_time=watch_time or 0,
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[UserProgress.user_id, UserProgress.lesson_id],
+            set_={
+                "completed": True,
+                "completed_at": stmt.excluded.completed_at,
+                "course_id": stmt.excluded.course_id,
+                "watch_time": func.greatest(UserProgress.watch_time, stmt.excluded.watch_time),
+                "updated_at": func.now(),
+            },
+            where=UserProgress.completed.is_(False),
+        ).returning(UserProgress.id)
+        return (await self.session.execute(upsert)).first() is not None
+
+    async def raise_watch_time(self, *, user_id: int, lesson_id: int, course_id: int, seconds: int) -> None:
+        """Record the seconds watched; it never goes down (a replayed or reordered report changes nothing)."""
+        stmt = insert(UserProgress).values(
+            user_id=user_id, lesson_id=lesson_id, course_id=course_id, watch_time=seconds
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[UserProgress.user_id, UserProgress.lesson_id],
+                set_={
+                    "watch_time": func.greatest(UserProgress.watch_time, stmt.excluded.watch_time),
+                    "updated_at": func.now(),
+                },
+                where=UserProgress.watch_time < stmt.excluded.watch_time,
+            )
+        )
+
+    async def get_progress(self, *, user_id: int, lesson_id: int) -> UserProgress | None:
+        result = await self.session.execute(
+            select(UserProgress)
+            .where(UserProgress.user_id == user_id, UserProgress.lesson_id == lesson_id)
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def complete_enrolment(self, enrolment_id: int, *, at: datetime) -> bool:
+        """Mark the enrolment completed unless it already is; True when this call did."""
+        result = await self.session.execute(
+            update(UserCourse)
+            .where(UserCourse.id == enrolment_id, UserCourse.is_completed.is_(False))
+            .values(is_completed=True, completed_at=at)
+            .returning(UserCourse.id)
+        )
+        return result.first() is not None

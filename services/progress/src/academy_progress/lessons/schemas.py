@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A lesson video is minutes long; a day of watch time is garbage, not a record.
+MAX_WATCH_SECONDS = 86_400
+
+
+class CompleteLesson(BaseModel):
+    """Command: mark a lesson completed (optionally with the seconds of video watched so far)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    watch_time: int | None = Field(default=None, ge=0, le=MAX_WATCH_SECONDS)
+
+
+class RecordWatchTime(BaseModel):
+    """Command: the learner has watched `seconds` of the lesson's video (the total so far, not an increment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: int = Field(ge=0, le=MAX_WATCH_SECONDS)
+
+
+class LessonState(BaseModel):
+    lesson_id: int
+    order: int
+    title: str
+    is_free: bool
+    accessible: bool = Field(description="Enrolled, or a free-preview lesson of an open course.")
+    completed: bool
+    completed_at: datetime | None
+    watch_time: int
+
+
+class CourseView(BaseModel):
+    """A course as one learner sees it: their enrolment, each lesson's state, where to go next."""
+
+    course_id: int
+    title: str | None = Field(description="Null for a bought course whose catalog event has not arrived yet.")
+    category: str | None
+    duration_hours: int | None
+    enrolled: bool
+    is_completed: bool
+    completed_at: datetime | None
+    total_lessons: int
+    completed_lessons: int
+    progress_percent: int = Field(ge=0, le=100)
+    lessons: list[LessonState]
+    next_lesson_id: int | None = Field(description="The first accessible lesson not completed yet, in course order.")
+
+
+class LessonProgressOut(BaseModel):
+    lesson_id: int
+    course_id: int
+    completed: bool
+    completed_at: datetime | None
+    watch_time: int
+
+
+class LessonCompletion(BaseModel):
+    lesson_id: int
+    course_id: int
+    newly_completed: bool = Field(description="False when the lesson had been completed before (nothing published).")
+    completed_at: datetime
+    watch_time: int
+    completed_lessons: int
+    total_lessons: int
+    progress_percent: int = Field(ge=0, le=100)
+    course_completed: bool = Field(description="The learner's enrolment on this course is completed.")
+    course_newly_completed: bool = Field(description="This call completed the course (course_completed published).")
+    next_lesson_id: int | None

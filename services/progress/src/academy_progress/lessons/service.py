@@ -1,0 +1,221 @@
+"""Lessons: the course as a learner sees it, completing lessons (and with the last one the course), watch time.
+
+Access: an enrolled learner opens every lesson of the course (archived courses included: they got it);
+anybody opens the free-preview lessons of an open course. Progress counts the lessons the course has
+now (the projection), so a lesson the catalog removed stops counting and one it added lowers the
+percentage; a course completed once stays completed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from academy_contracts.progress import CourseCompletedV1, LessonCompletedV1
+from academy_runtime.errors import ConflictError, ForbiddenError, NotFoundError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_progress import metrics
+from academy_progress.lessons.repository import LessonRepository
+from academy_progress.lessons.schemas import (
+    CourseView,
+    LessonCompletion,
+    LessonProgressOut,
+    LessonState,
+)
+from academy_progress.models import CourseProjection, LessonProjection, UserCourse, UserProgress, messaging
+from academy_progress.projections.repository import CourseProjectionRepository
+
+# Event ids derived from the fact they announce: a lesson is completed once per learner, a course
+# once per enrolment, whatever retries happen on the way.
+_EVENT_NAMESPACE = uuid.UUID("6b1e2f0c-2d7a-4c55-9b0e-8f4f1d3a7c12")
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    lessons: list[LessonState]
+
+    @property
+    def total(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for lesson in self.lessons if lesson.completed)
+
+    @property
+    def percent(self) -> int:
+        return round(self.completed * 100 / self.total) if self.total else 0
+
+    @property
+    def next_lesson_id(self) -> int | None:
+        return next((s.lesson_id for s in self.lessons if s.accessible and not s.completed), None)
+
+
+def _is_open(course: CourseProjection | None) -> bool:
+    return course is not None and course.is_active and course.archived_at is None
+
+
+def _lesson_states(
+    lessons: Sequence[LessonProjection], progress: dict[int, UserProgress], *, enrolled: bool, course_open: bool
+) -> CourseProgress:
+    states = []
+    for lesson in lessons:
+        row = progress.get(lesson.lesson_id)
+        states.append(
+            LessonState(
+                lesson_id=lesson.lesson_id,
+                order=lesson.order,
+                title=lesson.title,
+                is_free=lesson.is_free,
+                accessible=enrolled or (lesson.is_free and course_open),
+                completed=row is not None and row.completed,
+                completed_at=row.completed_at if row is not None else None,
+                watch_time=row.watch_time if row is not None else 0,
+            )
+        )
+    return CourseProgress(states)
+
+
+async def _course_progress(
+    repo: LessonRepository, *, user_id: int, course_id: int, enrolled: bool, course_open: bool
+) -> CourseProgress:
+    lessons = await repo.course_lessons(course_id)
+    progress = await repo.progress_in_course(user_id=user_id, course_id=course_id)
+    return _lesson_states(lessons, progress, enrolled=enrolled, course_open=course_open)
+
+
+async def course_view(session: AsyncSession, *, user_id: int, course_id: int) -> CourseView:
+    """The course with the learner's progress; a learner not enrolled sees an open course and its previews."""
+    repo = LessonRepository(session)
+    course = await CourseProjectionRepository(session).get(course_id)
+    enrolment = await repo.enrolment(user_id=user_id, course_id=course_id)
+    if enrolment is None and not _is_open(course):
+        raise NotFoundError(f"course {course_id} not found")
+    state = await _course_progress(
+        repo, user_id=user_id, course_id=course_id, enrolled=enrolment is not None, course_open=_is_open(course)
+    )
+    return CourseView(
+        course_id=course_id,
+        title=course.title if course else None,
+        category=course.category if course else None,
+        duration_hours=course.duration_hours if course else None,
+        enrolled=enrolment is not None,
+        is_completed=enrolment is not None and enrolment.is_completed,
+        completed_at=enrolment.completed_at if enrolment else None,
+        total_lessons=state.total,
+        completed_lessons=state.completed,
+        progress_percent=state.percent,
+        lessons=state.lessons,
+        next_lesson_id=state.next_lesson_id,
+    )
+
+
+async def _accessible_lesson(
+    session: AsyncSession, repo: LessonRepository, *, user_id: int, lesson_id: int, lock: bool
+) -> tuple[LessonProjection, CourseProjection, UserCourse | None]:
+    lesson = await repo.get_lesson(lesson_id)
+    if lesson is None:
+        raise NotFoundError(f"lesson {lesson_id} not found")
+    course = await CourseProjectionRepository(session).get(lesson.course_id)
+    if course is None or course.category is None:  # lessons arrive with their course's snapshot
+        raise ConflictError(f"course {lesson.course_id} of lesson {lesson_id} is not known yet; retry")
+    enrolment = await repo.enrolment(user_id=user_id, course_id=lesson.course_id, lock=lock)
+    if enrolment is None and not (lesson.is_free and _is_open(course)):
+        raise ForbiddenError(
+            f"lesson {lesson_id} is not a free preview; enrol on course {lesson.course_id} first",
+            details={"course_id": lesson.course_id},
+        )
+    return lesson, course, enrolment
+
+
+async def complete_lesson(
+    session: AsyncSession, *, user_id: int, lesson_id: int, watch_time: int | None, now: datetime | None = None
+) -> LessonCompletion:
+    """Complete a lesson (idempotent) and, with the last lesson of an enrolled course, the course.
+
+    The first completion publishes `lesson_completed`; the completion of the enrolment publishes
+    `course_completed`, once: the enrolment row is locked before anything is read, so concurrent
+    completions of the last lessons are serialised and exactly one finds the course complete.
+    """
+    now = now or datetime.now(UTC)
+    repo = LessonRepository(session)
+    lesson, course, enrolment = await _accessible_lesson(session, repo, user_id=user_id, lesson_id=lesson_id, lock=True)
+    course_id = lesson.course_id
+    newly_completed = await repo.mark_completed(
+        user_id=user_id, lesson_id=lesson_id, course_id=course_id, at=now, watch_time=watch_time
+    )
+    if not newly_completed and watch_time:
+        await repo.raise_watch_time(user_id=user_id, lesson_id=lesson_id, course_id=course_id, seconds=watch_time)
+    state = await _course_progress(
+        repo, user_id=user_id, course_id=course_id, enrolled=enrolment is not None, course_open=_is_open(course)
+    )
+    this_lesson = next(s for s in state.lessons if s.lesson_id == lesson_id)
+    completed_at = this_lesson.completed_at or now
+    category = course.category or ""
+    if newly_completed:
+        await messaging.publish(
+            session,
+            LessonCompletedV1(
+                user_id=user_id,
+                course_id=course_id,
+                lesson_id=lesson_id,
+                category=category,
+                watch_time=this_lesson.watch_time,
+                completed_at=completed_at,
+                lessons_completed_in_course=state.completed,
+                lessons_total=state.total,
+            ),
+            event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:lesson_completed:{user_id}:{lesson_id}"),
+            occurred_at=completed_at,
+        )
+        metrics.LESSONS_COMPLETED.inc()
+    course_newly_completed = False
+    # Checked on every call, not only on a first completion: when the catalog removed the only lesson
+    # left, the learner's next "completed" click finishes the course.
+    if enrolment is not None and not enrolment.is_completed and state.total and state.completed == state.total:
+        course_newly_completed = await repo.complete_enrolment(enrolment.id, at=now)
+        if course_newly_completed:
+            await messaging.publish(
+                session,
+                CourseCompletedV1(
+                    user_id=user_id,
+                    course_id=course_id,
+                    category=category,
+                    completed_at=now,
+                    duration_hours=course.duration_hours,
+                ),
+                event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:course_completed:{enrolment.id}"),
+                occurred_at=now,
+            )
+            metrics.COURSES_COMPLETED.inc()
+    return LessonCompletion(
+        lesson_id=lesson_id,
+        course_id=course_id,
+        newly_completed=newly_completed,
+        completed_at=completed_at,
+        watch_time=this_lesson.watch_time,
+        completed_lessons=state.completed,
+        total_lessons=state.total,
+        progress_percent=state.percent,
+        course_completed=course_newly_completed or (enrolment is not None and enrolment.is_completed),
+        course_newly_completed=course_newly_completed,
+        next_lesson_id=state.next_lesson_id,
+    )
+
+
+async def record_watch_time(session: AsyncSession, *, user_id: int, lesson_id: int, seconds: int) -> LessonProgressOut:
+    """Keep the most seconds watched reported so far (replays and late reports never lower it)."""
+    repo = LessonRepository(session)
+    lesson, _, _ = await _accessible_lesson(session, repo, user_id=user_id, lesson_id=lesson_id, lock=False)
+    await repo.raise_watch_time(user_id=user_id, lesson_id=lesson_id, course_id=lesson.course_id, seconds=seconds)
+    row = await repo.get_progress(user_id=user_id, lesson_id=lesson_id)
+    return LessonProgressOut(
+        lesson_id=lesson_id,
+        course_id=lesson.course_id,
+        completed=row is not None and row.completed,
+        completed_at=row.completed_at if row else None,
+        watch_time=row.watch_time if row else seconds,
+    )

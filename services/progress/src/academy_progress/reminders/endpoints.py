@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from academy_runtime.auth import ServiceCaller
+from academy_runtime.db import SessionDep
+from fastapi import APIRouter, Path
+
+from academy_progress.reminders import service
+from academy_progress.reminders.schemas import LearnerPreferencesOut, UpdateLearnerPreferences
+
+router = APIRouter(prefix="/internal/learners", tags=["preferences"])
+
+UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+
+
+@router.get("/{user_id}/preferences", response_model=LearnerPreferencesOut)
+async def get_preferences(user_id: UserId, session: SessionDep, _: ServiceCaller) -> LearnerPreferencesOut:
+    """The learner's time zone and reminder opt-out (defaults when never set)."""
+    return await service.learner_preferences(session, user_id)
+
+
+@router.put("/{user_id}/preferences", response_model=LearnerPreferencesOut)
+async def put_preferences(
+    user_id: UserId, command: UpdateLearnerPreferences, session: SessionDep, _: ServiceCaller
+) -> LearnerPreferencesOut:
+    """Set the time zone (an IANA name, else 422) and/or the opt-out; idempotent by nature."""
+    return await service.update_learner_preferences(session, user_id, command)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from academy_runtime.auth import ServiceCaller
+from academy_runtime.db import SessionDep
+from academy_runtime.storage import object_storage
+from fastapi import APIRouter, Body, Path, Request
+
+from academy_progress.settings import ProgressSettings
+from academy_progress.transcripts import service
+from academy_progress.transcripts.schemas import RequestTranscript, TranscriptOut
+
+router = APIRouter(prefix="/internal/learners", tags=["transcripts"])
+
+UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+
+
+@router.post("/{user_id}/transcript", response_model=TranscriptOut)
+async def issue_transcript(
+    user_id: UserId,
+    session: SessionDep,
+    _: ServiceCaller,
+    request: Request,
+    command: Annotated[RequestTranscript | None, Body()] = None,
+) -> TranscriptOut:
+    """The transcript PDF of the learner's completed courses: stored in S3, returned as a presigned link.
+
+    404 when no course is completed yet; 503 when the object storage cannot be reached. Safe to
+    repeat: an unchanged transcript is not rendered again.
+    """
+    resources = request.app.state.resources
+    settings = resources.settings
+    assert isinstance(settings, ProgressSettings)
+    return await service.issue_transcript(
+        session,
+        object_storage(resources),
+        settings,
+        user_id=user_id,
+        full_name=command.full_name if command else None,
+    )

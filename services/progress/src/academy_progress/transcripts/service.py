@@ -1,0 +1,95 @@
+"""The learner's transcript (roadmap UserTranscript): completed courses with dates and hours, as a PDF in S3.
+
+The PDF is rendered again only when what it shows changed: its content (courses, dates, hours, name,
+time zone, layout version) is hashed, the hash names the object (`transcripts/<user>/<hash>.pdf`) and
+is kept in `user_transcripts.transcript_data`; an unchanged transcript hands out a fresh link to the
+stored PDF. Upload first, then the row: a failed commit leaves an orphan object that the next request
+overwrites with the same bytes, never a row pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from academy_runtime.errors import DependencyUnavailableError, NotFoundError
+from academy_runtime.storage import ObjectStorage
+from miniopy_async.error import MinioException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_progress import metrics
+from academy_progress.models import DEFAULT_TIMEZONE
+from academy_progress.reminders.schemas import is_known_timezone
+from academy_progress.settings import ProgressSettings
+from academy_progress.transcripts.pdf import RENDERER_VERSION, render_transcript_pdf
+from academy_progress.transcripts.repository import TranscriptRepository
+from academy_progress.transcripts.schemas import TranscriptCourse, TranscriptOut
+
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+def _digest(content: dict[str, Any]) -> str:
+    canonical = json.dumps({"renderer": RENDERER_VERSION, **content}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def issue_transcript(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: ProgressSettings,
+    *,
+    user_id: int,
+    full_name: str | None = None,
+    now: datetime | None = None,
+) -> TranscriptOut:
+    """The learner's transcript PDF (rendered if it changed) and a short-lived link to download it."""
+    repo = TranscriptRepository(session)
+    rows = await repo.completed_courses(user_id)
+    if not rows:
+        raise NotFoundError(f"learner {user_id} has not completed any course yet")
+    courses = [TranscriptCourse.model_validate(row) for row in rows]
+    time_zone = await repo.time_zone(user_id)
+    content: dict[str, Any] = {
+        "user_id": user_id,
+        "full_name": full_name,
+        "timezone": time_zone if time_zone and is_known_timezone(time_zone) else DEFAULT_TIMEZONE,
+        "courses": [course.model_dump(mode="json") for course in courses],
+        "total_hours": sum(course.duration_hours or 0 for course in courses),
+    }
+    digest = _digest(content)
+    object_key = f"transcripts/{user_id}/{digest[:32]}.pdf"
+    stored = await repo.get(user_id)
+    try:
+        current = (
+            stored is not None
+            and stored.object_key == object_key
+            and stored.transcript_data.get("digest") == digest
+            and await storage.exists(object_key)
+        )
+        if current:
+            assert stored is not None
+            generated_at = datetime.fromisoformat(stored.transcript_data["generated_at"])
+        else:
+            generated_at = now or datetime.now(UTC)
+            pdf = await asyncio.to_thread(render_transcript_pdf, content)
+            await storage.put_bytes(object_key, pdf, content_type=PDF_CONTENT_TYPE)
+            data = {**content, "digest": digest, "generated_at": generated_at.isoformat()}
+            await repo.save(user_id, object_key=object_key, data=data)
+            metrics.TRANSCRIPTS_RENDERED.inc()
+        url = await storage.presigned_get_url(
+            object_key, expires=timedelta(minutes=settings.transcript_url_ttl_minutes)
+        )
+    except (MinioException, OSError) as exc:
+        raise DependencyUnavailableError("object storage is unavailable; try again later") from exc
+    return TranscriptOut(
+        user_id=user_id,
+        courses=courses,
+        total_hours=content["total_hours"],
+        object_key=object_key,
+        download_url=url,
+        generated_at=generated_at,
+        regenerated=not current,
+    )
