@@ -1,11 +1,18 @@
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aio_pika
 import pytest
 from academy_catalog.app import service as catalog_service
-from academy_catalog.models import Category
+from academy_catalog.cache import CatalogCache
+from academy_catalog.models import Category, messaging
+from academy_contracts import EventData, build_event
+from academy_runtime.bus import declare_events_exchange
+from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.db import transaction
 from academy_runtime.service import ServiceDefinition
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 pytest_plugins = ["academy_runtime.testing"]
@@ -40,6 +47,8 @@ async def _reference_categories(request: pytest.FixtureRequest) -> None:
     resources = request.getfixturevalue("resources")
     async with transaction(resources.sessionmaker) as session:
         await session.execute(insert(Category).values(CATEGORIES).on_conflict_do_nothing())
+    # Tables are emptied between tests behind the cache's back (ids restart at 1): start from a clean cache.
+    await CatalogCache(resources).invalidate()
 
 
 def course_payload(**overrides: Any) -> dict[str, Any]:
@@ -80,3 +89,58 @@ def new_course(api) -> Callable[..., Awaitable[dict[str, Any]]]:
 def make_payload() -> Callable[..., dict[str, Any]]:
     """A valid `POST /internal/courses` body, with any field replaced."""
     return course_payload
+
+
+async def outbox_rows(resources: Any) -> list[Any]:
+    """Every event the catalog wrote to its outbox, oldest first."""
+    async with resources.sessionmaker() as session:
+        return list((await session.execute(select(messaging.outbox).order_by(messaging.outbox.c.id))).all())
+
+
+@pytest.fixture
+def outbox(resources: Any) -> Callable[[], Awaitable[list[Any]]]:
+    return lambda: outbox_rows(resources)
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Awaitable[None]]:
+    """Wait until `check()` holds (the consumer works in the background); fail after a generous deadline."""
+
+    async def wait(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+        async with asyncio.timeout(timeout):
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.05)
+
+    return wait
+
+
+class Bus:
+    """Publishes events on the run's exchange, as another service's relay would."""
+
+    def __init__(self, exchange: aio_pika.abc.AbstractExchange) -> None:
+        self.exchange = exchange
+
+    async def publish(self, data: EventData, *, event_id: str | None = None) -> str:
+        event = build_event(data, event_id=event_id) if event_id else build_event(data)
+        await self.exchange.publish(
+            aio_pika.Message(body=event.model_dump_json(exclude_none=True).encode(), content_type="application/json"),
+            routing_key=event.type,
+        )
+        return event.id
+
+
+@pytest.fixture
+async def bus(resources: Any) -> AsyncIterator[Bus]:
+    """The catalog's consumers running against the real broker, and a way to publish to them."""
+    runtime = ConsumerRuntime(resources, messaging, catalog_service.consumers)
+    await runtime.start()
+    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+    channel = await connection.channel()
+    exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
+    try:
+        yield Bus(exchange)
+    finally:
+        await connection.close()
+        await runtime.stop()

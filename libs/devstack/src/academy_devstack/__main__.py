@@ -49,6 +49,20 @@ def migrate_all(envs: dict[str, dict[str, str]]) -> None:
         say(f"migrated {service}")
 
 
+def load_demo_catalog(env: dict[str, str]) -> None:
+    """The catalog's demo courses and communities; a re-run changes nothing that is already there."""
+    result = subprocess.run(  # noqa: S603
+        [venv_script("academy-catalog"), "demo-catalog"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"loading the demo catalog failed:\n{result.stderr[-3000:]}")
+    say(f"demo catalog: {result.stdout.strip()}")
+
+
 def check_ports_free() -> None:
     taken = [p for _, _, api, metrics in SERVICES for p in (api, metrics) if port_open("127.0.0.1", p)]
     if port_open("127.0.0.1", EMULATOR_PORT):
@@ -77,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     say(f"database {DATABASE}: schemas and roles {', '.join(roles.values())}")
     envs = {service: service_env(schema) for service, schema, *_ in SERVICES}
     migrate_all(envs)
+    load_demo_catalog(envs["catalog"])
 
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
     config = StackConfig(

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from academy_runtime.service import ServiceDefinition
+from academy_runtime.service import ServiceCommand, ServiceDefinition
 
 
 def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] | None], None]:
@@ -29,6 +29,8 @@ def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] |
         dlq.add_argument("--consumer", help="consumer purpose; default: every consumer of the service")
         dlq.add_argument("--limit", type=int, default=None)
         sub.add_parser("openapi", help="print the OpenAPI document")
+        for name, command in service.commands.items():
+            sub.add_parser(name, help=command.help)
         args = parser.parse_args(argv)
 
         if args.command == "api":
@@ -58,8 +60,23 @@ def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] |
             from academy_runtime.http import create_app
 
             json.dump(create_app(service).openapi(), sys.stdout, indent=2, ensure_ascii=False)
+        elif args.command in service.commands:
+            asyncio.run(_service_command(service, service.commands[args.command]))
 
     return main
+
+
+async def _service_command(service: ServiceDefinition, command: ServiceCommand) -> None:
+    from academy_runtime.logs import configure_logging
+
+    settings = service.settings()
+    configure_logging(settings.service_name, settings.log_level)
+    resources = await service.open_resources(settings)
+    try:
+        output = await command.run(resources)
+    finally:
+        await resources.close()
+    sys.stdout.write(output.rstrip("\n") + "\n")
 
 
 async def _dlq(service: ServiceDefinition, action: str, consumer: str | None, limit: int | None) -> None:

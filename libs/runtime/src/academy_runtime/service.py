@@ -18,6 +18,18 @@ Hook = Callable[[Resources], Awaitable[None]]
 BackgroundJob = Callable[[Resources], Coroutine[Any, Any, None]]
 
 
+@dataclass(frozen=True)
+class ServiceCommand:
+    """A service-specific subcommand of `academy-<service>` (the catalog's `demo-catalog`...).
+
+    `run` gets the process's resources (opened with the service's startup hooks, closed afterwards)
+    and returns the text to print.
+    """
+
+    help: str
+    run: Callable[[Resources], Coroutine[Any, Any, str]]
+
+
 @dataclass
 class ServiceDefinition:
     """A service's parts. Each service module builds exactly one of these (`academy_<name>.service`)."""
@@ -35,6 +47,8 @@ class ServiceDefinition:
     worker_jobs: list[BackgroundJob] = field(default_factory=list)
     description: str = ""
     business_metrics: dict[str, Any] = field(default_factory=dict)
+    # Extra CLI subcommands, by name: `academy-<service> <name>`.
+    commands: dict[str, ServiceCommand] = field(default_factory=dict)
 
     def settings(self) -> ServiceSettings:
         return self.settings_factory()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from academy_runtime.cli import service_main
 from academy_runtime.http import create_app as _create_app
-from academy_runtime.service import ServiceDefinition
+from academy_runtime.service import ServiceCommand, ServiceDefinition
 from fastapi import FastAPI
 
 from academy_catalog.categories.endpoints import router as categories_router
+from academy_catalog.communities.endpoints import router as communities_router
 from academy_catalog.courses.endpoints import router as courses_router
+from academy_catalog.demo.service import demo_catalog_command
+from academy_catalog.enrolments.consumers import enrolment_stats
 from academy_catalog.models import Base, messaging
 from academy_catalog.settings import CatalogSettings
 
@@ -19,7 +22,14 @@ service = ServiceDefinition(
     metadata=Base.metadata,
     messaging=messaging,
     migrations="academy_catalog:migrations",
-    routers=[categories_router, courses_router],
+    routers=[categories_router, courses_router, communities_router],
+    consumers=[enrolment_stats],
+    commands={
+        "demo-catalog": ServiceCommand(
+            help="load or refresh the demo catalog (idempotent: upserts by code, announces only changes)",
+            run=demo_catalog_command,
+        )
+    },
 )
 
 

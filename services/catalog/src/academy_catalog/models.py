@@ -72,6 +72,8 @@ class Course(Base):
     __tablename__ = "courses"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stable name of a course that a script maintains (the demo catalog): re-runs upsert by it.
+    code: Mapped[str | None] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(255), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     full_description: Mapped[str | None] = mapped_column(Text)
@@ -155,6 +157,7 @@ class Community(Base):
     __tablename__ = "communities"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(100), unique=True)  # as Course.code
     title: Mapped[str] = mapped_column(String(255), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     type: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -174,3 +177,21 @@ class Community(Base):
         Index("ix_communities_city", text("lower(city)"), postgresql_where=text("type = 'city'")),
         Index("ix_communities_category", "category", postgresql_where=text("type = 'profession'")),
     )
+
+
+class CourseEnrolment(Base):
+    """Enrolments other services announced (`progress.course_enrolled.v1`), to find the course of the month.
+
+    One row per learner and course rather than a counter: the same enrolment announced twice (a
+    redelivery under another event id, a replay) stays one row, and counts per month are a GROUP BY.
+    No foreign key to `courses`: an event about a course this catalog no longer has must not jam
+    the queue; the top-course query joins on the courses that exist.
+    """
+
+    __tablename__ = "course_enrolments"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_course_enrolments_enrolled_at", "enrolled_at", "course_id"),)

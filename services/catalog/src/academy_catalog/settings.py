@@ -13,3 +13,13 @@ class CatalogSettings(ServiceSettings):
     # Services allowed to call the operator endpoints (create, publish, archive). The gateway checks
     # that the human behind the request is an operator; the catalog only trusts the calling service.
     operator_callers: list[str] = Field(default_factory=lambda: ["gateway-bot"])
+    # Learner queries are cached in Redis and invalidated after every committed change; the TTL is
+    # the safety net for an invalidation lost while Redis was unreachable.
+    catalog_cache_ttl_s: int = Field(default=300, ge=1)
+    # The course of the month moves with enrolments, which do not invalidate the cache: this is how
+    # stale it may get.
+    top_course_cache_ttl_s: int = Field(default=60, ge=1)
+    # A slow Redis must not slow the catalog down: past this, a cache call counts as failed.
+    catalog_cache_timeout_s: float = Field(default=0.25, gt=0)
+    # "This month" for the course of the month: the calendar month of the learners' market.
+    catalog_timezone: str = "Europe/Moscow"

@@ -2,16 +2,45 @@ from __future__ import annotations
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response, status
+from pydantic import TypeAdapter
 
+from academy_catalog.cache import CacheDep, InvalidatesCache
 from academy_catalog.categories import service
-from academy_catalog.categories.schemas import CategoryOut
+from academy_catalog.categories.schemas import CategoryOut, CreateCategory
+from academy_catalog.dependencies import IdempotencyKey, OperatorCaller
+from academy_catalog.models import messaging
 
 router = APIRouter(prefix="/internal/categories", tags=["categories"])
 
+_CATEGORY_LIST = TypeAdapter(list[CategoryOut])
+
 
 @router.get("", response_model=list[CategoryOut])
-async def list_categories(session: SessionDep, _: ServiceCaller) -> list[CategoryOut]:
+async def list_categories(session: SessionDep, cache: CacheDep, _: ServiceCaller) -> Response:
     """The course categories, in display order."""
-    categories: list[CategoryOut] = await service.list_categories(session)
-    return categories
+
+    async def load() -> bytes:
+        return _CATEGORY_LIST.dump_json(await service.list_categories(session))
+
+    return Response(content=await cache.get_or_load("categories", (), load), media_type="application/json")
+
+
+@router.post("", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
+async def create_category(
+    command: CreateCategory,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CategoryOut:
+    """Operators: add a category; an existing slug is 409."""
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload=command.model_dump(mode="json"),
+        response_model=CategoryOut,
+        action=lambda: service.create_category(session, command),
+    )

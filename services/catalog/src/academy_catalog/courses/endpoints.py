@@ -1,42 +1,118 @@
+"""Courses: learner queries (cached in Redis) and the operator commands (Idempotency-Key aware)."""
+
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from academy_catalog.cache import CacheDep, InvalidatesCache
 from academy_catalog.courses import service
-from academy_catalog.courses.schemas import CategorySlug, CourseDetail, CoursePage, CreateCourse
+from academy_catalog.courses.schemas import (
+    AddLesson,
+    CategorySlug,
+    CourseDetail,
+    CoursePage,
+    CreateCourse,
+    EditCourse,
+    EditLesson,
+    ReorderLessons,
+)
 from academy_catalog.dependencies import IdempotencyKey, OperatorCaller
 from academy_catalog.models import messaging
+from academy_catalog.settings import CatalogSettings
 
 router = APIRouter(prefix="/internal/courses", tags=["courses"])
 
 CourseId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+LessonId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+
+
+def _json(model: BaseModel) -> Response:
+    return Response(content=model.model_dump_json(), media_type="application/json")
+
+
+async def _as_json(answer: Awaitable[BaseModel]) -> bytes:
+    return (await answer).model_dump_json().encode()
+
+
+def _settings(request: Request) -> CatalogSettings:
+    settings = request.app.state.resources.settings
+    return settings if isinstance(settings, CatalogSettings) else CatalogSettings()
+
+
+# -- learner queries -----------------------------------------------------------------------------
 
 
 @router.get("", response_model=CoursePage)
 async def list_courses(
     session: SessionDep,
+    cache: CacheDep,
     _: ServiceCaller,
     category: Annotated[CategorySlug | None, Query(description="Only courses of this category.")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> CoursePage:
+) -> Response:
     """Published, active courses: top courses first, then the most recently published."""
-    return await service.list_courses(session, category=category, page=page, page_size=page_size)
+    body = await cache.get_or_load(
+        "courses",
+        (category or "*", page, page_size),
+        lambda: _as_json(service.list_courses(session, category=category, page=page, page_size=page_size)),
+    )
+    return Response(content=body, media_type="application/json")
+
+
+@router.get("/top", response_model=CourseDetail)
+async def top_course(session: SessionDep, cache: CacheDep, request: Request, _: ServiceCaller) -> Response:
+    """The course of the month: the operator's `is_top` flag, else the most enrolled this month, else the newest.
+
+    404 when no course is published.
+    """
+    settings = _settings(request)
+    body = await cache.get_or_load(
+        "top",
+        (),
+        lambda: _as_json(service.top_course(session, timezone=settings.catalog_timezone)),
+        ttl_s=settings.top_course_cache_ttl_s,
+    )
+    return Response(content=body, media_type="application/json")
 
 
 @router.get("/{course_id}", response_model=CourseDetail)
 async def get_course(
     course_id: CourseId,
     session: SessionDep,
+    cache: CacheDep,
     _: ServiceCaller,
-    include_drafts: Annotated[bool, Query(description="Operators: also find unpublished drafts.")] = False,
+    include_drafts: Annotated[
+        bool, Query(description="Operators: also find drafts, archived and inactive courses.")
+    ] = False,
+) -> Response:
+    """A course with its lessons in order: 404 unless published and active (or `include_drafts`)."""
+    if include_drafts:
+        return _json(await service.get_course(session, course_id, include_drafts=True))
+    body = await cache.get_or_load("course", (course_id,), lambda: _as_json(service.get_course(session, course_id)))
+    return Response(content=body, media_type="application/json")
+
+
+# -- operator commands ---------------------------------------------------------------------------
+
+
+async def _idempotent(
+    session: AsyncSession,
+    request: Request,
+    key: str | None,
+    payload: object,
+    action: Callable[[], Awaitable[CourseDetail]],
 ) -> CourseDetail:
-    """A course with its lessons in order. Drafts are 404 unless `include_drafts` is set."""
-    return await service.get_course(session, course_id, include_drafts=include_drafts)
+    return await messaging.idempotency.run(
+        session, request, key=key, payload=payload, response_model=CourseDetail, action=action
+    )
 
 
 @router.post("", response_model=CourseDetail, status_code=status.HTTP_201_CREATED)
@@ -44,17 +120,40 @@ async def create_course(
     command: CreateCourse,
     session: SessionDep,
     _: OperatorCaller,
+    __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
 ) -> CourseDetail:
-    """Operators: create a draft course with its lessons."""
-    return await messaging.idempotency.run(
+    """Operators: create a draft course with its lessons (numbered 1..n)."""
+    return await _idempotent(
         session,
         request,
-        key=idempotency_key,
-        payload=command.model_dump(mode="json"),
-        response_model=CourseDetail,
-        action=lambda: service.create_course(session, command),
+        idempotency_key,
+        command.model_dump(mode="json"),
+        lambda: service.create_course(session, command),
+    )
+
+
+@router.patch("/{course_id}", response_model=CourseDetail)
+async def edit_course(
+    course_id: CourseId,
+    command: EditCourse,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CourseDetail:
+    """Operators: change fields (title, price, `is_active`, `is_top`...); published courses announce it.
+
+    Absent fields stay as they are; `null` clears an optional field. An archived course is 409.
+    """
+    return await _idempotent(
+        session,
+        request,
+        idempotency_key,
+        {"course_id": course_id, **command.model_dump(mode="json", exclude_unset=True)},
+        lambda: service.edit_course(session, course_id, command),
     )
 
 
@@ -63,17 +162,13 @@ async def publish_course(
     course_id: CourseId,
     session: SessionDep,
     _: OperatorCaller,
+    __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
 ) -> CourseDetail:
     """Operators: publish a draft (`catalog.course_published.v1`); 409 for an archived course."""
-    return await messaging.idempotency.run(
-        session,
-        request,
-        key=idempotency_key,
-        payload={"course_id": course_id},
-        response_model=CourseDetail,
-        action=lambda: service.publish_course(session, course_id),
+    return await _idempotent(
+        session, request, idempotency_key, {"course_id": course_id}, lambda: service.publish_course(session, course_id)
     )
 
 
@@ -82,15 +177,93 @@ async def archive_course(
     course_id: CourseId,
     session: SessionDep,
     _: OperatorCaller,
+    __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
 ) -> CourseDetail:
     """Operators: withdraw a course for good (`catalog.course_archived.v1`)."""
-    return await messaging.idempotency.run(
+    return await _idempotent(
+        session, request, idempotency_key, {"course_id": course_id}, lambda: service.archive_course(session, course_id)
+    )
+
+
+@router.post("/{course_id}/lessons", response_model=CourseDetail, status_code=status.HTTP_201_CREATED)
+async def add_lesson(
+    course_id: CourseId,
+    command: AddLesson,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CourseDetail:
+    """Operators: add a lesson, last or at `order` (the lessons from there move down). Returns the course."""
+    return await _idempotent(
         session,
         request,
-        key=idempotency_key,
-        payload={"course_id": course_id},
-        response_model=CourseDetail,
-        action=lambda: service.archive_course(session, course_id),
+        idempotency_key,
+        {"course_id": course_id, **command.model_dump(mode="json")},
+        lambda: service.add_lesson(session, course_id, command),
+    )
+
+
+@router.put("/{course_id}/lessons/order", response_model=CourseDetail)
+async def reorder_lessons(
+    course_id: CourseId,
+    command: ReorderLessons,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CourseDetail:
+    """Operators: the course's lesson ids in their new order, each exactly once."""
+    return await _idempotent(
+        session,
+        request,
+        idempotency_key,
+        {"course_id": course_id, **command.model_dump(mode="json")},
+        lambda: service.reorder_lessons(session, course_id, command),
+    )
+
+
+@router.patch("/{course_id}/lessons/{lesson_id}", response_model=CourseDetail)
+async def edit_lesson(
+    *,
+    course_id: CourseId,
+    lesson_id: LessonId,
+    command: EditLesson,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CourseDetail:
+    """Operators: change fields of a lesson (its position changes through the order endpoint)."""
+    return await _idempotent(
+        session,
+        request,
+        idempotency_key,
+        {"course_id": course_id, "lesson_id": lesson_id, **command.model_dump(mode="json", exclude_unset=True)},
+        lambda: service.edit_lesson(session, course_id, lesson_id, command),
+    )
+
+
+@router.delete("/{course_id}/lessons/{lesson_id}", response_model=CourseDetail)
+async def delete_lesson(
+    course_id: CourseId,
+    lesson_id: LessonId,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CourseDetail:
+    """Operators: remove a lesson; the later ones move up. The only lesson of a published course is 409."""
+    return await _idempotent(
+        session,
+        request,
+        idempotency_key,
+        {"course_id": course_id, "lesson_id": lesson_id},
+        lambda: service.delete_lesson(session, course_id, lesson_id),
     )

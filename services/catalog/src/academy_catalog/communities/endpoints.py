@@ -1,0 +1,109 @@
+"""Community chats: the learner lookup (cached) and the operator commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from academy_runtime.auth import ServiceCaller
+from academy_runtime.db import SessionDep
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import TypeAdapter
+
+from academy_catalog.cache import CacheDep, InvalidatesCache
+from academy_catalog.communities import service
+from academy_catalog.communities.schemas import (
+    CategorySlug,
+    CommunityOut,
+    CreateCommunity,
+    DeletedCommunity,
+    EditCommunity,
+)
+from academy_catalog.dependencies import IdempotencyKey, OperatorCaller
+from academy_catalog.models import messaging
+
+router = APIRouter(prefix="/internal/communities", tags=["communities"])
+
+CommunityId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+_COMMUNITY_LIST = TypeAdapter(list[CommunityOut])
+
+
+@router.get("", response_model=list[CommunityOut])
+async def list_communities(
+    session: SessionDep,
+    cache: CacheDep,
+    _: ServiceCaller,
+    city: Annotated[str | None, Query(min_length=1, max_length=100, description="Any letter case.")] = None,
+    category: Annotated[
+        list[CategorySlug] | None, Query(max_length=20, description="Repeatable; unknown slugs match nothing.")
+    ] = None,
+) -> Response:
+    """City chats of `city` first, then profession chats of the categories; neither filter: every chat."""
+    city_key = city.strip().lower() if city else None
+    categories = sorted(set(category)) if category else None
+
+    async def load() -> bytes:
+        return _COMMUNITY_LIST.dump_json(await service.communities_for(session, city=city_key, categories=categories))
+
+    body = await cache.get_or_load("communities", (city_key or "*", ",".join(categories or ["*"])), load)
+    return Response(content=body, media_type="application/json")
+
+
+@router.post("", response_model=CommunityOut, status_code=status.HTTP_201_CREATED)
+async def create_community(
+    command: CreateCommunity,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CommunityOut:
+    """Operators: add a community chat."""
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload=command.model_dump(mode="json"),
+        response_model=CommunityOut,
+        action=lambda: service.create_community(session, command),
+    )
+
+
+@router.patch("/{community_id}", response_model=CommunityOut)
+async def edit_community(
+    community_id: CommunityId,
+    command: EditCommunity,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> CommunityOut:
+    """Operators: change a community chat (the result must still be a consistent city or profession chat)."""
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload={"community_id": community_id, **command.model_dump(mode="json", exclude_unset=True)},
+        response_model=CommunityOut,
+        action=lambda: service.edit_community(session, community_id, command),
+    )
+
+
+@router.delete("/{community_id}", response_model=DeletedCommunity)
+async def delete_community(
+    community_id: CommunityId,
+    session: SessionDep,
+    _: OperatorCaller,
+    __: InvalidatesCache,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> DeletedCommunity:
+    """Operators: remove a community chat."""
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload={"community_id": community_id},
+        response_model=DeletedCommunity,
+        action=lambda: service.delete_community(session, community_id),
+    )

@@ -1,0 +1,133 @@
+"""The learner queries are served from Redis and forgotten after every committed change."""
+
+import pytest
+from academy_catalog.models import Course
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+from sqlalchemy import update
+
+pytestmark = pytest.mark.integration
+
+
+def _cache(query: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value("academy_catalog_cache_requests_total", {"query": query, "outcome": outcome})
+    return value or 0.0
+
+
+async def _rename_behind_the_cache(resources, course_id: int, title: str) -> None:
+    async with resources.sessionmaker() as session, session.begin():
+        await session.execute(update(Course).where(Course.id == course_id).values(title=title))
+
+
+async def test_the_second_read_is_served_from_redis(api, resources, new_course):
+    course = await new_course(publish=True)
+    misses, hits = _cache("course", "miss"), _cache("course", "hit")
+
+    first = await api.get(f"/internal/courses/{course['id']}")
+    # Changed in PostgreSQL without the API: only a cached answer still shows the old title.
+    await _rename_behind_the_cache(resources, course["id"], "Изменено в обход API")
+    second = await api.get(f"/internal/courses/{course['id']}")
+
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+    assert second.json()["title"] == course["title"]
+    assert _cache("course", "miss") == misses + 1
+    assert _cache("course", "hit") == hits + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [("/internal/courses", {"category": "manicure"}), ("/internal/courses/top", {})],
+)
+async def test_lists_and_the_top_course_are_cached_too(api, resources, new_course, path, params):
+    course = await new_course(publish=True)
+
+    first = await api.get(path, params=params)
+    await _rename_behind_the_cache(resources, course["id"], "Изменено в обход API")
+    second = await api.get(path, params=params)
+
+    assert first.status_code == 200, first.text
+    assert second.json() == first.json()
+
+
+async def test_an_operator_edit_invalidates_every_cached_answer(api, new_course):
+    course = await new_course(publish=True)
+    await api.get(f"/internal/courses/{course['id']}")
+    await api.get("/internal/courses", params={"category": "manicure"})
+
+    edited = await api.patch(f"/internal/courses/{course['id']}", json={"title": "Новое название"})
+    detail = await api.get(f"/internal/courses/{course['id']}")
+    listing = await api.get("/internal/courses", params={"category": "manicure"})
+
+    assert edited.status_code == 200
+    assert detail.json()["title"] == "Новое название"
+    assert listing.json()["items"][0]["title"] == "Новое название"
+
+
+async def test_publishing_and_archiving_show_at_once(api, new_course):
+    draft = await new_course()
+    assert (await api.get("/internal/courses")).json()["total"] == 0
+
+    await api.post(f"/internal/courses/{draft['id']}/publish")
+    assert (await api.get("/internal/courses")).json()["total"] == 1
+
+    await api.post(f"/internal/courses/{draft['id']}/archive")
+    assert (await api.get("/internal/courses")).json()["total"] == 0
+    assert (await api.get(f"/internal/courses/{draft['id']}")).status_code == 404
+
+
+async def test_a_new_category_and_a_new_community_show_at_once(api):
+    await api.get("/internal/categories")
+    await api.get("/internal/communities", params={"city": "Москва"})
+
+    await api.post("/internal/categories", json={"slug": "hair", "title_ru": "Волосы", "title_en": "Hair"})
+    await api.post(
+        "/internal/communities",
+        json={"title": "Мастера Москвы", "type": "city", "city": "Москва", "telegram_link": "https://t.me/msk"},
+    )
+
+    assert "hair" in [c["slug"] for c in (await api.get("/internal/categories")).json()]
+    assert len((await api.get("/internal/communities", params={"city": "Москва"})).json()) == 1
+
+
+async def test_a_failed_command_does_not_invalidate(api, resources, new_course):
+    course = await new_course(publish=True)
+    generation_key = resources.rkey("catalog", "cache", "generation")
+    before = await resources.redis.get(generation_key)
+
+    response = await api.patch(f"/internal/courses/{course['id']}", json={"price": "-1"})
+
+    assert response.status_code == 422
+    assert await resources.redis.get(generation_key) == before
+
+
+async def test_without_redis_the_catalog_answers_from_postgresql(api, resources, new_course):
+    course = await new_course(publish=True)
+    errors = _cache("course", "error")
+    working = resources.redis
+    # Nothing listens on port 1: every Redis call fails at once.
+    resources.redis = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)
+    try:
+        detail = await api.get(f"/internal/courses/{course['id']}")
+        edited = await api.patch(f"/internal/courses/{course['id']}", json={"title": "Без Redis"})
+        listing = await api.get("/internal/courses")
+    finally:
+        await resources.redis.aclose()
+        resources.redis = working
+
+    assert detail.status_code == 200
+    assert detail.json()["title"] == course["title"]
+    assert edited.status_code == 200
+    assert listing.status_code == 200
+    assert listing.json()["items"][0]["title"] == "Без Redis"
+    assert _cache("course", "error") == errors + 1
+
+
+async def test_cache_keys_live_in_the_deployment_namespace(api, resources, new_course):
+    course = await new_course(publish=True)
+
+    await api.get(f"/internal/courses/{course['id']}")
+
+    keys = [key async for key in resources.redis.scan_iter(match=f"{resources.settings.redis_prefix}catalog:cache:*")]
+    assert any(key.endswith(f":course:{course['id']}") for key in keys)
+    assert all(key.startswith(resources.settings.redis_prefix) for key in keys)
