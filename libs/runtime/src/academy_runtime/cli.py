@@ -22,7 +22,10 @@ def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] |
         api.add_argument("--host")
         api.add_argument("--port", type=int)
         sub.add_parser("worker", help="run the outbox relay, the event consumers and background jobs")
-        mig = sub.add_parser("migrate", help="alembic: upgrade head (default), downgrade base, current...")
+        mig = sub.add_parser(
+            "migrate",
+            help="alembic: upgrade head (default), downgrade base, current...; an upgrade also declares the queues",
+        )
         mig.add_argument("args", nargs="*")
         dlq = sub.add_parser("dlq", help="list or re-drive dead letters")
         dlq.add_argument("action", choices=["list", "redrive"])
@@ -54,6 +57,8 @@ def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] |
             from academy_runtime.migrations import migrate
 
             migrate(service, *args.args)
+            if not args.args or args.args[0] == "upgrade":
+                _declare_queues(service)
         elif args.command == "dlq":
             asyncio.run(_dlq(service, args.action, args.consumer, args.limit))
         elif args.command == "openapi":
@@ -77,6 +82,15 @@ async def _service_command(service: ServiceDefinition, command: ServiceCommand) 
     finally:
         await resources.close()
     sys.stdout.write(output.rstrip("\n") + "\n")
+
+
+def _declare_queues(service: ServiceDefinition) -> None:
+    """After an upgrade, the service's queues exist before any other service publishes to them."""
+    from academy_runtime.consumer import declare_consumer_queues
+
+    queues = asyncio.run(declare_consumer_queues(service.settings(), service.consumers))
+    if queues:
+        sys.stdout.write(f"declared queues: {', '.join(queues)}\n")
 
 
 async def _dlq(service: ServiceDefinition, action: str, consumer: str | None, limit: int | None) -> None:

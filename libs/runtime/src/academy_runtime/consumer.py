@@ -34,6 +34,7 @@ from academy_runtime import metrics
 from academy_runtime.bus import connect, declare_events_exchange
 from academy_runtime.messaging import Messaging
 from academy_runtime.resources import Resources
+from academy_runtime.settings import ServiceSettings
 from academy_runtime.telemetry import extract_context, tracer
 
 log = logging.getLogger(__name__)
@@ -114,9 +115,9 @@ class QueueNames:
 
 
 async def declare_topology(
-    channel: AbstractChannel, resources: Resources, consumer: Consumer
+    channel: AbstractChannel, resources: Resources | ServiceSettings, consumer: Consumer
 ) -> tuple[AbstractQueue, QueueNames]:
-    settings = resources.settings
+    settings = resources if isinstance(resources, ServiceSettings) else resources.settings
     names = QueueNames.of(settings.queue_name(consumer.purpose), settings.consumer_retry_delays_ms)
     exchange = await declare_events_exchange(channel, settings.events_exchange)
     args: dict[str, Any] = {"x-queue-type": settings.amqp_queue_type}
@@ -138,6 +139,24 @@ async def declare_topology(
             },
         )
     return queue, names
+
+
+async def declare_consumer_queues(settings: ServiceSettings, consumers: list[Consumer]) -> list[str]:
+    """Declare the queues (with bindings, retry and dead-letter queues) of `consumers` and return their names.
+
+    A message published to the exchange before its subscribers' queues exist goes nowhere, so a
+    deployment declares every service's queues before anything publishes: the migration step does
+    this (`academy-<service> migrate` runs it after the schema upgrade), and the worker declares the
+    same queues again when it starts (declaring is idempotent).
+    """
+    if not consumers:
+        return []
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    try:
+        channel = await connection.channel()
+        return [(await declare_topology(channel, settings, consumer))[1].main for consumer in consumers]
+    finally:
+        await connection.close()
 
 
 class ConsumerRuntime:
