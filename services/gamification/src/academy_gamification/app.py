@@ -7,6 +7,11 @@ from academy_runtime.http import create_app as _create_app
 from academy_runtime.service import ServiceDefinition
 from fastapi import FastAPI
 
+from academy_gamification.achievements.endpoints import router as achievements_router
+from academy_gamification.activity.consumers import learning_progress
+from academy_gamification.leaderboards.endpoints import router as leaderboards_router
+from academy_gamification.leaderboards.service import rebuild_leaderboards
+from academy_gamification.learners.consumers import learner_profiles
 from academy_gamification.models import Base, messaging
 from academy_gamification.points.consumers import welcome_points
 from academy_gamification.points.endpoints import router as points_router
@@ -19,8 +24,9 @@ service = ServiceDefinition(
     metadata=Base.metadata,
     messaging=messaging,
     migrations="academy_gamification:migrations",
-    routers=[points_router],
-    consumers=[welcome_points],
+    routers=[points_router, achievements_router, leaderboards_router],
+    consumers=[welcome_points, learner_profiles, learning_progress],
+    worker_jobs=[rebuild_leaderboards],
 )
 
 

@@ -46,6 +46,8 @@ class PointsLedgerEntry(Base):
     reason: Mapped[str] = mapped_column(String(50), nullable=False)
     # What the award is for ("welcome:42", "lesson:42:7"): unique, so it is granted exactly once.
     award_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    # Course category of a lesson or course award: the category leaderboards are derived from it.
+    category: Mapped[str | None] = mapped_column(String(100))
     source_event_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
@@ -65,12 +67,43 @@ class LearnerScore(Base):
     level: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     lessons_completed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     courses_completed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
-    city: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
 
     __table_args__ = (Index("ix_learner_scores_total_points", "total_points"),)
+
+
+class LearnerCategoryScore(Base):
+    """Points a learner earned from lessons and courses of one category, derived from the ledger."""
+
+    __tablename__ = "learner_category_scores"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(100), primary_key=True)
+    points: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+
+    __table_args__ = (Index("ix_learner_category_scores_category_points", "category", "points"),)
+
+
+class LearnerProfile(Base):
+    """Projection of the users service's profile: what leaderboards show (name) and group by (city).
+
+    `profile_at` is the timestamp of the event the values come from: an older event never overwrites
+    a newer one, so a profile update that overtakes the registration is kept.
+    """
+
+    __tablename__ = "learner_profiles"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(100))
+    # The city as leaderboards compare it ("  москва " and "Москва" are one board).
+    city_key: Mapped[str | None] = mapped_column(String(100))
+    profile_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_learner_profiles_city_key", "city_key"),)
 
 
 class Level(Base):

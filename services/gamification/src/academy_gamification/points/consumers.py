@@ -3,6 +3,8 @@ from __future__ import annotations
 from academy_contracts.users import UserRegisteredV1
 from academy_runtime.consumer import Consumer, EventContext
 
+from academy_gamification.leaderboards.service import refresh_after_commit
+from academy_gamification.learner_lock import lock_learner
 from academy_gamification.points.service import award_points
 from academy_gamification.settings import GamificationSettings
 
@@ -14,7 +16,8 @@ async def award_welcome_points(ctx: EventContext, event: UserRegisteredV1) -> No
     """Every new learner gets welcome points, once: the award key is the learner, not the event."""
     settings = ctx.resources.settings
     assert isinstance(settings, GamificationSettings)
-    await award_points(
+    await lock_learner(ctx.session, event.user_id)
+    awarded = await award_points(
         ctx.session,
         user_id=event.user_id,
         points=settings.welcome_points,
@@ -22,3 +25,5 @@ async def award_welcome_points(ctx: EventContext, event: UserRegisteredV1) -> No
         award_key=f"welcome:{event.user_id}",
         source_event_id=ctx.event.id,
     )
+    if awarded is not None:
+        await refresh_after_commit(ctx.session, ctx.resources, event.user_id)

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from academy_gamification.models import LearnerScore, Level, PointsLedgerEntry
+from academy_gamification.models import LearnerCategoryScore, LearnerScore, Level, PointsLedgerEntry, Streak
 
 
 class PointsRepository:
@@ -12,29 +12,66 @@ class PointsRepository:
         self.session = session
 
     async def add_entry(
-        self, *, user_id: int, points: int, reason: str, award_key: str, source_event_id: str | None
+        self,
+        *,
+        user_id: int,
+        points: int,
+        reason: str,
+        award_key: str,
+        category: str | None,
+        source_event_id: str | None,
     ) -> int | None:
         """Insert a ledger row; None when this award key was already granted."""
         result = await self.session.execute(
             insert(PointsLedgerEntry)
-            .values(user_id=user_id, points=points, reason=reason, award_key=award_key, source_event_id=source_event_id)
+            .values(
+                user_id=user_id,
+                points=points,
+                reason=reason,
+                award_key=award_key,
+                category=category,
+                source_event_id=source_event_id,
+            )
             .on_conflict_do_nothing(index_elements=[PointsLedgerEntry.award_key])
             .returning(PointsLedgerEntry.id)
         )
         return result.scalar_one_or_none()
 
-    async def add_to_score(self, user_id: int, points: int) -> LearnerScore:
-        """Atomically add points to the learner's total (row created on first award)."""
-        result = await self.session.execute(
+    async def ledger_total(self, user_id: int, *, category: str | None = None) -> int:
+        stmt = select(func.coalesce(func.sum(PointsLedgerEntry.points), 0)).where(PointsLedgerEntry.user_id == user_id)
+        if category is not None:
+            stmt = stmt.where(PointsLedgerEntry.category == category)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def save_total(self, user_id: int, *, total_points: int, level: int) -> None:
+        await self.session.execute(
             insert(LearnerScore)
-            .values(user_id=user_id, total_points=points)
+            .values(user_id=user_id, total_points=total_points, level=level)
             .on_conflict_do_update(
                 index_elements=[LearnerScore.user_id],
-                set_={"total_points": LearnerScore.total_points + points, "updated_at": func.now()},
+                set_={"total_points": total_points, "level": level, "updated_at": func.now()},
             )
-            .returning(LearnerScore)
         )
-        return result.scalar_one()
+
+    async def save_counts(self, user_id: int, *, lessons_completed: int, courses_completed: int) -> None:
+        values = {"lessons_completed": lessons_completed, "courses_completed": courses_completed}
+        await self.session.execute(
+            insert(LearnerScore)
+            .values(user_id=user_id, **values)
+            .on_conflict_do_update(index_elements=[LearnerScore.user_id], set_={**values, "updated_at": func.now()})
+        )
+
+    async def save_category_total(self, user_id: int, category: str, points: int) -> None:
+        await self.session.execute(
+            insert(LearnerCategoryScore)
+            .values(user_id=user_id, category=category, points=points)
+            .on_conflict_do_update(
+                index_elements=[LearnerCategoryScore.user_id, LearnerCategoryScore.category], set_={"points": points}
+            )
+        )
+
+    async def levels(self) -> list[Level]:
+        return list((await self.session.execute(select(Level).order_by(Level.min_points))).scalars())
 
     async def level_for(self, total_points: int) -> int:
         level = await self.session.scalar(select(func.max(Level.level)).where(Level.min_points <= total_points))
@@ -42,3 +79,6 @@ class PointsRepository:
 
     async def score(self, user_id: int) -> LearnerScore | None:
         return await self.session.get(LearnerScore, user_id)
+
+    async def streak(self, user_id: int) -> Streak | None:
+        return await self.session.get(Streak, user_id)

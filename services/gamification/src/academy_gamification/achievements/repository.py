@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_gamification.models import Achievement, UserAchievement
+
+
+class AchievementRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_rules(self) -> list[Achievement]:
+        stmt = select(Achievement).where(Achievement.is_active).order_by(Achievement.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def unlock(self, user_id: int, achievement_id: int) -> datetime | None:
+        """Record the unlock; None when the learner already has this achievement."""
+        result = await self.session.execute(
+            insert(UserAchievement)
+            .values(user_id=user_id, achievement_id=achievement_id)
+            .on_conflict_do_nothing(index_elements=[UserAchievement.user_id, UserAchievement.achievement_id])
+            .returning(UserAchievement.earned_at)
+        )
+        return result.scalar_one_or_none()
+
+    async def earned(self, user_id: int) -> dict[int, datetime]:
+        """achievement_id → when this learner earned it."""
+        rows = await self.session.execute(
+            select(UserAchievement.achievement_id, UserAchievement.earned_at).where(UserAchievement.user_id == user_id)
+        )
+        return {row.achievement_id: row.earned_at for row in rows}

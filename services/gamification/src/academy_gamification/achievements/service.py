@@ -1,0 +1,111 @@
+"""Achievements: rules over counts of what the learner has done, each unlocked once.
+
+The rules read counts of the projections (lessons, courses, courses per category, the longest daily
+streak), never the event at hand: counts only grow, whatever order the facts arrive in, so a rule
+met once stays met, and the final set of achievements does not depend on the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from academy_contracts.gamification import AchievementUnlockedV1
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_gamification import metrics
+from academy_gamification.achievements.repository import AchievementRepository
+from academy_gamification.achievements.schemas import LearnerAchievementOut, LearnerAchievementsOut
+from academy_gamification.models import Achievement, messaging
+from academy_gamification.points.service import award_points
+
+
+@dataclass(frozen=True)
+class LearnerCounts:
+    lessons_completed: int
+    courses_completed: int
+    courses_by_category: Mapping[str, int]
+    longest_streak_days: int
+
+    def progress(self, rule: Achievement) -> int:
+        if rule.condition_type == "lessons_completed":
+            return self.lessons_completed
+        if rule.condition_type == "courses_completed":
+            return self.courses_completed
+        if rule.condition_type == "category_courses_completed":
+            return self.courses_by_category.get(rule.category or "", 0)
+        if rule.condition_type == "streak_days":
+            return self.longest_streak_days
+        return 0  # a condition type this version does not know (the table's check forbids it)
+
+
+async def unlock_earned(
+    session: AsyncSession, user_id: int, counts: LearnerCounts, *, source_event_id: str | None
+) -> list[AchievementUnlockedV1]:
+    """Unlock every rule the counts meet that the learner does not have yet, and award its points.
+
+    The caller holds the learner's lock; the unique (user_id, achievement_id) row makes each unlock
+    happen once even so.
+    """
+    repo = AchievementRepository(session)
+    earned = await repo.earned(user_id)
+    unlocked = []
+    for rule in await repo.active_rules():
+        if rule.id in earned or counts.progress(rule) < rule.condition_value:
+            continue
+        earned_at = await repo.unlock(user_id, rule.id)
+        if earned_at is None:
+            continue
+        event = AchievementUnlockedV1(
+            user_id=user_id,
+            achievement_id=rule.id,
+            code=rule.code,
+            title=rule.title,
+            points=rule.points,
+            category=rule.category,
+            unlocked_at=earned_at,
+        )
+        await messaging.publish(session, event)
+        metrics.ACHIEVEMENTS_UNLOCKED.labels(rule.condition_type).inc()
+        if rule.points > 0:
+            await award_points(
+                session,
+                user_id=user_id,
+                points=rule.points,
+                reason="achievement",
+                award_key=f"achievement:{user_id}:{rule.id}",
+                source_event_id=source_event_id,
+            )
+        unlocked.append(event)
+    return unlocked
+
+
+async def learner_achievements(session: AsyncSession, user_id: int, counts: LearnerCounts) -> LearnerAchievementsOut:
+    """Every active achievement with the learner's progress towards it, unlocked or not."""
+    repo = AchievementRepository(session)
+    earned = await repo.earned(user_id)
+
+    def progress(rule: Achievement) -> int:
+        return rule.condition_value if rule.id in earned else min(counts.progress(rule), rule.condition_value)
+
+    return LearnerAchievementsOut(
+        items=[
+            LearnerAchievementOut(
+                achievement_id=rule.id,
+                code=rule.code,
+                title=rule.title,
+                title_en=rule.title_en,
+                description=rule.description,
+                description_en=rule.description_en,
+                icon_url=rule.icon_url,
+                points=rule.points,
+                category=rule.category,
+                condition_type=rule.condition_type,
+                condition_value=rule.condition_value,
+                progress=progress(rule),
+                unlocked=rule.id in earned,
+                earned_at=earned.get(rule.id),
+            )
+            for rule in await repo.active_rules()
+        ]
+    )

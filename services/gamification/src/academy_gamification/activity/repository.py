@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, cast, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_gamification.models import CourseCompletion, LessonCompletion, Streak
+
+
+class ActivityRepository:
+    """The projections of progress events: one row per fact, whatever the delivery."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_lesson_completion(
+        self, *, user_id: int, lesson_id: int, course_id: int, completed_at: datetime
+    ) -> bool:
+        """Record the fact; False when this learner's lesson was already recorded (any event id)."""
+        result = await self.session.execute(
+            insert(LessonCompletion)
+            .values(user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at)
+            .on_conflict_do_nothing(index_elements=[LessonCompletion.user_id, LessonCompletion.lesson_id])
+            .returning(LessonCompletion.lesson_id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def add_course_completion(
+        self, *, user_id: int, course_id: int, category: str, completed_at: datetime
+    ) -> bool:
+        result = await self.session.execute(
+            insert(CourseCompletion)
+            .values(user_id=user_id, course_id=course_id, category=category, completed_at=completed_at)
+            .on_conflict_do_nothing(index_elements=[CourseCompletion.user_id, CourseCompletion.course_id])
+            .returning(CourseCompletion.course_id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def lessons_completed(self, user_id: int) -> int:
+        stmt = select(func.count()).select_from(LessonCompletion).where(LessonCompletion.user_id == user_id)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def courses_by_category(self, user_id: int) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(CourseCompletion.category, func.count().label("courses"))
+            .where(CourseCompletion.user_id == user_id)
+            .group_by(CourseCompletion.category)
+        )
+        return {row.category: row.courses for row in rows}
+
+    async def study_days(self, user_id: int, time_zone: str) -> list[date]:
+        """The distinct calendar days (in `time_zone`) on which the learner completed a lesson, in order."""
+        day = cast(func.timezone(time_zone, LessonCompletion.completed_at), Date)
+        stmt = select(day).where(LessonCompletion.user_id == user_id).distinct().order_by(day)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def save_streak(self, user_id: int, *, current_days: int, longest_days: int, last_day: date | None) -> None:
+        values = {"current_days": current_days, "longest_days": longest_days, "last_activity_date": last_day}
+        await self.session.execute(
+            insert(Streak)
+            .values(user_id=user_id, **values)
+            .on_conflict_do_update(index_elements=[Streak.user_id], set_=values)
+        )
+
+    async def streak(self, user_id: int) -> Streak | None:
+        return await self.session.get(Streak, user_id)

@@ -1,0 +1,105 @@
+"""What a completed lesson or course changes: the projection, points, counts, streak, achievements.
+
+Every step is keyed by the fact (learner + lesson, learner + course), not by the event, and every
+derived value is recomputed from the projections: the same fact under another event id changes
+nothing, and facts in any order end in the same state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_gamification.achievements.service import LearnerCounts, unlock_earned
+from academy_gamification.activity.repository import ActivityRepository
+from academy_gamification.activity.streaks import streak_runs
+from academy_gamification.learner_lock import lock_learner
+from academy_gamification.points import service as points
+from academy_gamification.settings import GamificationSettings
+
+
+async def record_lesson_completed(
+    session: AsyncSession,
+    settings: GamificationSettings,
+    *,
+    user_id: int,
+    lesson_id: int,
+    course_id: int,
+    category: str,
+    completed_at: datetime,
+    source_event_id: str,
+) -> bool:
+    """False when this lesson was already recorded for the learner (nothing changes then)."""
+    await lock_learner(session, user_id)
+    repo = ActivityRepository(session)
+    if not await repo.add_lesson_completion(
+        user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at
+    ):
+        return False
+    await points.award_points(
+        session,
+        user_id=user_id,
+        points=settings.lesson_points,
+        reason="lesson_completed",
+        award_key=f"lesson:{user_id}:{lesson_id}",
+        category=category,
+        source_event_id=source_event_id,
+    )
+    # A late lesson from an earlier day may join two runs: the streak is recomputed from all days.
+    runs = streak_runs(await repo.study_days(user_id, settings.streak_timezone))
+    await repo.save_streak(
+        user_id, current_days=runs.current_days, longest_days=runs.longest_days, last_day=runs.last_day
+    )
+    await _recount_and_unlock(session, user_id, source_event_id=source_event_id)
+    return True
+
+
+async def record_course_completed(
+    session: AsyncSession,
+    settings: GamificationSettings,
+    *,
+    user_id: int,
+    course_id: int,
+    category: str,
+    completed_at: datetime,
+    source_event_id: str,
+) -> bool:
+    """False when this course was already recorded for the learner."""
+    await lock_learner(session, user_id)
+    repo = ActivityRepository(session)
+    if not await repo.add_course_completion(
+        user_id=user_id, course_id=course_id, category=category, completed_at=completed_at
+    ):
+        return False
+    await points.award_points(
+        session,
+        user_id=user_id,
+        points=settings.course_points,
+        reason="course_completed",
+        award_key=f"course:{user_id}:{course_id}",
+        category=category,
+        source_event_id=source_event_id,
+    )
+    await _recount_and_unlock(session, user_id, source_event_id=source_event_id)
+    return True
+
+
+async def learner_counts(session: AsyncSession, user_id: int) -> LearnerCounts:
+    repo = ActivityRepository(session)
+    by_category = await repo.courses_by_category(user_id)
+    streak = await repo.streak(user_id)
+    return LearnerCounts(
+        lessons_completed=await repo.lessons_completed(user_id),
+        courses_completed=sum(by_category.values()),
+        courses_by_category=by_category,
+        longest_streak_days=streak.longest_days if streak else 0,
+    )
+
+
+async def _recount_and_unlock(session: AsyncSession, user_id: int, *, source_event_id: str) -> None:
+    counts = await learner_counts(session, user_id)
+    await points.record_counts(
+        session, user_id, lessons_completed=counts.lessons_completed, courses_completed=counts.courses_completed
+    )
+    await unlock_earned(session, user_id, counts, source_event_id=source_event_id)

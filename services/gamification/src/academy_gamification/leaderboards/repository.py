@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_gamification.leaderboards.board import OVERALL, Board, BoardSlice, RankedEntry
+from academy_gamification.models import LearnerCategoryScore, LearnerProfile, LearnerScore
+
+
+class LeaderboardRepository:
+    """The leaderboards as PostgreSQL holds them: the source Redis is rebuilt from, and its fallback."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _scores(self, board: Board) -> Select[int, int]:
+        if board.scope == "category":
+            return select(LearnerCategoryScore.user_id, LearnerCategoryScore.points).where(
+                LearnerCategoryScore.category == board.value, LearnerCategoryScore.points > 0
+            )
+        stmt = select(LearnerScore.user_id, LearnerScore.total_points.label("points")).where(
+            LearnerScore.total_points > 0
+        )
+        if board.scope == "city":
+            stmt = stmt.join(LearnerProfile, LearnerProfile.user_id == LearnerScore.user_id).where(
+                LearnerProfile.city_key == board.value
+            )
+        return stmt
+
+    async def rows(self, board: Board) -> list[tuple[int, int]]:
+        """Every (user_id, points) of the board, for a rebuild."""
+        return [(row.user_id, row.points) for row in await self.session.execute(self._scores(board))]
+
+    async def slice(self, board: Board, *, limit: int, user_id: int | None) -> BoardSlice:
+        """The same answer as the Redis board, computed in SQL (when Redis is down)."""
+        scores = self._scores(board).subquery()
+        ranked = select(
+            scores.c.user_id,
+            scores.c.points,
+            func.row_number().over(order_by=(scores.c.points.desc(), scores.c.user_id)).label("rank"),
+        ).subquery()
+        my_rank = select(ranked.c.rank).where(ranked.c.user_id == (user_id or 0)).scalar_subquery()
+        stmt = (
+            select(ranked)
+            .where(or_(ranked.c.rank <= limit, ranked.c.rank.between(my_rank - 1, my_rank + 1)))
+            .order_by(ranked.c.rank)
+        )
+        entries = [
+            RankedEntry(rank=row.rank, user_id=row.user_id, points=row.points)
+            for row in await self.session.execute(stmt)
+        ]
+        return BoardSlice.from_ranked(entries, limit=limit, user_id=user_id)
+
+    async def boards(self) -> list[Board]:
+        """Every board that has at least one learner with points."""
+        cities = await self.session.scalars(
+            select(LearnerProfile.city_key)
+            .join(LearnerScore, LearnerScore.user_id == LearnerProfile.user_id)
+            .where(LearnerProfile.city_key.is_not(None), LearnerScore.total_points > 0)
+            .distinct()
+        )
+        categories = await self.session.scalars(
+            select(LearnerCategoryScore.category).where(LearnerCategoryScore.points > 0).distinct()
+        )
+        return [OVERALL, *(Board("city", c) for c in cities), *(Board("category", c) for c in categories)]
+
+    async def standing(self, user_id: int) -> list[tuple[Board, int]]:
+        """Where one learner belongs and with how many points: overall, their city, their categories."""
+        score = await self.session.get(LearnerScore, user_id)
+        if score is None or score.total_points <= 0:
+            return []
+        standing = [(OVERALL, score.total_points)]
+        profile = await self.session.get(LearnerProfile, user_id)
+        if profile is not None and profile.city_key is not None:
+            standing.append((Board("city", profile.city_key), score.total_points))
+        categories = await self.session.execute(
+            select(LearnerCategoryScore.category, LearnerCategoryScore.points).where(
+                LearnerCategoryScore.user_id == user_id, LearnerCategoryScore.points > 0
+            )
+        )
+        standing += [(Board("category", row.category), row.points) for row in categories]
+        return standing
+
+    async def profiles(self, user_ids: set[int]) -> dict[int, LearnerProfile]:
+        if not user_ids:
+            return {}
+        rows = await self.session.scalars(select(LearnerProfile).where(LearnerProfile.user_id.in_(user_ids)))
+        return {profile.user_id: profile for profile in rows}

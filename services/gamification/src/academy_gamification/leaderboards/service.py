@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from academy_runtime.db import transaction
+from academy_runtime.resources import Resources
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_gamification import metrics
+from academy_gamification.after_commit import run_after_commit
+from academy_gamification.leaderboards.board import Board, BoardSlice, RankedEntry
+from academy_gamification.leaderboards.cache import LeaderboardCache
+from academy_gamification.leaderboards.repository import LeaderboardRepository
+from academy_gamification.leaderboards.schemas import LeaderboardEntryOut, LeaderboardOut
+from academy_gamification.learners.service import display_name
+from academy_gamification.models import LearnerProfile
+
+log = logging.getLogger(__name__)
+
+
+async def leaderboard(
+    session: AsyncSession,
+    resources: Resources,
+    board: Board,
+    *,
+    limit: int,
+    user_id: int | None,
+    city: str | None,
+    category: str | None,
+) -> LeaderboardOut:
+    repo = LeaderboardRepository(session)
+    try:
+        board_slice = await _read_cached(LeaderboardCache(resources), repo, board, limit=limit, user_id=user_id)
+        metrics.LEADERBOARD_READS.labels("redis").inc()
+    except RedisError as exc:
+        # Redis is a cache: without it the same ranking comes from PostgreSQL, only slower.
+        log.warning("leaderboard cache unavailable; reading PostgreSQL", extra={"error": repr(exc)})
+        metrics.LEADERBOARD_READS.labels("sql_fallback").inc()
+        board_slice = await repo.slice(board, limit=limit, user_id=user_id)
+    profiles = await repo.profiles(board_slice.user_ids())
+
+    def out(entry: RankedEntry) -> LeaderboardEntryOut:
+        profile = profiles.get(entry.user_id)
+        name = display_name(entry.user_id, profile.full_name if profile else None)
+        return LeaderboardEntryOut(rank=entry.rank, user_id=entry.user_id, display_name=name, points=entry.points)
+
+    return LeaderboardOut(
+        scope=board.scope,
+        city=city,
+        category=category,
+        top=[out(entry) for entry in board_slice.top],
+        me=out(board_slice.me) if board_slice.me else None,
+        neighbours=[out(entry) for entry in board_slice.neighbours],
+    )
+
+
+async def _read_cached(
+    cache: LeaderboardCache, repo: LeaderboardRepository, board: Board, *, limit: int, user_id: int | None
+) -> BoardSlice:
+    found = await cache.read(board, limit=limit, user_id=user_id)
+    if found is not None and board.scope == "city":
+        # A learner who moved while an update for the old city was in flight can linger on that
+        # city's board; the profiles say so, and the board is rebuilt.
+        profiles = await repo.profiles(found.user_ids())
+        if any(_city_key(profiles.get(user)) != board.value for user in found.user_ids()):
+            found = None
+    if found is None:
+        metrics.LEADERBOARD_REBUILDS.labels(board.scope).inc()
+        await cache.replace(board, await repo.rows(board))
+        found = await cache.read(board, limit=limit, user_id=user_id)
+    return found or BoardSlice()
+
+
+def _city_key(profile: LearnerProfile | None) -> str | None:
+    return profile.city_key if profile else None
+
+
+async def refresh_after_commit(
+    session: AsyncSession, resources: Resources, user_id: int, *, left_city_key: str | None = None
+) -> None:
+    """After the commit, put the learner's committed standing on the cached boards they belong to
+    (and take them off the board of the city they left)."""
+    standing = await LeaderboardRepository(session).standing(user_id)
+    current_city = next((board.value for board, _ in standing if board.scope == "city"), None)
+    cache = LeaderboardCache(resources)
+
+    async def update_cache() -> None:
+        if left_city_key is not None and left_city_key != current_city:
+            await cache.remove(Board("city", left_city_key), user_id)
+        await cache.set_points([(board, user_id, points) for board, points in standing])
+
+    run_after_commit(session, update_cache)
+
+
+async def rebuild_all(resources: Resources) -> int:
+    """Rebuild every board from PostgreSQL and drop cached boards nobody belongs to any more."""
+    cache = LeaderboardCache(resources)
+    async with transaction(resources.sessionmaker) as session:
+        repo = LeaderboardRepository(session)
+        boards = await repo.boards()
+        rebuilt = set()
+        for board in boards:
+            await cache.replace(board, await repo.rows(board))
+            rebuilt.add(cache.key(board))
+    pattern = cache.key(Board("overall")).rsplit(":", 1)[0] + ":*"
+    async for key in cache.redis.scan_iter(match=pattern, count=500):
+        if key not in rebuilt and ":rebuild:" not in key:
+            await cache.redis.delete(key)
+    return len(boards)
+
+
+async def rebuild_leaderboards(resources: Resources) -> None:
+    """Worker job: rebuild the cached boards at start (Redis may have lost them), retrying while the
+    stores are unreachable. Reads rebuild a missing board on their own too."""
+    delay = 1.0
+    while True:
+        try:
+            boards = await rebuild_all(resources)
+        except (RedisError, SQLAlchemyError, OSError) as exc:
+            log.warning("cannot rebuild leaderboards yet; retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+        else:
+            log.info("leaderboards rebuilt", extra={"boards": boards})
+            return
