@@ -18,6 +18,7 @@ from academy_devstack.stack import SERVICES, Stack, StackConfig, free_port
 from academy_gamification.app import service as gamification
 from academy_gateway_bot.app import service as gateway_bot
 from academy_progress.app import service as progress
+from academy_runtime.consumer import declare_consumer_queues
 from academy_runtime.migrations import migrate
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
@@ -67,6 +68,9 @@ async def e2e(platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory) 
         env["LOG_LEVEL"] = "INFO"
         envs[name] = env
         await asyncio.to_thread(migrate, definition, "upgrade", "head", database_url=platform.database_url(schema))
+        # As `academy-<service> migrate` does: queues exist before anything publishes.
+        await declare_consumer_queues(platform.settings_for(definition), definition.consumers)
+    await load_demo_catalog(platform)
     log_dir = Path(os.environ.get("E2E_LOG_DIR") or tmp_path_factory.mktemp("e2e-logs"))
     stack = Stack(
         StackConfig(
@@ -89,6 +93,15 @@ async def e2e(platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory) 
                 base = settings.queue_name(consumer.purpose)
                 queues += [base, f"{base}.dlq", *(f"{base}.retry.{ms}" for ms in settings.consumer_retry_delays_ms)]
         await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+
+
+async def load_demo_catalog(platform: TestPlatform) -> None:
+    """The demo catalog `make run` loads: the whole-learner journey browses it like a learner would."""
+    resources = await catalog.open_resources(platform.settings_for(catalog))
+    try:
+        await catalog.commands["demo-catalog"].run(resources)
+    finally:
+        await resources.close()
 
 
 @pytest.fixture

@@ -67,11 +67,34 @@ class BusTap:
         raise TimeoutError(f"no {event_type} on the bus within {timeout}s")
 
 
-async def start(tg: EmulatorClient, user: Any, timeout: float = 20) -> tuple[ChatMessage, ChatMessage]:
-    """/start; returns (the welcome reply, the points message)."""
+async def register(
+    tg: EmulatorClient,
+    user: Any,
+    timeout: float = 20,
+    *,
+    full_name: str | None = None,
+    phone: str = "+7 916 000-00-00",
+    city: str = "Москва",
+) -> ChatMessage:
+    """Register through the consent conversation, as a learner does: /start → accept the consent → full
+    name → share one's own contact → city. Returns the welcome message."""
     sent = await tg.send_command(user, "start")
-    welcome = await tg.wait_for_reply(sent, lambda m: "Beauty Academy" in (m.text or ""), timeout=timeout)
-    points = await tg.wait_for_message(
-        user.id, lambda m: bool(points_messages([m])), timeout=timeout, after=sent.message_id
-    )
+    consent = await tg.wait_for_reply(sent, lambda m: bool(m.inline_buttons()), timeout=timeout)
+    accept = consent.inline_buttons()[0]  # ✅ first, then ✖️
+    await tg.press_button(user, consent.message_id, str(accept["callback_data"]))
+    await tg.wait_for_message(user.id, after=consent.message_id, timeout=timeout)  # "what is your name?"
+    letters = "".join(ch for ch in user.first_name if ch.isalpha()) or "Тест"
+    sent = await tg.send_text(user, full_name or f"{letters} Тестова")
+    await tg.wait_for_reply(sent, lambda m: "request_contact" in str(m.reply_markup), timeout=timeout)
+    sent = await tg.share_contact(user, phone)
+    await tg.wait_for_reply(sent, timeout=timeout)  # "which city?"
+    sent = await tg.send_text(user, city)
+    return await tg.wait_for_reply(sent, lambda m: "Beauty Academy" in (m.text or ""), timeout=timeout)
+
+
+async def start(tg: EmulatorClient, user: Any, timeout: float = 20, **answers: Any) -> tuple[ChatMessage, ChatMessage]:
+    """Register through the conversation (see `register`); returns (the welcome reply, the points message)."""
+    welcome = await register(tg, user, timeout, **answers)
+    # A new user's chat: the points message may even overtake the welcome, so look at the whole chat.
+    points = await tg.wait_for_message(user.id, lambda m: bool(points_messages([m])), timeout=timeout)
     return welcome, points

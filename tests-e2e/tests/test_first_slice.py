@@ -1,4 +1,5 @@
-"""/start → registered → welcome points → bot message, as a learner sees it through the emulator."""
+"""/start → the consent conversation → registered → welcome points → bot message, as a learner sees it
+through the emulator."""
 
 import asyncio
 
@@ -7,7 +8,7 @@ import pytest
 from academy_runtime.dlq import list_dead_letters
 from academy_tg_emulator.client import TestUser
 
-from .helpers import BusTap, api_get, points_messages, publish, start
+from .helpers import BusTap, api_get, points_messages, publish, register, start
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +22,9 @@ async def test_start_registers_the_learner_and_the_welcome_points_arrive(tg, e2e
     assert "+50 баллов за регистрацию" in points.text
     assert "Всего баллов: 50" in points.text
     learner = await api_get(e2e, "users", f"/internal/users/by-telegram/{anna.id}")
+    assert learner["consent_personal_data"] is True
+    assert learner["consent_version"] == "2026-11-01"
+    assert (learner["full_name"], learner["phone"], learner["city"]) == ("Анна Тестова", "+79160000000", "Москва")
     assert (await api_get(e2e, "gamification", f"/internal/learners/{learner['id']}/points"))["total_points"] == 50
 
 
@@ -54,8 +58,7 @@ async def test_events_committed_during_a_broker_outage_all_arrive_when_it_is_bac
     e2e.broker_proxy.cut()
     try:
         for learner in learners:  # the HTTP path still works: users commits, its outbox holds the event
-            sent = await tg.send_command(learner, "start")
-            await tg.wait_for_reply(sent, lambda m: "Beauty Academy" in (m.text or ""), timeout=20)
+            await register(tg, learner)
         await asyncio.sleep(1)
         for learner in learners:
             assert points_messages(await tg.messages(learner.id)) == []
@@ -156,8 +159,8 @@ async def test_webhook_with_the_secret_processes_the_update(tg, e2e):
 
     assert response.status_code == 200
     assert replay.status_code == 200
-    welcome = await tg.wait_for_message(user.id, lambda m: "Beauty Academy" in (m.text or ""), timeout=20)
-    assert "Webhook" in welcome.text
+    consent = await tg.wait_for_message(user.id, lambda m: "152-ФЗ" in (m.text or ""), timeout=20)
+    assert "Согласие на обработку персональных данных" in consent.text
     await asyncio.sleep(1)
-    welcomes = [m for m in await tg.messages(user.id) if "Beauty Academy" in (m.text or "")]
-    assert len(welcomes) == 1  # the retried webhook delivery was not handled twice
+    offers = [m for m in await tg.messages(user.id) if "152-ФЗ" in (m.text or "")]
+    assert len(offers) == 1  # the retried webhook delivery was not handled twice

@@ -8,6 +8,20 @@ from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
 
+CONSENT = {"version": "2026-11-01", "accepted_at": "2026-11-20T10:00:00+03:00"}
+
+
+def registration(telegram_id: int, **fields: object) -> dict[str, object]:
+    """A complete registration body: what the bot sends at the end of the consent conversation."""
+    return {
+        "telegram_id": telegram_id,
+        "locale": "ru",
+        "full_name": "Анна Смирнова",
+        "phone": "8 (916) 123-45-67",
+        "city": "Москва",
+        "consent": CONSENT,
+    } | fields
+
 
 async def _count(resources, stmt) -> int:
     async with resources.sessionmaker() as session:
@@ -15,9 +29,7 @@ async def _count(resources, stmt) -> int:
 
 
 async def test_register_creates_learner_and_writes_user_registered_to_outbox(api, resources):
-    response = await api.post(
-        "/internal/users/register", json={"telegram_id": 1001, "username": "anna", "locale": "ru"}
-    )
+    response = await api.post("/internal/users/register", json=registration(1001, username="anna", locale="ru"))
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -32,8 +44,8 @@ async def test_register_creates_learner_and_writes_user_registered_to_outbox(api
 
 
 async def test_second_registration_returns_the_same_learner_without_a_second_event(api, resources):
-    first = await api.post("/internal/users/register", json={"telegram_id": 1002})
-    second = await api.post("/internal/users/register", json={"telegram_id": 1002, "username": "changed"})
+    first = await api.post("/internal/users/register", json=registration(1002))
+    second = await api.post("/internal/users/register", json=registration(1002, username="changed"))
 
     assert second.status_code == 200
     assert second.json()["created"] is False
@@ -42,9 +54,7 @@ async def test_second_registration_returns_the_same_learner_without_a_second_eve
 
 
 async def test_concurrent_registrations_of_one_telegram_user_make_one_learner(api, resources):
-    responses = await asyncio.gather(
-        *(api.post("/internal/users/register", json={"telegram_id": 1003}) for _ in range(8))
-    )
+    responses = await asyncio.gather(*(api.post("/internal/users/register", json=registration(1003)) for _ in range(8)))
 
     assert {r.status_code for r in responses} == {200}
     assert sum(r.json()["created"] for r in responses) == 1
@@ -54,8 +64,8 @@ async def test_concurrent_registrations_of_one_telegram_user_make_one_learner(ap
 
 async def test_idempotency_key_replays_the_first_answer(api):
     headers = {"idempotency-key": "tg:1:77:register"}
-    first = await api.post("/internal/users/register", json={"telegram_id": 1004}, headers=headers)
-    replay = await api.post("/internal/users/register", json={"telegram_id": 1004}, headers=headers)
+    first = await api.post("/internal/users/register", json=registration(1004), headers=headers)
+    replay = await api.post("/internal/users/register", json=registration(1004), headers=headers)
 
     assert first.json()["created"] is True
     assert replay.json() == first.json()  # the replay says "created" too: it is the same answer
@@ -63,8 +73,8 @@ async def test_idempotency_key_replays_the_first_answer(api):
 
 async def test_idempotency_key_reused_for_another_request_is_refused(api, resources):
     headers = {"idempotency-key": "tg:1:78:register"}
-    await api.post("/internal/users/register", json={"telegram_id": 1005}, headers=headers)
-    reused = await api.post("/internal/users/register", json={"telegram_id": 1006}, headers=headers)
+    await api.post("/internal/users/register", json=registration(1005), headers=headers)
+    reused = await api.post("/internal/users/register", json=registration(1006), headers=headers)
 
     assert reused.status_code == 422
     assert "Idempotency-Key" in reused.json()["error"]["message"]
@@ -74,7 +84,7 @@ async def test_idempotency_key_reused_for_another_request_is_refused(api, resour
 @pytest.mark.parametrize("authorization", ["", "Bearer not-a-token", "Basic abc"])
 async def test_requests_without_a_valid_service_token_get_401_and_change_nothing(api, resources, authorization):
     response = await api.post(
-        "/internal/users/register", json={"telegram_id": 1007}, headers={"authorization": authorization}
+        "/internal/users/register", json=registration(1007), headers={"authorization": authorization}
     )
 
     assert response.status_code == 401
@@ -85,7 +95,7 @@ async def test_requests_without_a_valid_service_token_get_401_and_change_nothing
 async def test_token_for_another_service_is_refused(api, platform: TestPlatform, resources):
     token = service_token(platform, caller="gateway-bot", audience="billing")
     response = await api.post(
-        "/internal/users/register", json={"telegram_id": 1008}, headers={"authorization": f"Bearer {token}"}
+        "/internal/users/register", json=registration(1008), headers={"authorization": f"Bearer {token}"}
     )
 
     assert response.status_code == 401
@@ -96,20 +106,81 @@ async def test_token_for_another_service_is_refused(api, platform: TestPlatform,
     ("payload", "field"),
     [
         ({}, "body.telegram_id"),
-        ({"telegram_id": -5}, "body.telegram_id"),
-        ({"telegram_id": 1, "locale": "de"}, "body.locale"),
-        ({"telegram_id": 1, "extra": 1}, "body.extra"),
+        (registration(-5), "body.telegram_id"),
+        (registration(1, locale="de"), "body.locale"),
+        (registration(1, extra=1), "body.extra"),
+        ({k: v for k, v in registration(1).items() if k != "consent"}, "body.consent"),
+        (registration(1, consent={"version": "2026-11-01"}), "body.consent.accepted_at"),
+        (registration(1, consent={"version": "", "accepted_at": CONSENT["accepted_at"]}), "body.consent.version"),
+        (registration(1, consent={"version": "v", "accepted_at": "2026-11-20T10:00:00"}), "body.consent.accepted_at"),
+        (registration(1, full_name="A"), "body.full_name"),
+        (registration(1, full_name=None), "body.full_name"),
+        (registration(1, city=" "), "body.city"),
+        (registration(1, phone="call me"), "body.phone"),
+        (registration(1, phone="12345"), "body.phone"),
+        (registration(1, phone="+7 916 123 45 67 890 12"), "body.phone"),
+        (registration(1, phone="7+9161234567"), "body.phone"),
     ],
 )
-async def test_invalid_registration_gets_422_naming_the_field(api, payload, field):
+async def test_invalid_registration_gets_422_naming_the_field_and_stores_nothing(api, resources, payload, field):
     response = await api.post("/internal/users/register", json=payload)
 
     assert response.status_code == 422
     assert field in [d["field"] for d in response.json()["error"]["details"]]
+    assert await _count(resources, select(func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("8 (916) 123-45-67", "+79161234567"),
+        ("+7 916 123 45 67", "+79161234567"),
+        ("79161234567", "+79161234567"),
+        ("+49 30 1234567", "+49301234567"),
+        ("+1 (415) 555-2671", "+14155552671"),
+    ],
+)
+async def test_phone_is_stored_in_e164(api, resources, typed, stored):
+    response = await api.post("/internal/users/register", json=registration(1020, phone=typed))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["learner"]["phone"] == stored
+    async with resources.sessionmaker() as session:
+        assert (await session.execute(select(User.phone).where(User.telegram_id == 1020))).scalar_one() == stored
+
+
+async def test_registration_records_the_consent_with_its_version_and_time(api, resources):
+    response = await api.post("/internal/users/register", json=registration(1021, city="Казань"))
+
+    learner = response.json()["learner"]
+    assert learner["consent_personal_data"] is True
+    assert learner["consent_version"] == "2026-11-01"
+    async with resources.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.telegram_id == 1021))).scalar_one()
+    assert user.consent_at is not None
+    assert user.consent_at.isoformat() == "2026-11-20T07:00:00+00:00"
+    assert (user.full_name, user.city) == ("Анна Смирнова", "Казань")
+
+
+async def test_an_account_without_consent_is_completed_by_registration(api, resources):
+    async with resources.sessionmaker() as session:  # made before the bot asked for consent
+        session.add(User(telegram_id=1022, locale="ru"))
+        await session.commit()
+
+    response = await api.post("/internal/users/register", json=registration(1022))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] is False
+    assert response.json()["learner"]["consent_personal_data"] is True
+    assert response.json()["learner"]["full_name"] == "Анна Смирнова"
+    async with resources.sessionmaker() as session:
+        rows = (await session.execute(select(messaging.outbox))).all()
+    assert [r.event_type for r in rows] == ["users.profile_updated.v1"]
+    assert set(rows[0].payload["data"]["changed_fields"]) == {"full_name", "city"}
 
 
 async def test_lookup_by_id_and_telegram_id(api):
-    created = (await api.post("/internal/users/register", json={"telegram_id": 1009, "locale": "en"})).json()
+    created = (await api.post("/internal/users/register", json=registration(1009, locale="en"))).json()
     user_id = created["learner"]["id"]
 
     assert (await api.get(f"/internal/users/{user_id}")).json()["telegram_id"] == 1009
@@ -120,7 +191,7 @@ async def test_lookup_by_id_and_telegram_id(api):
 
 
 async def test_relay_publishes_the_registration_event(api, resources, event_probe):
-    await api.post("/internal/users/register", json={"telegram_id": 1010})
+    await api.post("/internal/users/register", json=registration(1010))
     relay = OutboxRelay(resources.settings, resources.sessionmaker, messaging)
     try:
         published = await relay.publish_pending()

@@ -9,5 +9,3 @@ class UsersSettings(ServiceSettings):
     http_port: int = 8101
     worker_metrics_port: int = 9101
     database_url: str = "postgresql+asyncpg://academy_users@127.0.0.1:5432/beauty_academy"
-    # The version of the personal-data consent text the bot shows; stored with every consent.
-    consent_version: str = "2026-11-01"

@@ -8,7 +8,7 @@ from academy_runtime.idempotency import idempotency_key_header
 from fastapi import APIRouter, Depends, Path, Request
 
 from academy_users.accounts import service
-from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut
+from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
 from academy_users.models import messaging
 
 router = APIRouter(prefix="/internal/users", tags=["learners"])
@@ -26,12 +26,13 @@ async def register(
     request: Request,
     idempotency_key: IdempotencyKey,
 ) -> RegistrationOut:
-    """Register a Telegram user as a learner; calling it again returns the same learner."""
+    """Register the Telegram user who has consented to personal-data processing; calling it again
+    returns the same learner."""
     return await messaging.idempotency.run(
         session,
         request,
         key=idempotency_key,
-        payload=command.model_dump(),
+        payload=command.model_dump(mode="json"),
         response_model=RegistrationOut,
         action=lambda: service.register_learner(session, command, actor=caller),
     )
@@ -45,3 +46,23 @@ async def get_by_telegram_id(telegram_id: TelegramId, session: SessionDep, _: Se
 @router.get("/{user_id}", response_model=LearnerOut)
 async def get_learner(user_id: UserId, session: SessionDep, _: ServiceCaller) -> LearnerOut:
     return await service.get_learner(session, user_id)
+
+
+@router.patch("/{user_id}", response_model=LearnerOut)
+async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
+    user_id: UserId,
+    changes: UpdateProfile,
+    session: SessionDep,
+    caller: ServiceCaller,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+) -> LearnerOut:
+    """Change any of full_name, city, locale, phone; `users.profile_updated.v1` when something changed."""
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload=changes.model_dump(mode="json", exclude_unset=True),
+        response_model=LearnerOut,
+        action=lambda: service.update_profile(session, user_id, changes, actor=caller),
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,21 +13,46 @@ class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert_if_absent(self, *, telegram_id: int, username: str | None, locale: str) -> User | None:
-        """Insert a learner; None when one with this telegram_id exists (concurrent calls included)."""
+    async def insert_if_absent(
+        self,
+        *,
+        telegram_id: int,
+        username: str | None,
+        locale: str,
+        full_name: str,
+        phone: str,
+        city: str,
+        consent_version: str,
+        consent_at: datetime,
+    ) -> User | None:
+        """Insert a learner who consented; None when one with this telegram_id exists (concurrent calls
+        included)."""
         result = await self.session.execute(
             insert(User)
-            .values(telegram_id=telegram_id, username=username, locale=locale)
+            .values(
+                telegram_id=telegram_id,
+                username=username,
+                locale=locale,
+                full_name=full_name,
+                phone=phone,
+                city=city,
+                consent_personal_data=True,
+                consent_version=consent_version,
+                consent_at=consent_at,
+            )
             .on_conflict_do_nothing(index_elements=[User.telegram_id])
             .returning(User)
         )
         return result.scalar_one_or_none()
 
-    async def by_telegram_id(self, telegram_id: int) -> User | None:
-        return (await self.session.execute(select(User).where(User.telegram_id == telegram_id))).scalar_one_or_none()
+    async def by_telegram_id(self, telegram_id: int, *, for_update: bool = False) -> User | None:
+        stmt = select(User).where(User.telegram_id == telegram_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def by_id(self, user_id: int) -> User | None:
-        return await self.session.get(User, user_id)
+    async def by_id(self, user_id: int, *, for_update: bool = False) -> User | None:
+        return await self.session.get(User, user_id, with_for_update=for_update)
 
     def audit(self, *, user_id: int | None, actor: str, action: str, details: dict[str, object]) -> None:
         self.session.add(AuditLog(user_id=user_id, actor=actor, action=action, details=details))

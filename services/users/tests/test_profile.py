@@ -1,0 +1,124 @@
+import pytest
+from academy_users.models import AuditLog, User, messaging
+from sqlalchemy import func, select
+
+from .test_registration import registration
+
+pytestmark = pytest.mark.integration
+
+
+async def _registered(api, telegram_id: int) -> int:
+    response = await api.post("/internal/users/register", json=registration(telegram_id))
+    return response.json()["learner"]["id"]
+
+
+async def _profile_events(resources) -> list[dict]:
+    async with resources.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(messaging.outbox.c.payload)
+                .where(messaging.outbox.c.event_type == "users.profile_updated.v1")
+                .order_by(messaging.outbox.c.id)
+            )
+        ).all()
+    return [row.payload["data"] for row in rows]
+
+
+async def _audit_actions(resources, user_id: int) -> list[str]:
+    async with resources.sessionmaker() as session:
+        stmt = select(AuditLog.action).where(AuditLog.user_id == user_id).order_by(AuditLog.id)
+        return list((await session.execute(stmt)).scalars())
+
+
+async def test_patch_changes_the_fields_given_and_publishes_profile_updated(api, resources):
+    user_id = await _registered(api, 2001)
+
+    response = await api.patch(f"/internal/users/{user_id}", json={"city": "Санкт-Петербург", "locale": "en"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["city"], body["locale"], body["full_name"]) == ("Санкт-Петербург", "en", "Анна Смирнова")
+    [event] = await _profile_events(resources)
+    assert event["user_id"] == user_id
+    assert set(event["changed_fields"]) == {"city", "locale"}
+    assert event["city"] == "Санкт-Петербург"
+    assert event["phone_changed"] is False
+    assert await _audit_actions(resources, user_id) == ["registered", "profile_updated"]
+
+
+async def test_a_new_phone_is_normalised_and_never_published(api, resources):
+    user_id = await _registered(api, 2002)
+
+    response = await api.patch(f"/internal/users/{user_id}", json={"phone": "8-903-000-11-22"})
+
+    assert response.json()["phone"] == "+79030001122"
+    [event] = await _profile_events(resources)
+    assert event["phone_changed"] is True
+    assert event["changed_fields"] == []
+    assert "79030001122" not in str(event)
+    async with resources.sessionmaker() as session:
+        details = (
+            await session.execute(select(AuditLog.details).where(AuditLog.action == "profile_updated"))
+        ).scalar_one()
+    assert details == {"fields": ["phone"]}
+
+
+async def test_patch_that_changes_nothing_publishes_nothing(api, resources):
+    user_id = await _registered(api, 2003)
+
+    same = await api.patch(f"/internal/users/{user_id}", json={"city": "Москва", "phone": "+7 916 123-45-67"})
+    empty = await api.patch(f"/internal/users/{user_id}", json={})
+
+    assert same.status_code == 200
+    assert empty.status_code == 200
+    assert await _profile_events(resources) == []
+    assert await _audit_actions(resources, user_id) == ["registered"]
+
+
+async def test_patch_with_an_idempotency_key_acts_once(api, resources):
+    user_id = await _registered(api, 2004)
+    headers = {"idempotency-key": "tg:1:90:profile"}
+
+    first = await api.patch(f"/internal/users/{user_id}", json={"full_name": "Анна Петрова"}, headers=headers)
+    await api.patch(f"/internal/users/{user_id}", json={"full_name": "Анна Смирнова"})
+    replay = await api.patch(f"/internal/users/{user_id}", json={"full_name": "Анна Петрова"}, headers=headers)
+
+    assert replay.json() == first.json()
+    assert len(await _profile_events(resources)) == 2  # the replay changed nothing
+    assert (await api.get(f"/internal/users/{user_id}")).json()["full_name"] == "Анна Смирнова"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"full_name": "A"}, "body.full_name"),
+        ({"full_name": None}, "body.full_name"),
+        ({"city": ""}, "body.city"),
+        ({"city": "x" * 101}, "body.city"),
+        ({"locale": "de"}, "body.locale"),
+        ({"phone": "+7 (916) abc"}, "body.phone"),
+        ({"phone": "123"}, "body.phone"),
+        ({"username": "other"}, "body.username"),
+    ],
+)
+async def test_invalid_patch_gets_422_naming_the_field_and_changes_nothing(api, resources, payload, field):
+    user_id = await _registered(api, 2005)
+
+    response = await api.patch(f"/internal/users/{user_id}", json={"city": "Казань"} | payload)
+
+    assert response.status_code == 422
+    assert field in [d["field"] for d in response.json()["error"]["details"]]
+    assert (await api.get(f"/internal/users/{user_id}")).json()["city"] == "Москва"
+    assert await _profile_events(resources) == []
+
+
+async def test_patch_of_an_unknown_learner_is_404(api, resources):
+    response = await api.patch("/internal/users/999999", json={"city": "Казань"})
+
+    assert response.status_code == 404
+    assert await _count_users(resources) == 0
+
+
+async def _count_users(resources) -> int:
+    async with resources.sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(User))).scalar_one()
