@@ -16,7 +16,18 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 
 from academy_gateway_bot.clients import ServiceClients
-from academy_gateway_bot.handlers import profile, start
+from academy_gateway_bot.context import LearnerContext
+from academy_gateway_bot.handlers import (
+    achievements,
+    catalog,
+    communities,
+    language,
+    learning,
+    menu,
+    profile,
+    registration,
+    start,
+)
 from academy_gateway_bot.middlewares import FriendlyErrors, Throttling, UpdateDeduplication
 from academy_gateway_bot.notifications.sender import NotificationSender
 from academy_gateway_bot.settings import GatewaySettings
@@ -38,7 +49,13 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     settings = resources.settings
     assert isinstance(settings, GatewaySettings)
     prefix = settings.redis_prefix
-    storage = RedisStorage(resources.redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}fsm"))
+    # The conversation's answers (personal data before registration) expire with an abandoned conversation.
+    storage = RedisStorage(
+        resources.redis,
+        key_builder=DefaultKeyBuilder(prefix=f"{prefix}fsm"),
+        state_ttl=settings.conversation_ttl_s,
+        data_ttl=settings.conversation_ttl_s,
+    )
     dp = Dispatcher(storage=storage)
     dp["resources"] = resources
     dp["clients"] = clients
@@ -48,7 +65,20 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     dp.callback_query.outer_middleware(throttling)
     dp.message.middleware(FriendlyErrors())
     dp.callback_query.middleware(FriendlyErrors())
-    dp.include_routers(start.make_router(), profile.make_router())
+    learner_context = LearnerContext(resources.redis, prefix)
+    dp.message.middleware(learner_context)
+    dp.callback_query.middleware(learner_context)
+    dp.include_routers(
+        start.make_router(),
+        registration.make_router(),
+        menu.make_router(),
+        profile.make_router(),
+        language.make_router(),
+        catalog.make_router(),
+        learning.make_router(),
+        achievements.make_router(),
+        communities.make_router(),
+    )
     return dp
 
 

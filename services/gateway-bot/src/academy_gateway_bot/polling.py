@@ -13,8 +13,34 @@ from academy_gateway_bot.settings import GatewaySettings
 log = logging.getLogger(__name__)
 
 BOT_COMMANDS = {
-    "ru": [("start", "Начать"), ("profile", "Профиль и баллы"), ("help", "Помощь")],
-    "en": [("start", "Start"), ("profile", "Profile and points"), ("help", "Help")],
+    "ru": [
+        ("start", "Начать"),
+        ("menu", "Главное меню"),
+        ("catalog", "Каталог курсов"),
+        ("mycourses", "Мои курсы и прогресс"),
+        ("achievements", "Баллы и достижения"),
+        ("leaderboard", "Рейтинг"),
+        ("communities", "Сообщества мастеров"),
+        ("transcript", "Справка об обучении (PDF)"),
+        ("profile", "Профиль и баллы"),
+        ("language", "Язык / Language"),
+        ("cancel", "Отменить текущий шаг"),
+        ("help", "Помощь"),
+    ],
+    "en": [
+        ("start", "Start"),
+        ("menu", "Main menu"),
+        ("catalog", "Course catalog"),
+        ("mycourses", "My courses and progress"),
+        ("achievements", "Points and achievements"),
+        ("leaderboard", "Leaderboard"),
+        ("communities", "Communities"),
+        ("transcript", "Learning transcript (PDF)"),
+        ("profile", "Profile and points"),
+        ("language", "Language / Язык"),
+        ("cancel", "Cancel the current step"),
+        ("help", "Help"),
+    ],
 }
 
 

@@ -34,6 +34,11 @@ class GatewaySettings(ServiceSettings):
     send_rate_per_chat_per_s: int = 1
     throttle_updates_per_minute: int = 40
 
+    # The version of the personal-data consent text (i18n `consent.text`); change it with the text.
+    consent_version: str = "2026-11-01"
+    # An abandoned conversation (and the answers it holds) leaves Redis after this long.
+    conversation_ttl_s: int = 24 * 3600
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Self:
         if self.environment != Environment.DEVELOPMENT:

@@ -1,50 +1,170 @@
-"""/profile: the learner's card with points and level, read from users and gamification."""
+"""The profile: the learner's card (users + gamification) and editing of name and city."""
 
 from __future__ import annotations
 
 import html
+from typing import Any, Literal
 
-from academy_runtime.errors import NotFoundError
+from academy_runtime.resources import Resources
 from aiogram import Router
-from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from academy_gateway_bot.clients import ServiceClients
-from academy_gateway_bot.i18n import locale_for, t
+from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.handlers.menu import any_menu_button, show_main_menu
+from academy_gateway_bot.handlers.registration import TYPED_ANSWER, city_keyboard, clean_name
+from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.learners import learner_changed
+from academy_gateway_bot.states import ProfileEditing
+
+_VISIBLE_PHONE_END = 2
 
 
-async def profile(message: Message, clients: ServiceClients) -> None:
-    user = message.from_user
-    if user is None:
-        return
-    try:
-        learner = await clients.users.get(f"/internal/users/by-telegram/{user.id}")
-    except NotFoundError:
-        await message.answer(t("profile.not_registered", locale_for(user.language_code)))
-        return
-    locale = learner["locale"]
-    points = await clients.gamification.get(f"/internal/learners/{learner['id']}/points")
+class EditProfile(CallbackData, prefix="profile"):
+    field: Literal["full_name", "city"]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """+79161234567 → +7••••••••67: enough to recognise one's own number, not to read it off a screen."""
+    if not phone:
+        return None
+    return phone[:2] + "•" * (len(phone) - 2 - _VISIBLE_PHONE_END) + phone[-_VISIBLE_PHONE_END:]
+
+
+def _level(points: dict[str, Any], locale: str) -> str:
+    title = points.get(f"level_title_{locale}") or points.get("level_title_ru")
+    return f"{points['level']} · {html.escape(title)}" if title else str(points["level"])
+
+
+async def send_profile_card(message: Message, learner: LearnerCtx, clients: ServiceClients) -> None:
+    locale = learner.locale
+    account = await clients.users.get(f"/internal/users/{learner.user_id}")
+    points = await clients.gamification.get(f"/internal/learners/{learner.user_id}/points")
     unknown = t("value.unknown", locale)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t("profile.edit_name", locale), callback_data=EditProfile(field="full_name").pack()
+                ),
+                InlineKeyboardButton(
+                    text=t("profile.edit_city", locale), callback_data=EditProfile(field="city").pack()
+                ),
+            ]
+        ]
+    )
     await message.answer(
         t(
-            "profile.card",
+            "profile.details",
             locale,
-            name=html.escape(learner["full_name"] or user.full_name),
-            city=html.escape(learner["city"] or unknown),
+            name=html.escape(account["full_name"] or unknown),
+            city=html.escape(account["city"] or unknown),
+            phone=mask_phone(account.get("phone")) or unknown,
             points=points["total_points"],
-            level=points["level"],
-        )
+            level=_level(points, locale),
+        ),
+        reply_markup=keyboard,
     )
 
 
-async def help_command(message: Message) -> None:
-    user = message.from_user
-    await message.answer(t("help", locale_for(user.language_code if user else None)))
+async def profile(
+    message: Message, learner: LearnerCtx | None, locale: str, clients: ServiceClients, state: FSMContext
+) -> None:
+    if learner is None:
+        await message.answer(t("profile.not_registered", locale))
+        return
+    await state.clear()
+    await send_profile_card(message, learner, clients)
+
+
+async def edit_requested(
+    callback: CallbackQuery, callback_data: EditProfile, learner: LearnerCtx | None, locale: str, state: FSMContext
+) -> None:
+    if learner is None or not isinstance(callback.message, Message):
+        await callback.answer(t("profile.not_registered", locale), show_alert=True)
+        return
+    await callback.answer()
+    if callback_data.field == "full_name":
+        await state.set_state(ProfileEditing.full_name)
+        await callback.message.answer(t("profile.ask_name", learner.locale))
+    else:
+        await state.set_state(ProfileEditing.city)
+        await callback.message.answer(t("profile.ask_city", learner.locale), reply_markup=city_keyboard())
+
+
+async def menu_pressed_while_editing(_message: Message, state: FSMContext) -> None:
+    """A menu button is not a new name or city: the edit is dropped and the button does what it says
+    (SkipHandler passes the message on to the router that handles that button)."""
+    await state.clear()
+    raise SkipHandler
+
+
+async def new_name(  # noqa: PLR0917 - aiogram injects what the handler needs
+    message: Message,
+    learner: LearnerCtx | None,
+    state: FSMContext,
+    clients: ServiceClients,
+    resources: Resources,
+    idempotency_key: str,
+) -> None:
+    await _save(message, learner, state, clients, resources, idempotency_key, "full_name", "registration.name_invalid")
+
+
+async def new_city(  # noqa: PLR0917 - aiogram injects what the handler needs
+    message: Message,
+    learner: LearnerCtx | None,
+    state: FSMContext,
+    clients: ServiceClients,
+    resources: Resources,
+    idempotency_key: str,
+) -> None:
+    await _save(message, learner, state, clients, resources, idempotency_key, "city", "registration.city_invalid")
+
+
+async def _save(  # noqa: PLR0917
+    message: Message,
+    learner: LearnerCtx | None,
+    state: FSMContext,
+    clients: ServiceClients,
+    resources: Resources,
+    idempotency_key: str,
+    field: str,
+    invalid_key: str,
+) -> None:
+    if learner is None:
+        await state.clear()
+        return
+    value = clean_name(message.text or "")
+    if value is None:
+        await message.answer(t(invalid_key, learner.locale))
+        return
+    account = await clients.users.patch(
+        f"/internal/users/{learner.user_id}", json={field: value}, idempotency_key=f"{idempotency_key}:profile"
+    )
+    updated = await learner_changed(resources, account)
+    await state.clear()
+    await show_main_menu(message, updated.locale, t("profile.saved", updated.locale))
+    await send_profile_card(message, updated, clients)
 
 
 def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="profile")
     router.message.register(profile, Command("profile"))
+    router.message.register(profile, button_filter("menu.profile"))
     router.message.register(help_command, Command("help"))
+    router.callback_query.register(edit_requested, EditProfile.filter())
+    menu_button = any_menu_button()
+    router.message.register(menu_pressed_while_editing, StateFilter(ProfileEditing), menu_button)
+    # The state seen by the filters is the one before menu_pressed_while_editing cleared it.
+    router.message.register(new_name, ProfileEditing.full_name, TYPED_ANSWER, ~menu_button)
+    router.message.register(new_city, ProfileEditing.city, TYPED_ANSWER, ~menu_button)
     return router
+
+
+async def help_command(message: Message, locale: str) -> None:
+    await message.answer(t("help", locale))

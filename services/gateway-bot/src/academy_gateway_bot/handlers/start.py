@@ -1,39 +1,54 @@
-"""/start: register the Telegram user as a learner (once) and greet them."""
+"""/start: a registered learner gets the main menu; anyone else is offered the consent conversation.
+/cancel: leave the current conversation step, discarding its answers."""
 
 from __future__ import annotations
 
 import html
 
-from academy_runtime.db import transaction
 from academy_runtime.resources import Resources
 from aiogram import Router
-from aiogram.filters import CommandStart
-from aiogram.types import Message
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, ReplyKeyboardRemove
 
-from academy_gateway_bot.clients import ServiceClients
-from academy_gateway_bot.i18n import locale_for, t
-from academy_gateway_bot.learners import remember_learner
+from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.handlers.menu import show_main_menu
+from academy_gateway_bot.handlers.registration import offer_consent
+from academy_gateway_bot.i18n import t
+from academy_gateway_bot.settings import GatewaySettings
 
 
-async def start(message: Message, clients: ServiceClients, resources: Resources, idempotency_key: str) -> None:
+async def start(
+    message: Message, learner: LearnerCtx | None, locale: str, state: FSMContext, resources: Resources
+) -> None:
     user = message.from_user
     if user is None or user.is_bot:
         return
-    locale = locale_for(user.language_code)
-    registration = await clients.users.post(
-        "/internal/users/register",
-        json={"telegram_id": user.id, "username": user.username, "locale": locale},
-        idempotency_key=f"{idempotency_key}:register",
-    )
-    learner = registration["learner"]
-    async with transaction(resources.sessionmaker) as session:
-        await remember_learner(session, user_id=learner["id"], telegram_id=user.id, locale=learner["locale"])
-    key = "welcome.new" if registration["created"] else "welcome.back"
-    await message.answer(t(key, learner["locale"], name=html.escape(user.first_name)))
+    await state.clear()  # /start begins afresh, whatever step the chat was in
+    if learner is not None:
+        name = html.escape((learner.full_name or user.first_name).split()[0])
+        await show_main_menu(message, learner.locale, t("welcome.back", learner.locale, name=name))
+        return
+    settings = resources.settings
+    assert isinstance(settings, GatewaySettings)
+    await offer_consent(message, state, locale, settings.consent_version)
+
+
+async def cancel(message: Message, learner: LearnerCtx | None, locale: str, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(t("conversation.nothing_to_cancel", locale))
+        return
+    await state.clear()
+    if learner is None:
+        text = t("conversation.cancelled", locale) + "\n" + t("conversation.start_again", locale)
+        await message.answer(text, reply_markup=ReplyKeyboardRemove())
+        return
+    await show_main_menu(message, learner.locale, t("conversation.cancelled", learner.locale))
 
 
 def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="start")
     router.message.register(start, CommandStart())
+    router.message.register(cancel, Command("cancel"))
     return router

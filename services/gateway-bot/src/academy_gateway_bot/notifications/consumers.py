@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from academy_contracts.gamification import PointsAwardedV1
+from academy_contracts.gamification import AchievementUnlockedV1, PointsAwardedV1
+from academy_contracts.progress import CourseCompletedV1, LearnerInactiveV1
 from academy_contracts.users import UserRegisteredV1
 from academy_runtime.consumer import Consumer, EventContext
-from sqlalchemy import update
+from academy_runtime.errors import NotFoundError
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from academy_gateway_bot import keyboards
 from academy_gateway_bot.bot import bot_runtime
+from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import t
 from academy_gateway_bot.learners import find_learner, remember_learner
 from academy_gateway_bot.models import Learner, NotificationLog
 from academy_gateway_bot.notifications.sender import LearnerUnreachableError
+from academy_gateway_bot.screens import course_title, escape
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +38,192 @@ async def remember_registered_learner(ctx: EventContext, event: UserRegisteredV1
     await remember_learner(ctx.session, user_id=event.user_id, telegram_id=event.telegram_id, locale=event.locale)
 
 
+# Points a learner hears about: one short line for a course or an achievement, nothing per lesson
+# (the lesson screen already shows progress; a message per lesson would be noise).
+_QUIET_POINTS_REASONS = frozenset({"lesson_completed"})
+
+
 @notifications.on(PointsAwardedV1)
 async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV1) -> None:
+    if event.reason in _QUIET_POINTS_REASONS:
+        return
     key = "points.awarded.welcome" if event.reason == "welcome" else "points.awarded.other"
     await notify(
         ctx, event.user_id, kind=f"points.{event.reason}", text_key=key, points=event.points, total=event.total_points
     )
 
 
-async def notify(ctx: EventContext, user_id: int, *, kind: str, text_key: str, **values: object) -> None:
-    """Send one notification for one event (the inbox makes a redelivery a no-op) and log it."""
+@notifications.on(AchievementUnlockedV1)
+async def notify_achievement_unlocked(ctx: EventContext, event: AchievementUnlockedV1) -> None:
+    clients = bot_runtime(ctx.resources).clients
+
+    async def render(locale: str) -> Rendered:
+        title, description = event.title, ""
+        if locale != "ru":  # the event carries the Russian title; the rule table has the others
+            achievements = await clients.gamification.get(f"/internal/learners/{event.user_id}/achievements")
+            rule = next((a for a in achievements["items"] if a["achievement_id"] == event.achievement_id), None)
+            if rule is not None:
+                title = rule.get("title_en") or title
+                description = rule.get("description_en") or ""
+        text = t("notify.achievement", locale, title=escape(title))
+        if description:
+            text += t("notify.achievement_description", locale, description=escape(description))
+        return text, keyboards.achievement_unlocked(locale)
+
+    # Keyed by the achievement, not the event: the same unlock told twice is said once.
+    await deliver(ctx, event.user_id, kind=f"achievement:{event.achievement_id}", render=render, once=True)
+
+
+@notifications.on(CourseCompletedV1)
+async def notify_course_completed(ctx: EventContext, event: CourseCompletedV1) -> None:
+    clients = bot_runtime(ctx.resources).clients
+
+    async def render(locale: str) -> Rendered:
+        enrolled = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
+        course = await _catalog_course(clients, event.course_id)
+        if course is not None:
+            title = course_title(course, locale)
+        else:  # archived since: progress still knows its title
+            known = next((c for c in enrolled if c["course_id"] == event.course_id), {"course_id": event.course_id})
+            title = course_title(known, locale)
+        suggestion = await _next_course(clients, event, {c["course_id"] for c in enrolled})
+        text = t("notify.course_completed", locale, title=escape(title))
+        if suggestion is not None:
+            text += t("notify.next_course", locale, title=escape(course_title(suggestion, locale)))
+        return text, keyboards.course_completed(suggestion, locale)
+
+    await deliver(ctx, event.user_id, kind=f"course_completed:{event.course_id}", render=render, once=True)
+
+
+async def _catalog_course(clients: ServiceClients, course_id: int) -> dict[str, Any] | None:
+    try:
+        course: dict[str, Any] = await clients.catalog.get(f"/internal/courses/{course_id}")
+    except NotFoundError:
+        return None
+    return course
+
+
+async def _next_course(clients: ServiceClients, event: CourseCompletedV1, enrolled: set[int]) -> dict[str, Any] | None:
+    """What to learn next: the course of the month, else another course of the same category, never
+    one the learner already has."""
+    try:
+        top: dict[str, Any] | None = await clients.catalog.get("/internal/courses/top")
+    except NotFoundError:
+        top = None
+    if top is not None and top["id"] not in enrolled:
+        return top
+    listing = await clients.catalog.get(
+        "/internal/courses", params={"category": event.category, "page": 1, "page_size": _SUGGESTION_CANDIDATES}
+    )
+    return next((c for c in listing["items"] if c["id"] not in enrolled), None)
+
+
+_SUGGESTION_CANDIDATES = 20
+
+
+@notifications.on(LearnerInactiveV1)
+async def remind_inactive_learner(ctx: EventContext, event: LearnerInactiveV1) -> None:
+    clients = bot_runtime(ctx.resources).clients
+
+    async def render(locale: str) -> Rendered:
+        courses = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
+        unfinished = sorted((c for c in courses if not c["is_completed"]), key=lambda c: c["enrolled_at"], reverse=True)
+        hint = t("notify.opt_out_hint", locale)
+        if not unfinished:
+            return t("notify.inactive_general", locale, days=event.inactive_days) + hint, (
+                keyboards.inactivity_reminder(None, None, locale)
+            )
+        course = unfinished[0]
+        state = await clients.progress.get(f"/internal/learners/{event.user_id}/courses/{course['course_id']}")
+        text = t(
+            "notify.inactive",
+            locale,
+            days=event.inactive_days,
+            title=escape(course_title(course, locale)),
+            left=max(0, course["total_lessons"] - course["completed_lessons"]),
+        )
+        markup = keyboards.inactivity_reminder(course["course_id"], _lesson_to_continue(state), locale)
+        return text + hint, markup
+
+    # One reminder per inactivity period, whichever event brings it.
+    await deliver(ctx, event.user_id, kind=f"inactive:{event.period_start.isoformat()}", render=render, once=True)
+
+
+def _lesson_to_continue(state: dict[str, Any]) -> dict[str, Any] | None:
+    lessons = state.get("lessons") or []
+    next_id = state.get("next_lesson_id")
+    if next_id is not None:
+        return next((lesson for lesson in lessons if lesson["lesson_id"] == next_id), None)
+    return next((lesson for lesson in lessons if lesson["accessible"] and not lesson["completed"]), None)
+
+
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+Render = Callable[[str], Awaitable[Rendered]]
+
+
+async def notify(
+    ctx: EventContext,
+    user_id: int,
+    *,
+    kind: str,
+    text_key: str,
+    reply_markup: Callable[[str], InlineKeyboardMarkup] | None = None,
+    **values: object,
+) -> None:
+    """Send one catalogue text (with an optional keyboard for the learner's language) for one event."""
+
+    async def render(locale: str) -> Rendered:
+        return t(text_key, locale, **values), reply_markup(locale) if reply_markup else None
+
+    await deliver(ctx, user_id, kind=kind, render=render)
+
+
+async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render, once: bool = False) -> None:
+    """Send one notification for one event (the inbox makes a redelivery a no-op) and log it.
+
+    `once`: `kind` names the fact (an achievement, a course completed), and a learner already told
+    about it is not told again, even when another event brings the same fact.
+    """
     runtime = bot_runtime(ctx.resources)
     learner = await find_learner(ctx.session, runtime.clients, user_id)
-    text = t(text_key, learner.locale, **values)
+    if once:
+        # Two events with the same fact may be handled at the same moment: the second waits for the
+        # first's transaction (lock held until commit), then finds it in the log.
+        await ctx.session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"notify:{user_id}:{kind}", 0)))
+        )
+        if await _already_told(ctx.session, user_id, kind):
+            return
+    # Everything that can fail (other services) happens before sending: a retry never sends twice.
+    text, markup = await render(learner.locale)
     if not learner.notifications_enabled or learner.blocked_at is not None:
         await _log(ctx.session, ctx, learner, kind, text, status="skipped")
         return
     try:
-        message = await runtime.sender.send_message(learner.telegram_id, text)
+        message = await runtime.sender.send_message(learner.telegram_id, text, reply_markup=markup)
     except LearnerUnreachableError as exc:
         await ctx.session.execute(
             update(Learner).where(Learner.user_id == user_id).values(blocked_at=datetime.now(UTC))
         )
         await _log(ctx.session, ctx, learner, kind, text, status="blocked", error=str(exc))
         return
+    except TelegramBadRequest as exc:
+        # "chat not found": the learner registered elsewhere and never opened the bot. Retrying
+        # cannot help; the log keeps what they would have been told.
+        if "chat not found" not in str(exc).lower():
+            raise
+        await _log(ctx.session, ctx, learner, kind, text, status="failed", error=str(exc))
+        return
     await _log(ctx.session, ctx, learner, kind, text, status="sent", message_id=message.message_id)
+
+
+async def _already_told(session: AsyncSession, user_id: int, kind: str) -> bool:
+    told = await session.execute(
+        select(NotificationLog.id)
+        .where(NotificationLog.user_id == user_id, NotificationLog.kind == kind, NotificationLog.status == "sent")
+        .limit(1)
+    )
+    return told.first() is not None
 
 
 async def _log(

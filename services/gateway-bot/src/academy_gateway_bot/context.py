@@ -1,0 +1,97 @@
+"""Who is talking to the bot: the registered learner behind an update, or None before registration.
+
+Every message and callback handler receives `learner: LearnerCtx | None` and `locale: str` (the
+learner's chosen language, or the one Telegram reports for someone not registered yet). The learner
+is read from the users service and cached briefly in Redis; whatever changes the profile or the
+language calls `forget_learner` so the next update sees the change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from academy_runtime.errors import NotFoundError
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+from redis.asyncio import Redis
+
+from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.i18n import locale_for
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+# Short enough that a change made outside the bot (an operator, another gateway process) shows soon.
+LEARNER_CACHE_TTL_S = 60
+
+
+@dataclass(frozen=True)
+class LearnerCtx:
+    """The registered learner behind an update (from the users service)."""
+
+    user_id: int
+    telegram_id: int
+    locale: str
+    full_name: str | None
+    city: str | None
+
+    @classmethod
+    def from_users(cls, learner: dict[str, Any]) -> LearnerCtx:
+        return cls(
+            user_id=learner["id"],
+            telegram_id=learner["telegram_id"],
+            locale=learner["locale"],
+            full_name=learner["full_name"],
+            city=learner["city"],
+        )
+
+
+def _cache_key(prefix: str, telegram_id: int) -> str:
+    return f"{prefix}tg:learner:{telegram_id}"
+
+
+async def load_learner(redis: Redis, prefix: str, clients: ServiceClients, telegram_id: int) -> LearnerCtx | None:
+    """The learner with this Telegram id, or None when they have not registered (not cached: a
+    registration must show at once)."""
+    cached = await redis.get(_cache_key(prefix, telegram_id))
+    if cached:
+        return LearnerCtx(**json.loads(cached))
+    try:
+        data = await clients.users.get(f"/internal/users/by-telegram/{telegram_id}")
+    except NotFoundError:
+        return None
+    if not data["consent_personal_data"]:
+        # An account from before consent was asked for: it registers again through the conversation.
+        return None
+    learner = LearnerCtx.from_users(data)
+    await remember_in_cache(redis, prefix, learner)
+    return learner
+
+
+async def remember_in_cache(redis: Redis, prefix: str, learner: LearnerCtx) -> None:
+    await redis.set(_cache_key(prefix, learner.telegram_id), json.dumps(asdict(learner)), ex=LEARNER_CACHE_TTL_S)
+
+
+async def forget_learner(redis: Redis, prefix: str, telegram_id: int) -> None:
+    """Drop the cached learner after their profile or language changed."""
+    await redis.delete(_cache_key(prefix, telegram_id))
+
+
+class LearnerContext(BaseMiddleware):
+    """Injects `learner` (LearnerCtx, or None = not registered) and `locale` into message and callback
+    handlers. Registered as an inner middleware, so only updates some handler takes cost a lookup."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        learner: LearnerCtx | None = None
+        if user is not None and not user.is_bot:
+            learner = await load_learner(self.redis, self.prefix, data["clients"], user.id)
+        data["learner"] = learner
+        data["locale"] = learner.locale if learner else locale_for(user.language_code if user else None)
+        return await handler(event, data)

@@ -1,0 +1,181 @@
+"""Points, level, streak and achievements (gamification), and the leaderboards: overall, my city, a category."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from academy_gateway_bot import keyboards
+from academy_gateway_bot.callbacks import AchievementsCb, LeaderboardCb
+from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.screens import (
+    Event,
+    answer_callback,
+    category_titles,
+    escape,
+    format_date,
+    not_registered,
+    show,
+)
+
+LEADERBOARD_SIZE = 10
+# Locked achievements shown with their progress: the closest few, not the whole rule table.
+LOCKED_SHOWN = 5
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+
+
+async def achievements_command(message: Message, learner: LearnerCtx | None, clients: ServiceClients) -> None:
+    if learner is None:
+        await not_registered(message)
+        return
+    await show_achievements(message, learner, clients, edit=False)
+
+
+async def achievements_button(
+    callback: CallbackQuery, callback_data: AchievementsCb, learner: LearnerCtx | None, clients: ServiceClients
+) -> None:
+    if learner is None:
+        await not_registered(callback)
+        return
+    await show_achievements(callback, learner, clients, edit=not callback_data.fresh)
+    await answer_callback(callback)
+
+
+def localized(item: dict[str, Any], field: str, locale: str) -> str:
+    """`title` is Russian; `title_en` the English one, when there is one."""
+    if locale != "ru" and item.get(f"{field}_en"):
+        return str(item[f"{field}_en"])
+    return str(item.get(field) or "")
+
+
+async def show_achievements(event: Event, learner: LearnerCtx, clients: ServiceClients, *, edit: bool) -> None:
+    locale = learner.locale
+    points = await clients.gamification.get(f"/internal/learners/{learner.user_id}/points")
+    achievements = (await clients.gamification.get(f"/internal/learners/{learner.user_id}/achievements"))["items"]
+    next_level_points = points.get("next_level_points")
+    if next_level_points is None:
+        next_line = t("ach.top_level", locale)
+    else:
+        to_go = points.get("points_to_next_level", next_level_points - points["total_points"])
+        next_line = t("ach.to_next_level", locale, points=max(0, to_go))
+    streak = points.get("streak_days", 0)
+    text = t(
+        "ach.summary",
+        locale,
+        points=points["total_points"],
+        level=points["level"],
+        level_title=escape(points.get(f"level_title_{locale}") or points.get("level_title_ru") or ""),
+        next=next_line,
+        streak=t("ach.streak_days", locale, days=streak) if streak else t("ach.streak_none", locale),
+        lessons=points.get("lessons_completed", 0),
+        courses=points.get("courses_completed", 0),
+    )
+    unlocked = sorted((a for a in achievements if a["unlocked"]), key=lambda a: a.get("earned_at") or "")
+    locked = [a for a in achievements if not a["unlocked"]]
+    # The nearest goals first: the largest share of the condition already reached.
+    locked.sort(key=lambda a: -(a.get("progress") or 0) / max(1, a.get("condition_value") or 1))
+    if unlocked:
+        text += t("ach.unlocked_header", locale, count=len(unlocked))
+        for achievement in unlocked:
+            title = escape(localized(achievement, "title", locale))
+            text += t("ach.unlocked_line", locale, title=title, date=format_date(achievement.get("earned_at")))
+    else:
+        text += t("ach.none", locale)
+    if locked:
+        text += t("ach.locked_header", locale)
+        for achievement in locked[:LOCKED_SHOWN]:
+            target = achievement.get("condition_value") or 1
+            text += t(
+                "ach.locked_line",
+                locale,
+                title=escape(localized(achievement, "title", locale)),
+                progress=min(achievement.get("progress") or 0, target),
+                target=target,
+            )
+    await show(event, text, keyboards.achievements(locale), edit=edit)
+
+
+async def leaderboard_command(message: Message, learner: LearnerCtx | None, clients: ServiceClients) -> None:
+    if learner is None:
+        await not_registered(message)
+        return
+    await show_leaderboard(message, learner, clients, LeaderboardCb(scope="overall"), edit=False)
+
+
+async def leaderboard_button(
+    callback: CallbackQuery, callback_data: LeaderboardCb, learner: LearnerCtx | None, clients: ServiceClients
+) -> None:
+    if learner is None:
+        await not_registered(callback)
+        return
+    await show_leaderboard(callback, learner, clients, callback_data, edit=True)
+    await answer_callback(callback)
+
+
+async def learner_categories(clients: ServiceClients, learner: LearnerCtx) -> dict[str, str]:
+    """The categories of the learner's courses (slug → title), latest enrolment first."""
+    courses = await clients.progress.get(f"/internal/learners/{learner.user_id}/courses")
+    courses.sort(key=lambda c: c["enrolled_at"], reverse=True)
+    titles = await category_titles(clients, learner.locale)
+    slugs = dict.fromkeys(c["category"] for c in courses if c.get("category"))
+    return {slug: titles.get(slug, slug) for slug in slugs}
+
+
+async def show_leaderboard(
+    event: Event, learner: LearnerCtx, clients: ServiceClients, tab: LeaderboardCb, *, edit: bool
+) -> None:
+    locale = learner.locale
+    categories = await learner_categories(clients, learner)
+    scope = tab.scope
+    if scope == "city" and not learner.city:
+        scope = "overall"
+    params: dict[str, Any] = {"scope": scope, "user_id": learner.user_id, "limit": LEADERBOARD_SIZE}
+    if scope == "city":
+        params["city"] = learner.city
+        scope_title = t("lb.scope.city", locale, city=escape(learner.city))
+    elif scope == "category":
+        params["category"] = tab.category
+        titles = categories or await category_titles(clients, locale)
+        scope_title = t("lb.scope.category", locale, category=escape(titles.get(tab.category, tab.category)))
+    else:
+        scope_title = t("lb.scope.overall", locale)
+    board = await clients.gamification.get("/internal/leaderboards", params=params)
+    text = t("lb.title", locale, scope=scope_title)
+    top = board.get("top") or []
+    text += "".join(entry_line(entry, learner, locale) for entry in top) or t("lb.empty", locale)
+    me = board.get("me")
+    if me is None:
+        text += t("lb.me_none", locale)
+    else:
+        text += t("lb.me", locale, rank=me["rank"], points=me["points"])
+        in_top = any(entry["user_id"] == learner.user_id for entry in top)
+        neighbours = [n for n in board.get("neighbours") or [] if n["user_id"] != learner.user_id]
+        if neighbours and not in_top:
+            around = sorted([*neighbours, me], key=lambda entry: entry["rank"])
+            text += t("lb.neighbours", locale) + "".join(entry_line(entry, learner, locale) for entry in around)
+    markup = keyboards.leaderboard_tabs(scope, tab.category, city=learner.city, categories=categories, locale=locale)
+    await show(event, text, markup, edit=edit)
+
+
+def entry_line(entry: dict[str, Any], learner: LearnerCtx, locale: str) -> str:
+    name = escape(entry.get("display_name") or "—")
+    if entry["user_id"] == learner.user_id:
+        name = f"<b>{name}</b>"
+    place = MEDALS.get(entry["rank"], f"{entry['rank']}.")
+    return t("lb.entry", locale, place=place, name=name, points=entry["points"])
+
+
+def make_router() -> Router:
+    """A fresh router each time: an aiogram router can belong to one dispatcher only."""
+    router = Router(name="achievements")
+    router.message.register(achievements_command, Command("achievements"))
+    router.message.register(achievements_command, button_filter("menu.achievements"))
+    router.message.register(leaderboard_command, Command("leaderboard"))
+    router.callback_query.register(achievements_button, AchievementsCb.filter())
+    router.callback_query.register(leaderboard_button, LeaderboardCb.filter())
+    return router

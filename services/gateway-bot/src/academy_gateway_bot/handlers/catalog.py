@@ -1,0 +1,107 @@
+"""The catalog: categories (with the course of the month) and a category's courses, page by page.
+
+A command or the menu button sends the catalog; its buttons edit that one message in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from academy_runtime.errors import NotFoundError
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from academy_gateway_bot import keyboards
+from academy_gateway_bot.callbacks import CatalogCb
+from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.screens import (
+    Event,
+    answer_callback,
+    category_titles,
+    course_title,
+    escape,
+    not_registered,
+    show,
+)
+
+COURSES_PER_PAGE = 5
+
+
+async def catalog_command(message: Message, learner: LearnerCtx | None, clients: ServiceClients) -> None:
+    if learner is None:
+        await not_registered(message)
+        return
+    await show_categories(message, learner, clients)
+
+
+async def catalog_button(
+    callback: CallbackQuery, callback_data: CatalogCb, learner: LearnerCtx | None, clients: ServiceClients
+) -> None:
+    if learner is None:
+        await not_registered(callback)
+        return
+    if callback_data.action == "categories":
+        await show_categories(callback, learner, clients)
+    elif callback_data.action == "category":
+        await show_category(callback, learner, clients, callback_data.category, max(1, callback_data.page))
+    await answer_callback(callback)
+
+
+async def show_categories(event: Event, learner: LearnerCtx, clients: ServiceClients) -> None:
+    locale = learner.locale
+    categories = await category_titles(clients, locale)
+    top = await top_course(clients)
+    if not categories and top is None:
+        await show(event, t("catalog.empty", locale))
+        return
+    text = t("catalog.title", locale)
+    if top is not None:
+        text += t("catalog.top", locale, title=escape(course_title(top, locale)))
+    await show(event, text, keyboards.catalog_home(categories, top, locale))
+
+
+async def top_course(clients: ServiceClients) -> dict[str, Any] | None:
+    try:
+        course: dict[str, Any] = await clients.catalog.get("/internal/courses/top")
+    except NotFoundError:  # nothing published yet
+        return None
+    return course
+
+
+async def show_category(event: Event, learner: LearnerCtx, clients: ServiceClients, category: str, page: int) -> None:
+    locale = learner.locale
+    titles = await category_titles(clients, locale)
+    title = escape(titles.get(category, category))
+    listing = await clients.catalog.get(
+        "/internal/courses", params={"category": category, "page": page, "page_size": COURSES_PER_PAGE}
+    )
+    total = int(listing["total"])
+    pages = max(1, -(-total // COURSES_PER_PAGE))
+    if page > pages:  # the catalog shrank since the page was shown: go to the last one there is
+        page = pages
+        listing = await clients.catalog.get(
+            "/internal/courses", params={"category": category, "page": page, "page_size": COURSES_PER_PAGE}
+        )
+    if total == 0:
+        text = t("catalog.category_empty", locale, category=title)
+    else:
+        text = t("catalog.category", locale, category=title, total=total, page=page, pages=pages)
+    await show(event, text, keyboards.category_page(listing["items"], category, page, pages, locale))
+
+
+async def page_counter_button(callback: CallbackQuery) -> None:
+    """ "2/5" between the arrows only shows where the learner is; pressing it does nothing."""
+    await answer_callback(callback)
+
+
+def make_router() -> Router:
+    """A fresh router each time: an aiogram router can belong to one dispatcher only."""
+    router = Router(name="catalog")
+    router.message.register(catalog_command, Command("catalog"))
+    router.message.register(catalog_command, button_filter("menu.catalog"))
+    router.callback_query.register(catalog_button, CatalogCb.filter(F.action != "noop"))
+    router.callback_query.register(page_counter_button, CatalogCb.filter(F.action == "noop"))
+    return router

@@ -1,0 +1,262 @@
+"""Registration as a conversation: consent to personal-data processing, full name, phone, city.
+
+The answers live only in the conversation state (Redis, with a TTL) until the last one; then the users
+service registers the learner in one call. Someone who declines or cancels leaves nothing behind but
+their Telegram id in the update log.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+
+from academy_runtime.resources import Resources
+from aiogram import F, Router
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
+
+from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.handlers.menu import show_main_menu
+from academy_gateway_bot.i18n import t
+from academy_gateway_bot.learners import learner_changed
+from academy_gateway_bot.settings import GatewaySettings
+from academy_gateway_bot.states import Registration
+
+# Quick picks: the biggest cities of the academy's learners; any other city can be typed.
+QUICK_PICK_CITIES = ("Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург", "Казань", "Краснодар")
+
+_WORDS = r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?"  # letters, words joined by spaces, hyphens, apostrophes
+_NAME = re.compile(_WORDS)
+_PHONE_CHARACTERS = re.compile(r"\+?[0-9 ()\-]+")
+_NAME_LENGTH = range(2, 101)
+_PHONE_DIGITS = range(10, 16)  # E.164, with the country code
+_RUSSIAN_TRUNK_LENGTH = 11
+_REGISTRATION_ANSWERS = {"consent_version", "consent_at", "full_name", "phone"}
+
+# Free text, not a command: "/cancel" typed in the middle of the conversation is handled as a command.
+TYPED_ANSWER = F.text & ~F.text.startswith("/")
+
+
+def clean_name(text: str) -> str | None:
+    """A full name or a city as typed, spaces tidied; None when it is not 2–100 letters and separators."""
+    value = " ".join(text.split())
+    if len(value) not in _NAME_LENGTH or not _NAME.fullmatch(value):
+        return None
+    return value
+
+
+def normalise_phone(text: str) -> str | None:
+    """A typed or shared number in E.164 (the Russian trunk prefix 8 read as +7); None when invalid.
+    The users service checks it again with the same rules."""
+    value = text.strip()
+    if not _PHONE_CHARACTERS.fullmatch(value):
+        return None
+    digits = re.sub(r"\D", "", value)
+    if not value.startswith("+") and len(digits) == _RUSSIAN_TRUNK_LENGTH and digits.startswith("8"):
+        digits = "7" + digits[1:]
+    if len(digits) not in _PHONE_DIGITS or digits.startswith("0"):
+        return None
+    return f"+{digits}"
+
+
+def city_keyboard() -> ReplyKeyboardMarkup:
+    cities = [KeyboardButton(text=city) for city in QUICK_PICK_CITIES]
+    return ReplyKeyboardMarkup(
+        keyboard=[cities[i : i + 2] for i in range(0, len(cities), 2)], resize_keyboard=True, one_time_keyboard=True
+    )
+
+
+class ConsentAnswer(CallbackData, prefix="consent"):
+    accepted: bool
+    version: str  # the version of the text the learner read
+
+
+def _settings(resources: Resources) -> GatewaySettings:
+    settings = resources.settings
+    assert isinstance(settings, GatewaySettings)
+    return settings
+
+
+async def offer_consent(message: Message, state: FSMContext, locale: str, version: str) -> None:
+    """The first step: the consent text with its version, and the two answers."""
+    await state.set_state(Registration.consent)
+    await state.set_data({"locale": locale})
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t("consent.accept", locale),
+                    callback_data=ConsentAnswer(accepted=True, version=version).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=t("consent.decline", locale),
+                    callback_data=ConsentAnswer(accepted=False, version=version).pack(),
+                ),
+            ]
+        ]
+    )
+    await message.answer(t("consent.text", locale, version=html.escape(version)), reply_markup=keyboard)
+
+
+async def consent_answered(  # noqa: PLR0917 - aiogram injects what the handler needs
+    callback: CallbackQuery,
+    callback_data: ConsentAnswer,
+    state: FSMContext,
+    learner: LearnerCtx | None,
+    locale: str,
+    resources: Resources,
+) -> None:
+    message = callback.message if isinstance(callback.message, Message) else None
+    if learner is not None:
+        await callback.answer(t("registration.already", learner.locale))
+        return
+    if message is None:  # the consent message is too old to edit: start over
+        await callback.answer(t("conversation.start_again", locale), show_alert=True)
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    version = _settings(resources).consent_version
+    if not callback_data.accepted:
+        await state.clear()
+        await callback.answer()
+        await message.answer(t("consent.declined", locale))
+        return
+    if callback_data.version != version:
+        await callback.answer(t("consent.outdated", locale), show_alert=True)
+        await offer_consent(message, state, locale, version)
+        return
+    accepted_at = datetime.now(UTC)
+    data = await state.get_data()
+    locale = data.get("locale", locale)
+    await state.set_data({"locale": locale, "consent_version": version, "consent_at": accepted_at.isoformat()})
+    await state.set_state(Registration.full_name)
+    await callback.answer()
+    when = accepted_at.strftime("%d.%m.%Y %H:%M UTC")
+    await message.answer(
+        t("consent.accepted", locale, version=html.escape(version), when=when)
+        + "\n\n"
+        + t("registration.ask_name", locale)
+    )
+
+
+async def consent_not_answered(message: Message, locale: str) -> None:
+    await message.answer(t("consent.use_buttons", locale))
+
+
+async def name_given(message: Message, state: FSMContext, locale: str) -> None:
+    locale = (await state.get_data()).get("locale", locale)
+    full_name = clean_name(message.text or "")
+    if full_name is None:
+        await message.answer(t("registration.name_invalid", locale))
+        return
+    await state.update_data(full_name=full_name)
+    await state.set_state(Registration.phone)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=t("registration.share_phone", locale), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message.answer(t("registration.ask_phone", locale), reply_markup=keyboard)
+
+
+async def name_not_text(message: Message, state: FSMContext, locale: str) -> None:
+    await message.answer(t("registration.name_invalid", (await state.get_data()).get("locale", locale)))
+
+
+async def contact_shared(message: Message, state: FSMContext, locale: str) -> None:
+    locale = (await state.get_data()).get("locale", locale)
+    contact = message.contact
+    assert contact is not None
+    # A contact card of someone else can be forwarded too; only the learner's own number is theirs to give.
+    if message.from_user is None or contact.user_id != message.from_user.id:
+        await message.answer(t("registration.phone_not_own", locale))
+        return
+    await _phone_given(message, state, locale, contact.phone_number)
+
+
+async def phone_typed(message: Message, state: FSMContext, locale: str) -> None:
+    locale = (await state.get_data()).get("locale", locale)
+    await _phone_given(message, state, locale, message.text or "")
+
+
+async def _phone_given(message: Message, state: FSMContext, locale: str, typed: str) -> None:
+    phone = normalise_phone(typed)
+    if phone is None:
+        await message.answer(t("registration.phone_invalid", locale))
+        return
+    await state.update_data(phone=phone)
+    await state.set_state(Registration.city)
+    await message.answer(t("registration.ask_city", locale), reply_markup=city_keyboard())
+
+
+async def phone_not_given(message: Message, state: FSMContext, locale: str) -> None:
+    await message.answer(t("registration.phone_invalid", (await state.get_data()).get("locale", locale)))
+
+
+async def city_given(  # noqa: PLR0917 - aiogram injects what the handler needs
+    message: Message,
+    state: FSMContext,
+    locale: str,
+    clients: ServiceClients,
+    resources: Resources,
+    idempotency_key: str,
+) -> None:
+    data = await state.get_data()
+    locale = data.get("locale", locale)
+    if not data.keys() >= _REGISTRATION_ANSWERS:  # the answers expired (CONVERSATION_TTL_S): start over
+        await state.clear()
+        await message.answer(t("conversation.start_again", locale))
+        return
+    city = clean_name(message.text or "")
+    if city is None:
+        await message.answer(t("registration.city_invalid", locale))
+        return
+    user = message.from_user
+    if user is None:
+        return
+    registration = await clients.users.post(
+        "/internal/users/register",
+        json={
+            "telegram_id": user.id,
+            "username": user.username,
+            "locale": locale,
+            "full_name": data["full_name"],
+            "phone": data["phone"],
+            "city": city,
+            "consent": {"version": data["consent_version"], "accepted_at": data["consent_at"]},
+        },
+        idempotency_key=f"{idempotency_key}:register",
+    )
+    learner = await learner_changed(resources, registration["learner"])
+    await state.clear()  # the answers are with the users service now; nothing stays in Redis
+    first_name = html.escape((learner.full_name or user.first_name).split()[0])
+    key = "welcome.new" if registration["created"] else "welcome.back"
+    await show_main_menu(message, learner.locale, t(key, learner.locale, name=first_name))
+
+
+async def city_not_text(message: Message, state: FSMContext, locale: str) -> None:
+    await message.answer(t("registration.city_invalid", (await state.get_data()).get("locale", locale)))
+
+
+def make_router() -> Router:
+    """A fresh router each time: an aiogram router can belong to one dispatcher only."""
+    router = Router(name="registration")
+    router.callback_query.register(consent_answered, ConsentAnswer.filter())
+    router.message.register(consent_not_answered, Registration.consent, ~F.text.startswith("/"))
+    router.message.register(name_given, Registration.full_name, TYPED_ANSWER)
+    router.message.register(name_not_text, Registration.full_name, ~F.text)
+    router.message.register(contact_shared, Registration.phone, F.contact)
+    router.message.register(phone_typed, Registration.phone, TYPED_ANSWER)
+    router.message.register(phone_not_given, Registration.phone, ~F.text)
+    router.message.register(city_given, Registration.city, TYPED_ANSWER)
+    router.message.register(city_not_text, Registration.city, ~F.text)
+    return router

@@ -1,0 +1,143 @@
+"""Test data for the learning screens: categories, published courses and registered learners, made through
+the real services' APIs (the gateway's own clients: it is one of the catalog's operator callers)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from academy_gateway_bot.bot import BotRuntime
+from academy_runtime.errors import NotFoundError
+from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+async def new_category(runtime: BotRuntime, title_ru: str = "Нейл-арт", title_en: str = "Nail art") -> str:
+    """A category of this test alone, so counts and pages are the test's own."""
+    slug = unique("t")
+    await runtime.clients.catalog.post(
+        "/internal/categories",
+        json={"slug": slug, "title_ru": f"{title_ru} {slug}", "title_en": f"{title_en} {slug}"},
+        idempotency_key=unique("category"),
+    )
+    return slug
+
+
+async def publish_course(
+    runtime: BotRuntime,
+    *,
+    category: str,
+    title: str | None = None,
+    lessons: int = 3,
+    price: str = "0",
+    free_lessons: tuple[int, ...] = (1,),
+    duration_hours: int | None = 6,
+) -> dict[str, Any]:
+    """A published course with `lessons` lessons (video and PDF links), the `free_lessons` open as previews."""
+    title = title or unique("Курс")
+    key = secrets.token_hex(4)  # for the links: titles have spaces and Cyrillic
+    course = await runtime.clients.catalog.post(
+        "/internal/courses",
+        json={
+            "title": title,
+            "description": f"Описание курса {title}",
+            "category": category,
+            "price": price,
+            "duration_hours": duration_hours,
+            "lessons": [
+                {
+                    "order": n,
+                    "title": f"Урок {n} курса {title}",
+                    "description": f"Что вы узнаете в уроке {n}",
+                    "video_url": f"https://video.example.com/{key}/{n}.mp4",
+                    "video_duration": 600,
+                    "pdf_url": f"https://files.example.com/{key}/{n}.pdf",
+                    "is_free": n in free_lessons,
+                }
+                for n in range(1, lessons + 1)
+            ],
+        },
+        idempotency_key=unique("course"),
+    )
+    published: dict[str, Any] = await runtime.clients.catalog.post(
+        f"/internal/courses/{course['id']}/publish", idempotency_key=unique("publish")
+    )
+    return published
+
+
+async def wait_until_progress_knows(runtime: BotRuntime, course: dict[str, Any], timeout: float = 15.0) -> None:
+    """Progress learns courses from catalog.course_published: wait for its projection."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            view = await runtime.clients.progress.get(f"/internal/learners/1/courses/{course['id']}")
+        except NotFoundError:
+            view = None
+        if view is not None and view["total_lessons"] == len(course["lessons"]):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"progress never heard of course {course['id']}")
+        await asyncio.sleep(0.1)
+
+
+async def register(
+    runtime: BotRuntime,
+    tg: EmulatorClient,
+    *,
+    city: str = "Москва",
+    language_code: str = "ru",
+    full_name: str = "Анна Смирнова",
+) -> tuple[TestUser, dict[str, Any]]:
+    """A learner registered with the users service (as the registration conversation ends), chat opened."""
+    user = TestUser.new("Анна", language_code=language_code)
+    await tg.create_user(user)
+    registration = await runtime.clients.users.post(
+        "/internal/users/register",
+        json={
+            "telegram_id": user.id,
+            "username": None,
+            "locale": "ru" if language_code == "ru" else "en",
+            "full_name": full_name,
+            "phone": f"+7916{secrets.randbelow(10**7):07d}",
+            "city": city,
+            "consent": {"version": "2025-01", "accepted_at": datetime.now(UTC).isoformat()},
+        },
+        idempotency_key=unique("register"),
+    )
+    # The learner is in the chat with the bot (a bot may only write to a chat the learner started).
+    sent = await tg.send_command(user, "start")
+    await tg.wait_for_reply(sent)
+    return user, registration["learner"]
+
+
+def has_text(fragment: str) -> Callable[[ChatMessage], bool]:
+    return lambda message: fragment in (message.content or "")
+
+
+async def wait_for_edit(
+    tg: EmulatorClient, message: ChatMessage, predicate: Callable[[ChatMessage], bool], timeout: float = 5.0
+) -> ChatMessage:
+    """The bot's message `message`, once an edit made it match `predicate`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = await tg.message(message.chat_id, message.message_id)
+        if predicate(current):
+            return current
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"message {message.message_id} never matched; it is now: {current.summary()}")
+        await asyncio.sleep(0.05)
+
+
+def button_starting(message: ChatMessage, prefix: str) -> str:
+    """The label of the message's button that starts with `prefix`."""
+    for button in message.inline_buttons():
+        if str(button.get("text", "")).startswith(prefix):
+            return str(button["text"])
+    raise KeyError(f"no button starting with {prefix!r}: {message.summary()}")
