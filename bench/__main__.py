@@ -1,49 +1,121 @@
-"""`python -m bench`: the outbox relay benchmark (see bench/README.md)."""
+"""`python -m bench [outbox|catalog|pipeline|all]`: benchmarks against a baseline in the same run (bench/README.md)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from dataclasses import dataclass
 
-from bench.suite import Options, run
+from bench import catalog, pipeline, suite
+from bench.report import say
+
+SUITES = ("outbox", "catalog", "pipeline")
 
 
-def parse(argv: list[str] | None = None) -> Options:
+@dataclass
+class Plan:
+    suites: tuple[str, ...]
+    outbox: suite.Options
+    catalog: catalog.Options
+    pipeline: pipeline.Options
+
+
+def parse(argv: list[str] | None = None) -> Plan:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--events", type=int, help="events per throughput round (default 5000, --quick 1000)")
-    parser.add_argument("--samples", type=int, help="idle latency samples per side (default 300, --quick 100)")
+    parser.add_argument("suite", nargs="?", choices=[*SUITES, "all"], default="all", help="default: all")
+    parser.add_argument("--quick", action="store_true", help="a smaller run of each suite, for a smoke test")
+    parser.add_argument("--rounds", type=int, help="counted rounds per side (default 5, --quick 1)")
     parser.add_argument(
-        "--rounds",
+        "--events",
         type=int,
-        help="throughput rounds per side, alternating after a warm-up round (default 5, --quick 1)",
+        help="events per round: outbox (default 5000, --quick 1000), pipeline (default 1000, --quick 200)",
     )
-    parser.add_argument("--spacing-ms", type=float, default=20.0, help="pause after each latency sample")
-    parser.add_argument("--batch-size", type=int, help="outbox_batch_size (default: the runtime's setting)")
-    parser.add_argument("--quick", action="store_true", help="a smaller run, for a smoke test")
-    parser.add_argument("--profile", action="store_true", help="one more relay throughput round under cProfile")
+    outbox = parser.add_argument_group("outbox")
+    outbox.add_argument("--samples", type=int, help="idle latency samples per side (default 300, --quick 100)")
+    outbox.add_argument("--spacing-ms", type=float, default=20.0, help="pause after each latency sample")
+    outbox.add_argument("--batch-size", type=int, help="outbox_batch_size (default: the runtime's setting)")
+    outbox.add_argument("--profile", action="store_true", help="one more relay throughput round under cProfile")
+    cat = parser.add_argument_group("catalog")
+    cat.add_argument("--requests", type=int, help="requests per round and side (default 3000, --quick 600)")
+    cat.add_argument("--concurrency", type=int, default=32, help="requests in flight (default 32)")
+    cat.add_argument("--page-size", type=int, default=10, help="courses per listed page (default 10)")
+    pipe = parser.add_argument_group("pipeline")
+    pipe.add_argument(
+        "--pipeline-mode",
+        choices=["processes", "inprocess"],
+        default="processes",
+        help="the services as their worker processes (default) or in the bench's process (InProcessStack)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
-    options = Options(
-        events=args.events or (1_000 if quick else 5_000),
-        samples=args.samples or (100 if quick else 300),
-        warmup=10 if quick else 20,
-        rounds=args.rounds or (1 if quick else 5),
-        spacing_ms=args.spacing_ms,
-        batch_size=args.batch_size,
-        profile=args.profile,
+    rounds = args.rounds or (1 if quick else 5)
+    plan = Plan(
+        suites=SUITES if args.suite == "all" else (args.suite,),
+        outbox=suite.Options(
+            events=args.events or (1_000 if quick else 5_000),
+            samples=args.samples or (100 if quick else 300),
+            warmup=10 if quick else 20,
+            rounds=rounds,
+            spacing_ms=args.spacing_ms,
+            batch_size=args.batch_size,
+            profile=args.profile,
+        ),
+        catalog=catalog.Options(
+            requests=args.requests or (600 if quick else 3_000),
+            concurrency=args.concurrency,
+            rounds=rounds,
+            page_size=args.page_size,
+        ),
+        pipeline=pipeline.Options(
+            events=args.events or (200 if quick else 1_000), rounds=rounds, mode=args.pipeline_mode
+        ),
     )
-    if options.events <= 0 or options.samples <= 0 or options.rounds <= 0:
-        parser.error("--events, --samples and --rounds must be positive")
-    return options
+    positive = (rounds, plan.outbox.events, plan.outbox.samples, plan.catalog.requests, args.concurrency)
+    if min(positive) <= 0 or not 1 <= args.page_size <= 100:
+        parser.error("counts must be positive and --page-size within 1..100")
+    return plan
+
+
+async def run(plan: Plan) -> None:
+    headlines: list[str] = []
+    for name in plan.suites:
+        say(f"== {name} ==")
+        if name == "outbox":
+            results = await suite.run(plan.outbox)
+            r = results["ratios"]
+            headlines.append(
+                f"outbox:   throughput relay/raw aio-pika {r['throughput_paired_median']:.2f}x per round (median), "
+                f"idle latency p50 {r['latency_p50_vs_delivery']:.2f}x publish->receive"
+            )
+        elif name == "catalog":
+            results = await catalog.run(plan.catalog)
+            r = results["ratios"]
+            headlines.append(
+                f"catalog:  requests/s catalog/bare {r['requests_per_s']:.2f}x "
+                f"(rounds {min(r['requests_per_s_paired']):.2f}-{max(r['requests_per_s_paired']):.2f}), "
+                f"p99 {r['latency_p99']:.2f}x"
+            )
+        else:
+            results = await pipeline.run(plan.pipeline)
+            r = results["ratios"]
+            headlines.append(
+                f"pipeline: events/s pipeline/raw aio-pika {r['events_per_s']:.2f}x "
+                f"(rounds {min(r['events_per_s_paired']):.2f}-{max(r['events_per_s_paired']):.2f})"
+            )
+    if len(plan.suites) > 1:
+        print()
+        print("Summary (ratios against the baseline of the same run):")
+        for line in headlines:
+            print(f"  {line}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse(argv)
+    plan = parse(argv)
     try:
-        asyncio.run(run(options))
+        asyncio.run(run(plan))
     except KeyboardInterrupt:
-        # asyncio.run cancelled the bench on the first Ctrl-C; its `finally` removed what it created.
+        # asyncio.run cancelled the bench on the first Ctrl-C; its `finally` blocks removed what it created.
         print("interrupted", file=sys.stderr)
         return 130
     return 0

@@ -7,11 +7,18 @@ import math
 import os
 import platform
 import statistics
+import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def say(text: str) -> None:
+    """Progress lines go to stderr; the report goes to stdout."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,6 +78,16 @@ def machine() -> dict[str, Any]:
     }
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return math.nan
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based, man proc).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def loadavg() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -107,8 +124,12 @@ def table(results: dict[str, Any]) -> str:
         "eps",
     )
 
-    header = ("metric", "baseline", "relay", "relay/baseline")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    return render_table(("metric", "baseline", "relay", "relay/baseline"), rows)
+
+
+def render_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    """A plain-text table: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
         cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
@@ -118,8 +139,25 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def write_json(results: dict[str, Any], started: datetime) -> Path:
+def ratio(subject: float, baseline: float) -> float:
+    if not baseline or math.isnan(baseline) or math.isnan(subject):
+        return math.nan
+    return subject / baseline
+
+
+def fmt_ratio(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}x"
+
+
+def spread(values: list[float]) -> str:
+    """`median (min-max)` of per-round figures, for the printed summaries."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.2f} (range {min(values):.2f}-{max(values):.2f})"
+
+
+def write_json(results: dict[str, Any], started: datetime, suite: str = "outbox") -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"outbox-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path = RESULTS_DIR / f"{suite}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return path

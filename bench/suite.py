@@ -11,7 +11,6 @@ import cProfile
 import io
 import pstats
 import statistics
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,16 @@ from typing import Any
 from bench import baseline, relay
 from bench.env import BenchEnv
 from bench.events import Receiver, body_size, payload
-from bench.report import RESULTS_DIR, latency_summary, loadavg, machine, table, throughput_summary, write_json
+from bench.report import (
+    RESULTS_DIR,
+    latency_summary,
+    loadavg,
+    machine,
+    say,
+    table,
+    throughput_summary,
+    write_json,
+)
 
 # A latency sample slower than this was not woken by the NOTIFY but by the relay's safety-net poll.
 POLL_WAKEUP_S = 0.5
@@ -36,10 +44,6 @@ class Options:
     warmup_rounds: int = 1
     batch_size: int | None = None
     profile: bool = False
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 async def measure_latency(env: BenchEnv, options: Options) -> dict[str, list[float]]:

@@ -26,17 +26,23 @@ log = logging.getLogger(__name__)
 
 _MAX_RETRY_AFTER_S = 60
 
-# Sliding one-second windows kept as sorted sets of send times (ms), checked and reserved atomically
-# for every gateway process at once. Returns 0 when a slot was taken, else the milliseconds to wait.
+# Telegram counts messages when they arrive, we count them when we send: two sends exactly a second
+# apart can arrive less than a second apart when the first one was slower on the way. The window is
+# a little longer than a second so that this jitter never earns a 429.
+_WINDOW_MS = 1100
+
+# Sliding windows kept as sorted sets of send times (ms), checked and reserved atomically for every
+# gateway process at once. Returns 0 when a slot was taken, else the milliseconds to wait.
 _SLIDING_WINDOW = """
 local now = tonumber(ARGV[1])
 local limits = {tonumber(ARGV[2]), tonumber(ARGV[3])}
+local window = tonumber(ARGV[5])
 local wait = 0
 for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - 1000)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   if redis.call('ZCARD', key) >= limits[i] then
     local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
-    wait = math.max(wait, oldest + 1000 - now + 1)
+    wait = math.max(wait, oldest + window - now + 1)
   end
 end
 if wait > 0 then return wait end
@@ -87,7 +93,13 @@ class NotificationSender:
         while True:
             wait_ms = await self._reserve(
                 keys=[global_key, chat_key],
-                args=[int(time.time() * 1000), self.global_per_s, self.per_chat_per_s, secrets.token_hex(8)],
+                args=[
+                    int(time.time() * 1000),
+                    self.global_per_s,
+                    self.per_chat_per_s,
+                    secrets.token_hex(8),
+                    _WINDOW_MS,
+                ],
             )
             if int(wait_ms) <= 0:
                 return
