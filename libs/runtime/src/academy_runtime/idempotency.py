@@ -43,7 +43,7 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def idempotency_key_header(
+async def idempotency_key_header(
     idempotency_key: str | None = Header(default=None, max_length=MAX_KEY_LENGTH),
 ) -> str | None:
     return idempotency_key

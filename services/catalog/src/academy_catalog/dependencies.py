@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from academy_catalog.settings import CatalogSettings
 
 
-def _operator_caller(request: Request, caller: ServiceCaller) -> str:
+async def _operator_caller(request: Request, caller: ServiceCaller) -> str:
     settings = request.app.state.resources.settings
     allowed = settings.operator_callers if isinstance(settings, CatalogSettings) else []
     if caller not in allowed:
