@@ -33,6 +33,7 @@ __all__ = [
     "PaymentPurpose",
     "PaymentRefundedV1",
     "PaymentSucceededV1",
+    "PurchaseRefundedV1",
 ]
 
 _SERVICE = "billing"
@@ -236,4 +237,39 @@ class CoursePurchasedV1(EventData):
             payment_id=777,
             amount=Money(amount=Decimal(250), currency="XTR"),
             purchased_at=datetime(2025, 3, 3, 11, 0, tzinfo=UTC),
+        )
+
+
+class PurchaseRefundedV1(EventData):
+    """A course purchase was reversed (refunded by an operator, or refunded automatically because the
+    learner already held the course): the learner loses access to the course it bought.
+
+    Published for every kind of purchase (paid in Stars, through YooKassa or from the coins wallet); the
+    money side of a provider refund is `billing.payment_refunded.v1`.
+    """
+
+    event_type: ClassVar[str] = "billing.purchase_refunded.v1"
+    source_service: ClassVar[str] = _SERVICE
+    occurred_at_field: ClassVar[str] = "refunded_at"
+
+    purchase_id: DbId = Field(description="The reversed purchase (the `purchase_id` of `billing.course_purchased.v1`).")
+    user_id: DbId = Field(description="The learner who loses access.")
+    course_id: DbId = Field(description="The course the purchase opened.")
+    payment_id: DbId | None = Field(
+        default=None, description="The refunded provider payment; null for a purchase charged to the coins wallet."
+    )
+    amount: Money = Field(description="What the learner got back, in the purchase's currency.")
+    reason: Explanation = Field(description="Why, e.g. `operator_refund` or `already_owned`.")
+    refunded_at: UtcDatetime = Field(description="When the purchase was reversed.")
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(
+            purchase_id=501,
+            user_id=42,
+            course_id=7,
+            payment_id=777,
+            amount=Money(amount=Decimal(250), currency="XTR"),
+            reason="operator_refund",
+            refunded_at=datetime(2025, 3, 5, 9, 0, tzinfo=UTC),
         )

@@ -58,6 +58,7 @@ _ALL_EVENTS: tuple[type[EventData], ...] = (
     billing.BalanceChangedV1,
     billing.BalanceLowV1,
     billing.CoursePurchasedV1,
+    billing.PurchaseRefundedV1,
 )
 
 
