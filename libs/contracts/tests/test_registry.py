@@ -38,6 +38,7 @@ EXPECTED_TYPES = {
     "billing.balance_changed.v1",
     "billing.balance_low.v1",
     "billing.course_purchased.v1",
+    "billing.purchase_refunded.v1",
 }
 ALL_MODELS = list(EVENT_TYPES.values())
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
