@@ -19,7 +19,8 @@ _RETRYABLE_STATUS = {502, 503, 504}
 
 
 class ServiceCallError(DomainError):
-    """Another service answered with an error we pass on (its status and message)."""
+    """Another service answered with an error we pass on: its HTTP status (`status_code`), its error code
+    (`code`, e.g. `insufficient_funds`) and `details`, so a caller can branch on what the callee meant."""
 
 
 class ServiceClient:
@@ -85,16 +86,21 @@ class ServiceClient:
     def _result(self, response: httpx.Response) -> Any:
         if response.is_success:
             return response.json() if response.content else None
+        code, details = "service_error", None
         try:
-            message = response.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
+            error_doc = response.json()["error"]
+            message = error_doc["message"]
+            code = str(error_doc.get("code") or code)
+            details = error_doc.get("details")
+        except (ValueError, KeyError, TypeError, AttributeError):
             message = response.text[:200]
         if response.status_code == 404:  # noqa: PLR2004
             raise NotFoundError(f"{self.service}: {message}")
         if response.status_code >= 500:  # noqa: PLR2004
             raise DependencyUnavailableError(f"{self.service} failed ({response.status_code}): {message}")
-        error = ServiceCallError(f"{self.service}: {message}")
+        error = ServiceCallError(f"{self.service}: {message}", details=details if isinstance(details, dict) else None)
         error.status_code = response.status_code
+        error.code = code
         raise error
 
     async def get(self, path: str, **kwargs: Any) -> Any:
