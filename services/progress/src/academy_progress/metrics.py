@@ -1,6 +1,12 @@
 from prometheus_client import Counter
 
 ENROLMENTS = Counter("academy_progress_enrolments_total", "Learners enrolled on a course", ["source"])
+PURCHASE_REFUNDS = Counter(
+    "academy_progress_purchase_refunds_total",
+    "Refunded purchases: enrolment revoked, kept by another standing purchase, none to revoke; "
+    "and purchases that arrived after their refund (late_purchase, nothing enrolled)",
+    ["outcome"],
+)
 PROJECTION_UPDATES = Counter(
     "academy_progress_course_projection_updates_total",
     "Catalog events applied to the course projection, by outcome (applied, stale)",

@@ -1,6 +1,7 @@
 """Tables of the progress schema.
 
 - `user_courses` (seed): enrolments, one per learner and course;
+- `course_purchases`: billing's course purchases as progress heard of them, bought and/or refunded;
 - `user_progress` (seed): a learner's progress in one lesson;
 - `user_transcripts` (roadmap UserTranscript): the learning record, its PDF in S3;
 - `course_projection`, `lesson_projection`: the catalog's courses as its events describe them;
@@ -82,6 +83,33 @@ class UserCourse(Base):
         CheckConstraint("is_completed = (completed_at IS NOT NULL)", name="completed_iff_completed_at"),
         # The seed's "top 5 courses" counts learners per course.
         Index("ix_user_courses_course_id", "course_id"),
+    )
+
+
+class CoursePurchase(Base):
+    """A billing purchase of a course, as told by `course_purchased` and/or `purchase_refunded`.
+
+    Either event may arrive first (retries and redeliveries reorder them), so the row is written by
+    whichever comes first and completed by the other: `revoked_at` set means the purchase opens
+    nothing any more, whenever its `course_purchased` arrives; a purchase bought and not revoked
+    keeps the learner's access when another purchase of the same course is refunded.
+    """
+
+    __tablename__ = "course_purchases"
+
+    purchase_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    course_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # billing's time of the purchase; null until its course_purchased has arrived.
+    purchased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # billing's time of the refund; null while the purchase stands.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("purchased_at IS NOT NULL OR revoked_at IS NOT NULL", name="purchased_or_revoked"),
+        # "Another standing purchase of this course by this learner?" when one is refunded.
+        Index("ix_course_purchases_user_id_course_id", "user_id", "course_id"),
     )
 
 

@@ -4,11 +4,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, RowMapping, and_, case, func, select
+from sqlalchemy import Integer, RowMapping, and_, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from academy_progress.models import CourseProjection, LessonProjection, UserCourse, UserProgress
+from academy_progress.models import CourseProjection, CoursePurchase, LessonProjection, UserCourse, UserProgress
+
+# First key of the two-key advisory lock on a learner's purchase enrolments (any constant of this
+# service's own: the second key is the learner, and the two-key space is shared by the database).
+_PURCHASE_LOCK_SPACE = 0x5052
 
 
 class EnrolmentRepository:
@@ -35,6 +39,85 @@ class EnrolmentRepository:
             .values(values)
             .on_conflict_do_nothing(index_elements=[UserCourse.user_id, UserCourse.course_id])
             .returning(UserCourse)
+        )
+        return result.scalar_one_or_none()
+
+    async def lock_learner_purchases(self, user_id: int) -> None:
+        """Wait for, then hold until the transaction ends, the learner's purchase enrolments.
+
+        A purchase and a refund (of the same or of another purchase of the course) handled side by
+        side would each miss the other's uncommitted rows: the refund would find no enrolment to
+        remove yet, the purchase no refund yet. Taking turns, each one's statements see what the
+        other committed (READ COMMITTED takes a snapshot per statement).
+        """
+        await self.session.execute(select(func.pg_advisory_xact_lock(_PURCHASE_LOCK_SPACE, user_id)))
+
+    async def record_purchase(
+        self, *, purchase_id: int, user_id: int, course_id: int, purchased_at: datetime
+    ) -> CoursePurchase:
+        """Remember the purchase (kept as first told); the row says whether it was refunded already."""
+        new = insert(CoursePurchase).values(
+            purchase_id=purchase_id, user_id=user_id, course_id=course_id, purchased_at=purchased_at
+        )
+        stmt = new.on_conflict_do_update(
+            index_elements=[CoursePurchase.purchase_id],
+            set_={"purchased_at": func.coalesce(CoursePurchase.purchased_at, new.excluded.purchased_at)},
+        ).returning(CoursePurchase)
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def record_revocation(self, *, purchase_id: int, user_id: int, course_id: int, revoked_at: datetime) -> None:
+        """Remember that the purchase was refunded (the first refund's time is kept)."""
+        new = insert(CoursePurchase).values(
+            purchase_id=purchase_id, user_id=user_id, course_id=course_id, revoked_at=revoked_at
+        )
+        await self.session.execute(
+            new.on_conflict_do_update(
+                index_elements=[CoursePurchase.purchase_id],
+                set_={"revoked_at": func.coalesce(CoursePurchase.revoked_at, new.excluded.revoked_at)},
+            )
+        )
+
+    async def standing_purchase(self, *, user_id: int, course_id: int) -> CoursePurchase | None:
+        """A purchase of the course by the learner that arrived and was not refunded (the earliest)."""
+        result = await self.session.execute(
+            select(CoursePurchase)
+            .where(
+                CoursePurchase.user_id == user_id,
+                CoursePurchase.course_id == course_id,
+                CoursePurchase.purchased_at.is_not(None),
+                CoursePurchase.revoked_at.is_(None),
+            )
+            .order_by(CoursePurchase.purchased_at, CoursePurchase.purchase_id)
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def delete_purchase_enrolment(self, *, user_id: int, course_id: int, purchase_id: int) -> int | None:
+        """Remove the enrolment this purchase opened; the id removed, None when it opened none (any more)."""
+        result = await self.session.execute(
+            delete(UserCourse)
+            .where(
+                UserCourse.user_id == user_id,
+                UserCourse.course_id == course_id,
+                UserCourse.purchase_id == purchase_id,
+            )
+            .returning(UserCourse.id)
+        )
+        return result.scalar_one_or_none()
+
+    async def move_purchase_enrolment(
+        self, *, user_id: int, course_id: int, from_purchase_id: int, to_purchase_id: int
+    ) -> int | None:
+        """Let another purchase carry the enrolment this one opened; the enrolment's id, None when none."""
+        result = await self.session.execute(
+            update(UserCourse)
+            .where(
+                UserCourse.user_id == user_id,
+                UserCourse.course_id == course_id,
+                UserCourse.purchase_id == from_purchase_id,
+            )
+            .values(purchase_id=to_purchase_id)
+            .returning(UserCourse.id)
         )
         return result.scalar_one_or_none()
 

@@ -1,12 +1,26 @@
-"""Enrolments: access to a course, from a free enrolment, a purchase or an operator's grant."""
+"""Enrolments: access to a course, from a free enrolment, a purchase or an operator's grant.
+
+A refunded purchase takes back the access it opened (`purchase_refunded`), in whatever order the
+purchase and its refund arrive: every purchase progress hears of is kept in `course_purchases`
+(bought, refunded, or both), and a learner's purchase events are handled one at a time (an advisory
+lock per learner), so
+- a refund removes the enrolment whose `purchase_id` is the refunded purchase, and nothing else (a
+  free or operator enrolment, or one opened by another purchase, stays); the learner's lesson
+  progress stays too, so buying again shows it again;
+- a purchase whose refund arrived first opens nothing;
+- when the refunded purchase's enrolment is the one another standing purchase of the course
+  found already there (a re-purchase delivered before the old purchase's refund), that purchase
+  carries the enrolment on and the learner keeps access.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
-from typing import cast
+from typing import Literal, cast
 
-from academy_contracts.billing import CoursePurchasedV1
+from academy_contracts.billing import CoursePurchasedV1, PurchaseRefundedV1
 from academy_contracts.progress import CourseEnrolledV1, EnrollmentSource
 from academy_runtime.errors import ConflictError, NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +31,10 @@ from academy_progress.enrolments.schemas import EnrolmentOut, EnrolmentResult, L
 from academy_progress.errors import PaymentRequiredError
 from academy_progress.models import UserCourse, messaging
 from academy_progress.projections.repository import CourseProjectionRepository
+
+log = logging.getLogger(__name__)
+
+RefundOutcome = Literal["revoked", "kept", "no_enrolment"]
 
 # course_enrolled's id is derived from the enrolment, so one enrolment can only ever announce itself once.
 _EVENT_NAMESPACE = uuid.UUID("0d4f8c8e-7f5b-4d8e-b0a4-3a1f6f2c9e21")
@@ -43,8 +61,26 @@ async def enrol_in_free_course(session: AsyncSession, *, user_id: int, course_id
     return await _enrol(session, user_id=user_id, course_id=course_id, source="free")
 
 
-async def enrol_after_purchase(session: AsyncSession, purchase: CoursePurchasedV1) -> EnrolmentResult:
-    """Enrol the buyer. Whatever the projection says: billing sold the course, the learner gets it."""
+async def enrol_after_purchase(session: AsyncSession, purchase: CoursePurchasedV1) -> EnrolmentResult | None:
+    """Enrol the buyer. Whatever the projection says: billing sold the course, the learner gets it.
+
+    None when the purchase was refunded before this event arrived: it opens nothing.
+    """
+    repo = EnrolmentRepository(session)
+    await repo.lock_learner_purchases(purchase.user_id)
+    recorded = await repo.record_purchase(
+        purchase_id=purchase.purchase_id,
+        user_id=purchase.user_id,
+        course_id=purchase.course_id,
+        purchased_at=purchase.purchased_at,
+    )
+    if recorded.revoked_at is not None:
+        log.info(
+            "purchase arrived after its refund: not enrolled",
+            extra={"purchase_id": purchase.purchase_id, "user_id": purchase.user_id, "course_id": purchase.course_id},
+        )
+        metrics.PURCHASE_REFUNDS.labels("late_purchase").inc()
+        return None
     return await _enrol(
         session,
         user_id=purchase.user_id,
@@ -53,6 +89,39 @@ async def enrol_after_purchase(session: AsyncSession, purchase: CoursePurchasedV
         purchase_id=purchase.purchase_id,
         enrolled_at=purchase.purchased_at,
     )
+
+
+async def revoke_after_refund(session: AsyncSession, refund: PurchaseRefundedV1) -> RefundOutcome:
+    """Take back the access the refunded purchase opened, and remember the refund for a late purchase event.
+
+    Only the enrolment carrying this purchase is touched; when another standing purchase of the
+    course is known, it carries the enrolment on instead (`kept`). Lesson progress is never removed.
+    """
+    repo = EnrolmentRepository(session)
+    await repo.lock_learner_purchases(refund.user_id)
+    await repo.record_revocation(
+        purchase_id=refund.purchase_id,
+        user_id=refund.user_id,
+        course_id=refund.course_id,
+        revoked_at=refund.refunded_at,
+    )
+    where = {"user_id": refund.user_id, "course_id": refund.course_id}
+    outcome: RefundOutcome
+    standing = await repo.standing_purchase(**where)
+    if standing is not None:
+        moved = await repo.move_purchase_enrolment(
+            **where, from_purchase_id=refund.purchase_id, to_purchase_id=standing.purchase_id
+        )
+        outcome = "kept" if moved is not None else "no_enrolment"
+    else:
+        deleted = await repo.delete_purchase_enrolment(**where, purchase_id=refund.purchase_id)
+        outcome = "revoked" if deleted is not None else "no_enrolment"
+    log.info(
+        "purchase refunded",
+        extra={"purchase_id": refund.purchase_id, **where, "outcome": outcome, "reason": refund.reason},
+    )
+    metrics.PURCHASE_REFUNDS.labels(outcome).inc()
+    return outcome
 
 
 async def _enrol(
