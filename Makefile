@@ -16,7 +16,7 @@ lint: ## ruff lint + format check, mypy (strict on libs/)
 	@bash scripts/bootstrap.sh
 	uv run --frozen ruff check .
 	uv run --frozen ruff format --check .
-	uv run --frozen mypy -p academy_contracts -p academy_runtime -p academy_tg_emulator -p academy_devstack
+	uv run --frozen mypy -p academy_contracts -p academy_runtime -p academy_tg_emulator -p academy_yookassa_emulator -p academy_devstack
 	uv run --frozen mypy services/*/src
 
 format:
