@@ -61,25 +61,6 @@ async def test_a_category_is_paged_and_its_course_card_shows_what_a_learner_deci
     assert back.message_id == catalog.message_id
 
 
-async def test_a_paid_course_shows_its_price_and_says_payment_is_coming(gateway, tg):
-    category = await new_category(gateway)
-    paid = await publish_course(gateway, category=category, price="4900", duration_hours=None)
-    user, learner = await register(gateway, tg)
-    catalog, _ = await open_category(tg, user, f"Нейл-арт {category}")
-    page = await wait_for_edit(tg, catalog, has_text("страница 1 из 1"))
-
-    await tg.press_button_by_text(user, page, f"{paid['title']} · 4 900 ₽")
-    card = await wait_for_edit(tg, catalog, has_text("Цена: 4 900 ₽"))
-    assert "Длительность: не указана" in card.text
-    press = await tg.press_button_by_text(user, card, "💳 Купить за 4 900 ₽")
-
-    await tg.wait_for_callback_answer(press)
-    notice = await tg.wait_for_message(user.id, has_text("Оплата прямо в боте появится совсем скоро"))
-    assert paid["title"] in notice.text
-    enrolled = await gateway.clients.progress.get(f"/internal/learners/{learner['id']}/courses")
-    assert enrolled == []  # nothing was bought or enrolled
-
-
 async def test_the_catalog_offers_the_course_of_the_month_and_opens_from_the_menu_button(gateway, tg):
     category = await new_category(gateway)
     await publish_course(gateway, category=category)

@@ -12,6 +12,7 @@ EN_MENU = [
     "🎓 My courses",
     "🏆 Points & achievements",
     "👥 Communities",
+    "💰 Balance",
     "👤 Profile",
     "🌐 Language / Язык",
 ]

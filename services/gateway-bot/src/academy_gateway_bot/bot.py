@@ -25,8 +25,10 @@ from academy_gateway_bot.handlers import (
     learning,
     menu,
     profile,
+    purchases,
     registration,
     start,
+    wallet,
 )
 from academy_gateway_bot.middlewares import FriendlyErrors, Throttling, UpdateDeduplication
 from academy_gateway_bot.notifications.sender import NotificationSender
@@ -70,9 +72,11 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     dp.callback_query.middleware(learner_context)
     dp.include_routers(
         start.make_router(),
+        purchases.make_router(),  # first: a successful payment is handled whatever step the chat is in
         registration.make_router(),
         menu.make_router(),
         profile.make_router(),
+        wallet.make_router(),  # before the menu buttons' routers: a button leaves a typed top-up amount
         language.make_router(),
         catalog.make_router(),
         learning.make_router(),

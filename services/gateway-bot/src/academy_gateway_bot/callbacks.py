@@ -16,6 +16,9 @@ LessonAction = Literal["open", "done"]
 MyCoursesAction = Literal["list", "transcript"]
 LeaderboardScope = Literal["overall", "city", "category"]
 RemindersAction = Literal["off", "on"]
+BuyAction = Literal["stars", "coins", "confirm"]
+WalletAction = Literal["show", "older", "newer", "confirm_on", "confirm_off"]
+TopUpAction = Literal["menu", "rub", "custom", "stars_menu", "stars"]
 
 
 class CatalogCb(CallbackData, prefix="cat"):
@@ -62,3 +65,30 @@ class LeaderboardCb(CallbackData, prefix="lb"):
 
 class RemindersCb(CallbackData, prefix="rem"):
     action: RemindersAction
+
+
+class BuyCb(CallbackData, prefix="buy"):
+    """Paying for a course: a Stars invoice, or coins from the wallet (`coins` = the price the learner saw,
+    so a price that changed since is refused rather than charged); `confirm` is the confirmation tap."""
+
+    action: BuyAction
+    course_id: int
+    coins: int = 0
+
+
+class WalletCb(CallbackData, prefix="wal"):
+    """The balance screen: its first page, an older page (`ref` = billing's `before_id`), a newer page
+    (`ref` = the id of the newest transaction shown), and the purchase-confirmation setting."""
+
+    action: WalletAction
+    ref: int = 0
+    fresh: bool = False
+
+
+class TopUpCb(CallbackData, prefix="top"):
+    """Top-up: the amounts (`amount` = roubles still missing for a course, 0 = none), one amount in
+    roubles, a typed amount, the Stars amounts, one amount in Stars."""
+
+    action: TopUpAction
+    amount: int = 0
+    fresh: bool = False

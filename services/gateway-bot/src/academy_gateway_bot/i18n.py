@@ -230,12 +230,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "You are already enrolled in “{title}”. Shall we continue?",
     },
     "course.start_lesson": {"ru": "▶️ Урок {order}: {title}", "en": "▶️ Lesson {order}: {title}"},
-    "course.payment_soon": {
-        "ru": "💳 Курс «{title}» стоит {price}. Оплата прямо в боте появится совсем скоро — мы напишем!\n\n"
-        "А пока откройте бесплатные уроки этого курса.",
-        "en": "💳 “{title}” costs {price}. Paying right in the bot is coming very soon — we will let you know!\n\n"
-        "Meanwhile, open the free lessons of this course.",
-    },
     "lessons.title": {
         "ru": "📖 <b>{title}</b>\n\nПройдено уроков: {done} из {total}\n{bar}\n\n"
         "✅ пройден · ▶️ доступен · 🔒 после записи",
@@ -396,15 +390,286 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "🔕 Reminders are off. You can turn them back on with the button below.",
     },
     "reminders.on": {"ru": "🔔 Напоминания снова включены.", "en": "🔔 Reminders are on again."},
+    # -- money: paid course cards, purchases, Telegram Stars, the coins wallet, top-ups --
+    "menu.balance": {"ru": "💰 Баланс", "en": "💰 Balance"},
+    "money.price_stars": {"ru": "{price} · ⭐ {stars}", "en": "{price} · ⭐ {stars}"},
+    "money.card_balance": {
+        "ru": "\n\n👛 На вашем балансе: {coins}",
+        "en": "\n\n👛 Your balance: {coins}",
+    },
+    "money.card_missing": {
+        "ru": "\nДо покупки за монеты не хватает {missing}.",
+        "en": "\nYou need {missing} more to buy it with coins.",
+    },
+    "money.card_owned": {
+        "ru": "\n\n✅ Курс оплачен — открываем доступ, это займёт пару секунд.",
+        "en": "\n\n✅ The course is paid for — opening it now, this takes a couple of seconds.",
+    },
+    "money.card_not_on_sale": {
+        "ru": "\n\n⏸ Сейчас курс не продаётся. Загляните позже или откройте бесплатные уроки.",
+        "en": "\n\n⏸ This course is not on sale right now. Check back later or open the free lessons.",
+    },
+    "money.card_unavailable": {
+        "ru": "\n\n⏳ Оплата сейчас недоступна — попробуйте через минуту.",
+        "en": "\n\n⏳ Payment is unavailable right now — please try again in a minute.",
+    },
+    "money.pay_stars": {"ru": "Оплатить ⭐ {stars}", "en": "Pay ⭐ {stars}"},
+    "money.buy_coins": {"ru": "Купить за {coins}", "en": "Buy for {coins}"},
+    "money.top_up_difference": {"ru": "Пополнить баланс", "en": "Top up the balance"},
+    "money.refresh": {"ru": "🔄 Обновить", "en": "🔄 Refresh"},
+    "money.confirm_text": {
+        "ru": "🛒 Купить курс «{title}» за {coins}?\n\nНа балансе {balance}, после покупки останется {left}.",
+        "en": "🛒 Buy “{title}” for {coins}?\n\nYour balance is {balance}; {left} will be left after the purchase.",
+    },
+    "money.confirm_button": {"ru": "✅ Подтвердить покупку за {coins}", "en": "✅ Confirm the purchase for {coins}"},
+    "money.cancel_button": {"ru": "✖️ Отмена", "en": "✖️ Cancel"},
+    "money.purchased": {
+        "ru": "✅ Курс «{title}» куплен за {coins}. Баланс: {balance}.\n\nОткрываем курс…",
+        "en": "✅ “{title}” bought for {coins}. Balance: {balance}.\n\nOpening the course…",
+    },
+    "money.insufficient": {
+        "ru": "😕 На балансе {balance}, а курс «{title}» стоит {coins}: не хватает {missing}.\n\n"
+        "Пополните баланс или оплатите курс звёздами.",
+        "en": "😕 Your balance is {balance} and “{title}” costs {coins}: {missing} short.\n\n"
+        "Top up your balance or pay in Stars.",
+    },
+    "money.already_owned": {
+        "ru": "Курс «{title}» уже ваш — ничего не списано. Откройте уроки 👇",
+        "en": "“{title}” is already yours — nothing was charged. Open the lessons 👇",
+    },
+    "money.price_changed": {
+        "ru": "Цена курса изменилась: теперь {coins}. Ничего не списано — посмотрите новую цену и решите ещё раз.",
+        "en": "The price has changed: it is now {coins}. Nothing was charged — see the new price and decide again.",
+    },
+    "money.not_on_sale": {
+        "ru": "Курс «{title}» сейчас не продаётся. Ничего не списано.",
+        "en": "“{title}” is not on sale right now. Nothing was charged.",
+    },
+    "money.invoice_sent": {"ru": "Счёт в звёздах отправлен 👇", "en": "Here is your invoice in Stars 👇"},
+    "money.stars_top_up_disabled": {
+        "ru": "Пополнение звёздами сейчас недоступно. Пополните баланс рублями.",
+        "en": "Topping up with Stars is unavailable right now. Please top up in roubles.",
+    },
+    "money.bad_amount": {
+        "ru": "Такую сумму выбрать нельзя. Выберите другую.",
+        "en": "That amount cannot be chosen. Please pick another.",
+    },
+    "money.payment_unavailable": {
+        "ru": "⏳ Платёжная система сейчас недоступна. Попробуйте через минуту — деньги не списаны.",
+        "en": "⏳ The payment system is unavailable right now. Please try again in a minute — nothing was charged.",
+    },
+    # Telegram shows these when the bot declines the payment at pre-checkout (no Stars are taken).
+    "precheckout.unknown_invoice": {
+        "ru": "Этот счёт нам неизвестен. Откройте курс и нажмите «Оплатить» ещё раз.",
+        "en": "We do not know this invoice. Open the course and press “Pay” again.",
+    },
+    "precheckout.not_yours": {
+        "ru": "Этот счёт выставлен другому ученику. Откройте курс и получите свой.",
+        "en": "This invoice belongs to another learner. Open the course to get your own.",
+    },
+    "precheckout.expired": {
+        "ru": "Счёт устарел. Откройте курс и получите новый — звёзды не списаны.",
+        "en": "This invoice has expired. Open the course to get a new one — no Stars were taken.",
+    },
+    "precheckout.price_changed": {
+        "ru": "Цена курса изменилась. Откройте курс, чтобы увидеть новую цену — звёзды не списаны.",
+        "en": "The price of the course has changed. Open the course to see the new price — no Stars were taken.",
+    },
+    "precheckout.course_unavailable": {
+        "ru": "Курс больше не продаётся — звёзды не списаны.",
+        "en": "This course is no longer on sale — no Stars were taken.",
+    },
+    "precheckout.already_owned": {
+        "ru": "Этот курс уже ваш — платить ещё раз не нужно.",
+        "en": "You already own this course — no need to pay again.",
+    },
+    "precheckout.already_paid": {
+        "ru": "Этот счёт уже оплачен.",
+        "en": "This invoice has already been paid.",
+    },
+    "precheckout.declined": {
+        "ru": "Оплату сейчас принять нельзя. Откройте курс и попробуйте ещё раз.",
+        "en": "The payment cannot be accepted now. Open the course and try again.",
+    },
+    "precheckout.retry_later": {
+        "ru": "Платёжная система не ответила. Попробуйте через минуту — звёзды не списаны.",
+        "en": "The payment system did not answer. Please try again in a minute — no Stars were taken.",
+    },
+    "precheckout.not_registered": {
+        "ru": "Сначала зарегистрируйтесь: отправьте боту /start.",
+        "en": "Please register first: send /start to the bot.",
+    },
+    "stars.course_paid": {
+        "ru": "⭐ Оплата получена, открываем курс «{title}»…",
+        "en": "⭐ Payment received, opening “{title}”…",
+    },
+    "stars.topped_up": {
+        "ru": "⭐ Оплата получена: +{coins}, баланс {balance}.",
+        "en": "⭐ Payment received: +{coins}, balance {balance}.",
+    },
+    "stars.refunded": {
+        "ru": "Курс «{title}» у вас уже есть, поэтому ⭐ {stars} вернули на ваш счёт в Telegram. Ничего не списано.",
+        "en": "You already own “{title}”, so the ⭐ {stars} went back to your Telegram balance. Nothing was charged.",
+    },
+    "stars.unknown_payment": {
+        "ru": "Мы получили оплату, но не нашли счёт. Напишите в поддержку — мы разберёмся и вернём звёзды.",
+        "en": "We received a payment but could not find its invoice. Write to support — we will sort it out "
+        "and return the Stars.",
+    },
+    "stars.processing": {
+        "ru": "⭐ Оплата получена. Зачисляем её — это может занять пару минут, мы напишем.",
+        "en": "⭐ Payment received. We are crediting it — this may take a couple of minutes; we will let you know.",
+    },
+    "wallet.title": {
+        "ru": "💰 <b>Баланс: {coins}</b>",
+        "en": "💰 <b>Balance: {coins}</b>",
+    },
+    "wallet.low": {
+        "ru": "\n⚠️ Баланс почти исчерпан — пополните, чтобы покупать курсы за монеты.",
+        "en": "\n⚠️ Your balance is running low — top up to buy courses with coins.",
+    },
+    "wallet.history": {"ru": "\n\n<b>Операции:</b>", "en": "\n\n<b>Transactions:</b>"},
+    "wallet.history_older": {"ru": "\n\n<b>Операции (раньше):</b>", "en": "\n\n<b>Earlier transactions:</b>"},
+    "wallet.line": {"ru": "\n{date} · {amount} · {reason}", "en": "\n{date} · {amount} · {reason}"},
+    "wallet.empty": {
+        "ru": "\n\nОпераций пока нет. Пополните баланс, чтобы покупать курсы за монеты.",
+        "en": "\n\nNo transactions yet. Top up to buy courses with coins.",
+    },
+    "wallet.confirm_state": {
+        "ru": "\n\nПодтверждать покупки: {state}",
+        "en": "\n\nConfirm purchases: {state}",
+    },
+    "wallet.on": {"ru": "вкл", "en": "on"},
+    "wallet.off": {"ru": "выкл", "en": "off"},
+    "wallet.newer": {"ru": "← Новее", "en": "← Newer"},
+    "wallet.older": {"ru": "Старее →", "en": "Older →"},
+    "wallet.top_up": {"ru": "💳 Пополнить", "en": "💳 Top up"},
+    "wallet.toggle_confirm": {
+        "ru": "Подтверждать покупки: {state}",
+        "en": "Confirm purchases: {state}",
+    },
+    "wallet.confirm_on_saved": {
+        "ru": "Теперь перед покупкой за монеты мы спросим подтверждение",
+        "en": "We will ask you to confirm before buying with coins",
+    },
+    "wallet.confirm_off_saved": {
+        "ru": "Покупки за монеты проходят в одно нажатие",
+        "en": "Purchases with coins now take one tap",
+    },
+    "wallet.reason.topup": {"ru": "пополнение", "en": "top-up"},
+    "wallet.reason.purchase": {"ru": "покупка курса", "en": "course purchase"},
+    "wallet.reason.refund": {"ru": "возврат", "en": "refund"},
+    "wallet.reason.reward": {"ru": "награда за достижение", "en": "achievement reward"},
+    "wallet.reason.adjustment": {"ru": "корректировка", "en": "adjustment"},
+    "wallet.reason.other": {"ru": "операция", "en": "transaction"},
+    "wallet.back": {"ru": "⬅️ К балансу", "en": "⬅️ Balance"},
+    "topup.title": {
+        "ru": "💳 <b>Пополнение баланса</b>\n\nВыберите сумму. Оплата картой или СБП через ЮKassa, "
+        "монеты придут сразу после оплаты.",
+        "en": "💳 <b>Top up</b>\n\nChoose an amount. Pay by card or SBP through YooKassa; "
+        "the coins arrive as soon as the payment goes through.",
+    },
+    "topup.title_difference": {
+        "ru": "\n\nДо покупки курса не хватает {missing}.",
+        "en": "\n\nYou need {missing} more for the course.",
+    },
+    "topup.preset": {"ru": "{amount} ₽", "en": "{amount} ₽"},
+    "topup.difference": {"ru": "{amount} ₽ — столько не хватает", "en": "{amount} ₽ — what is missing"},
+    "topup.custom": {"ru": "✏️ Другая сумма", "en": "✏️ Another amount"},
+    "topup.stars": {"ru": "⭐ Пополнить звёздами", "en": "⭐ Top up with Stars"},
+    "topup.stars_title": {
+        "ru": "⭐ <b>Пополнение звёздами</b>\n\nВыберите, сколько звёзд перевести на баланс:",
+        "en": "⭐ <b>Top up with Stars</b>\n\nChoose how many Stars to put on your balance:",
+    },
+    "topup.stars_preset": {"ru": "⭐ {stars}", "en": "⭐ {stars}"},
+    "topup.ask_amount": {
+        "ru": "Напишите сумму пополнения в рублях — целым числом от {min} до {max}, например 700.\nПередумали? /cancel",
+        "en": "Type the amount in roubles — a whole number from {min} to {max}, e.g. 700.\nChanged your mind? /cancel",
+    },
+    "topup.not_a_number": {
+        "ru": "Это не похоже на сумму. Напишите число рублей, например 700 (или /cancel).",
+        "en": "That does not look like an amount. Type a number of roubles, e.g. 700 (or /cancel).",
+    },
+    "topup.not_whole": {
+        "ru": "Пополнить можно только на целое число рублей, без копеек. Например 700.",
+        "en": "Only whole roubles, no kopecks. For example 700.",
+    },
+    "topup.zero": {
+        "ru": "Ноль рублей пополнить не получится 🙂 Напишите сумму от {min} до {max} ₽.",
+        "en": "Zero roubles cannot be topped up 🙂 Type an amount from {min} to {max} ₽.",
+    },
+    "topup.negative": {
+        "ru": "Сумма не может быть отрицательной. Напишите сумму от {min} до {max} ₽.",
+        "en": "The amount cannot be negative. Type an amount from {min} to {max} ₽.",
+    },
+    "topup.too_small": {
+        "ru": "Минимальная сумма пополнения — {min} ₽. Напишите сумму побольше.",
+        "en": "The smallest top-up is {min} ₽. Please type a larger amount.",
+    },
+    "topup.too_large": {
+        "ru": "За один раз можно пополнить не больше чем на {max} ₽. Напишите сумму поменьше.",
+        "en": "A single top-up is at most {max} ₽. Please type a smaller amount.",
+    },
+    "topup.pay_text": {
+        "ru": "💳 Пополнение на {amount} ₽ (+{coins}).\n\nНажмите кнопку, чтобы перейти к оплате. "
+        "Когда оплата пройдёт, мы напишем.",
+        "en": "💳 Top-up of {amount} ₽ (+{coins}).\n\nPress the button to pay. We will tell you when the payment "
+        "goes through.",
+    },
+    "topup.pay_button": {"ru": "Оплатить {amount} ₽", "en": "Pay {amount} ₽"},
+    "notify.course_opened": {
+        "ru": "🎉 Курс «{title}» открыт! Начнём с первого урока?",
+        "en": "🎉 “{title}” is open! Shall we start with the first lesson?",
+    },
+    "notify.balance.top_up": {
+        "ru": "💰 Баланс пополнен: +{delta}, теперь {balance}.",
+        "en": "💰 Balance topped up: +{delta}, now {balance}.",
+    },
+    "notify.balance.refund": {
+        "ru": "💰 Возврат на баланс: +{delta}, теперь {balance}.",
+        "en": "💰 Refunded to your balance: +{delta}, now {balance}.",
+    },
+    "notify.balance.refund_debit": {
+        "ru": "💰 Списано при возврате: {delta}, теперь {balance}.",
+        "en": "💰 Taken back with a refund: {delta}, now {balance}.",
+    },
+    "notify.balance.achievement_reward": {
+        "ru": "🎁 Награда за достижение: +{delta}, баланс {balance}.",
+        "en": "🎁 Achievement reward: +{delta}, balance {balance}.",
+    },
+    "notify.balance.credit": {
+        "ru": "💰 Начислено на баланс: +{delta}, теперь {balance}.",
+        "en": "💰 Credited to your balance: +{delta}, now {balance}.",
+    },
+    "notify.balance.debit": {
+        "ru": "💰 Списано с баланса: {delta}, теперь {balance}.",
+        "en": "💰 Taken from your balance: {delta}, now {balance}.",
+    },
+    "notify.balance_low": {
+        "ru": "👛 На балансе осталось {balance}. Пополните, чтобы покупать курсы в одно нажатие.",
+        "en": "👛 Only {balance} left on your balance. Top up to buy courses in one tap.",
+    },
+    "notify.purchase_refunded": {
+        "ru": "↩️ Покупка курса «{title}» отменена, деньги возвращены; доступ к курсу закрыт.",
+        "en": "↩️ Your purchase of “{title}” was cancelled and the money returned; access to the course is closed.",
+    },
+    "notify.payment_failed": {
+        "ru": "❌ Пополнение на {amount} не прошло: платёж отменён, деньги не списаны. Можно попробовать ещё раз.",
+        "en": "❌ The top-up of {amount} did not go through: the payment was cancelled and nothing was charged. "
+        "You can try again.",
+    },
+    "notify.balance_button": {"ru": "💰 Баланс", "en": "💰 Balance"},
     "help": {
         "ru": "Команды:\n/start — начать\n/menu — главное меню\n/catalog — каталог курсов\n"
         "/mycourses — мои курсы и прогресс\n/achievements — баллы и достижения\n/leaderboard — рейтинг\n"
         "/communities — сообщества мастеров\n/transcript — справка об обучении (PDF)\n"
-        "/profile — профиль\n/language — язык\n/cancel — отменить текущий шаг\n/help — помощь",
+        "/balance — баланс и пополнение\n/profile — профиль\n/language — язык\n"
+        "/cancel — отменить текущий шаг\n/help — помощь",
         "en": "Commands:\n/start — start\n/menu — main menu\n/catalog — course catalog\n"
         "/mycourses — my courses and progress\n/achievements — points and achievements\n"
         "/leaderboard — leaderboard\n/communities — communities\n/transcript — learning transcript (PDF)\n"
-        "/profile — profile\n/language — language\n/cancel — cancel the current step\n/help — help",
+        "/balance — balance and top-ups\n/profile — profile\n/language — language\n"
+        "/cancel — cancel the current step\n/help — help",
     },
 }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from academy_gateway_bot.callbacks import (
     AchievementsCb,
+    BuyCb,
     CatalogCb,
     CourseCb,
     LeaderboardCb,
@@ -16,9 +18,12 @@ from academy_gateway_bot.callbacks import (
     LessonCb,
     MyCoursesCb,
     RemindersCb,
+    TopUpCb,
+    WalletCb,
 )
 from academy_gateway_bot.i18n import t
-from academy_gateway_bot.screens import course_title, format_price, is_free, short
+from academy_gateway_bot.money import TOP_UP_PRESETS_RUB, TOP_UP_PRESETS_STARS, missing_rub
+from academy_gateway_bot.screens import course_title, format_amount, format_coins, format_price, is_free, short
 
 CATEGORIES_PER_ROW = 2
 
@@ -84,12 +89,22 @@ def enrol_button(course: dict[str, Any], locale: str, *, category: str = "", pag
 
 
 def course_card(
-    course: dict[str, Any], *, enrolled: bool, next_lesson_id: int | None, category: str, page: int, locale: str
+    course: dict[str, Any],
+    *,
+    enrolled: bool,
+    next_lesson_id: int | None,
+    category: str,
+    page: int,
+    locale: str,
+    offer: dict[str, Any] | None = None,
 ) -> InlineKeyboardMarkup:
+    """The card's buttons; a paid course not owned yet gets billing's `offer` (Stars, coins, top-up)."""
     course_id = course["id"]
     rows: list[list[InlineKeyboardButton]] = []
-    if not enrolled:
+    if not enrolled and is_free(course):
         rows.append([enrol_button(course, locale, category=category, page=page)])
+    elif not enrolled:
+        rows += payment_rows(offer, locale)
     elif next_lesson_id is not None:
         continue_data = LessonCb(action="open", course_id=course_id, lesson_id=next_lesson_id)
         rows.append([button(t("course.continue", locale), continue_data)])
@@ -98,6 +113,29 @@ def course_card(
     back = CatalogCb(action="category", category=category, page=page) if category else CatalogCb(action="categories")
     rows.append([button(t("common.back", locale), back)])
     return markup(rows)
+
+
+def payment_rows(offer: dict[str, Any] | None, locale: str) -> list[list[InlineKeyboardButton]]:
+    """«Оплатить ⭐ N», and «Купить за N монет» when the wallet holds enough, else «Пополнить баланс»;
+    a refresh button when billing could not be asked or the course is paid for and opening."""
+    if offer is None:
+        return []
+    course_id = int(offer["course_id"])
+    if offer.get("owned"):  # paid, progress not enrolled yet: the card shows the lessons in a moment
+        return [[button(t("money.refresh", locale), CourseCb(action="card", course_id=course_id))]]
+    if not offer.get("on_sale"):
+        return []
+    rows = [
+        [button(t("money.pay_stars", locale, stars=offer["stars_price"]), BuyCb(action="stars", course_id=course_id))]
+    ]
+    coins = int(offer["coins_price"])
+    if int(offer["balance"]) >= coins:
+        label = t("money.buy_coins", locale, coins=format_coins(coins, locale, case="acc"))
+        rows.append([button(label, BuyCb(action="coins", course_id=course_id, coins=coins))])
+    else:
+        top_up = TopUpCb(action="menu", amount=missing_rub(int(offer["missing_coins"])))
+        rows.append([button(t("money.top_up_difference", locale), top_up)])
+    return rows
 
 
 def lesson_list(
@@ -263,3 +301,106 @@ def inactivity_reminder(course_id: int | None, next_lesson: dict[str, Any] | Non
 
 def reminders_off(locale: str) -> InlineKeyboardMarkup:
     return markup([[button(t("reminders.on_button", locale), RemindersCb(action="on"))]])
+
+
+# -- money -----------------------------------------------------------------------------------------
+
+
+def confirm_purchase(course_id: int, coins: int, locale: str) -> InlineKeyboardMarkup:
+    label = t("money.confirm_button", locale, coins=format_coins(coins, locale, case="acc"))
+    return markup(
+        [
+            [button(label, BuyCb(action="confirm", course_id=course_id, coins=coins))],
+            [button(t("money.cancel_button", locale), CourseCb(action="card", course_id=course_id))],
+        ]
+    )
+
+
+def after_refusal(course_id: int, offer: dict[str, Any] | None, locale: str) -> InlineKeyboardMarkup:
+    """Under "not enough coins" / "the price changed": the payment buttons as they are now, and the card."""
+    rows = payment_rows(offer, locale)
+    rows.append([button(t("lessons.back_to_course", locale), CourseCb(action="card", course_id=course_id))])
+    return markup(rows)
+
+
+def owned_course(course_id: int, locale: str) -> InlineKeyboardMarkup:
+    return markup([[button(t("course.lessons", locale), CourseCb(action="lessons", course_id=course_id))]])
+
+
+def course_opened(course_id: int, first_lesson: dict[str, Any] | None, locale: str) -> InlineKeyboardMarkup:
+    """Under «Курс открыт»: its first lesson (a new message, the notification stays) and the lesson list."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if first_lesson is not None:
+        text = t(
+            "course.start_lesson", locale, order=first_lesson["order"], title=short(str(first_lesson["title"]), 32)
+        )
+        lesson_data = LessonCb(action="open", course_id=course_id, lesson_id=first_lesson["lesson_id"], fresh=True)
+        rows.append([button(text, lesson_data)])
+    rows.append([button(t("course.lessons", locale), CourseCb(action="lessons", course_id=course_id, fresh=True))])
+    return markup(rows)
+
+
+def wallet_screen(
+    *, confirm_purchases: bool, newer_ref: int | None, older_ref: int | None, locale: str
+) -> InlineKeyboardMarkup:
+    """«← Новее / Старее →» (shown when there is such a page), «Пополнить», the confirmation setting."""
+    nav: list[InlineKeyboardButton] = []
+    if newer_ref is not None:
+        data = WalletCb(action="newer", ref=newer_ref) if newer_ref else WalletCb(action="show")
+        nav.append(button(t("wallet.newer", locale), data))
+    if older_ref:
+        nav.append(button(t("wallet.older", locale), WalletCb(action="older", ref=older_ref)))
+    state = t("wallet.on" if confirm_purchases else "wallet.off", locale)
+    toggle = WalletCb(action="confirm_off" if confirm_purchases else "confirm_on")
+    return markup(
+        [
+            nav,
+            [button(t("wallet.top_up", locale), TopUpCb(action="menu"))],
+            [button(t("wallet.toggle_confirm", locale, state=state), toggle)],
+        ]
+    )
+
+
+def top_up_amounts(missing: int, *, stars: bool, locale: str) -> InlineKeyboardMarkup:
+    """Preset amounts in roubles (the sum still missing for a course first), «Другая сумма», Stars."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if missing:
+        label = t("topup.difference", locale, amount=format_amount(Decimal(missing), locale))
+        rows.append([button(label, TopUpCb(action="rub", amount=missing))])
+    presets = [
+        button(
+            t("topup.preset", locale, amount=format_amount(Decimal(amount), locale)),
+            TopUpCb(action="rub", amount=amount),
+        )
+        for amount in TOP_UP_PRESETS_RUB
+        if amount != missing
+    ]
+    rows += [presets[i : i + 2] for i in range(0, len(presets), 2)]
+    rows.append([button(t("topup.custom", locale), TopUpCb(action="custom"))])
+    if stars:
+        rows.append([button(t("topup.stars", locale), TopUpCb(action="stars_menu"))])
+    rows.append([button(t("wallet.back", locale), WalletCb(action="show"))])
+    return markup(rows)
+
+
+def top_up_stars(locale: str) -> InlineKeyboardMarkup:
+    presets = [
+        button(t("topup.stars_preset", locale, stars=stars), TopUpCb(action="stars", amount=stars))
+        for stars in TOP_UP_PRESETS_STARS
+    ]
+    rows = [presets[i : i + 2] for i in range(0, len(presets), 2)]
+    rows.append([button(t("common.back", locale), TopUpCb(action="menu"))])
+    return markup(rows)
+
+
+def pay_top_up(amount_rub: int, confirmation_url: str, locale: str) -> InlineKeyboardMarkup:
+    label = t("topup.pay_button", locale, amount=format_amount(Decimal(amount_rub), locale))
+    return markup([[link(label, confirmation_url)]])
+
+
+def balance_notification(locale: str, *, top_up: bool = False) -> InlineKeyboardMarkup:
+    """Under a balance notification: the balance screen (and «Пополнить» when the balance is low)."""
+    rows = [[button(t("notify.balance_button", locale), WalletCb(action="show", fresh=True))]]
+    if top_up:
+        rows.insert(0, [button(t("wallet.top_up", locale), TopUpCb(action="menu", fresh=True))])
+    return markup(rows)

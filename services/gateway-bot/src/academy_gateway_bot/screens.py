@@ -93,6 +93,33 @@ def format_price(course: dict[str, Any], locale: str) -> str:
     return f"{format_amount(amount, locale)} {sign}"
 
 
+_RU_COIN_FORMS = {"nom": ("монета", "монеты", "монет"), "acc": ("монету", "монеты", "монет")}
+_RU_FEW = range(2, 5)
+_RU_TEENS = range(11, 15)
+
+
+def format_coins(coins: int, locale: str, *, case: str = "nom") -> str:
+    """ "1 монета", "3 монеты", "1 500 монет" ("купить за 21 монету": `case="acc"`); "1 coin", "5 coins"."""
+    number = format_amount(Decimal(abs(coins)), locale)
+    sign = "-" if coins < 0 else ""
+    if locale != "ru":
+        return f"{sign}{number} {'coin' if abs(coins) == 1 else 'coins'}"
+    one, few, many = _RU_COIN_FORMS[case]
+    n = abs(coins)
+    if n % 10 == 1 and n % 100 != 11:  # noqa: PLR2004
+        word = one
+    elif n % 10 in _RU_FEW and n % 100 not in _RU_TEENS:
+        word = few
+    else:
+        word = many
+    return f"{sign}{number} {word}"
+
+
+def format_money(amount: object, currency: str, locale: str) -> str:
+    """ "4 900 ₽", "12,50 $", "250 ⭐" from a decimal string (or number) and its currency."""
+    return f"{format_amount(Decimal(str(amount)), locale)} {_CURRENCY_SIGNS.get(currency, currency)}"
+
+
 def format_date(value: str | datetime | None) -> str:
     if value is None:
         return ""

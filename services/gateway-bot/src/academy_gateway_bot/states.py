@@ -19,3 +19,9 @@ class ProfileEditing(StatesGroup):
 
     full_name = State()
     city = State()
+
+
+class TopUp(StatesGroup):
+    """A learner typing a top-up amount in roubles (after «Другая сумма»)."""
+
+    amount = State()

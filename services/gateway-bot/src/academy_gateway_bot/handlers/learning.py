@@ -21,13 +21,16 @@ from academy_gateway_bot.callbacks import CourseCb, LessonCb, MyCoursesCb, Remin
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.money import course_offer
 from academy_gateway_bot.screens import (
     Event,
     answer_callback,
     category_titles,
     course_title,
     escape,
+    format_coins,
     format_date,
+    format_money,
     format_price,
     is_free,
     not_registered,
@@ -117,8 +120,9 @@ async def enrol_button(
         await answer_callback(callback, t("course.not_found", locale), alert=True)
         return
     if not is_free(course):
+        # A paid course: its card, with the ways to pay (Stars, coins, a top-up).
         await answer_callback(callback)
-        await show(callback, payment_soon_text(course, locale), edit=False)
+        await show_course_card(callback, learner, clients, callback_data, edit=True, course=course)
         return
     try:
         enrolment = await clients.progress.post(
@@ -130,7 +134,7 @@ async def enrol_button(
         if exc.status_code != PAYMENT_REQUIRED:  # the price changed since the catalog answered
             raise
         await answer_callback(callback)
-        await show(callback, payment_soon_text(course, locale), edit=False)
+        await show_course_card(callback, learner, clients, callback_data, edit=True)
         return
     await answer_callback(callback)
     state = await learner_course(clients, learner.user_id, course["id"])
@@ -142,10 +146,6 @@ async def enrol_button(
         keyboards.start_course(course["id"], first_open_lesson(state), locale),
         edit=False,
     )
-
-
-def payment_soon_text(course: dict[str, Any], locale: str) -> str:
-    return t("course.payment_soon", locale, title=escape(course["title"]), price=format_price(course, locale))
 
 
 async def show_course_card(
@@ -170,6 +170,17 @@ async def show_course_card(
         if course.get("duration_hours")
         else t("course.no_duration", locale)
     )
+    enrolled = bool(state and state["enrolled"])
+    # A paid course not taken yet: billing says what it costs in Stars and coins and what the wallet holds.
+    offer = None if enrolled or is_free(course) else await course_offer(clients, learner.user_id, course["id"])
+    price = format_price(course, locale)
+    if offer is not None and offer.get("stars_price"):
+        price = t(
+            "money.price_stars",
+            locale,
+            price=format_money(offer["price"], offer["currency"], locale),
+            stars=offer["stars_price"],
+        )
     text = t(
         "course.card",
         locale,
@@ -178,16 +189,17 @@ async def show_course_card(
         category=escape(categories.get(course["category"], course["category"])),
         lessons=course["lessons_count"],
         duration=duration,
-        price=format_price(course, locale),
+        price=price,
     )
     free_lessons = [lesson for lesson in course["lessons"] if lesson["is_free"]]
     if free_lessons:
         listed = "\n".join(f"• {lesson['order']}. {escape(lesson['title'])}" for lesson in free_lessons)
         text += t("course.free_lessons", locale, lessons=listed)
-    enrolled = bool(state and state["enrolled"])
     if state is not None and enrolled:
         text += t("course.completed", locale) if state["is_completed"] else ""
         text += t("course.your_progress", locale, bar=progress_bar(state["progress_percent"]))
+    elif not is_free(course):
+        text += offer_text(offer, locale)
     next_lesson = first_open_lesson(state) if enrolled else None
     markup = keyboards.course_card(
         course,
@@ -196,8 +208,23 @@ async def show_course_card(
         category=callback_data.category,
         page=callback_data.page,
         locale=locale,
+        offer=offer,
     )
     await show(event, text, markup, edit=edit)
+
+
+def offer_text(offer: dict[str, Any] | None, locale: str) -> str:
+    """Under a paid card: the wallet and what is missing, or why it cannot be bought right now."""
+    if offer is None:
+        return t("money.card_unavailable", locale)
+    if offer.get("owned"):
+        return t("money.card_owned", locale)
+    if not offer.get("on_sale"):
+        return t("money.card_not_on_sale", locale)
+    text = t("money.card_balance", locale, coins=format_coins(int(offer["balance"]), locale))
+    if int(offer.get("missing_coins") or 0) > 0:
+        text += t("money.card_missing", locale, missing=format_coins(int(offer["missing_coins"]), locale))
+    return text
 
 
 # -- lessons ---------------------------------------------------------------------------------------

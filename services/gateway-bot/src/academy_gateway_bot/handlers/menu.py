@@ -18,7 +18,8 @@ from academy_gateway_bot.i18n import CATALOG, t
 MENU_LAYOUT = (
     ("menu.catalog", "menu.my_courses"),
     ("menu.achievements", "menu.communities"),
-    ("menu.profile", "menu.language"),
+    ("menu.balance", "menu.profile"),
+    ("menu.language",),
 )
 
 

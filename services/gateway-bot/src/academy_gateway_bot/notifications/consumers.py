@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from academy_contracts.billing import BalanceChangedV1, BalanceLowV1, PaymentFailedV1, PurchaseRefundedV1
 from academy_contracts.gamification import AchievementUnlockedV1, PointsAwardedV1
-from academy_contracts.progress import CourseCompletedV1, LearnerInactiveV1
+from academy_contracts.progress import CourseCompletedV1, CourseEnrolledV1, LearnerInactiveV1
 from academy_contracts.users import UserRegisteredV1
 from academy_runtime.consumer import Consumer, EventContext
 from academy_runtime.errors import NotFoundError
@@ -25,7 +26,7 @@ from academy_gateway_bot.i18n import t
 from academy_gateway_bot.learners import find_learner, remember_learner
 from academy_gateway_bot.models import Learner, NotificationLog
 from academy_gateway_bot.notifications.sender import LearnerUnreachableError
-from academy_gateway_bot.screens import course_title, escape
+from academy_gateway_bot.screens import course_title, escape, format_coins, format_money
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,122 @@ def _lesson_to_continue(state: dict[str, Any]) -> dict[str, Any] | None:
     if next_id is not None:
         return next((lesson for lesson in lessons if lesson["lesson_id"] == next_id), None)
     return next((lesson for lesson in lessons if lesson["accessible"] and not lesson["completed"]), None)
+
+
+# -- money ---------------------------------------------------------------------------------------------
+
+
+@notifications.on(CourseEnrolledV1)
+async def notify_course_opened(ctx: EventContext, event: CourseEnrolledV1) -> None:
+    """A bought course is open (progress enrolled on billing's purchase): «Курс «…» открыт» and its
+    first lesson. Free enrolments are answered by the enrol button itself."""
+    if event.source != "purchase":
+        return
+    clients = bot_runtime(ctx.resources).clients
+
+    async def render(locale: str) -> Rendered:
+        state = await clients.progress.get(f"/internal/learners/{event.user_id}/courses/{event.course_id}")
+        course = await _catalog_course(clients, event.course_id)
+        title = course_title(course or state, locale)
+        text = t("notify.course_opened", locale, title=escape(title))
+        return text, keyboards.course_opened(event.course_id, _lesson_to_continue(state), locale)
+
+    opened = event.purchase_id or event.enrollment_id
+    await deliver(ctx, event.user_id, kind=f"course_open:{event.course_id}:{opened}", render=render, once=True)
+
+
+# Reasons of balance changes the learner made in the chat a moment ago (and saw the result there).
+_QUIET_BALANCE_REASONS = frozenset({"course_purchase"})
+_BALANCE_TEXTS = {
+    "top_up": "notify.balance.top_up",
+    "achievement_reward": "notify.balance.achievement_reward",
+}
+
+
+@notifications.on(BalanceChangedV1)
+async def notify_balance_changed(ctx: EventContext, event: BalanceChangedV1) -> None:
+    """Coins the learner did not just move themselves: a top-up credited (YooKassa), a refund, a reward,
+    an operator's adjustment. A purchase, and a Stars top-up (answered in the chat), are not told."""
+    if event.reason in _QUIET_BALANCE_REASONS:
+        return
+    clients = bot_runtime(ctx.resources).clients
+    if event.reason == "top_up" and await _paid_in_chat(clients, event):
+        return
+    if event.reason in _BALANCE_TEXTS:
+        key = _BALANCE_TEXTS[event.reason]
+    elif event.reason == "refund":
+        key = "notify.balance.refund" if event.delta > 0 else "notify.balance.refund_debit"
+    else:
+        key = "notify.balance.credit" if event.delta > 0 else "notify.balance.debit"
+
+    async def render(locale: str) -> Rendered:
+        delta = format_coins(event.delta, locale).replace("-", "−")
+        text = t(key, locale, delta=delta, balance=format_coins(event.balance, locale))
+        return text, keyboards.balance_notification(locale)
+
+    await deliver(ctx, event.user_id, kind=f"balance:{event.transaction_id}", render=render, once=True)
+
+
+async def _paid_in_chat(clients: ServiceClients, event: BalanceChangedV1) -> bool:
+    """Whether this top-up was paid in Telegram Stars: the successful-payment reply already said it."""
+    try:
+        transaction = await clients.billing.get(
+            f"/internal/wallets/{event.user_id}/transactions/{event.transaction_id}"
+        )
+    except NotFoundError:
+        return False
+    payment_id = transaction.get("payment_id")
+    if payment_id is None:
+        return False
+    payments = await clients.billing.get(f"/internal/learners/{event.user_id}/payments")
+    items = payments.get("items", []) if isinstance(payments, dict) else payments
+    payment = next((p for p in items if p.get("id", p.get("payment_id")) == payment_id), None)
+    if payment is None:
+        return False
+    method = payment.get("payment_method") or payment.get("provider")
+    return bool(method == "telegram_stars")
+
+
+@notifications.on(BalanceLowV1)
+async def notify_balance_low(ctx: EventContext, event: BalanceLowV1) -> None:
+    async def render(locale: str) -> Rendered:
+        text = t("notify.balance_low", locale, balance=format_coins(event.balance, locale))
+        return text, keyboards.balance_notification(locale, top_up=True)
+
+    await deliver(ctx, event.user_id, kind="balance_low", render=render)
+
+
+@notifications.on(PurchaseRefundedV1)
+async def notify_purchase_refunded(ctx: EventContext, event: PurchaseRefundedV1) -> None:
+    """An operator reversed a purchase: the money is back and the course closed. (A purchase refunded
+    because the learner already owned the course was explained in the chat when they paid.)"""
+    if event.reason == "already_owned":
+        return
+    clients = bot_runtime(ctx.resources).clients
+
+    async def render(locale: str) -> Rendered:
+        course = await _catalog_course(clients, event.course_id)
+        if course is None:  # archived since: progress still knows its title
+            enrolled = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
+            course = next((c for c in enrolled if c["course_id"] == event.course_id), {"course_id": event.course_id})
+        text = t("notify.purchase_refunded", locale, title=escape(course_title(course, locale)))
+        return text, keyboards.balance_notification(locale)
+
+    await deliver(ctx, event.user_id, kind=f"purchase_refunded:{event.purchase_id}", render=render, once=True)
+
+
+@notifications.on(PaymentFailedV1)
+async def notify_payment_failed(ctx: EventContext, event: PaymentFailedV1) -> None:
+    """A YooKassa top-up was cancelled (declined card, expired confirmation): nothing was charged.
+    Stars payments never fail this way: Telegram takes them only after our pre-checkout approval."""
+    if event.provider != "yookassa":
+        return
+
+    async def render(locale: str) -> Rendered:
+        amount = format_money(event.amount.amount, event.amount.currency, locale)
+        return t("notify.payment_failed", locale, amount=amount), keyboards.balance_notification(locale, top_up=True)
+
+    await deliver(ctx, event.user_id, kind=f"payment_failed:{event.payment_id}", render=render, once=True)
 
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]

@@ -1,0 +1,335 @@
+"""The coins wallet: «💰 Баланс» (coins, the history page by page, the purchase-confirmation setting)
+and top-ups (preset or typed roubles through YooKassa, or Telegram Stars where billing allows them).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from decimal import Decimal
+from typing import Any
+
+from academy_runtime.client import ServiceCallError
+from academy_runtime.errors import DependencyUnavailableError
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from academy_gateway_bot import keyboards
+from academy_gateway_bot.callbacks import TopUpCb, WalletCb
+from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.handlers.menu import any_menu_button
+from academy_gateway_bot.handlers.purchases import send_stars_invoice
+from academy_gateway_bot.handlers.registration import TYPED_ANSWER
+from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.money import (
+    TOP_UP_MAX_RUB,
+    TOP_UP_MIN_RUB,
+    history_page,
+    newer_page,
+    remember_stars_top_up,
+    stars_top_up_enabled,
+    wallet,
+)
+from academy_gateway_bot.screens import (
+    Event,
+    answer_callback,
+    format_amount,
+    format_coins,
+    format_date,
+    not_registered,
+    show,
+)
+from academy_gateway_bot.states import TopUp
+
+log = logging.getLogger(__name__)
+
+_UNPROCESSABLE = 422
+_KNOWN_TYPES = {"topup", "purchase", "refund", "reward", "adjustment"}
+# "1 000", "1000 ₽", "1000 руб.", "-5", "12,50": what people type for an amount.
+_AMOUNT = re.compile(r"(?P<sign>[-−–]?)\s*(?P<whole>\d[\d\s\u00a0]*)(?:[.,](?P<fraction>\d+))?")
+_CURRENCY_WORDS = re.compile(r"(₽|руб\w*\.?|р\.?|rub\w*|roubles?|rubles?)$", re.IGNORECASE)
+
+
+# -- the balance screen ----------------------------------------------------------------------------
+
+
+async def balance_command(
+    message: Message, learner: LearnerCtx | None, clients: ServiceClients, state: FSMContext
+) -> None:
+    if learner is None:
+        await not_registered(message)
+        return
+    await state.clear()
+    await show_wallet(message, learner, clients, edit=False)
+
+
+async def wallet_button(
+    callback: CallbackQuery, callback_data: WalletCb, learner: LearnerCtx | None, clients: ServiceClients
+) -> None:
+    if learner is None:
+        await not_registered(callback)
+        return
+    edit = not callback_data.fresh
+    if callback_data.action in {"confirm_on", "confirm_off"}:
+        confirm = callback_data.action == "confirm_on"
+        await clients.billing.put(f"/internal/wallets/{learner.user_id}/settings", json={"confirm_purchases": confirm})
+        saved = "wallet.confirm_on_saved" if confirm else "wallet.confirm_off_saved"
+        await answer_callback(callback, t(saved, learner.locale))
+        await show_wallet(callback, learner, clients, edit=edit)
+        return
+    if callback_data.action == "older":
+        await show_wallet(callback, learner, clients, edit=edit, before_id=callback_data.ref)
+    elif callback_data.action == "newer":
+        await show_wallet(callback, learner, clients, edit=edit, after_id=callback_data.ref)
+    else:
+        await show_wallet(callback, learner, clients, edit=edit)
+    await answer_callback(callback)
+
+
+async def show_wallet(
+    event: Event,
+    learner: LearnerCtx,
+    clients: ServiceClients,
+    *,
+    edit: bool,
+    before_id: int | None = None,
+    after_id: int | None = None,
+) -> None:
+    """Coins, one page of the history (the newest, or older than `before_id`, or newer than
+    `after_id`), «← Новее / Старее →», «Пополнить» and the confirmation setting."""
+    locale = learner.locale
+    account = await wallet(clients, learner.user_id)
+    if after_id:
+        page = await newer_page(clients, learner.user_id, after_id)
+        has_newer = bool(page["has_newer"])
+    else:
+        page = await history_page(clients, learner.user_id, before_id)
+        has_newer = bool(before_id)
+    items: list[dict[str, Any]] = page["items"]
+    text = t("wallet.title", locale, coins=format_coins(int(account["coins"]), locale))
+    if account.get("is_low") and int(account["coins"]) > 0:
+        text += t("wallet.low", locale)
+    if items:
+        text += t("wallet.history" if not has_newer else "wallet.history_older", locale)
+        text += "".join(transaction_line(item, locale) for item in items)
+    elif not has_newer:
+        text += t("wallet.empty", locale)
+    confirm = bool(account.get("confirm_purchases", True))
+    text += t("wallet.confirm_state", locale, state=t("wallet.on" if confirm else "wallet.off", locale))
+    markup = keyboards.wallet_screen(
+        confirm_purchases=confirm,
+        newer_ref=int(items[0]["id"]) if has_newer and items else None,
+        older_ref=page.get("next_before_id"),
+        locale=locale,
+    )
+    await show(event, text, markup, edit=edit)
+
+
+def transaction_line(item: dict[str, Any], locale: str) -> str:
+    amount = int(item["amount"])
+    coins = format_coins(amount, locale)
+    kind = item.get("type")
+    reason = t(f"wallet.reason.{kind}" if kind in _KNOWN_TYPES else "wallet.reason.other", locale)
+    return t(
+        "wallet.line",
+        locale,
+        date=format_date(item["created_at"]),
+        amount=f"+{coins}" if amount > 0 else coins.replace("-", "−"),
+        reason=reason,
+    )
+
+
+# -- top-ups ---------------------------------------------------------------------------------------
+
+
+async def top_up_button(  # noqa: PLR0917 - aiogram injects what the handler needs
+    callback: CallbackQuery,
+    callback_data: TopUpCb,
+    learner: LearnerCtx | None,
+    clients: ServiceClients,
+    bot: Bot,
+    state: FSMContext,
+    idempotency_key: str,
+) -> None:
+    if learner is None:
+        await not_registered(callback)
+        return
+    locale = learner.locale
+    edit = not callback_data.fresh
+    if callback_data.action == "menu":
+        text = t("topup.title", locale)
+        if callback_data.amount:
+            text += t("topup.title_difference", locale, missing=format_coins(callback_data.amount, locale, case="acc"))
+        markup = keyboards.top_up_amounts(
+            callback_data.amount, stars=stars_top_up_enabled() is not False, locale=locale
+        )
+        await show(callback, text, markup, edit=edit)
+        await answer_callback(callback)
+    elif callback_data.action == "rub":
+        await create_top_up(callback, learner, clients, callback_data.amount, idempotency_key)
+    elif callback_data.action == "custom":
+        await state.set_state(TopUp.amount)
+        await answer_callback(callback)
+        await show(
+            callback,
+            t("topup.ask_amount", locale, min=TOP_UP_MIN_RUB, max=format_amount_rub(TOP_UP_MAX_RUB, locale)),
+            edit=False,
+        )
+    elif callback_data.action == "stars_menu":
+        await show(callback, t("topup.stars_title", locale), keyboards.top_up_stars(locale), edit=edit)
+        await answer_callback(callback)
+    else:
+        await stars_top_up(callback, learner, clients, bot, callback_data.amount, idempotency_key)
+
+
+async def create_top_up(
+    event: Event, learner: LearnerCtx, clients: ServiceClients, amount_rub: int, idempotency_key: str
+) -> bool:
+    """Billing creates a YooKassa payment; the learner gets its confirmation page as a URL button.
+    False when billing refused or YooKassa is unreachable (the learner was told)."""
+    locale = learner.locale
+    try:
+        payment = await clients.billing.post(
+            f"/internal/learners/{learner.user_id}/top-ups",
+            json={"amount_rub": amount_rub},
+            idempotency_key=f"{idempotency_key}:top-up",
+        )
+    except DependencyUnavailableError:
+        await refuse(event, t("money.payment_unavailable", locale))
+        return False
+    except ServiceCallError as exc:
+        if exc.status_code != _UNPROCESSABLE:
+            raise
+        await refuse(event, amount_problem(amount_rub, locale) or t("money.bad_amount", locale))
+        return False
+    if isinstance(event, CallbackQuery):
+        await answer_callback(event)
+    text = t(
+        "topup.pay_text",
+        locale,
+        amount=format_amount_rub(amount_rub, locale),
+        coins=format_coins(int(payment.get("coins") or amount_rub), locale),
+    )
+    markup = keyboards.pay_top_up(amount_rub, str(payment["confirmation_url"]), locale)
+    await show(event, text, markup, edit=isinstance(event, CallbackQuery))
+    return True
+
+
+async def stars_top_up(  # noqa: PLR0917
+    callback: CallbackQuery,
+    learner: LearnerCtx,
+    clients: ServiceClients,
+    bot: Bot,
+    stars: int,
+    idempotency_key: str,
+) -> None:
+    locale = learner.locale
+    try:
+        invoice = await clients.billing.post(
+            f"/internal/learners/{learner.user_id}/stars-invoices",
+            json={"purpose": "top_up", "stars": stars},
+            idempotency_key=f"{idempotency_key}:stars-invoice",
+        )
+    except ServiceCallError as exc:
+        if exc.code == "stars_top_up_disabled":
+            remember_stars_top_up(enabled=False)
+            await answer_callback(callback, t("money.stars_top_up_disabled", locale), alert=True)
+            return
+        if exc.status_code == _UNPROCESSABLE:
+            await answer_callback(callback, t("money.bad_amount", locale), alert=True)
+            return
+        raise
+    await answer_callback(callback, t("money.invoice_sent", locale))
+    await send_stars_invoice(bot, learner.telegram_id, invoice)
+
+
+async def refuse(event: Event, text: str) -> None:
+    if isinstance(event, CallbackQuery):
+        await answer_callback(event, text, alert=True)
+    else:
+        await event.answer(text)
+
+
+def format_amount_rub(amount: int, locale: str) -> str:
+    return format_amount(Decimal(amount), locale)
+
+
+def parse_amount(text: str) -> tuple[int | None, str | None]:
+    """A typed amount of roubles → (roubles, None), or (None, the catalogue key saying what is wrong)."""
+    cleaned = _CURRENCY_WORDS.sub("", text.strip()).strip()
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None:
+        return None, "topup.not_a_number"
+    whole = int(re.sub(r"\D", "", match["whole"]))
+    fraction = match["fraction"]
+    if match["sign"] and (whole or (fraction and int(fraction))):
+        return None, "topup.negative"
+    if fraction and int(fraction):
+        return None, "topup.not_whole"
+    return whole, None
+
+
+def amount_problem(amount: int, locale: str) -> str | None:
+    limits = {"min": TOP_UP_MIN_RUB, "max": format_amount_rub(TOP_UP_MAX_RUB, locale)}
+    if amount == 0:
+        return t("topup.zero", locale, **limits)
+    if amount < TOP_UP_MIN_RUB:
+        return t("topup.too_small", locale, **limits)
+    if amount > TOP_UP_MAX_RUB:
+        return t("topup.too_large", locale, **limits)
+    return None
+
+
+async def amount_typed(
+    message: Message,
+    learner: LearnerCtx | None,
+    clients: ServiceClients,
+    state: FSMContext,
+    idempotency_key: str,
+) -> None:
+    if learner is None:
+        await state.clear()
+        await not_registered(message)
+        return
+    locale = learner.locale
+    amount, problem_key = parse_amount(message.text or "")
+    limits = {"min": TOP_UP_MIN_RUB, "max": format_amount_rub(TOP_UP_MAX_RUB, locale)}
+    if amount is None:
+        await message.answer(t(problem_key or "topup.not_a_number", locale, **limits))
+        return
+    problem = amount_problem(amount, locale)
+    if problem is not None:
+        await message.answer(problem)
+        return
+    if await create_top_up(message, learner, clients, amount, idempotency_key):
+        await state.clear()
+
+
+async def not_an_amount(message: Message, learner: LearnerCtx | None) -> None:
+    """A sticker, a photo… while an amount is expected."""
+    locale = learner.locale if learner else "ru"
+    await message.answer(t("topup.not_a_number", locale))
+
+
+async def menu_pressed_while_typing(_message: Message, state: FSMContext) -> None:
+    """A menu button is not an amount: the top-up is dropped and the button does what it says."""
+    await state.clear()
+    raise SkipHandler
+
+
+def make_router() -> Router:
+    """A fresh router each time: an aiogram router can belong to one dispatcher only."""
+    router = Router(name="wallet")
+    menu_button = any_menu_button()
+    router.message.register(menu_pressed_while_typing, StateFilter(TopUp), menu_button)
+    router.message.register(balance_command, Command("balance"))
+    router.message.register(balance_command, button_filter("menu.balance"))
+    router.message.register(amount_typed, TopUp.amount, TYPED_ANSWER, ~menu_button)
+    router.message.register(not_an_amount, TopUp.amount, ~F.text)
+    router.callback_query.register(wallet_button, WalletCb.filter())
+    router.callback_query.register(top_up_button, TopUpCb.filter())
+    return router
