@@ -16,7 +16,8 @@ def test_defaults_point_at_the_local_database_and_payment_emulator(monkeypatch):
         9105,
     )
     assert settings.database_url == "postgresql+asyncpg://academy_billing@127.0.0.1:5432/beauty_academy"
-    assert settings.yookassa_api_url == "http://127.0.0.1:8181"
+    assert settings.yookassa_api_url == "http://127.0.0.1:8181/v3"
+    assert "185.71.76.0/27" in settings.yookassa_trusted_networks
     assert settings.low_balance_threshold_coins == 100
     assert settings.coins_per_rub == 1
 
@@ -26,6 +27,7 @@ def test_the_development_yookassa_key_is_refused_outside_development(monkeypatch
     monkeypatch.setenv("ENVIRONMENT", environment)
     monkeypatch.setenv("SERVICE_AUTH_SECRET", "x" * 40)
     monkeypatch.setenv("S3_SECRET_KEY", "real-s3-secret")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "987654:real-bot-token")
     monkeypatch.delenv("YOOKASSA_SECRET_KEY", raising=False)
 
     with pytest.raises(ValidationError, match="YOOKASSA_SECRET_KEY"):
@@ -41,4 +43,23 @@ def test_wallet_settings_must_be_positive(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
 
     with pytest.raises(ValidationError):
+        BillingSettings(_env_file=None)
+
+
+def test_production_refuses_the_emulator_bot_token(monkeypatch):
+    # Billing refunds Stars through the Bot API itself: with the emulator's token it could not.
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SERVICE_AUTH_SECRET", "x" * 40)
+    monkeypatch.setenv("S3_SECRET_KEY", "real-s3-secret")
+    monkeypatch.setenv("YOOKASSA_SECRET_KEY", "live_real-shop-secret")
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+
+    with pytest.raises(ValidationError, match="TELEGRAM_BOT_TOKEN"):
+        BillingSettings(_env_file=None)
+
+
+def test_a_trusted_network_that_is_not_a_network_is_refused(monkeypatch):
+    monkeypatch.setenv("YOOKASSA_TRUSTED_NETWORKS", '["185.71.76.0/27", "not-a-network"]')
+
+    with pytest.raises(ValidationError, match="not-a-network"):
         BillingSettings(_env_file=None)

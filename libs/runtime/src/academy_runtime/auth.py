@@ -8,7 +8,7 @@ with a bad one, or with one meant for another service gets 401 before any handle
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
@@ -82,6 +82,19 @@ async def _service_caller(request: Request) -> str:
 
 ServiceCaller = Annotated[str, Depends(_service_caller)]
 """The name of the authenticated calling service; declaring it makes an endpoint internal."""
+
+
+def callers_from_settings(field: str, action: str) -> Any:
+    """A dependency that admits only the callers listed in the service's setting `field` (a list of
+    service names, e.g. `operator_callers`); others get 403 naming what they may not do."""
+
+    async def check(request: Request, caller: ServiceCaller) -> str:
+        allowed = getattr(request.app.state.resources.settings, field, None) or []
+        if caller not in allowed:
+            raise ForbiddenError(f"service {caller!r} may not {action}")
+        return caller
+
+    return Depends(check)
 
 
 def require_callers(*allowed: str) -> object:

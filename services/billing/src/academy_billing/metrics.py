@@ -1,4 +1,4 @@
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 COINS_MOVED = Counter("academy_billing_wallet_coins_total", "Coins moved through wallets", ["direction", "type"])
 WALLET_CHANGES_REPLAYED = Counter(
@@ -10,4 +10,25 @@ INSUFFICIENT_FUNDS = Counter(
 BALANCE_LOW = Counter("academy_billing_balance_low_total", "Wallets whose balance fell below their threshold")
 AUDIT_MISMATCHES = Counter(
     "academy_billing_wallet_audit_mismatches_total", "Wallet audits that found the balance and the ledger disagree"
+)
+PAYMENTS = Counter(
+    "academy_billing_payments_total",
+    "Provider payments by method, purpose and what happened",
+    ["method", "purpose", "outcome"],
+)
+PURCHASES = Counter("academy_billing_purchases_total", "Courses bought, by how they were paid", ["method"])
+PRE_CHECKOUTS = Counter(
+    "academy_billing_pre_checkouts_total", "Stars pre-checkout answers, by refusal reason", ["reason"]
+)
+NOTIFICATIONS = Counter(
+    "academy_billing_provider_notifications_total",
+    "YooKassa notifications by outcome (accepted, untrusted_source, malformed, unknown_payment, amount_mismatch)",
+    ["outcome"],
+)
+REFUNDS = Counter("academy_billing_refunds_total", "Refunds by method and state", ["method", "state"])
+RECONCILIATION_DIFFERENCES = Gauge(
+    "academy_billing_reconciliation_differences", "Differences the last reconciliation report found"
+)
+RECONCILIATION_ACTIONS = Counter(
+    "academy_billing_reconciliation_actions_total", "What the reconciliation job settled", ["action"]
 )

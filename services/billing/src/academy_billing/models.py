@@ -49,6 +49,7 @@ PAYMENT_PURPOSES = ("course", "top_up")
 TRANSACTION_TYPES = ("topup", "purchase", "refund", "reward", "adjustment")
 PURCHASE_STATUSES = ("active", "refunded")
 PROVIDERS = ("yookassa", "telegram_stars")
+REFUND_STATUSES = ("pending", "succeeded", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -81,6 +82,13 @@ class Payment(Base):
     # YooKassa accepts Idempotence-Key values of up to 64 characters.
     idempotence_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     confirmation_url: Mapped[str | None] = mapped_column(Text)
+    # The opaque `payload` of a Telegram Stars invoice: random, so it cannot be guessed from an id.
+    invoice_payload: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Coins a top-up credits once it succeeds (fixed when the payment is created, at that day's rate).
+    coins: Mapped[int | None] = mapped_column(BigInteger)
+    # Past this a pending payment is not paid any more: a Stars invoice is refused at pre-checkout, and
+    # the reconciliation job settles a YooKassa payment from the provider's state.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failure_reason: Mapped[str | None] = mapped_column(String(1000))
     refunded_amount: Mapped[Decimal] = mapped_column(_money(), nullable=False, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
@@ -101,6 +109,7 @@ class Payment(Base):
         CheckConstraint("currency <> 'XTR' OR amount = trunc(amount)", name="stars_are_whole"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded_within_amount"),
         CheckConstraint("status NOT IN ('succeeded', 'refunded') OR paid_at IS NOT NULL", name="paid_has_paid_at"),
+        CheckConstraint("purpose <> 'top_up' OR coins > 0", name="top_up_has_coins"),
         UniqueConstraint("payment_method", "external_id"),
         Index("ix_payments_user_id_created_at", "user_id", "created_at"),
         # The reconciliation job (later issue) re-reads payments the provider has not settled yet.
@@ -127,6 +136,8 @@ class Wallet(Base):
     low_balance_threshold: Mapped[int] = mapped_column(
         Integer, nullable=False, server_default=text(str(DEFAULT_LOW_BALANCE_THRESHOLD_COINS))
     )
+    # The learner's setting: ask for one confirmation tap before a course is charged to the wallet.
+    confirm_purchases: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
@@ -268,4 +279,68 @@ class ProviderEvent(Base):
         CheckConstraint(_one_of("provider", PROVIDERS), name="provider_known"),
         UniqueConstraint("provider", "external_event_id"),
         Index("ix_provider_events_payment_id", "payment_id"),
+    )
+
+
+class Refund(Base):
+    """Money (or coins) given back for a payment or a purchase: one row per refund asked for.
+
+    A refund is written `pending` and committed before the provider is called, with the
+    `idempotence_key` the provider receives, so a crash between the call and our commit is settled by
+    retrying the same call (the provider answers the first refund again) instead of refunding twice.
+    `payment_id` is set for a provider payment (Stars, YooKassa); a purchase charged to the wallet has
+    only `purchase_id`. `amount` is in the refunded payment's (or purchase's) currency.
+    """
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("billing.payments.id", ondelete="RESTRICT"))
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("billing.purchases.id", ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(_money(), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'pending'"))
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    idempotence_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    failure_reason: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(_one_of("currency", CURRENCIES), name="currency_known"),
+        CheckConstraint(_one_of("status", REFUND_STATUSES), name="status_known"),
+        CheckConstraint("num_nonnulls(payment_id, purchase_id) >= 1", name="refunds_something"),
+        CheckConstraint("(status = 'succeeded') = (succeeded_at IS NOT NULL)", name="succeeded_has_succeeded_at"),
+        Index("ix_refunds_payment_id", "payment_id"),
+        Index("ix_refunds_purchase_id", "purchase_id"),
+        # The reconciliation job finishes refunds whose provider call did not complete.
+        Index("ix_refunds_pending", "created_at", postgresql_where=text("status = 'pending'")),
+    )
+
+
+class ExchangeRate(Base):
+    """An operator-set rate of one currency: Stars and coins per unit (per rouble, per dollar, per Star).
+
+    A paid course's Stars price is the catalog's own when it is priced in XTR, else its price times
+    `stars_per_unit` rounded up; its coins price is its price times `coins_per_unit` rounded up. A
+    currency without a row uses the defaults from settings.
+    """
+
+    __tablename__ = "exchange_rates"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    stars_per_unit: Mapped[Decimal] = mapped_column(Numeric(12, 4), nullable=False)
+    coins_per_unit: Mapped[Decimal] = mapped_column(Numeric(12, 4), nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(_one_of("currency", CURRENCIES), name="currency_known"),
+        CheckConstraint("stars_per_unit > 0", name="stars_per_unit_positive"),
+        CheckConstraint("coins_per_unit > 0", name="coins_per_unit_positive"),
+        CheckConstraint("currency <> 'XTR' OR stars_per_unit = 1", name="a_star_is_a_star"),
     )

@@ -31,6 +31,7 @@ async def test_a_learner_without_a_wallet_has_zero_coins(api):
         "coins": 0,
         "low_balance_threshold": 100,
         "is_low": True,
+        "confirm_purchases": True,
         "updated_at": None,
     }
 

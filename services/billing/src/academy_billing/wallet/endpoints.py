@@ -5,10 +5,11 @@ from typing import Annotated
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.errors import NotFoundError
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
+from academy_billing.dependencies import RequiredIdempotencyKey, Settings, UserId
 from academy_billing.models import messaging
-from academy_billing.settings import BillingSettings
+from academy_billing.payments.schemas import WalletSettingsIn
 from academy_billing.wallet import service
 from academy_billing.wallet.schemas import (
     AdjustmentOut,
@@ -21,28 +22,7 @@ from academy_billing.wallet.schemas import (
 
 router = APIRouter(prefix="/internal/wallets", tags=["wallet"])
 
-UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 TransactionId = Annotated[int, Path(gt=0, le=9_223_372_036_854_775_807)]
-
-
-def _settings(request: Request) -> BillingSettings:
-    settings = request.app.state.resources.settings
-    assert isinstance(settings, BillingSettings)
-    return settings
-
-
-Settings = Annotated[BillingSettings, Depends(_settings)]
-
-# Moving money must be safe to retry, so unlike other commands an adjustment requires the key.
-RequiredIdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=150,
-        description="Required: a retried adjustment with the same key returns the first answer.",
-    ),
-]
 
 
 @router.get("/{user_id}", response_model=WalletOut)
@@ -117,3 +97,13 @@ async def adjust_wallet(
 async def audit_wallet(user_id: UserId, session: SessionDep, _: ServiceCaller) -> WalletAuditOut:
     """Whether the stored balance equals the sum of the ledger and every `balance_after` is consistent."""
     return await service.audit_wallet(session, user_id)
+
+
+@router.put("/{user_id}/settings", response_model=WalletOut)
+async def change_wallet_settings(
+    user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: Settings, _: ServiceCaller
+) -> WalletOut:
+    """The learner's wallet settings: `confirm_purchases` (ask before charging a course to the wallet)."""
+    return await service.set_confirm_purchases(
+        session, user_id, confirm=command.confirm_purchases, default_threshold=settings.low_balance_threshold_coins
+    )

@@ -45,6 +45,14 @@ class WalletRepository:
             .on_conflict_do_nothing(index_elements=[Wallet.user_id])
         )
 
+    async def set_confirm_purchases(self, user_id: int, *, confirm: bool) -> None:
+        await self.session.execute(
+            update(Wallet)
+            .where(Wallet.user_id == user_id)
+            .values(confirm_purchases=confirm, updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+
     async def set_balance(self, wallet_id: int, coins: int) -> None:
         await self.session.execute(
             update(Wallet)

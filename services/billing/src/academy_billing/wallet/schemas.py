@@ -15,6 +15,9 @@ class WalletOut(BaseModel):
     coins: int = Field(description="Current balance; 0 for a learner who never had a wallet change.")
     low_balance_threshold: int
     is_low: bool = Field(description="True when the balance is at or below the threshold.")
+    confirm_purchases: bool = Field(
+        default=True, description="The learner's setting: confirm before a course is charged to the wallet."
+    )
     updated_at: datetime | None = Field(description="Time of the last change; null when there was none.")
 
 

@@ -241,8 +241,20 @@ async def get_wallet(session: AsyncSession, user_id: int, *, default_threshold: 
         coins=wallet.coins,
         low_balance_threshold=wallet.low_balance_threshold,
         is_low=wallet.coins <= wallet.low_balance_threshold,
+        confirm_purchases=wallet.confirm_purchases,
         updated_at=wallet.updated_at,
     )
+
+
+async def set_confirm_purchases(
+    session: AsyncSession, user_id: int, *, confirm: bool, default_threshold: int
+) -> WalletOut:
+    """Store the learner's choice to confirm (or not) each course charged to the wallet; the wallet is
+    created empty when the learner has none yet."""
+    repo = WalletRepository(session)
+    await repo.create_if_absent(user_id, low_balance_threshold=default_threshold)
+    await repo.set_confirm_purchases(user_id, confirm=confirm)
+    return await get_wallet(session, user_id, default_threshold=default_threshold)
 
 
 async def get_transaction(session: AsyncSession, user_id: int, transaction_id: int) -> WalletTransactionOut | None:

@@ -1,0 +1,362 @@
+"""Payments over HTTP: the learner's side (offers, wallet purchases, Stars invoices, top-ups), Telegram's
+Stars updates as the gateway passes them on, the operators' side (refunds, rates, reconciliation) and
+YooKassa's notifications."""
+
+from __future__ import annotations
+
+import json
+import logging
+from ipaddress import ip_address, ip_network
+from typing import Annotated, Any, Literal
+
+from academy_runtime.auth import ServiceCaller
+from academy_runtime.db import SessionDep
+from academy_runtime.errors import ForbiddenError, NotFoundError, ValidationFailedError
+from academy_runtime.resources import Resources
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from yookassa.domain.notification import WebhookNotificationFactory
+
+from academy_billing import metrics
+from academy_billing.dependencies import (
+    CourseId,
+    OperatorCaller,
+    PaymentId,
+    PurchaseId,
+    RequiredIdempotencyKey,
+    Settings,
+    UserId,
+)
+from academy_billing.models import messaging
+from academy_billing.payments import service
+from academy_billing.payments.reconciliation import reconciliation_report
+from academy_billing.payments.repository import PaymentRepository, PurchaseRepository, RefundRepository
+from academy_billing.payments.schemas import (
+    BuyWithWallet,
+    CreateStarsInvoice,
+    Offer,
+    PaymentOut,
+    PaymentPage,
+    PreCheckout,
+    PreCheckoutAnswer,
+    PurchaseOut,
+    RateIn,
+    RateOut,
+    ReconciliationReport,
+    RefundOut,
+    RefundPurchase,
+    RequestRefund,
+    StarsInvoiceOut,
+    StarsPayment,
+    StarsPaymentOut,
+    StartTopUp,
+    WalletPurchaseOut,
+)
+from academy_billing.rates import service as rates
+
+log = logging.getLogger(__name__)
+
+learners = APIRouter(prefix="/internal/learners", tags=["payments"])
+stars = APIRouter(prefix="/internal/stars", tags=["payments"])
+operators = APIRouter(prefix="/internal", tags=["operators"])
+webhooks = APIRouter(prefix="/webhooks", tags=["provider notifications"])
+
+Locale = Annotated[Literal["ru", "en"], Query(description="Language of the invoice's title and description.")]
+_MAX_NOTIFICATION_BYTES = 64 * 1024
+_MAX_OBJECT_ID = 255
+_SETTLED_EVENTS = frozenset(
+    {"payment.succeeded", "payment.canceled", "payment.waiting_for_capture", "refund.succeeded"}
+)
+
+
+def _resources(request: Request) -> Resources:
+    resources = request.app.state.resources
+    assert isinstance(resources, Resources)
+    return resources
+
+
+# -- the learner's side ----------------------------------------------------------------------------
+
+
+@learners.get("/{user_id}/offers/{course_id}", response_model=Offer)
+async def get_offer(
+    user_id: UserId, course_id: CourseId, session: SessionDep, settings: Settings, _: ServiceCaller
+) -> Offer:
+    """Every way this learner can pay for the course (Stars, coins), their balance and whether they own it.
+    404 when billing has not heard of the course."""
+    return await service.offer(session, settings, user_id=user_id, course_id=course_id)
+
+
+@learners.post("/{user_id}/purchases", response_model=WalletPurchaseOut)
+async def buy_with_wallet(
+    *,
+    user_id: UserId,
+    command: BuyWithWallet,
+    session: SessionDep,
+    settings: Settings,
+    request: Request,
+    _: ServiceCaller,
+    idempotency_key: RequiredIdempotencyKey,
+) -> WalletPurchaseOut:
+    """Charge the course to the learner's wallet. 409 `insufficient_funds` (details: balance, requested),
+    `already_owned`, `price_changed` (details: coins_price), `not_on_sale`; 404 unknown course."""
+
+    async def buy() -> WalletPurchaseOut:
+        purchase, spent, created = await service.buy_with_wallet(
+            session, settings, user_id=user_id, command=command, request_key=idempotency_key
+        )
+        return WalletPurchaseOut(
+            purchase_id=purchase.id,
+            course_id=purchase.course_id,
+            coins=-spent.amount,
+            balance=spent.balance_after,
+            created=created,
+        )
+
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload={"user_id": user_id, **command.model_dump()},
+        response_model=WalletPurchaseOut,
+        action=buy,
+    )
+
+
+@learners.get("/{user_id}/purchases", response_model=list[PurchaseOut])
+async def list_purchases(user_id: UserId, session: SessionDep, _: ServiceCaller) -> list[PurchaseOut]:
+    """The learner's purchases, newest first, refunded ones included."""
+    return [PurchaseOut.model_validate(p) for p in await PurchaseRepository(session).of_learner(user_id)]
+
+
+@learners.get("/{user_id}/payments", response_model=PaymentPage)
+async def list_payments(
+    user_id: UserId,
+    session: SessionDep,
+    _: ServiceCaller,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    before_id: Annotated[int | None, Query(gt=0, le=9_223_372_036_854_775_807)] = None,
+) -> PaymentPage:
+    """The learner's provider payments, newest first (keyset pagination with `next_before_id`)."""
+    rows = await PaymentRepository(session).of_learner(user_id, limit=limit + 1, before_id=before_id)
+    items = [PaymentOut.model_validate(p) for p in rows[:limit]]
+    return PaymentPage(items=items, next_before_id=items[-1].id if len(rows) > limit else None)
+
+
+@learners.post("/{user_id}/stars-invoices", response_model=StarsInvoiceOut)
+async def create_stars_invoice(
+    *,
+    user_id: UserId,
+    command: CreateStarsInvoice,
+    session: SessionDep,
+    settings: Settings,
+    _: ServiceCaller,
+    idempotency_key: RequiredIdempotencyKey,
+    locale: Locale = "ru",
+) -> StarsInvoiceOut:
+    """A Stars invoice for a course or a top-up: what the gateway passes to `sendInvoice`. The same key
+    returns the same invoice. 409 `already_owned`, `not_on_sale`, `stars_top_up_disabled`; 404 unknown course."""
+    return await service.create_stars_invoice(
+        session, settings, user_id=user_id, command=command, request_key=idempotency_key, locale=locale
+    )
+
+
+@learners.post("/{user_id}/top-ups", response_model=PaymentOut)
+async def start_top_up(
+    user_id: UserId, command: StartTopUp, request: Request, _: ServiceCaller, idempotency_key: RequiredIdempotencyKey
+) -> PaymentOut:
+    """A YooKassa payment that tops the wallet up; the learner pays at `confirmation_url`. 422 outside the
+    limits; 503 when YooKassa cannot be reached (retry with the same key)."""
+    return await service.start_yookassa_payment(
+        _resources(request), user_id=user_id, amount_rub=command.amount_rub, course_id=None, request_key=idempotency_key
+    )
+
+
+@learners.post("/{user_id}/course-payments/{course_id}", response_model=PaymentOut)
+async def start_course_payment(
+    user_id: UserId, course_id: CourseId, request: Request, _: ServiceCaller, idempotency_key: RequiredIdempotencyKey
+) -> PaymentOut:
+    """A YooKassa payment for a course priced in roubles (web payments outside Telegram)."""
+    return await service.start_yookassa_payment(
+        _resources(request), user_id=user_id, amount_rub=None, course_id=course_id, request_key=idempotency_key
+    )
+
+
+# -- Telegram Stars, as the gateway passes Telegram's updates on -----------------------------------
+
+
+@stars.post("/pre-checkout", response_model=PreCheckoutAnswer)
+async def pre_checkout(
+    query: PreCheckout, session: SessionDep, settings: Settings, _: ServiceCaller
+) -> PreCheckoutAnswer:
+    """Whether Telegram may take the Stars now; always 200, a refusal carries a reason code."""
+    return await service.check_pre_checkout(session, settings, query)
+
+
+@stars.post("/payments", response_model=StarsPaymentOut)
+async def successful_payment(
+    paid: StarsPayment, request: Request, settings: Settings, _: ServiceCaller
+) -> StarsPaymentOut:
+    """Apply Telegram's `successful_payment` once (idempotent on `telegram_payment_charge_id`). 404 for a
+    payload that is not ours."""
+    resources = _resources(request)
+    async with resources.sessionmaker() as session, session.begin():
+        result = await service.record_stars_payment(session, settings, paid)
+    if result.refund_id is not None:
+        await service.complete_refund(resources, result.refund_id)
+    return result.answer
+
+
+# -- operators -------------------------------------------------------------------------------------
+
+
+@operators.get("/payments/{payment_id}", response_model=PaymentOut)
+async def get_payment(payment_id: PaymentId, session: SessionDep, _: OperatorCaller) -> PaymentOut:
+    payment = await PaymentRepository(session).get(payment_id)
+    if payment is None:
+        raise NotFoundError(f"payment {payment_id} not found")
+    return PaymentOut.model_validate(payment)
+
+
+@operators.get("/payments/{payment_id}/refunds", response_model=list[RefundOut])
+async def list_refunds(payment_id: PaymentId, session: SessionDep, _: OperatorCaller) -> list[RefundOut]:
+    return [RefundOut.model_validate(r) for r in await RefundRepository(session).of_payment(payment_id)]
+
+
+@operators.post("/payments/{payment_id}/refunds", response_model=RefundOut)
+async def refund_payment(
+    payment_id: PaymentId,
+    command: RequestRefund,
+    request: Request,
+    caller: OperatorCaller,
+    idempotency_key: RequiredIdempotencyKey,
+) -> RefundOut:
+    """Refund a payment, whole (no `amount`) or in part (YooKassa only; Telegram refunds Stars whole). A
+    course paid in full back loses its purchase; a top-up's coins are taken back (409 when spent).
+    `status` is `pending` when the provider could not be reached: the reconciliation job finishes it."""
+    return await service.request_refund(
+        _resources(request),
+        payment_id=payment_id,
+        amount=command.amount,
+        reason=command.reason,
+        requested_by=caller,
+        request_key=idempotency_key,
+    )
+
+
+@operators.post("/purchases/{purchase_id}/refund", response_model=RefundOut)
+async def refund_purchase(
+    purchase_id: PurchaseId,
+    command: RefundPurchase,
+    request: Request,
+    caller: OperatorCaller,
+    idempotency_key: RequiredIdempotencyKey,
+) -> RefundOut:
+    """Reverse a purchase: coins back for a wallet purchase, the provider payment refunded otherwise."""
+    return await service.refund_purchase(
+        _resources(request),
+        purchase_id=purchase_id,
+        reason=command.reason,
+        requested_by=caller,
+        request_key=idempotency_key,
+    )
+
+
+@operators.get("/reconciliation", response_model=ReconciliationReport)
+async def get_reconciliation(session: SessionDep, _: OperatorCaller) -> ReconciliationReport:
+    """Balances against the ledger, provider payments against credits and purchases, refunds against
+    refunded amounts, in one snapshot; `differences` lists what disagrees."""
+    await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+    return await reconciliation_report(session)
+
+
+def _rate_out(rate: rates.Rate) -> RateOut:
+    return RateOut(
+        currency=rate.currency,
+        stars_per_unit=rate.stars_per_unit,
+        coins_per_unit=rate.coins_per_unit,
+        source=rate.source,
+    )
+
+
+@operators.get("/exchange-rates", response_model=list[RateOut])
+async def list_rates(session: SessionDep, settings: Settings, _: ServiceCaller) -> list[RateOut]:
+    """Stars and coins per unit of each currency billing takes."""
+    return [_rate_out(rate) for rate in await rates.all_rates(session, settings)]
+
+
+@operators.put("/exchange-rates/{currency}", response_model=RateOut)
+async def set_rate(
+    currency: Literal["RUB", "USD", "XTR"], command: RateIn, session: SessionDep, caller: OperatorCaller
+) -> RateOut:
+    """Set the rate an operator chose; course prices in Stars and coins follow at once."""
+    rate = await rates.set_rate(
+        session,
+        currency=currency,
+        stars_per_unit=command.stars_per_unit,
+        coins_per_unit=command.coins_per_unit,
+        updated_by=caller,
+    )
+    return _rate_out(rate)
+
+
+# -- YooKassa notifications ------------------------------------------------------------------------
+
+
+class NotificationAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+
+
+def _trusted(address: str | None, networks: list[str]) -> bool:
+    if not address:
+        return False
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ip_network(network, strict=False) for network in networks)
+
+
+async def _settle_quietly(resources: Resources, event: str, object_id: str) -> None:
+    """Settle after the answer went out; a failure here is retried by the reconciliation job."""
+    try:
+        if event.startswith("refund."):
+            outcome = await service.settle_yookassa_refund(resources, object_id)
+        else:
+            outcome = await service.settle_yookassa_payment(resources, object_id)
+        log.info("YooKassa notification settled", extra={"event": event, "outcome": outcome})
+    except Exception:
+        log.exception("settling a YooKassa notification failed; reconciliation will retry", extra={"event": event})
+
+
+@webhooks.post("/yookassa", response_model=NotificationAccepted, responses={403: {"description": "Not from YooKassa."}})
+async def yookassa_notification(
+    request: Request, settings: Settings, background: BackgroundTasks
+) -> NotificationAccepted:
+    """YooKassa's HTTP notification. Accepted only from YooKassa's networks (YOOKASSA_TRUSTED_NETWORKS)
+    and answered 200 at once; its body is only a hint: the payment or refund is re-read from the API
+    after the answer, and only what the API says is applied."""
+    address = request.client.host if request.client else None
+    if not _trusted(address, settings.yookassa_trusted_networks):
+        metrics.NOTIFICATIONS.labels("untrusted_source").inc()
+        log.warning("YooKassa notification from an untrusted address refused", extra={"address": address})
+        raise ForbiddenError("notifications are accepted from YooKassa's networks only")
+    body = await request.body()
+    if len(body) > _MAX_NOTIFICATION_BYTES:
+        metrics.NOTIFICATIONS.labels("malformed").inc()
+        raise ValidationFailedError("a YooKassa notification is a small JSON document")
+    try:
+        document: Any = json.loads(body)
+        notification = WebhookNotificationFactory().create(document)
+        event = str(notification.event)
+        object_id = str(notification.object.id)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        metrics.NOTIFICATIONS.labels("malformed").inc()
+        raise ValidationFailedError("not a YooKassa notification") from exc
+    if not object_id or len(object_id) > _MAX_OBJECT_ID or event not in _SETTLED_EVENTS:
+        metrics.NOTIFICATIONS.labels("ignored").inc()
+        return NotificationAccepted()
+    metrics.NOTIFICATIONS.labels("accepted").inc()
+    background.add_task(_settle_quietly, _resources(request), event, object_id)
+    return NotificationAccepted()

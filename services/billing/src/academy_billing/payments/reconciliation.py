@@ -1,0 +1,141 @@
+"""The reconciliation report and job: money and coins checked against each other.
+
+The report lists every difference between what must hold and what the database holds:
+- each wallet's balance equals the sum of its ledger (`wallet_balance`);
+- each succeeded top-up has exactly one credit of its coins (`top_up_credit`), and no payment that did
+  not succeed has one (`credit_without_payment`);
+- each succeeded course payment paid for exactly one purchase (`course_purchase`);
+- each payment's `refunded_amount` equals the sum of its succeeded refunds (`refunded_amount`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from academy_runtime.resources import Resources
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_billing import metrics
+from academy_billing.payments.schemas import Difference, ReconciliationReport
+from academy_billing.payments.service import reconcile_once
+from academy_billing.settings import BillingSettings
+
+log = logging.getLogger(__name__)
+
+_WALLETS = text(
+    """
+    SELECT w.user_id, w.coins, COALESCE(SUM(t.amount), 0) AS ledger
+    FROM billing.wallets w LEFT JOIN billing.wallet_transactions t ON t.wallet_id = w.id
+    GROUP BY w.id
+    HAVING w.coins <> COALESCE(SUM(t.amount), 0)
+    """
+)
+_TOP_UPS = text(
+    """
+    SELECT p.id, p.user_id, p.status, p.coins,
+           COUNT(t.id) AS credits, COALESCE(SUM(t.amount), 0) AS credited
+    FROM billing.payments p
+    LEFT JOIN billing.wallet_transactions t ON t.payment_id = p.id AND t.type = 'topup'
+    WHERE p.purpose = 'top_up'
+    GROUP BY p.id
+    HAVING (p.status IN ('succeeded', 'refunded') AND (COUNT(t.id) <> 1 OR COALESCE(SUM(t.amount), 0) <> p.coins))
+        OR (p.status NOT IN ('succeeded', 'refunded') AND COUNT(t.id) > 0)
+    """
+)
+_COURSES = text(
+    """
+    SELECT * FROM (
+        SELECT p.id, p.user_id,
+               (SELECT COUNT(*) FROM billing.purchases pu WHERE pu.payment_id = p.id) AS purchases,
+               (SELECT COUNT(*) FROM billing.refunds r
+                 WHERE r.payment_id = p.id AND r.reason = 'already_owned' AND r.status <> 'failed') AS auto_refunds
+        FROM billing.payments p
+        WHERE p.purpose = 'course' AND p.status IN ('succeeded', 'refunded')
+    ) AS paid
+    WHERE purchases + auto_refunds <> 1
+    """
+)
+_REFUNDED = text(
+    """
+    SELECT p.id, p.user_id, p.refunded_amount,
+           COALESCE(SUM(r.amount) FILTER (WHERE r.status = 'succeeded'), 0) AS refunds
+    FROM billing.payments p LEFT JOIN billing.refunds r ON r.payment_id = p.id
+    GROUP BY p.id
+    HAVING p.refunded_amount <> COALESCE(SUM(r.amount) FILTER (WHERE r.status = 'succeeded'), 0)
+    """
+)
+_COUNTS = text("SELECT (SELECT COUNT(*) FROM billing.wallets), (SELECT COUNT(*) FROM billing.payments)")
+
+
+async def reconciliation_report(session: AsyncSession) -> ReconciliationReport:
+    """Every difference between the ledger, the wallets, the payments, the purchases and the refunds,
+    read in one snapshot (run it in a REPEATABLE READ or a read-only transaction for exactness)."""
+    differences = [
+        Difference(kind="wallet_balance", user_id=row.user_id, expected=str(row.ledger), actual=str(row.coins))
+        for row in (await session.execute(_WALLETS)).all()
+    ]
+    differences.extend(
+        Difference(
+            kind="top_up_credit" if row.status in {"succeeded", "refunded"} else "credit_without_payment",
+            user_id=row.user_id,
+            payment_id=row.id,
+            expected=f"1 credit of {row.coins} coins" if row.status in {"succeeded", "refunded"} else "no credit",
+            actual=f"{row.credits} credits, {row.credited} coins",
+        )
+        for row in (await session.execute(_TOP_UPS)).all()
+    )
+    for row in (await session.execute(_COURSES)).all():
+        differences.append(  # noqa: PERF401 - one difference per row, like the loops around it
+            Difference(
+                kind="course_purchase",
+                user_id=row.user_id,
+                payment_id=row.id,
+                expected="1 purchase or 1 refund",
+                actual=f"{row.purchases} purchases, {row.auto_refunds} refunds",
+            )
+        )
+    for row in (await session.execute(_REFUNDED)).all():
+        differences.append(  # noqa: PERF401 - one difference per row
+            Difference(
+                kind="refunded_amount",
+                user_id=row.user_id,
+                payment_id=row.id,
+                expected=str(row.refunds),
+                actual=str(row.refunded_amount),
+            )
+        )
+    wallets, payments = (await session.execute(_COUNTS)).one()
+    metrics.RECONCILIATION_DIFFERENCES.set(len(differences))
+    return ReconciliationReport(
+        wallets_checked=wallets,
+        payments_checked=payments,
+        differences=differences,
+        consistent=not differences,
+        generated_at=datetime.now(UTC),
+    )
+
+
+async def reconciliation_job(resources: Resources) -> None:
+    """The worker's loop: settle what notifications left unsettled, then report differences."""
+    settings = resources.settings
+    assert isinstance(settings, BillingSettings)
+    while True:
+        try:
+            counts = await reconcile_once(resources)
+            for action, count in counts.items():
+                metrics.RECONCILIATION_ACTIONS.labels(action).inc(count)
+            if any(counts.values()):
+                log.info("reconciliation settled payments", extra=counts)
+            async with resources.sessionmaker() as session, session.begin():
+                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+                report = await reconciliation_report(session)
+            if not report.consistent:
+                log.error("reconciliation found differences", extra={"differences": len(report.differences)})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reconciliation pass failed; the next pass retries")
+        await asyncio.sleep(settings.reconciliation_interval_s)

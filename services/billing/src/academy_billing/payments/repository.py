@@ -1,0 +1,220 @@
+"""Queries of payments, purchases, refunds and provider events. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_billing.models import Payment, ProviderEvent, Purchase, Refund
+
+
+class PaymentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _one(self, statement: Any) -> Any:
+        return (await self.session.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def get(self, payment_id: int, *, lock: bool = False) -> Payment | None:
+        statement = select(Payment).where(Payment.id == payment_id)
+        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
+        return result
+
+    async def by_idempotence_key(self, key: str, *, lock: bool = False) -> Payment | None:
+        statement = select(Payment).where(Payment.idempotence_key == key)
+        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
+        return result
+
+    async def by_invoice_payload(self, payload: str, *, lock: bool = False) -> Payment | None:
+        statement = select(Payment).where(Payment.invoice_payload == payload)
+        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
+        return result
+
+    async def by_external_id(self, method: str, external_id: str, *, lock: bool = False) -> Payment | None:
+        statement = select(Payment).where(Payment.payment_method == method, Payment.external_id == external_id)
+        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
+        return result
+
+    async def add(self, **values: Any) -> Payment:
+        payment = Payment(**values)
+        self.session.add(payment)
+        await self.session.flush()
+        await self.session.refresh(payment)
+        return payment
+
+    async def of_learner(self, user_id: int, *, limit: int, before_id: int | None) -> Sequence[Payment]:
+        statement = select(Payment).where(Payment.user_id == user_id)
+        if before_id is not None:
+            statement = statement.where(Payment.id < before_id)
+        result = await self.session.execute(statement.order_by(Payment.id.desc()).limit(limit))
+        return result.scalars().all()
+
+    async def unsettled(self, *, method: str, created_before: datetime, limit: int) -> Sequence[int]:
+        """Ids of pending payments of `method` created before the time (the reconciliation's work)."""
+        result = await self.session.execute(
+            select(Payment.id)
+            .where(
+                Payment.payment_method == method,
+                Payment.status.in_(("pending", "waiting_for_capture")),
+                Payment.created_at < created_before,
+            )
+            .order_by(Payment.created_at)
+            .limit(limit)
+        )
+        return result.scalars().all()
+
+    async def expired_invoices(self, *, expired_before: datetime, limit: int) -> Sequence[int]:
+        result = await self.session.execute(
+            select(Payment.id)
+            .where(
+                Payment.payment_method == "telegram_stars",
+                Payment.status == "pending",
+                Payment.expires_at < expired_before,
+            )
+            .order_by(Payment.expires_at)
+            .limit(limit)
+        )
+        return result.scalars().all()
+
+    async def record_provider_event(
+        self,
+        *,
+        provider: str,
+        external_event_id: str,
+        event_type: str,
+        payment_id: int | None,
+        payload: dict[str, Any],
+        processed_at: datetime | None,
+    ) -> bool:
+        """Log a verified provider event once; False when the same event was recorded before."""
+        result = await self.session.execute(
+            insert(ProviderEvent)
+            .values(
+                provider=provider,
+                external_event_id=external_event_id,
+                event_type=event_type,
+                payment_id=payment_id,
+                payload=payload,
+                processed_at=processed_at,
+            )
+            .on_conflict_do_nothing(index_elements=[ProviderEvent.provider, ProviderEvent.external_event_id])
+            .returning(ProviderEvent.id)
+        )
+        return result.first() is not None
+
+    async def stars_payer(self, payment_id: int) -> int | None:
+        """The Telegram user id that paid a Stars payment (Telegram's refund needs it), from its event."""
+        result = await self.session.execute(
+            select(ProviderEvent.payload)
+            .where(ProviderEvent.payment_id == payment_id, ProviderEvent.provider == "telegram_stars")
+            .order_by(ProviderEvent.id)
+            .limit(1)
+        )
+        payload = result.scalar_one_or_none()
+        if not payload or payload.get("telegram_user_id") is None:
+            return None
+        return int(payload["telegram_user_id"])
+
+
+class PurchaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active(self, user_id: int, course_id: int) -> Purchase | None:
+        result = await self.session.execute(
+            select(Purchase)
+            .where(Purchase.user_id == user_id, Purchase.course_id == course_id, Purchase.status == "active")
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def get(self, purchase_id: int, *, lock: bool = False) -> Purchase | None:
+        statement = select(Purchase).where(Purchase.id == purchase_id).execution_options(populate_existing=True)
+        result = await self.session.execute(statement.with_for_update() if lock else statement)
+        return result.scalar_one_or_none()
+
+    async def by_payment(self, payment_id: int, *, lock: bool = False) -> Purchase | None:
+        statement = (
+            select(Purchase)
+            .where(Purchase.payment_id == payment_id)
+            .order_by(Purchase.id.desc())
+            .limit(1)
+            .execution_options(populate_existing=True)
+        )
+        result = await self.session.execute(statement.with_for_update() if lock else statement)
+        return result.scalar_one_or_none()
+
+    async def add_if_not_owned(self, **values: Any) -> Purchase | None:
+        """Insert an active purchase; None when the learner already holds the course (the partial
+        unique index decides, so two concurrent purchases cannot both succeed)."""
+        result = await self.session.execute(
+            insert(Purchase)
+            .values(**values, status="active")
+            .on_conflict_do_nothing(
+                index_elements=[Purchase.user_id, Purchase.course_id], index_where=Purchase.status == "active"
+            )
+            .returning(Purchase.id)
+        )
+        purchase_id = result.scalar_one_or_none()
+        return None if purchase_id is None else await self.get(purchase_id)
+
+    async def of_learner(self, user_id: int) -> Sequence[Purchase]:
+        result = await self.session.execute(
+            select(Purchase).where(Purchase.user_id == user_id).order_by(Purchase.id.desc())
+        )
+        return result.scalars().all()
+
+    async def mark_refunded(self, purchase_id: int, at: datetime) -> None:
+        await self.session.execute(
+            update(Purchase)
+            .where(Purchase.id == purchase_id)
+            .values(status="refunded", refunded_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class RefundRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, refund_id: int, *, lock: bool = False) -> Refund | None:
+        statement = select(Refund).where(Refund.id == refund_id).execution_options(populate_existing=True)
+        result = await self.session.execute(statement.with_for_update() if lock else statement)
+        return result.scalar_one_or_none()
+
+    async def by_idempotence_key(self, key: str) -> Refund | None:
+        result = await self.session.execute(
+            select(Refund).where(Refund.idempotence_key == key).execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def by_external_id(self, external_id: str) -> Refund | None:
+        result = await self.session.execute(
+            select(Refund).where(Refund.external_id == external_id).execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def add(self, **values: Any) -> Refund:
+        refund = Refund(**values)
+        self.session.add(refund)
+        await self.session.flush()
+        await self.session.refresh(refund)
+        return refund
+
+    async def of_payment(self, payment_id: int) -> Sequence[Refund]:
+        result = await self.session.execute(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.id))
+        return result.scalars().all()
+
+    async def pending(self, *, created_before: datetime, limit: int) -> Sequence[int]:
+        result = await self.session.execute(
+            select(Refund.id)
+            .where(Refund.status == "pending", Refund.created_at < created_before)
+            .order_by(Refund.created_at)
+            .limit(limit)
+        )
+        return result.scalars().all()

@@ -1,0 +1,268 @@
+"""Request and response bodies of payments, purchases, refunds, offers and the reconciliation report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+DbId = Annotated[int, Field(gt=0, le=2_147_483_647)]
+BigId = Annotated[int, Field(gt=0, le=9_223_372_036_854_775_807)]
+# Telegram's limits for an invoice payload are 1-128 bytes; ours are 43 URL-safe characters.
+InvoicePayload = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ChargeId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+MAX_STARS = 100_000  # far above Telegram's per-invoice limit; bounds the column arithmetic
+
+
+class Offer(BaseModel):
+    """What the learner sees on a course card: every way to pay for it, and whether they can."""
+
+    course_id: int
+    title: str | None
+    is_free: bool
+    on_sale: bool = Field(
+        description="False when the course is archived, hidden or priced in a currency billing does not take."
+    )
+    price: Decimal | None = Field(description="Price in `currency`.")
+    currency: str | None
+    stars_price: int | None = Field(description="Price in Telegram Stars (the catalog's own, or converted).")
+    coins_price: int | None = Field(description="Price in wallet coins.")
+    balance: int = Field(description="Coins in the learner's wallet.")
+    owned: bool = Field(description="The learner holds an active purchase of the course.")
+    missing_coins: int = Field(description="Coins still needed to buy from the wallet; 0 when enough.")
+    confirm_wallet_purchases: bool = Field(description="The learner's setting: confirm before charging the wallet.")
+    stars_top_up_enabled: bool
+
+
+class BuyWithWallet(BaseModel):
+    """Command: charge the course to the learner's wallet at the coins price they were shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    course_id: DbId
+    coins_price: int = Field(
+        gt=0,
+        le=1_000_000_000,
+        description="The price the learner confirmed; 409 price_changed if it is not the price now.",
+    )
+
+
+class PurchaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    course_id: int
+    payment_id: int | None
+    wallet_transaction_id: int | None
+    price: Decimal
+    currency: str
+    status: Literal["active", "refunded"]
+    created_at: datetime
+    refunded_at: datetime | None
+
+
+class WalletPurchaseOut(BaseModel):
+    purchase_id: int
+    course_id: int
+    coins: int = Field(description="Coins charged.")
+    balance: int = Field(description="Coins left.")
+    created: bool = Field(description="False when the same request had already bought the course.")
+
+
+class CreateStarsInvoice(BaseModel):
+    """Command: an invoice in Stars, for a course (`course_id`) or a wallet top-up (`stars`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: Literal["course", "top_up"]
+    course_id: DbId | None = None
+    stars: int | None = Field(default=None, gt=0, le=MAX_STARS)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CreateStarsInvoice:
+        if self.purpose == "course" and (self.course_id is None or self.stars is not None):
+            raise ValueError("a course invoice names the course_id (its price is the course's)")
+        if self.purpose == "top_up" and (self.stars is None or self.course_id is not None):
+            raise ValueError("a top-up invoice names the number of stars")
+        return self
+
+
+class StarsInvoiceOut(BaseModel):
+    """What the gateway needs for `sendInvoice` (currency XTR, one price item, empty provider token)."""
+
+    payment_id: int
+    payload: str = Field(description="The invoice payload: opaque, not guessable, names this payment.")
+    purpose: Literal["course", "top_up"]
+    course_id: int | None
+    title: str = Field(max_length=32, description="Telegram: 1-32 characters.")
+    description: str = Field(max_length=255, description="Telegram: 1-255 characters.")
+    currency: Literal["XTR"] = "XTR"
+    amount: int = Field(description="Stars.")
+    coins: int | None = Field(description="Coins a top-up credits.")
+    expires_at: datetime
+
+
+PreCheckoutRefusal = Literal[
+    "unknown_invoice",
+    "not_yours",
+    "expired",
+    "price_changed",
+    "course_unavailable",
+    "already_owned",
+    "already_paid",
+    "top_up_disabled",
+]
+
+
+class PreCheckout(BaseModel):
+    """Telegram's `pre_checkout_query`, as the gateway passes it on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payload: InvoicePayload
+    user_id: DbId
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
+    total_amount: int = Field(ge=0, le=MAX_STARS * 100)
+
+
+class PreCheckoutAnswer(BaseModel):
+    ok: bool
+    reason: PreCheckoutRefusal | None = None
+
+
+class StarsPayment(BaseModel):
+    """Telegram's `successful_payment` (with the payer's ids), as the gateway passes it on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payload: InvoicePayload
+    user_id: DbId
+    telegram_user_id: int = Field(gt=0, le=9_223_372_036_854_775_807)
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
+    total_amount: int = Field(gt=0, le=MAX_STARS * 100)
+    telegram_payment_charge_id: ChargeId
+    provider_payment_charge_id: Annotated[str, StringConstraints(max_length=255)] = ""
+
+
+StarsOutcome = Literal["course_purchased", "topped_up", "refunded"]
+
+
+class StarsPaymentOut(BaseModel):
+    payment_id: int
+    purpose: Literal["course", "top_up"]
+    outcome: StarsOutcome
+    course_id: int | None
+    purchase_id: int | None
+    coins: int | None = Field(description="Coins credited by a top-up.")
+    balance: int | None = Field(description="Coins in the wallet after a top-up.")
+
+
+class StartTopUp(BaseModel):
+    """Command: top the wallet up through YooKassa (whole roubles, within the configured limits)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_rub: int = Field(gt=0, le=10_000_000, description="Whole roubles.")
+
+
+class PaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    purpose: Literal["course", "top_up"]
+    course_id: int | None
+    amount: Decimal
+    currency: str
+    status: str
+    payment_method: str
+    external_id: str | None
+    coins: int | None
+    refunded_amount: Decimal
+    confirmation_url: str | None
+    failure_reason: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    expires_at: datetime | None
+
+
+class PaymentPage(BaseModel):
+    items: list[PaymentOut]
+    next_before_id: int | None
+
+
+class RequestRefund(BaseModel):
+    """Command: give money back for a payment; the whole of what is left when `amount` is omitted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2)
+    reason: Reason
+
+
+class RefundPurchase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    payment_id: int | None
+    purchase_id: int | None
+    amount: Decimal
+    currency: str
+    status: Literal["pending", "succeeded", "failed"]
+    reason: str
+    requested_by: str
+    external_id: str | None
+    failure_reason: str | None
+    created_at: datetime
+    succeeded_at: datetime | None
+
+
+class RateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stars_per_unit: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
+    coins_per_unit: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
+
+
+class RateOut(BaseModel):
+    currency: str
+    stars_per_unit: Decimal
+    coins_per_unit: Decimal
+    source: Literal["operator", "default"]
+
+
+class WalletSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    confirm_purchases: bool
+
+
+class Difference(BaseModel):
+    """One thing the reconciliation found wrong."""
+
+    kind: str = Field(
+        description="`wallet_balance`, `top_up_credit`, `course_purchase`, `refunded_amount`, `credit_without_payment`."
+    )
+    user_id: int | None = None
+    payment_id: int | None = None
+    expected: str
+    actual: str
+
+
+class ReconciliationReport(BaseModel):
+    wallets_checked: int
+    payments_checked: int
+    differences: list[Difference]
+    consistent: bool
+    generated_at: datetime
