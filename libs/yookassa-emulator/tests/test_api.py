@@ -253,7 +253,9 @@ async def test_refunds_partial_then_over_the_limit(api: httpx.AsyncClient, kassa
     assert len(await kassa.refunds()) == 2
 
 
-async def test_calls_are_logged_with_their_idempotence_key(api: httpx.AsyncClient, kassa: YooKassaEmulatorClient) -> None:
+async def test_calls_are_logged_with_their_idempotence_key(
+    api: httpx.AsyncClient, kassa: YooKassaEmulatorClient
+) -> None:
     the_key = key()
     payment = await create_payment(api, the_key)
     await api.get(f"/payments/{payment['id']}")

@@ -65,7 +65,7 @@ class EmulatedPayment(BaseModel):
     @property
     def api(self) -> JsonDict:
         """The payment object exactly as ``GET /v3/payments/{id}`` gives it."""
-        extras = {"capture", "return_url", "receipt", "idempotence_key", "refund_ids"}
+        extras = {"capture", "return_url", "confirmation_url", "receipt", "idempotence_key", "refund_ids"}
         data = self.model_dump(mode="json", exclude_none=True)
         return {key: value for key, value in data.items() if key not in extras}
 
