@@ -2,12 +2,15 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from academy_billing.app import service as billing_service
 from academy_catalog.app import service as catalog_service
 from academy_gamification.app import service as gamification_service
 from academy_gateway_bot.app import service as gateway_service
 from academy_gateway_bot.bot import BotRuntime, open_bot_runtime
 from academy_gateway_bot.polling import receive_telegram_updates
 from academy_progress.app import service as progress_service
+from academy_runtime.auth import TokenCache
+from academy_runtime.client import ServiceClient
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.inprocess import InProcessStack
 from academy_runtime.resources import Resources
@@ -16,6 +19,7 @@ from academy_runtime.testing import TestPlatform, cleanup_broker
 from academy_tg_emulator.client import EmulatorClient
 from academy_tg_emulator.server import run_in_background
 from academy_users.app import service as users_service
+from academy_yookassa_emulator.server import YooKassaEmulatorServer
 
 pytest_plugins = ["academy_runtime.testing"]
 
@@ -40,14 +44,42 @@ async def tg(emulator_url: str) -> AsyncIterator[EmulatorClient]:
 
 
 @pytest.fixture(scope="session")
-async def services(platform: TestPlatform) -> AsyncIterator[InProcessStack]:
-    """The services the gateway talks to, real and in this process: users, catalog, progress, gamification
-    (apps, outbox relays and consumers on the run's database, broker and Redis)."""
-    stack = InProcessStack(platform, [users_service, catalog_service, progress_service, gamification_service])
+def yookassa() -> Iterator[YooKassaEmulatorServer]:
+    """The local YooKassa emulator billing creates top-up payments with."""
+    with YooKassaEmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def services(
+    platform: TestPlatform, emulator_url: str, yookassa: YooKassaEmulatorServer
+) -> AsyncIterator[InProcessStack]:
+    """The services the gateway talks to, real and in this process: users, catalog, progress, gamification,
+    billing (apps, outbox relays and consumers on the run's database, broker and Redis). Billing refunds
+    Stars through the Bot API emulator and takes roubles through the YooKassa emulator."""
+    stack = InProcessStack(
+        platform,
+        [users_service, catalog_service, progress_service, gamification_service, billing_service],
+        overrides={"billing": {"telegram_api_url": emulator_url, "yookassa_api_url": yookassa.api_url}},
+    )
     async with stack:
+        # Billing asks users for a receipt's phone: in this process, through the users app.
+        billing = stack["billing"]
+        providers = billing.resources.extras["providers"]
+        await providers.users.aclose()
+        tokens = TokenCache(billing.settings.service_auth_secret.get_secret_value(), billing.settings.service_name)
+        providers.users = ServiceClient("users", "http://users", tokens, transport=stack["users"].transport())
         queues = stack.queue_names()
         yield stack
     await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+
+
+@pytest.fixture(scope="session")
+def operator(services: InProcessStack) -> ServiceClient:
+    """Billing as an operator calls it (refunds): a service token issued to `operator`."""
+    billing = services["billing"]
+    tokens = TokenCache(billing.settings.service_auth_secret.get_secret_value(), "operator")
+    return ServiceClient("billing", "http://billing", tokens, transport=billing.transport())
 
 
 @pytest.fixture(scope="session")

@@ -141,3 +141,36 @@ def button_starting(message: ChatMessage, prefix: str) -> str:
         if str(button.get("text", "")).startswith(prefix):
             return str(button["text"])
     raise KeyError(f"no button starting with {prefix!r}: {message.summary()}")
+
+
+async def wait_for_offer(
+    runtime: BotRuntime,
+    user_id: int,
+    course_id: int,
+    predicate: Callable[[dict[str, Any]], bool] = lambda offer: bool(offer["on_sale"]),
+    timeout: float = 15.0,
+) -> dict[str, Any]:
+    """Billing's offer of the course once it matches (billing learns prices from catalog events)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            offer: dict[str, Any] | None = await runtime.clients.billing.get(
+                f"/internal/learners/{user_id}/offers/{course_id}"
+            )
+        except NotFoundError:
+            offer = None
+        if offer is not None and predicate(offer):
+            return offer
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"billing's offer of course {course_id} never matched; it is {offer}")
+        await asyncio.sleep(0.1)
+
+
+async def fund(runtime: BotRuntime, user_id: int, coins: int, reason: str = "test funds") -> dict[str, Any]:
+    """Coins put on (or, negative, taken from) the learner's wallet as an operator's adjustment."""
+    adjustment: dict[str, Any] = await runtime.clients.billing.post(
+        f"/internal/wallets/{user_id}/adjustments",
+        json={"delta": coins, "reason": reason},
+        idempotency_key=unique("adjust"),
+    )
+    return adjustment

@@ -487,6 +487,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ru": "Этот счёт уже оплачен.",
         "en": "This invoice has already been paid.",
     },
+    "precheckout.top_up_disabled": {
+        "ru": "Пополнение звёздами сейчас недоступно — звёзды не списаны. Пополните баланс рублями.",
+        "en": "Topping up with Stars is unavailable right now — no Stars were taken. Please top up in roubles.",
+    },
     "precheckout.declined": {
         "ru": "Оплату сейчас принять нельзя. Откройте курс и попробуйте ещё раз.",
         "en": "The payment cannot be accepted now. Open the course and try again.",

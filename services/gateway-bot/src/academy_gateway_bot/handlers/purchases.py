@@ -73,6 +73,7 @@ async def send_course_invoice(  # noqa: PLR0917
         invoice = await clients.billing.post(
             f"/internal/learners/{learner.user_id}/stars-invoices",
             json={"purpose": "course", "course_id": course_id},
+            params={"locale": locale},
             idempotency_key=f"{idempotency_key}:stars-invoice",
         )
     except NotFoundError:
@@ -269,7 +270,9 @@ async def successful_payment(message: Message, learner: LearnerCtx | None, clien
         await message.answer(t("stars.unknown_payment", locale))
         return
     try:
-        result = await report_payment(clients, {**facts, "user_id": learner.user_id})
+        result = await report_payment(
+            clients, {**facts, "user_id": learner.user_id, "telegram_user_id": learner.telegram_id}
+        )
     except NotFoundError:
         log.error("successful payment for an invoice billing does not know", extra=facts)  # noqa: TRY400
         await message.answer(t("stars.unknown_payment", locale))

@@ -232,6 +232,7 @@ async def stars_top_up(  # noqa: PLR0917
         invoice = await clients.billing.post(
             f"/internal/learners/{learner.user_id}/stars-invoices",
             json={"purpose": "top_up", "stars": stars},
+            params={"locale": locale},
             idempotency_key=f"{idempotency_key}:stars-invoice",
         )
     except ServiceCallError as exc:
