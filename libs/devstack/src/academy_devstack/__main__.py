@@ -14,7 +14,15 @@ from pathlib import Path
 from academy_runtime.provisioning import provision
 
 from academy_devstack.infra import InfrastructureError, S3Server, ensure_services, port_open
-from academy_devstack.stack import EMULATOR_PORT, SERVICES, Stack, StackConfig, venv_script
+from academy_devstack.stack import (
+    EMULATOR_PORT,
+    SERVICES,
+    YOOKASSA_EMULATOR_PORT,
+    YOOKASSA_WEBHOOK_PATH,
+    Stack,
+    StackConfig,
+    venv_script,
+)
 
 ADMIN_URL = os.environ.get("POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE = os.environ.get("DATABASE_NAME", "beauty_academy")
@@ -63,10 +71,10 @@ def load_demo_catalog(env: dict[str, str]) -> None:
     say(f"demo catalog: {result.stdout.strip()}")
 
 
-def check_ports_free() -> None:
+def check_ports_free(*, with_emulator: bool = True, with_yookassa_emulator: bool = True) -> None:
     taken = [p for _, _, api, metrics in SERVICES for p in (api, metrics) if port_open("127.0.0.1", p)]
-    if port_open("127.0.0.1", EMULATOR_PORT):
-        taken.append(EMULATOR_PORT)
+    emulators = [(EMULATOR_PORT, with_emulator), (YOOKASSA_EMULATOR_PORT, with_yookassa_emulator)]
+    taken += [port for port, wanted in emulators if wanted and port_open("127.0.0.1", port)]
     if taken:
         raise SystemExit(f"ports already in use: {taken} (is another `make run` going?)")
 
@@ -83,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
         ensure_services(log=say)
     except InfrastructureError as exc:
         raise SystemExit(f"[make run] {exc}") from exc
-    check_ports_free()
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+    # YOOKASSA_API_URL in the environment: billing talks to that YooKassa, no emulator is started
+    with_yookassa = not os.environ.get("YOOKASSA_API_URL")
+    check_ports_free(with_emulator=not token, with_yookassa_emulator=with_yookassa)
     s3 = S3Server(log_dir=log_dir)
     s3.start()
     say(f"S3 API on {s3.endpoint} ({'moto, started here' if s3.process else 'already running'})")
@@ -93,7 +104,6 @@ def main(argv: list[str] | None = None) -> None:
     migrate_all(envs)
     load_demo_catalog(envs["catalog"])
 
-    token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
     config = StackConfig(
         env=envs,
         ports={service: (api, metrics) for service, _, api, metrics in SERVICES},
@@ -102,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         telegram_token=token or "123456:TEST-TOKEN",
         telegram_api_url=os.environ.get("TELEGRAM_API_URL", "") if token else None,
         with_emulator=not token,
+        yookassa_port=YOOKASSA_EMULATOR_PORT,
+        with_yookassa_emulator=with_yookassa,
     )
     stack = Stack(config)
     stopping = {"flag": False}
@@ -113,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         stack.start()
-        print_table(log_dir, with_emulator=not token)
+        print_table(log_dir, with_emulator=not token, with_yookassa_emulator=with_yookassa)
         if args.check:
             return
         while not stopping["flag"]:
@@ -128,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         say("stopped")
 
 
-def print_table(log_dir: Path, *, with_emulator: bool) -> None:
+def print_table(log_dir: Path, *, with_emulator: bool, with_yookassa_emulator: bool = True) -> None:
     lines = ["", "Beauty Academy is running:"]
     for service, _, api, metrics in SERVICES:
         lines.append(
@@ -146,6 +158,20 @@ def print_table(log_dir: Path, *, with_emulator: bool) -> None:
         ]
     else:
         lines.append("  the bot talks to Telegram (TELEGRAM_BOT_TOKEN is set)")
+    billing_api = next(api for service, _, api, _ in SERVICES if service == "billing")
+    if with_yookassa_emulator:
+        yookassa = f"http://127.0.0.1:{YOOKASSA_EMULATOR_PORT}"
+        lines += [
+            (
+                f"  YooKassa emulator {yookassa}/v3  (shop academy-dev-shop; notifications to "
+                f"http://127.0.0.1:{billing_api}{YOOKASSA_WEBHOOK_PATH})"
+            ),
+            "  pay a top-up as a learner: open its confirmation URL, or",
+            f"    curl -s {yookassa}/_emulator/payments",
+            f"    curl -s -XPOST {yookassa}/_emulator/payments/<payment id>/succeed",
+        ]
+    else:
+        lines.append("  billing talks to the YooKassa at YOOKASSA_API_URL")
     lines += [f"  logs: {log_dir}", "Press Ctrl-C to stop.", ""]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()

@@ -1,4 +1,4 @@
-"""The platform as local processes: every service's API and worker, and the Bot API emulator.
+"""The platform as local processes: every service's API and worker, the Bot API and YooKassa emulators.
 
 Used by `make run` (fixed ports, the `beauty_academy` database) and by the end-to-end tests (free
 ports, a database and broker namespace of their own).
@@ -29,6 +29,11 @@ SERVICES: tuple[tuple[str, str, int, int], ...] = (
 )
 EMULATOR_PORT = 8180
 EMULATOR_TOKEN = "123456:TEST-TOKEN"  # noqa: S105 - the emulator's default bot
+YOOKASSA_EMULATOR_PORT = 8181
+#: Where billing takes YooKassa's notifications (billing's own API, no service token).
+YOOKASSA_WEBHOOK_PATH = "/webhooks/yookassa"
+#: Notifications come from the emulator on this machine; billing accepts only its trusted networks.
+LOCAL_NETWORKS = '["127.0.0.1/32", "::1/128"]'
 
 
 def free_port() -> int:
@@ -96,6 +101,8 @@ class StackConfig:
     telegram_token: str = EMULATOR_TOKEN
     telegram_api_url: str | None = None  # None: the local emulator
     with_emulator: bool = True
+    yookassa_port: int = field(default_factory=free_port)  # `make run`: 8181
+    with_yookassa_emulator: bool = True  # False: billing keeps the YOOKASSA_* of its environment
 
 
 @dataclass
@@ -109,6 +116,20 @@ class Stack:
     @property
     def emulator_url(self) -> str:
         return f"http://127.0.0.1:{self.config.emulator_port}"
+
+    @property
+    def yookassa_url(self) -> str:
+        """The YooKassa emulator: its API under ``/v3``, the control API under ``/_emulator``."""
+        return f"http://127.0.0.1:{self.config.yookassa_port}"
+
+    @property
+    def yookassa_notification_url(self) -> str:
+        return f"{self.api_url('billing')}{YOOKASSA_WEBHOOK_PATH}"
+
+    def telegram_env(self) -> dict[str, str]:
+        """The bot's token and Bot API address: the gateway polls with them, billing refunds Stars with them."""
+        api_url = self.emulator_url if self.config.telegram_api_url is None else self.config.telegram_api_url
+        return {"TELEGRAM_BOT_TOKEN": self.config.telegram_token, "TELEGRAM_API_URL": api_url}
 
     def service_env(self, service: str) -> dict[str, str]:
         api_port, metrics_port = self.config.ports[service]
@@ -124,23 +145,57 @@ class Stack:
         )
         if service == "gateway-bot":
             env.update({f"{name.upper().replace('-', '_')}_URL": self.api_url(name) for name, *_ in SERVICES})
-            env["TELEGRAM_BOT_TOKEN"] = self.config.telegram_token
-            env["TELEGRAM_API_URL"] = (
-                self.emulator_url if self.config.telegram_api_url is None else self.config.telegram_api_url
-            )
+            env.update(self.telegram_env())
+        if service == "billing":
+            env.update(self.telegram_env())
+            if self.config.with_yookassa_emulator:
+                env["YOOKASSA_API_URL"] = f"{self.yookassa_url}/v3"
+                env["YOOKASSA_TRUSTED_NETWORKS"] = LOCAL_NETWORKS
         return env
+
+    def emulator_processes(self) -> list[Process]:
+        """The Bot API emulator and the YooKassa emulator (each unless switched off)."""
+        log_dir = self.config.log_dir
+        processes = []
+        if self.config.with_emulator:
+            processes.append(
+                Process(
+                    "tg-emulator",
+                    [
+                        venv_script("academy-tg-emulator"),
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(self.config.emulator_port),
+                    ],
+                    {**os.environ, "PYTHONUNBUFFERED": "1"},
+                    log_dir / "tg-emulator.log",
+                    ready_url=f"{self.emulator_url}/_emulator/health",
+                )
+            )
+        if self.config.with_yookassa_emulator:
+            processes.append(
+                Process(
+                    "yookassa-emulator",
+                    [
+                        venv_script("academy-yookassa-emulator"),
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(self.config.yookassa_port),
+                        "--notification-url",
+                        self.yookassa_notification_url,
+                    ],
+                    {**os.environ, "PYTHONUNBUFFERED": "1"},
+                    log_dir / "yookassa-emulator.log",
+                    ready_url=f"{self.yookassa_url}/_emulator/health",
+                )
+            )
+        return processes
 
     def start(self) -> None:
         log_dir = self.config.log_dir
-        if self.config.with_emulator:
-            emulator = Process(
-                "tg-emulator",
-                [venv_script("academy-tg-emulator"), "--host", "127.0.0.1", "--port", str(self.config.emulator_port)],
-                {**os.environ, "PYTHONUNBUFFERED": "1"},
-                log_dir / "tg-emulator.log",
-                ready_url=f"{self.emulator_url}/_emulator/health",
-            )
-            self.processes.append(emulator)
+        self.processes.extend(self.emulator_processes())
         for service, *_ in SERVICES:
             env = self.service_env(service)
             script = venv_script(f"academy-{service}")
