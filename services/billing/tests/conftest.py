@@ -1,17 +1,28 @@
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import aio_pika
+import httpx
 import pytest
+import uvicorn
 from academy_billing.app import service as billing_service
 from academy_billing.models import messaging
 from academy_billing.settings import BillingSettings
+from academy_runtime.auth import TokenCache
 from academy_runtime.bus import declare_events_exchange
+from academy_runtime.client import ServiceClient
 from academy_runtime.db import transaction
+from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.testing import TestPlatform
+from academy_tg_emulator import DEFAULT_BOT_TOKEN, EmulatorConfig, EmulatorServer
+from academy_yookassa_emulator.client import YooKassaEmulatorClient
+from academy_yookassa_emulator.config import YooKassaEmulatorConfig
+from academy_yookassa_emulator.server import YooKassaEmulatorServer
+from pydantic import SecretStr
 from sqlalchemy import select
 
 pytest_plugins = ["academy_runtime.testing"]
@@ -25,15 +36,84 @@ def service() -> ServiceDefinition:
 
 
 @pytest.fixture(scope="session")
-def settings(platform: TestPlatform, service: ServiceDefinition) -> BillingSettings:
-    # The platform runs services with ENVIRONMENT=test, which refuses the development YooKassa key
-    # exactly as production does; give the run a key of its own, as a deployment would. (Redundant
-    # once TestPlatform.settings_env sets YOOKASSA_SECRET_KEY itself; harmless until then.)
+def telegram_server() -> Iterator[EmulatorServer]:
+    """The Bot API emulator: Stars payments are made there, and billing refunds them there."""
+    with EmulatorServer(EmulatorConfig()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def yookassa_server(platform: TestPlatform) -> Iterator[YooKassaEmulatorServer]:
+    """The YooKassa emulator, with the shop key the platform gives billing; notifications go to
+    `billing_http` once it listens."""
+    config = YooKassaEmulatorConfig(
+        secret_key=f"{platform.auth_secret}-yookassa",
+        notification_retry_initial_delay=0.05,
+        notification_retry_max_delay=0.2,
+    )
+    with YooKassaEmulatorServer(config) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def settings(
+    platform: TestPlatform,
+    service: ServiceDefinition,
+    telegram_server: EmulatorServer,
+    yookassa_server: YooKassaEmulatorServer,
+) -> BillingSettings:
+    # ENVIRONMENT=test refuses the development YooKassa key exactly as production does: the platform
+    # gives the run a key of its own, as a deployment would, and the emulator is started with it.
     with pytest.MonkeyPatch.context() as env:
         env.setenv("YOOKASSA_SECRET_KEY", f"{platform.auth_secret}-yookassa")
-        settings = platform.settings_for(service)
+        settings = platform.settings_for(
+            service,
+            yookassa_api_url=yookassa_server.api_url,
+            yookassa_trusted_networks=["127.0.0.1/32", "::1/128"],
+            telegram_api_url=telegram_server.base_url,
+            telegram_bot_token=SecretStr(DEFAULT_BOT_TOKEN),
+            yookassa_pending_timeout_s=1,
+        )
     assert isinstance(settings, BillingSettings)
     return settings
+
+
+LEARNER_PHONE = "+79161234567"
+
+
+def _users_service(request: httpx.Request) -> httpx.Response:
+    """The users service's one answer billing needs (a learner's phone for the fiscal receipt)."""
+    user_id = int(request.url.path.rsplit("/", 1)[1])
+    if user_id == 404:
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": "no such learner"}})
+    return httpx.Response(200, json={"id": user_id, "phone": LEARNER_PHONE, "full_name": "Анна Смирнова"})
+
+
+@pytest.fixture(scope="session")
+async def billing_http(
+    resources: Resources, service: ServiceDefinition, yookassa_server: YooKassaEmulatorServer
+) -> AsyncIterator[str]:
+    """Billing's app on a real port (YooKassa's notifications need an address), sharing `resources`;
+    the users service is a stub of the one call billing makes to it."""
+    providers = resources.extras["providers"]
+    await providers.users.aclose()
+    tokens = TokenCache(resources.settings.service_auth_secret.get_secret_value(), "billing")
+    providers.users = ServiceClient("users", "http://users", tokens, transport=httpx.MockTransport(_users_service))
+    app = create_app(service, resources.settings)
+    app.state.resources = resources
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    async with YooKassaEmulatorClient(yookassa_server.base_url) as client:
+        await client.set_notification_url(f"{url}/webhooks/yookassa")
+    yield url
+    server.should_exit = True
+    await task
 
 
 @pytest.fixture

@@ -143,6 +143,11 @@ def _event_id(kind: str, row_id: int) -> uuid.UUID:
     return uuid.uuid5(_EVENT_NAMESPACE, f"{kind}:{row_id}")
 
 
+def _money(amount: Decimal, currency: str) -> Money:
+    """Money for an event: Stars are whole (`250`, not `250.00`), other currencies keep their cents."""
+    return Money(amount=amount.quantize(Decimal(1)) if currency == "XTR" else amount, currency=currency)
+
+
 def _provider(payment: Payment) -> Any:
     return payment.payment_method
 
@@ -253,7 +258,7 @@ async def _publish_purchase(session: AsyncSession, purchase: Purchase) -> None:
             user_id=purchase.user_id,
             course_id=purchase.course_id,
             payment_id=purchase.payment_id,
-            amount=Money(amount=purchase.price, currency=purchase.currency),
+            amount=_money(purchase.price, purchase.currency),
             purchased_at=purchase.created_at.astimezone(UTC),
         ),
         event_id=_event_id("course_purchased", purchase.id),
@@ -542,7 +547,7 @@ async def _mark_succeeded(session: AsyncSession, payment: Payment, *, external_i
             payment_id=payment.id,
             user_id=payment.user_id,
             course_id=payment.course_id if payment.purpose == "course" else None,
-            amount=Money(amount=payment.amount, currency=payment.currency),
+            amount=_money(payment.amount, payment.currency),
             provider=_provider(payment),
             external_id=external_id,
             purpose=cast("Any", payment.purpose),
@@ -592,7 +597,7 @@ async def _mark_failed(session: AsyncSession, payment: Payment, reason: str) -> 
         PaymentFailedV1(
             payment_id=payment.id,
             user_id=payment.user_id,
-            amount=Money(amount=payment.amount, currency=payment.currency),
+            amount=_money(payment.amount, payment.currency),
             provider=_provider(payment),
             reason=reason[:1000] or "canceled",
             failed_at=_now(),
@@ -1026,7 +1031,7 @@ async def _finish_refund(session: AsyncSession, refund_id: int, external_id: str
         PaymentRefundedV1(
             payment_id=payment.id,
             user_id=payment.user_id,
-            amount=Money(amount=refund.amount, currency=refund.currency),
+            amount=_money(refund.amount, refund.currency),
             provider=_provider(payment),
             refund_id=external_id or f"refund-{refund.id}",
             refunded_at=now,
@@ -1073,7 +1078,7 @@ async def _reverse_purchase(session: AsyncSession, purchase: Purchase, refund: R
             user_id=purchase.user_id,
             course_id=purchase.course_id,
             payment_id=purchase.payment_id,
-            amount=Money(amount=refund.amount, currency=refund.currency),
+            amount=_money(refund.amount, refund.currency),
             reason=refund.reason,
             refunded_at=at,
         ),
