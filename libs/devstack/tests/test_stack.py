@@ -47,6 +47,7 @@ def test_billing_gets_the_yookassa_emulator_and_the_gateways_telegram_settings(t
 
 async def test_the_emulators_start_and_yookassa_notifies_billing(tmp_path: Path) -> None:
     stack = make_stack(tmp_path)
+    stack.config.env["billing"]["YOOKASSA_SECRET_KEY"] = "e2e-run-key"  # as the e2e platform does
     stack.processes.extend(stack.emulator_processes())
     assert [p.name for p in stack.processes] == ["tg-emulator", "yookassa-emulator"]
     try:
@@ -56,8 +57,11 @@ async def test_the_emulators_start_and_yookassa_notifies_billing(tmp_path: Path)
         async with httpx.AsyncClient(trust_env=False) as http:
             health = (await http.get(f"{stack.yookassa_url}/_emulator/health")).json()
             assert health["notification_url"] == f"{stack.api_url('billing')}/webhooks/yookassa"
-            refused = await http.get(f"{stack.service_env('billing')['YOOKASSA_API_URL']}/payments/x")
+            api_url = stack.service_env("billing")["YOOKASSA_API_URL"]
+            refused = await http.get(f"{api_url}/payments/x")
             assert refused.status_code == 401
+            with_billings_key = await http.get(f"{api_url}/payments/x", auth=("academy-dev-shop", "e2e-run-key"))
+            assert with_billings_key.status_code == 404
             assert (await http.get(f"{stack.emulator_url}/_emulator/health")).json()["ok"] is True
     finally:
         stack.stop()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from academy_yookassa_emulator.config import DEFAULT_SECRET_KEY, DEFAULT_SHOP_ID
 
 # service name, schema, API port and worker metrics port under `make run`
 SERVICES: tuple[tuple[str, str, int, int], ...] = (
@@ -174,6 +175,12 @@ class Stack:
                 )
             )
         if self.config.with_yookassa_emulator:
+            # The shop's credentials are whatever billing is given (tests give it a key of their own).
+            billing = self.service_env("billing")
+            credentials = {
+                "YOOKASSA_EMULATOR_SHOP_ID": billing.get("YOOKASSA_SHOP_ID", DEFAULT_SHOP_ID),
+                "YOOKASSA_EMULATOR_SECRET_KEY": billing.get("YOOKASSA_SECRET_KEY", DEFAULT_SECRET_KEY),
+            }
             processes.append(
                 Process(
                     "yookassa-emulator",
@@ -186,7 +193,7 @@ class Stack:
                         "--notification-url",
                         self.yookassa_notification_url,
                     ],
-                    {**os.environ, "PYTHONUNBUFFERED": "1"},
+                    {**os.environ, **credentials, "PYTHONUNBUFFERED": "1"},
                     log_dir / "yookassa-emulator.log",
                     ready_url=f"{self.yookassa_url}/_emulator/health",
                 )
