@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 DbId = Annotated[int, Field(gt=0, le=2_147_483_647)]
 BigId = Annotated[int, Field(gt=0, le=9_223_372_036_854_775_807)]
@@ -188,6 +188,12 @@ class PaymentOut(BaseModel):
     created_at: datetime
     paid_at: datetime | None
     expires_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def payment_id(self) -> int:
+        """The same as `id`, under the name the other answers use."""
+        return self.id
 
 
 class PaymentPage(BaseModel):
