@@ -424,3 +424,35 @@ async def test_reset_keeps_bot_configuration_and_waiting_polls(
     assert await api.ok("getMyCommands") == commands
     await tg.reset(full=True)
     assert await api.ok("getMyCommands") == []
+
+
+async def test_star_transactions_list_payments_and_refunds_in_order_even_when_the_update_was_lost(tg, api, user):
+    await tg.send_text(user, "/start")
+    invoice = await api.ok(
+        "sendInvoice",
+        chat_id=user.id,
+        title="Course",
+        description="A course",
+        payload="p-1",
+        currency="XTR",
+        prices=[{"label": "Course", "amount": 250}],
+    )
+    delivered = await tg.send_successful_payment(user, invoice_message_id=invoice["message_id"])
+    lost = await tg.send_successful_payment(user, invoice_message_id=invoice["message_id"], deliver_update=False)
+    first_charge = delivered.successful_payment["telegram_payment_charge_id"]
+    await api.ok("refundStarPayment", user_id=user.id, telegram_payment_charge_id=first_charge)
+
+    updates = await api.ok("getUpdates")
+    result = await api.ok("getStarTransactions", offset=0, limit=100)
+
+    payments = [u["message"]["successful_payment"] for u in updates if "successful_payment" in u.get("message", {})]
+    assert [p["telegram_payment_charge_id"] for p in payments] == [first_charge]
+    lost_charge = lost.successful_payment["telegram_payment_charge_id"]
+    incoming = [t for t in result["transactions"] if "source" in t]
+    outgoing = [t for t in result["transactions"] if "receiver" in t]
+    assert [t["id"] for t in incoming] == [first_charge, lost_charge]
+    assert [t["id"] for t in outgoing] == [first_charge]
+    assert incoming[1]["source"]["invoice_payload"] == "p-1"
+    assert incoming[1]["source"]["user"]["id"] == user.id
+    assert (await api.ok("getStarTransactions", offset=1, limit=1))["transactions"] == [result["transactions"][1]]
+    assert (await api.refused("getStarTransactions", limit=101))["description"].endswith("LIMIT_INVALID")

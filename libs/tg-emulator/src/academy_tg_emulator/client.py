@@ -460,9 +460,14 @@ class EmulatorClient:
         total_amount: int | None = None,
         invoice_payload: str | None = None,
         telegram_payment_charge_id: str | None = None,
+        deliver_update: bool = True,
     ) -> ChatMessage:
-        """A ``successful_payment`` message from the user; returns it (the charge id is in it)."""
+        """A ``successful_payment`` message from the user; returns it (the charge id is in it).
+
+        ``deliver_update=False``: Telegram takes the Stars but the bot never gets the update (it still
+        shows in ``getStarTransactions``), as when an update is lost."""
         body = {
+            "deliver_update": deliver_update,
             "user": _user(user),
             "pre_checkout_query_id": pre_checkout_query_id,
             "invoice_message_id": invoice_message_id,

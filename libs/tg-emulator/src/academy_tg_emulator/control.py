@@ -108,6 +108,9 @@ class PaymentIn(BaseModel):
     invoice_payload: str | None = None
     telegram_payment_charge_id: str | None = None
     provider_payment_charge_id: str | None = None
+    # False: Telegram took the Stars but the bot never gets the `successful_payment` update (a lost
+    # update, a crash before the offset was confirmed); the payment still shows in getStarTransactions.
+    deliver_update: bool = True
 
 
 class UserTextIn(BaseModel):
@@ -192,7 +195,9 @@ class Control:
             self.member_update(bot, user, "kicked", "member")
         return chat
 
-    def user_message(self, bot: BotState, user: UserRecord, content: JsonDict, reply_to: int | None = None) -> JsonDict:
+    def user_message(
+        self, bot: BotState, user: UserRecord, content: JsonDict, reply_to: int | None = None, *, deliver: bool = True
+    ) -> JsonDict:
         chat = self.user_chat(bot, user)
         if reply_to is not None:
             target = chat.messages.get(reply_to)
@@ -201,7 +206,7 @@ class Control:
             content["reply_to_message"] = {k: v for k, v in target.data.items() if k != "reply_to_message"}
         self._hide_one_time_keyboard(chat, content)
         stored = self.emulator.add_message(chat, sender=user.to_api(), content=content, from_bot=False)
-        update = self.emulator.push_update(bot, "message", copy.deepcopy(stored.data))
+        update = self.emulator.push_update(bot, "message", copy.deepcopy(stored.data)) if deliver else None
         return {"message": stored.view(), "update": update, "update_id": update and update["update_id"]}
 
     @staticmethod
@@ -330,7 +335,7 @@ class Control:
         )
         provider_charge = body.provider_payment_charge_id or ("" if stars else f"ch_{secrets.token_hex(12)}")
         payment = {**facts, "telegram_payment_charge_id": charge_id, "provider_payment_charge_id": provider_charge}
-        result = self.user_message(bot, user, {"successful_payment": payment})
+        result = self.user_message(bot, user, {"successful_payment": payment}, deliver=body.deliver_update)
         bot.payments[charge_id] = PaymentRecord(
             telegram_payment_charge_id=charge_id,
             provider_payment_charge_id=provider_charge,
@@ -340,6 +345,7 @@ class Control:
             total_amount=facts["total_amount"],
             invoice_payload=facts["invoice_payload"],
             message_id=result["message"]["message_id"],
+            user=user.to_api(),
         )
         result["invoice_message_id"] = invoice_message_id
         return result

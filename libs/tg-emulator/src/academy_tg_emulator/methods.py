@@ -67,6 +67,7 @@ MAX_DELETE_MESSAGES = 100
 MAX_INVOICE_TITLE = 32
 MAX_INVOICE_DESCRIPTION = 255
 MAX_INVOICE_PAYLOAD_BYTES = 128
+MAX_STAR_TRANSACTIONS = 100  # getStarTransactions: limit 1-100
 DEFAULT_WEBHOOK_CONNECTIONS = 40
 MAX_WEBHOOK_CONNECTIONS = 100
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -227,6 +228,7 @@ class BotApi:
             "sendInvoice": self.send_invoice,
             "answerPreCheckoutQuery": self.answer_pre_checkout_query,
             "refundStarPayment": self.refund_star_payment,
+            "getStarTransactions": self.get_star_transactions,
             "getChat": self.get_chat,
         }
         self.handlers: dict[str, tuple[str, Handler]] = {
@@ -895,6 +897,23 @@ class BotApi:
             record.ok = ok
             record.error_message = None if ok else error_message
         return True
+
+    async def get_star_transactions(self, bot: BotState, params: Params) -> JsonDict:
+        """The bot's Star transactions in chronological order (`offset` skipped, `limit` 1-100, default 100)."""
+        offset = params.get_int("offset", invalid=lambda: bad_request("invalid offset")) or 0
+        limit = params.get_int("limit", invalid=lambda: bad_request("invalid limit"))
+        limit = MAX_STAR_TRANSACTIONS if limit is None else limit
+        if offset < 0 or not 1 <= limit <= MAX_STAR_TRANSACTIONS:
+            raise bad_request("LIMIT_INVALID" if offset >= 0 else "OFFSET_INVALID")
+        async with self.emulator.lock:
+            items = [
+                item
+                for payment in bot.payments.values()
+                if payment.currency == "XTR"
+                for item in payment.star_transactions()
+            ]
+        items.sort(key=lambda item: item["date"])
+        return {"transactions": items[offset : offset + limit]}
 
     async def refund_star_payment(self, bot: BotState, params: Params) -> bool:
         user_id = params.get_int("user_id", invalid=lambda: bad_request("invalid user_id specified"))

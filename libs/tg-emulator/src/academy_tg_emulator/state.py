@@ -263,8 +263,25 @@ class PaymentRecord:
     total_amount: int
     invoice_payload: str
     message_id: int
+    user: JsonDict = field(default_factory=dict)  # the payer as the Bot API shows a User
+    date: float = field(default_factory=time.time)
     refunded: bool = False
     refunded_at: float | None = None
+
+    def star_transactions(self) -> list[JsonDict]:
+        """The payment (and its refund) as `getStarTransactions` lists them: the incoming transaction's
+        id is the charge id, and a refund is an outgoing transaction with the same id."""
+        partner = {
+            "type": "user",
+            "transaction_type": "invoice_payment",
+            "user": self.user or {"id": self.user_id, "is_bot": False, "first_name": "User"},
+            "invoice_payload": self.invoice_payload,
+        }
+        base = {"id": self.telegram_payment_charge_id, "amount": self.total_amount}
+        items = [{**base, "date": int(self.date), "source": partner}]
+        if self.refunded and self.refunded_at is not None:
+            items.append({**base, "date": int(self.refunded_at), "receiver": partner})
+        return items
 
     def view(self) -> JsonDict:
         return {
