@@ -240,3 +240,35 @@ async def test_bad_invoice_requests_get_a_clear_answer_and_change_nothing(http, 
     assert response.status_code in (404, 422), response.text
     assert response.json()["error"]["message"]
     assert await db("payments", user_id=16) == []
+
+
+async def test_a_stars_payment_whose_update_was_lost_is_applied_from_the_star_transactions(
+    http, put_course, key, tg, bot_api, resources, db
+):
+    from academy_billing.payments.service import reconcile_once
+
+    await put_course(509, "990.00")
+    learner = TestUser.new("Лена")
+    invoice = await _invoice(http, 17, 509, key())
+    await tg.send_text(learner, "/start")
+    sent = await bot_api.ok(
+        "sendInvoice",
+        chat_id=learner.id,
+        title=invoice["title"],
+        description=invoice["description"],
+        payload=invoice["payload"],
+        currency="XTR",
+        prices=[{"label": invoice["title"], "amount": invoice["amount"]}],
+    )
+    # Telegram takes the Stars; the successful_payment update never reaches the bot.
+    await tg.send_successful_payment(learner, invoice_message_id=sent["message_id"], deliver_update=False)
+    assert await db("purchases", user_id=17) == []
+
+    first = await reconcile_once(resources)
+    second = await reconcile_once(resources)
+
+    assert (first["stars_payments_applied"], second["stars_payments_applied"]) == (1, 0)
+    [purchase] = await db("purchases", user_id=17)
+    assert (purchase.course_id, purchase.status) == (509, "active")
+    [payment] = await db("payments", user_id=17)
+    assert payment.status == "succeeded"

@@ -119,6 +119,22 @@ class TelegramStarsClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    async def star_transactions(self, *, offset: int, limit: int = 100) -> list[dict[str, Any]]:
+        """`getStarTransactions`: the bot's Star transactions in chronological order, `offset` skipped
+        (https://core.telegram.org/bots/api#getstartransactions). An incoming payment's `id` is its
+        `telegram_payment_charge_id`, and its `source` names the payer and the invoice payload."""
+        try:
+            response = await self.http.post(
+                f"/bot{self.token}/getStarTransactions", json={"offset": offset, "limit": limit}
+            )
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ProviderUnavailableError(f"the Bot API is unreachable: {type(exc).__name__}") from exc
+        if not document.get("ok"):
+            raise ProviderUnavailableError(f"getStarTransactions failed: {document.get('description')}")
+        transactions: list[dict[str, Any]] = document["result"]["transactions"]
+        return transactions
+
     async def refund_star_payment(self, *, telegram_user_id: int, telegram_payment_charge_id: str) -> None:
         """Give the Stars of one payment back. Raises StarsRefundRefusedError or ProviderUnavailableError."""
         try:

@@ -1137,13 +1137,73 @@ async def refund_purchase(
 # -- reconciliation --------------------------------------------------------------------------------
 
 
-async def reconcile_once(resources: Resources, *, batch: int = 100) -> dict[str, int]:  # noqa: C901 - three passes
-    """One pass of the reconciliation job: expire unpaid Stars invoices, re-read YooKassa payments left
-    pending past the timeout (notifications get lost), and finish refunds whose provider call did not
-    complete. Returns counts of what it did."""
+_STARS_CURSOR = "billing:stars-transactions-seen"
+_STARS_PAGE = 100  # getStarTransactions: at most 100 a call
+
+
+async def reconcile_stars(resources: Resources) -> int:
+    """Apply Stars payments whose `successful_payment` never reached us (a lost update, a gateway that
+    crashed before it told billing), from the bot's Star transactions; returns how many were applied.
+
+    Transactions come in chronological order, so the number already read is a cursor. It is kept in
+    Redis: losing it only means reading the history again, which applies nothing twice (a payment is
+    recorded once per charge id).
+    """
+    settings = _settings(resources)
+    key = resources.rkey(_STARS_CURSOR)
+    cursor = int(await resources.redis.get(key) or 0)
+    applied = 0
+    while True:
+        transactions = await providers(resources).stars.star_transactions(offset=cursor, limit=_STARS_PAGE)
+        for item in transactions:
+            applied += await _apply_star_transaction(resources, settings, item)
+        cursor += len(transactions)
+        await resources.redis.set(key, cursor)
+        if len(transactions) < _STARS_PAGE:
+            return applied
+
+
+async def _apply_star_transaction(resources: Resources, settings: BillingSettings, item: dict[str, Any]) -> int:
+    source = item.get("source") or {}
+    payload = source.get("invoice_payload")
+    user = source.get("user") or {}
+    if source.get("type") != "user" or not payload or not user.get("id"):
+        return 0  # an outgoing transaction (a refund), or one that is not an invoice payment
+    charge_id = str(item["id"])
+    async with transaction(resources.sessionmaker) as session:
+        repo = PaymentRepository(session)
+        if await repo.by_external_id("telegram_stars", charge_id) is not None:
+            return 0
+        payment = await repo.by_invoice_payload(str(payload))
+        if payment is None:
+            log.error("a Star transaction for an invoice that is not ours", extra={"charge_id": charge_id})
+            return 0
+        paid = StarsPayment(
+            payload=str(payload),
+            user_id=payment.user_id,
+            telegram_user_id=int(user["id"]),
+            currency="XTR",
+            total_amount=int(item["amount"]),
+            telegram_payment_charge_id=charge_id,
+        )
+        result = await record_stars_payment(session, settings, paid)
+    log.warning("a Stars payment nobody told us about was applied", extra={"payment_id": result.answer.payment_id})
+    if result.refund_id is not None:
+        await complete_refund(resources, result.refund_id)
+    return 1
+
+
+async def reconcile_once(resources: Resources, *, batch: int = 100) -> dict[str, int]:  # noqa: C901 - four passes
+    """One pass of the reconciliation job: apply Stars payments we were never told about, expire unpaid
+    Stars invoices, re-read YooKassa payments left pending past the timeout (notifications get lost), and
+    finish refunds whose provider call did not complete. Returns counts of what it did."""
     settings = _settings(resources)
     now = _now()
     counts = {"invoices_expired": 0, "payments_settled": 0, "payments_abandoned": 0, "refunds_completed": 0}
+    try:
+        counts["stars_payments_applied"] = await reconcile_stars(resources)
+    except (ProviderUnavailableError, ProviderError) as exc:
+        log.warning("reconciliation could not read the Star transactions", extra={"error": str(exc)})
     async with transaction(resources.sessionmaker) as session:
         repo = PaymentRepository(session)
         for payment_id in await repo.expired_invoices(expired_before=now - _INVOICE_GRACE, limit=batch):
