@@ -19,7 +19,9 @@ from academy_runtime.testing import TestPlatform, cleanup_broker
 from academy_tg_emulator.client import EmulatorClient
 from academy_tg_emulator.server import run_in_background
 from academy_users.app import service as users_service
+from academy_yookassa_emulator.config import YooKassaEmulatorConfig
 from academy_yookassa_emulator.server import YooKassaEmulatorServer
+from pydantic import SecretStr
 
 pytest_plugins = ["academy_runtime.testing"]
 
@@ -43,10 +45,15 @@ async def tg(emulator_url: str) -> AsyncIterator[EmulatorClient]:
         await client.set_rate_limit(enabled=False)
 
 
+def yookassa_key(platform: TestPlatform) -> str:
+    """The run's own shop key (outside development billing refuses the development default)."""
+    return f"{platform.auth_secret}-yookassa"
+
+
 @pytest.fixture(scope="session")
-def yookassa() -> Iterator[YooKassaEmulatorServer]:
+def yookassa(platform: TestPlatform) -> Iterator[YooKassaEmulatorServer]:
     """The local YooKassa emulator billing creates top-up payments with."""
-    with YooKassaEmulatorServer() as server:
+    with YooKassaEmulatorServer(YooKassaEmulatorConfig(secret_key=yookassa_key(platform))) as server:
         yield server
 
 
@@ -60,7 +67,13 @@ async def services(
     stack = InProcessStack(
         platform,
         [users_service, catalog_service, progress_service, gamification_service, billing_service],
-        overrides={"billing": {"telegram_api_url": emulator_url, "yookassa_api_url": yookassa.api_url}},
+        overrides={
+            "billing": {
+                "telegram_api_url": emulator_url,
+                "yookassa_api_url": yookassa.api_url,
+                "yookassa_secret_key": SecretStr(yookassa_key(platform)),
+            }
+        },
     )
     async with stack:
         # Billing asks users for a receipt's phone: in this process, through the users app.

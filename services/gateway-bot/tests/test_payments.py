@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from academy_gateway_bot.screens import format_amount
+from academy_runtime.client import ServiceClient
 
 from .learning_support import (
     fund,
@@ -152,6 +153,52 @@ async def test_pre_checkout_of_an_invoice_that_is_not_ours_is_refused_in_words(g
 
     assert answer["ok"] is False
     assert answer["error_message"].startswith("Этот счёт нам неизвестен")
+
+
+async def test_pre_checkout_is_answered_in_time_even_when_billing_is_down(gateway, tg, monkeypatch):
+    user, _ = await register(gateway, tg)
+    tokens = gateway.clients.billing.tokens
+    unreachable = ServiceClient("billing", "http://127.0.0.1:9", tokens, timeout_s=1.0)
+    monkeypatch.setattr(gateway.clients, "billing", unreachable)
+    try:
+        started = time.monotonic()
+        query = await tg.send_pre_checkout_query(user, currency="XTR", total_amount=10, invoice_payload="any")
+        answer = await tg.wait_for_pre_checkout_answer(query, timeout=10)
+    finally:
+        await unreachable.aclose()
+
+    assert answer["ok"] is False
+    assert answer["error_message"].startswith("Платёжная система не ответила")
+    assert time.monotonic() - started < 10  # Telegram's limit
+
+
+def test_the_bot_asks_telegram_for_pre_checkout_queries(gateway):
+    assert {"message", "callback_query", "pre_checkout_query"} <= set(gateway.dispatcher.resolve_used_update_types())
+
+
+async def test_a_stars_payment_for_a_course_already_owned_is_returned(gateway, tg):
+    category, course = await paid_course(gateway)
+    user, learner = await register(gateway, tg)
+    offer = await wait_for_offer(gateway, learner["id"], course["id"])
+    card = await open_course_card(gateway, tg, user, category, course)
+    await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}")
+    invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
+    # Meanwhile the course was bought from the wallet (another device, another invoice)...
+    await fund(gateway, learner["id"], offer["coins_price"])
+    await gateway.clients.billing.post(
+        f"/internal/learners/{learner['id']}/purchases",
+        json={"course_id": course["id"], "coins_price": offer["coins_price"]},
+        idempotency_key=f"wallet-{learner['id']}",
+    )
+
+    # ... and Telegram still completes the Stars payment (approved before the purchase).
+    paid = await tg.send_successful_payment(user, invoice_message_id=invoice.message_id)
+
+    reply = await tg.wait_for_reply(paid, has_text("уже есть"))
+    assert f"⭐ {offer['stars_price']} вернули" in reply.text
+    charge = paid.successful_payment["telegram_payment_charge_id"]
+    payment = next(p for p in await tg.payments() if p["telegram_payment_charge_id"] == charge)
+    assert payment["refunded"] is True  # billing gave the Stars back through refundStarPayment
 
 
 async def test_buying_with_coins_asks_once_then_opens_the_course(gateway, tg):

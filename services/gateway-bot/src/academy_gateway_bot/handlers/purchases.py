@@ -16,7 +16,7 @@ from academy_runtime.client import ServiceCallError
 from academy_runtime.errors import DependencyUnavailableError, NotFoundError
 from academy_runtime.resources import Resources
 from aiogram import Bot, F, Router
-from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message, PreCheckoutQuery
 
 from academy_gateway_bot import keyboards
 from academy_gateway_bot.callbacks import BuyCb, CourseCb
@@ -283,7 +283,8 @@ async def successful_payment(message: Message, learner: LearnerCtx | None, clien
         log.exception("successful payment not recorded yet", extra={**facts, "user_id": learner.user_id})
         await message.answer(t("stars.processing", locale))
         raise PaymentNotRecordedError(payment.telegram_payment_charge_id) from None
-    await message.answer(*await payment_outcome(clients, result, payment.total_amount, locale))
+    text, markup = await payment_outcome(clients, result, payment.total_amount, locale)
+    await message.answer(text, reply_markup=markup)
 
 
 class PaymentNotRecordedError(Exception):
@@ -307,7 +308,9 @@ async def report_payment(clients: ServiceClients, body: dict[str, Any]) -> dict[
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def payment_outcome(clients: ServiceClients, result: dict[str, Any], stars: int, locale: str) -> tuple[str, Any]:
+async def payment_outcome(
+    clients: ServiceClients, result: dict[str, Any], stars: int, locale: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """The reply to a successful payment, by billing's outcome, with its keyboard (or None)."""
     outcome = result.get("outcome")
     if outcome == "topped_up":
