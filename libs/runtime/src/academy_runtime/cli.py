@@ -7,8 +7,12 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from academy_runtime.service import ServiceCommand, ServiceDefinition
+
+if TYPE_CHECKING:
+    from academy_runtime.settings import ServiceSettings
 
 
 def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] | None], None]:
@@ -42,13 +46,7 @@ def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] |
             from academy_runtime.http import create_app
 
             settings = service.settings()
-            uvicorn.run(
-                create_app(service, settings),
-                host=args.host or settings.http_host,
-                port=args.port or settings.http_port,
-                log_config=None,
-                proxy_headers=True,
-            )
+            uvicorn.run(create_app(service, settings), **api_server_options(settings, host=args.host, port=args.port))
         elif args.command == "worker":
             from academy_runtime.worker import run_worker
 
@@ -69,6 +67,20 @@ def service_main(load: Callable[[], ServiceDefinition]) -> Callable[[list[str] |
             asyncio.run(_service_command(service, service.commands[args.command]))
 
     return main
+
+
+def api_server_options(
+    settings: ServiceSettings, *, host: str | None = None, port: int | None = None
+) -> dict[str, Any]:
+    """The uvicorn options of `academy-<service> api`. Behind a reverse proxy, the client's address and scheme
+    come from X-Forwarded-For / X-Forwarded-Proto only when the connection is from FORWARDED_ALLOW_IPS."""
+    return {
+        "host": host or settings.http_host,
+        "port": port or settings.http_port,
+        "log_config": None,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.trusted_proxies,
+    }
 
 
 async def _service_command(service: ServiceDefinition, command: ServiceCommand) -> None:

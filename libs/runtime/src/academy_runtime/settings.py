@@ -4,14 +4,26 @@ Values come from the environment (and an optional `.env`); every service adds it
 subclassing. Secrets have development defaults so that `make run` works on a fresh machine, and those
 defaults are refused anywhere else: a production pod that forgot a secret fails at start-up instead of
 running with a key everybody knows.
+
+`FORWARDED_ALLOW_IPS` (default `127.0.0.1`): the reverse proxies whose `X-Forwarded-For` and
+`X-Forwarded-Proto` headers the API believes. Comma-separated addresses and CIDRs (`10.244.0.0/16,
+127.0.0.1`); uvicorn runs with `proxy_headers=True, forwarded_allow_ips=<this>`. A request whose
+connection comes from a listed address gets `request.client.host` = the right-most address of
+`X-Forwarded-For` that is not itself a trusted proxy (the real sender, as the proxy saw it); any
+other connection keeps its own peer address and its headers are ignored, so a client cannot claim
+to be someone else by sending the header. Behind an ingress controller, list the controller pods'
+addresses (and nothing wider): billing checks YooKassa's notifications by `request.client.host`, so
+a missing entry refuses every real notification and a too-wide one lets any pod forge the sender.
+`*` trusts every peer and is refused with ENVIRONMENT=production.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from ipaddress import ip_network
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SERVICE_AUTH_SECRET = "dev-service-auth-secret-change-me-0123456789"  # noqa: S105 - refused outside development
@@ -37,6 +49,11 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     worker_metrics_port: int = 0  # 0: the worker serves no metrics endpoint of its own
+    # Reverse proxies whose X-Forwarded-* headers are believed (see the module docstring).
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated addresses/CIDRs of trusted reverse proxies (uvicorn forwarded_allow_ips).",
+    )
 
     # PostgreSQL: each service connects with its own role; `db_schema` is the schema it owns.
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/beauty_academy"
@@ -78,6 +95,29 @@ class ServiceSettings(BaseSettings):
 
     # Telemetry: OTLP/HTTP endpoint such as http://otel-collector:4318; empty disables export.
     otel_exporter_otlp_endpoint: str = ""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",")]
+        for entry in entries:
+            if entry != "*":
+                ip_network(entry, strict=False)  # raises ValueError naming the bad entry
+        return ",".join(entries)
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """FORWARDED_ALLOW_IPS as the list uvicorn's forwarded_allow_ips takes."""
+        return self.forwarded_allow_ips.split(",")
+
+    @model_validator(mode="after")
+    def _refuse_proxy_wildcard_in_production(self) -> Self:
+        if self.environment == Environment.PRODUCTION and "*" in self.trusted_proxies:
+            raise ValueError(
+                "FORWARDED_ALLOW_IPS=* lets any client choose its own address; list the ingress controller's "
+                "addresses instead"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_development(self) -> Self:
