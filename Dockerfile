@@ -39,6 +39,7 @@ COPY libs/contracts/pyproject.toml libs/contracts/
 COPY libs/devstack/pyproject.toml libs/devstack/
 COPY libs/runtime/pyproject.toml libs/runtime/
 COPY libs/tg-emulator/pyproject.toml libs/tg-emulator/
+COPY libs/yookassa-emulator/pyproject.toml libs/yookassa-emulator/
 COPY services/users/pyproject.toml services/users/
 COPY services/catalog/pyproject.toml services/catalog/
 COPY services/progress/pyproject.toml services/progress/
