@@ -86,8 +86,8 @@ class WalletCb(CallbackData, prefix="wal"):
 
 
 class TopUpCb(CallbackData, prefix="top"):
-    """Top-up: the amounts (`amount` = roubles still missing for a course, 0 = none), one amount in
-    roubles, a typed amount, the Stars amounts, one amount in Stars."""
+    """Top-up: the amounts (`amount` = coins a course still needs, 0 = none), one amount in roubles
+    (`amount` roubles), a typed amount, the Stars amounts, one amount in Stars (`amount` stars)."""
 
     action: TopUpAction
     amount: int = 0

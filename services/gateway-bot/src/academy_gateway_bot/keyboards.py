@@ -133,7 +133,7 @@ def payment_rows(offer: dict[str, Any] | None, locale: str) -> list[list[InlineK
         label = t("money.buy_coins", locale, coins=format_coins(coins, locale, case="acc"))
         rows.append([button(label, BuyCb(action="coins", course_id=course_id, coins=coins))])
     else:
-        top_up = TopUpCb(action="menu", amount=missing_rub(int(offer["missing_coins"])))
+        top_up = TopUpCb(action="menu", amount=int(offer["missing_coins"]))
         rows.append([button(t("money.top_up_difference", locale), top_up)])
     return rows
 
@@ -361,19 +361,21 @@ def wallet_screen(
     )
 
 
-def top_up_amounts(missing: int, *, stars: bool, locale: str) -> InlineKeyboardMarkup:
-    """Preset amounts in roubles (the sum still missing for a course first), «Другая сумма», Stars."""
+def top_up_amounts(missing_coins: int, *, stars: bool, locale: str) -> InlineKeyboardMarkup:
+    """Preset amounts in roubles (first, what a course still needs, within the limits), «Другая сумма», Stars."""
     rows: list[list[InlineKeyboardButton]] = []
-    if missing:
-        label = t("topup.difference", locale, amount=format_amount(Decimal(missing), locale))
-        rows.append([button(label, TopUpCb(action="rub", amount=missing))])
+    suggested = missing_rub(missing_coins) if missing_coins > 0 else 0
+    if suggested:
+        key = "topup.difference" if suggested == missing_coins else "topup.preset"
+        label = t(key, locale, amount=format_amount(Decimal(suggested), locale))
+        rows.append([button(label, TopUpCb(action="rub", amount=suggested))])
     presets = [
         button(
             t("topup.preset", locale, amount=format_amount(Decimal(amount), locale)),
             TopUpCb(action="rub", amount=amount),
         )
         for amount in TOP_UP_PRESETS_RUB
-        if amount != missing
+        if amount != suggested
     ]
     rows += [presets[i : i + 2] for i in range(0, len(presets), 2)]
     rows.append([button(t("topup.custom", locale), TopUpCb(action="custom"))])

@@ -93,13 +93,18 @@ def format_price(course: dict[str, Any], locale: str) -> str:
     return f"{format_amount(amount, locale)} {sign}"
 
 
-_RU_COIN_FORMS = {"nom": ("монета", "монеты", "монет"), "acc": ("монету", "монеты", "монет")}
+_RU_COIN_FORMS = {
+    "nom": ("монета", "монеты", "монет"),
+    "acc": ("монету", "монеты", "монет"),
+    "gen": ("монеты", "монет", "монет"),
+}
 _RU_FEW = range(2, 5)
 _RU_TEENS = range(11, 15)
 
 
 def format_coins(coins: int, locale: str, *, case: str = "nom") -> str:
-    """ "1 монета", "3 монеты", "1 500 монет" ("купить за 21 монету": `case="acc"`); "1 coin", "5 coins"."""
+    """ "1 монета", "3 монеты", "1 500 монет" ("купить за 21 монету": `case="acc"`, "не хватает 1 монеты":
+    `case="gen"`); "1 coin", "5 coins"."""
     number = format_amount(Decimal(abs(coins)), locale)
     sign = "-" if coins < 0 else ""
     if locale != "ru":

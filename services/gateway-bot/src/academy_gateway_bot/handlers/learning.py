@@ -223,7 +223,7 @@ def offer_text(offer: dict[str, Any] | None, locale: str) -> str:
         return t("money.card_not_on_sale", locale)
     text = t("money.card_balance", locale, coins=format_coins(int(offer["balance"]), locale))
     if int(offer.get("missing_coins") or 0) > 0:
-        text += t("money.card_missing", locale, missing=format_coins(int(offer["missing_coins"]), locale))
+        text += t("money.card_missing", locale, missing=format_coins(int(offer["missing_coins"]), locale, case="gen"))
     return text
 
 

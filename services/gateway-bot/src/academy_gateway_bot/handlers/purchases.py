@@ -199,7 +199,7 @@ async def refused(
             title=title,
             balance=format_coins(balance, locale),
             coins=format_coins(requested, locale),
-            missing=format_coins(max(0, requested - balance), locale, case="acc"),
+            missing=format_coins(max(0, requested - balance), locale, case="gen"),
         )
     await answer_callback(callback)
     await show(callback, text, markup)

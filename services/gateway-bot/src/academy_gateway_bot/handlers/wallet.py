@@ -163,7 +163,7 @@ async def top_up_button(  # noqa: PLR0917 - aiogram injects what the handler nee
     if callback_data.action == "menu":
         text = t("topup.title", locale)
         if callback_data.amount:
-            text += t("topup.title_difference", locale, missing=format_coins(callback_data.amount, locale, case="acc"))
+            text += t("topup.title_difference", locale, missing=format_coins(callback_data.amount, locale, case="gen"))
         markup = keyboards.top_up_amounts(
             callback_data.amount, stars=stars_top_up_enabled() is not False, locale=locale
         )
