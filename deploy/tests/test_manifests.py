@@ -557,7 +557,10 @@ def test_every_reference_resolves(variant: str) -> None:
                 if ref := var.get("valueFrom", {}).get("secretKeyRef"):
                     assert ref["key"] in secrets[ref["name"]]
                 defined.add(var["name"])
-            assert not {"BOT_MODE", "TELEGRAM_BOT_TOKEN"} & defined or obj["metadata"]["name"].startswith("gateway-bot")
+            name = obj["metadata"]["name"]
+            assert not {"BOT_MODE", "TELEGRAM_WEBHOOK_SECRET"} & defined or name.startswith("gateway-bot")
+            # The bot token: the gateway-bot, and billing (it refunds Stars); nobody else.
+            assert "TELEGRAM_BOT_TOKEN" not in defined or name.startswith(("gateway-bot", "billing"))
 
 
 def test_the_provisioning_job_creates_every_role() -> None:
@@ -680,6 +683,174 @@ def test_network_policies(variant: str) -> None:
     assert {p["port"] for p in scrape["ingress"][0]["ports"]} == {8000, 9100}
 
 
+# ------------------------------------------------------------------ payments (billing)
+
+# Settings billing must be given explicitly in Kubernetes and compose (its others keep their defaults).
+BILLING_PAYMENT_SETTINGS = {
+    "YOOKASSA_API_URL",
+    "YOOKASSA_SHOP_ID",
+    "YOOKASSA_SECRET_KEY",
+    "YOOKASSA_RETURN_URL",
+    "YOOKASSA_VAT_CODE",
+    "YOOKASSA_PENDING_TIMEOUT_S",
+    "RECONCILIATION_INTERVAL_S",
+    "MIN_TOP_UP_RUB",
+    "MAX_TOP_UP_RUB",
+    "STARS_TOP_UP_ENABLED",
+    "OPERATOR_CALLERS",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "USERS_URL",
+    "FORWARDED_ALLOW_IPS",
+}
+BILLING_SECRETS = {"YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "TELEGRAM_BOT_TOKEN"}
+
+
+def yookassa_networks() -> list[str]:
+    """YooKassa's published notification networks, as the official SDK (and billing's default) has them."""
+    from yookassa.domain.common import SecurityHelper
+
+    return [str(n) for n in SecurityHelper.YOOKASSA_NETWORKS]
+
+
+def _setting_names(settings_class: type) -> set[str]:
+    return {name.upper() for name in settings_class.model_fields}  # type: ignore[attr-defined]
+
+
+def billing_setting_names() -> set[str]:
+    from academy_billing.settings import BillingSettings
+
+    return _setting_names(BillingSettings)
+
+
+def _networks(values: list[str]) -> set[Any]:
+    import ipaddress
+
+    return {ipaddress.ip_network(v, strict=False) for v in values}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_billing_gets_every_payment_setting_and_its_secrets_from_secrets(variant: str) -> None:
+    objects = render(variant)
+    known = billing_setting_names()
+    assert known >= BILLING_PAYMENT_SETTINGS, "deploy/tests names a setting billing does not have"
+    gateway = resolved_env(objects, next(containers(find(objects, "Deployment", "gateway-bot-api"))))
+    for name in ("billing-api", "billing-worker"):
+        env = resolved_env(objects, next(containers(find(objects, "Deployment", name))))
+        assert env.keys() >= BILLING_PAYMENT_SETTINGS, f"{name} misses {BILLING_PAYMENT_SETTINGS - env.keys()}"
+        # Every variable billing gets is a setting it has (a typo would be silently ignored).
+        assert env.keys() - {"DB_PASSWORD", "DB_HOST", "DB_PORT", "DB_NAME"} <= known, env.keys() - known
+        assert env["YOOKASSA_SHOP_ID"] == "<secret:billing-secrets/YOOKASSA_SHOP_ID>"
+        assert env["YOOKASSA_SECRET_KEY"] == "<secret:billing-secrets/YOOKASSA_SECRET_KEY>"
+        # One bot: the gateway-bot's token and Bot API, so that billing refunds Stars as the bot that was paid.
+        assert (
+            env["TELEGRAM_BOT_TOKEN"]
+            == gateway["TELEGRAM_BOT_TOKEN"]
+            == "<secret:gateway-bot-secrets/TELEGRAM_BOT_TOKEN>"
+        )
+        assert env["TELEGRAM_API_URL"] == gateway["TELEGRAM_API_URL"]
+        assert "TELEGRAM_WEBHOOK_SECRET" not in env, "billing takes the token only, not the whole gateway-bot secret"
+        assert env["USERS_URL"] == "http://users"
+        assert env["YOOKASSA_API_URL"] == "https://api.yookassa.ru/v3"
+        # Left at billing's default: YooKassa's published networks, from the SDK.
+        assert "YOOKASSA_TRUSTED_NETWORKS" not in env
+        proxies = env["FORWARDED_ALLOW_IPS"].split(",")
+        assert "*" not in proxies
+        assert _networks(proxies).isdisjoint(_networks(yookassa_networks()))
+    # The migration Job validates the same settings (production refuses the development defaults).
+    migrate = resolved_env(objects, next(containers(find(objects, "Job", "billing-migrate"))))
+    assert migrate.keys() >= BILLING_SECRETS
+    users = find(objects, "Service", "users")
+    assert users["spec"]["ports"][0]["port"] == 80, "USERS_URL has no port: the Service listens on 80"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_no_secret_value_in_a_config_map(variant: str) -> None:
+    secret_keys = set().union(*base_secret_keys().values())
+    for config_map in of_kind(render(variant), "ConfigMap"):
+        data = config_map.get("data", {})
+        assert not secret_keys & data.keys(), f"{config_map['metadata']['name']} holds {secret_keys & data.keys()}"
+        for key, value in data.items():
+            assert not re.search(r"(SECRET|TOKEN|PASSWORD)", key), f"{config_map['metadata']['name']}/{key}"
+            assert "CHANGE-ME" not in value
+            assert not re.search(r"\d{6,}:[A-Za-z0-9_-]{30,}", value), "a Telegram bot token"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_yookassa_notifications_route_to_billing_with_the_sender_preserved(variant: str) -> None:
+    objects = render(variant)
+    ingress = find(objects, "Ingress", "billing-yookassa-webhook")
+    spec = ingress["spec"]
+    (rule,) = spec["rules"]
+    assert rule["host"] in spec["tls"][0]["hosts"]
+    assert spec["tls"][0]["secretName"]
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/webhooks/yookassa", "Exact")
+    assert path["backend"]["service"] == {"name": "billing", "port": {"name": "http"}}
+    billing = find(objects, "Service", "billing")
+    assert billing["spec"]["selector"] == {"app.kubernetes.io/name": "billing", "app.kubernetes.io/component": "api"}
+    # No other Ingress reaches billing, and this one nothing else.
+    for other in of_kind(objects, "Ingress"):
+        if other is not ingress:
+            backends = [p["backend"]["service"]["name"] for r in other["spec"]["rules"] for p in r["http"]["paths"]]
+            assert "billing" not in backends
+    # The edge admits YooKassa's published networks only.
+    annotations = ingress["metadata"]["annotations"]
+    allowed = annotations["nginx.ingress.kubernetes.io/whitelist-source-range"].split(",")
+    assert _networks(allowed) == _networks(yookassa_networks())
+    assert annotations["cert-manager.io/cluster-issuer"]
+    # ingress-nginx may reach billing's API (the only entry besides its internal clients and Prometheus).
+    webhook = _policy(objects, "allow-yookassa-webhook-from-ingress-nginx")
+    api_labels = find(objects, "Deployment", "billing-api")["spec"]["template"]["metadata"]["labels"]
+    assert webhook["podSelector"]["matchLabels"].items() <= api_labels.items()
+    (source,) = webhook["ingress"][0]["from"]
+    assert source["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
+    assert webhook["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8000}]
+
+
+def _selects(selector: Obj, labels: dict[str, str]) -> bool:
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        value = labels.get(expression["key"])
+        if (expression["operator"] == "In") != (value in expression["values"]):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_billing_reaches_users_and_the_payment_providers(variant: str) -> None:
+    objects = render(variant)
+    labels = {
+        name: find(objects, kind, name)["spec"]["template"]["metadata"]["labels"]
+        for kind, name in [
+            ("Deployment", "billing-api"),
+            ("Deployment", "billing-worker"),
+            ("Job", "billing-migrate"),
+            ("Deployment", "users-api"),
+        ]
+    }
+    egress = _policy(objects, "allow-billing-egress-to-users")
+    assert _selects(egress["podSelector"], labels["billing-api"])
+    assert _selects(egress["egress"][0]["to"][0]["podSelector"], labels["users-api"])
+    assert egress["egress"][0]["ports"] == [{"protocol": "TCP", "port": 8000}]
+    ingress = _policy(objects, "allow-users-ingress-from-billing")
+    assert _selects(ingress["podSelector"], labels["users-api"])
+    assert _selects(ingress["ingress"][0]["from"][0]["podSelector"], labels["billing-api"])
+
+    # YooKassa and api.telegram.org over HTTPS, from the API and from the worker's reconciliation job.
+    providers = _policy(objects, "allow-billing-egress-to-payment-providers")
+    assert _selects(providers["podSelector"], labels["billing-api"])
+    assert _selects(providers["podSelector"], labels["billing-worker"])
+    assert not _selects(providers["podSelector"], labels["billing-migrate"])
+    (rule,) = providers["egress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert rule["to"][0]["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert "10.0.0.0/8" in rule["to"][0]["ipBlock"]["except"]
+    # The worker runs the reconciliation job: it has the YooKassa settings too (checked above) and a
+    # single replica in staging is enough (a pass is idempotent); production's two are safe for the same reason.
+
+
 @pytest.mark.parametrize("variant", ["base", "overlays/production"])
 def test_the_webhook_ingress_uses_tls(variant: str) -> None:
     objects = render(variant)
@@ -703,7 +874,8 @@ def _requests(objects: list[Obj], name: str) -> tuple[float, float]:
 
 def test_staging_runs_one_small_replica_and_polls() -> None:
     objects = render("overlays/staging")
-    assert not of_kind(objects, "Ingress")
+    # The bot's webhook Ingress is gone; YooKassa's notifications still need theirs.
+    assert [i["metadata"]["name"] for i in of_kind(objects, "Ingress")] == ["billing-yookassa-webhook"]
     assert find(objects, "ConfigMap", "gateway-bot-config")["data"]["BOT_MODE"] == "polling"
     for service in SERVICES:
         assert find(objects, "HorizontalPodAutoscaler", f"{service}-api")["spec"]["minReplicas"] == 1
@@ -832,7 +1004,10 @@ def test_compose_host_ports_do_not_collide() -> None:
     published = [port for service in services.values() for port in _host_ports(service)]
     assert len(published) == len(set(published)), "a host port is published twice"
     assert not FORBIDDEN_HOST_PORTS & set(published)
-    assert [_host_ports(services[f"{s}-api"]) for s in SERVICES] == [[8101 + i] for i in range(len(SERVICES))]
+    assert [_host_ports(services[f"{s}-api"])[0] for s in SERVICES] == [8101 + i for i in range(len(SERVICES))]
+    # billing-api also publishes the port of the YooKassa emulator that runs in its network namespace.
+    assert _host_ports(services["billing-api"])[1:] == [18181]
+    assert all(len(_host_ports(services[f"{s}-api"])) == 1 for s in SERVICES if s != "billing")
     for infrastructure in ("redis",):
         assert not _host_ports(services[infrastructure])
 
@@ -863,6 +1038,94 @@ def test_compose_backup_and_restore_use_the_scripts() -> None:
     assert backup["environment"]["RETENTION_DAYS"] == "30"
     assert restore["environment"]["TARGET_DATABASE"].startswith("${TARGET_DATABASE")
     assert "beauty-academy-backups" in services["minio-init"]["command"][0]
+
+
+def test_compose_billing_has_the_payment_settings_and_shares_the_bot_with_the_gateway() -> None:
+    services = compose()["services"]
+    known = billing_setting_names()
+    gateway = services["gateway-bot-worker"]["environment"]
+    for process in ("migrate", "api", "worker"):
+        env = services[f"billing-{process}"]["environment"]
+        assert env.keys() >= BILLING_PAYMENT_SETTINGS, BILLING_PAYMENT_SETTINGS - env.keys()
+        assert env.keys() <= known, env.keys() - known
+        assert env["USERS_URL"] == "http://users:8000"
+        for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL"):
+            assert env[name] == gateway[name], f"billing and the gateway-bot must use one bot ({name})"
+        assert env["YOOKASSA_SECRET_KEY"].startswith("${YOOKASSA_SECRET_KEY:-")
+        match = re.fullmatch(r"\$\{YOOKASSA_TRUSTED_NETWORKS:-(.+)\}", env["YOOKASSA_TRUSTED_NETWORKS"])
+        assert match, env["YOOKASSA_TRUSTED_NETWORKS"]
+        assert json.loads(match[1]) == yookassa_networks(), "compose's default is YooKassa's published networks"
+        assert env["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def test_compose_env_example_lists_the_payment_settings() -> None:
+    text = (DEPLOY / "compose.env.example").read_text(encoding="utf-8")
+    for name in BILLING_PAYMENT_SETTINGS - {"USERS_URL"}:
+        assert re.search(rf"^#? ?{name}=", text, re.MULTILINE), f"compose.env.example does not mention {name}"
+    assert "/webhooks/yookassa" in text
+
+
+def test_compose_emulators_profile_runs_without_credentials() -> None:
+    services = compose()["services"]
+    tg, yookassa = services["tg-emulator"], services["yookassa-emulator"]
+    for emulator in (tg, yookassa):
+        assert emulator["profiles"] == ["emulators"]
+        assert emulator["build"]["dockerfile"] == "deploy/emulators/Dockerfile"
+        assert emulator["image"] == "beauty-academy/emulators:${IMAGE_TAG:-dev}"
+        assert emulator["read_only"] is True
+        assert "/_emulator/health" in emulator["healthcheck"]["test"][-1]
+    assert tg["command"][0] == "academy-tg-emulator"
+    assert yookassa["command"][0] == "academy-yookassa-emulator"
+    # Nothing outside the profile waits for an emulator (a plain `up` must not need them).
+    for name, service in services.items():
+        if "emulators" not in service.get("profiles", []):
+            assert not {"tg-emulator", "yookassa-emulator"} & set(service.get("depends_on", {})), name
+    # The YooKassa emulator notifies from 127.0.0.1 (its design): it shares billing-api's network
+    # namespace, posts to billing's own port, and takes billing's shop credentials.
+    assert yookassa["network_mode"] == "service:billing-api"
+    assert "ports" not in yookassa
+    env = yookassa["environment"]
+    assert env["YOOKASSA_EMULATOR_NOTIFICATION_URL"] == "http://127.0.0.1:8000/webhooks/yookassa"
+    billing = services["billing-api"]["environment"]
+    assert env["YOOKASSA_EMULATOR_SHOP_ID"] == billing["YOOKASSA_SHOP_ID"]
+    assert env["YOOKASSA_EMULATOR_SECRET_KEY"] == billing["YOOKASSA_SECRET_KEY"]
+    assert "127.0.0.1:18181:8181" in services["billing-api"]["ports"]
+    assert env["YOOKASSA_EMULATOR_PUBLIC_URL"] == "http://127.0.0.1:18181"
+    assert tg["environment"]["TG_EMULATOR_BOT_TOKEN"] == billing["TELEGRAM_BOT_TOKEN"]
+    assert "127.0.0.1:18180:8180" in tg["ports"]
+
+    # compose.emulators.env points billing and the gateway-bot at them.
+    emulated = _env_file(DEPLOY / "compose.emulators.env")
+    assert emulated["ENVIRONMENT"] == "development"
+    assert emulated["TELEGRAM_API_URL"] == "http://tg-emulator:8180"
+    assert emulated["TELEGRAM_BOT_TOKEN"] == "123456:TEST-TOKEN"
+    assert emulated["YOOKASSA_API_URL"] == "http://billing:8181/v3"
+    assert "billing" in services["billing-api"]["networks"]["default"]["aliases"]
+    assert json.loads(emulated["YOOKASSA_TRUSTED_NETWORKS"]) == ["127.0.0.1/32"]
+    from academy_billing.settings import DEV_YOOKASSA_SECRET_KEY
+
+    assert emulated["YOOKASSA_SECRET_KEY"] == DEV_YOOKASSA_SECRET_KEY
+    assert emulated["YOOKASSA_SHOP_ID"] == "academy-dev-shop"
+
+
+def test_the_emulators_image_installs_both_emulators_locked() -> None:
+    dockerfile = (DEPLOY / "emulators" / "Dockerfile").read_text(encoding="utf-8")
+    assert "uv sync --frozen --no-dev --no-editable --package beauty-academy-tg-emulator" in dockerfile
+    assert "--inexact --package beauty-academy-yookassa-emulator" in dockerfile
+    for script in ("academy-tg-emulator", "academy-yookassa-emulator"):
+        assert f"test -x /app/.venv/bin/{script}" in dockerfile
+    final = _stages(dockerfile)[-1]
+    assert re.search(r"^USER 10001:10001$", final, re.MULTILINE)
+    assert not re.search(r"apt-get|gcc|build-essential|/uv ", final)
 
 
 # ================================================================== observability
