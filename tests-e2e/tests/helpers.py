@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 from typing import Any, Self
 
 import aio_pika
 import httpx
 from academy_runtime.auth import issue_service_token
 from academy_runtime.bus import declare_events_exchange, event_message
-from academy_tg_emulator.client import ChatMessage, EmulatorClient
+from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
+
+Predicate = Callable[[ChatMessage], bool]
 
 
 def points_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
@@ -98,3 +102,33 @@ async def start(tg: EmulatorClient, user: Any, timeout: float = 20, **answers: A
     # A new user's chat: the points message may even overtake the welcome, so look at the whole chat.
     points = await tg.wait_for_message(user.id, lambda m: bool(points_messages([m])), timeout=timeout)
     return welcome, points
+
+
+async def screen(tg: EmulatorClient, user: TestUser, predicate: Predicate, timeout: float = 20) -> ChatMessage:
+    """The newest bot message of the chat, as it is now (screens are edited in place), matching `predicate`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in reversed(await tg.messages(user.id)):
+            if message.from_bot and predicate(message):
+                return message
+        if time.monotonic() > deadline:
+            texts = [m.summary() for m in await tg.messages(user.id)][-6:]
+            raise TimeoutError(f"no such screen within {timeout}s; the chat ends with: {texts}")
+        await asyncio.sleep(0.1)
+
+
+def text_has(*fragments: str) -> Predicate:
+    return lambda m: all(f in (m.content or "") for f in fragments)
+
+
+def button_like(fragment: str) -> Predicate:
+    return lambda m: any(fragment in str(b.get("text", "")) for b in m.inline_buttons())
+
+
+async def press(tg: EmulatorClient, user: TestUser, message: ChatMessage, fragment: str) -> None:
+    """Press the inline button whose label contains `fragment`."""
+    for button in message.inline_buttons():
+        if fragment in str(button.get("text", "")) and "callback_data" in button:
+            await tg.press_button(user, message.message_id, str(button["callback_data"]))
+            return
+    raise KeyError(f"no button like {fragment!r}: {message.summary()}")

@@ -7,52 +7,18 @@ lesson → the course-completed and achievement messages and the points arrive �
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
-from collections.abc import Callable
 
 import pypdf
 import pytest
-from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
+from academy_tg_emulator.client import TestUser
 
-from .helpers import api_get, start
+from .helpers import api_get, button_like, press, screen, start, text_has
 
 pytestmark = pytest.mark.e2e
 
 COURSE = "Основы маникюра: первые шаги"  # the demo catalog's free manicure course (3 lessons)
 LESSONS = 3
-Predicate = Callable[[ChatMessage], bool]
-
-
-async def screen(tg: EmulatorClient, user: TestUser, predicate: Predicate, timeout: float = 20) -> ChatMessage:
-    """The newest bot message of the chat, as it is now (screens are edited in place), matching `predicate`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for message in reversed(await tg.messages(user.id)):
-            if message.from_bot and predicate(message):
-                return message
-        if time.monotonic() > deadline:
-            texts = [m.summary() for m in await tg.messages(user.id)][-6:]
-            raise TimeoutError(f"no such screen within {timeout}s; the chat ends with: {texts}")
-        await asyncio.sleep(0.1)
-
-
-def text_has(*fragments: str) -> Predicate:
-    return lambda m: all(f in (m.content or "") for f in fragments)
-
-
-def button_like(fragment: str) -> Predicate:
-    return lambda m: any(fragment in str(b.get("text", "")) for b in m.inline_buttons())
-
-
-async def press(tg: EmulatorClient, user: TestUser, message: ChatMessage, fragment: str) -> None:
-    """Press the inline button whose label contains `fragment`."""
-    for button in message.inline_buttons():
-        if fragment in str(button.get("text", "")) and "callback_data" in button:
-            await tg.press_button(user, message.message_id, str(button["callback_data"]))
-            return
-    raise KeyError(f"no button like {fragment!r}: {message.summary()}")
 
 
 async def test_a_learner_registers_learns_a_whole_course_and_gets_the_rewards_and_the_transcript(tg, e2e):

@@ -149,6 +149,7 @@ class Stack:
             env.update(self.telegram_env())
         if service == "billing":
             env.update(self.telegram_env())
+            env["USERS_URL"] = self.api_url("users")  # a receipt's phone
             if self.config.with_yookassa_emulator:
                 env["YOOKASSA_API_URL"] = f"{self.yookassa_url}/v3"
                 env["YOOKASSA_TRUSTED_NETWORKS"] = LOCAL_NETWORKS
