@@ -25,13 +25,13 @@ say "ruff"
 uv run --frozen ruff check . || failed+=(ruff)
 uv run --frozen ruff format --check . >/dev/null || { uv run --frozen ruff format --check . | tail -20; failed+=(ruff-format); }
 say "mypy (strict on libs/)"
-uv run --frozen mypy -p academy_contracts -p academy_runtime -p academy_tg_emulator -p academy_devstack || failed+=(mypy-libs)
+uv run --frozen mypy -p academy_contracts -p academy_runtime -p academy_tg_emulator -p academy_yookassa_emulator -p academy_devstack || failed+=(mypy-libs)
 uv run --frozen mypy services/*/src || failed+=(mypy-services)
 say "contracts: committed schemas and AsyncAPI match the models, no published version broken"
 uv run --frozen python -m academy_contracts.generate --check || failed+=(contracts)
 
 results=$(mktemp -d)
-packages=(libs/contracts libs/runtime libs/tg-emulator services/users services/catalog services/progress
+packages=(libs/contracts libs/runtime libs/tg-emulator libs/yookassa-emulator libs/devstack services/users services/catalog services/progress
           services/gamification services/billing services/gateway-bot deploy tests-e2e)
 for pkg in "${packages[@]}"; do
   [ -d "$pkg" ] || continue
