@@ -132,6 +132,26 @@ async def test_a_preset_top_up_sends_the_confirmation_url(gateway, tg):
     assert pay.button("Оплатить 500 ₽")["url"].startswith("http")
 
 
+async def test_a_top_up_yookassa_cannot_take_now_is_answered_and_charges_nothing(gateway, tg, yookassa):
+    from academy_yookassa_emulator.client import YooKassaEmulatorClient
+
+    user, _ = await register(gateway, tg)
+    sent = await tg.send_command(user, "balance")
+    screen = await tg.wait_for_reply(sent, has_text("Баланс:"))
+    await tg.press_button_by_text(user, screen, "💳 Пополнить")
+    menu = await wait_for_edit(tg, screen, has_text("Пополнение баланса"))
+    async with YooKassaEmulatorClient(yookassa.base_url) as control:
+        await control.set_faults(api_errors=3, api_status=500)
+        try:
+            press = await tg.press_button_by_text(user, menu, "300 ₽")
+            answer = await tg.wait_for_callback_answer(press, timeout=15)
+        finally:
+            await control.clear_faults()
+
+    assert "Платёжная система сейчас недоступна" in (answer.text or "")
+    assert answer.show_alert
+
+
 async def test_topping_up_with_stars_credits_coins(gateway, tg):
     user, learner = await register(gateway, tg)
     sent = await tg.send_command(user, "balance")

@@ -454,6 +454,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ru": "Такую сумму выбрать нельзя. Выберите другую.",
         "en": "That amount cannot be chosen. Please pick another.",
     },
+    "topup.no_receipt_contact": {
+        "ru": "Для чека об оплате (54-ФЗ) нужен ваш номер телефона, а его нет в профиле. Напишите в поддержку.",
+        "en": "The payment receipt (54-FZ) needs your phone number, and your profile has none. Please contact support.",
+    },
     "money.payment_unavailable": {
         "ru": "⏳ Платёжная система сейчас недоступна. Попробуйте через минуту — деньги не списаны.",
         "en": "⏳ The payment system is unavailable right now. Please try again in a minute — nothing was charged.",

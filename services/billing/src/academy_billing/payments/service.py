@@ -100,6 +100,12 @@ class NotRefundableError(ConflictError):
     code = "not_refundable"
 
 
+class NoReceiptContactError(ConflictError):
+    """54-ФЗ: a receipt needs the buyer's phone or e-mail, and the learner has neither."""
+
+    code = "no_receipt_contact"
+
+
 # -- the providers a process holds -----------------------------------------------------------------
 
 
@@ -699,7 +705,7 @@ async def _receipt_phone(resources: Resources, user_id: int) -> str:
     learner = await providers(resources).users.get(f"/internal/users/{user_id}")
     phone = str(learner.get("phone") or "")
     if not phone:
-        raise ConflictError("the learner has no phone number for the fiscal receipt (54-ФЗ)")
+        raise NoReceiptContactError("the learner has no phone number for the fiscal receipt (54-ФЗ)")
     return phone.lstrip("+")
 
 

@@ -202,9 +202,13 @@ async def create_top_up(
         await refuse(event, t("money.payment_unavailable", locale))
         return False
     except ServiceCallError as exc:
-        if exc.status_code != _UNPROCESSABLE:
-            raise
-        await refuse(event, amount_problem(amount_rub, locale) or t("money.bad_amount", locale))
+        if exc.status_code == _UNPROCESSABLE:
+            await refuse(event, amount_problem(amount_rub, locale) or t("money.bad_amount", locale))
+        elif exc.code == "no_receipt_contact":
+            await refuse(event, t("topup.no_receipt_contact", locale))
+        else:  # a refusal the bot has no words for: the learner still gets an answer, nothing was charged
+            log.warning("top-up refused by billing", extra={"code": exc.code, "status": exc.status_code})
+            await refuse(event, t("money.payment_unavailable", locale))
         return False
     if isinstance(event, CallbackQuery):
         await answer_callback(event)
