@@ -253,3 +253,15 @@ async def test_a_partial_refund_takes_back_its_coins_and_a_refund_of_spent_coins
     assert await _coins(http, 31) == 50
     [emulated] = [r for r in await yk.refunds() if r["payment_id"] == body["external_id"]]
     assert emulated["amount"]["value"] == "400.00"
+
+
+async def test_a_learner_reads_their_own_payment_and_not_another_ones(http, key):
+    body = (await _top_up(http, 32, 500, key())).json()
+
+    own = await http.get(f"/internal/learners/32/payments/{body['id']}")
+    other = await http.get(f"/internal/learners/33/payments/{body['id']}")
+    huge = await http.get("/internal/learners/32/payments/99999999999999999999")
+
+    assert (own.status_code, own.json()["payment_method"], own.json()["coins"]) == (200, "yookassa", 500)
+    assert other.status_code == 404
+    assert huge.status_code == 422

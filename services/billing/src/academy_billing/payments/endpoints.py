@@ -144,6 +144,17 @@ async def list_payments(
     return PaymentPage(items=items, next_before_id=items[-1].id if len(rows) > limit else None)
 
 
+@learners.get("/{user_id}/payments/{payment_id}", response_model=PaymentOut)
+async def get_learner_payment(
+    user_id: UserId, payment_id: PaymentId, session: SessionDep, _: ServiceCaller
+) -> PaymentOut:
+    """One of the learner's payments (404 when it is not theirs)."""
+    payment = await PaymentRepository(session).get(payment_id)
+    if payment is None or payment.user_id != user_id:
+        raise NotFoundError(f"learner {user_id} has no payment {payment_id}")
+    return PaymentOut.model_validate(payment)
+
+
 @learners.post("/{user_id}/stars-invoices", response_model=StarsInvoiceOut)
 async def create_stars_invoice(
     *,

@@ -223,10 +223,9 @@ async def _paid_in_chat(clients: ServiceClients, event: BalanceChangedV1) -> boo
     payment_id = transaction.get("payment_id")
     if payment_id is None:
         return False
-    payments = await clients.billing.get(f"/internal/learners/{event.user_id}/payments")
-    items = payments.get("items", []) if isinstance(payments, dict) else payments
-    payment = next((p for p in items if p.get("id", p.get("payment_id")) == payment_id), None)
-    if payment is None:
+    try:
+        payment = await clients.billing.get(f"/internal/learners/{event.user_id}/payments/{payment_id}")
+    except NotFoundError:
         return False
     method = payment.get("payment_method") or payment.get("provider")
     return bool(method == "telegram_stars")
