@@ -10,10 +10,10 @@ from academy_contracts.billing import (
     BalanceChangedV1,
     BalanceLowV1,
     CoursePurchasedV1,
-    PurchaseRefundedV1,
     PaymentFailedV1,
     PaymentRefundedV1,
     PaymentSucceededV1,
+    PurchaseRefundedV1,
 )
 from academy_contracts.catalog import CourseArchivedV1, CourseLesson, CoursePublishedV1, CourseUpdatedV1
 from academy_contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
@@ -50,7 +50,6 @@ __all__ = [
     "CourseLesson",
     "CoursePublishedV1",
     "CoursePurchasedV1",
-    "PurchaseRefundedV1",
     "CourseUpdatedV1",
     "EventData",
     "InvalidEventError",
@@ -62,6 +61,7 @@ __all__ = [
     "PaymentSucceededV1",
     "PointsAwardedV1",
     "ProfileUpdatedV1",
+    "PurchaseRefundedV1",
     "UserErasedV1",
     "UserRegisteredV1",
     "build_event",
