@@ -1161,6 +1161,7 @@ def test_alert_rules_cover_the_critical_conditions() -> None:
         "AcademyOutboxStuck": "academy_outbox_oldest_unpublished_age_seconds",
         "AcademyDeadLetters": "academy_dead_letters",
         "AcademyConsumerFailures": "academy_events_consumed_total",
+        "AcademyReconciliationDifferences": "academy_billing_reconciliation_differences",
     }
     for alert, needle in critical.items():
         assert needle in rules[alert]["expr"], alert
