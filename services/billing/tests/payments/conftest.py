@@ -44,10 +44,8 @@ async def yk(yookassa_server: YooKassaEmulatorServer, billing_http: str) -> Asyn
         await client.clear_faults()
 
 
-@pytest.fixture
-async def http(billing_http: str, platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    """Billing over HTTP as the gateway calls it."""
-    token = service_token(platform, caller="gateway-bot", audience="billing")
+async def _billing_as(billing_http: str, platform: TestPlatform, caller: str) -> AsyncIterator[httpx.AsyncClient]:
+    token = service_token(platform, caller=caller, audience="billing")
     async with httpx.AsyncClient(
         base_url=billing_http, headers={"authorization": f"Bearer {token}"}, timeout=20
     ) as client:
@@ -55,12 +53,16 @@ async def http(billing_http: str, platform: TestPlatform) -> AsyncIterator[httpx
 
 
 @pytest.fixture
+async def http(billing_http: str, platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
+    """Billing over HTTP as the gateway calls it."""
+    async for client in _billing_as(billing_http, platform, "gateway-bot"):
+        yield client
+
+
+@pytest.fixture
 async def operator(billing_http: str, platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
     """Billing over HTTP as an operator (a caller listed in OPERATOR_CALLERS)."""
-    token = service_token(platform, caller="operator", audience="billing")
-    async with httpx.AsyncClient(
-        base_url=billing_http, headers={"authorization": f"Bearer {token}"}, timeout=20
-    ) as client:
+    async for client in _billing_as(billing_http, platform, "operator"):
         yield client
 
 
