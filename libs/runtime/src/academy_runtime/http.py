@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_runtime import metrics
-from academy_runtime.errors import install_error_handlers
+from academy_runtime.errors import ValidationFailedError, install_error_handlers
 from academy_runtime.health import router as health_router
 from academy_runtime.logs import configure_logging
 from academy_runtime.service import ServiceDefinition
@@ -54,6 +55,24 @@ class RequestMetricsMiddleware:
             metrics.HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
 
 
+# JSON's escape of U+0000 (a raw NUL byte is not valid JSON and fails parsing already).
+_JSON_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """Refuse U+0000 anywhere in a request's path, query or JSON body with 422.
+
+    PostgreSQL's text types cannot store it (`invalid byte sequence for encoding "UTF8": 0x00`), so a
+    NUL that reached a query would fail as a 500 after the work had begun; refusing it here, for every
+    endpoint of every service, answers before anything is done. Raises ValidationFailedError.
+    """
+    if "\x00" in request.url.path or any("\x00" in value for value in request.query_params.values()):
+        raise ValidationFailedError("the request contains the NUL character (U+0000), which text cannot hold")
+    if request.method in _BODY_METHODS and _JSON_NUL.search(await request.body()):
+        raise ValidationFailedError("the body contains the NUL character (\\u0000), which text cannot hold")
+
+
 def create_app(service: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or service.settings()
 
@@ -76,6 +95,7 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
         version="1.0.0",
         lifespan=lifespan,
         telemetry={"exclude": _is_operational, "metrics": False},
+        dependencies=[Depends(refuse_nul_characters)],
     )
     install_error_handlers(app)
     app.include_router(health_router)

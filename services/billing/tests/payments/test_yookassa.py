@@ -265,3 +265,90 @@ async def test_a_learner_reads_their_own_payment_and_not_another_ones(http, key)
     assert (own.status_code, own.json()["payment_method"], own.json()["coins"]) == (200, "yookassa", 500)
     assert other.status_code == 404
     assert huge.status_code == 422
+
+
+async def test_refunds_in_parts_take_back_a_top_ups_coins_exactly_once(http, operator, yk, key):
+    body = (await _top_up(http, 34, 500, key())).json()
+    await yk.pay(body["external_id"])
+    await _until(lambda: _coins_are(http, 34, 500))
+
+    async def refund(amount=None):
+        response = await operator.post(
+            f"/internal/payments/{body['id']}/refunds",
+            json={"reason": "частичный возврат", **({"amount": amount} if amount else {})},
+            headers={"Idempotency-Key": key()},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    for _ in range(3):
+        await refund("0.01")  # worth no whole coin: nothing is taken
+    assert await _coins(http, 34) == 500
+    await refund("10.50")  # 10.5 coins: 10 taken, never rounded against the learner
+    assert await _coins(http, 34) == 490
+    await refund()  # the rest: exactly the coins still left of the top-up
+    assert await _coins(http, 34) == 0
+    report = (await operator.get("/internal/reconciliation")).json()
+    assert report["consistent"], report["differences"]
+
+
+async def test_a_refund_key_names_one_refund(http, operator, yk, key):
+    first = (await _top_up(http, 35, 300, key())).json()
+    second = (await _top_up(http, 35, 300, key())).json()
+    for payment in (first, second):
+        await yk.pay(payment["external_id"])
+    await _until(lambda: _coins_are(http, 35, 600))
+    refund_key = key()
+
+    done = await operator.post(
+        f"/internal/payments/{first['id']}/refunds",
+        json={"amount": "100.00", "reason": "первый"},
+        headers={"Idempotency-Key": refund_key},
+    )
+    other_payment = await operator.post(
+        f"/internal/payments/{second['id']}/refunds",
+        json={"amount": "100.00", "reason": "второй"},
+        headers={"Idempotency-Key": refund_key},
+    )
+    other_amount = await operator.post(
+        f"/internal/payments/{first['id']}/refunds",
+        json={"amount": "200.00", "reason": "первый"},
+        headers={"Idempotency-Key": refund_key},
+    )
+
+    assert done.status_code == 200
+    assert other_payment.status_code == 422
+    assert other_amount.status_code == 422
+    assert (await operator.get(f"/internal/payments/{second['id']}/refunds")).json() == []
+    assert await _coins(http, 35) == 500
+
+
+@pytest.mark.parametrize(
+    "object_id", ["../payments/x", "12345", "2d8f5a1e-000f-5000-8000-1a2b3c4d5e6f\u0000", "a" * 300, ""]
+)
+async def test_a_notification_whose_id_is_not_a_yookassa_id_is_refused(billing_http, object_id):
+    forged = {"type": "notification", "event": "payment.succeeded", "object": {"id": object_id}}
+    async with httpx.AsyncClient(base_url=billing_http) as sender:
+        response = await sender.post("/webhooks/yookassa", json=forged)
+
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/internal/wallets/36/adjustments", {"delta": 1, "reason": "a\u0000bcd"}),
+        ("/internal/stars/pre-checkout", {"payload": "a\u0000b", "user_id": 36, "currency": "XTR", "total_amount": 1}),
+        ("/internal/learners/36/stars-invoices", {"purpose": "top_up", "stars": 5, "x": "\u0000"}),
+    ],
+)
+async def test_a_nul_character_is_refused_with_422(operator, key, path, body):
+    response = await operator.post(path, json=body, headers={"Idempotency-Key": key()})
+
+    assert response.status_code == 422, response.text
+
+
+async def test_an_id_past_int64_is_a_422(http):
+    response = await http.get("/internal/wallets/1/transactions", params={"before_id": 2**63})
+
+    assert response.status_code == 422

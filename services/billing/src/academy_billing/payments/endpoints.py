@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from ipaddress import ip_address, ip_network
 from typing import Annotated, Any, Literal
 
@@ -30,6 +31,7 @@ from academy_billing.dependencies import (
 )
 from academy_billing.models import messaging
 from academy_billing.payments import service
+from academy_billing.payments.providers import ProviderError
 from academy_billing.payments.reconciliation import reconciliation_report
 from academy_billing.payments.repository import PaymentRepository, PurchaseRepository, RefundRepository
 from academy_billing.payments.schemas import (
@@ -64,7 +66,8 @@ webhooks = APIRouter(prefix="/webhooks", tags=["provider notifications"])
 
 Locale = Annotated[Literal["ru", "en"], Query(description="Language of the invoice's title and description.")]
 _MAX_NOTIFICATION_BYTES = 64 * 1024
-_MAX_OBJECT_ID = 255
+# YooKassa's payment and refund ids are UUID-shaped ("22e12f66-000f-5000-8000-18db351245c7").
+_YOOKASSA_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _SETTLED_EVENTS = frozenset(
     {"payment.succeeded", "payment.canceled", "payment.waiting_for_capture", "refund.succeeded"}
 )
@@ -337,6 +340,10 @@ async def _settle_quietly(resources: Resources, event: str, object_id: str) -> N
         else:
             outcome = await service.settle_yookassa_payment(resources, object_id)
         log.info("YooKassa notification settled", extra={"event": event, "outcome": outcome})
+    except ProviderError as exc:
+        # YooKassa refused to show it (not found): nothing of ours to settle, nothing to retry.
+        metrics.NOTIFICATIONS.labels("unknown_payment").inc()
+        log.warning("YooKassa does not know the notification's object", extra={"event": event, "error": exc.message})
     except Exception:
         log.exception("settling a YooKassa notification failed; reconciliation will retry", extra={"event": event})
 
@@ -365,7 +372,10 @@ async def yookassa_notification(
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         metrics.NOTIFICATIONS.labels("malformed").inc()
         raise ValidationFailedError("not a YooKassa notification") from exc
-    if not object_id or len(object_id) > _MAX_OBJECT_ID or event not in _SETTLED_EVENTS:
+    if not _YOOKASSA_ID.fullmatch(object_id):
+        metrics.NOTIFICATIONS.labels("malformed").inc()
+        raise ValidationFailedError("the notification's object id is not a YooKassa id")
+    if event not in _SETTLED_EVENTS:
         metrics.NOTIFICATIONS.labels("ignored").inc()
         return NotificationAccepted()
     metrics.NOTIFICATIONS.labels("accepted").inc()

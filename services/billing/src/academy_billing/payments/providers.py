@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from academy_runtime.errors import DependencyUnavailableError, DomainError
@@ -83,16 +84,17 @@ class YooKassaClient:
         return await self._call("POST", "payments", body=body, idempotence_key=idempotence_key)
 
     async def get_payment(self, payment_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"payments/{payment_id}")
+        return await self._call("GET", f"payments/{quote(payment_id, safe='')}")
 
     async def capture_payment(self, payment_id: str, *, idempotence_key: str) -> dict[str, Any]:
-        return await self._call("POST", f"payments/{payment_id}/capture", body={}, idempotence_key=idempotence_key)
+        path = f"payments/{quote(payment_id, safe='')}/capture"
+        return await self._call("POST", path, body={}, idempotence_key=idempotence_key)
 
     async def create_refund(self, body: dict[str, Any], *, idempotence_key: str) -> dict[str, Any]:
         return await self._call("POST", "refunds", body=body, idempotence_key=idempotence_key)
 
     async def get_refund(self, refund_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"refunds/{refund_id}")
+        return await self._call("GET", f"refunds/{quote(refund_id, safe='')}")
 
 
 class StarsRefundRefusedError(ProviderError):

@@ -23,7 +23,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any, cast
 
 from academy_contracts.billing import (
@@ -900,18 +900,38 @@ async def _open_refund(
         idempotence_key=idempotence_key,
     )
     if payment.purpose == "top_up" and payment.coins:
-        coins = int((Decimal(payment.coins) * amount / payment.amount).to_integral_value(rounding=ROUND_CEILING))
-        await wallet.debit(
-            session,
-            user_id=payment.user_id,
-            coins=coins,
-            type="refund",
-            reference=f"refund:{refund.id}:debit",
-            description=f"Возврат пополнения: {amount:f} {payment.currency}",
-            payment_id=payment.id,
-        )
+        coins = await _coins_to_take_back(session, payment, refund)
+        if coins > 0:  # a refund of a few kopecks may be worth no whole coin
+            await wallet.debit(
+                session,
+                user_id=payment.user_id,
+                coins=coins,
+                type="refund",
+                reference=f"refund:{refund.id}:debit",
+                description=f"Возврат пополнения: {amount:f} {payment.currency}",
+                payment_id=payment.id,
+            )
     metrics.REFUNDS.labels(payment.payment_method, "requested").inc()
     return refund
+
+
+async def _coins_to_take_back(session: AsyncSession, payment: Payment, refund: Refund) -> int:
+    """The coins a top-up's refund takes back: its share of the top-up's coins rounded down (the learner
+    never loses a coin to rounding), and the last refund takes exactly what the earlier ones left, so a
+    top-up refunded in parts takes back its coins exactly once."""
+    assert payment.coins is not None
+    earlier = [r for r in await RefundRepository(session).of_payment(payment.id) if r.id != refund.id]
+    refunded = sum((r.amount for r in earlier if r.status != "failed"), Decimal(0))
+    wallets = WalletRepository(session)
+    taken = 0
+    for other in earlier:
+        debit = await wallets.transaction_by_reference(f"refund:{other.id}:debit")
+        restored = await wallets.transaction_by_reference(f"refund:{other.id}:restore")
+        if debit is not None and restored is None:
+            taken -= debit.amount
+    if refunded + refund.amount >= payment.amount:
+        return max(0, payment.coins - taken)
+    return whole_down(Decimal(payment.coins) * refund.amount / payment.amount)
 
 
 async def request_refund(
@@ -932,6 +952,11 @@ async def request_refund(
     key = _key("rf", requested_by, request_key)
     async with transaction(resources.sessionmaker) as session:
         refund = await RefundRepository(session).by_idempotence_key(key)
+        if refund is not None and (refund.payment_id != payment_id or amount not in (None, refund.amount)):
+            raise ValidationFailedError(
+                "this Idempotency-Key was already used for another refund",
+                details={"refund_id": refund.id, "payment_id": refund.payment_id, "amount": str(refund.amount)},
+            )
         if refund is None:
             payment = await PaymentRepository(session).get(payment_id, lock=True)
             if payment is None:
@@ -1100,8 +1125,17 @@ async def refund_purchase(
     key = _key("rfp", requested_by, request_key)
     async with transaction(resources.sessionmaker) as session:
         refunds = RefundRepository(session)
-        existing = await refunds.by_idempotence_key(key)
+        # A purchase paid through a provider is refunded as its payment, under a key derived from this one.
+        existing = await refunds.by_idempotence_key(key) or await refunds.by_idempotence_key(
+            _key("rf", requested_by, key)
+        )
         if existing is not None:
+            paid_by = await PurchaseRepository(session).get(purchase_id)
+            if existing.purchase_id != purchase_id and (paid_by is None or existing.payment_id != paid_by.payment_id):
+                raise ValidationFailedError(
+                    "this Idempotency-Key was already used for another refund",
+                    details={"refund_id": existing.id, "purchase_id": existing.purchase_id},
+                )
             return RefundOut.model_validate(existing)
         purchase = await PurchaseRepository(session).get(purchase_id, lock=True)
         if purchase is None:

@@ -37,7 +37,9 @@ async def list_transactions(
     session: SessionDep,
     _: ServiceCaller,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    before_id: Annotated[int | None, Query(gt=0, description="Id of the last item of the previous page.")] = None,
+    before_id: Annotated[
+        int | None, Query(gt=0, le=9_223_372_036_854_775_807, description="Id of the last item of the previous page.")
+    ] = None,
 ) -> TransactionPage:
     """The wallet's history, newest first (keyset pagination: pass `next_before_id` back as `before_id`)."""
     return await service.transaction_history(session, user_id, limit=limit, before_id=before_id)

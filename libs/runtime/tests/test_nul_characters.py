@@ -1,0 +1,69 @@
+"""U+0000 cannot be stored in PostgreSQL text: every service refuses it with 422 before any work is done."""
+
+import httpx
+import pytest
+from academy_runtime.http import create_app
+from academy_runtime.service import ServiceDefinition
+from academy_runtime.settings import ServiceSettings
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from .conftest import Base, messaging
+
+router = APIRouter()
+handled: list[str] = []
+
+
+class Note(BaseModel):
+    text: str
+
+
+@router.post("/notes")
+async def add_note(note: Note) -> Note:
+    handled.append(note.text)
+    return note
+
+
+@router.get("/notes/{name}")
+async def find_note(name: str, q: str = "") -> dict[str, str]:
+    handled.append(name + q)
+    return {"name": name, "q": q}
+
+
+@pytest.fixture
+async def client():
+    service = ServiceDefinition(
+        name="rt-notes",
+        settings_factory=ServiceSettings,
+        metadata=Base.metadata,
+        messaging=messaging,
+        migrations="academy_runtime:migrations",
+        routers=[router],
+    )
+    app = create_app(service, ServiceSettings(_env_file=None))
+    handled.clear()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rt") as http:
+        yield http
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "content"),
+    [
+        ("POST", "/notes", b'{"text": "a\\u0000b"}'),
+        ("GET", "/notes/a%00b", None),
+        ("GET", "/notes/ok?q=x%00y", None),
+    ],
+)
+async def test_a_nul_anywhere_is_a_422_and_reaches_no_handler(client, method, url, content):
+    response = await client.request(method, url, content=content, headers={"content-type": "application/json"})
+
+    assert response.status_code == 422
+    assert "NUL" in response.json()["error"]["message"]
+    assert handled == []
+
+
+async def test_text_without_nul_passes(client):
+    response = await client.post("/notes", json={"text": "Анна \\u0001 ✓"})
+
+    assert response.status_code == 200
+    assert handled == ["Анна \\u0001 ✓"]
