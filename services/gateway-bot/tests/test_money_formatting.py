@@ -41,6 +41,9 @@ def test_coins_in_english() -> None:
         ("пятьсот", (None, "topup.not_a_number")),
         ("", (None, "topup.not_a_number")),
         ("5e3", (None, "topup.not_a_number")),
+        ("+200", (200, None)),
+        ("1" * 5000, (None, "topup.too_large")),  # more digits than int() converts: it raised
+        ("12," + "5" * 5000, (None, "topup.not_a_number")),
     ],
 )
 def test_typed_amounts(typed: str, expected: tuple[int | None, str | None]) -> None:

@@ -110,6 +110,31 @@ async def test_buying_a_course_with_stars_opens_it_with_its_first_lesson(gateway
     assert not any(b["text"].startswith("Оплатить") for b in card.inline_buttons())
 
 
+async def test_a_learner_over_the_message_limit_still_gets_the_course_they_paid_for(gateway, tg, resources):
+    category, course = await paid_course(gateway)
+    user, learner = await register(gateway, tg)
+    offer = await wait_for_offer(gateway, learner["id"], course["id"])
+    card = await open_course_card(gateway, tg, user, category, course)
+    press = await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}")
+    await tg.wait_for_callback_answer(press)
+    invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
+    limit = resources.settings.throttle_updates_per_minute
+    for n in range(limit + 1):  # past the per-minute limit of messages and buttons
+        await tg.send_text(user, f"сообщение {n}")
+    await tg.wait_for_message(user.id, has_text("Слишком много сообщений"), after=invoice.message_id)
+
+    # Telegram's successful_payment is not a learner's chatter: it is never dropped.
+    await tg.send_successful_payment(user, invoice_message_id=invoice.message_id)
+    paid = await tg.wait_for_message(user.id, has_text("Оплата получена, открываем курс"), after=invoice.message_id)
+    # and a button pressed past the limit is answered (its spinner stops), not left hanging
+    late_press = await tg.press_button_by_text(user, card, "⬅️ Назад")
+    answer = await tg.wait_for_callback_answer(late_press)
+
+    assert course["title"] in paid.text
+    assert answer is not None
+    assert await enrolled(gateway, learner["id"], course["id"])
+
+
 async def test_pre_checkout_is_refused_when_the_price_changed_with_the_reason(gateway, tg):
     category, course = await paid_course(gateway)
     user, learner = await register(gateway, tg)
@@ -257,6 +282,7 @@ async def test_with_confirmation_off_one_tap_buys_and_a_refund_closes_the_course
         user.id, has_text(f"Покупка курса «{course['title']}» отменена"), timeout=OPENED_WITHIN_S
     )
     assert "доступ к курсу закрыт" in told.text
+    assert "монеты вернулись на баланс" in told.text
     await tg.wait_for_message(user.id, has_text(f"Возврат на баланс: +{ru(coins)} монет"), timeout=OPENED_WITHIN_S)
 
 

@@ -229,6 +229,7 @@ async def test_billing_events_the_learner_did_not_cause_are_told(gateway, tg, se
         user.id, has_text("Покупка курса «Курс №987654» отменена"), timeout=NOTIFIED_WITHIN_S
     )
     assert "доступ к курсу закрыт" in refunded.text
+    assert "монеты вернулись на баланс" in refunded.text  # a wallet purchase: coins, not money or Stars
     failed = await tg.wait_for_message(user.id, has_text("Пополнение на 500 ₽ не прошло"), timeout=NOTIFIED_WITHIN_S)
     assert "💳 Пополнить" in {b["text"] for b in failed.inline_buttons()}
 

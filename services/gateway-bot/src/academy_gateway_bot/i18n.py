@@ -434,8 +434,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "Top up your balance or pay in Stars.",
     },
     "money.already_owned": {
-        "ru": "Курс «{title}» уже ваш — ничего не списано. Откройте уроки 👇",
-        "en": "“{title}” is already yours — nothing was charged. Open the lessons 👇",
+        "ru": "Курс «{title}» уже ваш — повторно ничего не списано. Откройте уроки 👇",
+        "en": "“{title}” is already yours — nothing was charged again. Open the lessons 👇",
     },
     "money.price_changed": {
         "ru": "Цена курса изменилась: теперь {coins}. Ничего не списано — посмотрите новую цену и решите ещё раз.",
@@ -638,8 +638,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "💰 Refunded to your balance: +{delta}, now {balance}.",
     },
     "notify.balance.refund_debit": {
-        "ru": "💰 Списано при возврате: {delta}, теперь {balance}.",
-        "en": "💰 Taken back with a refund: {delta}, now {balance}.",
+        "ru": "💰 Пополнение возвращено: {delta}, теперь {balance}. Деньги вернутся туда, откуда вы платили.",
+        "en": "💰 A top-up was refunded: {delta}, now {balance}. The money goes back to where you paid from.",
     },
     "notify.balance.achievement_reward": {
         "ru": "🎁 Награда за достижение: +{delta}, баланс {balance}.",
@@ -658,8 +658,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "👛 Only {balance} left on your balance. Top up to buy courses in one tap.",
     },
     "notify.purchase_refunded": {
-        "ru": "↩️ Покупка курса «{title}» отменена, деньги возвращены; доступ к курсу закрыт.",
-        "en": "↩️ Your purchase of “{title}” was cancelled and the money returned; access to the course is closed.",
+        "ru": "↩️ Покупка курса «{title}» отменена, {returned}; доступ к курсу закрыт.",
+        "en": "↩️ Your purchase of “{title}” was cancelled, {returned}; access to the course is closed.",
+    },
+    "notify.returned.stars": {
+        "ru": "⭐ {amount} вернулись на ваш счёт в Telegram",
+        "en": "⭐ {amount} went back to your Telegram account",
+    },
+    "notify.returned.coins": {"ru": "монеты вернулись на баланс", "en": "the coins went back to your balance"},
+    "notify.returned.money": {
+        "ru": "{amount} вернутся туда, откуда вы платили",
+        "en": "{amount} go back to where you paid from",
     },
     "notify.payment_failed": {
         "ru": "❌ Пополнение на {amount} не прошло: платёж отменён, деньги не списаны. Можно попробовать ещё раз.",

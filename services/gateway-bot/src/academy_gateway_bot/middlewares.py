@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from academy_runtime.errors import DependencyUnavailableError
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from redis.asyncio import Redis
 
 from academy_gateway_bot import metrics
@@ -53,6 +55,11 @@ class UpdateDeduplication(BaseMiddleware):
         return result
 
 
+def _records_money(event: TelegramObject) -> bool:
+    """Telegram's word that a payment was taken: never dropped, whatever the learner did before it."""
+    return isinstance(event, Message) and event.successful_payment is not None
+
+
 class Throttling(BaseMiddleware):
     """At most N messages/callbacks a minute per user; the excess gets one polite warning."""
 
@@ -63,7 +70,7 @@ class Throttling(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
-        if user is None:
+        if user is None or _records_money(event):
             return await handler(event, data)
         key = f"{self.prefix}tg:throttle:{user.id}"
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -72,8 +79,13 @@ class Throttling(BaseMiddleware):
             count, _ = await pipe.execute()
         if count > self.per_minute:
             metrics.UPDATES.labels("throttled").inc()
-            if count == self.per_minute + 1 and hasattr(event, "answer"):
-                await event.answer(t("error.throttled", locale_for(user.language_code)))
+            text = t("error.throttled", locale_for(user.language_code))
+            if isinstance(event, CallbackQuery):
+                # Every press is answered, or the learner's button spins until Telegram gives up.
+                with contextlib.suppress(TelegramBadRequest):
+                    await event.answer(text if count == self.per_minute + 1 else None)
+            elif count == self.per_minute + 1 and isinstance(event, Message):
+                await event.answer(text)
             return None
         return await handler(event, data)
 

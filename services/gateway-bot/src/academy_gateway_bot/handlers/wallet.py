@@ -50,7 +50,9 @@ log = logging.getLogger(__name__)
 _UNPROCESSABLE = 422
 _KNOWN_TYPES = {"topup", "purchase", "refund", "reward", "adjustment"}
 # "1 000", "1000 ₽", "1000 руб.", "-5", "12,50": what people type for an amount.
-_AMOUNT = re.compile(r"(?P<sign>[-−–]?)\s*(?P<whole>\d[\d\s\u00a0]*)(?:[.,](?P<fraction>\d+))?")
+_AMOUNT = re.compile(r"(?P<sign>[-−–+]?)\s*(?P<whole>\d[\d\s\u00a0]*)(?:[.,](?P<fraction>\d+))?")
+# Longer than any amount a person means (and than Python's int() accepts: 4 300 digits).
+_MAX_AMOUNT_CHARS = 32
 _CURRENCY_WORDS = re.compile(r"(₽|руб\w*\.?|р\.?|rub\w*|roubles?|rubles?)$", re.IGNORECASE)
 
 
@@ -266,12 +268,14 @@ def format_amount_rub(amount: int, locale: str) -> str:
 def parse_amount(text: str) -> tuple[int | None, str | None]:
     """A typed amount of roubles → (roubles, None), or (None, the catalogue key saying what is wrong)."""
     cleaned = _CURRENCY_WORDS.sub("", text.strip()).strip()
+    if len(cleaned) > _MAX_AMOUNT_CHARS:
+        return None, "topup.too_large" if cleaned.isdigit() else "topup.not_a_number"
     match = _AMOUNT.fullmatch(cleaned)
     if match is None:
         return None, "topup.not_a_number"
     whole = int(re.sub(r"\D", "", match["whole"]))
     fraction = match["fraction"]
-    if match["sign"] and (whole or (fraction and int(fraction))):
+    if match["sign"] not in ("", "+") and (whole or (fraction and int(fraction))):
         return None, "topup.negative"
     if fraction and int(fraction):
         return None, "topup.not_whole"

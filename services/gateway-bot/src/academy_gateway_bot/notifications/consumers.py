@@ -253,7 +253,14 @@ async def notify_purchase_refunded(ctx: EventContext, event: PurchaseRefundedV1)
         if course is None:  # archived since: progress still knows its title
             enrolled = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
             course = next((c for c in enrolled if c["course_id"] == event.course_id), {"course_id": event.course_id})
-        text = t("notify.purchase_refunded", locale, title=escape(course_title(course, locale)))
+        if event.payment_id is None:
+            returned = t("notify.returned.coins", locale)
+        elif event.amount.currency == "XTR":
+            returned = t("notify.returned.stars", locale, amount=int(event.amount.amount))
+        else:
+            amount = format_money(event.amount.amount, event.amount.currency, locale)
+            returned = t("notify.returned.money", locale, amount=amount)
+        text = t("notify.purchase_refunded", locale, title=escape(course_title(course, locale)), returned=returned)
         return text, keyboards.balance_notification(locale)
 
     await deliver(ctx, event.user_id, kind=f"purchase_refunded:{event.purchase_id}", render=render, once=True)
