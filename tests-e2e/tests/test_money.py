@@ -112,7 +112,12 @@ async def test_a_learner_pays_in_stars_tops_up_buys_from_the_wallet_and_an_opera
             headers={"authorization": f"Bearer {token}", "Idempotency-Key": "e2e-refund-1"},
         )
     assert refund.status_code == 200, refund.text
-    await screen(tg, marina, text_has("отменена", WALLET_COURSE, "монеты вернулись на баланс", "доступ к курсу закрыт"), timeout=30)
+    await screen(
+        tg,
+        marina,
+        text_has("отменена", WALLET_COURSE, "монеты вернулись на баланс", "доступ к курсу закрыт"),
+        timeout=30,
+    )
     await screen(tg, marina, text_has("Возврат на баланс", "+2 900 монет"), timeout=30)
     course = await api_get(e2e, "progress", f"/internal/learners/{learner['id']}/courses/{bought['course_id']}")
     assert course["enrolled"] is False
