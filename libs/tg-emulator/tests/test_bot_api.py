@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 
-from academy_tg_emulator import DEFAULT_BOT_TOKEN, EmulatorClient, TestUser
+from academy_tg_emulator import DEFAULT_BOT_TOKEN, EmulatorClient, EmulatorConfig, TestUser
 from academy_tg_emulator.testing import RawBotApi, make_png
 
 API = f"/bot{DEFAULT_BOT_TOKEN}"
@@ -456,3 +456,17 @@ async def test_star_transactions_list_payments_and_refunds_in_order_even_when_th
     assert incoming[1]["source"]["user"]["id"] == user.id
     assert (await api.ok("getStarTransactions", offset=1, limit=1))["transactions"] == [result["transactions"][1]]
     assert (await api.refused("getStarTransactions", limit=101))["description"].endswith("LIMIT_INVALID")
+
+
+async def test_two_emulators_number_their_updates_apart_like_telegram_after_a_quiet_week():
+    # A restarted emulator that counted from 1 again reused ids the bot had already de-duplicated.
+    from academy_tg_emulator.state import Emulator
+
+    firsts = set()
+    for _ in range(5):
+        emulator = Emulator(EmulatorConfig())
+        firsts.add(next(emulator._update_ids))
+    fixed = Emulator(EmulatorConfig(first_update_id=7))
+
+    assert len(firsts) == 5
+    assert next(fixed._update_ids) == 7

@@ -77,6 +77,9 @@ class EmulatorConfig(BaseModel):
     url_fetch_timeout: float = Field(default=10.0, gt=0)
     #: How many Bot API calls the call log keeps (oldest dropped first).
     call_log_limit: int = Field(default=10_000, ge=1)
+    #: The first update id; ``None`` picks one at random, as Telegram does after a quiet week. A fixed
+    #: 1 would make a restarted emulator reuse the ids a bot already saw (and de-duplicates for a day).
+    first_update_id: int | None = Field(default=None, ge=1, lt=2**31)
 
     @property
     def default_bot(self) -> BotSpec:

@@ -426,7 +426,8 @@ class Emulator:
         self.loop: asyncio.AbstractEventLoop | None = None
         # Update ids only ever grow, even across resets: a polling bot that confirmed update N
         # would silently drop anything numbered below N+1.
-        self._update_ids = itertools.count(1)
+        first = self.config.first_update_id or secrets.randbelow(2**30) + 1
+        self._update_ids = itertools.count(first)
         self._call_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
         self._next_user_id = 1_000_001

@@ -272,3 +272,36 @@ async def test_a_stars_payment_whose_update_was_lost_is_applied_from_the_star_tr
     assert (purchase.course_id, purchase.status) == (509, "active")
     [payment] = await db("payments", user_id=17)
     assert payment.status == "succeeded"
+
+
+async def test_the_star_transactions_are_read_again_when_they_are_not_where_we_left_them(
+    http, put_course, key, tg, bot_api, resources, db
+):
+    # The cursor says "20 read, the last was X"; the Bot API's history no longer has X there (a new
+    # bot token, a Bot API server that started afresh): the history is read from its start.
+    import json
+
+    from academy_billing.payments.service import reconcile_once
+
+    await resources.redis.set(
+        resources.rkey("billing:stars-transactions-seen"), json.dumps({"offset": 20, "last_id": "stx-gone"})
+    )
+    await put_course(510, "990.00")
+    learner = TestUser.new("Нина")
+    invoice = await _invoice(http, 18, 510, key())
+    await tg.send_text(learner, "/start")
+    sent = await bot_api.ok(
+        "sendInvoice",
+        chat_id=learner.id,
+        title=invoice["title"],
+        description=invoice["description"],
+        payload=invoice["payload"],
+        currency="XTR",
+        prices=[{"label": invoice["title"], "amount": invoice["amount"]}],
+    )
+    await tg.send_successful_payment(learner, invoice_message_id=sent["message_id"], deliver_update=False)
+
+    counts = await reconcile_once(resources)
+
+    assert counts["stars_payments_applied"] == 1
+    assert [p.course_id for p in await db("purchases", user_id=18)] == [510]

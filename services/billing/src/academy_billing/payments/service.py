@@ -18,6 +18,7 @@ Rules that money depends on (tests show each):
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import uuid
@@ -1185,20 +1186,31 @@ async def reconcile_stars(resources: Resources) -> int:
     """Apply Stars payments whose `successful_payment` never reached us (a lost update, a gateway that
     crashed before it told billing), from the bot's Star transactions; returns how many were applied.
 
-    Transactions come in chronological order, so the number already read is a cursor. It is kept in
-    Redis: losing it only means reading the history again, which applies nothing twice (a payment is
-    recorded once per charge id).
+    Transactions come in chronological order, so the number already read is a cursor; with it the id
+    of the last one read is kept, and a pass starts by reading that one again: when it is not where it
+    was (another bot token, a Bot API server that started afresh), the history is read from the start.
+    The cursor lives in Redis: losing it only means reading the history again, which applies nothing
+    twice (a payment is recorded once per charge id).
     """
     settings = _settings(resources)
     key = resources.rkey(_STARS_CURSOR)
-    cursor = int(await resources.redis.get(key) or 0)
+    stars = providers(resources).stars
+    saved = json.loads(await resources.redis.get(key) or "{}")
+    offset, last_id = int(saved.get("offset", 0)), saved.get("last_id")
+    if offset > 0:
+        anchor = await stars.star_transactions(offset=offset - 1, limit=1)
+        if not anchor or anchor[0].get("id") != last_id:
+            log.warning("the Star transactions are not where we left them; reading them from the start")
+            offset, last_id = 0, None
     applied = 0
     while True:
-        transactions = await providers(resources).stars.star_transactions(offset=cursor, limit=_STARS_PAGE)
+        transactions = await stars.star_transactions(offset=offset, limit=_STARS_PAGE)
         for item in transactions:
             applied += await _apply_star_transaction(resources, settings, item)
-        cursor += len(transactions)
-        await resources.redis.set(key, cursor)
+        offset += len(transactions)
+        if transactions:
+            last_id = transactions[-1].get("id")
+        await resources.redis.set(key, json.dumps({"offset": offset, "last_id": last_id}))
         if len(transactions) < _STARS_PAGE:
             return applied
 
