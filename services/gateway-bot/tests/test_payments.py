@@ -135,6 +135,21 @@ async def test_a_learner_over_the_message_limit_still_gets_the_course_they_paid_
     assert await enrolled(gateway, learner["id"], course["id"])
 
 
+async def test_the_stars_button_pressed_ten_times_sends_one_invoice(gateway, tg):
+    category, course = await paid_course(gateway)
+    user, learner = await register(gateway, tg)
+    offer = await wait_for_offer(gateway, learner["id"], course["id"])
+    card = await open_course_card(gateway, tg, user, category, course)
+
+    presses = [await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}") for _ in range(10)]
+    answers = [await tg.wait_for_callback_answer(press) for press in presses]
+    await asyncio.sleep(0.5)
+
+    invoices = [m for m in await tg.messages(user.id) if m.invoice is not None]
+    assert len(invoices) == 1
+    assert all(answer.text == "Счёт в звёздах отправлен 👇" for answer in answers)
+
+
 async def test_pre_checkout_is_refused_when_the_price_changed_with_the_reason(gateway, tg):
     category, course = await paid_course(gateway)
     user, learner = await register(gateway, tg)

@@ -54,10 +54,15 @@ async def test_an_invoice_payload_is_opaque_and_the_same_request_gives_the_same_
 
     first = await _invoice(http, 8, 504, request_key)
     again = await _invoice(http, 8, 504, request_key)
-    other = await _invoice(http, 8, 504, key())
+    pressed_again = await _invoice(http, 8, 504, key())  # the button again, while the invoice is open
+    await put_course(504, "1190.00")
+    repriced = await _invoice(http, 8, 504, key())
+    other_learner = await _invoice(http, 9, 504, key())
 
-    assert first == again
-    assert other["payload"] != first["payload"]
+    assert first == again == pressed_again
+    assert repriced["payload"] != first["payload"]
+    assert repriced["amount"] == 714
+    assert other_learner["payload"] not in (first["payload"], repriced["payload"])
     assert first["payload"] != str(first["payment_id"])
     assert len(first["payload"]) >= 40
     assert (first["currency"], first["amount"], len(first["title"]) <= 32) == ("XTR", 594, True)
@@ -128,7 +133,7 @@ async def test_stars_paid_for_a_course_the_learner_already_holds_go_back(
     await put_course(507, "990.00")
     learner = TestUser.new("Вера")
     first = await _invoice(http, 12, 507, key())
-    second = await _invoice(http, 12, 507, key())  # two invoices opened before either was paid
+    second = await _invoice(http, 12, 507, key())  # the same open invoice: Telegram takes it twice
     await http.post("/internal/stars/payments", json=await pay_stars(learner, 12, first))
 
     outcome = await http.post("/internal/stars/payments", json=await pay_stars(learner, 12, second))

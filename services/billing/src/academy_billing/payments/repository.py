@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -38,6 +39,27 @@ class PaymentRepository:
     async def by_external_id(self, method: str, external_id: str, *, lock: bool = False) -> Payment | None:
         statement = select(Payment).where(Payment.payment_method == method, Payment.external_id == external_id)
         result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
+        return result
+
+    async def open_stars_invoice(
+        self, user_id: int, course_id: int, *, amount: Decimal, now: datetime
+    ) -> Payment | None:
+        """The learner's newest unpaid, unexpired Stars invoice for the course at this price, if any."""
+        statement = (
+            select(Payment)
+            .where(
+                Payment.user_id == user_id,
+                Payment.course_id == course_id,
+                Payment.payment_method == "telegram_stars",
+                Payment.status == "pending",
+                Payment.invoice_payload.is_not(None),
+                Payment.amount == amount,
+                Payment.expires_at > now,
+            )
+            .order_by(Payment.id.desc())
+            .limit(1)
+        )
+        result: Payment | None = await self._one(statement)
         return result
 
     async def add(self, **values: Any) -> Payment:

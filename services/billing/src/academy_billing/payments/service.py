@@ -347,6 +347,10 @@ async def create_stars_invoice(
             raise AlreadyOwnedError(f"learner {user_id} already holds course {command.course_id}")
         pricing = await course_pricing(session, settings, course)
         stars, coins, title = pricing.stars_price, None, pricing.title
+        # A button pressed again while an invoice is open gets that invoice, not a second payment.
+        open_invoice = await repo.open_stars_invoice(user_id, command.course_id, amount=Decimal(stars), now=_now())
+        if open_invoice is not None:
+            return _invoice_out(open_invoice, title, locale)
     else:
         if not settings.stars_top_up_enabled:
             raise StarsTopUpDisabledError("top-ups in Stars are turned off")

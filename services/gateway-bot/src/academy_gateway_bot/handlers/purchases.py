@@ -36,6 +36,17 @@ PRE_CHECKOUT_BUDGET_S = 7.0
 PAYMENT_REPORT_DELAYS_S = (1.0, 3.0, 8.0)
 
 
+# A second press within this window is the same wish: the invoice already sent answers it.
+INVOICE_PRESS_WINDOW_S = 10
+
+
+async def first_press(resources: Resources, telegram_id: int, what: str) -> bool:
+    """True for the first press of a button that sends something new within the window (Redis, so
+    every gateway process agrees)."""
+    key = f"{resources.settings.redis_prefix}tg:press:{telegram_id}:{what}"
+    return bool(await resources.redis.set(key, "1", nx=True, ex=INVOICE_PRESS_WINDOW_S))
+
+
 # -- the course card's buttons ---------------------------------------------------------------------
 
 
@@ -46,11 +57,15 @@ async def buy_button(  # noqa: PLR0917 - aiogram injects what the handler needs
     clients: ServiceClients,
     bot: Bot,
     idempotency_key: str,
+    resources: Resources,
 ) -> None:
     if learner is None:
         await not_registered(callback)
         return
     if callback_data.action == "stars":
+        if not await first_press(resources, learner.telegram_id, f"stars-invoice:{callback_data.course_id}"):
+            await answer_callback(callback, t("money.invoice_sent", learner.locale))  # one invoice is enough
+            return
         await send_course_invoice(callback, callback_data, learner, clients, bot, idempotency_key)
     elif callback_data.action == "coins":
         await coins_chosen(callback, callback_data, learner, clients, idempotency_key)
