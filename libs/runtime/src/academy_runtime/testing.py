@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 from academy_runtime.auth import issue_service_token
 from academy_runtime.bus import declare_events_exchange
 from academy_runtime.migrations import migrate
-from academy_runtime.provisioning import SERVICES, drop, provision
+from academy_runtime.provisioning import SERVICES, drop, provision, role_name
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
@@ -227,6 +227,22 @@ def extra_schemas() -> tuple[str, ...]:
     return ()
 
 
+async def _plan_generically(platform: TestPlatform, services: tuple[str, ...]) -> None:
+    """Every test connection plans its statements generically, as PostgreSQL does for a prepared
+    statement from its sixth run on (asyncpg re-uses them per connection). A statement that is right
+    only with its parameters' values planned in (an ON CONFLICT naming a partial index by a bound
+    predicate) then fails in the tests, not in production after five good runs."""
+    connection = await asyncpg.connect(platform.infra.admin_url)
+    try:
+        for service in services:
+            role = role_name(platform.role_prefix, service)
+            await connection.execute(
+                f'ALTER ROLE "{role}" IN DATABASE "{platform.database}" SET plan_cache_mode = force_generic_plan'
+            )
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
 async def platform(infrastructure: Infrastructure, extra_schemas: tuple[str, ...]) -> AsyncIterator[TestPlatform]:
     run_id = f"t{secrets.token_hex(4)}"
@@ -244,6 +260,7 @@ async def platform(infrastructure: Infrastructure, extra_schemas: tuple[str, ...
             role_prefix=test_platform.role_prefix,
             services=(*SERVICES, *extra_schemas),
         )
+        await _plan_generically(test_platform, (*SERVICES, *extra_schemas))
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.exit(f"PostgreSQL is not reachable at {infrastructure.admin_url}: {exc!r}", returncode=3)
     yield test_platform

@@ -155,3 +155,28 @@ async def test_the_learner_can_turn_the_purchase_confirmation_off(http):
     assert changed.json()["confirm_purchases"] is False
     assert (await http.get("/internal/wallets/47")).json()["confirm_purchases"] is False
     assert (await http.put("/internal/wallets/47/settings", json={"confirm_purchases": "maybe"})).status_code == 422
+
+
+async def test_a_purchase_is_written_under_a_generic_plan_too(resources):
+    # asyncpg re-uses prepared statements, and PostgreSQL plans one generically from its sixth run on:
+    # the ON CONFLICT of a purchase must find its partial unique index then as well.
+    from decimal import Decimal
+
+    from academy_billing.payments.repository import PurchaseRepository
+    from sqlalchemy import text
+
+    async with resources.sessionmaker() as session, session.begin():
+        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        repo = PurchaseRepository(session)
+        spent = await wallet.credit(
+            session, user_id=48, coins=10, type="reward", reference="r:48", description="for the test"
+        )
+        first = await repo.add_if_not_owned(
+            user_id=48, course_id=608, wallet_transaction_id=spent.transaction.id, price=Decimal(10), currency="RUB"
+        )
+        second = await repo.add_if_not_owned(
+            user_id=48, course_id=608, wallet_transaction_id=spent.transaction.id, price=Decimal(10), currency="RUB"
+        )
+
+    assert first is not None
+    assert second is None

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -178,7 +178,11 @@ class PurchaseRepository:
             insert(Purchase)
             .values(**values, status="active")
             .on_conflict_do_nothing(
-                index_elements=[Purchase.user_id, Purchase.course_id], index_where=Purchase.status == "active"
+                index_elements=[Purchase.user_id, Purchase.course_id],
+                # A literal, not a bound parameter: PostgreSQL matches a partial index to ON CONFLICT by
+                # its predicate, and a "$1" predicate matches only while the statement's plan is custom
+                # (asyncpg re-uses prepared statements: from the sixth run on, a generic plan failed).
+                index_where=text("status = 'active'"),
             )
             .returning(Purchase.id)
         )
