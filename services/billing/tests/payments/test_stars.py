@@ -310,3 +310,16 @@ async def test_the_star_transactions_are_read_again_when_they_are_not_where_we_l
 
     assert counts["stars_payments_applied"] == 1
     assert [p.course_id for p in await db("purchases", user_id=18)] == [510]
+
+
+@pytest.mark.parametrize("saved", [None, "", "10", "[1, 2]", "not json", '{"offset": "x"}', '{"offset": 5}'])
+def test_a_stars_cursor_that_is_not_ours_reads_from_the_start(saved):
+    from academy_billing.payments.service import _stars_cursor
+
+    assert _stars_cursor(saved) == (0, None)
+
+
+def test_a_stars_cursor_is_read_back():
+    from academy_billing.payments.service import _stars_cursor
+
+    assert _stars_cursor('{"offset": 12, "last_id": "stx1"}') == (12, "stx1")

@@ -1199,8 +1199,7 @@ async def reconcile_stars(resources: Resources) -> int:
     settings = _settings(resources)
     key = resources.rkey(_STARS_CURSOR)
     stars = providers(resources).stars
-    saved = json.loads(await resources.redis.get(key) or "{}")
-    offset, last_id = int(saved.get("offset", 0)), saved.get("last_id")
+    offset, last_id = _stars_cursor(await resources.redis.get(key))
     if offset > 0:
         anchor = await stars.star_transactions(offset=offset - 1, limit=1)
         if not anchor or anchor[0].get("id") != last_id:
@@ -1217,6 +1216,16 @@ async def reconcile_stars(resources: Resources) -> int:
         await resources.redis.set(key, json.dumps({"offset": offset, "last_id": last_id}))
         if len(transactions) < _STARS_PAGE:
             return applied
+
+
+def _stars_cursor(saved: str | None) -> tuple[int, str | None]:
+    """(transactions read, id of the last one) from what Redis holds; anything else reads from the start."""
+    try:
+        cursor = json.loads(saved or "{}")
+        offset, last_id = int(cursor["offset"]), cursor.get("last_id")
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return 0, None
+    return (offset, str(last_id)) if offset > 0 and last_id else (0, None)
 
 
 async def _apply_star_transaction(resources: Resources, settings: BillingSettings, item: dict[str, Any]) -> int:
