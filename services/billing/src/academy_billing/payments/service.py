@@ -1218,7 +1218,7 @@ async def reconcile_stars(resources: Resources) -> int:
             return applied
 
 
-def _stars_cursor(saved: str | None) -> tuple[int, str | None]:
+def _stars_cursor(saved: str | bytes | None) -> tuple[int, str | None]:
     """(transactions read, id of the last one) from what Redis holds; anything else reads from the start."""
     try:
         cursor = json.loads(saved or "{}")
