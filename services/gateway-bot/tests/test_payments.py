@@ -185,6 +185,23 @@ async def test_pre_checkout_is_refused_when_the_course_was_archived(gateway, tg)
     assert answer["error_message"] == "Курс больше не продаётся — звёзды не списаны."
 
 
+async def test_a_coins_button_of_a_course_no_longer_on_sale_is_answered_and_charges_nothing(gateway, tg):
+    category, course = await paid_course(gateway)
+    user, learner = await register(gateway, tg)
+    offer = await wait_for_offer(gateway, learner["id"], course["id"])
+    coins = offer["coins_price"]
+    await fund(gateway, learner["id"], coins)
+    card = await open_course_card(gateway, tg, user, category, course)
+
+    await gateway.clients.catalog.post(f"/internal/courses/{course['id']}/archive")
+    await wait_for_offer(gateway, learner["id"], course["id"], lambda o: not o["on_sale"])
+    press = await tg.press_button_by_text(user, card, f"Купить за {ru(coins)} монет")  # the card is stale now
+    answer = await tg.wait_for_callback_answer(press)
+
+    assert "не продаётся" in (answer.text or "")
+    assert await _coins(gateway, learner["id"]) == coins
+
+
 async def test_pre_checkout_of_an_invoice_that_is_not_ours_is_refused_in_words(gateway, tg):
     user, _ = await register(gateway, tg)
 

@@ -1,6 +1,7 @@
 """The wallet in the bot: the balance screen and its pages, top-ups (typed amounts validated, YooKassa's
 confirmation URL, Stars), and what billing's events make the bot say."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -179,6 +180,23 @@ async def test_topping_up_with_stars_credits_coins(gateway, tg):
     await fund(gateway, learner["id"], 7)
     await tg.wait_for_message(user.id, has_text("Начислено на баланс: +7 монет"), timeout=NOTIFIED_WITHIN_S)
     assert not [m for m in await tg.messages(user.id) if "Баланс пополнен" in (m.text or "")]
+
+
+async def test_a_stars_top_up_pressed_twice_sends_one_invoice(gateway, tg):
+    user, _ = await register(gateway, tg)
+    sent = await tg.send_command(user, "balance")
+    screen = await tg.wait_for_reply(sent, has_text("Баланс:"))
+    await tg.press_button_by_text(user, screen, "💳 Пополнить")
+    menu = await wait_for_edit(tg, screen, has_text("Пополнение баланса"))
+    await tg.press_button_by_text(user, menu, "⭐ Пополнить звёздами")
+    stars = await wait_for_edit(tg, screen, has_text("Пополнение звёздами"))
+
+    presses = [await tg.press_button_by_text(user, stars, "⭐ 50") for _ in range(2)]
+    answers = [await tg.wait_for_callback_answer(press) for press in presses]
+    await asyncio.sleep(0.5)
+
+    assert [m.invoice["total_amount"] for m in await tg.messages(user.id) if m.invoice is not None] == [50]
+    assert all(answer.text for answer in answers)
 
 
 async def test_billing_events_the_learner_did_not_cause_are_told(gateway, tg, services, resources):

@@ -629,6 +629,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ru": "🎉 Курс «{title}» открыт! Начнём с первого урока?",
         "en": "🎉 “{title}” is open! Shall we start with the first lesson?",
     },
+    "notify.course_reopened": {
+        "ru": "🎉 Курс «{title}» снова открыт, ваш прогресс сохранён. Продолжим?",
+        "en": "🎉 “{title}” is open again, with your progress kept. Shall we go on?",
+    },
     "notify.balance.top_up": {
         "ru": "💰 Баланс пополнен: +{delta}, теперь {balance}.",
         "en": "💰 Balance topped up: +{delta}, now {balance}.",

@@ -129,8 +129,12 @@ async def coins_chosen(
     if offer is None:
         await answer_callback(callback, t("money.payment_unavailable", locale), alert=True)
         return
+    if offer.get("owned") or not offer.get("on_sale") or offer.get("coins_price") is None:
+        # Bought meanwhile, free or off sale now (no coins price): billing's refusal says which.
+        await buy_with_coins(callback, callback_data, learner, clients, idempotency_key)
+        return
     coins = int(offer["coins_price"])
-    if offer.get("owned") or not offer.get("on_sale") or coins != callback_data.coins or offer["balance"] < coins:
+    if coins != callback_data.coins or offer["balance"] < coins:
         # Something changed since the card was shown: the purchase call says what, in billing's words.
         await buy_with_coins(callback, callback_data, learner, clients, idempotency_key)
         return

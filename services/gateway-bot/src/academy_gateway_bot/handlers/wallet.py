@@ -11,6 +11,7 @@ from typing import Any
 
 from academy_runtime.client import ServiceCallError
 from academy_runtime.errors import DependencyUnavailableError
+from academy_runtime.resources import Resources
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
@@ -22,7 +23,7 @@ from academy_gateway_bot.callbacks import TopUpCb, WalletCb
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import any_menu_button
-from academy_gateway_bot.handlers.purchases import send_stars_invoice
+from academy_gateway_bot.handlers.purchases import first_press, send_stars_invoice
 from academy_gateway_bot.handlers.registration import TYPED_ANSWER
 from academy_gateway_bot.i18n import button_filter, t
 from academy_gateway_bot.money import (
@@ -156,6 +157,7 @@ async def top_up_button(  # noqa: PLR0917 - aiogram injects what the handler nee
     bot: Bot,
     state: FSMContext,
     idempotency_key: str,
+    resources: Resources,
 ) -> None:
     if learner is None:
         await not_registered(callback)
@@ -184,6 +186,8 @@ async def top_up_button(  # noqa: PLR0917 - aiogram injects what the handler nee
     elif callback_data.action == "stars_menu":
         await show(callback, t("topup.stars_title", locale), keyboards.top_up_stars(locale), edit=edit)
         await answer_callback(callback)
+    elif not await first_press(resources, learner.telegram_id, f"stars-top-up:{callback_data.amount}"):
+        await answer_callback(callback, t("money.invoice_sent", locale))  # the invoice of the first press
     else:
         await stars_top_up(callback, learner, clients, bot, callback_data.amount, idempotency_key)
 

@@ -173,7 +173,9 @@ async def notify_course_opened(ctx: EventContext, event: CourseEnrolledV1) -> No
         state = await clients.progress.get(f"/internal/learners/{event.user_id}/courses/{event.course_id}")
         course = await _catalog_course(clients, event.course_id)
         title = course_title(course or state, locale)
-        text = t("notify.course_opened", locale, title=escape(title))
+        started = any(lesson.get("completed") for lesson in state.get("lessons", []))
+        key = "notify.course_reopened" if started else "notify.course_opened"  # bought again after a refund
+        text = t(key, locale, title=escape(title))
         return text, keyboards.course_opened(event.course_id, _lesson_to_continue(state), locale)
 
     opened = event.purchase_id or event.enrollment_id
