@@ -323,3 +323,31 @@ def test_a_stars_cursor_is_read_back():
     from academy_billing.payments.service import _stars_cursor
 
     assert _stars_cursor('{"offset": 12, "last_id": "stx1"}') == (12, "stx1")
+
+
+async def test_a_stars_purchase_reversed_as_a_purchase_names_it_and_a_retry_gets_the_same_answer(
+    http, operator, put_course, key, pay_stars, db
+):
+    await put_course(511, 200, "XTR")
+    learner = TestUser.new("Зоя")
+    invoice = await _invoice(http, 19, 511, key())
+    await http.post("/internal/stars/payments", json=await pay_stars(learner, 19, invoice))
+    [purchase] = await db("purchases", user_id=19)
+    refund_key = key()
+
+    first = await operator.post(
+        f"/internal/purchases/{purchase.id}/refund",
+        json={"reason": "по просьбе"},
+        headers={"Idempotency-Key": refund_key},
+    )
+    retry = await operator.post(
+        f"/internal/purchases/{purchase.id}/refund",
+        json={"reason": "по просьбе"},
+        headers={"Idempotency-Key": refund_key},
+    )
+
+    assert first.status_code == 200, first.text
+    assert (first.json()["purchase_id"], first.json()["payment_id"]) == (purchase.id, invoice["payment_id"])
+    assert retry.status_code == 200
+    assert retry.json()["id"] == first.json()["id"]
+    assert [p.status for p in await db("purchases", user_id=19)] == ["refunded"]

@@ -888,6 +888,7 @@ async def _open_refund(
     reason: str,
     requested_by: str,
     idempotence_key: str,
+    purchase_id: int | None = None,
 ) -> Refund:
     """A pending refund of (part of) a payment, committed with the caller's transaction; a top-up's
     coins are taken back now (a refund of coins already spent is refused with 409)."""
@@ -898,6 +899,7 @@ async def _open_refund(
     refund = await refunds.add(
         user_id=payment.user_id,
         payment_id=payment.id,
+        purchase_id=purchase_id,
         amount=amount,
         currency=payment.currency,
         reason=reason[:500],
@@ -947,6 +949,7 @@ async def request_refund(
     reason: str,
     requested_by: str,
     request_key: str,
+    purchase_id: int | None = None,
 ) -> RefundOut:
     """An operator's refund of a payment, whole or in part (Stars: whole only, as Telegram refunds).
 
@@ -984,7 +987,13 @@ async def request_refund(
             if payment.payment_method == "telegram_stars" and amount != payment.amount:
                 raise ValidationFailedError("Telegram refunds a Stars payment whole: omit the amount")
             refund = await _open_refund(
-                session, payment, amount=amount, reason=reason, requested_by=requested_by, idempotence_key=key
+                session,
+                payment,
+                amount=amount,
+                reason=reason,
+                requested_by=requested_by,
+                idempotence_key=key,
+                purchase_id=purchase_id,
             )
         refund_id = refund.id
     return await complete_refund(resources, refund_id)
@@ -1175,7 +1184,13 @@ async def refund_purchase(
             metrics.REFUNDS.labels("wallet", "succeeded").inc()
             return RefundOut.model_validate(refund)
     return await request_refund(
-        resources, payment_id=payment_id, amount=None, reason=reason, requested_by=requested_by, request_key=key
+        resources,
+        payment_id=payment_id,
+        amount=None,
+        reason=reason,
+        requested_by=requested_by,
+        request_key=key,
+        purchase_id=purchase_id,
     )
 
 
