@@ -153,14 +153,19 @@ async def test_a_top_up_yookassa_cannot_take_now_is_answered_and_charges_nothing
     assert answer.show_alert
 
 
-async def test_topping_up_with_stars_credits_coins(gateway, tg):
-    user, learner = await register(gateway, tg)
+async def open_stars_top_up(tg, user):
+    """«💰 Баланс» → «💳 Пополнить» → «⭐ Пополнить звёздами»: (the balance screen, the Stars screen)."""
     sent = await tg.send_command(user, "balance")
     screen = await tg.wait_for_reply(sent, has_text("Баланс:"))
     await tg.press_button_by_text(user, screen, "💳 Пополнить")
     menu = await wait_for_edit(tg, screen, has_text("Пополнение баланса"))
     await tg.press_button_by_text(user, menu, "⭐ Пополнить звёздами")
-    stars = await wait_for_edit(tg, screen, has_text("Пополнение звёздами"))
+    return screen, await wait_for_edit(tg, screen, has_text("Пополнение звёздами"))
+
+
+async def test_topping_up_with_stars_credits_coins(gateway, tg):
+    user, learner = await register(gateway, tg)
+    screen, stars = await open_stars_top_up(tg, user)
 
     await tg.press_button_by_text(user, stars, "⭐ 100")
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=screen.message_id)
@@ -184,12 +189,7 @@ async def test_topping_up_with_stars_credits_coins(gateway, tg):
 
 async def test_a_stars_top_up_pressed_twice_sends_one_invoice(gateway, tg):
     user, _ = await register(gateway, tg)
-    sent = await tg.send_command(user, "balance")
-    screen = await tg.wait_for_reply(sent, has_text("Баланс:"))
-    await tg.press_button_by_text(user, screen, "💳 Пополнить")
-    menu = await wait_for_edit(tg, screen, has_text("Пополнение баланса"))
-    await tg.press_button_by_text(user, menu, "⭐ Пополнить звёздами")
-    stars = await wait_for_edit(tg, screen, has_text("Пополнение звёздами"))
+    _, stars = await open_stars_top_up(tg, user)
 
     presses = [await tg.press_button_by_text(user, stars, "⭐ 50") for _ in range(2)]
     answers = [await tg.wait_for_callback_answer(press) for press in presses]

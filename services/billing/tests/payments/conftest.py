@@ -100,16 +100,12 @@ def key() -> Callable[[], str]:
 
 
 @pytest.fixture
-def pay_stars(
-    tg: EmulatorClient, bot_api: RawBotApi, http: httpx.AsyncClient
-) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """A learner pays a Stars invoice billing issued, as Telegram would: the bot sends the invoice, the
-    learner pays it in the Bot API emulator, and the `successful_payment` goes to billing as the gateway
-    passes it on. Returns the successful_payment body billing was given."""
+def send_invoice(tg: EmulatorClient, bot_api: RawBotApi) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """The bot sends billing's invoice to the learner, as the gateway does; returns the sent message."""
 
-    async def pay(user: TestUser, user_id: int, invoice: dict[str, Any]) -> dict[str, Any]:
+    async def send(user: TestUser, invoice: dict[str, Any]) -> dict[str, Any]:
         await tg.send_text(user, "/start")
-        sent = await bot_api.ok(
+        sent: dict[str, Any] = await bot_api.ok(
             "sendInvoice",
             chat_id=user.id,
             title=invoice["title"],
@@ -118,6 +114,21 @@ def pay_stars(
             currency="XTR",
             prices=[{"label": invoice["title"], "amount": invoice["amount"]}],
         )
+        return sent
+
+    return send
+
+
+@pytest.fixture
+def pay_stars(
+    tg: EmulatorClient, send_invoice: Callable[..., Awaitable[dict[str, Any]]]
+) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """A learner pays a Stars invoice billing issued, as Telegram would: the bot sends the invoice, the
+    learner pays it in the Bot API emulator, and the `successful_payment` goes to billing as the gateway
+    passes it on. Returns the successful_payment body billing was given."""
+
+    async def pay(user: TestUser, user_id: int, invoice: dict[str, Any]) -> dict[str, Any]:
+        sent = await send_invoice(user, invoice)
         message = await tg.send_successful_payment(user, invoice_message_id=sent["message_id"])
         paid = message.successful_payment
         assert paid is not None

@@ -248,23 +248,14 @@ async def test_bad_invoice_requests_get_a_clear_answer_and_change_nothing(http, 
 
 
 async def test_a_stars_payment_whose_update_was_lost_is_applied_from_the_star_transactions(
-    http, put_course, key, tg, bot_api, resources, db
+    http, put_course, key, tg, send_invoice, resources, db
 ):
     from academy_billing.payments.service import reconcile_once
 
     await put_course(509, "990.00")
     learner = TestUser.new("Лена")
     invoice = await _invoice(http, 17, 509, key())
-    await tg.send_text(learner, "/start")
-    sent = await bot_api.ok(
-        "sendInvoice",
-        chat_id=learner.id,
-        title=invoice["title"],
-        description=invoice["description"],
-        payload=invoice["payload"],
-        currency="XTR",
-        prices=[{"label": invoice["title"], "amount": invoice["amount"]}],
-    )
+    sent = await send_invoice(learner, invoice)
     # Telegram takes the Stars; the successful_payment update never reaches the bot.
     await tg.send_successful_payment(learner, invoice_message_id=sent["message_id"], deliver_update=False)
     assert await db("purchases", user_id=17) == []
@@ -280,7 +271,7 @@ async def test_a_stars_payment_whose_update_was_lost_is_applied_from_the_star_tr
 
 
 async def test_the_star_transactions_are_read_again_when_they_are_not_where_we_left_them(
-    http, put_course, key, tg, bot_api, resources, db
+    http, put_course, key, tg, send_invoice, resources, db
 ):
     # The cursor says "20 read, the last was X"; the Bot API's history no longer has X there (a new
     # bot token, a Bot API server that started afresh): the history is read from its start.
@@ -294,16 +285,7 @@ async def test_the_star_transactions_are_read_again_when_they_are_not_where_we_l
     await put_course(510, "990.00")
     learner = TestUser.new("Нина")
     invoice = await _invoice(http, 18, 510, key())
-    await tg.send_text(learner, "/start")
-    sent = await bot_api.ok(
-        "sendInvoice",
-        chat_id=learner.id,
-        title=invoice["title"],
-        description=invoice["description"],
-        payload=invoice["payload"],
-        currency="XTR",
-        prices=[{"label": invoice["title"], "amount": invoice["amount"]}],
-    )
+    sent = await send_invoice(learner, invoice)
     await tg.send_successful_payment(learner, invoice_message_id=sent["message_id"], deliver_update=False)
 
     counts = await reconcile_once(resources)
