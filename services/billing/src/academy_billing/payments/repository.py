@@ -160,6 +160,15 @@ class PurchaseRepository:
         result = await self.session.execute(statement.with_for_update() if lock else statement)
         return result.scalar_one_or_none()
 
+    async def by_wallet_transaction(self, transaction_id: int) -> Purchase | None:
+        """The purchase a wallet debit paid for."""
+        result = await self.session.execute(
+            select(Purchase)
+            .where(Purchase.wallet_transaction_id == transaction_id)
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
     async def by_payment(self, payment_id: int, *, lock: bool = False) -> Purchase | None:
         statement = (
             select(Purchase)

@@ -66,7 +66,7 @@ from academy_billing.rates.service import course_on_sale, course_pricing, rate_f
 from academy_billing.settings import BillingSettings
 from academy_billing.wallet import service as wallet
 from academy_billing.wallet.repository import WalletRepository
-from academy_billing.wallet.schemas import WalletChange
+from academy_billing.wallet.schemas import WalletChange, WalletTransactionOut
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ async def offer(session: AsyncSession, settings: BillingSettings, *, user_id: in
 
 async def buy_with_wallet(
     session: AsyncSession, settings: BillingSettings, *, user_id: int, command: BuyWithWallet, request_key: str
-) -> tuple[Purchase, WalletTransaction, bool]:
+) -> tuple[Purchase, WalletTransactionOut, bool]:
     """Charge a course to the learner's wallet ("automatic charge" of the roadmap).
 
     The wallet row is locked before ownership is checked, so two concurrent purchases of one course
@@ -209,8 +209,9 @@ async def buy_with_wallet(
     wallets = WalletRepository(session)
     replay = await wallets.transaction_by_reference(reference)
     if replay is not None:
-        bought = await _purchase_of_transaction(session, replay.id)
-        return bought, replay, False
+        bought = await purchases.by_wallet_transaction(replay.id)
+        assert bought is not None  # the debit and its purchase are written in one transaction
+        return bought, WalletTransactionOut.model_validate(replay), False
     course = await course_on_sale(session, command.course_id)
     if course is None:
         raise NotFoundError(f"billing does not know course {command.course_id}")
@@ -245,16 +246,7 @@ async def buy_with_wallet(
         raise AlreadyOwnedError(f"learner {user_id} already holds course {command.course_id}")
     await _publish_purchase(session, purchase)
     metrics.PURCHASES.labels("wallet").inc()
-    row = await wallets.transaction_by_reference(reference)
-    assert row is not None
-    return purchase, row, True
-
-
-async def _purchase_of_transaction(session: AsyncSession, transaction_id: int) -> Purchase:
-    from sqlalchemy import select
-
-    result = await session.execute(select(Purchase).where(Purchase.wallet_transaction_id == transaction_id))
-    return result.scalar_one()
+    return purchase, change.transaction, True
 
 
 async def _publish_purchase(session: AsyncSession, purchase: Purchase) -> None:

@@ -13,11 +13,12 @@ from typing import Literal
 
 from academy_contracts.primitives import TELEGRAM_STARS
 from academy_runtime.errors import ValidationFailedError
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing.models import CURRENCIES, CoursePrice, ExchangeRate
+from academy_billing.prices.repository import CoursePriceRepository
 from academy_billing.settings import BillingSettings
 
 RateSource = Literal["operator", "default"]
@@ -120,7 +121,4 @@ async def course_pricing(session: AsyncSession, settings: BillingSettings, cours
 
 async def course_on_sale(session: AsyncSession, course_id: int) -> CoursePrice | None:
     """The price projection of a course, or None when billing has never heard of it."""
-    result = await session.execute(
-        select(CoursePrice).where(CoursePrice.course_id == course_id).execution_options(populate_existing=True)
-    )
-    return result.scalar_one_or_none()
+    return await CoursePriceRepository(session).by_course(course_id)
