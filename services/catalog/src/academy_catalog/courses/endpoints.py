@@ -92,11 +92,32 @@ async def get_course(
     include_drafts: Annotated[
         bool, Query(description="Operators: also find drafts, archived and inactive courses.")
     ] = False,
+    include_archived: Annotated[
+        bool,
+        Query(
+            description=(
+                "Also find a course withdrawn after publication (archived, or hidden with `is_active` off), "
+                "for a learner progress says is enrolled on it: learners keep what they enrolled in. "
+                "Drafts stay 404."
+            )
+        ),
+    ] = False,
 ) -> Response:
-    """A course with its lessons in order: 404 unless published and active (or `include_drafts`)."""
+    """A course with its lessons in order.
+
+    404 `course_not_found` unless published and active, or, with `include_archived`, published once
+    (then archived or hidden); `include_drafts` (operators) finds any course, uncached.
+    """
     if include_drafts:
         return _json(await service.get_course(session, course_id, include_drafts=True))
-    body = await cache.get_or_load("course", (course_id,), lambda: _as_json(service.get_course(session, course_id)))
+    if include_archived:
+        body = await cache.get_or_load(
+            "course",
+            (course_id, "include_archived"),
+            lambda: _as_json(service.get_course(session, course_id, include_archived=True)),
+        )
+    else:
+        body = await cache.get_or_load("course", (course_id,), lambda: _as_json(service.get_course(session, course_id)))
     return Response(content=body, media_type="application/json")
 
 

@@ -35,7 +35,7 @@ from academy_catalog.courses.schemas import (
     LessonOut,
     ReorderLessons,
 )
-from academy_catalog.errors import invalid_field
+from academy_catalog.errors import CourseNotFoundError, LessonNotFoundError, invalid_field
 from academy_catalog.models import Course, Lesson, messaging
 
 # Event ids derived from the course: a course is published and archived at most once, so a second
@@ -73,11 +73,26 @@ def is_visible(course: Course) -> bool:
     return course.status == "published" and course.is_active
 
 
-async def get_course(session: AsyncSession, course_id: int, *, include_drafts: bool = False) -> CourseDetail:
-    """A course learners may see (published and active); operators pass `include_drafts` to see any."""
+def was_published(course: Course) -> bool:
+    """Learners may hold it: published once, whether still listed, hidden (`is_active` off) or archived since.
+
+    A draft never was (archived or not): nobody outside the catalog has heard of it, nobody is enrolled.
+    """
+    return course.published_at is not None
+
+
+async def get_course(
+    session: AsyncSession, course_id: int, *, include_drafts: bool = False, include_archived: bool = False
+) -> CourseDetail:
+    """A course learners may browse (published and active).
+
+    `include_archived` also finds a course withdrawn after publication (archived or hidden), with its
+    lessons: its enrolled learners keep what they enrolled in. Progress decides who is enrolled; the
+    catalog keeps one copy of the content and serves it. Operators pass `include_drafts` to see any.
+    """
     course = await CourseRepository(session).get(course_id)
-    if course is None or not (include_drafts or is_visible(course)):
-        raise NotFoundError(f"course {course_id} not found")
+    if course is None or not (include_drafts or is_visible(course) or (include_archived and was_published(course))):
+        raise CourseNotFoundError(f"course {course_id} not found")
     return course_detail(course)
 
 
@@ -291,7 +306,7 @@ async def _check_category(session: AsyncSession, category: str) -> None:
 async def _course_for_update(session: AsyncSession, course_id: int) -> Course:
     course = await CourseRepository(session).get(course_id, for_update=True)
     if course is None:
-        raise NotFoundError(f"course {course_id} not found")
+        raise CourseNotFoundError(f"course {course_id} not found")
     return course
 
 
@@ -306,7 +321,7 @@ def _lesson_of(course: Course, lesson_id: int) -> Lesson:
     for lesson in course.lessons:
         if lesson.id == lesson_id:
             return lesson
-    raise NotFoundError(f"lesson {lesson_id} not found in course {course.id}")
+    raise LessonNotFoundError(f"lesson {lesson_id} not found in course {course.id}")
 
 
 def _next_update_time(course: Course) -> datetime:
