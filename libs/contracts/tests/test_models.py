@@ -14,7 +14,9 @@ from academy_contracts import (
     Money,
     PaymentSucceededV1,
     ProfileUpdatedV1,
+    ProfileUpdatedV2,
     UserRegisteredV1,
+    UserRegisteredV2,
 )
 from academy_contracts.schemas import data_json_schema
 from pydantic import ValidationError
@@ -171,6 +173,32 @@ class TestEventInvariants:
             ProfileUpdatedV1(**fields | {"changed_fields": (), "phone_changed": False})
         with pytest.raises(ValidationError, match="changed_fields"):
             ProfileUpdatedV1(**fields | {"changed_fields": ("phone",)})
+
+    def test_a_time_zone_only_change_is_a_version_2_profile_update(self):
+        fields = ProfileUpdatedV2.example().model_dump()
+
+        assert ProfileUpdatedV2(**fields | {"changed_fields": ("time_zone",)}).changed_fields == ("time_zone",)
+        with pytest.raises(ValidationError, match="changed_fields"):
+            ProfileUpdatedV1(**ProfileUpdatedV1.example().model_dump() | {"changed_fields": ("time_zone",)})
+        with pytest.raises(ValidationError, match="at least one"):
+            ProfileUpdatedV2(**fields | {"changed_fields": (), "phone_changed": False})
+
+    @pytest.mark.parametrize("model", [UserRegisteredV2, ProfileUpdatedV2])
+    @pytest.mark.parametrize("zone", ["Asia/Novosibirsk", "America/Argentina/Buenos_Aires", "Etc/GMT-3", "UTC"])
+    def test_time_zones_are_iana_names(self, model, zone):
+        assert model(**model.example().model_dump() | {"time_zone": zone}).time_zone == zone
+
+    @pytest.mark.parametrize("model", [UserRegisteredV2, ProfileUpdatedV2])
+    @pytest.mark.parametrize("zone", ["", "+03:00", "Europe/", "/Moscow", "Asia Novosibirsk", "Europe/Moscow\n"])
+    def test_a_time_zone_that_is_not_an_iana_name_is_refused(self, model, zone):
+        with pytest.raises(ValidationError, match="time_zone"):
+            model(**model.example().model_dump() | {"time_zone": zone})
+
+    @pytest.mark.parametrize("model", [UserRegisteredV2, ProfileUpdatedV2])
+    @pytest.mark.parametrize("revision", [0, -1, "2", 1.0])
+    def test_revisions_are_positive_integers(self, model, revision):
+        with pytest.raises(ValidationError, match="revision"):
+            model(**model.example().model_dump() | {"revision": revision})
 
     def test_completed_lessons_do_not_exceed_the_total(self):
         fields = LessonCompletedV1.example().model_dump()

@@ -20,7 +20,9 @@ from academy_contracts.registry import example_event
 
 EXPECTED_TYPES = {
     "users.user_registered.v1",
+    "users.user_registered.v2",
     "users.profile_updated.v1",
+    "users.profile_updated.v2",
     "users.avatar_updated.v1",
     "users.user_erased.v1",
     "catalog.course_published.v1",

@@ -30,7 +30,14 @@ from academy_contracts.registry import (
     parse_event_as,
     routing_key,
 )
-from academy_contracts.users import AvatarUpdatedV1, ProfileUpdatedV1, UserErasedV1, UserRegisteredV1
+from academy_contracts.users import (
+    AvatarUpdatedV1,
+    ProfileUpdatedV1,
+    ProfileUpdatedV2,
+    UserErasedV1,
+    UserRegisteredV1,
+    UserRegisteredV2,
+)
 
 __version__ = "0.1.0"
 
@@ -61,9 +68,11 @@ __all__ = [
     "PaymentSucceededV1",
     "PointsAwardedV1",
     "ProfileUpdatedV1",
+    "ProfileUpdatedV2",
     "PurchaseRefundedV1",
     "UserErasedV1",
     "UserRegisteredV1",
+    "UserRegisteredV2",
     "build_event",
     "parse_event",
     "parse_event_as",

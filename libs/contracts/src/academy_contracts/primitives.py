@@ -100,6 +100,23 @@ Title = Annotated[StrictStr, StringConstraints(min_length=1, max_length=255)]
 CityName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=100)]
 """A city as the learner typed it."""
 
+TIME_ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+
+TimeZoneName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, pattern=TIME_ZONE_PATTERN)]
+"""An IANA time zone name: `Europe/Moscow`, `Asia/Novosibirsk`, `UTC`.
+
+Only its shape is checked here. Whether a zone exists depends on the reader's tz database (a newer
+producer may know a zone an older consumer does not), so a consumer that cannot load it falls back to
+its own default zone instead of refusing the event.
+"""
+
+Revision = Annotated[StrictInt, Field(gt=0)]
+"""A per-entity revision: 1 when the entity is created, one more with every change the producer makes.
+
+It orders the facts about one entity whatever the order of delivery: a projection keeps the state with
+the highest revision and ignores an event whose revision is not higher than the one it holds.
+"""
+
 Explanation = Annotated[StrictStr, StringConstraints(min_length=1, max_length=1000)]
 """A short machine- or human-written explanation, such as a provider's failure reason."""
 

@@ -40,7 +40,9 @@ E = TypeVar("E", bound=EventData)
 
 _ALL_EVENTS: tuple[type[EventData], ...] = (
     users.UserRegisteredV1,
+    users.UserRegisteredV2,
     users.ProfileUpdatedV1,
+    users.ProfileUpdatedV2,
     users.AvatarUpdatedV1,
     users.UserErasedV1,
     catalog.CoursePublishedV1,

@@ -1,6 +1,11 @@
 """Events published by the users service: registration, profile, avatar and erasure.
 
 The phone number never leaves the users service; events only say that it changed.
+
+Version 2 of `user_registered` and `profile_updated` adds the learner's time zone and the profile's
+`revision`, which orders the facts about one learner whatever order they are delivered in. During the
+transition the users service publishes both versions of each fact (v1 only when one of its fields
+changed); a consumer binds one version per purpose.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from academy_contracts.primitives import (
     DbId,
     ExternalId,
     Locale,
+    Revision,
     TelegramId,
+    TimeZoneName,
     Title,
     UtcDatetime,
 )
@@ -24,9 +31,13 @@ from academy_contracts.primitives import (
 __all__ = [
     "AvatarUpdatedV1",
     "ProfileField",
+    "ProfileFieldV2",
     "ProfileUpdatedV1",
+    "ProfileUpdatedV2",
+    "TimeZoneSource",
     "UserErasedV1",
     "UserRegisteredV1",
+    "UserRegisteredV2",
 ]
 
 _SERVICE = "users"
@@ -36,6 +47,26 @@ ImageContentType = Annotated[StrictStr, StringConstraints(pattern=r"^image/[a-z0
 Pixels = Annotated[StrictInt, Field(gt=0)]
 
 ProfileField = Literal["full_name", "city", "locale"]
+ProfileFieldV2 = Literal["full_name", "city", "locale", "time_zone"]
+
+TimeZoneSource = Literal["learner", "city", "default"]
+"""Where the learner's time zone comes from: `learner` (chosen by them), `city` (derived from their city
+through a gazetteer) or `default` (neither: the platform's default zone; ask the learner)."""
+
+_TIME_ZONE_DESCRIPTION = (
+    "The learner's IANA time zone (e.g. `Asia/Novosibirsk`): schedule messages to the learner in its "
+    "local daytime. Always set; see `time_zone_source` for how much to trust it. A zone the reader's tz "
+    "database does not know should be treated as the reader's default zone, not as an invalid event."
+)
+_TIME_ZONE_SOURCE_DESCRIPTION = (
+    "Where `time_zone` comes from: `learner` (chosen by the learner), `city` (derived from the city), "
+    "`default` (the city is unknown and the learner chose none: the platform's default zone; ask them)."
+)
+_REVISION_DESCRIPTION = (
+    "Revision of the learner's profile after this fact: 1 at registration, one more with every change. "
+    "Keep the snapshot with the highest revision and ignore an event whose revision is not higher than "
+    "the one held: a late or redelivered event then never overwrites a newer state."
+)
 
 
 class UserRegisteredV1(EventData):
@@ -114,6 +145,102 @@ class ProfileUpdatedV1(EventData):
             city="Санкт-Петербург",
             locale="ru",
             phone_changed=False,
+            updated_at=datetime(2025, 3, 2, 18, 5, tzinfo=UTC),
+        )
+
+
+class UserRegisteredV2(EventData):
+    """A learner registered (consented and gave their profile) and a user account was created. Version 2
+    adds the learner's time zone and the profile `revision` (always 1 here)."""
+
+    event_type: ClassVar[str] = "users.user_registered.v2"
+    source_service: ClassVar[str] = _SERVICE
+    occurred_at_field: ClassVar[str] = "registered_at"
+
+    user_id: DbId = Field(description="Internal user id; every other event refers to the learner by it.")
+    telegram_id: TelegramId = Field(description="Telegram user id of the learner.")
+    username: TelegramUsername | None = Field(
+        default=None, description="Telegram username without `@`, if the learner has one."
+    )
+    full_name: Title | None = Field(default=None, description="Name the learner gave, if any yet.")
+    locale: Locale = Field(description="Interface language chosen at registration (`ru`, `en`).")
+    city: CityName | None = Field(default=None, description="City, used to suggest community chats.")
+    time_zone: TimeZoneName = Field(description=_TIME_ZONE_DESCRIPTION)
+    time_zone_source: TimeZoneSource = Field(description=_TIME_ZONE_SOURCE_DESCRIPTION)
+    consent_personal_data: StrictBool = Field(
+        description="Whether the learner consented to the processing of personal data."
+    )
+    consent_version: ExternalId | None = Field(
+        default=None, description="Version of the consent text accepted; null when no consent was given."
+    )
+    revision: Revision = Field(description=_REVISION_DESCRIPTION)
+    registered_at: UtcDatetime = Field(description="When the account was created.")
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(
+            user_id=42,
+            telegram_id=123456789,
+            username="anna_nails",
+            full_name="Анна Смирнова",
+            locale="ru",
+            city="Новосибирск",
+            time_zone="Asia/Novosibirsk",
+            time_zone_source="city",
+            consent_personal_data=True,
+            consent_version="2025-01",
+            revision=1,
+            registered_at=datetime(2025, 3, 1, 9, 30, tzinfo=UTC),
+        )
+
+
+class ProfileUpdatedV2(EventData):
+    """A learner's profile changed. Carries the whole shared profile as of `revision` (with the Telegram id,
+    so it can create a projection's row when it overtakes the registration): keep the snapshot with the
+    highest revision. Version 2 adds the time zone and the revision."""
+
+    event_type: ClassVar[str] = "users.profile_updated.v2"
+    source_service: ClassVar[str] = _SERVICE
+    occurred_at_field: ClassVar[str] = "updated_at"
+
+    user_id: DbId = Field(description="The learner.")
+    telegram_id: TelegramId = Field(description="Telegram user id of the learner (it never changes).")
+    changed_fields: tuple[ProfileFieldV2, ...] = Field(
+        description="Which of the profile fields carried in this event changed in this revision (may be "
+        "empty when only the phone changed)."
+    )
+    full_name: Title | None = Field(default=None, description="Full name after the update.")
+    city: CityName | None = Field(default=None, description="City after the update.")
+    locale: Locale = Field(description="Interface language after the update.")
+    time_zone: TimeZoneName = Field(description=_TIME_ZONE_DESCRIPTION)
+    time_zone_source: TimeZoneSource = Field(description=_TIME_ZONE_SOURCE_DESCRIPTION)
+    phone_changed: StrictBool = Field(
+        description="Whether the phone number changed. The number itself is never published."
+    )
+    revision: Revision = Field(description=_REVISION_DESCRIPTION)
+    updated_at: UtcDatetime = Field(description="When the profile was changed.")
+
+    @model_validator(mode="after")
+    def _something_changed(self) -> Self:
+        if not self.changed_fields and not self.phone_changed:
+            raise ValueError("a profile update changes at least one field or the phone number")
+        if len(set(self.changed_fields)) != len(self.changed_fields):
+            raise ValueError("changed_fields lists each field once")
+        return self
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(
+            user_id=42,
+            telegram_id=123456789,
+            changed_fields=("city", "time_zone"),
+            full_name="Анна Смирнова",
+            city="Екатеринбург",
+            locale="ru",
+            time_zone="Asia/Yekaterinburg",
+            time_zone_source="city",
+            phone_changed=False,
+            revision=3,
             updated_at=datetime(2025, 3, 2, 18, 5, tzinfo=UTC),
         )
 
