@@ -36,6 +36,17 @@ class Effect(Base):
     note: Mapped[str] = mapped_column(String(100), nullable=False)
 
 
+class Snapshot(Base):
+    """A projected row with a version, for `academy_runtime.projections`."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[str] = mapped_column(String(100), nullable=False)
+    note: Mapped[str | None] = mapped_column(String(100))
+    revision: Mapped[int | None] = mapped_column(Integer)
+
+
 class FailurePlan:
     """How many times the handler should still fail, per user id (-1: always)."""
 
