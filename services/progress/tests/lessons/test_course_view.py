@@ -64,7 +64,10 @@ async def test_an_archived_course_stays_open_to_its_learners_only(api, paid_cour
     assert mine.status_code == 200
     assert _flags(mine.json())[2] == (53, True, False)
     assert stranger.status_code == 404
-    assert preview.status_code == 403
+    assert stranger.json()["error"]["code"] == "course_not_found"
+    # Not "enrol first" (403): nobody can enrol any more, and the course is as invisible as its card.
+    assert preview.status_code == 404
+    assert preview.json()["error"]["code"] == "lesson_not_found"
 
 
 async def test_an_unknown_course_is_404(api):

@@ -22,13 +22,18 @@ from typing import Literal, cast
 
 from academy_contracts.billing import CoursePurchasedV1, PurchaseRefundedV1
 from academy_contracts.progress import CourseEnrolledV1, EnrollmentSource
-from academy_runtime.errors import ConflictError, NotFoundError
+from academy_runtime.errors import ConflictError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress import metrics
 from academy_progress.enrolments.repository import EnrolmentRepository
 from academy_progress.enrolments.schemas import EnrolmentOut, EnrolmentResult, LearnerCourse
-from academy_progress.errors import PaymentRequiredError
+from academy_progress.errors import (
+    CourseArchivedError,
+    CourseNotFoundError,
+    CourseNotOpenError,
+    PaymentRequiredError,
+)
 from academy_progress.models import UserCourse, messaging
 from academy_progress.projections.repository import CourseProjectionRepository
 
@@ -48,11 +53,11 @@ async def enrol_in_free_course(session: AsyncSession, *, user_id: int, course_id
         return EnrolmentResult(enrolment=EnrolmentOut.model_validate(existing), created=False)
     course = await CourseProjectionRepository(session).get(course_id)
     if course is None:
-        raise NotFoundError(f"course {course_id} not found")
+        raise CourseNotFoundError(f"course {course_id} not found")
     if course.archived_at is not None:
-        raise ConflictError(f"course {course_id} is archived and open to no new learner")
+        raise CourseArchivedError(f"course {course_id} is archived and open to no new learner")
     if not course.is_active:
-        raise ConflictError(f"course {course_id} is not open for enrolment")
+        raise CourseNotOpenError(f"course {course_id} is not open for enrolment")
     if course.price is not None and course.price > 0:
         raise PaymentRequiredError(
             f"course {course_id} costs {course.price} {course.currency}; buy it to get access",

@@ -35,6 +35,14 @@ class LessonState(BaseModel):
     watch_time: int
 
 
+class NextLesson(BaseModel):
+    """The lesson to continue with: one the learner can open (never a removed or locked one)."""
+
+    lesson_id: int
+    order: int = Field(description="Its position in the course now (lessons move when others are removed).")
+    title: str
+
+
 class CourseView(BaseModel):
     """A course as one learner sees it: their enrolment, each lesson's state, where to go next."""
 
@@ -42,6 +50,14 @@ class CourseView(BaseModel):
     title: str | None = Field(description="Null for a bought course whose catalog event has not arrived yet.")
     category: str | None
     duration_hours: int | None
+    in_catalog: bool = Field(
+        description=(
+            "The catalog lists the course (published, active, not archived). False for an archived or hidden "
+            "course, which only its enrolled learners see: read its content with the catalog's "
+            "`include_archived=true`."
+        )
+    )
+    archived: bool = Field(description="The catalog archived the course (final); its enrolled learners keep it.")
     enrolled: bool
     is_completed: bool
     completed_at: datetime | None
@@ -61,8 +77,13 @@ class LessonProgressOut(BaseModel):
 
 
 class LessonCompletion(BaseModel):
+    """The answer to a completion, with everything the "lesson completed" message shows."""
+
     lesson_id: int
+    lesson_title: str
+    lesson_order: int
     course_id: int
+    course_title: str
     newly_completed: bool = Field(description="False when the lesson had been completed before (nothing published).")
     completed_at: datetime
     watch_time: int
@@ -71,4 +92,7 @@ class LessonCompletion(BaseModel):
     progress_percent: int = Field(ge=0, le=100)
     course_completed: bool = Field(description="The learner's enrolment on this course is completed.")
     course_newly_completed: bool = Field(description="This call completed the course (course_completed published).")
-    next_lesson_id: int | None
+    next_lesson_id: int | None = Field(description="`next_lesson.lesson_id`.")
+    next_lesson: NextLesson | None = Field(
+        description="The first lesson the learner can open and has not completed, in course order; null when none."
+    )

@@ -1,7 +1,8 @@
 """Lessons: the course as a learner sees it, completing lessons (and with the last one the course), watch time.
 
-Access: an enrolled learner opens every lesson of the course (archived courses included: they got it);
-anybody opens the free-preview lessons of an open course. Progress counts the lessons the course has
+Access: an enrolled learner opens every lesson of the course (archived and hidden courses included:
+they got it); anybody opens the free-preview lessons of an open course; a learner who is not enrolled
+does not see an archived or hidden course at all (404). Progress counts the lessons the course has
 now (the projection), so a lesson the catalog removed stops counting and one it added lowers the
 percentage; a course completed once stays completed.
 """
@@ -14,16 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from academy_contracts.progress import CourseCompletedV1, LessonCompletedV1
-from academy_runtime.errors import ConflictError, ForbiddenError, NotFoundError
+from academy_runtime.errors import ConflictError, ForbiddenError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress import metrics
+from academy_progress.errors import CourseNotFoundError, LessonNotFoundError
 from academy_progress.lessons.repository import LessonRepository
 from academy_progress.lessons.schemas import (
     CourseView,
     LessonCompletion,
     LessonProgressOut,
     LessonState,
+    NextLesson,
 )
 from academy_progress.models import CourseProjection, LessonProjection, UserCourse, UserProgress, messaging
 from academy_progress.projections.repository import CourseProjectionRepository
@@ -50,8 +53,17 @@ class CourseProgress:
         return round(self.completed * 100 / self.total) if self.total else 0
 
     @property
+    def next_lesson(self) -> NextLesson | None:
+        """The first lesson the learner can open and has not completed; only lessons the course has now."""
+        lesson = next((s for s in self.lessons if s.accessible and not s.completed), None)
+        return (
+            None if lesson is None else NextLesson(lesson_id=lesson.lesson_id, order=lesson.order, title=lesson.title)
+        )
+
+    @property
     def next_lesson_id(self) -> int | None:
-        return next((s.lesson_id for s in self.lessons if s.accessible and not s.completed), None)
+        lesson = self.next_lesson
+        return None if lesson is None else lesson.lesson_id
 
 
 def _is_open(course: CourseProjection | None) -> bool:
@@ -93,7 +105,7 @@ async def course_view(session: AsyncSession, *, user_id: int, course_id: int) ->
     course = await CourseProjectionRepository(session).get(course_id)
     enrolment = await repo.enrolment(user_id=user_id, course_id=course_id)
     if enrolment is None and not _is_open(course):
-        raise NotFoundError(f"course {course_id} not found")
+        raise CourseNotFoundError(f"course {course_id} not found")
     state = await _course_progress(
         repo, user_id=user_id, course_id=course_id, enrolled=enrolment is not None, course_open=_is_open(course)
     )
@@ -102,6 +114,8 @@ async def course_view(session: AsyncSession, *, user_id: int, course_id: int) ->
         title=course.title if course else None,
         category=course.category if course else None,
         duration_hours=course.duration_hours if course else None,
+        in_catalog=_is_open(course),
+        archived=course is not None and course.archived_at is not None,
         enrolled=enrolment is not None,
         is_completed=enrolment is not None and enrolment.is_completed,
         completed_at=enrolment.completed_at if enrolment else None,
@@ -118,12 +132,15 @@ async def _accessible_lesson(
 ) -> tuple[LessonProjection, CourseProjection, UserCourse | None]:
     lesson = await repo.get_lesson(lesson_id)
     if lesson is None:
-        raise NotFoundError(f"lesson {lesson_id} not found")
+        raise LessonNotFoundError(f"lesson {lesson_id} not found")
     course = await CourseProjectionRepository(session).get(lesson.course_id)
     if course is None or course.category is None:  # lessons arrive with their course's snapshot
         raise ConflictError(f"course {lesson.course_id} of lesson {lesson_id} is not known yet; retry")
     enrolment = await repo.enrolment(user_id=user_id, course_id=lesson.course_id, lock=lock)
-    if enrolment is None and not (lesson.is_free and _is_open(course)):
+    if enrolment is None and not _is_open(course):
+        # Withdrawn from the catalog: as invisible as the course is (GET .../courses/{id} is 404 too).
+        raise LessonNotFoundError(f"lesson {lesson_id} not found", details={"course_id": lesson.course_id})
+    if enrolment is None and not lesson.is_free:
         raise ForbiddenError(
             f"lesson {lesson_id} is not a free preview; enrol on course {lesson.course_id} first",
             details={"course_id": lesson.course_id},
@@ -154,7 +171,7 @@ async def complete_lesson(
     )
     this_lesson = next(s for s in state.lessons if s.lesson_id == lesson_id)
     completed_at = this_lesson.completed_at or now
-    category = course.category or ""
+    category = course.category or ""  # never empty: _accessible_lesson refused a course without a snapshot
     if newly_completed:
         await messaging.publish(
             session,
@@ -178,22 +195,13 @@ async def complete_lesson(
     if enrolment is not None and not enrolment.is_completed and state.total and state.completed == state.total:
         course_newly_completed = await repo.complete_enrolment(enrolment.id, at=now)
         if course_newly_completed:
-            await messaging.publish(
-                session,
-                CourseCompletedV1(
-                    user_id=user_id,
-                    course_id=course_id,
-                    category=category,
-                    completed_at=now,
-                    duration_hours=course.duration_hours,
-                ),
-                event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:course_completed:{enrolment.id}"),
-                occurred_at=now,
-            )
-            metrics.COURSES_COMPLETED.inc()
+            await _announce_course_completed(session, enrolment_id=enrolment.id, user_id=user_id, course=course, at=now)
     return LessonCompletion(
         lesson_id=lesson_id,
+        lesson_title=lesson.title,
+        lesson_order=lesson.order,
         course_id=course_id,
+        course_title=course.title or "",  # never empty, as the category above
         newly_completed=newly_completed,
         completed_at=completed_at,
         watch_time=this_lesson.watch_time,
@@ -203,7 +211,26 @@ async def complete_lesson(
         course_completed=course_newly_completed or (enrolment is not None and enrolment.is_completed),
         course_newly_completed=course_newly_completed,
         next_lesson_id=state.next_lesson_id,
+        next_lesson=state.next_lesson,
     )
+
+
+async def _announce_course_completed(
+    session: AsyncSession, *, enrolment_id: int, user_id: int, course: CourseProjection, at: datetime
+) -> None:
+    await messaging.publish(
+        session,
+        CourseCompletedV1(
+            user_id=user_id,
+            course_id=course.course_id,
+            category=course.category or "",
+            completed_at=at,
+            duration_hours=course.duration_hours,
+        ),
+        event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:course_completed:{enrolment_id}"),
+        occurred_at=at,
+    )
+    metrics.COURSES_COMPLETED.inc()
 
 
 async def record_watch_time(session: AsyncSession, *, user_id: int, lesson_id: int, seconds: int) -> LessonProgressOut:
