@@ -6,6 +6,7 @@ The catalog's events go through RabbitMQ and the real consumer runtime (the proj
 in production; the learner's commands through the HTTP API.
 """
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 
@@ -184,6 +185,53 @@ async def test_a_lesson_removed_mid_course_is_skipped_and_the_course_still_compl
     assert (last["lesson_order"], last["completed_lessons"], last["total_lessons"]) == (2, 2, 2)
     assert (last["course_newly_completed"], last["next_lesson"]) == (True, None)
     assert len(await outbox(resources, COURSE_DONE)) == 1
+
+
+async def test_removing_the_only_lessons_a_learner_had_left_completes_their_course(
+    api, resources, course, catalog, later, outbox
+):
+    for lesson_id in (FIRST, SECOND):
+        await _complete(api, lesson_id)
+    await _complete(api, FIRST, user_id=BORIS)
+
+    await catalog(snapshot((FIRST, SECOND), at=later(10)))  # the third lesson removed
+    await catalog(snapshot((FIRST, SECOND), at=later(20), titles={FIRST: "Рабочее место"}))  # a later edit
+    anna, boris = (await _view(api)).json(), (await _view(api, BORIS)).json()
+
+    assert (anna["is_completed"], anna["progress_percent"], anna["next_lesson_id"]) == (True, 100, None)
+    assert (await _enrolment(resources, ANNA)).completed_at is not None
+    assert (boris["is_completed"], boris["progress_percent"], boris["next_lesson_id"]) == (False, 50, SECOND)
+    [event] = await outbox(resources, COURSE_DONE)  # once, though two snapshots found Anna done
+    assert (event["data"]["user_id"], event["data"]["course_id"], event["data"]["category"]) == (
+        ANNA,
+        COURSE,
+        "manicure",
+    )
+    # Boris finishes the shorter course the ordinary way.
+    assert (await _complete(api, SECOND, user_id=BORIS)).json()["course_newly_completed"] is True
+    assert sorted(e["data"]["user_id"] for e in await outbox(resources, COURSE_DONE)) == [ANNA, BORIS]
+
+
+async def test_a_completion_racing_the_removal_of_the_last_lesson_completes_the_course_once(
+    api, resources, project_course, enrol, later, outbox
+):
+    """Each learner completes lesson 2 while the catalog's removal of lesson 3 is being applied: whichever
+    commits first, the other sees it, and exactly one of them completes the course."""
+    learners = range(100, 110)
+    await project_course(snapshot((FIRST, SECOND, THIRD), model=CoursePublishedV1, at=later(0)))
+    for user_id in learners:
+        await enrol(user_id, COURSE)
+        await _complete(api, FIRST, user_id=user_id)
+
+    answers = await asyncio.gather(
+        *(_complete(api, SECOND, user_id=user_id) for user_id in learners),
+        project_course(snapshot((FIRST, SECOND), at=later(10))),
+    )
+
+    assert {answer.status_code for answer in answers[:-1]} == {200}
+    assert sorted(e["data"]["user_id"] for e in await outbox(resources, COURSE_DONE)) == list(learners)
+    for user_id in learners:
+        assert (await _enrolment(resources, user_id)).is_completed is True
 
 
 async def test_a_lesson_renamed_mid_course_shows_its_new_title(api, resources, course, catalog, later, outbox):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,6 +103,52 @@ class LessonRepository:
             .execution_options(populate_existing=True)
         )
         return result.scalar_one_or_none()
+
+    async def lock_unfinished_enrolments(self, course_id: int) -> None:
+        """Lock every enrolment on the course not completed yet (in id order) until the transaction ends.
+
+        The same lock a learner's completion takes on their own enrolment: the two take turns.
+        """
+        await self.session.execute(
+            select(UserCourse.id)
+            .where(UserCourse.course_id == course_id, UserCourse.is_completed.is_(False))
+            .order_by(UserCourse.id)
+            .with_for_update()
+        )
+
+    async def complete_finished_enrolments(self, course_id: int, *, at: datetime) -> list[tuple[int, int]]:
+        """Complete the enrolments whose learner completed every lesson the course has now (at least one).
+
+        `(enrolment id, user id)` of each enrolment this statement completed; one already completed is
+        left alone, so a repeated call completes nothing twice.
+        """
+        lesson, done = LessonProjection, UserProgress
+        lesson_left = (
+            select(lesson.lesson_id)
+            .where(
+                lesson.course_id == course_id,
+                ~exists()
+                .where(
+                    done.user_id == UserCourse.user_id,
+                    done.lesson_id == lesson.lesson_id,
+                    done.completed.is_(True),
+                )
+                .correlate(UserCourse, lesson),
+            )
+            .correlate(UserCourse)
+        )
+        result = await self.session.execute(
+            update(UserCourse)
+            .where(
+                UserCourse.course_id == course_id,
+                UserCourse.is_completed.is_(False),
+                exists().where(lesson.course_id == course_id),
+                ~exists(lesson_left),
+            )
+            .values(is_completed=True, completed_at=at)
+            .returning(UserCourse.id, UserCourse.user_id)
+        )
+        return [(row.id, row.user_id) for row in result]
 
     async def complete_enrolment(self, enrolment_id: int, *, at: datetime) -> bool:
         """Mark the enrolment completed unless it already is; True when this call did."""

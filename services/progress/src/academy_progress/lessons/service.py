@@ -4,7 +4,9 @@ Access: an enrolled learner opens every lesson of the course (archived and hidde
 they got it); anybody opens the free-preview lessons of an open course; a learner who is not enrolled
 does not see an archived or hidden course at all (404). Progress counts the lessons the course has
 now (the projection), so a lesson the catalog removed stops counting and one it added lowers the
-percentage; a course completed once stays completed.
+percentage; a course completed once stays completed. "Complete" is every lesson the course has now:
+when the catalog removes the last lessons a learner had left, the projection completes their
+enrolment (`complete_finished_enrolments`), so nobody is left at 100 % without a course completed.
 """
 
 from __future__ import annotations
@@ -213,6 +215,29 @@ async def complete_lesson(
         next_lesson_id=state.next_lesson_id,
         next_lesson=state.next_lesson,
     )
+
+
+async def complete_finished_enrolments(session: AsyncSession, course_id: int, *, now: datetime | None = None) -> int:
+    """Complete every enrolment on the course whose learner has now completed every lesson it has.
+
+    Called when the projection takes a new snapshot of the course: a learner who had done every lesson
+    but the ones the catalog just removed would otherwise sit at 100 % with the course not completed
+    and no lesson left to press "completed" on. Each completion publishes `course_completed` (its id
+    derived from the enrolment, as when the last lesson completes it). The enrolments are locked
+    first, so a learner's completion running at the same moment either finishes first (and is seen)
+    or waits and then reads the new lesson list: one of the two completes the course, exactly once.
+    The number of enrolments completed.
+    """
+    now = now or datetime.now(UTC)
+    repo = LessonRepository(session)
+    course = await CourseProjectionRepository(session).get(course_id)
+    if course is None or course.category is None:
+        return 0
+    await repo.lock_unfinished_enrolments(course_id)
+    completed = await repo.complete_finished_enrolments(course_id, at=now)
+    for enrolment_id, user_id in completed:
+        await _announce_course_completed(session, enrolment_id=enrolment_id, user_id=user_id, course=course, at=now)
+    return len(completed)
 
 
 async def _announce_course_completed(
