@@ -1,41 +1,34 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
+from academy_runtime.phones import RejectedPhone, check_e164
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 Locale = Literal["ru", "en"]
 
-_PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-]+$")
-_PHONE_MIN_DIGITS = 10
-_PHONE_MAX_DIGITS = 15  # E.164
-_RUSSIAN_TRUNK_LENGTH = 11
 
+def valid_e164(value: str) -> str:
+    """The phone as the gateway sends it: E.164 ("+79161234567"), valid in its country's numbering plan.
 
-def normalise_phone(value: str) -> str:
-    """A phone number as people type it ("8 (916) 123-45-67", "+7 916 123 45 67") in E.164 ("+79161234567").
-
-    A number without "+" is read with its country code, except the Russian trunk prefix 8, which
-    stands for +7 (this is a Russian-first product).
+    Reading what a learner typed or shared ("8 (916) 123-45-67", a contact without its "+") is the
+    gateway's part, with the same academy_runtime.phones; here nothing is guessed. A refusal is a 422
+    whose message names the reason code (not_e164, invalid, too_short, too_long, service_number).
     """
-    typed = value.strip()
-    if not _PHONE_CHARACTERS.fullmatch(typed):
-        msg = "a phone number has digits and may have a leading +, spaces, dashes and parentheses"
-        raise ValueError(msg)
-    digits = re.sub(r"\D", "", typed)
-    if not typed.startswith("+") and len(digits) == _RUSSIAN_TRUNK_LENGTH and digits.startswith("8"):
-        digits = "7" + digits[1:]
-    if not _PHONE_MIN_DIGITS <= len(digits) <= _PHONE_MAX_DIGITS:
-        msg = f"a phone number has {_PHONE_MIN_DIGITS} to {_PHONE_MAX_DIGITS} digits with its country code"
-        raise ValueError(msg)
-    if digits.startswith("0"):
-        raise ValueError("a country code does not start with 0")
-    return f"+{digits}"
+    result = check_e164(value)
+    if isinstance(result, RejectedPhone):
+        raise PydanticCustomError(
+            "invalid_phone",
+            "invalid_phone ({reason}): a phone number in E.164 such as +79161234567, valid in its country's "
+            "numbering plan and not a service number",
+            {"reason": result.reason.value},
+        )
+    return result.e164
 
 
-Phone = Annotated[str, StringConstraints(max_length=40), AfterValidator(normalise_phone)]
+Phone = Annotated[str, AfterValidator(valid_e164)]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 
@@ -58,7 +51,7 @@ class RegisterLearner(BaseModel):
     username: str | None = Field(default=None, max_length=255)
     locale: Locale = "ru"
     full_name: FullName
-    phone: Phone = Field(description="Any usual notation; stored in E.164")
+    phone: Phone = Field(description="E.164, such as +79161234567, valid in its country's numbering plan")
     city: City
     consent: Consent
 
