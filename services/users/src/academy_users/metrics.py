@@ -1,3 +1,8 @@
 from prometheus_client import Counter
 
 REGISTRATIONS = Counter("academy_users_registrations_total", "Learners registered")
+TIME_ZONES_SET = Counter(
+    "academy_users_time_zones_set_total",
+    "Learners' time zones set at registration or changed, by source (default: city unknown, the bot asks)",
+    ["source"],
+)

@@ -7,7 +7,19 @@ from typing import Any
 
 from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -17,6 +29,8 @@ class Base(DeclarativeBase):
 
 
 messaging = Messaging(Base.metadata)
+
+TIME_ZONE_SOURCES = ("learner", "city", "default")
 
 
 class User(Base):
@@ -37,12 +51,28 @@ class User(Base):
     consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     consent_version: Mapped[str | None] = mapped_column(String(32))
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    # The learner's IANA zone, always set: chosen by them (`learner`), derived from the city through the
+    # gazetteer (`city`), or the configured default when neither is known (`default`: the bot asks).
+    # (An account made without a city, as before consent was asked, starts on Europe/Moscow, `default`.)
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False, server_default=text("'Europe/Moscow'"))
+    time_zone_source: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'default'"))
+    # 1 at creation, one more with every UPDATE (SQLAlchemy's version counter, so no change can forget
+    # it); events carry it so that other services never let an older fact overwrite a newer one.
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
 
-    __table_args__ = (Index("ix_users_city", "city"),)
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 - SQLAlchemy's declarative hook
+    __table_args__ = (
+        Index("ix_users_city", "city"),
+        CheckConstraint(
+            f"time_zone_source IN ({', '.join(repr(source) for source in TIME_ZONE_SOURCES)})",
+            name="time_zone_source_known",
+        ),
+        CheckConstraint("revision > 0", name="revision_positive"),
+    )
 
 
 class UserAvatar(Base):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from academy_users.accounts import service
 from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
 from academy_users.models import messaging
+from academy_users.settings import UsersSettings
 
 router = APIRouter(prefix="/internal/users", tags=["learners"])
 
@@ -18,23 +19,34 @@ UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 TelegramId = Annotated[int, Path(gt=0)]
 
 
+def _settings(request: Request) -> UsersSettings:
+    settings = request.app.state.resources.settings
+    assert isinstance(settings, UsersSettings)
+    return settings
+
+
+Settings = Annotated[UsersSettings, Depends(_settings)]
+
+
 @router.post("/register", response_model=RegistrationOut)
-async def register(
+async def register(  # noqa: PLR0917 - FastAPI dependencies
     command: RegisterLearner,
     session: SessionDep,
     caller: ServiceCaller,
     request: Request,
     idempotency_key: IdempotencyKey,
+    settings: Settings,
 ) -> RegistrationOut:
     """Register the Telegram user who has consented to personal-data processing; calling it again
-    returns the same learner."""
+    returns the same learner. Without a `time_zone` the zone is derived from the city (`time_zone_source`
+    says `city`, or `default` when the city is unknown: ask the learner)."""
     return await messaging.idempotency.run(
         session,
         request,
         key=idempotency_key,
         payload=command.model_dump(mode="json"),
         response_model=RegistrationOut,
-        action=lambda: service.register_learner(session, command, actor=caller),
+        action=lambda: service.register_learner(session, command, actor=caller, settings=settings),
     )
 
 
@@ -56,13 +68,16 @@ async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
     caller: ServiceCaller,
     request: Request,
     idempotency_key: IdempotencyKey,
+    settings: Settings,
 ) -> LearnerOut:
-    """Change any of full_name, city, locale, phone; `users.profile_updated.v1` when something changed."""
+    """Change any of full_name, city, locale, phone, time_zone (null: back to the city's zone);
+    `users.profile_updated.v2` (and `.v1` for its fields) when something changed. A new city brings its
+    zone unless the learner chose one."""
     return await messaging.idempotency.run(
         session,
         request,
         key=idempotency_key,
         payload=changes.model_dump(mode="json", exclude_unset=True),
         response_model=LearnerOut,
-        action=lambda: service.update_profile(session, user_id, changes, actor=caller),
+        action=lambda: service.update_profile(session, user_id, changes, actor=caller, settings=settings),
     )

@@ -4,10 +4,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from academy_runtime.phones import RejectedPhone, check_e164
+from academy_runtime.time_zones import TimeZoneName
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 Locale = Literal["ru", "en"]
+TimeZoneSource = Literal["learner", "city", "default"]
 
 
 def valid_e164(value: str) -> str:
@@ -53,6 +55,11 @@ class RegisterLearner(BaseModel):
     full_name: FullName
     phone: Phone = Field(description="E.164, such as +79161234567, valid in its country's numbering plan")
     city: City
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="The learner's IANA zone, when they chose one; left out, it is derived from the city",
+        examples=["Asia/Novosibirsk"],
+    )
     consent: Consent
 
 
@@ -65,6 +72,12 @@ class UpdateProfile(BaseModel):
     city: City | None = None
     locale: Locale | None = None
     phone: Phone | None = None
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="An IANA zone the learner chose (kept when the city changes); null: go back to the zone "
+        "of the city",
+        examples=["Asia/Novosibirsk", None],
+    )
 
     @field_validator("full_name", "city", "locale", "phone")
     @classmethod
@@ -89,6 +102,15 @@ class LearnerOut(BaseModel):
     consent_at: datetime | None
     consent_version: str | None
     is_active: bool
+    time_zone: str = Field(description="IANA time zone: schedule messages to the learner in its daytime")
+    time_zone_source: TimeZoneSource = Field(
+        description="`learner`: chosen by them; `city`: derived from the city; `default`: the city is unknown "
+        "and they chose none, so this is the platform's default zone (ask them)"
+    )
+    revision: int = Field(
+        description="1 at registration, one more with every change; the same number as in the events, so a "
+        "copy of the learner is replaced only by a higher one"
+    )
     created_at: datetime
 
 

@@ -1,25 +1,81 @@
+"""Registration and profile of learners, with their time zone and the revision other services order by.
+
+Time zone rules (the API and the README say the same):
+- a zone the learner chose (`time_zone` in the registration or a PATCH) is kept as it is, source
+  `learner`, whatever city they move to, until they choose another or send `time_zone: null`;
+- otherwise the zone is derived from the city through the gazetteer (source `city`), again whenever
+  the city changes;
+- a city the gazetteer does not know leaves the settings' default zone with source `default`, which
+  tells the bot to ask.
+
+Every change to a learner bumps `revision` (the model's version counter) and is published as
+`users.profile_updated.v2` with it, and also as `users.profile_updated.v1` while consumers migrate
+when a field v1 carries changed.
+"""
+
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from academy_contracts.users import ProfileField, ProfileUpdatedV1, UserRegisteredV1
+from academy_contracts import EventData
+from academy_contracts.users import (
+    ProfileField,
+    ProfileFieldV2,
+    ProfileUpdatedV1,
+    ProfileUpdatedV2,
+    TimeZoneSource,
+    UserRegisteredV1,
+    UserRegisteredV2,
+)
+from academy_runtime.db import transaction
 from academy_runtime.errors import NotFoundError
-from sqlalchemy.ext.asyncio import AsyncSession
+from academy_runtime.phones import phone_region
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_users import metrics
+from academy_users.accounts.gazetteer import load_gazetteer
 from academy_users.accounts.repository import UserRepository
 from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
 from academy_users.models import User, messaging
+from academy_users.settings import UsersSettings
+
+log = logging.getLogger(__name__)
 
 # The profile fields other services receive in `users.profile_updated.v1`; the phone never leaves users.
 _SHARED_FIELDS: tuple[ProfileField, ...] = ("full_name", "city", "locale")
+_SHARED_FIELDS_V2: tuple[ProfileFieldV2, ...] = ("full_name", "city", "locale", "time_zone")
+_EDITABLE_FIELDS = ("full_name", "city", "locale", "phone")
+# Event ids derive from (learner, revision, type): a fact told again is the same event, not a second one.
+_EVENT_NAMESPACE = uuid.UUID("6f0b8a52-3c1e-4d7a-9a2b-51c4e8d0f7a3")
+
+ZoneChoice = tuple[str, TimeZoneSource]
 
 
-async def register_learner(session: AsyncSession, command: RegisterLearner, *, actor: str) -> RegistrationOut:
-    """Register the Telegram user who has just consented, once; `users.user_registered.v1` is published
-    only for a new learner. A second registration returns the learner as they are."""
+async def locate_time_zone(city: str | None, phone: str | None, settings: UsersSettings) -> ZoneChoice:
+    """The zone of `city` (namesakes: the most populous in the country of the phone number, else anywhere),
+    or the settings' default zone when the gazetteer does not know the city."""
+    if city:
+        gazetteer = await load_gazetteer(settings.gazetteer_min_population)
+        found = gazetteer.find(city, country_code=phone_region(phone) if phone else None)
+        if found is not None:
+            return found.time_zone, "city"
+    return settings.default_time_zone, "default"
+
+
+async def register_learner(
+    session: AsyncSession, command: RegisterLearner, *, actor: str, settings: UsersSettings
+) -> RegistrationOut:
+    """Register the Telegram user who has just consented, once; `users.user_registered.v1` and `.v2` are
+    published only for a new learner. A second registration returns the learner as they are."""
     repo = UserRepository(session)
     consent_at = command.consent.accepted_at.astimezone(UTC)
+    if command.time_zone is not None:
+        time_zone, source = command.time_zone, "learner"
+    else:
+        time_zone, source = await locate_time_zone(command.city, command.phone, settings)
     created = await repo.insert_if_absent(
         telegram_id=command.telegram_id,
         username=command.username,
@@ -27,6 +83,8 @@ async def register_learner(session: AsyncSession, command: RegisterLearner, *, a
         full_name=command.full_name,
         phone=command.phone,
         city=command.city,
+        time_zone=time_zone,
+        time_zone_source=source,
         consent_version=command.consent.version,
         consent_at=consent_at,
     )
@@ -35,7 +93,7 @@ async def register_learner(session: AsyncSession, command: RegisterLearner, *, a
         if existing is None:  # deleted between the two statements: vanishingly rare, safe to retry
             raise NotFoundError("learner vanished during registration; retry")
         if not existing.consent_personal_data:
-            await _complete_registration(session, existing, command, actor=actor)
+            await _complete_registration(session, existing, command, actor=actor, settings=settings)
         return RegistrationOut(learner=LearnerOut.model_validate(existing), created=False)
     repo.audit(
         user_id=created.id,
@@ -43,75 +101,185 @@ async def register_learner(session: AsyncSession, command: RegisterLearner, *, a
         action="registered",
         details={"telegram_id": command.telegram_id, "consent_version": command.consent.version},
     )
-    await messaging.publish(session, _registered_event(created))
+    for event in _registered_events(created):
+        await _publish(session, created, event)
     await session.flush()
     metrics.REGISTRATIONS.inc()
+    metrics.TIME_ZONES_SET.labels(source).inc()
     return RegistrationOut(learner=LearnerOut.model_validate(created), created=True)
 
 
-async def _complete_registration(session: AsyncSession, user: User, command: RegisterLearner, *, actor: str) -> None:
+async def _complete_registration(
+    session: AsyncSession, user: User, command: RegisterLearner, *, actor: str, settings: UsersSettings
+) -> None:
     """An account made before registration asked for consent (only the Telegram id was kept) gets the
     learner's answers now; other services hear of them as a profile update."""
     user.consent_personal_data = True
     user.consent_version = command.consent.version
     user.consent_at = command.consent.accepted_at.astimezone(UTC)
-    changes = UpdateProfile(full_name=command.full_name, city=command.city, locale=command.locale, phone=command.phone)
+    answers: dict[str, Any] = {
+        "full_name": command.full_name,
+        "city": command.city,
+        "locale": command.locale,
+        "phone": command.phone,
+    }
+    if command.time_zone is not None:
+        answers["time_zone"] = command.time_zone
     UserRepository(session).audit(
         user_id=user.id, actor=actor, action="consented", details={"consent_version": command.consent.version}
     )
-    await _apply_profile_changes(session, user, changes, actor=actor)
+    await _apply_profile_changes(session, user, UpdateProfile(**answers), actor=actor, settings=settings)
 
 
-async def update_profile(session: AsyncSession, user_id: int, changes: UpdateProfile, *, actor: str) -> LearnerOut:
-    """Change the fields given; `users.profile_updated.v1` and an audit row only when something changed."""
+async def update_profile(
+    session: AsyncSession, user_id: int, changes: UpdateProfile, *, actor: str, settings: UsersSettings
+) -> LearnerOut:
+    """Change the fields given; `users.profile_updated.v2` (and `.v1` when one of its fields changed) and
+    an audit row only when something changed."""
     user = await UserRepository(session).by_id(user_id, for_update=True)
     if user is None:
         raise NotFoundError(f"learner {user_id} not found")
-    await _apply_profile_changes(session, user, changes, actor=actor)
+    await _apply_profile_changes(session, user, changes, actor=actor, settings=settings)
     return LearnerOut.model_validate(user)
 
 
-async def _apply_profile_changes(session: AsyncSession, user: User, changes: UpdateProfile, *, actor: str) -> None:
-    changed = [
-        name
-        for name, value in changes.model_dump(exclude_unset=True).items()
-        if value is not None and getattr(user, name) != value
-    ]
+async def _apply_profile_changes(
+    session: AsyncSession, user: User, changes: UpdateProfile, *, actor: str, settings: UsersSettings
+) -> None:
+    given = changes.model_dump(exclude_unset=True)
+    changed = [name for name in _EDITABLE_FIELDS if given.get(name) is not None and getattr(user, name) != given[name]]
+    for name in changed:
+        setattr(user, name, given[name])
+    zone = await _time_zone_after(user, given, city_changed="city" in changed, settings=settings)
+    if zone is not None and zone != (user.time_zone, user.time_zone_source):
+        user.time_zone, user.time_zone_source = zone
+        changed.append("time_zone")
+        metrics.TIME_ZONES_SET.labels(zone[1]).inc()
     if not changed:
         return
-    for name in changed:
-        setattr(user, name, getattr(changes, name))
-    now = datetime.now(UTC)
-    user.updated_at = now
+    await _record_change(session, user, changed, actor=actor)
+
+
+async def _time_zone_after(
+    user: User, given: dict[str, Any], *, city_changed: bool, settings: UsersSettings
+) -> ZoneChoice | None:
+    """The learner's zone after a change; None when it stays as it is."""
+    if given.get("time_zone") is not None:
+        return given["time_zone"], "learner"
+    if "time_zone" in given or (city_changed and user.time_zone_source != "learner"):
+        # `time_zone: null`: the learner gives up their choice; or a city that carries its zone moved.
+        return await locate_time_zone(user.city, user.phone, settings)
+    return None
+
+
+async def _record_change(session: AsyncSession, user: User, changed: list[str], *, actor: str) -> None:
+    user.updated_at = datetime.now(UTC)
+    await session.flush()  # the UPDATE bumps `revision`, which the events carry
     # The audit names what changed; values stay out of it (the phone above all).
     UserRepository(session).audit(user_id=user.id, actor=actor, action="profile_updated", details={"fields": changed})
-    await messaging.publish(
-        session,
-        ProfileUpdatedV1(
-            user_id=user.id,
-            changed_fields=tuple(field for field in _SHARED_FIELDS if field in changed),
-            full_name=user.full_name,
-            city=user.city,
-            locale=user.locale,
-            phone_changed="phone" in changed,
-            updated_at=now,
-        ),
-    )
+    for event in _profile_events(user, changed):
+        await _publish(session, user, event)
     await session.flush()
 
 
-def _registered_event(user: User) -> UserRegisteredV1:
-    return UserRegisteredV1(
-        user_id=user.id,
-        telegram_id=user.telegram_id,
-        username=user.username,
-        full_name=user.full_name,
-        locale=user.locale,
-        city=user.city,
-        consent_personal_data=user.consent_personal_data,
-        consent_version=user.consent_version,
-        registered_at=user.created_at.astimezone(UTC),
+def _profile_events(user: User, changed: list[str]) -> list[EventData]:
+    phone_changed = "phone" in changed
+    events: list[EventData] = []
+    shared_v1 = tuple(field for field in _SHARED_FIELDS if field in changed)
+    if shared_v1 or phone_changed:  # v1 cannot tell a change of the time zone alone
+        events.append(
+            ProfileUpdatedV1(
+                user_id=user.id,
+                changed_fields=shared_v1,
+                full_name=user.full_name,
+                city=user.city,
+                locale=user.locale,
+                phone_changed=phone_changed,
+                updated_at=user.updated_at,
+            )
+        )
+    events.append(
+        ProfileUpdatedV2(
+            user_id=user.id,
+            telegram_id=user.telegram_id,
+            changed_fields=tuple(field for field in _SHARED_FIELDS_V2 if field in changed),
+            full_name=user.full_name,
+            city=user.city,
+            locale=user.locale,
+            time_zone=user.time_zone,
+            time_zone_source=_time_zone_source(user),
+            phone_changed=phone_changed,
+            revision=user.revision,
+            updated_at=user.updated_at,
+        )
     )
+    return events
+
+
+def _registered_events(user: User) -> list[EventData]:
+    registered_at = user.created_at.astimezone(UTC)
+    return [
+        UserRegisteredV1(
+            user_id=user.id,
+            telegram_id=user.telegram_id,
+            username=user.username,
+            full_name=user.full_name,
+            locale=user.locale,
+            city=user.city,
+            consent_personal_data=user.consent_personal_data,
+            consent_version=user.consent_version,
+            registered_at=registered_at,
+        ),
+        UserRegisteredV2(
+            user_id=user.id,
+            telegram_id=user.telegram_id,
+            username=user.username,
+            full_name=user.full_name,
+            locale=user.locale,
+            city=user.city,
+            time_zone=user.time_zone,
+            time_zone_source=_time_zone_source(user),
+            consent_personal_data=user.consent_personal_data,
+            consent_version=user.consent_version,
+            revision=user.revision,
+            registered_at=registered_at,
+        ),
+    ]
+
+
+def _time_zone_source(user: User) -> TimeZoneSource:
+    return cast("TimeZoneSource", user.time_zone_source)  # the column's CHECK allows only these
+
+
+async def _publish(session: AsyncSession, user: User, event: EventData) -> None:
+    event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{event.event_type}:{user.id}:{user.revision}")
+    await messaging.publish(session, event, event_id=event_id, occurred_at=event.occurred_at())
+
+
+async def derive_missing_time_zones(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: UsersSettings, *, batch_size: int = 500
+) -> int:
+    """Derive the zone of every learner still on the default zone whose city the gazetteer knows (those
+    registered before learners had zones, or whose city it learnt since), publishing each change like a
+    profile update. One transaction per batch; a learner being changed right now is skipped (run again).
+    Returns how many learners got a zone."""
+    derived, after_id = 0, 0
+    while True:
+        async with transaction(sessionmaker) as session:
+            learners = await UserRepository(session).without_time_zone(after_id=after_id, limit=batch_size)
+            for user in learners:
+                zone = await locate_time_zone(user.city, user.phone, settings)
+                if zone[1] == "city":
+                    user.time_zone, user.time_zone_source = zone
+                    await _record_change(session, user, ["time_zone"], actor="users:derive-time-zones")
+                    metrics.TIME_ZONES_SET.labels("city").inc()
+                    derived += 1
+            last_id = learners[-1].id if learners else None
+        if last_id is None or len(learners) < batch_size:
+            break
+        after_id = last_id
+    log.info("time zones derived from cities", extra={"count": derived})
+    return derived
 
 
 async def get_learner(session: AsyncSession, user_id: int) -> LearnerOut:
