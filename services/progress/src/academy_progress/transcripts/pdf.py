@@ -1,103 +1,123 @@
-"""The transcript as a PDF: reportlab with Roboto, because reportlab's built-in fonts have no Cyrillic."""
+"""The transcript as a PDF (reportlab), in the learner's language, with a font for every character.
+
+Every text, fixed or the learner's, goes through `TranscriptFonts.markup` (see `transcripts.fonts`):
+a name in Armenian or a course title with an emoji is drawn by a font that has it, never as boxes.
+"""
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
-from functools import cache
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import font_roboto
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from academy_progress.transcripts.fonts import TranscriptFonts, base_font
+from academy_progress.transcripts.texts import DEFAULT_LANGUAGE, Localizer, resolve_language
+
 # Part of the transcript's digest: a change of layout renders every transcript again.
-RENDERER_VERSION = "1"
-
-CATEGORY_TITLES = {
-    "manicure": "Маникюр",
-    "pedicure": "Педикюр",
-    "eyelashes": "Ресницы",
-    "podology": "Подология",
-    "eyebrows": "Брови",
-    "marketing": "Реклама и маркетинг",
-    "business": "Своё дело",
-}
+# 2: a font per character (every script), the learner's language, «Справка об обучении».
+RENDERER_VERSION = "2"
 
 
-@cache
-def _register_fonts() -> tuple[str, str]:
-    files = Path(font_roboto.__file__).parent / "files"
-    pdfmetrics.registerFont(TTFont("Roboto", str(files / "Roboto-Regular.ttf")))
-    pdfmetrics.registerFont(TTFont("Roboto-Bold", str(files / "Roboto-Bold.ttf")))
-    return "Roboto", "Roboto-Bold"
+@dataclass(frozen=True)
+class _Text:
+    """A paragraph's markup, made into a Paragraph once the document's fonts are registered."""
+
+    markup: str
+    style: ParagraphStyle
+
+    def paragraph(self) -> Paragraph:
+        return Paragraph(self.markup, self.style)
 
 
-def _date(value: str, zone: ZoneInfo) -> str:
-    return datetime.fromisoformat(value).astimezone(zone).strftime("%d.%m.%Y")
+def _cell(value: _Text | str) -> Paragraph | str:
+    return value.paragraph() if isinstance(value, _Text) else value
 
 
 def render_transcript_pdf(data: dict[str, Any]) -> bytes:
     """Render `data` (see `transcripts.service`): the learner, then one row per completed course and the total."""
-    regular, bold = _register_fonts()
+    local = Localizer(resolve_language(data.get("language") or DEFAULT_LANGUAGE))
+    texts = local.texts
     zone = ZoneInfo(data["timezone"])
-    title_style = ParagraphStyle("title", fontName=bold, fontSize=18, leading=22, spaceAfter=4 * mm)
-    text_style = ParagraphStyle("text", fontName=regular, fontSize=10, leading=13)
-    cell_style = ParagraphStyle("cell", fontName=regular, fontSize=9, leading=11)
+    fonts = TranscriptFonts()
+    regular, bold = base_font(), base_font(bold=True)
+    heading = ParagraphStyle("heading", fontName=regular, fontSize=10, leading=13, textColor=colors.grey)
+    title = ParagraphStyle("title", fontName=bold, fontSize=18, leading=22, spaceAfter=4 * mm)
+    body = ParagraphStyle("body", fontName=regular, fontSize=10, leading=13)
+    cell = ParagraphStyle("cell", fontName=regular, fontSize=9, leading=11)
+    number = ParagraphStyle("number", parent=cell, alignment=TA_RIGHT)
+    head = ParagraphStyle("head", parent=cell, fontName=bold)
+    head_number = ParagraphStyle("head-number", parent=head, alignment=TA_RIGHT)
 
-    learner = data.get("full_name") or f"Учащийся №{data['user_id']}"
-    story: list[Any] = [
-        Paragraph("Beauty Academy — выписка об обучении", title_style),
-        Paragraph(f"Учащийся: {learner}", text_style),
-        Paragraph(f"Завершено курсов: {len(data['courses'])}; всего часов: {data['total_hours']}", text_style),
-        Spacer(1, 6 * mm),
+    def text(value: str, style: ParagraphStyle) -> _Text:
+        return _Text(fonts.markup(value, bold=style.fontName == bold), style)
+
+    learner = (
+        texts.learner.format(data["full_name"])
+        if data.get("full_name")
+        else texts.learner_without_name.format(data["user_id"])
+    )
+    header = [
+        text(texts.academy, heading),
+        text(texts.document_title, title),
+        text(learner, body),
+        text(local.summary(len(data["courses"]), data["total_hours"]), body),
     ]
-    rows: list[list[Any]] = [["Курс", "Категория", "Начат", "Завершён", "Часов"]]
+    rows: list[list[_Text | str]] = [
+        [
+            text(texts.course, head),
+            text(texts.category, head),
+            text(texts.started, head),
+            text(texts.completed, head),
+            text(texts.hours, head_number),
+        ]
+    ]
     for course in data["courses"]:
-        category = course["category"] or ""
+        hours = course["duration_hours"]
         rows.append(
             [
-                Paragraph(course["title"] or f"Курс №{course['course_id']}", cell_style),
-                Paragraph(CATEGORY_TITLES.get(category, category), cell_style),
-                _date(course["enrolled_at"], zone),
-                _date(course["completed_at"], zone),
-                "" if course["duration_hours"] is None else str(course["duration_hours"]),
+                text(course["title"] or texts.course_without_title.format(course["course_id"]), cell),
+                text(local.category(course["category"]), cell),
+                text(local.date(course["enrolled_at"], zone), cell),
+                text(local.date(course["completed_at"], zone), cell),
+                text("" if hours is None else local.number(hours), number),
             ]
         )
-    rows.append(["Итого", "", "", "", str(data["total_hours"])])
-    table = Table(rows, colWidths=[70 * mm, 35 * mm, 24 * mm, 24 * mm, 17 * mm], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), regular),
-                ("FONTNAME", (0, 0), (-1, 0), bold),
-                ("FONTNAME", (0, -1), (-1, -1), bold),
-                ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e5f5")),
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("ALIGN", (-1, 0), (-1, -1), "RIGHT"),
-            ]
-        )
-    )
-    story.append(table)
+    rows.append([text(texts.total, head), "", "", "", text(local.number(data["total_hours"]), head_number)])
+
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        title="Выписка об обучении",
-        author="Beauty Academy",
+        title=f"{texts.document_title} — {texts.academy}",
+        author=texts.academy,
+        lang=local.language,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
     )
-    document.build(story)
+    with fonts.registered():
+        table = Table(
+            [[_cell(value) for value in row] for row in rows],
+            colWidths=[70 * mm, 35 * mm, 24 * mm, 24 * mm, 17 * mm],
+            repeatRows=1,
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e5f5")),
+                    ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
+        document.build([*(item.paragraph() for item in header), Spacer(1, 6 * mm), table])
     return buffer.getvalue()
