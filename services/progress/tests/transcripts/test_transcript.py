@@ -1,6 +1,7 @@
 """POST /internal/learners/{user_id}/transcript: a PDF of completed courses in S3, behind a presigned link."""
 
 import io
+import re
 from datetime import UTC, datetime
 
 import httpx
@@ -139,3 +140,70 @@ def test_dates_are_shown_in_the_learners_time_zone():
     assert "Курс №9" in text
     assert "Подология" in text
     assert "Учащийся №1" in text
+
+
+async def test_the_transcript_is_in_english_for_an_english_learner(api, resources, courses):
+    await _finish(api, 5, (51, 52))
+    await _finish(api, 6, (61,))
+
+    response = await api.post(
+        f"/internal/learners/{ANNA}/transcript", json={"full_name": "Anna Smirnova", "language": "en"}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["language"] == "en"
+    text = pdf_text((await _download(response.json()["download_url"])).content)
+    for words in ("Learning transcript", "Learner: Anna Smirnova", "Completed: 2 courses, 12 hours of learning"):
+        assert words in text
+    for words in ("Course", "Category", "Started", "Completed", "Hours", "Total", "Manicure"):
+        assert words in text
+    assert re.search(r"\b[A-Z][a-z]{2} \d{1,2}, \d{4}\b", text)  # dates as "Mar 1, 2026"
+    assert "Аппаратный маникюр" in text  # the catalog's title, as it is
+    for russian in ("Справка", "Учащийся", "Категория", "Итого", "Маникюр"):
+        assert russian not in text
+
+
+async def test_the_russian_transcript_says_spravka_like_the_bot_with_russian_plurals(api, resources, courses):
+    await _finish(api, 5, (51, 52))
+    await _finish(api, 6, (61,))
+
+    response = await api.post(f"/internal/learners/{ANNA}/transcript", json={"language": "ru"})
+
+    assert response.json()["language"] == "ru"
+    text = pdf_text((await _download(response.json()["download_url"])).content)
+    assert "Справка об обучении" in text
+    assert "выписка" not in text.lower()
+    assert "Пройдено: 2 курса, 12 часов обучения" in text
+
+
+async def test_a_stored_russian_pdf_is_never_handed_out_for_an_english_request(api, resources, courses):
+    await _finish(api, 5, (51, 52))
+    russian = (await api.post(f"/internal/learners/{ANNA}/transcript")).json()
+
+    english = (await api.post(f"/internal/learners/{ANNA}/transcript", json={"language": "en-GB"})).json()
+    russian_again = (await api.post(f"/internal/learners/{ANNA}/transcript", json={"language": "ru"})).json()
+
+    assert russian["language"] == "ru"
+    assert english["language"] == "en"
+    assert english["regenerated"] is True
+    assert english["object_key"] != russian["object_key"]
+    assert "Learning transcript" in pdf_text((await _download(english["download_url"])).content)
+    # Same content, same language: the same object as the first time, with Russian in it.
+    assert russian_again["object_key"] == russian["object_key"]
+    assert "Справка об обучении" in pdf_text((await _download(russian_again["download_url"])).content)
+
+
+async def test_another_language_gets_the_russian_transcript(api, resources, courses):
+    await _finish(api, 5, (51, 52))
+
+    response = await api.post(f"/internal/learners/{ANNA}/transcript", json={"language": "uk"})
+
+    assert response.status_code == 200
+    assert response.json()["language"] == "ru"
+
+
+async def test_a_malformed_language_is_422(api):
+    response = await api.post(f"/internal/learners/{ANNA}/transcript", json={"language": "english please"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "body.language"

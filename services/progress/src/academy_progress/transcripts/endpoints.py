@@ -26,6 +26,8 @@ async def issue_transcript(
 ) -> TranscriptOut:
     """The transcript PDF of the learner's completed courses: stored in S3, returned as a presigned link.
 
+    In the learner's `language` (`en`, else Russian); each language is a PDF of its own.
+
     404 when no course is completed yet; 503 when the object storage cannot be reached. Safe to
     repeat: an unchanged transcript is not rendered again.
     """
@@ -38,4 +40,5 @@ async def issue_transcript(
         settings,
         user_id=user_id,
         full_name=command.full_name if command else None,
+        language=command.language if command else None,
     )

@@ -1,10 +1,12 @@
 """The learner's transcript (roadmap UserTranscript): completed courses with dates and hours, as a PDF in S3.
 
 The PDF is rendered again only when what it shows changed: its content (courses, dates, hours, name,
-time zone, layout version) is hashed, the hash names the object (`transcripts/<user>/<hash>.pdf`) and
-is kept in `user_transcripts.transcript_data`; an unchanged transcript hands out a fresh link to the
-stored PDF. Upload first, then the row: a failed commit leaves an orphan object that the next request
-overwrites with the same bytes, never a row pointing at nothing.
+time zone, language, layout version) is hashed, the hash names the object
+(`transcripts/<user>/<hash>.pdf`) and is kept in `user_transcripts.transcript_data`; an unchanged
+transcript hands out a fresh link to the stored PDF. The language is part of the hash, so a Russian
+PDF is never handed out for an English request (the row remembers the latest rendition only:
+switching languages renders again). Upload first, then the row: a failed commit leaves an orphan
+object that the next request overwrites with the same bytes, never a row pointing at nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from academy_progress.settings import ProgressSettings
 from academy_progress.transcripts.pdf import RENDERER_VERSION, render_transcript_pdf
 from academy_progress.transcripts.repository import TranscriptRepository
 from academy_progress.transcripts.schemas import TranscriptCourse, TranscriptOut
+from academy_progress.transcripts.texts import resolve_language
 
 PDF_CONTENT_TYPE = "application/pdf"
 
@@ -43,9 +46,13 @@ async def issue_transcript(
     *,
     user_id: int,
     full_name: str | None = None,
+    language: str | None = None,
     now: datetime | None = None,
 ) -> TranscriptOut:
-    """The learner's transcript PDF (rendered if it changed) and a short-lived link to download it."""
+    """The learner's transcript PDF (rendered if it changed) and a short-lived link to download it.
+
+    `language` is a language tag (`en`, `en-GB`, `ru`...): English for `en`, else Russian.
+    """
     repo = TranscriptRepository(session)
     rows = await repo.completed_courses(user_id)
     if not rows:
@@ -55,6 +62,7 @@ async def issue_transcript(
     content: dict[str, Any] = {
         "user_id": user_id,
         "full_name": full_name,
+        "language": resolve_language(language),
         "timezone": time_zone if time_zone and is_known_timezone(time_zone) else DEFAULT_TIMEZONE,
         "courses": [course.model_dump(mode="json") for course in courses],
         "total_hours": sum(course.duration_hours or 0 for course in courses),
@@ -88,6 +96,7 @@ async def issue_transcript(
         user_id=user_id,
         courses=courses,
         total_hours=content["total_hours"],
+        language=content["language"],
         object_key=object_key,
         download_url=url,
         generated_at=generated_at,
