@@ -13,6 +13,7 @@ from academy_progress.enrolments.endpoints import router as enrolments_router
 from academy_progress.lessons.endpoints import router as lessons_router
 from academy_progress.models import Base, messaging
 from academy_progress.projections.consumers import catalog_projection
+from academy_progress.reminders.consumers import learner_time_zones
 from academy_progress.reminders.endpoints import router as preferences_router
 from academy_progress.reminders.jobs import check_inactive_learners
 from academy_progress.reports.endpoints import router as reports_router
@@ -28,7 +29,7 @@ service = ServiceDefinition(
     migrations="academy_progress:migrations",
     # The reports router first: its /internal/learners/inactive must not be read as a learner id.
     routers=[reports_router, enrolments_router, lessons_router, preferences_router, transcripts_router],
-    consumers=[catalog_projection, enrolments],
+    consumers=[catalog_projection, enrolments, learner_time_zones],
     on_startup=[open_object_storage],
     worker_jobs=[check_inactive_learners],
 )

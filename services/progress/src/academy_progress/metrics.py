@@ -16,3 +16,8 @@ LESSONS_COMPLETED = Counter("academy_progress_lessons_completed_total", "First c
 COURSES_COMPLETED = Counter("academy_progress_courses_completed_total", "Enrolments completed")
 INACTIVITY_REMINDERS = Counter("academy_progress_inactivity_reminders_total", "learner_inactive events written")
 TRANSCRIPTS_RENDERED = Counter("academy_progress_transcripts_rendered_total", "Transcript PDFs rendered and stored")
+LEARNER_TIME_ZONE_UPDATES = Counter(
+    "academy_progress_learner_time_zone_updates_total",
+    "Users events applied to the learners' time zones, by outcome (applied; stale: an older revision than held)",
+    ["event", "outcome"],
+)

@@ -234,7 +234,12 @@ class InactivityReminder(Base):
 
 
 class LearnerPreferences(Base):
-    """When and whether to remind a learner (local time needs the learner's time zone)."""
+    """When and whether to remind a learner (local time needs the learner's time zone).
+
+    The time zone belongs to the users service: its `user_registered.v2` / `profile_updated.v2` events
+    set it here, each only when its `revision` is higher than `profile_revision`, so a late event never
+    brings back an older zone. The opt-out is the learner's answer to progress itself.
+    """
 
     __tablename__ = "learner_preferences"
 
@@ -242,8 +247,13 @@ class LearnerPreferences(Base):
     # An IANA name (checked by the application against the tz database; SQL cannot).
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, server_default=text(f"'{DEFAULT_TIMEZONE}'"))
     reminders_opt_out: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    # The users service's revision of the learner whose zone `timezone` holds; null until an event came.
+    profile_revision: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
 
-    __table_args__ = (CheckConstraint("length(timezone) > 0", name="timezone_not_empty"),)
+    __table_args__ = (
+        CheckConstraint("length(timezone) > 0", name="timezone_not_empty"),
+        CheckConstraint("profile_revision IS NULL OR profile_revision > 0", name="profile_revision_positive"),
+    )

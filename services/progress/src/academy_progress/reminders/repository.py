@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from academy_runtime.projections import upsert_if_newer
 from sqlalchemy import RowMapping, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,19 @@ class ReminderRepository:
             .execution_options(populate_existing=True)
         )
         return row.scalar_one()
+
+    async def apply_time_zone(self, user_id: int, *, time_zone: str, revision: int) -> bool:
+        """Take the learner's zone of the users service's `revision`, unless a newer (or the same) revision
+        is held; a learner not seen yet gets a row with the default opt-out. True when applied."""
+        return await upsert_if_newer(
+            self.session,
+            LearnerPreferences,
+            {"user_id": user_id, "timezone": time_zone, "profile_revision": revision},
+            key=["user_id"],
+            version="profile_revision",
+            update=["timezone"],
+            set_={"updated_at": func.now()},
+        )
 
     async def reminder_candidates(
         self, *, since: datetime, period_start: date, after_user_id: int, limit: int

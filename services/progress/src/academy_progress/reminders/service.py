@@ -2,9 +2,10 @@
 
 A learner is reminded when they have an unfinished course and neither completed a lesson nor enrolled
 in the last `REMINDER_INACTIVE_DAYS` days, have not opted out, and it is daytime where they live
-(`REMINDER_WINDOW_START` ≤ local time < `REMINDER_WINDOW_END`, in their time zone, Europe/Moscow by
-default). At most one reminder per learner per period: periods are fixed windows of
-`REMINDER_PERIOD_DAYS` UTC days counted from Monday 1970-01-05 (with 7, calendar weeks from Monday).
+(`REMINDER_WINDOW_START` ≤ local time < `REMINDER_WINDOW_END`, in their time zone: the one the users
+service announces in `user_registered.v2` / `profile_updated.v2`, Europe/Moscow until it has). At most
+one reminder per learner per period: periods are fixed windows of `REMINDER_PERIOD_DAYS` UTC days
+counted from Monday 1970-01-05 (with 7, calendar weeks from Monday).
 The reminder row (primary key learner + period) and the event are written in one transaction, so a
 second worker, a retried check or a restart can never remind twice in a period, and a learner who is
 asleep now is reminded at the first check after their morning starts.
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from academy_contracts.progress import LearnerInactiveV1
+from academy_contracts.users import ProfileUpdatedV2, UserRegisteredV2
 from academy_runtime.db import transaction
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,6 +100,16 @@ async def remind_inactive_learners(
     if reminded:
         log.info("inactivity reminders written", extra={"count": len(reminded)})
     return reminded
+
+
+async def record_learner_time_zone(session: AsyncSession, event: UserRegisteredV2 | ProfileUpdatedV2) -> bool:
+    """The learner's zone as the users service announced it, unless a newer revision is already held (a
+    late `user_registered` never brings back the zone of before a change). True when applied."""
+    applied = await ReminderRepository(session).apply_time_zone(
+        event.user_id, time_zone=event.time_zone, revision=event.revision
+    )
+    metrics.LEARNER_TIME_ZONE_UPDATES.labels(event.event_type, "applied" if applied else "stale").inc()
+    return applied
 
 
 async def learner_preferences(session: AsyncSession, user_id: int) -> LearnerPreferencesOut:
