@@ -89,8 +89,9 @@ class LearnerCategoryScore(Base):
 class LearnerProfile(Base):
     """Projection of the users service's profile: what leaderboards show (name) and group by (city).
 
-    `profile_at` is the timestamp of the event the values come from: an older event never overwrites
-    a newer one, so a profile update that overtakes the registration is kept.
+    `profile_revision` is the users service's revision of the values held and `profile_at` the
+    timestamp of the event they come from: an older fact never overwrites a newer one, so a profile
+    update that overtakes the registration is kept (see `learners.service.supersedes`).
     """
 
     __tablename__ = "learner_profiles"
@@ -101,9 +102,14 @@ class LearnerProfile(Base):
     # The city as leaderboards compare it ("  москва " and "Москва" are one board).
     city_key: Mapped[str | None] = mapped_column(String(100))
     profile_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Null when the values came from a users.profile_updated.v1 (which carries no revision) or predate it.
+    profile_revision: Mapped[int | None] = mapped_column(Integer)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_learner_profiles_city_key", "city_key"),)
+    __table_args__ = (
+        Index("ix_learner_profiles_city_key", "city_key"),
+        CheckConstraint("profile_revision IS NULL OR profile_revision > 0", name="profile_revision_positive"),
+    )
 
 
 class Level(Base):

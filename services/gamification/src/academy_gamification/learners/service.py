@@ -1,7 +1,9 @@
 """The learners' profile as gamification needs it: a name for the leaderboards and a city to group by.
 
-Fed by users events, which may arrive out of order (a profile update before the registration) or
-again: each carries the profile as of its timestamp, and the newest one wins.
+Fed by users events, which may arrive out of order (a profile update before the registration, after a
+broker outage) or again: each carries the whole profile as of a version, and the newest one wins
+(`supersedes`). The version is the users service's `revision` (v2 events; a registration is always
+revision 1, in v1 too); only a `profile_updated.v1` has none, and is ordered by its timestamp.
 """
 
 from __future__ import annotations
@@ -34,33 +36,63 @@ class ProfileChange:
     new_city_key: str | None
 
 
+@dataclass(frozen=True)
+class ProfileVersion:
+    """Where a profile fact stands among the learner's: the users revision (None: a `profile_updated.v1`,
+    which does not say) and the event's own timestamp."""
+
+    revision: int | None
+    at: datetime
+
+
+def supersedes(new: ProfileVersion, *, held_revision: int | None, held_at: datetime) -> bool:
+    """Whether a fact of version `new` replaces the profile held (of `held_revision`, `held_at`).
+
+    Revisions decide when both are known. During the move from v1 to v2 the consumer hears both
+    versions of every fact (users publishes them together): a v1 update is newer than a registration
+    (revision 1) but is otherwise left to its v2 twin; a held v1 update (no revision) is newer than any
+    registration, and against anything else the timestamps decide (a twin, same instant, applies).
+    """
+    if new.revision is not None and held_revision is not None:
+        return new.revision > held_revision
+    if new.revision is None and held_revision is not None:
+        return held_revision == 1
+    if new.revision is not None:  # held: a v1 update (or a row from before revisions)
+        return new.revision > 1 and new.at >= held_at
+    return new.at > held_at
+
+
 async def apply_profile(
     session: AsyncSession,
     *,
     user_id: int,
     full_name: str | None,
     city: str | None,
-    as_of: datetime,
-    is_update: bool,
+    version: ProfileVersion,
 ) -> ProfileChange | None:
-    """Keep the profile of `as_of` unless a newer one is already known; None when nothing changed.
-
-    At an equal timestamp an update wins over a registration (it can only have come after it).
-    """
+    """Keep the profile of `version` unless a newer one is already known; None when nothing changed."""
     await lock_learner(session, user_id)
     repo = LearnerProfileRepository(session)
     profile = await repo.get(user_id)
     if profile is None:
         await repo.add(
-            LearnerProfile(user_id=user_id, full_name=full_name, city=city, city_key=city_key(city), profile_at=as_of)
+            LearnerProfile(
+                user_id=user_id,
+                full_name=full_name,
+                city=city,
+                city_key=city_key(city),
+                profile_at=version.at,
+                profile_revision=version.revision,
+            )
         )
         return ProfileChange(old_city_key=None, new_city_key=city_key(city))
     if profile.erased_at is not None:
         return None  # the learner's data was erased: nothing about them is kept any more
-    if profile.profile_at > as_of or (profile.profile_at == as_of and not is_update):
+    if not supersedes(version, held_revision=profile.profile_revision, held_at=profile.profile_at):
         return None
     old_city_key = profile.city_key
-    profile.full_name, profile.city, profile.city_key, profile.profile_at = full_name, city, city_key(city), as_of
+    profile.full_name, profile.city, profile.city_key = full_name, city, city_key(city)
+    profile.profile_at, profile.profile_revision = version.at, version.revision
     await session.flush()
     return ProfileChange(old_city_key=old_city_key, new_city_key=profile.city_key)
 

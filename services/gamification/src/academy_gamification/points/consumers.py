@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from academy_contracts.users import UserRegisteredV1
+from academy_contracts.users import UserRegisteredV1, UserRegisteredV2
 from academy_runtime.consumer import Consumer, EventContext
 
 from academy_gamification.leaderboards.service import refresh_after_commit
@@ -11,9 +11,11 @@ from academy_gamification.settings import GamificationSettings
 welcome_points = Consumer("welcome-points")
 
 
-@welcome_points.on(UserRegisteredV1)
-async def award_welcome_points(ctx: EventContext, event: UserRegisteredV1) -> None:
-    """Every new learner gets welcome points, once: the award key is the learner, not the event."""
+@welcome_points.on(UserRegisteredV2)
+@welcome_points.on(UserRegisteredV1)  # during the move to v2: both versions of a registration award once
+async def award_welcome_points(ctx: EventContext, event: UserRegisteredV1 | UserRegisteredV2) -> None:
+    """Every new learner gets welcome points, once: the award key is the learner, not the event (nor the
+    version: users publishes v1 and v2 of each registration while consumers move to v2)."""
     settings = ctx.resources.settings
     assert isinstance(settings, GamificationSettings)
     await lock_learner(ctx.session, event.user_id)
