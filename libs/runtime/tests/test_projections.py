@@ -63,6 +63,13 @@ async def test_extra_set_expressions_apply_with_the_fact(resources):
     assert await held(resources, 5) == ("ru", "en then ru", 2)
 
 
+async def test_extra_set_expressions_may_read_the_new_row(resources):
+    await put(resources, 8, "en", 1, extra={"note": "a"})
+
+    await put(resources, 8, "ru", 2, extra={"note": "b"}, set_=lambda new: {"note": func.concat(new.note, new.value)})
+    assert await held(resources, 8) == ("ru", "bru", 2)
+
+
 async def test_concurrent_facts_leave_the_newest_whatever_the_order(resources):
     revisions = [7, 3, 9, 1, 8, 2, 6, 4, 5]
     await asyncio.gather(*(put(resources, 6, f"r{revision}", revision) for revision in revisions))

@@ -19,14 +19,20 @@ cannot both win, and the answer says whether the fact was applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+Excluded = ReadOnlyColumnCollection[str, KeyedColumnElement[Any]]
+"""The row that was to be inserted (`excluded.<column>` in SQL)."""
+SetClause = Mapping[str, Any] | Callable[[Excluded], Mapping[str, Any]]
 
 
 def upsert_if_newer_statement(
@@ -36,17 +42,19 @@ def upsert_if_newer_statement(
     key: Sequence[str],
     version: str,
     update: Iterable[str] | None = None,
-    set_: Mapping[str, Any] | None = None,
+    set_: SetClause | None = None,
     or_equal: bool = False,
 ) -> ReturningInsert[Any]:
     """The upsert of `values` into `target` that changes an existing row only for a newer `version`.
 
     `key`: the conflict target (the primary key or a unique index). `update`: the columns an applied
     fact overwrites (default: every column in `values` but the key); `version` is always among them.
-    `set_`: further SET expressions (`{"projected_at": func.now()}`, or an expression that must not
-    simply take the new value). A row holding no version yet (NULL) takes any fact. `or_equal`: a fact
-    of the same version is applied too (for a fact that must win a tie, such as an archive). Returns the
-    key of the row inserted or changed; no row means the fact was older and nothing was written.
+    `set_`: further SET expressions (`{"projected_at": func.now()}`), or a function of the `excluded`
+    row returning them, for a column that must not simply take the new value
+    (`lambda new: {"is_active": and_(new.is_active, Course.archived_at.is_(None))}`). A row holding no
+    version yet (NULL) takes any fact. `or_equal`: a fact of the same version is applied too (for a fact
+    that must win a tie, such as an archive). Returns the key of the row inserted or changed; no row
+    means the fact was older and nothing was written.
     """
     if version not in values:
         raise ValueError(f"values lack the version column {version!r}")
@@ -55,7 +63,7 @@ def upsert_if_newer_statement(
     columns = [name for name in (update if update is not None else values) if name not in key]
     assignments: dict[str, Any] = {name: excluded[name] for name in columns}
     assignments[version] = excluded[version]
-    assignments.update(set_ or {})
+    assignments.update((set_(excluded) if callable(set_) else set_) or {})
     newer = held[version] <= excluded[version] if or_equal else held[version] < excluded[version]
     return statement.on_conflict_do_update(
         index_elements=[held[name] for name in key],
@@ -72,7 +80,7 @@ async def upsert_if_newer(
     key: Sequence[str],
     version: str,
     update: Iterable[str] | None = None,
-    set_: Mapping[str, Any] | None = None,
+    set_: SetClause | None = None,
     or_equal: bool = False,
 ) -> bool:
     """Run `upsert_if_newer_statement`; True when the fact was applied (row inserted or changed)."""

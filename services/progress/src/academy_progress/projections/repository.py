@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from academy_contracts.catalog import CourseLesson, CourseSnapshot
-from sqlalchemy import and_, delete, func, or_
+from academy_runtime.projections import upsert_if_newer
+from sqlalchemy import and_, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,19 +35,18 @@ class CourseProjectionRepository:
             "lessons_total": len(snapshot.lessons),
             "updated_at": version_at,
         }
-        insert_course = insert(CourseProjection).values(values)
-        excluded = insert_course.excluded
-        upsert = insert_course.on_conflict_do_update(
-            index_elements=[CourseProjection.course_id],
-            set_={
-                **{name: excluded[name] for name in values if name not in {"course_id", "is_active"}},
+        stored = await upsert_if_newer(
+            self.session,
+            CourseProjection,
+            values,
+            key=["course_id"],
+            version="updated_at",  # null on a tombstone: any snapshot fills it
+            set_=lambda new: {
                 # Archiving is final: a snapshot, even a newer one, never makes an archived course visible.
-                "is_active": and_(excluded.is_active, CourseProjection.archived_at.is_(None)),
+                "is_active": and_(new.is_active, CourseProjection.archived_at.is_(None)),
                 "projected_at": func.now(),
             },
-            where=or_(CourseProjection.updated_at.is_(None), CourseProjection.updated_at < excluded.updated_at),
-        ).returning(CourseProjection.course_id)
-        stored = (await self.session.execute(upsert)).first() is not None
+        )
         if stored:
             await self._replace_lessons(snapshot.course_id, snapshot.lessons)
         return stored
