@@ -48,7 +48,7 @@ async def test_points_level_and_achievements_unlocked_and_ahead(gateway, tg):
     assert f"Уровень {points['level']} — «{points['level_title_ru']}»" in screen.text
     if points["next_level_points"] is not None:
         assert f"До следующего уровня: {points['next_level_points'] - points['total_points']} баллов" in screen.text
-    assert "Серия: 1 дн. подряд" in screen.text
+    assert "Серия: 1 день подряд" in screen.text
     assert "Уроков пройдено: 2" in screen.text
     assert "Получено (1):" in screen.text
     assert "🏅 Первый шаг —" in screen.text  # first lesson, with its date

@@ -120,7 +120,7 @@ async def test_my_courses_shows_a_partial_bar_and_continues_with_the_next_lesson
     mine = await tg.wait_for_reply(sent, has_text("Мои курсы"))
 
     assert "▰▰▱▱▱▱▱▱▱▱ 25%" in mine.text
-    assert "1/4 уроков" in mine.text
+    assert "1 из 4 уроков" in mine.text
     assert "📄 Справка об обучении (PDF)" not in {b["text"] for b in mine.inline_buttons()}  # nothing completed yet
     continue_label = next(b["text"] for b in mine.inline_buttons() if b["text"].startswith("▶️"))
     await tg.press_button_by_text(user, mine, continue_label)

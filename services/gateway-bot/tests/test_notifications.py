@@ -151,7 +151,7 @@ async def test_an_inactive_learner_is_reminded_can_continue_and_can_turn_reminde
         detected_at=datetime.now(UTC),
     )
     await publish_as(services, "progress", inactive)
-    reminder = await tg.wait_for_message(user.id, has_text("Вы не занимались уже 8 дн."), timeout=NOTIFIED_WITHIN_S)
+    reminder = await tg.wait_for_message(user.id, has_text("Вы не занимались уже 8 дней"), timeout=NOTIFIED_WITHIN_S)
 
     assert course["title"] in reminder.text
     assert "Осталось уроков: 2" in reminder.text

@@ -6,6 +6,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from academy_gateway_bot.i18n import use_locale
 from academy_gateway_bot.screens import format_amount
 from academy_runtime.client import ServiceClient
 
@@ -27,7 +28,8 @@ OPENED_WITHIN_S = 30
 
 
 def ru(amount: int) -> str:
-    return format_amount(Decimal(amount), "ru")
+    with use_locale("ru"):
+        return format_amount(Decimal(amount))
 
 
 async def paid_course(gateway, *, price: str = "4900", lessons: int = 2) -> tuple[str, dict]:
@@ -54,10 +56,10 @@ async def test_a_paid_course_card_shows_its_price_in_roubles_stars_and_coins(gat
 
     card = await open_course_card(gateway, tg, user, category, course)
 
-    assert f"Цена: 4 900 ₽ · ⭐ {offer['stars_price']}" in card.text
+    assert f"Цена: 4 900 ₽ · ⭐ {ru(offer['stars_price'])}" in card.text
     assert "На вашем балансе: 0 монет" in card.text
     labels = [b["text"] for b in card.inline_buttons()]
-    assert f"Оплатить ⭐ {offer['stars_price']}" in labels
+    assert f"Оплатить ⭐ {ru(offer['stars_price'])}" in labels
     assert "Пополнить баланс" in labels  # nothing in the wallet: no "buy for coins"
     assert not any(label.startswith("Купить за") for label in labels)
 
@@ -79,7 +81,7 @@ async def test_buying_a_course_with_stars_opens_it_with_its_first_lesson(gateway
     offer = await wait_for_offer(gateway, learner["id"], course["id"])
     card = await open_course_card(gateway, tg, user, category, course)
 
-    press = await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}")
+    press = await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}")
     answer = await tg.wait_for_callback_answer(press)
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
 
@@ -115,7 +117,7 @@ async def test_a_learner_over_the_message_limit_still_gets_the_course_they_paid_
     user, learner = await register(gateway, tg)
     offer = await wait_for_offer(gateway, learner["id"], course["id"])
     card = await open_course_card(gateway, tg, user, category, course)
-    press = await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}")
+    press = await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}")
     await tg.wait_for_callback_answer(press)
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
     limit = resources.settings.throttle_updates_per_minute
@@ -141,7 +143,7 @@ async def test_the_stars_button_pressed_ten_times_sends_one_invoice(gateway, tg)
     offer = await wait_for_offer(gateway, learner["id"], course["id"])
     card = await open_course_card(gateway, tg, user, category, course)
 
-    presses = [await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}") for _ in range(10)]
+    presses = [await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}") for _ in range(10)]
     answers = [await tg.wait_for_callback_answer(press) for press in presses]
     await asyncio.sleep(0.5)
 
@@ -155,7 +157,7 @@ async def test_pre_checkout_is_refused_when_the_price_changed_with_the_reason(ga
     user, learner = await register(gateway, tg)
     offer = await wait_for_offer(gateway, learner["id"], course["id"])
     card = await open_course_card(gateway, tg, user, category, course)
-    await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}")
+    await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}")
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
 
     await gateway.clients.catalog.patch(f"/internal/courses/{course['id']}", json={"price": "6900"})
@@ -173,7 +175,7 @@ async def test_pre_checkout_is_refused_when_the_course_was_archived(gateway, tg)
     user, learner = await register(gateway, tg)
     offer = await wait_for_offer(gateway, learner["id"], course["id"])
     card = await open_course_card(gateway, tg, user, category, course)
-    await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}")
+    await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}")
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
 
     await gateway.clients.catalog.post(f"/internal/courses/{course['id']}/archive")
@@ -238,7 +240,7 @@ async def test_a_stars_payment_for_a_course_already_owned_is_returned(gateway, t
     user, learner = await register(gateway, tg)
     offer = await wait_for_offer(gateway, learner["id"], course["id"])
     card = await open_course_card(gateway, tg, user, category, course)
-    await tg.press_button_by_text(user, card, f"Оплатить ⭐ {offer['stars_price']}")
+    await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}")
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
     # Meanwhile the course was bought from the wallet (another device, another invoice)...
     await fund(gateway, learner["id"], offer["coins_price"])
@@ -252,7 +254,7 @@ async def test_a_stars_payment_for_a_course_already_owned_is_returned(gateway, t
     paid = await tg.send_successful_payment(user, invoice_message_id=invoice.message_id)
 
     reply = await tg.wait_for_reply(paid, has_text("уже есть"))
-    assert f"⭐ {offer['stars_price']} вернули" in reply.text
+    assert f"⭐ {ru(offer['stars_price'])} вернули" in reply.text
     charge = paid.successful_payment["telegram_payment_charge_id"]
     payment = next(p for p in await tg.payments() if p["telegram_payment_charge_id"] == charge)
     assert payment["refunded"] is True  # billing gave the Stars back through refundStarPayment

@@ -30,6 +30,7 @@ from academy_gateway_bot.handlers import (
     start,
     wallet,
 )
+from academy_gateway_bot.i18n import create_i18n_middleware
 from academy_gateway_bot.middlewares import FriendlyErrors, Throttling, UpdateDeduplication
 from academy_gateway_bot.notifications.sender import NotificationSender
 from academy_gateway_bot.settings import GatewaySettings
@@ -62,6 +63,9 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     dp["resources"] = resources
     dp["clients"] = clients
     dp.update.outer_middleware(UpdateDeduplication(resources.redis, prefix))
+    # After de-duplication (a duplicate costs nothing). Not `setup()`: that would clear the shared,
+    # process-wide translations when one of several dispatchers (tests) shuts down.
+    dp.update.outer_middleware(create_i18n_middleware())
     throttling = Throttling(resources.redis, prefix, settings.throttle_updates_per_minute)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)

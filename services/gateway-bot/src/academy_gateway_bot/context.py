@@ -1,7 +1,8 @@
 """Who is talking to the bot: the registered learner behind an update, or None before registration.
 
-Every message and callback handler receives `learner: LearnerCtx | None` and `locale: str` (the
-learner's chosen language, or the one Telegram reports for someone not registered yet). The learner
+Every message and callback handler receives `learner: LearnerCtx | None`, and the update's
+`I18nContext` is switched to the learner's chosen language (it starts with the one Telegram reports,
+which stays for someone not registered yet). The learner
 is read from the users service and cached briefly in Redis; whatever changes the profile or the
 language calls `forget_learner` so the next update sees the change.
 """
@@ -16,10 +17,10 @@ from typing import Any
 from academy_runtime.errors import NotFoundError
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
+from aiogram_i18n import I18nContext
 from redis.asyncio import Redis
 
 from academy_gateway_bot.clients import ServiceClients
-from academy_gateway_bot.i18n import locale_for
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -80,8 +81,9 @@ async def forget_learner(redis: Redis, prefix: str, telegram_id: int) -> None:
 
 
 class LearnerContext(BaseMiddleware):
-    """Injects `learner` (LearnerCtx, or None = not registered) and `locale` into message and callback
-    handlers. Registered as an inner middleware, so only updates some handler takes cost a lookup."""
+    """Injects `learner` (LearnerCtx, or None = not registered) into message and callback handlers and
+    renders their texts in the learner's language. Registered as an inner middleware, so only updates
+    some handler takes cost a lookup."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -93,5 +95,7 @@ class LearnerContext(BaseMiddleware):
         if user is not None and not user.is_bot:
             learner = await load_learner(self.redis, self.prefix, data["clients"], user.id)
         data["learner"] = learner
-        data["locale"] = learner.locale if learner else locale_for(user.language_code if user else None)
+        i18n: I18nContext | None = data.get("i18n")
+        if learner is not None and i18n is not None:
+            i18n.locale = learner.locale
         return await handler(event, data)

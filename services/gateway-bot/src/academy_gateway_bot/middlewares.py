@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from redis.asyncio import Redis
 
 from academy_gateway_bot import metrics
-from academy_gateway_bot.i18n import locale_for, t
+from academy_gateway_bot.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,10 @@ class Throttling(BaseMiddleware):
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, 60, nx=True)
-            count, _ = await pipe.execute()
+            count, _expiry_set = await pipe.execute()
         if count > self.per_minute:
             metrics.UPDATES.labels("throttled").inc()
-            text = t("error.throttled", locale_for(user.language_code))
+            text = _("error-throttled")
             if isinstance(event, CallbackQuery):
                 # Every press is answered, or the learner's button spins until Telegram gives up.
                 with contextlib.suppress(TelegramBadRequest):
@@ -97,7 +97,6 @@ class FriendlyErrors(BaseMiddleware):
         try:
             return await handler(event, data)
         except DependencyUnavailableError:
-            user = data.get("event_from_user")
             if hasattr(event, "answer"):
-                await event.answer(t("error.temporary", locale_for(user.language_code if user else None)))
+                await event.answer(_("error-temporary"))
             raise

@@ -10,9 +10,10 @@ from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from babel.numbers import format_decimal
 
 from academy_gateway_bot.clients import ServiceClients
-from academy_gateway_bot.i18n import locale_for, t
+from academy_gateway_bot.i18n import _, current_locale, locale_for
 
 BAR_CELLS = 10
 _CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "XTR": "⭐"}
@@ -54,7 +55,7 @@ async def answer_callback(callback: CallbackQuery, text: str | None = None, *, a
 
 
 async def not_registered(event: Event) -> None:
-    text = t("profile.not_registered", event_locale(event))
+    text = _("profile-not-registered")
     if isinstance(event, CallbackQuery):
         await answer_callback(event, text, alert=True)
     else:
@@ -68,12 +69,12 @@ def progress_bar(percent: int) -> str:
     return f"{'▰' * filled}{'▱' * (BAR_CELLS - filled)} {percent}%"
 
 
-def format_amount(amount: Decimal, locale: str) -> str:
+def format_amount(amount: Decimal) -> str:
+    """An amount in the current language's notation (CLDR through Babel, as Fluent formats numbers):
+    «4 900», «1 234,50» in Russian (a no-break space groups digits), «4,900», «1,234.50» in English;
+    kopecks/cents only when there are any."""
     whole = amount == amount.to_integral_value()
-    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
-    if locale == "ru":  # 4 900 ₽, 1 234,50 ₽
-        return text.replace(",", " ").replace(".", ",")
-    return text
+    return format_decimal(amount, format="#,##0" if whole else "#,##0.00", locale=current_locale())
 
 
 def is_free(course: dict[str, Any]) -> bool:
@@ -83,46 +84,27 @@ def is_free(course: dict[str, Any]) -> bool:
         return False
 
 
-def format_price(course: dict[str, Any], locale: str) -> str:
+def format_price(course: dict[str, Any]) -> str:
     """ "Бесплатно" / "4 900 ₽" / "250 ⭐"."""
     if is_free(course):
-        return t("price.free", locale)
+        return _("price-free")
     amount = Decimal(str(course["price"]))
     currency = str(course.get("currency") or "RUB")
     sign = _CURRENCY_SIGNS.get(currency, currency)
-    return f"{format_amount(amount, locale)} {sign}"
+    return f"{format_amount(amount)} {sign}"
 
 
-_RU_COIN_FORMS = {
-    "nom": ("монета", "монеты", "монет"),
-    "acc": ("монету", "монеты", "монет"),
-    "gen": ("монеты", "монет", "монет"),
-}
-_RU_FEW = range(2, 5)
-_RU_TEENS = range(11, 15)
-
-
-def format_coins(coins: int, locale: str, *, case: str = "nom") -> str:
-    """ "1 монета", "3 монеты", "1 500 монет" ("купить за 21 монету": `case="acc"`, "не хватает 1 монеты":
-    `case="gen"`); "1 coin", "5 coins"."""
-    number = format_amount(Decimal(abs(coins)), locale)
+def format_coins(coins: int, *, case: str = "nom") -> str:
+    """ "1 монета", "3 монеты", "1 500 монет" in the current language, the word in CLDR's plural form
+    (Fluent messages `coins-nom`, `coins-acc` for «купить за 21 монету», `coins-gen` for «не хватает
+    1 монеты»); "1 coin", "1,500 coins" in English. Negative amounts keep their sign."""
     sign = "-" if coins < 0 else ""
-    if locale != "ru":
-        return f"{sign}{number} {'coin' if abs(coins) == 1 else 'coins'}"
-    one, few, many = _RU_COIN_FORMS[case]
-    n = abs(coins)
-    if n % 10 == 1 and n % 100 != 11:  # noqa: PLR2004
-        word = one
-    elif n % 10 in _RU_FEW and n % 100 not in _RU_TEENS:
-        word = few
-    else:
-        word = many
-    return f"{sign}{number} {word}"
+    return _(f"coins-{case}", count=abs(coins), amount=sign + format_amount(Decimal(abs(coins))))
 
 
-def format_money(amount: object, currency: str, locale: str) -> str:
+def format_money(amount: object, currency: str) -> str:
     """ "4 900 ₽", "12,50 $", "250 ⭐" from a decimal string (or number) and its currency."""
-    return f"{format_amount(Decimal(str(amount)), locale)} {_CURRENCY_SIGNS.get(currency, currency)}"
+    return f"{format_amount(Decimal(str(amount)))} {_CURRENCY_SIGNS.get(currency, currency)}"
 
 
 def format_date(value: str | datetime | None) -> str:
@@ -136,11 +118,11 @@ def escape(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def course_title(course: dict[str, Any], locale: str) -> str:
+def course_title(course: dict[str, Any]) -> str:
     """The course's title, or "Course #7" while progress has not heard of it from the catalog yet."""
     title = course.get("title")
     course_id = course.get("course_id", course.get("id"))
-    return str(title) if title else t("course.untitled", locale, id=course_id)
+    return str(title) if title else _("course-untitled", id=str(course_id))
 
 
 def short(text: str, limit: int = 40) -> str:
@@ -148,8 +130,9 @@ def short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-async def category_titles(clients: ServiceClients, locale: str) -> dict[str, str]:
+async def category_titles(clients: ServiceClients) -> dict[str, str]:
     """Category slug → its title in the learner's language, in the catalog's order."""
+    locale = current_locale()
     categories = await clients.catalog.get("/internal/categories")
     ordered = sorted(categories, key=lambda c: (c.get("sort_order", 0), c["slug"]))
     return {c["slug"]: str(c.get(f"title_{locale}") or c.get("title_ru") or c["slug"]) for c in ordered}

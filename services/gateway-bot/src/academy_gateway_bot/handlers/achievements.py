@@ -12,7 +12,7 @@ from academy_gateway_bot import keyboards
 from academy_gateway_bot.callbacks import AchievementsCb, LeaderboardCb
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
-from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.i18n import _, button_filter, current_locale
 from academy_gateway_bot.screens import (
     Event,
     answer_callback,
@@ -46,8 +46,9 @@ async def achievements_button(
     await answer_callback(callback)
 
 
-def localized(item: dict[str, Any], field: str, locale: str) -> str:
+def localized(item: dict[str, Any], field: str) -> str:
     """`title` is Russian; `title_en` the English one, when there is one."""
+    locale = current_locale()
     if locale != "ru" and item.get(f"{field}_en"):
         return str(item[f"{field}_en"])
     return str(item.get(field) or "")
@@ -59,19 +60,18 @@ async def show_achievements(event: Event, learner: LearnerCtx, clients: ServiceC
     achievements = (await clients.gamification.get(f"/internal/learners/{learner.user_id}/achievements"))["items"]
     next_level_points = points.get("next_level_points")
     if next_level_points is None:
-        next_line = t("ach.top_level", locale)
+        next_line = _("ach-top-level")
     else:
         to_go = points.get("points_to_next_level", next_level_points - points["total_points"])
-        next_line = t("ach.to_next_level", locale, points=max(0, to_go))
+        next_line = _("ach-to-next-level", points=max(0, to_go))
     streak = points.get("streak_days", 0)
-    text = t(
-        "ach.summary",
-        locale,
+    text = _(
+        "ach-summary",
         points=points["total_points"],
         level=points["level"],
         level_title=escape(points.get(f"level_title_{locale}") or points.get("level_title_ru") or ""),
         next=next_line,
-        streak=t("ach.streak_days", locale, days=streak) if streak else t("ach.streak_none", locale),
+        streak=_("ach-streak-days", days=streak) if streak else _("ach-streak-none"),
         lessons=points.get("lessons_completed", 0),
         courses=points.get("courses_completed", 0),
     )
@@ -80,24 +80,23 @@ async def show_achievements(event: Event, learner: LearnerCtx, clients: ServiceC
     # The nearest goals first: the largest share of the condition already reached.
     locked.sort(key=lambda a: -(a.get("progress") or 0) / max(1, a.get("condition_value") or 1))
     if unlocked:
-        text += t("ach.unlocked_header", locale, count=len(unlocked))
+        text += "\n\n" + _("ach-unlocked-header", count=len(unlocked))
         for achievement in unlocked:
-            title = escape(localized(achievement, "title", locale))
-            text += t("ach.unlocked_line", locale, title=title, date=format_date(achievement.get("earned_at")))
+            title = escape(localized(achievement, "title"))
+            text += "\n" + _("ach-unlocked-line", title=title, date=format_date(achievement.get("earned_at")))
     else:
-        text += t("ach.none", locale)
+        text += "\n\n" + _("ach-none")
     if locked:
-        text += t("ach.locked_header", locale)
+        text += "\n\n" + _("ach-locked-header")
         for achievement in locked[:LOCKED_SHOWN]:
             target = achievement.get("condition_value") or 1
-            text += t(
-                "ach.locked_line",
-                locale,
-                title=escape(localized(achievement, "title", locale)),
+            text += "\n" + _(
+                "ach-locked-line",
+                title=escape(localized(achievement, "title")),
                 progress=min(achievement.get("progress") or 0, target),
                 target=target,
             )
-    await show(event, text, keyboards.achievements(locale), edit=edit)
+    await show(event, text, keyboards.achievements(), edit=edit)
 
 
 async def leaderboard_command(message: Message, learner: LearnerCtx | None, clients: ServiceClients) -> None:
@@ -121,7 +120,7 @@ async def learner_categories(clients: ServiceClients, learner: LearnerCtx) -> di
     """The categories of the learner's courses (slug → title), latest enrolment first."""
     courses = await clients.progress.get(f"/internal/learners/{learner.user_id}/courses")
     courses.sort(key=lambda c: c["enrolled_at"], reverse=True)
-    titles = await category_titles(clients, learner.locale)
+    titles = await category_titles(clients)
     slugs = dict.fromkeys(c["category"] for c in courses if c.get("category"))
     return {slug: titles.get(slug, slug) for slug in slugs}
 
@@ -129,7 +128,6 @@ async def learner_categories(clients: ServiceClients, learner: LearnerCtx) -> di
 async def show_leaderboard(
     event: Event, learner: LearnerCtx, clients: ServiceClients, tab: LeaderboardCb, *, edit: bool
 ) -> None:
-    locale = learner.locale
     categories = await learner_categories(clients, learner)
     scope = tab.scope
     if scope == "city" and not learner.city:
@@ -137,44 +135,44 @@ async def show_leaderboard(
     params: dict[str, Any] = {"scope": scope, "user_id": learner.user_id, "limit": LEADERBOARD_SIZE}
     if scope == "city":
         params["city"] = learner.city
-        scope_title = t("lb.scope.city", locale, city=escape(learner.city))
+        scope_title = _("lb-scope-city", city=escape(learner.city))
     elif scope == "category":
         params["category"] = tab.category
-        titles = categories or await category_titles(clients, locale)
-        scope_title = t("lb.scope.category", locale, category=escape(titles.get(tab.category, tab.category)))
+        titles = categories or await category_titles(clients)
+        scope_title = _("lb-scope-category", category=escape(titles.get(tab.category, tab.category)))
     else:
-        scope_title = t("lb.scope.overall", locale)
+        scope_title = _("lb-scope-overall")
     board = await clients.gamification.get("/internal/leaderboards", params=params)
-    text = t("lb.title", locale, scope=scope_title)
+    text = _("lb-title", scope=scope_title) + "\n"
     top = board.get("top") or []
-    text += "".join(entry_line(entry, learner, locale) for entry in top) or t("lb.empty", locale)
+    text += "".join(entry_line(entry, learner) for entry in top) or ("\n" + _("lb-empty"))
     me = board.get("me")
     if me is None:
-        text += t("lb.me_none", locale)
+        text += "\n\n" + _("lb-me-none")
     else:
-        text += t("lb.me", locale, rank=me["rank"], points=me["points"])
+        text += "\n\n" + _("lb-me", rank=me["rank"], points=me["points"])
         in_top = any(entry["user_id"] == learner.user_id for entry in top)
         neighbours = [n for n in board.get("neighbours") or [] if n["user_id"] != learner.user_id]
         if neighbours and not in_top:
             around = sorted([*neighbours, me], key=lambda entry: entry["rank"])
-            text += t("lb.neighbours", locale) + "".join(entry_line(entry, learner, locale) for entry in around)
-    markup = keyboards.leaderboard_tabs(scope, tab.category, city=learner.city, categories=categories, locale=locale)
+            text += ("\n\n" + _("lb-neighbours")) + "".join(entry_line(entry, learner) for entry in around)
+    markup = keyboards.leaderboard_tabs(scope, tab.category, city=learner.city, categories=categories)
     await show(event, text, markup, edit=edit)
 
 
-def entry_line(entry: dict[str, Any], learner: LearnerCtx, locale: str) -> str:
+def entry_line(entry: dict[str, Any], learner: LearnerCtx) -> str:
     name = escape(entry.get("display_name") or "—")
     if entry["user_id"] == learner.user_id:
         name = f"<b>{name}</b>"
     place = MEDALS.get(entry["rank"], f"{entry['rank']}.")
-    return t("lb.entry", locale, place=place, name=name, points=entry["points"])
+    return "\n" + _("lb-entry", place=place, name=name, points=entry["points"])
 
 
 def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="achievements")
     router.message.register(achievements_command, Command("achievements"))
-    router.message.register(achievements_command, button_filter("menu.achievements"))
+    router.message.register(achievements_command, button_filter("menu-achievements"))
     router.message.register(leaderboard_command, Command("leaderboard"))
     router.callback_query.register(achievements_button, AchievementsCb.filter())
     router.callback_query.register(leaderboard_button, LeaderboardCb.filter())

@@ -16,7 +16,7 @@ from academy_gateway_bot import keyboards
 from academy_gateway_bot.callbacks import CatalogCb
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
-from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.i18n import _, button_filter
 from academy_gateway_bot.screens import (
     Event,
     answer_callback,
@@ -34,7 +34,7 @@ async def catalog_command(message: Message, learner: LearnerCtx | None, clients:
     if learner is None:
         await not_registered(message)
         return
-    await show_categories(message, learner, clients)
+    await show_categories(message, clients)
 
 
 async def catalog_button(
@@ -44,23 +44,22 @@ async def catalog_button(
         await not_registered(callback)
         return
     if callback_data.action == "categories":
-        await show_categories(callback, learner, clients)
+        await show_categories(callback, clients)
     elif callback_data.action == "category":
-        await show_category(callback, learner, clients, callback_data.category, max(1, callback_data.page))
+        await show_category(callback, clients, callback_data.category, max(1, callback_data.page))
     await answer_callback(callback)
 
 
-async def show_categories(event: Event, learner: LearnerCtx, clients: ServiceClients) -> None:
-    locale = learner.locale
-    categories = await category_titles(clients, locale)
+async def show_categories(event: Event, clients: ServiceClients) -> None:
+    categories = await category_titles(clients)
     top = await top_course(clients)
     if not categories and top is None:
-        await show(event, t("catalog.empty", locale))
+        await show(event, _("catalog-empty"))
         return
-    text = t("catalog.title", locale)
+    text = _("catalog-title")
     if top is not None:
-        text += t("catalog.top", locale, title=escape(course_title(top, locale)))
-    await show(event, text, keyboards.catalog_home(categories, top, locale))
+        text += "\n\n" + _("catalog-top", title=escape(course_title(top)))
+    await show(event, text, keyboards.catalog_home(categories, top))
 
 
 async def top_course(clients: ServiceClients) -> dict[str, Any] | None:
@@ -71,9 +70,8 @@ async def top_course(clients: ServiceClients) -> dict[str, Any] | None:
     return course
 
 
-async def show_category(event: Event, learner: LearnerCtx, clients: ServiceClients, category: str, page: int) -> None:
-    locale = learner.locale
-    titles = await category_titles(clients, locale)
+async def show_category(event: Event, clients: ServiceClients, category: str, page: int) -> None:
+    titles = await category_titles(clients)
     title = escape(titles.get(category, category))
     listing = await clients.catalog.get(
         "/internal/courses", params={"category": category, "page": page, "page_size": COURSES_PER_PAGE}
@@ -86,10 +84,10 @@ async def show_category(event: Event, learner: LearnerCtx, clients: ServiceClien
             "/internal/courses", params={"category": category, "page": page, "page_size": COURSES_PER_PAGE}
         )
     if total == 0:
-        text = t("catalog.category_empty", locale, category=title)
+        text = _("catalog-category-empty", category=title)
     else:
-        text = t("catalog.category", locale, category=title, total=total, page=page, pages=pages)
-    await show(event, text, keyboards.category_page(listing["items"], category, page, pages, locale))
+        text = _("catalog-category", category=title, total=total, page=page, pages=pages)
+    await show(event, text, keyboards.category_page(listing["items"], category, page, pages))
 
 
 async def page_counter_button(callback: CallbackQuery) -> None:
@@ -101,7 +99,7 @@ def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="catalog")
     router.message.register(catalog_command, Command("catalog"))
-    router.message.register(catalog_command, button_filter("menu.catalog"))
+    router.message.register(catalog_command, button_filter("menu-catalog"))
     router.callback_query.register(catalog_button, CatalogCb.filter(F.action != "noop"))
     router.callback_query.register(page_counter_button, CatalogCb.filter(F.action == "noop"))
     return router

@@ -11,7 +11,7 @@ from aiogram.types import Message
 from academy_gateway_bot import keyboards
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
-from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.i18n import _, button_filter
 from academy_gateway_bot.screens import escape, not_registered, short, show
 
 # The catalog takes at most this many categories in one query.
@@ -25,21 +25,19 @@ async def communities_command(message: Message, learner: LearnerCtx | None, clie
     if learner is None:
         await not_registered(message)
         return
-    locale = learner.locale
     courses = await clients.progress.get(f"/internal/learners/{learner.user_id}/courses")
     categories = list(dict.fromkeys(c["category"] for c in courses if c.get("category")))
     found = await matching_communities(clients, learner.city, categories)
     items = [c for c in found if c.get("telegram_link")][:MAX_SHOWN]
     if not items:
-        await show(message, t("communities.empty", locale))
+        await show(message, _("communities-empty"))
         return
-    text = t("communities.title", locale)
+    text = _("communities-title")
     for community in items:
         about = community.get("description")
         description = f"\n{escape(short(str(about), DESCRIPTION_CHARS))}" if about else ""
-        text += t(
-            "communities.line",
-            locale,
+        text += "\n\n" + _(
+            "communities-line",
             icon=keyboards.community_icon(community),
             title=escape(community["title"]),
             description=description,
@@ -71,5 +69,5 @@ def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="communities")
     router.message.register(communities_command, Command("communities"))
-    router.message.register(communities_command, button_filter("menu.communities"))
+    router.message.register(communities_command, button_filter("menu-communities"))
     return router

@@ -20,7 +20,7 @@ from academy_gateway_bot import keyboards
 from academy_gateway_bot.callbacks import CourseCb, LessonCb, MyCoursesCb, RemindersCb
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
-from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.i18n import _, button_filter
 from academy_gateway_bot.money import course_offer
 from academy_gateway_bot.screens import (
     Event,
@@ -114,10 +114,9 @@ async def enrol_button(
     if learner is None:
         await not_registered(callback)
         return
-    locale = learner.locale
     course = await catalog_course(clients, callback_data.course_id)
     if course is None:
-        await answer_callback(callback, t("course.not_found", locale), alert=True)
+        await answer_callback(callback, _("course-not-found"), alert=True)
         return
     if not is_free(course):
         # A paid course: its card, with the ways to pay (Stars, coins, a top-up).
@@ -139,11 +138,11 @@ async def enrol_button(
     await answer_callback(callback)
     state = await learner_course(clients, learner.user_id, course["id"])
     await show_course_card(callback, learner, clients, callback_data, edit=True, course=course, state=state)
-    key = "course.enrolled" if enrolment["created"] else "course.already_enrolled"
+    key = "course-enrolled" if enrolment["created"] else "course-already-enrolled"
     await show(
         callback,
-        t(key, locale, title=escape(course["title"])),
-        keyboards.start_course(course["id"], first_open_lesson(state), locale),
+        _(key, title=escape(course["title"])),
+        keyboards.start_course(course["id"], first_open_lesson(state)),
         edit=False,
     )
 
@@ -158,32 +157,25 @@ async def show_course_card(
     course: dict[str, Any] | None = None,
     state: dict[str, Any] | None = None,
 ) -> None:
-    locale = learner.locale
     course = course or await catalog_course(clients, callback_data.course_id)
     if course is None:
-        await show(event, t("course.not_found", locale), edit=edit)
+        await show(event, _("course-not-found"), edit=edit)
         return
     state = state or await learner_course(clients, learner.user_id, course["id"])
-    categories = await category_titles(clients, locale)
+    categories = await category_titles(clients)
     duration = (
-        t("course.hours", locale, hours=course["duration_hours"])
-        if course.get("duration_hours")
-        else t("course.no_duration", locale)
+        _("course-hours", hours=course["duration_hours"]) if course.get("duration_hours") else _("course-no-duration")
     )
     enrolled = bool(state and state["enrolled"])
     # A paid course not taken yet: billing says what it costs in Stars and coins and what the wallet holds.
     offer = None if enrolled or is_free(course) else await course_offer(clients, learner.user_id, course["id"])
-    price = format_price(course, locale)
+    price = format_price(course)
     if offer is not None and offer.get("stars_price"):
-        price = t(
-            "money.price_stars",
-            locale,
-            price=format_money(offer["price"], offer["currency"], locale),
-            stars=offer["stars_price"],
+        price = _(
+            "money-price-stars", price=format_money(offer["price"], offer["currency"]), stars=offer["stars_price"]
         )
-    text = t(
-        "course.card",
-        locale,
+    text = _(
+        "course-card",
         title=escape(course["title"]),
         description=escape(course["description"]),
         category=escape(categories.get(course["category"], course["category"])),
@@ -194,12 +186,12 @@ async def show_course_card(
     free_lessons = [lesson for lesson in course["lessons"] if lesson["is_free"]]
     if free_lessons:
         listed = "\n".join(f"• {lesson['order']}. {escape(lesson['title'])}" for lesson in free_lessons)
-        text += t("course.free_lessons", locale, lessons=listed)
+        text += "\n\n" + _("course-free-lessons", lessons=listed)
     if state is not None and enrolled:
-        text += t("course.completed", locale) if state["is_completed"] else ""
-        text += t("course.your_progress", locale, bar=progress_bar(state["progress_percent"]))
+        text += ("\n\n" + _("course-completed")) if state["is_completed"] else ""
+        text += "\n\n" + _("course-your-progress", bar=progress_bar(state["progress_percent"]))
     elif not is_free(course):
-        text += offer_text(offer, locale)
+        text += offer_text(offer)
     next_lesson = first_open_lesson(state) if enrolled else None
     markup = keyboards.course_card(
         course,
@@ -207,23 +199,22 @@ async def show_course_card(
         next_lesson_id=next_lesson["lesson_id"] if next_lesson else None,
         category=callback_data.category,
         page=callback_data.page,
-        locale=locale,
         offer=offer,
     )
     await show(event, text, markup, edit=edit)
 
 
-def offer_text(offer: dict[str, Any] | None, locale: str) -> str:
+def offer_text(offer: dict[str, Any] | None) -> str:
     """Under a paid card: the wallet and what is missing, or why it cannot be bought right now."""
     if offer is None:
-        return t("money.card_unavailable", locale)
+        return "\n\n" + _("money-card-unavailable")
     if offer.get("owned"):
-        return t("money.card_owned", locale)
+        return "\n\n" + _("money-card-owned")
     if not offer.get("on_sale"):
-        return t("money.card_not_on_sale", locale)
-    text = t("money.card_balance", locale, coins=format_coins(int(offer["balance"]), locale))
+        return "\n\n" + _("money-card-not-on-sale")
+    text = "\n\n" + _("money-card-balance", coins=format_coins(int(offer["balance"])))
     if int(offer.get("missing_coins") or 0) > 0:
-        text += t("money.card_missing", locale, missing=format_coins(int(offer["missing_coins"]), locale, case="gen"))
+        text += "\n" + _("money-card-missing", missing=format_coins(int(offer["missing_coins"]), case="gen"))
     return text
 
 
@@ -233,15 +224,13 @@ def offer_text(offer: dict[str, Any] | None, locale: str) -> str:
 async def show_lessons(
     event: Event, learner: LearnerCtx, clients: ServiceClients, callback_data: CourseCb, *, edit: bool
 ) -> None:
-    locale = learner.locale
     state = await learner_course(clients, learner.user_id, callback_data.course_id)
     if state is None:
-        await show(event, t("course.not_found", locale), edit=edit)
+        await show(event, _("course-not-found"), edit=edit)
         return
-    text = t(
-        "lessons.title",
-        locale,
-        title=escape(course_title(state, locale)),
+    text = _(
+        "lessons-title",
+        title=escape(course_title(state)),
         done=state["completed_lessons"],
         total=state["total_lessons"],
         bar=progress_bar(state["progress_percent"]),
@@ -251,7 +240,6 @@ async def show_lessons(
         sorted(state["lessons"], key=lambda lesson: lesson["order"]),
         category=callback_data.category,
         page=callback_data.page,
-        locale=locale,
     )
     await show(event, text, markup, edit=edit)
 
@@ -289,35 +277,33 @@ async def show_lesson(
     course: dict[str, Any] | None = None,
     state: dict[str, Any] | None = None,
 ) -> None:
-    locale = learner.locale
     course = course or await catalog_course(clients, course_id)
     lesson = next((item for item in course["lessons"] if item["id"] == lesson_id), None) if course else None
     if course is None or lesson is None:
-        await show(event, t("lesson.not_found", locale), edit=edit)
+        await show(event, _("lesson-not-found"), edit=edit)
         return
     state = state or await learner_course(clients, learner.user_id, course_id)
     progress = lesson_state(state, lesson_id)
     accessible = bool(progress["accessible"]) if progress else bool(lesson["is_free"])
     completed = bool(progress and progress["completed"])
-    text = t(
-        "lesson.view",
-        locale,
+    text = _(
+        "lesson-view",
         order=lesson["order"],
         total=len(course["lessons"]),
         title=escape(lesson["title"]),
         course=escape(course["title"]),
     )
     if lesson.get("description"):
-        text += t("lesson.description", locale, description=escape(lesson["description"]))
+        text += "\n\n" + _("lesson-description", description=escape(lesson["description"]))
     if lesson.get("video_duration"):
-        text += t("lesson.video_minutes", locale, minutes=max(1, round(lesson["video_duration"] / 60)))
+        text += "\n\n" + _("lesson-video-minutes", minutes=max(1, round(lesson["video_duration"] / 60)))
     if not accessible:
-        text += t("lesson.locked", locale)
+        text += "\n\n" + _("lesson-locked")
     elif completed and progress is not None:
-        text += t("lesson.completed_on", locale, date=format_date(progress["completed_at"]))
+        text += "\n\n" + _("lesson-completed-on", date=format_date(progress["completed_at"]))
     else:
-        text += t("lesson.materials", locale)
-    markup = keyboards.lesson_view(course, lesson, accessible=accessible, completed=completed, locale=locale)
+        text += "\n\n" + _("lesson-materials")
+    markup = keyboards.lesson_view(course, lesson, accessible=accessible, completed=completed)
     await show(event, text, markup, edit=edit)
 
 
@@ -331,7 +317,6 @@ async def complete_lesson(
     if learner is None:
         await not_registered(callback)
         return
-    locale = learner.locale
     try:
         result = await clients.progress.post(
             f"/internal/learners/{learner.user_id}/lessons/{callback_data.lesson_id}/complete",
@@ -339,14 +324,14 @@ async def complete_lesson(
             idempotency_key=f"{idempotency_key}:complete",
         )
     except NotFoundError:
-        await answer_callback(callback, t("lesson.not_found", locale), alert=True)
+        await answer_callback(callback, _("lesson-not-found"), alert=True)
         return
     except ServiceCallError as exc:
         if exc.status_code != FORBIDDEN:
             raise
-        await answer_callback(callback, t("lesson.forbidden", locale), alert=True)
+        await answer_callback(callback, _("lesson-forbidden"), alert=True)
         return
-    await answer_callback(callback, None if result["newly_completed"] else t("lesson.already_done", locale))
+    await answer_callback(callback, None if result["newly_completed"] else _("lesson-already-done"))
     course_id = int(result["course_id"])
     course = await catalog_course(clients, course_id)
     state = await learner_course(clients, learner.user_id, course_id)
@@ -358,18 +343,17 @@ async def complete_lesson(
     this_lesson = lessons.get(callback_data.lesson_id)
     title = escape(this_lesson["title"]) if this_lesson else ""
     if result["course_completed"]:
-        text = t("lesson.done_course", locale, title=title, total=result["total_lessons"])
+        text = _("lesson-done-course", title=title, total=result["total_lessons"])
     else:
-        text = t(
-            "lesson.done",
-            locale,
+        text = _(
+            "lesson-done",
             title=title,
             done=result["completed_lessons"],
             total=result["total_lessons"],
             bar=progress_bar(result["progress_percent"]),
         )
     next_lesson = lessons.get(result["next_lesson_id"]) if result.get("next_lesson_id") else None
-    markup = keyboards.after_lesson(course_id, as_listed_lesson(next_lesson) if next_lesson else None, locale)
+    markup = keyboards.after_lesson(course_id, as_listed_lesson(next_lesson) if next_lesson else None)
     await show(callback, text, markup, edit=False)
 
 
@@ -396,7 +380,7 @@ async def my_courses_button(
         await not_registered(callback)
         return
     if callback_data.action == "transcript":
-        await answer_callback(callback, t("transcript.preparing", learner.locale))
+        await answer_callback(callback, _("transcript-preparing"))
         await send_transcript(bot, learner, clients, idempotency_key)
         return
     await show_my_courses(callback, learner, clients, edit=not callback_data.fresh)
@@ -404,29 +388,28 @@ async def my_courses_button(
 
 
 async def show_my_courses(event: Event, learner: LearnerCtx, clients: ServiceClients, *, edit: bool) -> None:
-    locale = learner.locale
     courses: list[dict[str, Any]] = await clients.progress.get(f"/internal/learners/{learner.user_id}/courses")
     if not courses:
-        await show(event, t("my.empty", locale), keyboards.empty_my_courses(locale), edit=edit)
+        await show(event, _("my-empty"), keyboards.empty_my_courses(), edit=edit)
         return
     # Courses in progress first (the latest enrolment on top), then the completed ones.
     courses.sort(key=lambda c: c["enrolled_at"], reverse=True)
     courses.sort(key=lambda c: c["is_completed"])
-    text = t("my.title", locale)
+    text = _("my-title")
     for number, course in enumerate(courses, start=1):
         values = {
             "n": number,
-            "title": escape(course_title(course, locale)),
+            "title": escape(course_title(course)),
             "bar": progress_bar(course["progress_percent"]),
             "done": course["completed_lessons"],
             "total": course["total_lessons"],
         }
         if course["is_completed"]:
-            text += t("my.course_done", locale, date=format_date(course["completed_at"]), **values)
+            text += "\n\n" + _("my-course-done", date=format_date(course["completed_at"]), **values)
         else:
-            text += t("my.course_active", locale, **values)
+            text += "\n\n" + _("my-course-active", **values)
     has_completed = any(course["is_completed"] for course in courses)
-    await show(event, text, keyboards.my_courses(courses, has_completed=has_completed, locale=locale), edit=edit)
+    await show(event, text, keyboards.my_courses(courses, has_completed=has_completed), edit=edit)
 
 
 async def transcript_command(
@@ -440,7 +423,6 @@ async def transcript_command(
 
 async def send_transcript(bot: Bot, learner: LearnerCtx, clients: ServiceClients, idempotency_key: str) -> None:
     """Have progress render the transcript PDF, fetch it from object storage and send it as a document."""
-    locale = learner.locale
     chat_id = learner.telegram_id
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
     try:
@@ -450,12 +432,10 @@ async def send_transcript(bot: Bot, learner: LearnerCtx, clients: ServiceClients
             idempotency_key=f"{idempotency_key}:transcript",
         )
     except NotFoundError:
-        await bot.send_message(chat_id, t("transcript.none", locale))
+        await bot.send_message(chat_id, _("transcript-none"))
         return
     pdf = await download(transcript["download_url"])
-    caption = t(
-        "transcript.caption", locale, courses=len(transcript["courses"]), hours=transcript.get("total_hours", 0)
-    )
+    caption = _("transcript-caption", courses=len(transcript["courses"]), hours=transcript.get("total_hours", 0))
     await bot.send_document(chat_id, BufferedInputFile(pdf, filename=TRANSCRIPT_FILENAME), caption=caption)
 
 
@@ -485,18 +465,17 @@ async def reminders_button(
     opt_out = callback_data.action == "off"
     await clients.progress.put(f"/internal/learners/{learner.user_id}/preferences", json={"reminders_opt_out": opt_out})
     await answer_callback(callback)
-    locale = learner.locale
     if opt_out:
-        await show(callback, t("reminders.off", locale), keyboards.reminders_off(locale), edit=False)
+        await show(callback, _("reminders-off"), keyboards.reminders_off(), edit=False)
     else:
-        await show(callback, t("reminders.on", locale), edit=True)
+        await show(callback, _("reminders-on"), edit=True)
 
 
 def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="learning")
     router.message.register(my_courses_command, Command("mycourses"))
-    router.message.register(my_courses_command, button_filter("menu.my_courses"))
+    router.message.register(my_courses_command, button_filter("menu-my-courses"))
     router.message.register(transcript_command, Command("transcript"))
     router.callback_query.register(enrol_button, CourseCb.filter(F.action == "enrol"))
     router.callback_query.register(course_button, CourseCb.filter(F.action != "enrol"))

@@ -13,39 +13,39 @@ from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
 from aiogram.utils.magic_filter import MagicFilter
 
 from academy_gateway_bot.context import LearnerCtx
-from academy_gateway_bot.i18n import CATALOG, t
+from academy_gateway_bot.i18n import _, in_every_locale
 
 MENU_LAYOUT = (
-    ("menu.catalog", "menu.my_courses"),
-    ("menu.achievements", "menu.communities"),
-    ("menu.balance", "menu.profile"),
-    ("menu.language",),
+    ("menu-catalog", "menu-my-courses"),
+    ("menu-achievements", "menu-communities"),
+    ("menu-balance", "menu-profile"),
+    ("menu-language",),
 )
 
 
 def any_menu_button() -> MagicFilter:
     """Any main-menu button, in any language."""
-    return F.text.in_({text for row in MENU_LAYOUT for key in row for text in CATALOG[key].values()})
+    return F.text.in_({text for row in MENU_LAYOUT for key in row for text in in_every_locale(key)})
 
 
-def main_menu(locale: str) -> ReplyKeyboardMarkup:
+def main_menu() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=t(key, locale)) for key in row] for row in MENU_LAYOUT],
+        keyboard=[[KeyboardButton(text=_(key)) for key in row] for row in MENU_LAYOUT],
         resize_keyboard=True,
         is_persistent=True,
     )
 
 
-async def show_main_menu(message: Message, locale: str, text: str | None = None) -> None:
-    await message.answer(text or t("menu.title", locale), reply_markup=main_menu(locale))
+async def show_main_menu(message: Message, text: str | None = None) -> None:
+    await message.answer(text or _("menu-title"), reply_markup=main_menu())
 
 
-async def menu_command(message: Message, learner: LearnerCtx | None, locale: str, state: FSMContext) -> None:
+async def menu_command(message: Message, learner: LearnerCtx | None, state: FSMContext) -> None:
     if learner is None:
-        await message.answer(t("profile.not_registered", locale))
+        await message.answer(_("profile-not-registered"))
         return
     await state.clear()  # /menu leaves whatever step the learner was in
-    await show_main_menu(message, learner.locale)
+    await show_main_menu(message)
 
 
 def make_router() -> Router:

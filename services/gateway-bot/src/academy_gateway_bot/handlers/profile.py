@@ -17,7 +17,7 @@ from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import any_menu_button, show_main_menu
 from academy_gateway_bot.handlers.registration import TYPED_ANSWER, city_keyboard, clean_name
-from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.i18n import _, button_filter, current_locale
 from academy_gateway_bot.learners import learner_changed
 from academy_gateway_bot.states import ProfileEditing
 
@@ -35,65 +35,58 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:2] + "•" * (len(phone) - 2 - _VISIBLE_PHONE_END) + phone[-_VISIBLE_PHONE_END:]
 
 
-def _level(points: dict[str, Any], locale: str) -> str:
+def _level(points: dict[str, Any]) -> str:
+    locale = current_locale()
     title = points.get(f"level_title_{locale}") or points.get("level_title_ru")
     return f"{points['level']} · {html.escape(title)}" if title else str(points["level"])
 
 
 async def send_profile_card(message: Message, learner: LearnerCtx, clients: ServiceClients) -> None:
-    locale = learner.locale
     account = await clients.users.get(f"/internal/users/{learner.user_id}")
     points = await clients.gamification.get(f"/internal/learners/{learner.user_id}/points")
-    unknown = t("value.unknown", locale)
+    unknown = _("value-unknown")
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                InlineKeyboardButton(
-                    text=t("profile.edit_name", locale), callback_data=EditProfile(field="full_name").pack()
-                ),
-                InlineKeyboardButton(
-                    text=t("profile.edit_city", locale), callback_data=EditProfile(field="city").pack()
-                ),
+                InlineKeyboardButton(text=_("profile-edit-name"), callback_data=EditProfile(field="full_name").pack()),
+                InlineKeyboardButton(text=_("profile-edit-city"), callback_data=EditProfile(field="city").pack()),
             ]
         ]
     )
     await message.answer(
-        t(
-            "profile.details",
-            locale,
+        _(
+            "profile-details",
             name=html.escape(account["full_name"] or unknown),
             city=html.escape(account["city"] or unknown),
             phone=mask_phone(account.get("phone")) or unknown,
             points=points["total_points"],
-            level=_level(points, locale),
+            level=_level(points),
         ),
         reply_markup=keyboard,
     )
 
 
-async def profile(
-    message: Message, learner: LearnerCtx | None, locale: str, clients: ServiceClients, state: FSMContext
-) -> None:
+async def profile(message: Message, learner: LearnerCtx | None, clients: ServiceClients, state: FSMContext) -> None:
     if learner is None:
-        await message.answer(t("profile.not_registered", locale))
+        await message.answer(_("profile-not-registered"))
         return
     await state.clear()
     await send_profile_card(message, learner, clients)
 
 
 async def edit_requested(
-    callback: CallbackQuery, callback_data: EditProfile, learner: LearnerCtx | None, locale: str, state: FSMContext
+    callback: CallbackQuery, callback_data: EditProfile, learner: LearnerCtx | None, state: FSMContext
 ) -> None:
     if learner is None or not isinstance(callback.message, Message):
-        await callback.answer(t("profile.not_registered", locale), show_alert=True)
+        await callback.answer(_("profile-not-registered"), show_alert=True)
         return
     await callback.answer()
     if callback_data.field == "full_name":
         await state.set_state(ProfileEditing.full_name)
-        await callback.message.answer(t("profile.ask_name", learner.locale))
+        await callback.message.answer(_("profile-ask-name"))
     else:
         await state.set_state(ProfileEditing.city)
-        await callback.message.answer(t("profile.ask_city", learner.locale), reply_markup=city_keyboard())
+        await callback.message.answer(_("profile-ask-city"), reply_markup=city_keyboard())
 
 
 async def menu_pressed_while_editing(_message: Message, state: FSMContext) -> None:
@@ -111,7 +104,7 @@ async def new_name(  # noqa: PLR0917 - aiogram injects what the handler needs
     resources: Resources,
     idempotency_key: str,
 ) -> None:
-    await _save(message, learner, state, clients, resources, idempotency_key, "full_name", "registration.name_invalid")
+    await _save(message, learner, state, clients, resources, idempotency_key, "full_name", "registration-name-invalid")
 
 
 async def new_city(  # noqa: PLR0917 - aiogram injects what the handler needs
@@ -122,7 +115,7 @@ async def new_city(  # noqa: PLR0917 - aiogram injects what the handler needs
     resources: Resources,
     idempotency_key: str,
 ) -> None:
-    await _save(message, learner, state, clients, resources, idempotency_key, "city", "registration.city_invalid")
+    await _save(message, learner, state, clients, resources, idempotency_key, "city", "registration-city-invalid")
 
 
 async def _save(  # noqa: PLR0917
@@ -140,14 +133,14 @@ async def _save(  # noqa: PLR0917
         return
     value = clean_name(message.text or "")
     if value is None:
-        await message.answer(t(invalid_key, learner.locale))
+        await message.answer(_(invalid_key))
         return
     account = await clients.users.patch(
         f"/internal/users/{learner.user_id}", json={field: value}, idempotency_key=f"{idempotency_key}:profile"
     )
     updated = await learner_changed(resources, account)
     await state.clear()
-    await show_main_menu(message, updated.locale, t("profile.saved", updated.locale))
+    await show_main_menu(message, _("profile-saved"))
     await send_profile_card(message, updated, clients)
 
 
@@ -155,7 +148,7 @@ def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="profile")
     router.message.register(profile, Command("profile"))
-    router.message.register(profile, button_filter("menu.profile"))
+    router.message.register(profile, button_filter("menu-profile"))
     router.message.register(help_command, Command("help"))
     router.callback_query.register(edit_requested, EditProfile.filter())
     menu_button = any_menu_button()
@@ -166,5 +159,5 @@ def make_router() -> Router:
     return router
 
 
-async def help_command(message: Message, locale: str) -> None:
-    await message.answer(t("help", locale))
+async def help_command(message: Message) -> None:
+    await message.answer(_("help"))

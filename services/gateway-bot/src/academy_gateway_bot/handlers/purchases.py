@@ -23,7 +23,7 @@ from academy_gateway_bot.callbacks import BuyCb, CourseCb
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx, load_learner
 from academy_gateway_bot.handlers.learning import catalog_course, show_course_card
-from academy_gateway_bot.i18n import CATALOG, locale_for, t
+from academy_gateway_bot.i18n import _, has_message, use_locale
 from academy_gateway_bot.money import course_offer
 from academy_gateway_bot.screens import answer_callback, course_title, escape, format_coins, not_registered, show
 
@@ -64,7 +64,7 @@ async def buy_button(  # noqa: PLR0917 - aiogram injects what the handler needs
         return
     if callback_data.action == "stars":
         if not await first_press(resources, learner.telegram_id, f"stars-invoice:{callback_data.course_id}"):
-            await answer_callback(callback, t("money.invoice_sent", learner.locale))  # one invoice is enough
+            await answer_callback(callback, _("money-invoice-sent"))  # one invoice is enough
             return
         await send_course_invoice(callback, callback_data, learner, clients, bot, idempotency_key)
     elif callback_data.action == "coins":
@@ -92,14 +92,14 @@ async def send_course_invoice(  # noqa: PLR0917
             idempotency_key=f"{idempotency_key}:stars-invoice",
         )
     except NotFoundError:
-        await answer_callback(callback, t("course.not_found", locale), alert=True)
+        await answer_callback(callback, _("course-not-found"), alert=True)
         return
     except ServiceCallError as exc:
         if exc.code not in {"already_owned", "not_on_sale"}:
             raise
         await refused(callback, learner, clients, course_id, exc)
         return
-    await answer_callback(callback, t("money.invoice_sent", locale))
+    await answer_callback(callback, _("money-invoice-sent"))
     await send_stars_invoice(bot, learner.telegram_id, invoice)
 
 
@@ -124,10 +124,9 @@ async def coins_chosen(
     idempotency_key: str,
 ) -> None:
     """«Купить за N монет»: the confirmation step, or the purchase at once when the learner turned it off."""
-    locale = learner.locale
     offer = await course_offer(clients, learner.user_id, callback_data.course_id)
     if offer is None:
-        await answer_callback(callback, t("money.payment_unavailable", locale), alert=True)
+        await answer_callback(callback, _("money-payment-unavailable"), alert=True)
         return
     if offer.get("owned") or not offer.get("on_sale") or offer.get("coins_price") is None:
         # Bought meanwhile, free or off sale now (no coins price): billing's refusal says which.
@@ -142,16 +141,15 @@ async def coins_chosen(
         await buy_with_coins(callback, callback_data, learner, clients, idempotency_key)
         return
     balance = int(offer["balance"])
-    text = t(
-        "money.confirm_text",
-        locale,
-        title=escape(offer.get("title") or course_title({"course_id": callback_data.course_id}, locale)),
-        coins=format_coins(coins, locale, case="acc"),
-        balance=format_coins(balance, locale),
-        left=format_coins(balance - coins, locale),
+    text = _(
+        "money-confirm-text",
+        title=escape(offer.get("title") or course_title({"course_id": callback_data.course_id})),
+        coins=format_coins(coins, case="acc"),
+        balance=format_coins(balance),
+        left=format_coins(balance - coins),
     )
     await answer_callback(callback)
-    await show(callback, text, keyboards.confirm_purchase(callback_data.course_id, coins, locale))
+    await show(callback, text, keyboards.confirm_purchase(callback_data.course_id, coins))
 
 
 async def buy_with_coins(
@@ -162,7 +160,6 @@ async def buy_with_coins(
     idempotency_key: str,
 ) -> None:
     """Billing charges the wallet the price the learner saw (`coins`), or says why not."""
-    locale = learner.locale
     course_id = callback_data.course_id
     try:
         purchase = await clients.billing.post(
@@ -171,7 +168,7 @@ async def buy_with_coins(
             idempotency_key=f"{idempotency_key}:purchase",
         )
     except NotFoundError:
-        await answer_callback(callback, t("course.not_found", locale), alert=True)
+        await answer_callback(callback, _("course-not-found"), alert=True)
         return
     except ServiceCallError as exc:
         if exc.code not in {"insufficient_funds", "already_owned", "price_changed", "not_on_sale"}:
@@ -179,12 +176,11 @@ async def buy_with_coins(
         await refused(callback, learner, clients, course_id, exc)
         return
     await answer_callback(callback)
-    text = t(
-        "money.purchased",
-        locale,
-        title=escape(await title_of(clients, course_id, locale)),
-        coins=format_coins(int(purchase["coins"]), locale, case="acc"),
-        balance=format_coins(int(purchase["balance"]), locale),
+    text = _(
+        "money-purchased",
+        title=escape(await title_of(clients, course_id)),
+        coins=format_coins(int(purchase["coins"]), case="acc"),
+        balance=format_coins(int(purchase["balance"])),
     )
     await show(callback, text)
 
@@ -193,40 +189,38 @@ async def refused(
     callback: CallbackQuery, learner: LearnerCtx, clients: ServiceClients, course_id: int, error: ServiceCallError
 ) -> None:
     """Billing's refusal of a purchase or an invoice, as a screen with what the learner can do next."""
-    locale = learner.locale
-    title = escape(await title_of(clients, course_id, locale))
+    title = escape(await title_of(clients, course_id))
     details = error.details or {}
     if error.code == "already_owned":
         await answer_callback(callback)
-        await show(callback, t("money.already_owned", locale, title=title), keyboards.owned_course(course_id, locale))
+        await show(callback, _("money-already-owned", title=title), keyboards.owned_course(course_id))
         return
     if error.code == "not_on_sale":
-        await answer_callback(callback, t("money.not_on_sale", locale, title=title), alert=True)
+        await answer_callback(callback, _("money-not-on-sale", title=title), alert=True)
         await show_course_card(callback, learner, clients, CourseCb(action="card", course_id=course_id), edit=True)
         return
     offer = await course_offer(clients, learner.user_id, course_id)
-    markup = keyboards.after_refusal(course_id, offer, locale)
+    markup = keyboards.after_refusal(course_id, offer)
     if error.code == "price_changed":
         coins = int(details.get("coins_price") or (offer or {}).get("coins_price") or 0)
-        text = t("money.price_changed", locale, coins=format_coins(coins, locale))
+        text = _("money-price-changed", coins=format_coins(coins))
     else:  # insufficient_funds
         balance = int(details.get("balance", (offer or {}).get("balance", 0)))
         requested = int(details.get("requested", (offer or {}).get("coins_price", 0)))
-        text = t(
-            "money.insufficient",
-            locale,
+        text = _(
+            "money-insufficient",
             title=title,
-            balance=format_coins(balance, locale),
-            coins=format_coins(requested, locale),
-            missing=format_coins(max(0, requested - balance), locale, case="gen"),
+            balance=format_coins(balance),
+            coins=format_coins(requested),
+            missing=format_coins(max(0, requested - balance), case="gen"),
         )
     await answer_callback(callback)
     await show(callback, text, markup)
 
 
-async def title_of(clients: ServiceClients, course_id: int, locale: str) -> str:
+async def title_of(clients: ServiceClients, course_id: int) -> str:
     course = await catalog_course(clients, course_id)
-    return course_title(course or {"course_id": course_id}, locale)
+    return course_title(course or {"course_id": course_id})
 
 
 # -- Telegram Stars: pre-checkout and the successful payment ---------------------------------------
@@ -238,20 +232,24 @@ async def pre_checkout(query: PreCheckoutQuery, clients: ServiceClients, resourc
     Always answered, within Telegram's 10 s: a failure to ask billing declines with "try again later"
     (no Stars are taken), never a silent timeout.
     """
-    locale = locale_for(query.from_user.language_code)
     try:
         async with asyncio.timeout(PRE_CHECKOUT_BUDGET_S):
             ok, error_message = await check_invoice(query, clients, resources)
     except Exception:
         log.exception("pre-checkout could not be checked", extra={"query_id": query.id})
-        ok, error_message = False, t("precheckout.retry_later", locale)
+        ok, error_message = False, _("precheckout-retry-later")
     await query.answer(ok=ok, error_message=None if ok else error_message)
 
 
 async def check_invoice(query: PreCheckoutQuery, clients: ServiceClients, resources: Resources) -> tuple[bool, str]:
     learner = await load_learner(resources.redis, resources.settings.redis_prefix, clients, query.from_user.id)
     if learner is None:
-        return False, t("precheckout.not_registered", locale_for(query.from_user.language_code))
+        return False, _("precheckout-not-registered")
+    with use_locale(learner.locale):
+        return await _ask_billing(query, learner, clients)
+
+
+async def _ask_billing(query: PreCheckoutQuery, learner: LearnerCtx, clients: ServiceClients) -> tuple[bool, str]:
     verdict = await clients.billing.post(
         "/internal/stars/pre-checkout",
         json={
@@ -265,8 +263,8 @@ async def check_invoice(query: PreCheckoutQuery, clients: ServiceClients, resour
         return True, ""
     reason = str(verdict.get("reason") or "")
     log.info("pre-checkout declined", extra={"reason": reason, "user_id": learner.user_id})
-    key = f"precheckout.{reason}"
-    return False, t(key if key in CATALOG else "precheckout.declined", learner.locale)
+    key = f"precheckout-{reason.replace('_', '-')}"
+    return False, _(key) if has_message(key) else _("precheckout-declined")
 
 
 async def successful_payment(message: Message, learner: LearnerCtx | None, clients: ServiceClients) -> None:
@@ -274,8 +272,6 @@ async def successful_payment(message: Message, learner: LearnerCtx | None, clien
     course or credits the coins; the learner hears the outcome."""
     payment = message.successful_payment
     assert payment is not None
-    user = message.from_user
-    locale = learner.locale if learner else locale_for(user.language_code if user else None)
     facts = {
         "payload": payment.invoice_payload,
         "currency": payment.currency,
@@ -285,8 +281,9 @@ async def successful_payment(message: Message, learner: LearnerCtx | None, clien
     }
     if learner is None:
         # Not possible through our own invoices (pre-checkout needs a learner); kept for an operator.
+        user = message.from_user
         log.error("successful payment from someone not registered", extra={**facts, "telegram_id": user and user.id})
-        await message.answer(t("stars.unknown_payment", locale))
+        await message.answer(_("stars-unknown-payment"))
         return
     try:
         result = await report_payment(
@@ -294,15 +291,15 @@ async def successful_payment(message: Message, learner: LearnerCtx | None, clien
         )
     except NotFoundError:
         log.error("successful payment for an invoice billing does not know", extra=facts)  # noqa: TRY400
-        await message.answer(t("stars.unknown_payment", locale))
+        await message.answer(_("stars-unknown-payment"))
         return
     except DependencyUnavailableError:
         # Stars were taken and billing cannot be told now: the details are logged for reconciliation,
         # and the update fails so that a webhook redelivery tries again (billing is idempotent on it).
         log.exception("successful payment not recorded yet", extra={**facts, "user_id": learner.user_id})
-        await message.answer(t("stars.processing", locale))
+        await message.answer(_("stars-processing"))
         raise PaymentNotRecordedError(payment.telegram_payment_charge_id) from None
-    text, markup = await payment_outcome(clients, result, payment.total_amount, locale)
+    text, markup = await payment_outcome(clients, result, payment.total_amount)
     await message.answer(text, reply_markup=markup)
 
 
@@ -328,24 +325,23 @@ async def report_payment(clients: ServiceClients, body: dict[str, Any]) -> dict[
 
 
 async def payment_outcome(
-    clients: ServiceClients, result: dict[str, Any], stars: int, locale: str
+    clients: ServiceClients, result: dict[str, Any], stars: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The reply to a successful payment, by billing's outcome, with its keyboard (or None)."""
     outcome = result.get("outcome")
     if outcome == "topped_up":
-        text = t(
-            "stars.topped_up",
-            locale,
-            coins=format_coins(int(result.get("coins") or 0), locale),
-            balance=format_coins(int(result.get("balance") or 0), locale),
+        text = _(
+            "stars-topped-up",
+            coins=format_coins(int(result.get("coins") or 0)),
+            balance=format_coins(int(result.get("balance") or 0)),
         )
-        return text, keyboards.balance_notification(locale)
+        return text, keyboards.balance_notification()
     course_id = result.get("course_id")
-    title = escape(await title_of(clients, int(course_id), locale)) if course_id else ""
+    title = escape(await title_of(clients, int(course_id))) if course_id else ""
     if outcome == "refunded":
-        return t("stars.refunded", locale, title=title, stars=stars), None
+        return _("stars-refunded", title=title, stars=stars), None
     # course_purchased: the enrolment notification brings the first lesson.
-    return t("stars.course_paid", locale, title=title), None
+    return _("stars-course-paid", title=title), None
 
 
 def make_router() -> Router:

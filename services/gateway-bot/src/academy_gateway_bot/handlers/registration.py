@@ -27,7 +27,7 @@ from aiogram.types import (
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import show_main_menu
-from academy_gateway_bot.i18n import t
+from academy_gateway_bot.i18n import _, current_locale
 from academy_gateway_bot.learners import learner_changed
 from academy_gateway_bot.settings import GatewaySettings
 from academy_gateway_bot.states import Registration
@@ -87,138 +87,132 @@ def _settings(resources: Resources) -> GatewaySettings:
     return settings
 
 
-async def offer_consent(message: Message, state: FSMContext, locale: str, version: str) -> None:
+async def offer_consent(message: Message, state: FSMContext, version: str) -> None:
     """The first step: the consent text with its version, and the two answers."""
+    locale = current_locale()
     await state.set_state(Registration.consent)
     await state.set_data({"locale": locale})
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=t("consent.accept", locale),
+                    text=_("consent-accept"),
                     callback_data=ConsentAnswer(accepted=True, version=version).pack(),
                 ),
                 InlineKeyboardButton(
-                    text=t("consent.decline", locale),
+                    text=_("consent-decline"),
                     callback_data=ConsentAnswer(accepted=False, version=version).pack(),
                 ),
             ]
         ]
     )
-    await message.answer(t("consent.text", locale, version=html.escape(version)), reply_markup=keyboard)
+    await message.answer(_("consent-text", version=html.escape(version)), reply_markup=keyboard)
 
 
-async def consent_answered(  # noqa: PLR0917 - aiogram injects what the handler needs
+async def consent_answered(
     callback: CallbackQuery,
     callback_data: ConsentAnswer,
     state: FSMContext,
     learner: LearnerCtx | None,
-    locale: str,
     resources: Resources,
 ) -> None:
     message = callback.message if isinstance(callback.message, Message) else None
     if learner is not None:
-        await callback.answer(t("registration.already", learner.locale))
+        await callback.answer(_("registration-already"))
         return
     if message is None:  # the consent message is too old to edit: start over
-        await callback.answer(t("conversation.start_again", locale), show_alert=True)
+        await callback.answer(_("conversation-start-again"), show_alert=True)
         return
     await message.edit_reply_markup(reply_markup=None)
     version = _settings(resources).consent_version
     if not callback_data.accepted:
         await state.clear()
         await callback.answer()
-        await message.answer(t("consent.declined", locale))
+        await message.answer(_("consent-declined"))
         return
     if callback_data.version != version:
-        await callback.answer(t("consent.outdated", locale), show_alert=True)
-        await offer_consent(message, state, locale, version)
+        await callback.answer(_("consent-outdated"), show_alert=True)
+        await offer_consent(message, state, version)
         return
     accepted_at = datetime.now(UTC)
     data = await state.get_data()
-    locale = data.get("locale", locale)
+    locale = data.get("locale", current_locale())  # the language the conversation started in
     await state.set_data({"locale": locale, "consent_version": version, "consent_at": accepted_at.isoformat()})
     await state.set_state(Registration.full_name)
     await callback.answer()
     when = accepted_at.strftime("%d.%m.%Y %H:%M UTC")
     await message.answer(
-        t("consent.accepted", locale, version=html.escape(version), when=when)
-        + "\n\n"
-        + t("registration.ask_name", locale)
+        _("consent-accepted", version=html.escape(version), when=when) + "\n\n" + _("registration-ask-name")
     )
 
 
-async def consent_not_answered(message: Message, locale: str) -> None:
-    await message.answer(t("consent.use_buttons", locale))
+async def consent_not_answered(message: Message) -> None:
+    await message.answer(_("consent-use-buttons"))
 
 
-async def name_given(message: Message, state: FSMContext, locale: str) -> None:
-    locale = (await state.get_data()).get("locale", locale)
+async def name_given(message: Message, state: FSMContext) -> None:
     full_name = clean_name(message.text or "")
     if full_name is None:
-        await message.answer(t("registration.name_invalid", locale))
+        await message.answer(_("registration-name-invalid"))
         return
     await state.update_data(full_name=full_name)
     await state.set_state(Registration.phone)
     keyboard = ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=t("registration.share_phone", locale), request_contact=True)]],
+        keyboard=[[KeyboardButton(text=_("registration-share-phone"), request_contact=True)]],
         resize_keyboard=True,
         one_time_keyboard=True,
     )
-    await message.answer(t("registration.ask_phone", locale), reply_markup=keyboard)
+    await message.answer(_("registration-ask-phone"), reply_markup=keyboard)
 
 
-async def name_not_text(message: Message, state: FSMContext, locale: str) -> None:
-    await message.answer(t("registration.name_invalid", (await state.get_data()).get("locale", locale)))
+async def name_not_text(message: Message) -> None:
+    await message.answer(_("registration-name-invalid"))
 
 
-async def contact_shared(message: Message, state: FSMContext, locale: str) -> None:
-    locale = (await state.get_data()).get("locale", locale)
+async def contact_shared(message: Message, state: FSMContext) -> None:
     contact = message.contact
     assert contact is not None
     # A contact card of someone else can be forwarded too; only the learner's own number is theirs to give.
     if message.from_user is None or contact.user_id != message.from_user.id:
-        await message.answer(t("registration.phone_not_own", locale))
+        await message.answer(_("registration-phone-not-own"))
         return
-    await _phone_given(message, state, locale, contact.phone_number)
+    await _phone_given(message, state, contact.phone_number)
 
 
-async def phone_typed(message: Message, state: FSMContext, locale: str) -> None:
-    locale = (await state.get_data()).get("locale", locale)
-    await _phone_given(message, state, locale, message.text or "")
+async def phone_typed(message: Message, state: FSMContext) -> None:
+    await _phone_given(message, state, message.text or "")
 
 
-async def _phone_given(message: Message, state: FSMContext, locale: str, typed: str) -> None:
+async def _phone_given(message: Message, state: FSMContext, typed: str) -> None:
     phone = normalise_phone(typed)
     if phone is None:
-        await message.answer(t("registration.phone_invalid", locale))
+        await message.answer(_("registration-phone-invalid"))
         return
     await state.update_data(phone=phone)
     await state.set_state(Registration.city)
-    await message.answer(t("registration.ask_city", locale), reply_markup=city_keyboard())
+    await message.answer(_("registration-ask-city"), reply_markup=city_keyboard())
 
 
-async def phone_not_given(message: Message, state: FSMContext, locale: str) -> None:
-    await message.answer(t("registration.phone_invalid", (await state.get_data()).get("locale", locale)))
+async def phone_not_given(message: Message) -> None:
+    await message.answer(_("registration-phone-invalid"))
 
 
-async def city_given(  # noqa: PLR0917 - aiogram injects what the handler needs
+async def city_given(
     message: Message,
     state: FSMContext,
-    locale: str,
     clients: ServiceClients,
     resources: Resources,
     idempotency_key: str,
 ) -> None:
     data = await state.get_data()
-    locale = data.get("locale", locale)
+    locale = data.get("locale", current_locale())
     if not data.keys() >= _REGISTRATION_ANSWERS:  # the answers expired (CONVERSATION_TTL_S): start over
         await state.clear()
-        await message.answer(t("conversation.start_again", locale))
+        await message.answer(_("conversation-start-again"))
         return
     city = clean_name(message.text or "")
     if city is None:
-        await message.answer(t("registration.city_invalid", locale))
+        await message.answer(_("registration-city-invalid"))
         return
     user = message.from_user
     if user is None:
@@ -239,12 +233,12 @@ async def city_given(  # noqa: PLR0917 - aiogram injects what the handler needs
     learner = await learner_changed(resources, registration["learner"])
     await state.clear()  # the answers are with the users service now; nothing stays in Redis
     first_name = html.escape((learner.full_name or user.first_name).split()[0])
-    key = "welcome.new" if registration["created"] else "welcome.back"
-    await show_main_menu(message, learner.locale, t(key, learner.locale, name=first_name))
+    key = "welcome-new" if registration["created"] else "welcome-back"
+    await show_main_menu(message, _(key, name=first_name))
 
 
-async def city_not_text(message: Message, state: FSMContext, locale: str) -> None:
-    await message.answer(t("registration.city_invalid", (await state.get_data()).get("locale", locale)))
+async def city_not_text(message: Message) -> None:
+    await message.answer(_("registration-city-invalid"))
 
 
 def make_router() -> Router:

@@ -14,36 +14,34 @@ from aiogram.types import Message, ReplyKeyboardRemove
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import show_main_menu
 from academy_gateway_bot.handlers.registration import offer_consent
-from academy_gateway_bot.i18n import t
+from academy_gateway_bot.i18n import _
 from academy_gateway_bot.settings import GatewaySettings
 
 
-async def start(
-    message: Message, learner: LearnerCtx | None, locale: str, state: FSMContext, resources: Resources
-) -> None:
+async def start(message: Message, learner: LearnerCtx | None, state: FSMContext, resources: Resources) -> None:
     user = message.from_user
     if user is None or user.is_bot:
         return
     await state.clear()  # /start begins afresh, whatever step the chat was in
     if learner is not None:
         name = html.escape((learner.full_name or user.first_name).split()[0])
-        await show_main_menu(message, learner.locale, t("welcome.back", learner.locale, name=name))
+        await show_main_menu(message, _("welcome-back", name=name))
         return
     settings = resources.settings
     assert isinstance(settings, GatewaySettings)
-    await offer_consent(message, state, locale, settings.consent_version)
+    await offer_consent(message, state, settings.consent_version)
 
 
-async def cancel(message: Message, learner: LearnerCtx | None, locale: str, state: FSMContext) -> None:
+async def cancel(message: Message, learner: LearnerCtx | None, state: FSMContext) -> None:
     if await state.get_state() is None:
-        await message.answer(t("conversation.nothing_to_cancel", locale))
+        await message.answer(_("conversation-nothing-to-cancel"))
         return
     await state.clear()
     if learner is None:
-        text = t("conversation.cancelled", locale) + "\n" + t("conversation.start_again", locale)
+        text = _("conversation-cancelled") + "\n" + _("conversation-start-again")
         await message.answer(text, reply_markup=ReplyKeyboardRemove())
         return
-    await show_main_menu(message, learner.locale, t("conversation.cancelled", learner.locale))
+    await show_main_menu(message, _("conversation-cancelled"))
 
 
 def make_router() -> Router:

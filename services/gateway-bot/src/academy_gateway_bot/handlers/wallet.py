@@ -25,7 +25,7 @@ from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import any_menu_button
 from academy_gateway_bot.handlers.purchases import first_press, send_stars_invoice
 from academy_gateway_bot.handlers.registration import TYPED_ANSWER
-from academy_gateway_bot.i18n import button_filter, t
+from academy_gateway_bot.i18n import _, button_filter
 from academy_gateway_bot.money import (
     TOP_UP_MAX_RUB,
     TOP_UP_MIN_RUB,
@@ -80,8 +80,8 @@ async def wallet_button(
     if callback_data.action in {"confirm_on", "confirm_off"}:
         confirm = callback_data.action == "confirm_on"
         await clients.billing.put(f"/internal/wallets/{learner.user_id}/settings", json={"confirm_purchases": confirm})
-        saved = "wallet.confirm_on_saved" if confirm else "wallet.confirm_off_saved"
-        await answer_callback(callback, t(saved, learner.locale))
+        saved = "wallet-confirm-on-saved" if confirm else "wallet-confirm-off-saved"
+        await answer_callback(callback, _(saved))
         await show_wallet(callback, learner, clients, edit=edit)
         return
     if callback_data.action == "older":
@@ -104,7 +104,6 @@ async def show_wallet(
 ) -> None:
     """Coins, one page of the history (the newest, or older than `before_id`, or newer than
     `after_id`), «← Новее / Старее →», «Пополнить» and the confirmation setting."""
-    locale = learner.locale
     account = await wallet(clients, learner.user_id)
     if after_id:
         page = await newer_page(clients, learner.user_id, after_id)
@@ -113,33 +112,31 @@ async def show_wallet(
         page = await history_page(clients, learner.user_id, before_id)
         has_newer = bool(before_id)
     items: list[dict[str, Any]] = page["items"]
-    text = t("wallet.title", locale, coins=format_coins(int(account["coins"]), locale))
+    text = _("wallet-title", coins=format_coins(int(account["coins"])))
     if account.get("is_low") and int(account["coins"]) > 0:
-        text += t("wallet.low", locale)
+        text += "\n" + _("wallet-low")
     if items:
-        text += t("wallet.history" if not has_newer else "wallet.history_older", locale)
-        text += "".join(transaction_line(item, locale) for item in items)
+        text += "\n\n" + _("wallet-history" if not has_newer else "wallet-history-older")
+        text += "".join(transaction_line(item) for item in items)
     elif not has_newer:
-        text += t("wallet.empty", locale)
+        text += "\n\n" + _("wallet-empty")
     confirm = bool(account.get("confirm_purchases", True))
-    text += t("wallet.confirm_state", locale, state=t("wallet.on" if confirm else "wallet.off", locale))
+    text += "\n\n" + _("wallet-confirm-state", state=_("wallet-on" if confirm else "wallet-off"))
     markup = keyboards.wallet_screen(
         confirm_purchases=confirm,
         newer_ref=int(items[0]["id"]) if has_newer and items else None,
         older_ref=page.get("next_before_id"),
-        locale=locale,
     )
     await show(event, text, markup, edit=edit)
 
 
-def transaction_line(item: dict[str, Any], locale: str) -> str:
+def transaction_line(item: dict[str, Any]) -> str:
     amount = int(item["amount"])
-    coins = format_coins(amount, locale)
+    coins = format_coins(amount)
     kind = item.get("type")
-    reason = t(f"wallet.reason.{kind}" if kind in _KNOWN_TYPES else "wallet.reason.other", locale)
-    return t(
-        "wallet.line",
-        locale,
+    reason = _(f"wallet-reason-{kind}" if kind in _KNOWN_TYPES else "wallet-reason-other")
+    return "\n" + _(
+        "wallet-line",
         date=format_date(item["created_at"]),
         amount=f"+{coins}" if amount > 0 else coins.replace("-", "−"),
         reason=reason,
@@ -162,15 +159,12 @@ async def top_up_button(  # noqa: PLR0917 - aiogram injects what the handler nee
     if learner is None:
         await not_registered(callback)
         return
-    locale = learner.locale
     edit = not callback_data.fresh
     if callback_data.action == "menu":
-        text = t("topup.title", locale)
+        text = _("topup-title")
         if callback_data.amount:
-            text += t("topup.title_difference", locale, missing=format_coins(callback_data.amount, locale, case="gen"))
-        markup = keyboards.top_up_amounts(
-            callback_data.amount, stars=stars_top_up_enabled() is not False, locale=locale
-        )
+            text += "\n\n" + _("topup-title-difference", missing=format_coins(callback_data.amount, case="gen"))
+        markup = keyboards.top_up_amounts(callback_data.amount, stars=stars_top_up_enabled() is not False)
         await show(callback, text, markup, edit=edit)
         await answer_callback(callback)
     elif callback_data.action == "rub":
@@ -180,14 +174,14 @@ async def top_up_button(  # noqa: PLR0917 - aiogram injects what the handler nee
         await answer_callback(callback)
         await show(
             callback,
-            t("topup.ask_amount", locale, min=TOP_UP_MIN_RUB, max=format_amount_rub(TOP_UP_MAX_RUB, locale)),
+            _("topup-ask-amount", min=TOP_UP_MIN_RUB, max=format_amount_rub(TOP_UP_MAX_RUB)),
             edit=False,
         )
     elif callback_data.action == "stars_menu":
-        await show(callback, t("topup.stars_title", locale), keyboards.top_up_stars(locale), edit=edit)
+        await show(callback, _("topup-stars-title"), keyboards.top_up_stars(), edit=edit)
         await answer_callback(callback)
     elif not await first_press(resources, learner.telegram_id, f"stars-top-up:{callback_data.amount}"):
-        await answer_callback(callback, t("money.invoice_sent", locale))  # the invoice of the first press
+        await answer_callback(callback, _("money-invoice-sent"))  # the invoice of the first press
     else:
         await stars_top_up(callback, learner, clients, bot, callback_data.amount, idempotency_key)
 
@@ -197,7 +191,6 @@ async def create_top_up(
 ) -> bool:
     """Billing creates a YooKassa payment; the learner gets its confirmation page as a URL button.
     False when billing refused or YooKassa is unreachable (the learner was told)."""
-    locale = learner.locale
     try:
         payment = await clients.billing.post(
             f"/internal/learners/{learner.user_id}/top-ups",
@@ -205,26 +198,25 @@ async def create_top_up(
             idempotency_key=f"{idempotency_key}:top-up",
         )
     except DependencyUnavailableError:
-        await refuse(event, t("money.payment_unavailable", locale))
+        await refuse(event, _("money-payment-unavailable"))
         return False
     except ServiceCallError as exc:
         if exc.status_code == _UNPROCESSABLE:
-            await refuse(event, amount_problem(amount_rub, locale) or t("money.bad_amount", locale))
+            await refuse(event, amount_problem(amount_rub) or _("money-bad-amount"))
         elif exc.code == "no_receipt_contact":
-            await refuse(event, t("topup.no_receipt_contact", locale))
+            await refuse(event, _("topup-no-receipt-contact"))
         else:  # a refusal the bot has no words for: the learner still gets an answer, nothing was charged
             log.warning("top-up refused by billing", extra={"code": exc.code, "status": exc.status_code})
-            await refuse(event, t("money.payment_unavailable", locale))
+            await refuse(event, _("money-payment-unavailable"))
         return False
     if isinstance(event, CallbackQuery):
         await answer_callback(event)
-    text = t(
-        "topup.pay_text",
-        locale,
-        amount=format_amount_rub(amount_rub, locale),
-        coins=format_coins(int(payment.get("coins") or amount_rub), locale),
+    text = _(
+        "topup-pay-text",
+        amount=format_amount_rub(amount_rub),
+        coins=format_coins(int(payment.get("coins") or amount_rub)),
     )
-    markup = keyboards.pay_top_up(amount_rub, str(payment["confirmation_url"]), locale)
+    markup = keyboards.pay_top_up(amount_rub, str(payment["confirmation_url"]))
     await show(event, text, markup, edit=isinstance(event, CallbackQuery))
     return True
 
@@ -248,13 +240,13 @@ async def stars_top_up(  # noqa: PLR0917
     except ServiceCallError as exc:
         if exc.code == "stars_top_up_disabled":
             remember_stars_top_up(enabled=False)
-            await answer_callback(callback, t("money.stars_top_up_disabled", locale), alert=True)
+            await answer_callback(callback, _("money-stars-top-up-disabled"), alert=True)
             return
         if exc.status_code == _UNPROCESSABLE:
-            await answer_callback(callback, t("money.bad_amount", locale), alert=True)
+            await answer_callback(callback, _("money-bad-amount"), alert=True)
             return
         raise
-    await answer_callback(callback, t("money.invoice_sent", locale))
+    await answer_callback(callback, _("money-invoice-sent"))
     await send_stars_invoice(bot, learner.telegram_id, invoice)
 
 
@@ -265,35 +257,35 @@ async def refuse(event: Event, text: str) -> None:
         await event.answer(text)
 
 
-def format_amount_rub(amount: int, locale: str) -> str:
-    return format_amount(Decimal(amount), locale)
+def format_amount_rub(amount: int) -> str:
+    return format_amount(Decimal(amount))
 
 
 def parse_amount(text: str) -> tuple[int | None, str | None]:
     """A typed amount of roubles → (roubles, None), or (None, the catalogue key saying what is wrong)."""
     cleaned = _CURRENCY_WORDS.sub("", text.strip()).strip()
     if len(cleaned) > _MAX_AMOUNT_CHARS:
-        return None, "topup.too_large" if cleaned.isdigit() else "topup.not_a_number"
+        return None, "topup-too-large" if cleaned.isdigit() else "topup-not-a-number"
     match = _AMOUNT.fullmatch(cleaned)
     if match is None:
-        return None, "topup.not_a_number"
+        return None, "topup-not-a-number"
     whole = int(re.sub(r"\D", "", match["whole"]))
     fraction = match["fraction"]
     if match["sign"] not in ("", "+") and (whole or (fraction and int(fraction))):
-        return None, "topup.negative"
+        return None, "topup-negative"
     if fraction and int(fraction):
-        return None, "topup.not_whole"
+        return None, "topup-not-whole"
     return whole, None
 
 
-def amount_problem(amount: int, locale: str) -> str | None:
-    limits = {"min": TOP_UP_MIN_RUB, "max": format_amount_rub(TOP_UP_MAX_RUB, locale)}
+def amount_problem(amount: int) -> str | None:
+    limits = {"min": TOP_UP_MIN_RUB, "max": format_amount_rub(TOP_UP_MAX_RUB)}
     if amount == 0:
-        return t("topup.zero", locale, **limits)
+        return _("topup-zero", **limits)
     if amount < TOP_UP_MIN_RUB:
-        return t("topup.too_small", locale, **limits)
+        return _("topup-too-small", **limits)
     if amount > TOP_UP_MAX_RUB:
-        return t("topup.too_large", locale, **limits)
+        return _("topup-too-large", **limits)
     return None
 
 
@@ -308,13 +300,12 @@ async def amount_typed(
         await state.clear()
         await not_registered(message)
         return
-    locale = learner.locale
     amount, problem_key = parse_amount(message.text or "")
-    limits = {"min": TOP_UP_MIN_RUB, "max": format_amount_rub(TOP_UP_MAX_RUB, locale)}
+    limits = {"min": TOP_UP_MIN_RUB, "max": format_amount_rub(TOP_UP_MAX_RUB)}
     if amount is None:
-        await message.answer(t(problem_key or "topup.not_a_number", locale, **limits))
+        await message.answer(_(problem_key or "topup-not-a-number", **limits))
         return
-    problem = amount_problem(amount, locale)
+    problem = amount_problem(amount)
     if problem is not None:
         await message.answer(problem)
         return
@@ -322,10 +313,9 @@ async def amount_typed(
         await state.clear()
 
 
-async def not_an_amount(message: Message, learner: LearnerCtx | None) -> None:
+async def not_an_amount(message: Message) -> None:
     """A sticker, a photo… while an amount is expected."""
-    locale = learner.locale if learner else "ru"
-    await message.answer(t("topup.not_a_number", locale))
+    await message.answer(_("topup-not-a-number"))
 
 
 async def menu_pressed_while_typing(_message: Message, state: FSMContext) -> None:
@@ -340,7 +330,7 @@ def make_router() -> Router:
     menu_button = any_menu_button()
     router.message.register(menu_pressed_while_typing, StateFilter(TopUp), menu_button)
     router.message.register(balance_command, Command("balance"))
-    router.message.register(balance_command, button_filter("menu.balance"))
+    router.message.register(balance_command, button_filter("menu-balance"))
     router.message.register(amount_typed, TopUp.amount, TYPED_ANSWER, ~menu_button)
     router.message.register(not_an_amount, TopUp.amount, ~F.text)
     router.callback_query.register(wallet_button, WalletCb.filter())

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from academy_gateway_bot import keyboards
 from academy_gateway_bot.bot import bot_runtime
 from academy_gateway_bot.clients import ServiceClients
-from academy_gateway_bot.i18n import t
+from academy_gateway_bot.i18n import _, current_locale, use_locale
 from academy_gateway_bot.learners import find_learner, remember_learner
 from academy_gateway_bot.models import Learner, NotificationLog
 from academy_gateway_bot.notifications.sender import LearnerUnreachableError
@@ -48,7 +48,7 @@ _QUIET_POINTS_REASONS = frozenset({"lesson_completed"})
 async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV1) -> None:
     if event.reason in _QUIET_POINTS_REASONS:
         return
-    key = "points.awarded.welcome" if event.reason == "welcome" else "points.awarded.other"
+    key = "points-awarded-welcome" if event.reason == "welcome" else "points-awarded-other"
     await notify(
         ctx, event.user_id, kind=f"points.{event.reason}", text_key=key, points=event.points, total=event.total_points
     )
@@ -58,7 +58,8 @@ async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV1) -> No
 async def notify_achievement_unlocked(ctx: EventContext, event: AchievementUnlockedV1) -> None:
     clients = bot_runtime(ctx.resources).clients
 
-    async def render(locale: str) -> Rendered:
+    async def render() -> Rendered:
+        locale = current_locale()
         title, description = event.title, ""
         if locale != "ru":  # the event carries the Russian title; the rule table has the others
             achievements = await clients.gamification.get(f"/internal/learners/{event.user_id}/achievements")
@@ -66,10 +67,10 @@ async def notify_achievement_unlocked(ctx: EventContext, event: AchievementUnloc
             if rule is not None:
                 title = rule.get("title_en") or title
                 description = rule.get("description_en") or ""
-        text = t("notify.achievement", locale, title=escape(title))
+        text = _("notify-achievement", title=escape(title))
         if description:
-            text += t("notify.achievement_description", locale, description=escape(description))
-        return text, keyboards.achievement_unlocked(locale)
+            text += "\n" + _("notify-achievement-description", description=escape(description))
+        return text, keyboards.achievement_unlocked()
 
     # Keyed by the achievement, not the event: the same unlock told twice is said once.
     await deliver(ctx, event.user_id, kind=f"achievement:{event.achievement_id}", render=render, once=True)
@@ -79,19 +80,19 @@ async def notify_achievement_unlocked(ctx: EventContext, event: AchievementUnloc
 async def notify_course_completed(ctx: EventContext, event: CourseCompletedV1) -> None:
     clients = bot_runtime(ctx.resources).clients
 
-    async def render(locale: str) -> Rendered:
+    async def render() -> Rendered:
         enrolled = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
         course = await _catalog_course(clients, event.course_id)
         if course is not None:
-            title = course_title(course, locale)
+            title = course_title(course)
         else:  # archived since: progress still knows its title
             known = next((c for c in enrolled if c["course_id"] == event.course_id), {"course_id": event.course_id})
-            title = course_title(known, locale)
+            title = course_title(known)
         suggestion = await _next_course(clients, event, {c["course_id"] for c in enrolled})
-        text = t("notify.course_completed", locale, title=escape(title))
+        text = _("notify-course-completed", title=escape(title))
         if suggestion is not None:
-            text += t("notify.next_course", locale, title=escape(course_title(suggestion, locale)))
-        return text, keyboards.course_completed(suggestion, locale)
+            text += "\n\n" + _("notify-next-course", title=escape(course_title(suggestion)))
+        return text, keyboards.course_completed(suggestion)
 
     await deliver(ctx, event.user_id, kind=f"course_completed:{event.course_id}", render=render, once=True)
 
@@ -126,24 +127,23 @@ _SUGGESTION_CANDIDATES = 20
 async def remind_inactive_learner(ctx: EventContext, event: LearnerInactiveV1) -> None:
     clients = bot_runtime(ctx.resources).clients
 
-    async def render(locale: str) -> Rendered:
+    async def render() -> Rendered:
         courses = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
         unfinished = sorted((c for c in courses if not c["is_completed"]), key=lambda c: c["enrolled_at"], reverse=True)
-        hint = t("notify.opt_out_hint", locale)
+        hint = "\n\n" + _("notify-opt-out-hint")
         if not unfinished:
-            return t("notify.inactive_general", locale, days=event.inactive_days) + hint, (
-                keyboards.inactivity_reminder(None, None, locale)
+            return _("notify-inactive-general", days=event.inactive_days) + hint, (
+                keyboards.inactivity_reminder(None, None)
             )
         course = unfinished[0]
         state = await clients.progress.get(f"/internal/learners/{event.user_id}/courses/{course['course_id']}")
-        text = t(
-            "notify.inactive",
-            locale,
+        text = _(
+            "notify-inactive",
             days=event.inactive_days,
-            title=escape(course_title(course, locale)),
+            title=escape(course_title(course)),
             left=max(0, course["total_lessons"] - course["completed_lessons"]),
         )
-        markup = keyboards.inactivity_reminder(course["course_id"], _lesson_to_continue(state), locale)
+        markup = keyboards.inactivity_reminder(course["course_id"], _lesson_to_continue(state))
         return text + hint, markup
 
     # One reminder per inactivity period, whichever event brings it.
@@ -169,14 +169,14 @@ async def notify_course_opened(ctx: EventContext, event: CourseEnrolledV1) -> No
         return
     clients = bot_runtime(ctx.resources).clients
 
-    async def render(locale: str) -> Rendered:
+    async def render() -> Rendered:
         state = await clients.progress.get(f"/internal/learners/{event.user_id}/courses/{event.course_id}")
         course = await _catalog_course(clients, event.course_id)
-        title = course_title(course or state, locale)
+        title = course_title(course or state)
         started = any(lesson.get("completed") for lesson in state.get("lessons", []))
-        key = "notify.course_reopened" if started else "notify.course_opened"  # bought again after a refund
-        text = t(key, locale, title=escape(title))
-        return text, keyboards.course_opened(event.course_id, _lesson_to_continue(state), locale)
+        key = "notify-course-reopened" if started else "notify-course-opened"  # bought again after a refund
+        text = _(key, title=escape(title))
+        return text, keyboards.course_opened(event.course_id, _lesson_to_continue(state))
 
     opened = event.purchase_id or event.enrollment_id
     await deliver(ctx, event.user_id, kind=f"course_open:{event.course_id}:{opened}", render=render, once=True)
@@ -185,8 +185,8 @@ async def notify_course_opened(ctx: EventContext, event: CourseEnrolledV1) -> No
 # Reasons of balance changes the learner made in the chat a moment ago (and saw the result there).
 _QUIET_BALANCE_REASONS = frozenset({"course_purchase"})
 _BALANCE_TEXTS = {
-    "top_up": "notify.balance.top_up",
-    "achievement_reward": "notify.balance.achievement_reward",
+    "top_up": "notify-balance-top-up",
+    "achievement_reward": "notify-balance-achievement-reward",
 }
 
 
@@ -202,14 +202,14 @@ async def notify_balance_changed(ctx: EventContext, event: BalanceChangedV1) -> 
     if event.reason in _BALANCE_TEXTS:
         key = _BALANCE_TEXTS[event.reason]
     elif event.reason == "refund":
-        key = "notify.balance.refund" if event.delta > 0 else "notify.balance.refund_debit"
+        key = "notify-balance-refund" if event.delta > 0 else "notify-balance-refund-debit"
     else:
-        key = "notify.balance.credit" if event.delta > 0 else "notify.balance.debit"
+        key = "notify-balance-credit" if event.delta > 0 else "notify-balance-debit"
 
-    async def render(locale: str) -> Rendered:
-        delta = format_coins(event.delta, locale).replace("-", "−")
-        text = t(key, locale, delta=delta, balance=format_coins(event.balance, locale))
-        return text, keyboards.balance_notification(locale)
+    async def render() -> Rendered:
+        delta = format_coins(event.delta).replace("-", "−")
+        text = _(key, delta=delta, balance=format_coins(event.balance))
+        return text, keyboards.balance_notification()
 
     await deliver(ctx, event.user_id, kind=f"balance:{event.transaction_id}", render=render, once=True)
 
@@ -235,9 +235,9 @@ async def _paid_in_chat(clients: ServiceClients, event: BalanceChangedV1) -> boo
 
 @notifications.on(BalanceLowV1)
 async def notify_balance_low(ctx: EventContext, event: BalanceLowV1) -> None:
-    async def render(locale: str) -> Rendered:
-        text = t("notify.balance_low", locale, balance=format_coins(event.balance, locale))
-        return text, keyboards.balance_notification(locale, top_up=True)
+    async def render() -> Rendered:
+        text = _("notify-balance-low", balance=format_coins(event.balance))
+        return text, keyboards.balance_notification(top_up=True)
 
     await deliver(ctx, event.user_id, kind="balance_low", render=render)
 
@@ -250,20 +250,20 @@ async def notify_purchase_refunded(ctx: EventContext, event: PurchaseRefundedV1)
         return
     clients = bot_runtime(ctx.resources).clients
 
-    async def render(locale: str) -> Rendered:
+    async def render() -> Rendered:
         course = await _catalog_course(clients, event.course_id)
         if course is None:  # archived since: progress still knows its title
             enrolled = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
             course = next((c for c in enrolled if c["course_id"] == event.course_id), {"course_id": event.course_id})
         if event.payment_id is None:
-            returned = t("notify.returned.coins", locale)
+            returned = _("notify-returned-coins")
         elif event.amount.currency == "XTR":
-            returned = t("notify.returned.stars", locale, amount=int(event.amount.amount))
+            returned = _("notify-returned-stars", amount=int(event.amount.amount))
         else:
-            amount = format_money(event.amount.amount, event.amount.currency, locale)
-            returned = t("notify.returned.money", locale, amount=amount)
-        text = t("notify.purchase_refunded", locale, title=escape(course_title(course, locale)), returned=returned)
-        return text, keyboards.balance_notification(locale)
+            amount = format_money(event.amount.amount, event.amount.currency)
+            returned = _("notify-returned-money", amount=amount)
+        text = _("notify-purchase-refunded", title=escape(course_title(course)), returned=returned)
+        return text, keyboards.balance_notification()
 
     await deliver(ctx, event.user_id, kind=f"purchase_refunded:{event.purchase_id}", render=render, once=True)
 
@@ -275,15 +275,15 @@ async def notify_payment_failed(ctx: EventContext, event: PaymentFailedV1) -> No
     if event.provider != "yookassa":
         return
 
-    async def render(locale: str) -> Rendered:
-        amount = format_money(event.amount.amount, event.amount.currency, locale)
-        return t("notify.payment_failed", locale, amount=amount), keyboards.balance_notification(locale, top_up=True)
+    async def render() -> Rendered:
+        amount = format_money(event.amount.amount, event.amount.currency)
+        return _("notify-payment-failed", amount=amount), keyboards.balance_notification(top_up=True)
 
     await deliver(ctx, event.user_id, kind=f"payment_failed:{event.payment_id}", render=render, once=True)
 
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
-Render = Callable[[str], Awaitable[Rendered]]
+Render = Callable[[], Awaitable[Rendered]]
 
 
 async def notify(
@@ -292,13 +292,13 @@ async def notify(
     *,
     kind: str,
     text_key: str,
-    reply_markup: Callable[[str], InlineKeyboardMarkup] | None = None,
+    reply_markup: Callable[[], InlineKeyboardMarkup] | None = None,
     **values: object,
 ) -> None:
-    """Send one catalogue text (with an optional keyboard for the learner's language) for one event."""
+    """Send one message (`text_key` with `values`, and an optional keyboard) for one event."""
 
-    async def render(locale: str) -> Rendered:
-        return t(text_key, locale, **values), reply_markup(locale) if reply_markup else None
+    async def render() -> Rendered:
+        return _(text_key, **values), reply_markup() if reply_markup else None
 
     await deliver(ctx, user_id, kind=kind, render=render)
 
@@ -320,7 +320,8 @@ async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render,
         if await _already_told(ctx.session, user_id, kind):
             return
     # Everything that can fail (other services) happens before sending: a retry never sends twice.
-    text, markup = await render(learner.locale)
+    with use_locale(learner.locale):
+        text, markup = await render()
     if not learner.notifications_enabled or learner.blocked_at is not None:
         await _log(ctx.session, ctx, learner, kind, text, status="skipped")
         return

@@ -1,0 +1,94 @@
+points-awarded-welcome =
+    🎁 +{ $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    } за регистрацию! Всего баллов: { $total }.
+
+points-awarded-other =
+    ⭐ +{ $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    }. Всего баллов: { $total }.
+
+ach-summary =
+    🏆 <b>Баллы и достижения</b>
+
+    ⭐ Баллы: <b>{ $points }</b>
+    🎖 Уровень { $level } — «{ $level_title }»
+    { $next }
+    🔥 Серия: { $streak }
+    📚 Уроков пройдено: { $lessons } · курсов: { $courses }
+
+ach-to-next-level =
+    📈 До следующего уровня: { $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    }
+
+ach-top-level =
+    📈 Вы на высшем уровне!
+
+ach-streak-days =
+    { $days } { $days ->
+        [one] день
+        [few] дня
+       *[many] дней
+    } подряд
+
+ach-streak-none =
+    начните сегодня
+
+ach-unlocked-header =
+    <b>Получено ({ $count }):</b>
+
+ach-unlocked-line =
+    🏅 { $title } — { $date }
+
+ach-locked-header =
+    <b>Впереди:</b>
+
+ach-locked-line =
+    🔒 { $title } — { $progress }/{ $target }
+
+ach-none =
+    Достижений пока нет — пройдите первый урок!
+
+ach-leaderboard-button =
+    📊 Рейтинг
+
+lb-title =
+    📊 <b>Рейтинг · { $scope }</b>
+
+lb-scope-overall =
+    🌍 Общий
+
+lb-scope-city =
+    🏙 { $city }
+
+lb-scope-category =
+    📂 { $category }
+
+lb-entry =
+    { $place } { $name } — { $points }
+
+lb-empty =
+    Пока здесь никого — станьте первым!
+
+lb-me =
+    👉 Вы на { $rank } месте: { $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    }
+
+lb-me-none =
+    Вас пока нет в этом рейтинге — пройдите урок, чтобы попасть в него.
+
+lb-neighbours =
+    Рядом с вами:
+
+lb-back =
+    ⬅️ К достижениям
