@@ -18,7 +18,7 @@ async def test_profile_card_shows_name_city_masked_phone_and_points(gateway, tg)
 
     assert "Имя: Ольга Белова" in card.text
     assert "Город: Казань" in card.text
-    assert "Телефон: +7••••••••21" in card.text
+    assert "Телефон: +7 916 •••-••-21" in card.text
     assert "7654321" not in card.text
     assert "Баллы: 50" in card.text
     assert [b["text"] for b in card.inline_buttons()] == ["✏️ Изменить имя", "🏙 Изменить город"]

@@ -1,7 +1,7 @@
 """Registration as a conversation, played through the emulator against the real services."""
 
 import pytest
-from academy_gateway_bot.handlers.registration import clean_name, normalise_phone
+from academy_gateway_bot.handlers.registration import clean_name
 from academy_gateway_bot.models import Learner
 from academy_runtime.errors import NotFoundError
 from academy_tg_emulator.client import ChatMessage, TestUser
@@ -220,20 +220,3 @@ async def test_start_by_a_registered_learner_says_welcome_back_with_the_menu(gat
 )
 def test_names_and_cities_are_letters_with_separators(typed, expected):
     assert clean_name(typed) == expected
-
-
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("8 (916) 123-45-67", "+79161234567"),
-        ("+7 916 123 45 67", "+79161234567"),
-        ("79161234567", "+79161234567"),
-        ("+44 20 7946 0958", "+442079460958"),
-        ("12345", None),
-        ("+7 916 123-45-67 ext 2", None),
-        ("+1234567890123456", None),
-        ("7+9161234567", None),
-    ],
-)
-def test_phones_are_normalised_to_e164(typed, expected):
-    assert normalise_phone(typed) == expected

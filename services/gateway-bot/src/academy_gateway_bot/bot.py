@@ -21,8 +21,10 @@ from academy_gateway_bot.handlers import (
     achievements,
     catalog,
     communities,
+    fallback,
     language,
     learning,
+    membership,
     menu,
     profile,
     purchases,
@@ -59,7 +61,9 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
         state_ttl=settings.conversation_ttl_s,
         data_ttl=settings.conversation_ttl_s,
     )
-    dp = Dispatcher(storage=storage)
+    # Events isolation: one update of a chat at a time (a Redis lock per user and chat), so two messages
+    # sent in one burst are handled in order, each seeing the state the other left.
+    dp = Dispatcher(storage=storage, events_isolation=storage.create_isolation())
     dp["resources"] = resources
     dp["clients"] = clients
     dp.update.outer_middleware(UpdateDeduplication(resources.redis, prefix))
@@ -75,6 +79,7 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     dp.message.middleware(learner_context)
     dp.callback_query.middleware(learner_context)
     dp.include_routers(
+        membership.make_router(),
         start.make_router(),
         purchases.make_router(),  # first: a successful payment is handled whatever step the chat is in
         registration.make_router(),
@@ -86,6 +91,7 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
         learning.make_router(),
         achievements.make_router(),
         communities.make_router(),
+        fallback.make_router(),  # last: whatever no other router took gets an answer
     )
     return dp
 

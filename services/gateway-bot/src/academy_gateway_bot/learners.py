@@ -1,13 +1,20 @@
-"""The learner projection: where and in which language to reach a learner."""
+"""The learner projection: where, in which language and in which time zone to reach a learner.
+
+Fed by `users.user_registered.v2` / `users.profile_updated.v2` and by the users service's answers
+(registration, a profile or language change). Facts arrive in any order, so a row changes only for a
+higher users `revision` (`academy_runtime.projections.upsert_if_newer`): a registration delivered late
+after a broker outage cannot bring back the language the learner has since changed.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from academy_runtime.db import transaction
+from academy_runtime.projections import upsert_if_newer
 from academy_runtime.resources import Resources
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gateway_bot.clients import ServiceClients
@@ -15,12 +22,57 @@ from academy_gateway_bot.context import LearnerCtx, forget_learner, remember_in_
 from academy_gateway_bot.models import Learner
 
 
-async def remember_learner(session: AsyncSession, *, user_id: int, telegram_id: int, locale: str) -> None:
-    await session.execute(
-        insert(Learner)
-        .values(user_id=user_id, telegram_id=telegram_id, locale=locale)
-        .on_conflict_do_update(index_elements=[Learner.user_id], set_={"telegram_id": telegram_id, "locale": locale})
-    )
+class LearnerRepository:
+    """Queries of the `learners` projection; flushes, never commits (the caller's boundary does)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(
+        self, *, user_id: int, telegram_id: int, locale: str, time_zone: str | None, revision: int
+    ) -> bool:
+        """Store the learner as of users `revision`; False when the row already holds a newer one."""
+        values = {
+            "user_id": user_id,
+            "telegram_id": telegram_id,
+            "locale": locale,
+            "time_zone": time_zone,
+            "revision": revision,
+        }
+        return await upsert_if_newer(self.session, Learner, values, key=["user_id"], version="revision")
+
+    async def get(self, user_id: int) -> Learner | None:
+        found: Learner | None = (
+            await self.session.execute(select(Learner).where(Learner.user_id == user_id))
+        ).scalar_one_or_none()
+        return found
+
+    async def mark_blocked(self, user_id: int) -> None:
+        """Telegram answered 403 (the learner blocked the bot, or deleted their account)."""
+        await self.session.execute(
+            update(Learner).where(Learner.user_id == user_id).values(blocked_at=datetime.now(UTC))
+        )
+
+    async def set_reachable(self, telegram_id: int, *, reachable: bool) -> int:
+        """The learner blocked (`reachable=False`) or unblocked/restarted the bot, as Telegram's
+        `my_chat_member` update says; returns the number of rows changed (0: not registered, or already so)."""
+        blocked_at = None if reachable else datetime.now(UTC)
+        changed = Learner.blocked_at.is_not(None) if reachable else Learner.blocked_at.is_(None)
+        result = await self.session.execute(
+            update(Learner).where(Learner.telegram_id == telegram_id, changed).values(blocked_at=blocked_at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _from_users(learner: dict[str, Any]) -> dict[str, Any]:
+    """The projection's fields from the users service's LearnerOut."""
+    return {
+        "user_id": learner["id"],
+        "telegram_id": learner["telegram_id"],
+        "locale": learner["locale"],
+        "time_zone": learner.get("time_zone"),
+        "revision": int(learner.get("revision") or 0),
+    }
 
 
 async def learner_changed(resources: Resources, learner: dict[str, Any]) -> LearnerCtx:
@@ -28,7 +80,7 @@ async def learner_changed(resources: Resources, learner: dict[str, Any]) -> Lear
     follows at once (no waiting for the event) and the cached context is replaced."""
     ctx = LearnerCtx.from_users(learner)
     async with transaction(resources.sessionmaker) as session:
-        await remember_learner(session, user_id=ctx.user_id, telegram_id=ctx.telegram_id, locale=ctx.locale)
+        await LearnerRepository(session).remember(**_from_users(learner))
     prefix = resources.settings.redis_prefix
     await forget_learner(resources.redis, prefix, ctx.telegram_id)
     await remember_in_cache(resources.redis, prefix, ctx)
@@ -37,9 +89,11 @@ async def learner_changed(resources: Resources, learner: dict[str, Any]) -> Lear
 
 async def find_learner(session: AsyncSession, clients: ServiceClients, user_id: int) -> Learner:
     """The projection row, filled from the users service when its event has not arrived yet."""
-    learner = (await session.execute(select(Learner).where(Learner.user_id == user_id))).scalar_one_or_none()
+    learners = LearnerRepository(session)
+    learner = await learners.get(user_id)
     if learner is not None:
         return learner
-    data = await clients.users.get(f"/internal/users/{user_id}")
-    await remember_learner(session, user_id=user_id, telegram_id=data["telegram_id"], locale=data["locale"])
-    return (await session.execute(select(Learner).where(Learner.user_id == user_id))).scalar_one()
+    await learners.remember(**_from_users(await clients.users.get(f"/internal/users/{user_id}")))
+    found = await learners.get(user_id)
+    assert found is not None
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,12 +25,36 @@ _DONE_TTL_S = 24 * 3600
 _CLAIM_TTL_S = 300
 
 
+def update_identity(update: Update) -> str:
+    """What makes this update unique for good, independent of `update_id`.
+
+    Telegram numbers updates sequentially but restarts the count at a random value after a week
+    without updates, and a local Bot API server or emulator restarts it with the process; an
+    `update_id` therefore names an update only for a while. The identity is taken from the object
+    the update carries: a message is unique per (chat, message_id) forever (an edit adds its
+    `edit_date`); callback, pre-checkout, shipping and inline queries have globally unique ids;
+    anything else is named by a digest of its content (a retried delivery carries the same content).
+    """
+    event = update.event
+    kind = update.event_type
+    if isinstance(event, Message):
+        edited = f":{event.edit_date}" if event.edit_date else ""
+        return f"{kind}:{event.chat.id}:{event.message_id}{edited}"
+    event_id = getattr(event, "id", None)
+    if isinstance(event_id, str) and event_id:
+        return f"{kind}:{event_id}"
+    content = update.model_dump_json(exclude={"update_id"}, exclude_none=True)
+    return f"{kind}:{hashlib.sha256(content.encode()).hexdigest()[:32]}"
+
+
 class UpdateDeduplication(BaseMiddleware):
     """Handle each update once, even when a webhook is retried or two processes poll.
 
     The update is claimed in Redis before handling and marked done after; a failure releases the
     claim so Telegram's retry is handled. Every command the update causes carries an idempotency key
-    derived from it, so even a lost claim cannot make a service act twice.
+    derived from it, so even a lost claim cannot make a service act twice. Both are derived from
+    `update_identity`, never from `update_id` alone, so they cannot collide after the update counter
+    restarts (a restarted Bot API server, or Telegram after a quiet week).
     """
 
     def __init__(self, redis: Redis, prefix: str) -> None:
@@ -39,11 +64,12 @@ class UpdateDeduplication(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         bot = data["bot"]
-        key = f"{self.prefix}tg:update:{bot.id}:{event.update_id}"
+        identity = update_identity(event)
+        key = f"{self.prefix}tg:update:{bot.id}:{identity}"
         if not await self.redis.set(key, "processing", nx=True, ex=_CLAIM_TTL_S):
             metrics.UPDATES.labels("duplicate").inc()
             return None
-        data["idempotency_key"] = f"tg:{bot.id}:{event.update_id}"
+        data["idempotency_key"] = f"tg:{bot.id}:{identity}"
         try:
             result = await handler(event, data)
         except BaseException:

@@ -21,7 +21,7 @@ messaging = Messaging(Base.metadata)
 
 
 class Learner(Base):
-    """Projection of users.user_registered / profile_updated: where and how to reach a learner."""
+    """Projection of users.user_registered / profile_updated (v2): where and how to reach a learner."""
 
     __tablename__ = "learners"
 
@@ -29,6 +29,10 @@ class Learner(Base):
     telegram_id: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
     locale: Mapped[str] = mapped_column(String(8), nullable=False, server_default=sql_text("'ru'"))
     notifications_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=sql_text("true"))
+    # IANA zone from the users service (None until it is known): scheduled messages keep to its daytime.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The users revision this row reflects: an older fact (a late event) never overwrites a newer one.
+    revision: Mapped[int | None] = mapped_column(BigInteger)
     # Set when Telegram answers 403 (the learner blocked the bot): no more sends until they return.
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(

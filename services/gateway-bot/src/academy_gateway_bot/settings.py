@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Literal, Self
 
 from academy_runtime.settings import Environment, ServiceSettings
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 DEV_BOT_TOKEN = "123456:TEST-TOKEN"  # noqa: S105 - the Bot API emulator's default bot
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"  # noqa: S105 - refused outside development
@@ -36,6 +36,9 @@ class GatewaySettings(ServiceSettings):
 
     # The version of the personal-data consent text (i18n `consent.text`); change it with the text.
     consent_version: str = "2026-11-01"
+    # ISO 3166 region a typed phone number without "+" is read in when the learner's Telegram language
+    # tag names no region (most learners are in Russia: «8 916 …», «916 …» are Russian numbers).
+    default_phone_region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     # An abandoned conversation (and the answers it holds) leaves Redis after this long.
     conversation_ttl_s: int = 24 * 3600
 

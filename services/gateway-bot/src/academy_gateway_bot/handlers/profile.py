@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any, Literal
 
+from academy_runtime import phones
 from academy_runtime.resources import Resources
 from aiogram import Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -21,18 +22,9 @@ from academy_gateway_bot.i18n import _, button_filter, current_locale
 from academy_gateway_bot.learners import learner_changed
 from academy_gateway_bot.states import ProfileEditing
 
-_VISIBLE_PHONE_END = 2
-
 
 class EditProfile(CallbackData, prefix="profile"):
     field: Literal["full_name", "city"]
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """+79161234567 → +7••••••••67: enough to recognise one's own number, not to read it off a screen."""
-    if not phone:
-        return None
-    return phone[:2] + "•" * (len(phone) - 2 - _VISIBLE_PHONE_END) + phone[-_VISIBLE_PHONE_END:]
 
 
 def _level(points: dict[str, Any]) -> str:
@@ -58,7 +50,7 @@ async def send_profile_card(message: Message, learner: LearnerCtx, clients: Serv
             "profile-details",
             name=html.escape(account["full_name"] or unknown),
             city=html.escape(account["city"] or unknown),
-            phone=mask_phone(account.get("phone")) or unknown,
+            phone=phones.mask_phone(account["phone"], hidden="•") if account.get("phone") else unknown,
             points=points["total_points"],
             level=_level(points),
         ),

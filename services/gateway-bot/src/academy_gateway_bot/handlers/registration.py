@@ -11,6 +11,8 @@ import html
 import re
 from datetime import UTC, datetime
 
+from academy_runtime import phones
+from academy_runtime.phones import AmbiguousPhone, RejectedPhone, ValidPhone, format_phone
 from academy_runtime.resources import Resources
 from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackData
@@ -22,7 +24,9 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    User,
 )
+from babel import Locale
 
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
@@ -32,15 +36,20 @@ from academy_gateway_bot.learners import learner_changed
 from academy_gateway_bot.settings import GatewaySettings
 from academy_gateway_bot.states import Registration
 
-# Quick picks: the biggest cities of the academy's learners; any other city can be typed.
-QUICK_PICK_CITIES = ("Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург", "Казань", "Краснодар")
+# Quick picks (messages of start.ftl, named in the learner's language): the biggest cities of the
+# academy's learners; any other city can be typed.
+QUICK_PICK_CITIES = (
+    "city-moscow",
+    "city-saint-petersburg",
+    "city-novosibirsk",
+    "city-yekaterinburg",
+    "city-kazan",
+    "city-krasnodar",
+)
 
 _WORDS = r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?"  # letters, words joined by spaces, hyphens, apostrophes
 _NAME = re.compile(_WORDS)
-_PHONE_CHARACTERS = re.compile(r"\+?[0-9 ()\-]+")
 _NAME_LENGTH = range(2, 101)
-_PHONE_DIGITS = range(10, 16)  # E.164, with the country code
-_RUSSIAN_TRUNK_LENGTH = 11
 _REGISTRATION_ANSWERS = {"consent_version", "consent_at", "full_name", "phone"}
 
 # Free text, not a command: "/cancel" typed in the middle of the conversation is handled as a command.
@@ -55,22 +64,8 @@ def clean_name(text: str) -> str | None:
     return value
 
 
-def normalise_phone(text: str) -> str | None:
-    """A typed or shared number in E.164 (the Russian trunk prefix 8 read as +7); None when invalid.
-    The users service checks it again with the same rules."""
-    value = text.strip()
-    if not _PHONE_CHARACTERS.fullmatch(value):
-        return None
-    digits = re.sub(r"\D", "", value)
-    if not value.startswith("+") and len(digits) == _RUSSIAN_TRUNK_LENGTH and digits.startswith("8"):
-        digits = "7" + digits[1:]
-    if len(digits) not in _PHONE_DIGITS or digits.startswith("0"):
-        return None
-    return f"+{digits}"
-
-
 def city_keyboard() -> ReplyKeyboardMarkup:
-    cities = [KeyboardButton(text=city) for city in QUICK_PICK_CITIES]
+    cities = [KeyboardButton(text=_(city)) for city in QUICK_PICK_CITIES]
     return ReplyKeyboardMarkup(
         keyboard=[cities[i : i + 2] for i in range(0, len(cities), 2)], resize_keyboard=True, one_time_keyboard=True
     )
@@ -176,25 +171,79 @@ async def contact_shared(message: Message, state: FSMContext) -> None:
     if message.from_user is None or contact.user_id != message.from_user.id:
         await message.answer(_("registration-phone-not-own"))
         return
-    await _phone_given(message, state, contact.phone_number)
+    await _phone_given(message, state, phones.read_shared_phone(contact.phone_number))
 
 
-async def phone_typed(message: Message, state: FSMContext) -> None:
-    await _phone_given(message, state, message.text or "")
+async def phone_typed(message: Message, state: FSMContext, resources: Resources) -> None:
+    region = phone_region(message.from_user, _settings(resources))
+    await _phone_given(message, state, phones.read_typed_phone(message.text or "", region=region))
 
 
-async def _phone_given(message: Message, state: FSMContext, typed: str) -> None:
-    phone = normalise_phone(typed)
-    if phone is None:
-        await message.answer(_("registration-phone-invalid"))
-        return
-    await state.update_data(phone=phone)
+def phone_region(user: User | None, settings: GatewaySettings) -> str:
+    """The region a typed number without "+" is read in: the region subtag of the learner's Telegram
+    language (`en-GB` → GB), else the academy's default (`DEFAULT_PHONE_REGION`, RU)."""
+    tag = (user.language_code or "") if user else ""
+    parts = tag.replace("_", "-").split("-")
+    if len(parts) > 1 and len(parts[1]) == 2 and parts[1].isalpha():  # noqa: PLR2004 - ISO 3166 alpha-2
+        return parts[1].upper()
+    return settings.default_phone_region
+
+
+class PhoneChoice(CallbackData, prefix="phone"):
+    """The learner's pick among the readings of an ambiguous typed number (E.164, ≤ 16 characters)."""
+
+    e164: str
+
+
+async def _phone_given(
+    message: Message, state: FSMContext, reading: ValidPhone | AmbiguousPhone | RejectedPhone
+) -> None:
+    match reading:
+        case ValidPhone(e164=e164):
+            await _phone_accepted(message, state, e164)
+        case AmbiguousPhone(candidates=candidates):
+            buttons = [
+                [
+                    InlineKeyboardButton(
+                        text=f"{format_phone(c)} · {_region_name(c)}", callback_data=PhoneChoice(e164=c).pack()
+                    )
+                ]
+                for c in candidates
+            ]
+            await message.answer(
+                _("registration-phone-which"), reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons)
+            )
+        case RejectedPhone(reason=reason):
+            await message.answer(_(f"registration-phone-{reason.value.replace('_', '-')}"))
+
+
+def _region_name(e164: str) -> str:
+    region = phones.phone_region(e164)
+    if region is None:
+        return ""
+    return str(Locale.parse(current_locale()).territories.get(region, region))
+
+
+async def _phone_accepted(message: Message, state: FSMContext, e164: str) -> None:
+    await state.update_data(phone=e164)
     await state.set_state(Registration.city)
     await message.answer(_("registration-ask-city"), reply_markup=city_keyboard())
 
 
+async def phone_chosen(callback: CallbackQuery, callback_data: PhoneChoice, state: FSMContext) -> None:
+    """One reading of an ambiguous number pressed (checked again: callback data comes from the client)."""
+    reading = phones.check_e164(callback_data.e164)
+    if await state.get_state() != Registration.phone.state or not isinstance(reading, ValidPhone):
+        await callback.answer(_("fallback-stale-button"), show_alert=True)
+        return
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=None)
+        await _phone_accepted(callback.message, state, reading.e164)
+
+
 async def phone_not_given(message: Message) -> None:
-    await message.answer(_("registration-phone-invalid"))
+    await message.answer(_("registration-phone-not-a-number"))
 
 
 async def city_given(
@@ -251,6 +300,7 @@ def make_router() -> Router:
     router.message.register(contact_shared, Registration.phone, F.contact)
     router.message.register(phone_typed, Registration.phone, TYPED_ANSWER)
     router.message.register(phone_not_given, Registration.phone, ~F.text)
+    router.callback_query.register(phone_chosen, PhoneChoice.filter())
     router.message.register(city_given, Registration.city, TYPED_ANSWER)
     router.message.register(city_not_text, Registration.city, ~F.text)
     return router

@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
 from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.handlers.membership import mark_reachable
 from academy_gateway_bot.handlers.menu import show_main_menu
 from academy_gateway_bot.handlers.registration import offer_consent
 from academy_gateway_bot.i18n import _
@@ -24,6 +25,8 @@ async def start(message: Message, learner: LearnerCtx | None, state: FSMContext,
         return
     await state.clear()  # /start begins afresh, whatever step the chat was in
     if learner is not None:
+        # Writing to the bot means it can write back: a learner marked blocked (403) is reachable again.
+        await mark_reachable(resources, user.id, reachable=True)
         name = html.escape((learner.full_name or user.first_name).split()[0])
         await show_main_menu(message, _("welcome-back", name=name))
         return

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from academy_contracts.billing import BalanceChangedV1, BalanceLowV1, PaymentFailedV1, PurchaseRefundedV1
 from academy_contracts.gamification import AchievementUnlockedV1, PointsAwardedV1
 from academy_contracts.progress import CourseCompletedV1, CourseEnrolledV1, LearnerInactiveV1
-from academy_contracts.users import UserRegisteredV1
+from academy_contracts.users import ProfileUpdatedV2, UserRegisteredV2
 from academy_runtime.consumer import Consumer, EventContext
 from academy_runtime.errors import NotFoundError
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +22,7 @@ from academy_gateway_bot import keyboards
 from academy_gateway_bot.bot import bot_runtime
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import _, current_locale, use_locale
-from academy_gateway_bot.learners import find_learner, remember_learner
+from academy_gateway_bot.learners import LearnerRepository, find_learner
 from academy_gateway_bot.models import Learner, NotificationLog
 from academy_gateway_bot.notifications.sender import LearnerUnreachableError
 from academy_gateway_bot.screens import course_title, escape, format_coins, format_money
@@ -34,9 +33,28 @@ learner_directory = Consumer("learner-directory")
 notifications = Consumer("notifications")
 
 
-@learner_directory.on(UserRegisteredV1)
-async def remember_registered_learner(ctx: EventContext, event: UserRegisteredV1) -> None:
-    await remember_learner(ctx.session, user_id=event.user_id, telegram_id=event.telegram_id, locale=event.locale)
+@learner_directory.on(UserRegisteredV2)
+async def remember_registered_learner(ctx: EventContext, event: UserRegisteredV2) -> None:
+    """v2, not v1: it carries the users `revision`, so a registration delivered after a later profile
+    change is recognised as older and changes nothing (users publishes both during the transition)."""
+    await LearnerRepository(ctx.session).remember(
+        user_id=event.user_id,
+        telegram_id=event.telegram_id,
+        locale=event.locale,
+        time_zone=event.time_zone,
+        revision=event.revision,
+    )
+
+
+@learner_directory.on(ProfileUpdatedV2)
+async def remember_updated_learner(ctx: EventContext, event: ProfileUpdatedV2) -> None:
+    await LearnerRepository(ctx.session).remember(
+        user_id=event.user_id,
+        telegram_id=event.telegram_id,
+        locale=event.locale,
+        time_zone=event.time_zone,
+        revision=event.revision,
+    )
 
 
 # Points a learner hears about: one short line for a course or an achievement, nothing per lesson
@@ -328,9 +346,7 @@ async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render,
     try:
         message = await runtime.sender.send_message(learner.telegram_id, text, reply_markup=markup)
     except LearnerUnreachableError as exc:
-        await ctx.session.execute(
-            update(Learner).where(Learner.user_id == user_id).values(blocked_at=datetime.now(UTC))
-        )
+        await LearnerRepository(ctx.session).mark_blocked(user_id)
         await _log(ctx.session, ctx, learner, kind, text, status="blocked", error=str(exc))
         return
     except TelegramBadRequest as exc:

@@ -48,9 +48,6 @@ registration-ask-phone =
 registration-share-phone =
     📱 Share my number
 
-registration-phone-invalid =
-    That does not look like a phone number: it needs 10–15 digits with the country code, e.g. +44 20 7946 0958. Please try again or press the button.
-
 registration-phone-not-own =
     That is someone else's contact. Press “📱 Share my number” to send yours.
 
@@ -126,3 +123,29 @@ help =
     /language — language
     /cancel — cancel the current step
     /help — help
+
+# A typed or shared phone number the numbering plans refuse (academy_runtime.phones.PhoneRejection).
+registration-phone-not-a-number =
+    That doesn't look like a phone number. Type it in digits with the country code, for example +7 916 123-45-67, or press “📱 Share my number”.
+registration-phone-too-short =
+    The number is missing digits — perhaps the area or operator code. For example: +7 916 123-45-67.
+registration-phone-too-long =
+    The number has too many digits. Type it with the country code, for example +7 916 123-45-67.
+registration-phone-invalid =
+    No country has such a number. Check the digits and the country code, for example +7 916 123-45-67.
+registration-phone-service-number =
+    That is a service number (toll-free or premium): nobody can call you on it. Give your mobile or home number.
+registration-phone-extension =
+    No extension, please — type the number without it.
+registration-phone-not-e164 =
+    That doesn't look like a phone number. Type it with the country code, for example +7 916 123-45-67.
+registration-phone-which =
+    This number can be read in more than one way. Which one is yours?
+
+# Quick picks of the city step (any other city can be typed).
+city-moscow = Moscow
+city-saint-petersburg = Saint Petersburg
+city-novosibirsk = Novosibirsk
+city-yekaterinburg = Yekaterinburg
+city-kazan = Kazan
+city-krasnodar = Krasnodar

@@ -48,9 +48,6 @@ registration-ask-phone =
 registration-share-phone =
     📱 Поделиться номером
 
-registration-phone-invalid =
-    Не похоже на номер телефона: нужно 10–15 цифр с кодом страны, например +7 916 123-45-67. Попробуйте ещё раз или нажмите кнопку.
-
 registration-phone-not-own =
     Это чужой контакт. Нажмите «📱 Поделиться номером», чтобы отправить свой.
 
@@ -126,3 +123,29 @@ help =
     /language — язык
     /cancel — отменить текущий шаг
     /help — помощь
+
+# A typed or shared phone number the numbering plans refuse (academy_runtime.phones.PhoneRejection).
+registration-phone-not-a-number =
+    Не похоже на номер телефона. Напишите его цифрами с кодом страны, например +7 916 123-45-67, или нажмите «📱 Поделиться номером».
+registration-phone-too-short =
+    В номере не хватает цифр — возможно, пропущен код города или оператора. Например: +7 916 123-45-67.
+registration-phone-too-long =
+    В номере лишние цифры. Напишите его с кодом страны, например +7 916 123-45-67.
+registration-phone-invalid =
+    Такого номера нет ни в одной стране. Проверьте цифры и код страны, например +7 916 123-45-67.
+registration-phone-service-number =
+    Это служебный номер (например, 8-800): на него нельзя позвонить вам. Укажите свой мобильный или домашний.
+registration-phone-extension =
+    Добавочный номер не нужен — напишите номер без него.
+registration-phone-not-e164 =
+    Не похоже на номер телефона. Напишите его с кодом страны, например +7 916 123-45-67.
+registration-phone-which =
+    Этот номер можно прочитать по-разному. Какой из них ваш?
+
+# Quick picks of the city step (any other city can be typed).
+city-moscow = Москва
+city-saint-petersburg = Санкт-Петербург
+city-novosibirsk = Новосибирск
+city-yekaterinburg = Екатеринбург
+city-kazan = Казань
+city-krasnodar = Краснодар

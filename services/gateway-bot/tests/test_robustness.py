@@ -1,0 +1,232 @@
+"""What real learners do to a bot (issue 8): bursts, blocking, odd phone numbers, restarts, anything at all."""
+
+import asyncio
+import base64
+
+import pytest
+from academy_gateway_bot.learners import LearnerRepository
+from academy_gateway_bot.models import Learner
+from academy_runtime.db import transaction
+from academy_tg_emulator.client import TestUser
+from sqlalchemy import select
+
+from .test_registration import WAIT, has, learner_in_users, register
+
+pytestmark = pytest.mark.integration
+
+# A 1×1 PNG: the emulator checks that a photo is an image.
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
+
+async def _at_the_name_step(tg, user: TestUser) -> None:
+    sent = await tg.send_command(user, "start")
+    consent = await tg.wait_for_reply(sent, lambda m: bool(m.inline_buttons()), timeout=WAIT)
+    await tg.press_button_by_text(user, consent, "✅ Принимаю")
+    await tg.wait_for_message(user.id, has("Как вас зовут"), after=consent.message_id, timeout=WAIT)
+
+
+async def _at_the_phone_step(tg, user: TestUser) -> None:
+    await _at_the_name_step(tg, user)
+    await tg.wait_for_reply(await tg.send_text(user, "Ксения Орлова"), has("телефон"), timeout=WAIT)
+
+
+# -- case 4: two updates of one learner at once -----------------------------------------------------
+
+
+async def test_a_name_and_a_phone_sent_in_one_burst_are_taken_in_order(gateway, tg):
+    ksenia = TestUser.new("Ksenia", language_code="ru")
+    await _at_the_name_step(tg, ksenia)
+
+    name, phone = await asyncio.gather(tg.send_text(ksenia, "Ксения Орлова"), tg.send_text(ksenia, "+7 916 000-01-05"))
+
+    await tg.wait_for_message(ksenia.id, has("В каком городе"), after=phone.message_id, timeout=WAIT)
+    said = [m.text or "" for m in await tg.messages(ksenia.id) if m.from_bot and m.message_id > name.message_id]
+    assert not [text for text in said if "Имя должно быть" in text]  # the phone was never judged as a name
+    await tg.wait_for_reply(await tg.send_text(ksenia, "Москва"), has("Beauty Academy"), timeout=WAIT)
+    learner = await learner_in_users(gateway, ksenia.id)
+    assert (learner["full_name"], learner["phone"]) == ("Ксения Орлова", "+79160000105")
+
+
+async def test_a_city_tapped_twice_registers_once(gateway, tg):
+    vera = TestUser.new("Vera", language_code="ru")
+    await _at_the_phone_step(tg, vera)
+    await tg.wait_for_reply(await tg.send_text(vera, "+7 916 000-01-06"), has("В каком городе"), timeout=WAIT)
+
+    await asyncio.gather(tg.send_text(vera, "Казань"), tg.send_text(vera, "Казань"))
+
+    await tg.wait_for_message(vera.id, has("+50"), timeout=WAIT)
+    await asyncio.sleep(1)
+    said = [m.text or "" for m in await tg.messages(vera.id) if m.from_bot]
+    welcomes = [text for text in said if "Добро пожаловать" in text or "С возвращением" in text]
+    assert len(welcomes) == 1, said
+
+
+# -- case 5: blocked, then unblocked ----------------------------------------------------------------
+
+
+async def test_a_learner_who_unblocks_the_bot_hears_from_it_again(gateway, tg, resources):
+    lena = TestUser.new("Lena", language_code="ru")
+    await register(tg, lena, full_name="Лена Блок")
+
+    async def blocked_at():
+        async with resources.sessionmaker() as session:
+            row = (await session.execute(select(Learner).where(Learner.telegram_id == lena.id))).scalar_one()
+            return row.blocked_at
+
+    await tg.block_bot(lena)
+    for _ in range(50):
+        if await blocked_at() is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert await blocked_at() is not None  # my_chat_member «kicked» arrived
+
+    await tg.unblock_bot(lena)
+    for _ in range(50):
+        if await blocked_at() is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await blocked_at() is None  # «member» again: notifications flow
+
+
+async def test_start_after_a_403_makes_the_learner_reachable_again(gateway, tg, resources):
+    mila = TestUser.new("Mila", language_code="ru")
+    await register(tg, mila, full_name="Мила Старт")
+    learner = await learner_in_users(gateway, mila.id)
+    async with transaction(resources.sessionmaker) as session:
+        await LearnerRepository(session).mark_blocked(learner["id"])  # as the sender does on a 403
+
+    await tg.wait_for_reply(await tg.send_command(mila, "start"), has("С возвращением"), timeout=WAIT)
+
+    async with resources.sessionmaker() as session:
+        row = (await session.execute(select(Learner).where(Learner.telegram_id == mila.id))).scalar_one()
+    assert row.blocked_at is None
+
+
+# -- case 6: phone numbers read against the numbering plans -----------------------------------------
+
+
+async def test_a_russian_number_typed_without_a_country_code_is_russian(gateway, tg):
+    ivan = TestUser.new("Ivan", language_code="ru")
+    await _at_the_phone_step(tg, ivan)
+    await tg.wait_for_reply(await tg.send_text(ivan, "916 123 45 67"), has("В каком городе"), timeout=WAIT)
+    await tg.wait_for_reply(await tg.send_text(ivan, "Москва"), has("Beauty Academy"), timeout=WAIT)
+    assert (await learner_in_users(gateway, ivan.id))["phone"] == "+79161234567"  # not India's +91…
+
+
+async def test_a_shared_contact_is_read_as_international(gateway, tg):
+    linh = TestUser.new("Linh", language_code="ru")
+    await _at_the_phone_step(tg, linh)
+    await tg.wait_for_reply(await tg.share_contact(linh, "84912345678"), has("В каком городе"), timeout=WAIT)
+    await tg.wait_for_reply(await tg.send_text(linh, "Москва"), has("Beauty Academy"), timeout=WAIT)
+    assert (await learner_in_users(gateway, linh.id))["phone"] == "+84912345678"  # Vietnam, not +7 491…
+
+
+async def test_an_ambiguous_typed_number_is_asked_back(gateway, tg):
+    nam = TestUser.new("Nam", language_code="ru")
+    await _at_the_phone_step(tg, nam)
+    which = await tg.wait_for_reply(await tg.send_text(nam, "84912345678"), has("Какой из них ваш"), timeout=WAIT)
+    labels = [b["text"] for b in which.inline_buttons()]
+    assert len(labels) == 2
+    assert any("Вьетнам" in label for label in labels)
+
+    vietnamese = next(b for b in which.inline_buttons() if "Вьетнам" in b["text"])
+    await tg.press_button(nam, which.message_id, vietnamese["callback_data"])
+    await tg.wait_for_message(nam.id, has("В каком городе"), after=which.message_id, timeout=WAIT)
+    await tg.wait_for_reply(await tg.send_text(nam, "Москва"), has("Beauty Academy"), timeout=WAIT)
+    assert (await learner_in_users(gateway, nam.id))["phone"] == "+84912345678"
+
+
+async def test_a_service_number_is_refused_with_a_reason(gateway, tg):
+    petr = TestUser.new("Petr", language_code="ru")
+    await _at_the_phone_step(tg, petr)
+    await tg.wait_for_reply(await tg.send_text(petr, "8 800 555-35-35"), has("служебный номер"), timeout=WAIT)
+
+
+# -- case 9: an old fact never overwrites a newer one -----------------------------------------------
+
+
+async def test_a_late_registration_does_not_bring_back_the_old_language(resources):
+    async with transaction(resources.sessionmaker) as session:
+        learners = LearnerRepository(session)
+        await learners.remember(user_id=990001, telegram_id=7990001, locale="en", time_zone=None, revision=2)
+        applied = await learners.remember(user_id=990001, telegram_id=7990001, locale="ru", time_zone=None, revision=1)
+    assert applied is False
+    async with resources.sessionmaker() as session:
+        row = await LearnerRepository(session).get(990001)
+    assert row is not None
+    assert row.locale == "en"
+
+
+# -- case 10: update ids that start again -----------------------------------------------------------
+
+
+async def test_an_update_id_seen_before_a_restart_does_not_silence_a_new_message(gateway, tg):
+    oleg = TestUser.new("Oleg", language_code="ru")
+    first = await tg.send_command(oleg, "help")  # opens the chat
+    await tg.wait_for_reply(first, has("/catalog"), timeout=WAIT)
+
+    def help_update(update_id: int, message_id: int) -> dict:
+        return {
+            "update_id": update_id,
+            "message": {
+                "message_id": message_id,
+                "date": 1_800_000_000,
+                "chat": {"id": oleg.id, "type": "private", "first_name": "Oleg"},
+                "from": {"id": oleg.id, "is_bot": False, "first_name": "Oleg", "language_code": "ru"},
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+
+    async def answers() -> int:
+        return len([m for m in await tg.messages(oleg.id) if m.from_bot])
+
+    update_id = 1_500_000_000 + oleg.id % 100_000
+    before = await answers()
+    await gateway.dispatcher.feed_raw_update(gateway.bot, help_update(update_id, first.message_id + 1_000))
+    # The counter started again (a restarted Bot API server, or Telegram after a quiet week): a new
+    # message arrives under the same update_id. It is a new message and must be answered.
+    await gateway.dispatcher.feed_raw_update(gateway.bot, help_update(update_id, first.message_id + 2_000))
+    assert await answers() == before + 2
+    # The same update delivered again (a retried webhook) is still a duplicate.
+    await gateway.dispatcher.feed_raw_update(gateway.bot, help_update(update_id, first.message_id + 2_000))
+    assert await answers() == before + 2
+
+
+# -- case 12: every update gets an answer -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("send", "expected"),
+    [
+        (lambda tg, u: tg.send_text(u, "привет, что тут?"), "Я не понял"),
+        (lambda tg, u: tg.send_command(u, "frobnicate"), "Такой команды я не знаю"),
+        (lambda tg, u: tg.send_photo(u, PIXEL_PNG), "Фото и видео"),
+    ],
+)
+async def test_anything_a_registered_learner_sends_gets_an_answer(gateway, tg, send, expected):
+    zoya = TestUser.new("Zoya", language_code="ru")
+    await register(tg, zoya, full_name="Зоя Ответ")
+    reply = await tg.wait_for_reply(await send(tg, zoya), has(expected), timeout=WAIT)
+    assert "меню" in reply.text
+
+
+async def test_a_photo_while_editing_the_profile_repeats_what_the_step_needs(gateway, tg):
+    yana = TestUser.new("Yana", language_code="ru")
+    await register(tg, yana, full_name="Яна Профиль")
+    card = await tg.wait_for_reply(await tg.send_text(yana, "👤 Профиль"), has("Имя:"), timeout=WAIT)
+    name_button = next(b for b in card.inline_buttons() if "мя" in b["text"])
+    await tg.press_button(yana, card.message_id, name_button["callback_data"])
+    await tg.wait_for_message(yana.id, lambda m: m.from_bot and m.message_id > card.message_id, timeout=WAIT)
+
+    reply = await tg.wait_for_reply(await tg.send_photo(yana, PIXEL_PNG), has("Фото"), timeout=WAIT)
+    assert "имя" in reply.text
+    assert "/cancel" in reply.text
+
+
+async def test_someone_not_registered_writing_anything_is_told_to_start(gateway, tg):
+    stranger = TestUser.new("Stranger", language_code="en")
+    await tg.create_user(stranger)
+    await tg.wait_for_reply(await tg.send_text(stranger, "hello?"), has("/start"), timeout=WAIT)
