@@ -33,6 +33,17 @@ def _level(points: dict[str, Any]) -> str:
     return f"{points['level']} · {html.escape(title)}" if title else str(points["level"])
 
 
+def _time_zone(account: dict[str, Any]) -> str:
+    """The learner's zone (users decides it: chosen, from the city through a gazetteer, or the
+    default); a default zone says how to get the right one, since reminders keep to its daytime."""
+    zone = str(account.get("time_zone") or "")
+    if not zone:
+        return _("value-unknown")
+    if account.get("time_zone_source") == "default":
+        return _("profile-time-zone-default", time_zone=zone)
+    return zone
+
+
 async def send_profile_card(message: Message, learner: LearnerCtx, clients: ServiceClients) -> None:
     account = await clients.users.get(f"/internal/users/{learner.user_id}")
     points = await clients.gamification.get(f"/internal/learners/{learner.user_id}/points")
@@ -51,6 +62,7 @@ async def send_profile_card(message: Message, learner: LearnerCtx, clients: Serv
             name=html.escape(account["full_name"] or unknown),
             city=html.escape(account["city"] or unknown),
             phone=phones.mask_phone(account["phone"], hidden="•") if account.get("phone") else unknown,
+            time_zone=_time_zone(account),
             points=points["total_points"],
             level=_level(points),
         ),

@@ -15,6 +15,7 @@ profile-details =
     Name: { $name }
     City: { $city }
     Phone: { $phone }
+    Time zone: { $time_zone }
     Points: { $points }
     Level: { $level }
 
@@ -44,3 +45,6 @@ reminders-off =
 
 reminders-on =
     🔔 Reminders are on again.
+
+profile-time-zone-default =
+    { $time_zone } (the default: set your city so reminders come in your daytime)

@@ -15,6 +15,7 @@ profile-details =
     Имя: { $name }
     Город: { $city }
     Телефон: { $phone }
+    Часовой пояс: { $time_zone }
     Баллы: { $points }
     Уровень: { $level }
 
@@ -44,3 +45,6 @@ reminders-off =
 
 reminders-on =
     🔔 Напоминания снова включены.
+
+profile-time-zone-default =
+    { $time_zone } (по умолчанию: укажите свой город, чтобы напоминания приходили днём)
