@@ -20,7 +20,37 @@ _RETRYABLE_STATUS = {502, 503, 504}
 
 class ServiceCallError(DomainError):
     """Another service answered with an error we pass on: its HTTP status (`status_code`), its error code
-    (`code`, e.g. `insufficient_funds`) and `details`, so a caller can branch on what the callee meant."""
+    (`code`, e.g. `insufficient_funds`) and `details`, so a caller can branch on what the callee meant.
+
+    The statuses a caller acts on have their own types (catch the type, then read `code`), so no caller
+    compares status numbers: 402 `PaymentRequiredCallError`, 403 `ForbiddenCallError`, 409
+    `ConflictCallError`, 422 `RejectedCallError`. 404 raises `NotFoundError` and 5xx or an unreachable
+    callee `DependencyUnavailableError`.
+    """
+
+
+class PaymentRequiredCallError(ServiceCallError):
+    """402: the callee wants payment first (progress: a paid course nobody bought)."""
+
+
+class ForbiddenCallError(ServiceCallError):
+    """403: the caller may not do this for this subject (progress: a lesson of a course not enrolled)."""
+
+
+class ConflictCallError(ServiceCallError):
+    """409: the subject's state forbids it now (an archived course, a key reused, a lock held)."""
+
+
+class RejectedCallError(ServiceCallError):
+    """422: the request itself was refused (validation, a business rule such as `insufficient_funds`)."""
+
+
+_ERROR_BY_STATUS: dict[int, type[ServiceCallError]] = {
+    402: PaymentRequiredCallError,
+    403: ForbiddenCallError,
+    409: ConflictCallError,
+    422: RejectedCallError,
+}
 
 
 class ServiceClient:
@@ -98,7 +128,8 @@ class ServiceClient:
             raise NotFoundError(f"{self.service}: {message}")
         if response.status_code >= 500:  # noqa: PLR2004
             raise DependencyUnavailableError(f"{self.service} failed ({response.status_code}): {message}")
-        error = ServiceCallError(f"{self.service}: {message}", details=details if isinstance(details, dict) else None)
+        error_type = _ERROR_BY_STATUS.get(response.status_code, ServiceCallError)
+        error = error_type(f"{self.service}: {message}", details=details if isinstance(details, dict) else None)
         error.status_code = response.status_code
         error.code = code
         raise error

@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from academy_runtime.client import ServiceCallError
+from academy_runtime.client import RejectedCallError, ServiceCallError
 from academy_runtime.errors import DependencyUnavailableError
 from academy_runtime.resources import Resources
 from aiogram import Bot, F, Router
@@ -48,7 +48,6 @@ from academy_gateway_bot.states import TopUp
 
 log = logging.getLogger(__name__)
 
-_UNPROCESSABLE = 422
 _KNOWN_TYPES = {"topup", "purchase", "refund", "reward", "adjustment"}
 # "1 000", "1000 ₽", "1000 руб.", "-5", "12,50": what people type for an amount.
 _AMOUNT = re.compile(r"(?P<sign>[-−–+]?)\s*(?P<whole>\d[\d\s\u00a0]*)(?:[.,](?P<fraction>\d+))?")
@@ -201,7 +200,7 @@ async def create_top_up(
         await refuse(event, _("money-payment-unavailable"))
         return False
     except ServiceCallError as exc:
-        if exc.status_code == _UNPROCESSABLE:
+        if isinstance(exc, RejectedCallError):
             await refuse(event, amount_problem(amount_rub) or _("money-bad-amount"))
         elif exc.code == "no_receipt_contact":
             await refuse(event, _("topup-no-receipt-contact"))
@@ -242,7 +241,7 @@ async def stars_top_up(  # noqa: PLR0917
             remember_stars_top_up(enabled=False)
             await answer_callback(callback, _("money-stars-top-up-disabled"), alert=True)
             return
-        if exc.status_code == _UNPROCESSABLE:
+        if isinstance(exc, RejectedCallError):
             await answer_callback(callback, _("money-bad-amount"), alert=True)
             return
         raise
