@@ -82,7 +82,7 @@ async def test_the_whole_registration_conversation(gateway, tg, resources):
     sent = await tg.send_text(anna, "позвоните мне")
     assert "Не похоже на номер телефона" in (await tg.wait_for_reply(sent, timeout=WAIT)).text
     sent = await tg.send_text(anna, "12345")
-    assert "Не похоже на номер телефона" in (await tg.wait_for_reply(sent, timeout=WAIT)).text
+    assert "не хватает цифр" in (await tg.wait_for_reply(sent, timeout=WAIT)).text
     # Until the last answer, everything lives in the conversation state only.
     assert (await conversation_data(gateway, anna))["full_name"] == "Анна Смирнова-Петрова"
     assert await learner_in_users(gateway, anna.id) is None

@@ -14,13 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from academy_runtime.errors import NotFoundError
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 from aiogram_i18n import I18nContext
 from redis.asyncio import Redis
 
-from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.clients import Account, ServiceClients
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -39,13 +38,13 @@ class LearnerCtx:
     city: str | None
 
     @classmethod
-    def from_users(cls, learner: dict[str, Any]) -> LearnerCtx:
+    def from_account(cls, account: Account) -> LearnerCtx:
         return cls(
-            user_id=learner["id"],
-            telegram_id=learner["telegram_id"],
-            locale=learner["locale"],
-            full_name=learner["full_name"],
-            city=learner["city"],
+            user_id=account.id,
+            telegram_id=account.telegram_id,
+            locale=account.locale,
+            full_name=account.full_name,
+            city=account.city,
         )
 
 
@@ -59,14 +58,11 @@ async def load_learner(redis: Redis, prefix: str, clients: ServiceClients, teleg
     cached = await redis.get(_cache_key(prefix, telegram_id))
     if cached:
         return LearnerCtx(**json.loads(cached))
-    try:
-        data = await clients.users.get(f"/internal/users/by-telegram/{telegram_id}")
-    except NotFoundError:
+    account = await clients.users.find_by_telegram(telegram_id)
+    if account is None or not account.consent_personal_data:
+        # None, or an account from before consent was asked for: it registers through the conversation.
         return None
-    if not data["consent_personal_data"]:
-        # An account from before consent was asked for: it registers again through the conversation.
-        return None
-    learner = LearnerCtx.from_users(data)
+    learner = LearnerCtx.from_account(account)
     await remember_in_cache(redis, prefix, learner)
     return learner
 

@@ -9,7 +9,6 @@ after a broker outage cannot bring back the language the learner has since chang
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from academy_runtime.db import transaction
 from academy_runtime.projections import upsert_if_newer
@@ -17,7 +16,7 @@ from academy_runtime.resources import Resources
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.clients import Account, ServiceClients
 from academy_gateway_bot.context import LearnerCtx, forget_learner, remember_in_cache
 from academy_gateway_bot.models import Learner
 
@@ -64,23 +63,22 @@ class LearnerRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _from_users(learner: dict[str, Any]) -> dict[str, Any]:
-    """The projection's fields from the users service's LearnerOut."""
-    return {
-        "user_id": learner["id"],
-        "telegram_id": learner["telegram_id"],
-        "locale": learner["locale"],
-        "time_zone": learner.get("time_zone"),
-        "revision": int(learner.get("revision") or 0),
-    }
+async def _remember_account(learners: LearnerRepository, account: Account) -> None:
+    await learners.remember(
+        user_id=account.id,
+        telegram_id=account.telegram_id,
+        locale=account.locale,
+        time_zone=account.time_zone,
+        revision=account.revision,
+    )
 
 
-async def learner_changed(resources: Resources, learner: dict[str, Any]) -> LearnerCtx:
-    """The users service has just registered or changed this learner (its LearnerOut): the projection
-    follows at once (no waiting for the event) and the cached context is replaced."""
-    ctx = LearnerCtx.from_users(learner)
+async def learner_changed(resources: Resources, account: Account) -> LearnerCtx:
+    """The users service has just registered or changed this learner: the projection follows at once
+    (no waiting for the event) and the cached context is replaced."""
+    ctx = LearnerCtx.from_account(account)
     async with transaction(resources.sessionmaker) as session:
-        await LearnerRepository(session).remember(**_from_users(learner))
+        await _remember_account(LearnerRepository(session), account)
     prefix = resources.settings.redis_prefix
     await forget_learner(resources.redis, prefix, ctx.telegram_id)
     await remember_in_cache(resources.redis, prefix, ctx)
@@ -93,7 +91,7 @@ async def find_learner(session: AsyncSession, clients: ServiceClients, user_id: 
     learner = await learners.get(user_id)
     if learner is not None:
         return learner
-    await learners.remember(**_from_users(await clients.users.get(f"/internal/users/{user_id}")))
+    await _remember_account(learners, await clients.users.account(user_id))
     found = await learners.get(user_id)
     assert found is not None
     return found

@@ -55,10 +55,8 @@ async def language_chosen(  # noqa: PLR0917 - aiogram injects what the handler n
         await callback.answer(_("profile-not-registered"), show_alert=True)
         return
     if callback_data.locale != learner.locale:
-        account = await clients.users.patch(
-            f"/internal/users/{learner.user_id}",
-            json={"locale": callback_data.locale},
-            idempotency_key=f"{idempotency_key}:locale",
+        account = await clients.users.change(
+            learner.user_id, {"locale": callback_data.locale}, idempotency_key=f"{idempotency_key}:locale"
         )
         learner = await learner_changed(resources, account)
         await i18n.set_locale(learner.locale)  # this very answer is already in the new language

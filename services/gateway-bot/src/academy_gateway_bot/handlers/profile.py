@@ -14,7 +14,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.clients import Account, ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import any_menu_button, show_main_menu
 from academy_gateway_bot.handlers.registration import TYPED_ANSWER, city_keyboard, clean_name
@@ -33,19 +33,19 @@ def _level(points: dict[str, Any]) -> str:
     return f"{points['level']} · {html.escape(title)}" if title else str(points["level"])
 
 
-def _time_zone(account: dict[str, Any]) -> str:
+def _time_zone(account: Account) -> str:
     """The learner's zone (users decides it: chosen, from the city through a gazetteer, or the
     default); a default zone says how to get the right one, since reminders keep to its daytime."""
-    zone = str(account.get("time_zone") or "")
+    zone = account.time_zone or ""
     if not zone:
         return _("value-unknown")
-    if account.get("time_zone_source") == "default":
+    if account.time_zone_source == "default":
         return _("profile-time-zone-default", time_zone=zone)
     return zone
 
 
 async def send_profile_card(message: Message, learner: LearnerCtx, clients: ServiceClients) -> None:
-    account = await clients.users.get(f"/internal/users/{learner.user_id}")
+    account = await clients.users.account(learner.user_id)
     points = await clients.gamification.get(f"/internal/learners/{learner.user_id}/points")
     unknown = _("value-unknown")
     keyboard = InlineKeyboardMarkup(
@@ -59,9 +59,9 @@ async def send_profile_card(message: Message, learner: LearnerCtx, clients: Serv
     await message.answer(
         _(
             "profile-details",
-            name=html.escape(account["full_name"] or unknown),
-            city=html.escape(account["city"] or unknown),
-            phone=phones.mask_phone(account["phone"], hidden="•") if account.get("phone") else unknown,
+            name=html.escape(account.full_name or unknown),
+            city=html.escape(account.city or unknown),
+            phone=phones.mask_phone(account.phone, hidden="•") if account.phone else unknown,
             time_zone=_time_zone(account),
             points=points["total_points"],
             level=_level(points),
@@ -139,9 +139,7 @@ async def _save(  # noqa: PLR0917
     if value is None:
         await message.answer(_(invalid_key))
         return
-    account = await clients.users.patch(
-        f"/internal/users/{learner.user_id}", json={field: value}, idempotency_key=f"{idempotency_key}:profile"
-    )
+    account = await clients.users.change(learner.user_id, {field: value}, idempotency_key=f"{idempotency_key}:profile")
     updated = await learner_changed(resources, account)
     await state.clear()
     await show_main_menu(message, _("profile-saved"))

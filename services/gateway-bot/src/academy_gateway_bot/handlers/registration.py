@@ -266,9 +266,8 @@ async def city_given(
     user = message.from_user
     if user is None:
         return
-    registration = await clients.users.post(
-        "/internal/users/register",
-        json={
+    registration = await clients.users.register(
+        {
             "telegram_id": user.id,
             "username": user.username,
             "locale": locale,
@@ -279,10 +278,10 @@ async def city_given(
         },
         idempotency_key=f"{idempotency_key}:register",
     )
-    learner = await learner_changed(resources, registration["learner"])
+    learner = await learner_changed(resources, registration.learner)
     await state.clear()  # the answers are with the users service now; nothing stays in Redis
     first_name = html.escape((learner.full_name or user.first_name).split()[0])
-    key = "welcome-new" if registration["created"] else "welcome-back"
+    key = "welcome-new" if registration.created else "welcome-back"
     await show_main_menu(message, _(key, name=first_name))
 
 
