@@ -1,6 +1,6 @@
 """The gateway's clients of the other services (signed as `gateway-bot`).
 
-The users service has a typed client: its answers are parsed into the pydantic models below (the
+The users and billing services have typed clients: their answers are parsed into the pydantic models below (the
 fields the bot uses; others are ignored, so a new field in users breaks nothing), and its refusals
 arrive as the runtime's typed call errors (`RejectedCallError` for 422, `ConflictCallError` for 409,
 …). The other services are reached through `ServiceClient`'s JSON methods.
@@ -73,13 +73,116 @@ class UsersClient(ServiceClient):
         return Account.model_validate(answer)
 
 
+class StarsInvoice(BaseModel):
+    """A Telegram Stars invoice billing prepared (`POST .../stars-invoices`): what `sendInvoice` needs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    title: str
+    description: str
+    payload: str
+    amount: int  # Stars (XTR has no fractional unit)
+
+
+class WalletPurchase(BaseModel):
+    """A course bought with coins (`POST .../purchases`): the coins taken and the balance left."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    coins: int
+    balance: int
+
+
+class TopUp(BaseModel):
+    """A YooKassa top-up created (`POST .../top-ups`): where the learner pays, and the coins it buys."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    confirmation_url: str
+    coins: int | None = None
+
+
+class PreCheckoutVerdict(BaseModel):
+    """Billing's answer to Telegram's pre-checkout query: take the Stars, or the reason not to."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ok: bool
+    reason: str | None = None
+
+
+class StarsPaymentOutcome(BaseModel):
+    """What billing did with a successful Stars payment: `course_purchased`, `topped_up` or `refunded`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    outcome: str
+    course_id: int | None = None
+    coins: int | None = None
+    balance: int | None = None
+
+
+class BillingClient(ServiceClient):
+    """The billing service's internal API for the bot, typed. Refusals arrive as typed call errors whose
+    `code` names the reason (`insufficient_funds`, `price_changed`, `already_owned`, `not_on_sale`,
+    `stars_top_up_disabled`, `no_receipt_contact`, …)."""
+
+    async def stars_invoice(
+        self, user_id: int, order: Mapping[str, Any], *, locale: str, idempotency_key: str
+    ) -> StarsInvoice:
+        """An invoice for a course (`{"purpose": "course", "course_id"}`) or a top-up (`{"purpose":
+        "top_up", "stars"}`), its texts in `locale`."""
+        answer = await self.post(
+            f"/internal/learners/{user_id}/stars-invoices",
+            json=dict(order),
+            params={"locale": locale},
+            idempotency_key=idempotency_key,
+        )
+        return StarsInvoice.model_validate(answer)
+
+    async def buy_with_coins(
+        self, user_id: int, course_id: int, coins_price: int, *, idempotency_key: str
+    ) -> WalletPurchase:
+        """Charge the wallet `coins_price` (the price the learner saw) for the course."""
+        answer = await self.post(
+            f"/internal/learners/{user_id}/purchases",
+            json={"course_id": course_id, "coins_price": coins_price},
+            idempotency_key=idempotency_key,
+        )
+        return WalletPurchase.model_validate(answer)
+
+    async def top_up(self, user_id: int, amount_rub: int, *, idempotency_key: str) -> TopUp:
+        """A YooKassa payment of `amount_rub` whole roubles that credits coins once it succeeds."""
+        answer = await self.post(
+            f"/internal/learners/{user_id}/top-ups", json={"amount_rub": amount_rub}, idempotency_key=idempotency_key
+        )
+        return TopUp.model_validate(answer)
+
+    async def pre_checkout(self, facts: Mapping[str, Any]) -> PreCheckoutVerdict:
+        """Whether Telegram may take the Stars of this pre-checkout query (payload, user, currency, amount)."""
+        return PreCheckoutVerdict.model_validate(await self.post("/internal/stars/pre-checkout", json=dict(facts)))
+
+    async def record_stars_payment(self, facts: Mapping[str, Any]) -> StarsPaymentOutcome:
+        """Report a `successful_payment`; idempotent on Telegram's charge id (the key is derived from it)."""
+        answer = await self.post(
+            "/internal/stars/payments",
+            json=dict(facts),
+            idempotency_key=f"stars-payment:{facts['telegram_payment_charge_id']}",
+        )
+        return StarsPaymentOutcome.model_validate(answer)
+
+    async def set_confirm_purchases(self, user_id: int, *, confirm: bool) -> None:
+        """Whether a coins purchase asks «Подтвердить покупку?» first."""
+        await self.put(f"/internal/wallets/{user_id}/settings", json={"confirm_purchases": confirm})
+
+
 @dataclass
 class ServiceClients:
     users: UsersClient
     catalog: ServiceClient
     progress: ServiceClient
     gamification: ServiceClient
-    billing: ServiceClient
+    billing: BillingClient
 
     @classmethod
     def from_settings(
@@ -98,7 +201,7 @@ class ServiceClients:
             catalog=client("catalog", settings.catalog_url),
             progress=client("progress", settings.progress_url),
             gamification=client("gamification", settings.gamification_url),
-            billing=client("billing", settings.billing_url),
+            billing=BillingClient("billing", settings.billing_url, tokens, transport=transports.get("billing")),
         )
 
     async def aclose(self) -> None:

@@ -20,7 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Mes
 
 from academy_gateway_bot import keyboards
 from academy_gateway_bot.callbacks import BuyCb, CourseCb
-from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.clients import ServiceClients, StarsInvoice, StarsPaymentOutcome
 from academy_gateway_bot.context import LearnerCtx, load_learner
 from academy_gateway_bot.handlers.learning import catalog_course, show_course_card
 from academy_gateway_bot.i18n import _, has_message, use_locale
@@ -85,10 +85,10 @@ async def send_course_invoice(  # noqa: PLR0917
     locale = learner.locale
     course_id = callback_data.course_id
     try:
-        invoice = await clients.billing.post(
-            f"/internal/learners/{learner.user_id}/stars-invoices",
-            json={"purpose": "course", "course_id": course_id},
-            params={"locale": locale},
+        invoice = await clients.billing.stars_invoice(
+            learner.user_id,
+            {"purpose": "course", "course_id": course_id},
+            locale=locale,
             idempotency_key=f"{idempotency_key}:stars-invoice",
         )
     except NotFoundError:
@@ -103,15 +103,15 @@ async def send_course_invoice(  # noqa: PLR0917
     await send_stars_invoice(bot, learner.telegram_id, invoice)
 
 
-async def send_stars_invoice(bot: Bot, chat_id: int, invoice: dict[str, Any]) -> None:
+async def send_stars_invoice(bot: Bot, chat_id: int, invoice: StarsInvoice) -> None:
     """Telegram's rules for digital goods: currency XTR, an empty provider token, exactly one price."""
     await bot.send_invoice(
         chat_id,
-        title=invoice["title"],
-        description=invoice["description"],
-        payload=invoice["payload"],
+        title=invoice.title,
+        description=invoice.description,
+        payload=invoice.payload,
         currency=STARS,
-        prices=[LabeledPrice(label=invoice["title"], amount=int(invoice["amount"]))],
+        prices=[LabeledPrice(label=invoice.title, amount=invoice.amount)],
         provider_token="",
     )
 
@@ -162,10 +162,8 @@ async def buy_with_coins(
     """Billing charges the wallet the price the learner saw (`coins`), or says why not."""
     course_id = callback_data.course_id
     try:
-        purchase = await clients.billing.post(
-            f"/internal/learners/{learner.user_id}/purchases",
-            json={"course_id": course_id, "coins_price": callback_data.coins},
-            idempotency_key=f"{idempotency_key}:purchase",
+        purchase = await clients.billing.buy_with_coins(
+            learner.user_id, course_id, callback_data.coins, idempotency_key=f"{idempotency_key}:purchase"
         )
     except NotFoundError:
         await answer_callback(callback, _("course-not-found"), alert=True)
@@ -179,8 +177,8 @@ async def buy_with_coins(
     text = _(
         "money-purchased",
         title=escape(await title_of(clients, course_id)),
-        coins=format_coins(int(purchase["coins"]), case="acc"),
-        balance=format_coins(int(purchase["balance"])),
+        coins=format_coins(purchase.coins, case="acc"),
+        balance=format_coins(purchase.balance),
     )
     await show(callback, text)
 
@@ -250,18 +248,17 @@ async def check_invoice(query: PreCheckoutQuery, clients: ServiceClients, resour
 
 
 async def _ask_billing(query: PreCheckoutQuery, learner: LearnerCtx, clients: ServiceClients) -> tuple[bool, str]:
-    verdict = await clients.billing.post(
-        "/internal/stars/pre-checkout",
-        json={
+    verdict = await clients.billing.pre_checkout(
+        {
             "payload": query.invoice_payload,
             "user_id": learner.user_id,
             "currency": query.currency,
             "total_amount": query.total_amount,
-        },
+        }
     )
-    if verdict.get("ok"):
+    if verdict.ok:
         return True, ""
-    reason = str(verdict.get("reason") or "")
+    reason = verdict.reason or ""
     log.info("pre-checkout declined", extra={"reason": reason, "user_id": learner.user_id})
     key = f"precheckout-{reason.replace('_', '-')}"
     return False, _(key) if has_message(key) else _("precheckout-declined")
@@ -307,14 +304,10 @@ class PaymentNotRecordedError(Exception):
     """A successful Stars payment billing could not be told about (yet)."""
 
 
-async def report_payment(clients: ServiceClients, body: dict[str, Any]) -> dict[str, Any]:
+async def report_payment(clients: ServiceClients, body: dict[str, Any]) -> StarsPaymentOutcome:
     for delay in (*PAYMENT_REPORT_DELAYS_S, None):
         try:
-            result: dict[str, Any] = await clients.billing.post(
-                "/internal/stars/payments",
-                json=body,
-                idempotency_key=f"stars-payment:{body['telegram_payment_charge_id']}",
-            )
+            result = await clients.billing.record_stars_payment(body)
         except DependencyUnavailableError:
             if delay is None:
                 raise
@@ -325,20 +318,14 @@ async def report_payment(clients: ServiceClients, body: dict[str, Any]) -> dict[
 
 
 async def payment_outcome(
-    clients: ServiceClients, result: dict[str, Any], stars: int
+    clients: ServiceClients, result: StarsPaymentOutcome, stars: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The reply to a successful payment, by billing's outcome, with its keyboard (or None)."""
-    outcome = result.get("outcome")
-    if outcome == "topped_up":
-        text = _(
-            "stars-topped-up",
-            coins=format_coins(int(result.get("coins") or 0)),
-            balance=format_coins(int(result.get("balance") or 0)),
-        )
+    if result.outcome == "topped_up":
+        text = _("stars-topped-up", coins=format_coins(result.coins or 0), balance=format_coins(result.balance or 0))
         return text, keyboards.balance_notification()
-    course_id = result.get("course_id")
-    title = escape(await title_of(clients, int(course_id))) if course_id else ""
-    if outcome == "refunded":
+    title = escape(await title_of(clients, result.course_id)) if result.course_id else ""
+    if result.outcome == "refunded":
         return _("stars-refunded", title=title, stars=stars), None
     # course_purchased: the enrolment notification brings the first lesson.
     return _("stars-course-paid", title=title), None

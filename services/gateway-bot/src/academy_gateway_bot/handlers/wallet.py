@@ -78,7 +78,7 @@ async def wallet_button(
     edit = not callback_data.fresh
     if callback_data.action in {"confirm_on", "confirm_off"}:
         confirm = callback_data.action == "confirm_on"
-        await clients.billing.put(f"/internal/wallets/{learner.user_id}/settings", json={"confirm_purchases": confirm})
+        await clients.billing.set_confirm_purchases(learner.user_id, confirm=confirm)
         saved = "wallet-confirm-on-saved" if confirm else "wallet-confirm-off-saved"
         await answer_callback(callback, _(saved))
         await show_wallet(callback, learner, clients, edit=edit)
@@ -191,11 +191,7 @@ async def create_top_up(
     """Billing creates a YooKassa payment; the learner gets its confirmation page as a URL button.
     False when billing refused or YooKassa is unreachable (the learner was told)."""
     try:
-        payment = await clients.billing.post(
-            f"/internal/learners/{learner.user_id}/top-ups",
-            json={"amount_rub": amount_rub},
-            idempotency_key=f"{idempotency_key}:top-up",
-        )
+        payment = await clients.billing.top_up(learner.user_id, amount_rub, idempotency_key=f"{idempotency_key}:top-up")
     except DependencyUnavailableError:
         await refuse(event, _("money-payment-unavailable"))
         return False
@@ -213,9 +209,9 @@ async def create_top_up(
     text = _(
         "topup-pay-text",
         amount=format_amount_rub(amount_rub),
-        coins=format_coins(int(payment.get("coins") or amount_rub)),
+        coins=format_coins(payment.coins or amount_rub),
     )
-    markup = keyboards.pay_top_up(amount_rub, str(payment["confirmation_url"]))
+    markup = keyboards.pay_top_up(amount_rub, payment.confirmation_url)
     await show(event, text, markup, edit=isinstance(event, CallbackQuery))
     return True
 
@@ -230,10 +226,10 @@ async def stars_top_up(  # noqa: PLR0917
 ) -> None:
     locale = learner.locale
     try:
-        invoice = await clients.billing.post(
-            f"/internal/learners/{learner.user_id}/stars-invoices",
-            json={"purpose": "top_up", "stars": stars},
-            params={"locale": locale},
+        invoice = await clients.billing.stars_invoice(
+            learner.user_id,
+            {"purpose": "top_up", "stars": stars},
+            locale=locale,
             idempotency_key=f"{idempotency_key}:stars-invoice",
         )
     except ServiceCallError as exc:
