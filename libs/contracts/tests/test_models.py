@@ -6,6 +6,7 @@ from typing import ClassVar
 import pytest
 from academy_contracts import (
     EVENT_TYPES,
+    AchievementUnlockedV2,
     CourseArchivedV1,
     CoursePublishedV1,
     EventData,
@@ -13,6 +14,8 @@ from academy_contracts import (
     LessonCompletedV1,
     Money,
     PaymentSucceededV1,
+    PointsAwardedFor,
+    PointsAwardedV2,
     ProfileUpdatedV1,
     ProfileUpdatedV2,
     UserRegisteredV1,
@@ -199,6 +202,36 @@ class TestEventInvariants:
     def test_revisions_are_positive_integers(self, model, revision):
         with pytest.raises(ValidationError, match="revision"):
             model(**model.example().model_dump() | {"revision": revision})
+
+    @pytest.mark.parametrize(
+        ("reason", "kind"),
+        [("course_completed", "course"), ("lesson_completed", "lesson"), ("achievement", "achievement")],
+    )
+    def test_points_name_the_subject_of_their_reason(self, reason, kind):
+        fields = PointsAwardedV2.example().model_dump()
+        subject = PointsAwardedFor(kind=kind, id=7, title="Что-то")
+
+        assert PointsAwardedV2(**fields | {"reason": reason, "awarded_for": subject}).awarded_for == subject
+        other = "course" if kind != "course" else "lesson"
+        with pytest.raises(ValidationError, match="cannot be for"):
+            PointsAwardedV2(**fields | {"reason": reason, "awarded_for": PointsAwardedFor(kind=other, id=7)})
+        with pytest.raises(ValidationError, match="cannot be for"):
+            PointsAwardedV2(**fields | {"reason": "welcome", "awarded_for": subject})
+
+    @pytest.mark.parametrize("model", [PointsAwardedV2, AchievementUnlockedV2])
+    def test_levels_never_go_down(self, model):
+        fields = model.example().model_dump()
+
+        with pytest.raises(ValidationError, match="level_after"):
+            model(**fields | {"level_before": fields["level_after"] | {"level": 5}})
+
+    def test_an_achievement_worth_no_points_has_no_award(self):
+        fields = AchievementUnlockedV2.example().model_dump()
+
+        assert AchievementUnlockedV2(**fields | {"points": 0, "award_id": None}).award_id is None
+        assert AchievementUnlockedV2(**fields | {"award_id": None}).points == 50  # awarded before (restored)
+        with pytest.raises(ValidationError, match="no award_id"):
+            AchievementUnlockedV2(**fields | {"points": 0})
 
     def test_completed_lessons_do_not_exceed_the_total(self):
         fields = LessonCompletedV1.example().model_dump()

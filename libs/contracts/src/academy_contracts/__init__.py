@@ -17,9 +17,22 @@ from academy_contracts.billing import (
 )
 from academy_contracts.catalog import CourseArchivedV1, CourseLesson, CoursePublishedV1, CourseUpdatedV1
 from academy_contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
-from academy_contracts.gamification import AchievementUnlockedV1, PointsAwardedV1
+from academy_contracts.gamification import (
+    AchievementUnlockedV1,
+    AchievementUnlockedV2,
+    Level,
+    PointsAwardedFor,
+    PointsAwardedV1,
+    PointsAwardedV2,
+)
 from academy_contracts.primitives import Money
-from academy_contracts.progress import CourseCompletedV1, CourseEnrolledV1, LearnerInactiveV1, LessonCompletedV1
+from academy_contracts.progress import (
+    CourseCompletedV1,
+    CourseCompletedV2,
+    CourseEnrolledV1,
+    LearnerInactiveV1,
+    LessonCompletedV1,
+)
 from academy_contracts.registry import (
     EVENT_TYPES,
     EVENTS_EXCHANGE,
@@ -47,12 +60,14 @@ __all__ = [
     "EVENTS_EXCHANGE_TYPE",
     "EVENT_TYPES",
     "AchievementUnlockedV1",
+    "AchievementUnlockedV2",
     "AvatarUpdatedV1",
     "BalanceChangedV1",
     "BalanceLowV1",
     "CloudEvent",
     "CourseArchivedV1",
     "CourseCompletedV1",
+    "CourseCompletedV2",
     "CourseEnrolledV1",
     "CourseLesson",
     "CoursePublishedV1",
@@ -62,11 +77,14 @@ __all__ = [
     "InvalidEventError",
     "LearnerInactiveV1",
     "LessonCompletedV1",
+    "Level",
     "Money",
     "PaymentFailedV1",
     "PaymentRefundedV1",
     "PaymentSucceededV1",
+    "PointsAwardedFor",
     "PointsAwardedV1",
+    "PointsAwardedV2",
     "ProfileUpdatedV1",
     "ProfileUpdatedV2",
     "PurchaseRefundedV1",

@@ -1,4 +1,8 @@
-"""Events published by the progress service: enrolments, completed lessons and courses, inactivity."""
+"""Events published by the progress service: enrolments, completed lessons and courses, inactivity.
+
+Version 2 of `course_completed` names the course (its title), so a consumer that congratulates the
+learner need not ask the catalog; progress publishes both versions during the transition.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,20 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, model_validator
 
 from academy_contracts.base import EventData
-from academy_contracts.primitives import CalendarDate, Count, DbId, PositiveCount, Seconds, Slug, UtcDatetime
+from academy_contracts.primitives import (
+    CalendarDate,
+    Count,
+    DbId,
+    PositiveCount,
+    Seconds,
+    Slug,
+    Title,
+    UtcDatetime,
+)
 
 __all__ = [
     "CourseCompletedV1",
+    "CourseCompletedV2",
     "CourseEnrolledV1",
     "EnrollmentSource",
     "LearnerInactiveV1",
@@ -117,6 +131,37 @@ class CourseCompletedV1(EventData):
         return cls(
             user_id=42,
             course_id=7,
+            category="manicure",
+            completed_at=datetime(2025, 3, 20, 19, 45, tzinfo=UTC),
+            duration_hours=12,
+        )
+
+
+class CourseCompletedV2(EventData):
+    """A learner completed every lesson of a course (published once per learner and course). Version 2 adds
+    the course's title."""
+
+    event_type: ClassVar[str] = "progress.course_completed.v2"
+    source_service: ClassVar[str] = _SERVICE
+    occurred_at_field: ClassVar[str] = "completed_at"
+
+    user_id: DbId = Field(description="The learner.")
+    course_id: DbId = Field(description="The completed course.")
+    course_title: Title = Field(
+        description="Title of the course as the catalog last described it (also after it was withdrawn)."
+    )
+    category: Slug = Field(description="Category slug of the course, e.g. `manicure`.")
+    completed_at: UtcDatetime = Field(description="When the last lesson was completed.")
+    duration_hours: Count | None = Field(
+        default=None, description="Announced length of the course in hours, for the transcript; null if unset."
+    )
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(
+            user_id=42,
+            course_id=7,
+            course_title="Аппаратный маникюр: базовый курс",
             category="manicure",
             completed_at=datetime(2025, 3, 20, 19, 45, tzinfo=UTC),
             duration_hours=12,
