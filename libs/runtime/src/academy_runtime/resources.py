@@ -9,11 +9,18 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from academy_runtime.db import create_engine, create_sessionmaker
-from academy_runtime.settings import ServiceSettings
+from academy_runtime.settings import ServiceSettings, SettingsT, settings_as
 
 
 @dataclass
 class Resources:
+    """The process's engine, sessions, Redis and service-specific clients, and its settings.
+
+    `settings` is typed as the base class, since the runtime opens resources for every service; a
+    service reads its own fields through `settings_as(UsersSettings)` (or, in a request,
+    `academy_runtime.dependencies.settings_dependency`).
+    """
+
     settings: ServiceSettings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -31,6 +38,10 @@ class Resources:
         )
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         return cls(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), redis=redis)
+
+    def settings_as(self, kind: type[SettingsT]) -> SettingsT:
+        """The settings as the service's own class; TypeError when they are another's (a wiring bug)."""
+        return settings_as(self.settings, kind)
 
     async def close(self) -> None:
         for extra in list(self.extras.values()):

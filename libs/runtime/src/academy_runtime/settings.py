@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from ipaddress import ip_network
-from typing import Self
+from typing import Self, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -143,3 +143,18 @@ class ServiceSettings(BaseSettings):
     def queue_name(self, purpose: str) -> str:
         """The durable queue of one (service, purpose) pair."""
         return f"{self.queue_prefix}{self.service_name}.{purpose}"
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def settings_as(settings: ServiceSettings, kind: type[SettingsT]) -> SettingsT:
+    """`settings` typed as the service's own settings class (`settings_as(s, UsersSettings)`).
+
+    Where the runtime hands a service its settings (resources, an event's context, a request), the type
+    is the base class; this narrows it once, checked. TypeError when the settings are another class's,
+    which is a wiring bug (a service started with another's definition), not a request's fault.
+    """
+    if not isinstance(settings, kind):
+        raise TypeError(f"expected {kind.__name__}, the process runs with {type(settings).__name__}")
+    return settings
