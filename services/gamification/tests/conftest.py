@@ -10,7 +10,6 @@ from academy_contracts import EventData, build_event
 from academy_contracts.progress import CourseCompletedV1, LessonCompletedV1
 from academy_contracts.users import ProfileUpdatedV1, UserRegisteredV1
 from academy_gamification.activity.consumers import learning_progress
-from academy_gamification.after_commit import wait_for_after_commit_jobs
 from academy_gamification.app import service as gamification_service
 from academy_gamification.learners.consumers import learner_profiles
 from academy_gamification.models import (
@@ -23,6 +22,7 @@ from academy_gamification.models import (
     messaging,
 )
 from academy_gamification.points.consumers import welcome_points
+from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.bus import declare_events_exchange, event_message
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.db import transaction

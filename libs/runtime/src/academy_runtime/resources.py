@@ -8,6 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.db import create_engine, create_sessionmaker
 from academy_runtime.settings import ServiceSettings, SettingsT, settings_as
 
@@ -44,6 +45,8 @@ class Resources:
         return settings_as(self.settings, kind)
 
     async def close(self) -> None:
+        # After-commit jobs use these clients (Redis above all): let the started ones finish first.
+        await wait_for_after_commit_jobs()
         for extra in list(self.extras.values()):
             closer = getattr(extra, "aclose", None) or getattr(extra, "close", None)
             if closer is not None:

@@ -30,6 +30,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.auth import issue_service_token
 from academy_runtime.bus import declare_events_exchange
 from academy_runtime.migrations import migrate
@@ -323,16 +324,24 @@ def service_token(platform: TestPlatform, *, caller: str, audience: str) -> str:
 async def api(
     resources: Resources, service: ServiceDefinition, platform: TestPlatform
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the service's app, authenticated as the gateway, sharing `resources`."""
+    """An HTTP client for the service's app, authenticated as the gateway, sharing `resources`.
+
+    A response comes back once the jobs its commit started (`run_after_commit`) are done too, so a
+    test's next request sees their effect (a cache invalidated) without waiting by hand."""
     from academy_runtime.http import create_app
 
     app = create_app(service, resources.settings)
     app.state.resources = resources  # the test owns the resources; the app's lifespan is not run
     token = service_token(platform, caller="gateway-bot", audience=resources.settings.service_name)
+
+    async def after_commit_jobs_done(_: httpx.Response) -> None:
+        await wait_for_after_commit_jobs()
+
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://test",
         headers={"authorization": f"Bearer {token}"},
+        event_hooks={"response": [after_commit_jobs_done]},
     ) as client:
         yield client
 

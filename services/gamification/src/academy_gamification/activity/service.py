@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from academy_gamification.achievements.service import LearnerCounts, unlock_earned
 from academy_gamification.activity.repository import ActivityRepository
 from academy_gamification.activity.streaks import streak_runs
-from academy_gamification.learner_lock import lock_learner
+from academy_gamification.learners.repository import LEARNER_LOCK
 from academy_gamification.points import service as points
 from academy_gamification.settings import GamificationSettings
 
@@ -31,7 +31,7 @@ async def record_lesson_completed(
     source_event_id: str,
 ) -> bool:
     """False when this lesson was already recorded for the learner (nothing changes then)."""
-    await lock_learner(session, user_id)
+    await LEARNER_LOCK.hold(session, user_id)
     repo = ActivityRepository(session)
     if not await repo.add_lesson_completion(
         user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at
@@ -66,7 +66,7 @@ async def record_course_completed(
     source_event_id: str,
 ) -> bool:
     """False when this course was already recorded for the learner."""
-    await lock_learner(session, user_id)
+    await LEARNER_LOCK.hold(session, user_id)
     repo = ActivityRepository(session)
     if not await repo.add_course_completion(
         user_id=user_id, course_id=course_id, category=category, completed_at=completed_at

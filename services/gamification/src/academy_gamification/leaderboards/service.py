@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from academy_runtime.after_commit import run_after_commit
 from academy_runtime.db import transaction
 from academy_runtime.resources import Resources
 from redis.exceptions import RedisError
@@ -10,7 +11,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification import metrics
-from academy_gamification.after_commit import run_after_commit
 from academy_gamification.leaderboards.board import Board, BoardSlice, RankedEntry
 from academy_gamification.leaderboards.cache import LeaderboardCache
 from academy_gamification.leaderboards.repository import LeaderboardRepository

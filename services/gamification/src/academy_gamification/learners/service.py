@@ -13,8 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from academy_gamification.learner_lock import lock_learner
-from academy_gamification.learners.repository import LearnerProfileRepository
+from academy_gamification.learners.repository import LEARNER_LOCK, LearnerProfileRepository
 from academy_gamification.models import LearnerProfile
 
 
@@ -71,7 +70,7 @@ async def apply_profile(
     version: ProfileVersion,
 ) -> ProfileChange | None:
     """Keep the profile of `version` unless a newer one is already known; None when nothing changed."""
-    await lock_learner(session, user_id)
+    await LEARNER_LOCK.hold(session, user_id)
     repo = LearnerProfileRepository(session)
     profile = await repo.get(user_id)
     if profile is None:
@@ -99,7 +98,7 @@ async def apply_profile(
 
 async def erase_profile(session: AsyncSession, *, user_id: int, erased_at: datetime) -> ProfileChange:
     """Forget the name and city (points stay: they are not personal data on their own)."""
-    await lock_learner(session, user_id)
+    await LEARNER_LOCK.hold(session, user_id)
     repo = LearnerProfileRepository(session)
     profile = await repo.get(user_id)
     if profile is None:

@@ -4,7 +4,7 @@ from academy_contracts.users import UserRegisteredV1, UserRegisteredV2
 from academy_runtime.consumer import Consumer, EventContext
 
 from academy_gamification.leaderboards.service import refresh_after_commit
-from academy_gamification.learner_lock import lock_learner
+from academy_gamification.learners.repository import LEARNER_LOCK
 from academy_gamification.points.service import award_points
 from academy_gamification.settings import GamificationSettings
 
@@ -18,7 +18,7 @@ async def award_welcome_points(ctx: EventContext, event: UserRegisteredV1 | User
     version: users publishes v1 and v2 of each registration while consumers move to v2)."""
     settings = ctx.resources.settings
     assert isinstance(settings, GamificationSettings)
-    await lock_learner(ctx.session, event.user_id)
+    await LEARNER_LOCK.hold(ctx.session, event.user_id)
     awarded = await award_points(
         ctx.session,
         user_id=event.user_id,

@@ -23,7 +23,7 @@ async def award_points(
 ) -> PointsAwardedV1 | None:
     """Grant `points` once per `award_key`; returns the published event, or None if already granted.
 
-    The caller holds the learner's lock (`lock_learner`): the totals are recomputed from the ledger,
+    The caller holds the learner's lock (`LEARNER_LOCK`): the totals are recomputed from the ledger,
     never incremented, so they are right whatever was granted before and in whichever order.
     """
     repo = PointsRepository(session)

@@ -1,8 +1,16 @@
-"""Work that must only happen once the transaction has committed (leaderboard cache updates).
+"""Work that must only happen once the transaction has committed (cache updates and invalidations).
 
 Redis is a cache of what PostgreSQL holds: writing it before the commit could show points that a
-rollback then takes back. Jobs are buffered on the session and started when it commits; a rollback
-drops them. They run as background tasks, so a Redis outage never fails or delays the transaction.
+rollback then takes back, or let a reader cache the old rows again after an invalidation. Jobs are
+buffered on the session and started when it commits; a rollback drops them. They run as background
+tasks, so a Redis outage never fails or delays the transaction; a job that fails is logged, and the
+cache it serves must repair itself (a TTL, the next update, a rebuild).
+
+    run_after_commit(session, cache.invalidate)
+
+works wherever the session comes from: a request's `SessionDep` (which commits before the response
+is sent), a consumer's transaction, `academy_runtime.db.transaction`. `Resources.close()` waits for
+the started jobs, so a process that stops does not cut one off.
 """
 
 from __future__ import annotations
@@ -10,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +26,8 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
-_KEY = "academy_gamification.after_commit"
-_LISTENING = "academy_gamification.after_commit.listening"
+_KEY = "academy_runtime.after_commit"
+_LISTENING = "academy_runtime.after_commit.listening"
 _running: set[asyncio.Task[None]] = set()
 
 
@@ -51,12 +58,13 @@ def _drop_jobs(sync_session: Session) -> None:
 async def _run(job: Job) -> None:
     try:
         await job()
-    except Exception as exc:  # the cache is repaired by the next update or rebuild
-        log.warning("after-commit job failed", extra={"error": repr(exc)})
+    except Exception as exc:  # the cache it serves repairs itself; the transaction stands
+        name = getattr(job, "__qualname__", repr(job))
+        log.warning("after-commit job failed", extra={"job": name, "error": repr(exc)})
 
 
 async def wait_for_after_commit_jobs() -> None:
-    """Let started jobs finish (tests, and a worker shutting down)."""
-    pending: list[Any] = list(_running)
+    """Let the started jobs finish (tests, and a process closing its resources)."""
+    pending = list(_running)
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)

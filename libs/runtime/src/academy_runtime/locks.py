@@ -1,0 +1,49 @@
+"""Transaction-scoped PostgreSQL advisory locks: work on one thing, one transaction at a time.
+
+Handlers that derive state from rows (totals recomputed from a ledger, an enrolment that a purchase
+adds and a refund removes) go wrong when two transactions of the same learner run side by side: each
+misses the other's uncommitted rows. Holding a lock per learner until the transaction ends makes them
+take turns, and each then reads everything its predecessors committed (READ COMMITTED takes a
+snapshot per statement). The lock goes with the commit or the rollback; nothing has to release it.
+
+Two forms, whose keys never meet (PostgreSQL keeps one-key and two-key locks apart):
+
+- `AdvisoryLock(space).hold(session, key)`: one lock per integer key (an `Integer` id, a learner)
+  within a space, PostgreSQL's two-key form `pg_advisory_xact_lock(space, key)`. A space is one kind
+  of lock; the services' databases may be one, so each kind of lock on the platform has its own
+  space (gamification's learners 0x6A4D, progress's learner purchases 0x5052).
+- `hold_named_lock(session, name)`: one lock per name (`"catalog:demo"`,
+  `f"notify:{user_id}:{kind}"`), `pg_advisory_xact_lock(hashtextextended(name, 0))`. Start the name
+  with the service or the purpose so that two kinds cannot pick the same one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_INT32 = range(-(2**31), 2**31)
+
+
+@dataclass(frozen=True)
+class AdvisoryLock:
+    """One kind of lock, one lock per int32 key; `space` is the first of PostgreSQL's two keys."""
+
+    space: int
+
+    def __post_init__(self) -> None:
+        if self.space not in _INT32:
+            raise ValueError(f"an advisory lock space is a 32-bit integer, not {self.space}")
+
+    async def hold(self, session: AsyncSession, key: int) -> None:
+        """Wait for, then hold until the session's transaction ends, the lock on `key` (an int32)."""
+        if key not in _INT32:
+            raise ValueError(f"an advisory lock key is a 32-bit integer, not {key}")
+        await session.execute(select(func.pg_advisory_xact_lock(self.space, key)))
+
+
+async def hold_named_lock(session: AsyncSession, name: str) -> None:
+    """Wait for, then hold until the session's transaction ends, the lock called `name`."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
