@@ -227,6 +227,21 @@ async def test_lookup_by_id_and_telegram_id(api):
     assert (await api.get("/internal/users/0")).status_code == 422
 
 
+async def test_an_id_beyond_its_column_is_refused_not_a_server_error(api):
+    # telegram_id is a bigint, the learner's id an integer: one more than each can hold
+    beyond_bigint, beyond_integer = 2**63, 2**31
+
+    lookup = await api.get(f"/internal/users/by-telegram/{beyond_bigint}")
+    by_id = await api.get(f"/internal/users/{beyond_integer}")
+    registered = await api.post("/internal/users/register", json=registration(beyond_bigint))
+
+    assert lookup.status_code == 422, lookup.text
+    assert lookup.json()["error"]["code"] == "validation_failed"
+    assert by_id.status_code == 422, by_id.text
+    assert registered.status_code == 422, registered.text
+    assert (await api.get(f"/internal/users/by-telegram/{beyond_bigint - 1}")).status_code == 404
+
+
 async def test_relay_publishes_the_registration_event(api, resources, event_probe):
     await api.post("/internal/users/register", json=registration(1010))
     relay = OutboxRelay(resources.settings, resources.sessionmaker, messaging)

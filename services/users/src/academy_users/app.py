@@ -15,19 +15,13 @@ from academy_users.models import Base, messaging
 from academy_users.settings import UsersSettings
 
 
-def _settings(resources: Resources) -> UsersSettings:
-    settings = resources.settings
-    assert isinstance(settings, UsersSettings)
-    return settings
-
-
 async def start_loading_gazetteer(resources: Resources) -> None:
     """Build the city gazetteer in the background at start, so no registration waits the 2 s it takes."""
-    gazetteer.start_loading(_settings(resources).gazetteer_min_population)
+    gazetteer.start_loading(resources.settings_as(UsersSettings).gazetteer_min_population)
 
 
 async def derive_time_zones(resources: Resources) -> str:
-    count = await derive_missing_time_zones(resources.sessionmaker, _settings(resources))
+    count = await derive_missing_time_zones(resources.sessionmaker, resources.settings_as(UsersSettings))
     return f"{count} learners got the time zone of their city (users.profile_updated.v2 published for each)"
 
 

@@ -5,27 +5,17 @@ from typing import Annotated
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.idempotency import idempotency_key_header
-from fastapi import APIRouter, Depends, Path, Request
+from academy_runtime.ids import TelegramId, UserId
+from fastapi import APIRouter, Depends, Request
 
 from academy_users.accounts import service
 from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
+from academy_users.dependencies import SettingsDep
 from academy_users.models import messaging
-from academy_users.settings import UsersSettings
 
 router = APIRouter(prefix="/internal/users", tags=["learners"])
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
-UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
-TelegramId = Annotated[int, Path(gt=0)]
-
-
-def _settings(request: Request) -> UsersSettings:
-    settings = request.app.state.resources.settings
-    assert isinstance(settings, UsersSettings)
-    return settings
-
-
-Settings = Annotated[UsersSettings, Depends(_settings)]
 
 
 @router.post("/register", response_model=RegistrationOut)
@@ -35,7 +25,7 @@ async def register(  # noqa: PLR0917 - FastAPI dependencies
     caller: ServiceCaller,
     request: Request,
     idempotency_key: IdempotencyKey,
-    settings: Settings,
+    settings: SettingsDep,
 ) -> RegistrationOut:
     """Register the Telegram user who has consented to personal-data processing; calling it again
     returns the same learner. Without a `time_zone` the zone is derived from the city (`time_zone_source`
@@ -68,7 +58,7 @@ async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
     caller: ServiceCaller,
     request: Request,
     idempotency_key: IdempotencyKey,
-    settings: Settings,
+    settings: SettingsDep,
 ) -> LearnerOut:
     """Change any of full_name, city, locale, phone, time_zone (null: back to the city's zone);
     `users.profile_updated.v2` (and `.v1` for its fields) when something changed. A new city brings its

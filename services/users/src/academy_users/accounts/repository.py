@@ -3,17 +3,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from academy_runtime.repository import Repository
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_users.models import AuditLog, User
 
 
-class UserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class UserRepository(Repository):
     async def insert_if_absent(
         self,
         *,
@@ -51,10 +48,7 @@ class UserRepository:
         return result.scalar_one_or_none()
 
     async def by_telegram_id(self, telegram_id: int, *, for_update: bool = False) -> User | None:
-        stmt = select(User).where(User.telegram_id == telegram_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await self.one_or_none(select(User).where(User.telegram_id == telegram_id), for_update=for_update)
 
     async def by_id(self, user_id: int, *, for_update: bool = False) -> User | None:
         return await self.session.get(User, user_id, with_for_update=for_update)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from academy_runtime.ids import TelegramId
 from academy_runtime.phones import RejectedPhone, check_e164
 from academy_runtime.time_zones import TimeZoneName
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -49,7 +50,7 @@ class RegisterLearner(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    telegram_id: int = Field(gt=0, description="Telegram user id")
+    telegram_id: TelegramId
     username: str | None = Field(default=None, max_length=255)
     locale: Locale = "ru"
     full_name: FullName
