@@ -90,14 +90,21 @@ async def test_a_new_category_and_a_new_community_show_at_once(api):
     assert len((await api.get("/internal/communities", params={"city": "Москва"})).json()) == 1
 
 
-async def test_a_failed_command_does_not_invalidate(api, resources, new_course):
+@pytest.mark.parametrize(
+    ("course_path", "body", "status"),
+    [
+        ("{id}", {"price": "-1"}, 422),  # refused before the endpoint runs
+        ("2147483647", {"title": "Нет такого курса"}, 404),  # refused by the service: its transaction rolls back
+    ],
+)
+async def test_a_failed_command_does_not_invalidate(api, resources, new_course, course_path, body, status):
     course = await new_course(publish=True)
     generation_key = resources.rkey("catalog", "cache", "generation")
     before = await resources.redis.get(generation_key)
 
-    response = await api.patch(f"/internal/courses/{course['id']}", json={"price": "-1"})
+    response = await api.patch(f"/internal/courses/{course_path.format(id=course['id'])}", json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == status, response.text
     assert await resources.redis.get(generation_key) == before
 
 

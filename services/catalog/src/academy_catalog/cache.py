@@ -18,8 +18,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+from academy_runtime.after_commit import run_after_commit
+from academy_runtime.db import SessionDep
+from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.resources import Resources
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import Depends
 from redis.exceptions import RedisError
 
 from academy_catalog import metrics
@@ -33,8 +36,7 @@ _CACHE_FAILURES = (RedisError, OSError, TimeoutError)
 class CatalogCache:
     def __init__(self, resources: Resources) -> None:
         self.resources = resources
-        settings = resources.settings
-        catalog = settings if isinstance(settings, CatalogSettings) else CatalogSettings()
+        catalog = resources.settings_as(CatalogSettings)
         self.ttl_s = catalog.catalog_cache_ttl_s
         self.timeout_s = catalog.catalog_cache_timeout_s
 
@@ -84,18 +86,17 @@ class CatalogCache:
 
 # Dependencies are `async def` although they never await: FastAPI runs plain `def` dependencies in its
 # thread pool, a hop per dependency per request that the catalog bench measured.
-async def _cache(request: Request) -> CatalogCache:
-    return CatalogCache(request.app.state.resources)
+async def _cache(resources: ResourcesDep) -> CatalogCache:
+    return CatalogCache(resources)
 
 
 CacheDep = Annotated[CatalogCache, Depends(_cache)]
 
 
-async def _invalidate_after_commit(request: Request, background: BackgroundTasks) -> None:
-    # Background tasks run after the response is sent, and the SessionDep commits before that
-    # (academy_runtime.db): the bump can never precede the commit. A request that fails sends an
-    # error response without these tasks, and nothing is bumped (nothing changed either).
-    background.add_task(CatalogCache(request.app.state.resources).invalidate)
+async def _invalidate_after_commit(session: SessionDep, cache: CacheDep) -> None:
+    # The request's own session (FastAPI resolves SessionDep once per request): the bump starts when
+    # that transaction commits, and a request that rolls back bumps nothing (nothing changed either).
+    run_after_commit(session, cache.invalidate)
 
 
 InvalidatesCache = Annotated[None, Depends(_invalidate_after_commit)]

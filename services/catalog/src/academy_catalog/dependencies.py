@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
-from academy_runtime.errors import ForbiddenError
+from academy_runtime.auth import callers_from_settings
+from academy_runtime.dependencies import settings_dependency
 from academy_runtime.idempotency import idempotency_key_header
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from academy_catalog.settings import CatalogSettings
 
+SettingsDep = Annotated[CatalogSettings, settings_dependency(CatalogSettings)]
 
-async def _operator_caller(request: Request, caller: ServiceCaller) -> str:
-    settings = request.app.state.resources.settings
-    allowed = settings.operator_callers if isinstance(settings, CatalogSettings) else []
-    if caller not in allowed:
-        raise ForbiddenError(f"service {caller!r} may not change the catalog")
-    return caller
-
-
-OperatorCaller = Annotated[str, Depends(_operator_caller)]
-"""An authenticated service allowed to run operator commands (create, publish, archive)."""
+OperatorCaller = Annotated[str, callers_from_settings("operator_callers", "change the catalog")]
+"""An authenticated service listed in OPERATOR_CALLERS: operator commands (create, publish, archive)."""
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]

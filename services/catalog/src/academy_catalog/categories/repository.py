@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from academy_runtime.repository import Repository
 from sqlalchemy import exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.models import Category
 
 
-class CategoryRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CategoryRepository(Repository):
     async def list_all(self) -> Sequence[Category]:
         result = await self.session.execute(select(Category).order_by(Category.sort_order, Category.slug))
         return result.scalars().all()
@@ -28,8 +25,3 @@ class CategoryRepository:
 
     async def last_sort_order(self) -> int:
         return int(await self.session.scalar(select(func.coalesce(func.max(Category.sort_order), 0))) or 0)
-
-    async def add(self, category: Category) -> Category:
-        self.session.add(category)
-        await self.session.flush()
-        return category

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from academy_runtime.ids import IntegerId
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
 
 from academy_catalog.cache import CacheDep, InvalidatesCache
@@ -23,7 +24,7 @@ from academy_catalog.models import messaging
 
 router = APIRouter(prefix="/internal/communities", tags=["communities"])
 
-CommunityId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+CommunityId = IntegerId
 _COMMUNITY_LIST = TypeAdapter(list[CommunityOut])
 
 

@@ -2,35 +2,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from academy_runtime.repository import Repository
 from sqlalchemy import case, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.models import Category, Community
 
 
-class CommunityRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CommunityRepository(Repository):
     async def get(self, community_id: int, *, for_update: bool = False) -> Community | None:
-        stmt = select(Community).where(Community.id == community_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await self.one_or_none(select(Community).where(Community.id == community_id), for_update=for_update)
 
     async def get_by_code(self, code: str, *, for_update: bool = False) -> Community | None:
-        stmt = select(Community).where(Community.code == code)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await self.one_or_none(select(Community).where(Community.code == code), for_update=for_update)
 
     async def code_taken(self, code: str) -> bool:
         return bool(await self.session.scalar(select(exists().where(Community.code == code))))
-
-    async def add(self, community: Community) -> Community:
-        self.session.add(community)
-        await self.session.flush()
-        return community
 
     async def delete(self, community: Community) -> None:
         await self.session.delete(community)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from academy_runtime.ids import CourseId, LessonId
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,14 +24,10 @@ from academy_catalog.courses.schemas import (
     EditLesson,
     ReorderLessons,
 )
-from academy_catalog.dependencies import IdempotencyKey, OperatorCaller
+from academy_catalog.dependencies import IdempotencyKey, OperatorCaller, SettingsDep
 from academy_catalog.models import messaging
-from academy_catalog.settings import CatalogSettings
 
 router = APIRouter(prefix="/internal/courses", tags=["courses"])
-
-CourseId = Annotated[int, Path(gt=0, le=2_147_483_647)]
-LessonId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 
 
 def _json(model: BaseModel) -> Response:
@@ -39,11 +36,6 @@ def _json(model: BaseModel) -> Response:
 
 async def _as_json(answer: Awaitable[BaseModel]) -> bytes:
     return (await answer).model_dump_json().encode()
-
-
-def _settings(request: Request) -> CatalogSettings:
-    settings = request.app.state.resources.settings
-    return settings if isinstance(settings, CatalogSettings) else CatalogSettings()
 
 
 # -- learner queries -----------------------------------------------------------------------------
@@ -68,12 +60,11 @@ async def list_courses(
 
 
 @router.get("/top", response_model=CourseDetail)
-async def top_course(session: SessionDep, cache: CacheDep, request: Request, _: ServiceCaller) -> Response:
+async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep, _: ServiceCaller) -> Response:
     """The course of the month: the operator's `is_top` flag, else the most enrolled this month, else the newest.
 
     404 when no course is published.
     """
-    settings = _settings(request)
     body = await cache.get_or_load(
         "top",
         (),

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from academy_runtime.repository import Repository
 from sqlalchemy import ColumnElement, Label, exists, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from academy_catalog.models import Course, CourseEnrolment, Lesson
@@ -14,15 +14,7 @@ def _visible() -> list[ColumnElement[bool]]:
     return [Course.status == "published", Course.is_active.is_(True)]
 
 
-class CourseRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, course: Course) -> Course:
-        self.session.add(course)
-        await self.session.flush()
-        return course
-
+class CourseRepository(Repository):
     async def get(self, course_id: int, *, for_update: bool = False) -> Course | None:
         """The course with its lessons; `for_update` locks the course row until the transaction ends."""
         stmt = select(Course).where(Course.id == course_id).options(selectinload(Course.lessons))

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from academy_runtime.ids import LessonId
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -77,7 +78,7 @@ class ReorderLessons(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lesson_ids: list[Annotated[int, Field(gt=0)]] = Field(min_length=1, max_length=500)
+    lesson_ids: list[LessonId] = Field(min_length=1, max_length=500)
 
     @field_validator("lesson_ids")
     @classmethod

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from academy_runtime.db import transaction
+from academy_runtime.locks import hold_named_lock
 from academy_runtime.resources import Resources
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.cache import CatalogCache
@@ -74,7 +74,7 @@ def lesson_fields(demo: DemoCourse) -> list[dict[str, object]]:
 async def load_demo_catalog(session: AsyncSession) -> DemoReport:
     """Upsert every demo course and community; flushes, the caller commits."""
     # Two loaders at once would both create the missing courses; the second waits for the first.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('academy-catalog-demo'))"))
+    await hold_named_lock(session, "catalog:demo")
     report = DemoReport()
     for demo in COURSES:
         await _upsert_course(session, demo, report)

@@ -2,17 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from academy_runtime.repository import Repository
 from sqlalchemy import Boolean, func, literal_column
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.models import CourseEnrolment
 
 
-class EnrolmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class EnrolmentRepository(Repository):
     async def record(self, *, user_id: int, course_id: int, enrolled_at: datetime) -> bool:
         """Remember an enrolment once; told again (late, or under another event id), keep the earliest time.
 
