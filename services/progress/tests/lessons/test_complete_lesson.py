@@ -12,6 +12,7 @@ pytestmark = pytest.mark.integration
 ANNA = 42
 LESSON_DONE = "progress.lesson_completed.v1"
 COURSE_DONE = "progress.course_completed.v1"
+COURSE_DONE_V2 = "progress.course_completed.v2"
 
 
 @pytest.fixture
@@ -88,6 +89,20 @@ async def test_the_last_lesson_completes_the_course_once(api, resources, course_
     assert enrolment.completed_at is not None
     [mine] = (await api.get(f"/internal/learners/{ANNA}/courses")).json()
     assert (mine["progress_percent"], mine["is_completed"]) == (100, True)
+
+
+async def test_the_course_completion_is_announced_in_both_versions_v2_first_and_naming_the_course(
+    api, resources, course_5, outbox
+):
+    for lesson_id in (51, 52, 53):
+        await _complete(api, lesson_id)
+
+    announced = [e for e in await outbox(resources) if e["type"].startswith("progress.course_completed.")]
+    assert [e["type"] for e in announced] == [COURSE_DONE_V2, COURSE_DONE]
+    v2, v1 = announced
+    assert v2["data"]["course_title"] == "Курс 5"  # what the bot congratulates with, without asking the catalog
+    assert v2["id"] != v1["id"]
+    assert {k: v for k, v in v2["data"].items() if k != "course_title"} == v1["data"]
 
 
 async def test_concurrent_completions_of_the_last_two_lessons_complete_the_course_exactly_once(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from academy_contracts.progress import CourseCompletedV1, LessonCompletedV1
+from academy_contracts.progress import CourseCompletedV1, CourseCompletedV2, LessonCompletedV1
 from academy_runtime.errors import ConflictError, ForbiddenError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -243,12 +243,30 @@ async def complete_finished_enrolments(session: AsyncSession, course_id: int, *,
 async def _announce_course_completed(
     session: AsyncSession, *, enrolment_id: int, user_id: int, course: CourseProjection, at: datetime
 ) -> None:
+    """Both versions during the transition (v2 names the course for those who tell the learner), v2 first:
+    a consumer bound to both for its rollout then usually meets the one with the title first."""
+    # Callers hold a course with a catalog snapshot (a category), and a snapshot always has a title.
+    if course.title is None or course.category is None:
+        raise ValueError(f"course {course.course_id} has no catalog snapshot to announce its completion with")
+    await messaging.publish(
+        session,
+        CourseCompletedV2(
+            user_id=user_id,
+            course_id=course.course_id,
+            course_title=course.title,
+            category=course.category,
+            completed_at=at,
+            duration_hours=course.duration_hours,
+        ),
+        event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:course_completed.v2:{enrolment_id}"),
+        occurred_at=at,
+    )
     await messaging.publish(
         session,
         CourseCompletedV1(
             user_id=user_id,
             course_id=course.course_id,
-            category=course.category or "",
+            category=course.category,
             completed_at=at,
             duration_hours=course.duration_hours,
         ),
