@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
+from academy_runtime.ids import UserId
 from fastapi import APIRouter
 
 from academy_gamification.achievements import service
 from academy_gamification.achievements.schemas import LearnerAchievementsOut
 from academy_gamification.activity.service import learner_counts
-from academy_gamification.dependencies import UserId
 
 router = APIRouter(prefix="/internal/learners", tags=["achievements"])
 

@@ -2,17 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from academy_runtime.repository import Repository
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.models import Achievement, UserAchievement
 
 
-class AchievementRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AchievementRepository(Repository):
     async def active_rules(self) -> list[Achievement]:
         stmt = select(Achievement).where(Achievement.is_active).order_by(Achievement.id)
         return list((await self.session.execute(stmt)).scalars())

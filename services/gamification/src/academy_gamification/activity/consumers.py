@@ -10,17 +10,11 @@ from academy_gamification.settings import GamificationSettings
 learning_progress = Consumer("learning-progress")
 
 
-def _settings(ctx: EventContext) -> GamificationSettings:
-    settings = ctx.resources.settings
-    assert isinstance(settings, GamificationSettings)
-    return settings
-
-
 @learning_progress.on(LessonCompletedV1)
 async def reward_completed_lesson(ctx: EventContext, event: LessonCompletedV1) -> None:
     recorded = await service.record_lesson_completed(
         ctx.session,
-        _settings(ctx),
+        ctx.resources.settings_as(GamificationSettings),
         user_id=event.user_id,
         lesson_id=event.lesson_id,
         course_id=event.course_id,
@@ -36,7 +30,7 @@ async def reward_completed_lesson(ctx: EventContext, event: LessonCompletedV1) -
 async def reward_completed_course(ctx: EventContext, event: CourseCompletedV1) -> None:
     recorded = await service.record_course_completed(
         ctx.session,
-        _settings(ctx),
+        ctx.resources.settings_as(GamificationSettings),
         user_id=event.user_id,
         course_id=event.course_id,
         category=event.category,

@@ -2,18 +2,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from academy_runtime.repository import Repository
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.models import CourseCompletion, LessonCompletion, Streak
 
 
-class ActivityRepository:
+class ActivityRepository(Repository):
     """The projections of progress events: one row per fact, whatever the delivery."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def add_lesson_completion(
         self, *, user_id: int, lesson_id: int, course_id: int, completed_at: datetime

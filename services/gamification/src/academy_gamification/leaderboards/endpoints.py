@@ -4,11 +4,13 @@ from typing import Annotated
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
+from academy_runtime.dependencies import ResourcesDep
+from academy_runtime.ids import UserId
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from academy_gamification.dependencies import ResourcesDep, SettingsDep
+from academy_gamification.dependencies import SettingsDep
 from academy_gamification.leaderboards import service
 from academy_gamification.leaderboards.board import Board, Scope
 from academy_gamification.leaderboards.schemas import LeaderboardOut
@@ -23,7 +25,7 @@ class LeaderboardQuery(BaseModel):
     category: str | None = Field(
         default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100, description="Required with scope=category."
     )
-    user_id: int | None = Field(default=None, gt=0, le=2_147_483_647, description="Whose rank and neighbours.")
+    user_id: UserId | None = Field(default=None, description="Whose rank and neighbours.")
     limit: int = Field(default=10, ge=1)
 
 

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
+from academy_runtime.repository import Repository
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.leaderboards.board import OVERALL, Board, BoardSlice, RankedEntry
 from academy_gamification.models import LearnerCategoryScore, LearnerProfile, LearnerScore
 
 
-class LeaderboardRepository:
+class LeaderboardRepository(Repository):
     """The leaderboards as PostgreSQL holds them: the source Redis is rebuilt from, and its fallback."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     def _scores(self, board: Board) -> Select[int, int]:
         if board.scope == "category":

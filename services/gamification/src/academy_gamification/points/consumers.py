@@ -16,8 +16,7 @@ welcome_points = Consumer("welcome-points")
 async def award_welcome_points(ctx: EventContext, event: UserRegisteredV1 | UserRegisteredV2) -> None:
     """Every new learner gets welcome points, once: the award key is the learner, not the event (nor the
     version: users publishes v1 and v2 of each registration while consumers move to v2)."""
-    settings = ctx.resources.settings
-    assert isinstance(settings, GamificationSettings)
+    settings = ctx.resources.settings_as(GamificationSettings)
     await LEARNER_LOCK.hold(ctx.session, event.user_id)
     awarded = await award_points(
         ctx.session,

@@ -4,9 +4,10 @@ from datetime import datetime
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
+from academy_runtime.ids import UserId
 from fastapi import APIRouter
 
-from academy_gamification.dependencies import SettingsDep, UserId
+from academy_gamification.dependencies import SettingsDep
 from academy_gamification.points import service
 from academy_gamification.points.schemas import LearnerPointsOut
 

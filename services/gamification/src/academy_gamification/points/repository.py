@@ -1,16 +1,13 @@
 from __future__ import annotations
 
+from academy_runtime.repository import Repository
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.models import LearnerCategoryScore, LearnerScore, Level, PointsLedgerEntry, Streak
 
 
-class PointsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class PointsRepository(Repository):
     async def add_entry(
         self,
         *,
