@@ -5,7 +5,8 @@ from typing import Annotated
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.idempotency import idempotency_key_header
-from fastapi import APIRouter, Depends, Path, Request
+from academy_runtime.ids import UserId
+from fastapi import APIRouter, Depends, Request
 
 from academy_progress.enrolments import service
 from academy_progress.enrolments.schemas import EnrolInFreeCourse, EnrolmentResult, LearnerCourse
@@ -14,7 +15,6 @@ from academy_progress.models import messaging
 router = APIRouter(prefix="/internal/learners", tags=["enrolments"])
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
-UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 
 
 @router.get("/{user_id}/courses", response_model=list[LearnerCourse])

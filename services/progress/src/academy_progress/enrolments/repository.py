@@ -4,21 +4,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from academy_runtime.locks import AdvisoryLock
+from academy_runtime.repository import Repository
 from sqlalchemy import Integer, RowMapping, and_, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress.models import CourseProjection, CoursePurchase, LessonProjection, UserCourse, UserProgress
 
-# First key of the two-key advisory lock on a learner's purchase enrolments (any constant of this
-# service's own: the second key is the learner, and the two-key space is shared by the database).
-_PURCHASE_LOCK_SPACE = 0x5052
+# A learner's purchase enrolments, one transaction at a time (the space is this lock's own across the
+# platform, and unchanged, so that releases side by side during a rollout still exclude each other).
+_PURCHASE_LOCK = AdvisoryLock(space=0x5052)
 
 
-class EnrolmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class EnrolmentRepository(Repository):
     async def insert_if_absent(
         self,
         *,
@@ -50,7 +48,7 @@ class EnrolmentRepository:
         remove yet, the purchase no refund yet. Taking turns, each one's statements see what the
         other committed (READ COMMITTED takes a snapshot per statement).
         """
-        await self.session.execute(select(func.pg_advisory_xact_lock(_PURCHASE_LOCK_SPACE, user_id)))
+        await _PURCHASE_LOCK.hold(self.session, user_id)
 
     async def record_purchase(
         self, *, purchase_id: int, user_id: int, course_id: int, purchased_at: datetime

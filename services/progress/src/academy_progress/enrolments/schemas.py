@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from academy_runtime.ids import CourseId
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 EnrolmentSource = Literal["free", "purchase", "operator"]
@@ -13,7 +14,7 @@ class EnrolInFreeCourse(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    course_id: int = Field(gt=0, le=2_147_483_647)
+    course_id: CourseId
 
 
 class EnrolmentOut(BaseModel):

@@ -5,7 +5,8 @@ from typing import Annotated
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.idempotency import idempotency_key_header
-from fastapi import APIRouter, Body, Depends, Path, Request
+from academy_runtime.ids import CourseId, LessonId, UserId
+from fastapi import APIRouter, Body, Depends, Request
 
 from academy_progress.lessons import service
 from academy_progress.lessons.schemas import (
@@ -20,9 +21,6 @@ from academy_progress.models import messaging
 router = APIRouter(prefix="/internal/learners", tags=["lessons"])
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
-UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
-CourseId = Annotated[int, Path(gt=0, le=2_147_483_647)]
-LessonId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 
 
 @router.get("/{user_id}/courses/{course_id}", response_model=CourseView)

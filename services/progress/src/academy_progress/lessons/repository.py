@@ -3,17 +3,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from academy_runtime.repository import Repository
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress.models import LessonProjection, UserCourse, UserProgress
 
 
-class LessonRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class LessonRepository(Repository):
     async def get_lesson(self, lesson_id: int) -> LessonProjection | None:
         return await self.session.get(LessonProjection, lesson_id)
 

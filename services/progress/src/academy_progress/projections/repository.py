@@ -8,17 +8,14 @@ from datetime import datetime
 
 from academy_contracts.catalog import CourseLesson, CourseSnapshot
 from academy_runtime.projections import upsert_if_newer
+from academy_runtime.repository import Repository
 from sqlalchemy import and_, delete, func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress.models import CourseProjection, LessonProjection
 
 
-class CourseProjectionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CourseProjectionRepository(Repository):
     async def get(self, course_id: int) -> CourseProjection | None:
         return await self.session.get(CourseProjection, course_id)
 

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
-from fastapi import APIRouter, Path
+from academy_runtime.ids import UserId
+from fastapi import APIRouter
 
 from academy_progress.reminders import service
 from academy_progress.reminders.schemas import LearnerPreferencesOut, UpdateLearnerPreferences
 
 router = APIRouter(prefix="/internal/learners", tags=["preferences"])
-
-UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 
 
 @router.get("/{user_id}/preferences", response_model=LearnerPreferencesOut)

@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 
 async def check_inactive_learners(resources: Resources) -> None:
     """Worker job: look for inactive learners now and then, for ever; an error waits for the next round."""
-    settings = resources.settings
-    assert isinstance(settings, ProgressSettings)
+    settings = resources.settings_as(ProgressSettings)
     while True:
         try:
             await remind_inactive_learners(resources.sessionmaker, settings, now=datetime.now(UTC))

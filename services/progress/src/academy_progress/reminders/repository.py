@@ -5,18 +5,15 @@ from datetime import date, datetime
 from typing import Any
 
 from academy_runtime.projections import upsert_if_newer
+from academy_runtime.repository import Repository
 from sqlalchemy import RowMapping, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress.models import InactivityReminder, LearnerPreferences
 from academy_progress.reports.repository import inactive_learners_query
 
 
-class ReminderRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ReminderRepository(Repository):
     async def get_preferences(self, user_id: int) -> LearnerPreferences | None:
         return await self.session.get(LearnerPreferences, user_id)
 

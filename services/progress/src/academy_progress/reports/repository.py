@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from academy_runtime.repository import Repository
 from sqlalchemy import RowMapping, Select, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress.models import CourseProjection, UserCourse, UserProgress
 
@@ -39,10 +39,7 @@ def inactive_learners_query(since: datetime) -> Select[int, datetime, datetime |
     )
 
 
-class ReportRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ReportRepository(Repository):
     async def popular_courses(self, limit: int) -> Sequence[RowMapping]:
         """Students per visible course, most first (seed query 2).
 

@@ -4,16 +4,16 @@ from typing import Annotated
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
+from academy_runtime.dependencies import ResourcesDep
+from academy_runtime.ids import UserId
 from academy_runtime.storage import object_storage
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body
 
-from academy_progress.settings import ProgressSettings
+from academy_progress.dependencies import SettingsDep
 from academy_progress.transcripts import service
 from academy_progress.transcripts.schemas import RequestTranscript, TranscriptOut
 
 router = APIRouter(prefix="/internal/learners", tags=["transcripts"])
-
-UserId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 
 
 @router.post("/{user_id}/transcript", response_model=TranscriptOut)
@@ -21,7 +21,8 @@ async def issue_transcript(
     user_id: UserId,
     session: SessionDep,
     _: ServiceCaller,
-    request: Request,
+    resources: ResourcesDep,
+    settings: SettingsDep,
     command: Annotated[RequestTranscript | None, Body()] = None,
 ) -> TranscriptOut:
     """The transcript PDF of the learner's completed courses: stored in S3, returned as a presigned link.
@@ -31,9 +32,6 @@ async def issue_transcript(
     404 when no course is completed yet; 503 when the object storage cannot be reached. Safe to
     repeat: an unchanged transcript is not rendered again.
     """
-    resources = request.app.state.resources
-    settings = resources.settings
-    assert isinstance(settings, ProgressSettings)
     return await service.issue_transcript(
         session,
         object_storage(resources),

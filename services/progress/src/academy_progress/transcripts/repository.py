@@ -3,17 +3,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from academy_runtime.repository import Repository
 from sqlalchemy import RowMapping, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress.models import CourseProjection, LearnerPreferences, UserCourse, UserTranscript
 
 
-class TranscriptRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TranscriptRepository(Repository):
     async def completed_courses(self, user_id: int) -> Sequence[RowMapping]:
         """The learner's completed enrolments with what the catalog said of each course, oldest first."""
         uc, cp = UserCourse, CourseProjection
