@@ -17,6 +17,7 @@ from academy_runtime.db import transaction
 from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
+from academy_runtime.settings import settings_as
 from academy_runtime.testing import TestPlatform
 from academy_tg_emulator import DEFAULT_BOT_TOKEN, EmulatorConfig, EmulatorServer
 from academy_yookassa_emulator.client import YooKassaEmulatorClient
@@ -66,16 +67,17 @@ def settings(
     # gives the run a key of its own, as a deployment would, and the emulator is started with it.
     with pytest.MonkeyPatch.context() as env:
         env.setenv("YOOKASSA_SECRET_KEY", f"{platform.auth_secret}-yookassa")
-        settings = platform.settings_for(
-            service,
-            yookassa_api_url=yookassa_server.api_url,
-            yookassa_trusted_networks=["127.0.0.1/32", "::1/128"],
-            telegram_api_url=telegram_server.base_url,
-            telegram_bot_token=SecretStr(DEFAULT_BOT_TOKEN),
-            yookassa_pending_timeout_s=1,
+        return settings_as(
+            platform.settings_for(
+                service,
+                yookassa_api_url=yookassa_server.api_url,
+                yookassa_trusted_networks=["127.0.0.1/32", "::1/128"],
+                telegram_api_url=telegram_server.base_url,
+                telegram_bot_token=SecretStr(DEFAULT_BOT_TOKEN),
+                yookassa_pending_timeout_s=1,
+            ),
+            BillingSettings,
         )
-    assert isinstance(settings, BillingSettings)
-    return settings
 
 
 LEARNER_PHONE = "+79161234567"

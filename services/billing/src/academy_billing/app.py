@@ -23,8 +23,7 @@ from academy_billing.wallet.endpoints import router as wallet_router
 
 async def open_providers(resources: Resources) -> None:
     """The payment providers' clients and the users service's (for a receipt's phone), per process."""
-    settings = resources.settings
-    assert isinstance(settings, BillingSettings)
+    settings = resources.settings_as(BillingSettings)
     tokens = TokenCache(settings.service_auth_secret.get_secret_value(), settings.service_name)
     resources.extras["providers"] = Providers(
         yookassa=YooKassaClient.create(

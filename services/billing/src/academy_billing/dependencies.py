@@ -5,23 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.auth import callers_from_settings
-from fastapi import Depends, Header, Path, Request
+from academy_runtime.dependencies import settings_dependency
+from academy_runtime.ids import BigIntegerId, IntegerId
+from fastapi import Header
 
 from academy_billing.settings import BillingSettings
 
+SettingsDep = Annotated[BillingSettings, settings_dependency(BillingSettings)]
 
-def _settings(request: Request) -> BillingSettings:
-    settings = request.app.state.resources.settings
-    assert isinstance(settings, BillingSettings)
-    return settings
-
-
-Settings = Annotated[BillingSettings, Depends(_settings)]
-
-UserId = Annotated[int, Path(gt=0, le=2_147_483_647, description="The learner's id in the users service.")]
-CourseId = Annotated[int, Path(gt=0, le=2_147_483_647)]
-PaymentId = Annotated[int, Path(gt=0, le=9_223_372_036_854_775_807)]
-PurchaseId = Annotated[int, Path(gt=0, le=2_147_483_647)]
+# Billing's own ids, as their columns hold them (the learner's and the course's: academy_runtime.ids).
+PaymentId = BigIntegerId
+PurchaseId = IntegerId
+TransactionId = BigIntegerId
 
 # Moving money must be safe to retry, so every command that moves it requires the key.
 RequiredIdempotencyKey = Annotated[

@@ -172,7 +172,7 @@ async def test_a_notification_that_arrives_before_our_create_committed_is_credit
     # Here the payment is created and paid at YooKassa, and settled, before that second commit happens.
     request_key = key()
     async with resources.sessionmaker() as session, session.begin():
-        payment = await PaymentRepository(session).add(
+        payment = await PaymentRepository(session).create(
             user_id=28,
             purpose="top_up",
             amount=Decimal(500),

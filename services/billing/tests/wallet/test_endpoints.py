@@ -196,6 +196,10 @@ async def test_a_token_meant_for_another_service_is_refused(api, platform):
         ("/internal/wallets/1/transactions", {"limit": 101}, "query.limit"),
         ("/internal/wallets/1/transactions", {"before_id": 0}, "query.before_id"),
         ("/internal/wallets/1/transactions/0", {}, "path.transaction_id"),
+        # beyond the columns' ranges (user_id integer, transaction id bigint): 422, not asyncpg's 500
+        ("/internal/wallets/3000000000/transactions", {}, "path.user_id"),
+        ("/internal/wallets/1/transactions/9223372036854775808", {}, "path.transaction_id"),
+        ("/internal/wallets/1/transactions", {"before_id": 2**63}, "query.before_id"),
     ],
 )
 async def test_invalid_queries_get_422_naming_the_field(api, path, params, field):

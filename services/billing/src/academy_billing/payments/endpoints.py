@@ -12,7 +12,9 @@ from typing import Annotated, Any, Literal
 
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
+from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import ForbiddenError, NotFoundError, ValidationFailedError
+from academy_runtime.ids import BigIntegerId, CourseId, UserId
 from academy_runtime.resources import Resources
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel
@@ -20,15 +22,7 @@ from sqlalchemy import text
 from yookassa.domain.notification import WebhookNotificationFactory
 
 from academy_billing import metrics
-from academy_billing.dependencies import (
-    CourseId,
-    OperatorCaller,
-    PaymentId,
-    PurchaseId,
-    RequiredIdempotencyKey,
-    Settings,
-    UserId,
-)
+from academy_billing.dependencies import OperatorCaller, PaymentId, PurchaseId, RequiredIdempotencyKey, SettingsDep
 from academy_billing.models import messaging
 from academy_billing.payments import service
 from academy_billing.payments.providers import ProviderError
@@ -73,18 +67,12 @@ _SETTLED_EVENTS = frozenset(
 )
 
 
-def _resources(request: Request) -> Resources:
-    resources = request.app.state.resources
-    assert isinstance(resources, Resources)
-    return resources
-
-
 # -- the learner's side ----------------------------------------------------------------------------
 
 
 @learners.get("/{user_id}/offers/{course_id}", response_model=Offer)
 async def get_offer(
-    user_id: UserId, course_id: CourseId, session: SessionDep, settings: Settings, _: ServiceCaller
+    user_id: UserId, course_id: CourseId, session: SessionDep, settings: SettingsDep, _: ServiceCaller
 ) -> Offer:
     """Every way this learner can pay for the course (Stars, coins), their balance and whether they own it.
     404 when billing has not heard of the course."""
@@ -97,7 +85,7 @@ async def buy_with_wallet(
     user_id: UserId,
     command: BuyWithWallet,
     session: SessionDep,
-    settings: Settings,
+    settings: SettingsDep,
     request: Request,
     _: ServiceCaller,
     idempotency_key: RequiredIdempotencyKey,
@@ -139,7 +127,7 @@ async def list_payments(
     session: SessionDep,
     _: ServiceCaller,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    before_id: Annotated[int | None, Query(gt=0, le=9_223_372_036_854_775_807)] = None,
+    before_id: Annotated[BigIntegerId | None, Query(description="Id of the last item of the previous page.")] = None,
 ) -> PaymentPage:
     """The learner's provider payments, newest first (keyset pagination with `next_before_id`)."""
     rows = await PaymentRepository(session).of_learner(user_id, limit=limit + 1, before_id=before_id)
@@ -164,7 +152,7 @@ async def create_stars_invoice(
     user_id: UserId,
     command: CreateStarsInvoice,
     session: SessionDep,
-    settings: Settings,
+    settings: SettingsDep,
     _: ServiceCaller,
     idempotency_key: RequiredIdempotencyKey,
     locale: Locale = "ru",
@@ -178,22 +166,30 @@ async def create_stars_invoice(
 
 @learners.post("/{user_id}/top-ups", response_model=PaymentOut)
 async def start_top_up(
-    user_id: UserId, command: StartTopUp, request: Request, _: ServiceCaller, idempotency_key: RequiredIdempotencyKey
+    user_id: UserId,
+    command: StartTopUp,
+    resources: ResourcesDep,
+    _: ServiceCaller,
+    idempotency_key: RequiredIdempotencyKey,
 ) -> PaymentOut:
     """A YooKassa payment that tops the wallet up; the learner pays at `confirmation_url`. 422 outside the
     limits; 503 when YooKassa cannot be reached (retry with the same key)."""
     return await service.start_yookassa_payment(
-        _resources(request), user_id=user_id, amount_rub=command.amount_rub, course_id=None, request_key=idempotency_key
+        resources, user_id=user_id, amount_rub=command.amount_rub, course_id=None, request_key=idempotency_key
     )
 
 
 @learners.post("/{user_id}/course-payments/{course_id}", response_model=PaymentOut)
 async def start_course_payment(
-    user_id: UserId, course_id: CourseId, request: Request, _: ServiceCaller, idempotency_key: RequiredIdempotencyKey
+    user_id: UserId,
+    course_id: CourseId,
+    resources: ResourcesDep,
+    _: ServiceCaller,
+    idempotency_key: RequiredIdempotencyKey,
 ) -> PaymentOut:
     """A YooKassa payment for a course priced in roubles (web payments outside Telegram)."""
     return await service.start_yookassa_payment(
-        _resources(request), user_id=user_id, amount_rub=None, course_id=course_id, request_key=idempotency_key
+        resources, user_id=user_id, amount_rub=None, course_id=course_id, request_key=idempotency_key
     )
 
 
@@ -202,7 +198,7 @@ async def start_course_payment(
 
 @stars.post("/pre-checkout", response_model=PreCheckoutAnswer)
 async def pre_checkout(
-    query: PreCheckout, session: SessionDep, settings: Settings, _: ServiceCaller
+    query: PreCheckout, session: SessionDep, settings: SettingsDep, _: ServiceCaller
 ) -> PreCheckoutAnswer:
     """Whether Telegram may take the Stars now; always 200, a refusal carries a reason code."""
     return await service.check_pre_checkout(session, settings, query)
@@ -210,11 +206,10 @@ async def pre_checkout(
 
 @stars.post("/payments", response_model=StarsPaymentOut)
 async def successful_payment(
-    paid: StarsPayment, request: Request, settings: Settings, _: ServiceCaller
+    paid: StarsPayment, resources: ResourcesDep, settings: SettingsDep, _: ServiceCaller
 ) -> StarsPaymentOut:
     """Apply Telegram's `successful_payment` once (idempotent on `telegram_payment_charge_id`). 404 for a
     payload that is not ours."""
-    resources = _resources(request)
     async with resources.sessionmaker() as session, session.begin():
         result = await service.record_stars_payment(session, settings, paid)
     if result.refund_id is not None:
@@ -242,7 +237,7 @@ async def list_refunds(payment_id: PaymentId, session: SessionDep, _: OperatorCa
 async def refund_payment(
     payment_id: PaymentId,
     command: RequestRefund,
-    request: Request,
+    resources: ResourcesDep,
     caller: OperatorCaller,
     idempotency_key: RequiredIdempotencyKey,
 ) -> RefundOut:
@@ -250,7 +245,7 @@ async def refund_payment(
     course paid in full back loses its purchase; a top-up's coins are taken back (409 when spent).
     `status` is `pending` when the provider could not be reached: the reconciliation job finishes it."""
     return await service.request_refund(
-        _resources(request),
+        resources,
         payment_id=payment_id,
         amount=command.amount,
         reason=command.reason,
@@ -263,13 +258,13 @@ async def refund_payment(
 async def refund_purchase(
     purchase_id: PurchaseId,
     command: RefundPurchase,
-    request: Request,
+    resources: ResourcesDep,
     caller: OperatorCaller,
     idempotency_key: RequiredIdempotencyKey,
 ) -> RefundOut:
     """Reverse a purchase: coins back for a wallet purchase, the provider payment refunded otherwise."""
     return await service.refund_purchase(
-        _resources(request),
+        resources,
         purchase_id=purchase_id,
         reason=command.reason,
         requested_by=caller,
@@ -295,7 +290,7 @@ def _rate_out(rate: rates.Rate) -> RateOut:
 
 
 @operators.get("/exchange-rates", response_model=list[RateOut])
-async def list_rates(session: SessionDep, settings: Settings, _: ServiceCaller) -> list[RateOut]:
+async def list_rates(session: SessionDep, settings: SettingsDep, _: ServiceCaller) -> list[RateOut]:
     """Stars and coins per unit of each currency billing takes."""
     return [_rate_out(rate) for rate in await rates.all_rates(session, settings)]
 
@@ -350,7 +345,7 @@ async def _settle_quietly(resources: Resources, event: str, object_id: str) -> N
 
 @webhooks.post("/yookassa", response_model=NotificationAccepted, responses={403: {"description": "Not from YooKassa."}})
 async def yookassa_notification(
-    request: Request, settings: Settings, background: BackgroundTasks
+    request: Request, resources: ResourcesDep, settings: SettingsDep, background: BackgroundTasks
 ) -> NotificationAccepted:
     """YooKassa's HTTP notification. Accepted only from YooKassa's networks (YOOKASSA_TRUSTED_NETWORKS)
     and answered 200 at once; its body is only a hint: the payment or refund is re-read from the API
@@ -379,5 +374,5 @@ async def yookassa_notification(
         metrics.NOTIFICATIONS.labels("ignored").inc()
         return NotificationAccepted()
     metrics.NOTIFICATIONS.labels("accepted").inc()
-    background.add_task(_settle_quietly, _resources(request), event, object_id)
+    background.add_task(_settle_quietly, resources, event, object_id)
     return NotificationAccepted()

@@ -120,8 +120,7 @@ async def reconciliation_report(session: AsyncSession) -> ReconciliationReport:
 
 async def reconciliation_job(resources: Resources) -> None:
     """The worker's loop: settle what notifications left unsettled, then report differences."""
-    settings = resources.settings
-    assert isinstance(settings, BillingSettings)
+    settings = resources.settings_as(BillingSettings)
     while True:
         try:
             counts = await reconcile_once(resources)

@@ -7,39 +7,32 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text, update
+from academy_runtime.repository import Repository
+from sqlalchemy import Select, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing.models import Payment, ProviderEvent, Purchase, Refund
 
 
-class PaymentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def _one(self, statement: Any) -> Any:
-        return (await self.session.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
+class PaymentRepository(Repository):
+    async def _fresh(self, statement: Select[Payment], *, lock: bool = False) -> Payment | None:
+        # populate_existing: a payment the session already holds is re-read (a settlement changes rows
+        # with UPDATE statements, and a locked read must see the locked values).
+        return await self.one_or_none(statement.execution_options(populate_existing=True), for_update=lock)
 
     async def get(self, payment_id: int, *, lock: bool = False) -> Payment | None:
-        statement = select(Payment).where(Payment.id == payment_id)
-        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
-        return result
+        return await self._fresh(select(Payment).where(Payment.id == payment_id), lock=lock)
 
     async def by_idempotence_key(self, key: str, *, lock: bool = False) -> Payment | None:
-        statement = select(Payment).where(Payment.idempotence_key == key)
-        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
-        return result
+        return await self._fresh(select(Payment).where(Payment.idempotence_key == key), lock=lock)
 
     async def by_invoice_payload(self, payload: str, *, lock: bool = False) -> Payment | None:
-        statement = select(Payment).where(Payment.invoice_payload == payload)
-        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
-        return result
+        return await self._fresh(select(Payment).where(Payment.invoice_payload == payload), lock=lock)
 
     async def by_external_id(self, method: str, external_id: str, *, lock: bool = False) -> Payment | None:
-        statement = select(Payment).where(Payment.payment_method == method, Payment.external_id == external_id)
-        result: Payment | None = await self._one(statement.with_for_update() if lock else statement)
-        return result
+        return await self._fresh(
+            select(Payment).where(Payment.payment_method == method, Payment.external_id == external_id), lock=lock
+        )
 
     async def open_stars_invoice(
         self, user_id: int, course_id: int, *, amount: Decimal, now: datetime
@@ -59,13 +52,11 @@ class PaymentRepository:
             .order_by(Payment.id.desc())
             .limit(1)
         )
-        result: Payment | None = await self._one(statement)
-        return result
+        return await self._fresh(statement)
 
-    async def add(self, **values: Any) -> Payment:
-        payment = Payment(**values)
-        self.session.add(payment)
-        await self.session.flush()
+    async def create(self, **values: Any) -> Payment:
+        """Insert the payment and read it back whole (server defaults included)."""
+        payment = await self.add(Payment(**values))
         await self.session.refresh(payment)
         return payment
 
@@ -143,10 +134,7 @@ class PaymentRepository:
         return int(payload["telegram_user_id"])
 
 
-class PurchaseRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class PurchaseRepository(Repository):
     async def active(self, user_id: int, course_id: int) -> Purchase | None:
         result = await self.session.execute(
             select(Purchase)
@@ -157,8 +145,7 @@ class PurchaseRepository:
 
     async def get(self, purchase_id: int, *, lock: bool = False) -> Purchase | None:
         statement = select(Purchase).where(Purchase.id == purchase_id).execution_options(populate_existing=True)
-        result = await self.session.execute(statement.with_for_update() if lock else statement)
-        return result.scalar_one_or_none()
+        return await self.one_or_none(statement, for_update=lock)
 
     async def by_wallet_transaction(self, transaction_id: int) -> Purchase | None:
         """The purchase a wallet debit paid for."""
@@ -177,8 +164,7 @@ class PurchaseRepository:
             .limit(1)
             .execution_options(populate_existing=True)
         )
-        result = await self.session.execute(statement.with_for_update() if lock else statement)
-        return result.scalar_one_or_none()
+        return await self.one_or_none(statement, for_update=lock)
 
     async def add_if_not_owned(self, **values: Any) -> Purchase | None:
         """Insert an active purchase; None when the learner already holds the course (the partial
@@ -213,14 +199,10 @@ class PurchaseRepository:
         )
 
 
-class RefundRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class RefundRepository(Repository):
     async def get(self, refund_id: int, *, lock: bool = False) -> Refund | None:
         statement = select(Refund).where(Refund.id == refund_id).execution_options(populate_existing=True)
-        result = await self.session.execute(statement.with_for_update() if lock else statement)
-        return result.scalar_one_or_none()
+        return await self.one_or_none(statement, for_update=lock)
 
     async def by_idempotence_key(self, key: str) -> Refund | None:
         result = await self.session.execute(
@@ -234,10 +216,9 @@ class RefundRepository:
         )
         return result.scalar_one_or_none()
 
-    async def add(self, **values: Any) -> Refund:
-        refund = Refund(**values)
-        self.session.add(refund)
-        await self.session.flush()
+    async def create(self, **values: Any) -> Refund:
+        """Insert the refund and read it back whole (server defaults included)."""
+        refund = await self.add(Refund(**values))
         await self.session.refresh(refund)
         return refund
 

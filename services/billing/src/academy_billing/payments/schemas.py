@@ -6,10 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from academy_runtime.ids import CourseId, TelegramId, UserId
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-DbId = Annotated[int, Field(gt=0, le=2_147_483_647)]
-BigId = Annotated[int, Field(gt=0, le=9_223_372_036_854_775_807)]
 # Telegram's limits for an invoice payload are 1-128 bytes; ours are 43 URL-safe characters.
 InvoicePayload = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ChargeId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -42,7 +41,7 @@ class BuyWithWallet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    course_id: DbId
+    course_id: CourseId
     coins_price: int = Field(
         gt=0,
         le=1_000_000_000,
@@ -79,7 +78,7 @@ class CreateStarsInvoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: Literal["course", "top_up"]
-    course_id: DbId | None = None
+    course_id: CourseId | None = None
     stars: int | None = Field(default=None, gt=0, le=MAX_STARS)
 
     @model_validator(mode="after")
@@ -124,7 +123,7 @@ class PreCheckout(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     payload: InvoicePayload
-    user_id: DbId
+    user_id: UserId
     currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
     total_amount: int = Field(ge=0, le=MAX_STARS * 100)
 
@@ -140,8 +139,8 @@ class StarsPayment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     payload: InvoicePayload
-    user_id: DbId
-    telegram_user_id: int = Field(gt=0, le=9_223_372_036_854_775_807)
+    user_id: UserId
+    telegram_user_id: TelegramId
     currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
     total_amount: int = Field(gt=0, le=MAX_STARS * 100)
     telegram_payment_charge_id: ChargeId

@@ -130,12 +130,6 @@ def providers(resources: Resources) -> Providers:
     return found
 
 
-def _settings(resources: Resources) -> BillingSettings:
-    settings = resources.settings
-    assert isinstance(settings, BillingSettings)
-    return settings
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -353,7 +347,7 @@ async def create_stars_invoice(
         stars, coins = command.stars, whole_down(command.stars * rate.coins_per_unit)
         if coins <= 0:
             raise ValidationFailedError(f"{command.stars} stars buy no whole coin at today's rate")
-    payment = await repo.add(
+    payment = await repo.create(
         user_id=user_id,
         course_id=command.course_id,
         purpose=command.purpose,
@@ -446,7 +440,7 @@ async def record_stars_payment(
         refund_reason = "amount_mismatch"
     if payment.external_id is not None or refund_reason:
         # The invoice was paid before, or for another amount: this money gets a payment row of its own.
-        payment = await repo.add(
+        payment = await repo.create(
             user_id=payment.user_id,
             course_id=payment.course_id,
             purpose=payment.purpose,
@@ -625,7 +619,7 @@ async def start_yookassa_payment(
     limits), NotFoundError, NotOnSaleError, AlreadyOwnedError, ProviderUnavailableError (503: the payment
     stays pending and the reconciliation job settles it).
     """
-    settings = _settings(resources)
+    settings = resources.settings_as(BillingSettings)
     key = _key("yk", user_id, request_key)
     async with transaction(resources.sessionmaker) as session:
         repo = PaymentRepository(session)
@@ -682,7 +676,7 @@ async def _new_yookassa_payment(
             )
         rate = await rate_for(session, settings, "RUB")
         amount, coins, purpose = Decimal(amount_rub), whole_down(amount_rub * rate.coins_per_unit), "top_up"
-    payment = await PaymentRepository(session).add(
+    payment = await PaymentRepository(session).create(
         user_id=user_id,
         course_id=course_id,
         purpose=purpose,
@@ -754,7 +748,7 @@ async def settle_yookassa_payment(  # noqa: C901 - one branch per provider state
     """
     client = providers(resources).yookassa
     document = await client.get_payment(external_id)
-    settings = _settings(resources)
+    settings = resources.settings_as(BillingSettings)
     to_capture = False
     refund_id: int | None = None
     async with transaction(resources.sessionmaker) as session:
@@ -888,7 +882,7 @@ async def _open_refund(
     existing = await refunds.by_idempotence_key(idempotence_key)
     if existing is not None:
         return existing
-    refund = await refunds.add(
+    refund = await refunds.create(
         user_id=payment.user_id,
         payment_id=payment.id,
         purchase_id=purchase_id,
@@ -1153,7 +1147,7 @@ async def refund_purchase(
             spent = await session.get(WalletTransaction, purchase.wallet_transaction_id)
             assert spent is not None
             now = _now()
-            refund = await refunds.add(
+            refund = await refunds.create(
                 user_id=purchase.user_id,
                 purchase_id=purchase.id,
                 amount=purchase.price if purchase.price > 0 else Decimal(-spent.amount),
@@ -1203,7 +1197,7 @@ async def reconcile_stars(resources: Resources) -> int:
     The cursor lives in Redis: losing it only means reading the history again, which applies nothing
     twice (a payment is recorded once per charge id).
     """
-    settings = _settings(resources)
+    settings = resources.settings_as(BillingSettings)
     key = resources.rkey(_STARS_CURSOR)
     stars = providers(resources).stars
     offset, last_id = _stars_cursor(await resources.redis.get(key))
@@ -1269,7 +1263,7 @@ async def reconcile_once(resources: Resources, *, batch: int = 100) -> dict[str,
     """One pass of the reconciliation job: apply Stars payments we were never told about, expire unpaid
     Stars invoices, re-read YooKassa payments left pending past the timeout (notifications get lost), and
     finish refunds whose provider call did not complete. Returns counts of what it did."""
-    settings = _settings(resources)
+    settings = resources.settings_as(BillingSettings)
     now = _now()
     counts = {"invoices_expired": 0, "payments_settled": 0, "payments_abandoned": 0, "refunds_completed": 0}
     try:

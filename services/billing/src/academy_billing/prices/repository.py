@@ -4,16 +4,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from academy_runtime.projections import upsert_if_newer
+from academy_runtime.repository import Repository
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing.models import CoursePrice
 
 
-class CoursePriceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CoursePriceRepository(Repository):
     async def by_course(self, course_id: int) -> CoursePrice | None:
         result = await self.session.execute(
             select(CoursePrice).where(CoursePrice.course_id == course_id).execution_options(populate_existing=True)

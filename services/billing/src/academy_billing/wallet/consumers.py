@@ -20,8 +20,7 @@ async def reward_achievement_with_coins(ctx: EventContext, event: AchievementUnl
     The inbox drops a redelivered event; the reference also drops the same unlock re-published
     under a new event id, since an achievement is earned at most once per learner.
     """
-    settings = ctx.resources.settings
-    assert isinstance(settings, BillingSettings)
+    settings = ctx.resources.settings_as(BillingSettings)
     coins = event.points * settings.achievement_coins_per_point
     if coins == 0:
         log.info(

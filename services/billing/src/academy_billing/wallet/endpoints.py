@@ -5,9 +5,10 @@ from typing import Annotated
 from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.errors import NotFoundError
-from fastapi import APIRouter, Path, Query, Request
+from academy_runtime.ids import BigIntegerId, UserId
+from fastapi import APIRouter, Query, Request
 
-from academy_billing.dependencies import RequiredIdempotencyKey, Settings, UserId
+from academy_billing.dependencies import RequiredIdempotencyKey, SettingsDep, TransactionId
 from academy_billing.models import messaging
 from academy_billing.payments.schemas import WalletSettingsIn
 from academy_billing.wallet import service
@@ -22,11 +23,9 @@ from academy_billing.wallet.schemas import (
 
 router = APIRouter(prefix="/internal/wallets", tags=["wallet"])
 
-TransactionId = Annotated[int, Path(gt=0, le=9_223_372_036_854_775_807)]
-
 
 @router.get("/{user_id}", response_model=WalletOut)
-async def get_wallet(user_id: UserId, session: SessionDep, settings: Settings, _: ServiceCaller) -> WalletOut:
+async def get_wallet(user_id: UserId, session: SessionDep, settings: SettingsDep, _: ServiceCaller) -> WalletOut:
     """The learner's coins balance; 0 for a learner whose wallet never changed."""
     return await service.get_wallet(session, user_id, default_threshold=settings.low_balance_threshold_coins)
 
@@ -37,9 +36,7 @@ async def list_transactions(
     session: SessionDep,
     _: ServiceCaller,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    before_id: Annotated[
-        int | None, Query(gt=0, le=9_223_372_036_854_775_807, description="Id of the last item of the previous page.")
-    ] = None,
+    before_id: Annotated[BigIntegerId | None, Query(description="Id of the last item of the previous page.")] = None,
 ) -> TransactionPage:
     """The wallet's history, newest first (keyset pagination: pass `next_before_id` back as `before_id`)."""
     return await service.transaction_history(session, user_id, limit=limit, before_id=before_id)
@@ -61,7 +58,7 @@ async def adjust_wallet(
     user_id: UserId,
     command: AdjustWallet,
     session: SessionDep,
-    settings: Settings,
+    settings: SettingsDep,
     caller: ServiceCaller,
     request: Request,
     idempotency_key: RequiredIdempotencyKey,
@@ -103,7 +100,7 @@ async def audit_wallet(user_id: UserId, session: SessionDep, _: ServiceCaller) -
 
 @router.put("/{user_id}/settings", response_model=WalletOut)
 async def change_wallet_settings(
-    user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: Settings, _: ServiceCaller
+    user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: SettingsDep, _: ServiceCaller
 ) -> WalletOut:
     """The learner's wallet settings: `confirm_purchases` (ask before charging a course to the wallet)."""
     return await service.set_confirm_purchases(

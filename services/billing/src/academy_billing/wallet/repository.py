@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from academy_runtime.repository import Repository
 from sqlalchemy import func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing.models import Wallet, WalletTransaction
 
@@ -19,10 +19,7 @@ class LedgerSummary:
     broken_links: int
 
 
-class WalletRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class WalletRepository(Repository):
     async def by_user(self, user_id: int) -> Wallet | None:
         # populate_existing: balances are changed with UPDATE statements, never through a loaded object.
         result = await self.session.execute(
