@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import httpx
 import pytest
 from academy_contracts.gamification import PointsAwardedV1
 from academy_contracts.users import UserRegisteredV1
 from academy_runtime.consumer import Consumer, EventContext
 from academy_runtime.db import service_metadata
+from academy_runtime.http import create_app
 from academy_runtime.messaging import Messaging
+from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
+from fastapi import APIRouter
 from sqlalchemy import Integer, String
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -96,6 +104,19 @@ test_service = ServiceDefinition(
     migrations="unused",
     consumers=[registrations],
 )
+
+
+@asynccontextmanager
+async def serving(
+    *routers: APIRouter, settings: ServiceSettings, resources: Resources | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the runtime's app serving `routers` (an error escaping is answered 500, not raised)."""
+    app = create_app(replace(test_service, routers=list(routers)), settings)
+    if resources is not None:
+        app.state.resources = resources  # the test owns the resources; the app's lifespan is not run
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rt") as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

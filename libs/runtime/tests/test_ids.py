@@ -1,17 +1,14 @@
 """An id beyond its column's range is refused with 422 before any query runs, never a 500."""
 
-import httpx
 import pytest
 from academy_runtime.db import SessionDep
 from academy_runtime.errors import NotFoundError
-from academy_runtime.http import create_app
 from academy_runtime.ids import INT32_MAX, INT64_MAX, BigIntegerId, IntegerId, TelegramId, UserId
-from academy_runtime.service import ServiceDefinition
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, literal, select
 
-from .conftest import Base, Effect, messaging
+from .conftest import Effect, serving
 
 pytestmark = pytest.mark.integration
 
@@ -55,18 +52,7 @@ async def award(command: Award) -> Award:
 
 @pytest.fixture
 async def client(resources):
-    service = ServiceDefinition(
-        name="rt-ids",
-        settings_factory=lambda: resources.settings,
-        metadata=Base.metadata,
-        messaging=messaging,
-        migrations="unused",
-        routers=[router],
-    )
-    app = create_app(service, resources.settings)
-    app.state.resources = resources  # the test owns the resources; the app's lifespan is not run
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://rt") as http:
+    async with serving(router, settings=resources.settings, resources=resources) as http:
         yield http
 
 

@@ -1,14 +1,11 @@
 """U+0000 cannot be stored in PostgreSQL text: every service refuses it with 422 before any work is done."""
 
-import httpx
 import pytest
-from academy_runtime.http import create_app
-from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from .conftest import Base, messaging
+from .conftest import serving
 
 router = APIRouter()
 handled: list[str] = []
@@ -32,17 +29,8 @@ async def find_note(name: str, q: str = "") -> dict[str, str]:
 
 @pytest.fixture
 async def client():
-    service = ServiceDefinition(
-        name="rt-notes",
-        settings_factory=ServiceSettings,
-        metadata=Base.metadata,
-        messaging=messaging,
-        migrations="academy_runtime:migrations",
-        routers=[router],
-    )
-    app = create_app(service, ServiceSettings(_env_file=None))
     handled.clear()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rt") as http:
+    async with serving(router, settings=ServiceSettings(_env_file=None)) as http:
         yield http
 
 

@@ -2,16 +2,13 @@
 
 from typing import Annotated
 
-import httpx
 import pytest
 from academy_runtime.dependencies import ResourcesDep, settings_dependency
-from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
-from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings, settings_as
 from fastapi import APIRouter
 
-from .conftest import Base, RuntimeTestSettings, messaging
+from .conftest import RuntimeTestSettings, serving
 
 
 class OtherServiceSettings(ServiceSettings):
@@ -59,23 +56,13 @@ async def read_wrong(settings: WrongSettingsDep) -> dict[str, int]:
 
 async def test_a_request_gets_the_settings_typed_and_a_mismatch_is_a_500():
     settings = RuntimeTestSettings(_env_file=None)
-    service = ServiceDefinition(
-        name="rt-settings",
-        settings_factory=RuntimeTestSettings,
-        metadata=Base.metadata,
-        messaging=messaging,
-        migrations="unused",
-        routers=[router],
-    )
-    app = create_app(service, settings)
-    app.state.resources = Resources.open(settings)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    resources = Resources.open(settings)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://rt") as http:
+        async with serving(router, settings=settings, resources=resources) as http:
             right = await http.get("/settings")
             wrong = await http.get("/wrong")
     finally:
-        await app.state.resources.close()
+        await resources.close()
 
     assert right.json() == {"db_schema": "rt_test", "same": "True"}
     assert wrong.status_code == 500
