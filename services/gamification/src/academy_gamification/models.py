@@ -67,6 +67,9 @@ class LearnerScore(Base):
     level: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     lessons_completed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     courses_completed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # Id of the last points_awarded.v2 / achievement_unlocked.v2 published about the learner: the next one
+    # names it in `follows_event_id`, so consumers can tell them in the order they happened.
+    last_event_id: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )

@@ -63,11 +63,14 @@ async def test_a_new_learner_gets_welcome_points_and_points_awarded_is_published
     entries = await wait_for_ledger(resources, 1, 1)
     assert [(e.points, e.reason, e.award_key) for e in entries] == [(50, "welcome", "welcome:1")]
     async with resources.sessionmaker() as session:
-        outbox = (await session.execute(select(messaging.outbox.c.payload))).scalars().all()
+        outbox = (
+            (await session.execute(select(messaging.outbox.c.payload).order_by(messaging.outbox.c.id))).scalars().all()
+        )
         score = await session.get(LearnerScore, 1)
-    assert [p["type"] for p in outbox] == ["gamification.points_awarded.v1"]
-    assert outbox[0]["data"]["total_points"] == 50
-    assert outbox[0]["data"]["reason"] == "welcome"
+    # both versions during the transition, v2 first
+    assert [p["type"] for p in outbox] == ["gamification.points_awarded.v2", "gamification.points_awarded.v1"]
+    assert [p["data"]["total_points"] for p in outbox] == [50, 50]
+    assert [p["data"]["reason"] for p in outbox] == ["welcome", "welcome"]
     assert score is not None
     assert score.total_points == 50
 
@@ -86,7 +89,7 @@ async def test_welcome_points_are_awarded_once_for_duplicates_and_for_a_second_r
     async with resources.sessionmaker() as session:
         total = (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one()
         score = await session.get(LearnerScore, 2)
-    assert total == 2  # one points_awarded per learner
+    assert total == 2 * 2  # one points_awarded per learner, in both versions
     assert score is not None
     assert score.total_points == 50
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from academy_contracts.gamification import AchievementUnlockedV1
+from academy_contracts.gamification import AchievementUnlockedV1, AchievementUnlockedV2, PointsAwardedFor
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification import metrics
 from academy_gamification.achievements.repository import AchievementRepository
 from academy_gamification.achievements.schemas import LearnerAchievementOut, LearnerAchievementsOut
 from academy_gamification.models import Achievement, messaging
-from academy_gamification.points.service import award_points
+from academy_gamification.points.service import award_points, learner_standing, publish_in_learner_order
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,12 @@ class LearnerCounts:
 
 async def unlock_earned(
     session: AsyncSession, user_id: int, counts: LearnerCounts, *, source_event_id: str | None
-) -> list[AchievementUnlockedV1]:
+) -> list[AchievementUnlockedV2]:
     """Unlock every rule the counts meet that the learner does not have yet, and award its points.
 
     The caller holds the learner's lock; the unique (user_id, achievement_id) row makes each unlock
-    happen once even so.
+    happen once even so. Both versions of the event are published during the transition (billing's coin
+    rewards bind v1; v2 carries the texts in both languages and the points and level it brought).
     """
     repo = AchievementRepository(session)
     earned = await repo.earned(user_id)
@@ -56,26 +57,57 @@ async def unlock_earned(
         earned_at = await repo.unlock(user_id, rule.id)
         if earned_at is None:
             continue
-        event = AchievementUnlockedV1(
-            user_id=user_id,
-            achievement_id=rule.id,
-            code=rule.code,
-            title=rule.title,
-            points=rule.points,
-            category=rule.category,
-            unlocked_at=earned_at,
-        )
-        await messaging.publish(session, event)
-        metrics.ACHIEVEMENTS_UNLOCKED.labels(rule.condition_type).inc()
+        # Its points first, so that the achievement's own v2 event can say what they brought.
+        award = None
         if rule.points > 0:
-            await award_points(
+            award = await award_points(
                 session,
                 user_id=user_id,
                 points=rule.points,
                 reason="achievement",
                 award_key=f"achievement:{user_id}:{rule.id}",
+                awarded_for=PointsAwardedFor(
+                    kind="achievement", id=rule.id, title=rule.title, title_en=rule.title_en or None
+                ),
                 source_event_id=source_event_id,
             )
+        if award is not None:
+            total, level_before, level_after = award.total_points, award.level_before, award.level_after
+        else:  # worth nothing, or its points were given before (an unlock restored)
+            total, level_after = await learner_standing(session, user_id)
+            level_before = level_after
+        event = await publish_in_learner_order(
+            session,
+            AchievementUnlockedV2(
+                user_id=user_id,
+                achievement_id=rule.id,
+                code=rule.code,
+                title=rule.title,
+                title_en=rule.title_en or None,
+                description=rule.description or None,
+                description_en=rule.description_en or None,
+                category=rule.category,
+                points=rule.points,
+                award_id=award.award_id if award is not None else None,
+                total_points=total,
+                level_before=level_before,
+                level_after=level_after,
+                unlocked_at=earned_at,
+            ),
+        )
+        await messaging.publish(
+            session,
+            AchievementUnlockedV1(
+                user_id=user_id,
+                achievement_id=rule.id,
+                code=rule.code,
+                title=rule.title,
+                points=rule.points,
+                category=rule.category,
+                unlocked_at=earned_at,
+            ),
+        )
+        metrics.ACHIEVEMENTS_UNLOCKED.labels(rule.condition_type).inc()
         unlocked.append(event)
     return unlocked
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from academy_contracts.gamification import PointsAwardedFor
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.achievements.service import LearnerCounts, unlock_earned
@@ -43,6 +44,7 @@ async def record_lesson_completed(
         points=settings.lesson_points,
         reason="lesson_completed",
         award_key=f"lesson:{user_id}:{lesson_id}",
+        awarded_for=PointsAwardedFor(kind="lesson", id=lesson_id),  # lesson_completed.v1 does not name it
         category=category,
         source_event_id=source_event_id,
     )
@@ -61,11 +63,13 @@ async def record_course_completed(
     *,
     user_id: int,
     course_id: int,
+    course_title: str | None,
     category: str,
     completed_at: datetime,
     source_event_id: str,
 ) -> bool:
-    """False when this course was already recorded for the learner."""
+    """False when this course was already recorded for the learner (whichever version of the event
+    recorded it: `course_title` is null from a v1)."""
     await LEARNER_LOCK.hold(session, user_id)
     repo = ActivityRepository(session)
     if not await repo.add_course_completion(
@@ -78,6 +82,7 @@ async def record_course_completed(
         points=settings.course_points,
         reason="course_completed",
         award_key=f"course:{user_id}:{course_id}",
+        awarded_for=PointsAwardedFor(kind="course", id=course_id, title=course_title),
         category=category,
         source_event_id=source_event_id,
     )

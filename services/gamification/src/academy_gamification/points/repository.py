@@ -77,5 +77,19 @@ class PointsRepository(Repository):
     async def score(self, user_id: int) -> LearnerScore | None:
         return await self.session.get(LearnerScore, user_id)
 
+    async def last_event_id(self, user_id: int) -> str | None:
+        """The v2 event last published about the learner (what the next one follows), if any."""
+        last: str | None = await self.session.scalar(
+            select(LearnerScore.last_event_id).where(LearnerScore.user_id == user_id)
+        )
+        return last
+
+    async def save_last_event_id(self, user_id: int, event_id: str) -> None:
+        await self.session.execute(
+            insert(LearnerScore)
+            .values(user_id=user_id, last_event_id=event_id)
+            .on_conflict_do_update(index_elements=[LearnerScore.user_id], set_={"last_event_id": event_id})
+        )
+
     async def streak(self, user_id: int) -> Streak | None:
         return await self.session.get(Streak, user_id)
