@@ -51,8 +51,7 @@ def create_bot(settings: GatewaySettings) -> Bot:
 
 
 def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatcher:
-    settings = resources.settings
-    assert isinstance(settings, GatewaySettings)
+    settings = resources.settings_as(GatewaySettings)
     prefix = settings.redis_prefix
     # The conversation's answers (personal data before registration) expire with an abandoned conversation.
     storage = RedisStorage(
@@ -113,8 +112,7 @@ class BotRuntime:
 async def open_bot_runtime(
     resources: Resources, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> None:
-    settings = resources.settings
-    assert isinstance(settings, GatewaySettings)
+    settings = resources.settings_as(GatewaySettings)
     clients = ServiceClients.from_settings(settings, transports)
     bot = create_bot(settings)
     runtime = BotRuntime(

@@ -49,8 +49,7 @@ BOT_COMMANDS = {
 async def receive_telegram_updates(resources: Resources) -> None:
     from aiogram.types import BotCommand
 
-    settings = resources.settings
-    assert isinstance(settings, GatewaySettings)
+    settings = resources.settings_as(GatewaySettings)
     runtime = bot_runtime(resources)
     bot = runtime.bot
     while True:

@@ -76,12 +76,6 @@ class ConsentAnswer(CallbackData, prefix="consent"):
     version: str  # the version of the text the learner read
 
 
-def _settings(resources: Resources) -> GatewaySettings:
-    settings = resources.settings
-    assert isinstance(settings, GatewaySettings)
-    return settings
-
-
 async def offer_consent(message: Message, state: FSMContext, version: str) -> None:
     """The first step: the consent text with its version, and the two answers."""
     locale = current_locale()
@@ -119,7 +113,7 @@ async def consent_answered(
         await callback.answer(_("conversation-start-again"), show_alert=True)
         return
     await message.edit_reply_markup(reply_markup=None)
-    version = _settings(resources).consent_version
+    version = resources.settings_as(GatewaySettings).consent_version
     if not callback_data.accepted:
         await state.clear()
         await callback.answer()
@@ -175,7 +169,7 @@ async def contact_shared(message: Message, state: FSMContext) -> None:
 
 
 async def phone_typed(message: Message, state: FSMContext, resources: Resources) -> None:
-    region = phone_region(message.from_user, _settings(resources))
+    region = phone_region(message.from_user, resources.settings_as(GatewaySettings))
     await _phone_given(message, state, phones.read_typed_phone(message.text or "", region=region))
 
 

@@ -30,8 +30,7 @@ async def start(message: Message, learner: LearnerCtx | None, state: FSMContext,
         name = html.escape((learner.full_name or user.first_name).split()[0])
         await show_main_menu(message, _("welcome-back", name=name))
         return
-    settings = resources.settings
-    assert isinstance(settings, GatewaySettings)
+    settings = resources.settings_as(GatewaySettings)
     await offer_consent(message, state, settings.consent_version)
 
 

@@ -24,8 +24,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name,
 @router.post("/telegram/webhook")
 async def telegram_webhook(request: Request) -> dict[str, bool]:
     resources = request.app.state.resources
-    settings = resources.settings
-    assert isinstance(settings, GatewaySettings)
+    settings = resources.settings_as(GatewaySettings)
     given = request.headers.get(SECRET_HEADER, "")
     expected = settings.telegram_webhook_secret.get_secret_value()
     if not hmac.compare_digest(given.encode(), expected.encode()):
