@@ -38,6 +38,7 @@ from academy_contracts.primitives import Money
 from academy_runtime.client import ServiceClient
 from academy_runtime.db import transaction
 from academy_runtime.errors import ConflictError, NotFoundError, ValidationFailedError
+from academy_runtime.ids import INT64_MAX
 from academy_runtime.resources import Resources
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -828,7 +829,7 @@ async def _find_yookassa_payment(session: AsyncSession, external_id: str, docume
     # The notification can arrive before the transaction that stored YooKassa's id committed: the
     # payment is then found by the id we put in its metadata, and only if it has no other YooKassa id.
     ours = str((document.get("metadata") or {}).get("payment_id") or "")
-    if not ours.isdigit() or int(ours) > 2**63 - 1:
+    if not ours.isdigit() or int(ours) > INT64_MAX:  # payments.id is a bigint
         return None
     candidate = await repo.get(int(ours), lock=True)
     if candidate is None or candidate.payment_method != "yookassa" or candidate.external_id not in (None, external_id):
