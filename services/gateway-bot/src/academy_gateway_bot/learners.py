@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from academy_runtime.db import transaction
 from academy_runtime.projections import upsert_if_newer
+from academy_runtime.repository import Repository
 from academy_runtime.resources import Resources
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +22,8 @@ from academy_gateway_bot.context import LearnerCtx, forget_learner, remember_in_
 from academy_gateway_bot.models import Learner
 
 
-class LearnerRepository:
+class LearnerRepository(Repository):
     """Queries of the `learners` projection; flushes, never commits (the caller's boundary does)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def remember(
         self, *, user_id: int, telegram_id: int, locale: str, time_zone: str | None, revision: int
@@ -41,10 +39,7 @@ class LearnerRepository:
         return await upsert_if_newer(self.session, Learner, values, key=["user_id"], version="revision")
 
     async def get(self, user_id: int) -> Learner | None:
-        found: Learner | None = (
-            await self.session.execute(select(Learner).where(Learner.user_id == user_id))
-        ).scalar_one_or_none()
-        return found
+        return await self.one_or_none(select(Learner).where(Learner.user_id == user_id))
 
     async def mark_blocked(self, user_id: int) -> None:
         """Telegram answered 403 (the learner blocked the bot, or deleted their account)."""
