@@ -39,23 +39,31 @@ async def publish_course(
     price: str = "0",
     free_lessons: tuple[int, ...] = (1,),
     duration_hours: int | None = 6,
+    description: str | None = None,
+    lesson_title: str = "Урок {n} курса {title}",
+    lesson_description: str = "Что вы узнаете в уроке {n}",
+    **fields: Any,
 ) -> dict[str, Any]:
-    """A published course with `lessons` lessons (video and PDF links), the `free_lessons` open as previews."""
+    """A published course with `lessons` lessons (video and PDF links), the `free_lessons` open as previews.
+
+    `lesson_title`/`lesson_description` are formatted with the lesson's `n` and the course's `title`;
+    `fields` are more of the catalog's course fields (`full_description`, `cover_image_url`...)."""
     title = title or unique("Курс")
     key = secrets.token_hex(4)  # for the links: titles have spaces and Cyrillic
     course = await runtime.clients.catalog.post(
         "/internal/courses",
         json={
             "title": title,
-            "description": f"Описание курса {title}",
+            "description": description or f"Описание курса {title}",
             "category": category,
             "price": price,
             "duration_hours": duration_hours,
+            **fields,
             "lessons": [
                 {
                     "order": n,
-                    "title": f"Урок {n} курса {title}",
-                    "description": f"Что вы узнаете в уроке {n}",
+                    "title": lesson_title.format(n=n, title=title),
+                    "description": lesson_description.format(n=n, title=title),
                     "video_url": f"https://video.example.com/{key}/{n}.mp4",
                     "video_duration": 600,
                     "pdf_url": f"https://files.example.com/{key}/{n}.pdf",
@@ -174,3 +182,63 @@ async def fund(runtime: BotRuntime, user_id: int, coins: int, reason: str = "tes
         idempotency_key=unique("adjust"),
     )
     return adjustment
+
+
+async def archive_course(runtime: BotRuntime, course: dict[str, Any]) -> None:
+    """The operator withdraws the course for good (catalog.course_archived)."""
+    await runtime.clients.catalog.post(f"/internal/courses/{course['id']}/archive", idempotency_key=unique("archive"))
+
+
+async def wait_for_progress(
+    runtime: BotRuntime,
+    user_id: int,
+    course_id: int,
+    predicate: Callable[[dict[str, Any] | None], bool],
+    timeout: float = 15.0,
+) -> dict[str, Any] | None:
+    """Progress's view of the course for the learner (None: 404) once it matches `predicate` (progress
+    learns the catalog's changes from its events)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            view: dict[str, Any] | None = await runtime.clients.progress.get(
+                f"/internal/learners/{user_id}/courses/{course_id}"
+            )
+        except NotFoundError:
+            view = None
+        if predicate(view):
+            return view
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"progress's view of course {course_id} never matched; it is {view}")
+        await asyncio.sleep(0.1)
+
+
+async def enrol_and_complete(
+    runtime: BotRuntime, learner: dict[str, Any], course: dict[str, Any], lessons: int
+) -> None:
+    """The learner enrolled on the (free) course, its first `lessons` lessons completed, through progress."""
+    progress = runtime.clients.progress
+    await progress.post(f"/internal/learners/{learner['id']}/enrolments", json={"course_id": course["id"]})
+    for lesson in course["lessons"][:lessons]:
+        await progress.post(f"/internal/learners/{learner['id']}/lessons/{lesson['id']}/complete", json={})
+
+
+async def bot_messages(tg: EmulatorClient, user: TestUser, *, after: int = 0) -> list[ChatMessage]:
+    """The bot's messages in the learner's chat (not deleted), oldest first."""
+    return await tg.messages(user.id, include_deleted=False, after=after)
+
+
+async def open_course_card(
+    gateway: BotRuntime, tg: EmulatorClient, user: TestUser, category: str, course: dict[str, Any]
+) -> ChatMessage:
+    """The course's card, reached as a learner does: /catalog, the category, the course (the catalog's
+    message turns into the card)."""
+    sent = await tg.send_command(user, "catalog")
+    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+    titles = await gateway.clients.catalog.get("/internal/categories")
+    title = next(c["title_ru"] for c in titles if c["slug"] == category)
+    await tg.press_button_by_text(user, catalog, title)
+    page = await wait_for_edit(tg, catalog, has_text("страница 1 из"))
+    label = next(b["text"] for b in page.inline_buttons() if b["text"].startswith(course["title"][:30]))
+    await tg.press_button_by_text(user, page, label)
+    return await wait_for_edit(tg, catalog, has_text("Уроков:"))

@@ -9,6 +9,7 @@ from pypdf import PdfReader
 from .learning_support import (
     has_text,
     new_category,
+    open_course_card,
     publish_course,
     register,
     wait_for_edit,
@@ -20,18 +21,6 @@ pytestmark = pytest.mark.integration
 needs_s3 = pytest.mark.skipif(
     not os.environ.get("TEST_S3_ENDPOINT"), reason="the transcript needs an S3 server (TEST_S3_ENDPOINT)"
 )
-
-
-async def open_course_card(gateway, tg, user, category: str, course: dict):
-    sent = await tg.send_command(user, "catalog")
-    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
-    titles = await gateway.clients.catalog.get("/internal/categories")
-    title = next(c["title_ru"] for c in titles if c["slug"] == category)
-    await tg.press_button_by_text(user, catalog, title)
-    page = await wait_for_edit(tg, catalog, has_text("страница 1 из"))
-    label = next(b["text"] for b in page.inline_buttons() if b["text"].startswith(course["title"]))
-    await tg.press_button_by_text(user, page, label)
-    return await wait_for_edit(tg, catalog, has_text("Уроков:"))
 
 
 async def complete_in_bot(tg, user, lesson_message, done_count: int, total: int):
@@ -169,7 +158,7 @@ async def test_the_transcript_before_any_completed_course_says_what_to_do(gatewa
 
     sent = await tg.send_command(user, "transcript")
 
-    reply = await tg.wait_for_reply(sent, has_text("Справка появится"))
+    reply = await tg.wait_for_reply(sent, has_text("Справка об обучении появится"))
     assert reply.document is None
 
 
@@ -189,7 +178,8 @@ async def test_the_transcript_arrives_as_a_pdf_naming_the_completed_course(gatew
 
     document = await tg.wait_for_message(user.id, lambda m: m.document is not None, after=mine.message_id, timeout=20)
     assert document.document["file_name"] == "transcript.pdf"
-    assert "пройдено курсов — 1" in document.caption
+    assert "пройден 1 курс" in document.caption
     pdf = await tg.download_document(document.file_id)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Справка об обучении" in text  # what the bot calls it
     assert course["title"] in text

@@ -1,26 +1,40 @@
 """Learning: the course card and enrolment, lessons (view and completion), my courses, the transcript.
 
-The course comes from the catalog (texts, video and PDF links, price); what the learner may open and
-has done comes from progress, which decides access (enrolled, or a free preview lesson).
+Progress decides what a learner may see and do (enrolled, a free preview lesson, a course withdrawn
+from the catalog that its learners keep); the catalog gives the content. So progress is asked first,
+and the catalog's `include_archived=true` only for a learner progress says is enrolled.
+
+Every screen built from stored text goes through `fitting`: a course description of 20,000
+characters becomes a card that fits (4,096 characters, or 1,024 under a cover photo) with «Читать
+полностью», which opens the whole text in pages; lists longer than a message come in pages too.
+Every screen has buttons, and every button press is answered, whatever happened.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 import httpx
 from academy_runtime.client import ServiceCallError
 from academy_runtime.errors import DependencyUnavailableError, NotFoundError
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatAction
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import Field
 
 from academy_gateway_bot import keyboards
-from academy_gateway_bot.callbacks import CourseCb, LessonCb, MyCoursesCb, RemindersCb
+from academy_gateway_bot.callbacks import CatalogCb, CourseCb, LessonCb, MyCoursesCb, RemindersCb
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
-from academy_gateway_bot.i18n import _, button_filter
+from academy_gateway_bot.fitting import CAPTION_LIMIT, TEXT_LIMIT, fit, paginate, room_for, truncate
+from academy_gateway_bot.i18n import _, button_filter, current_locale
 from academy_gateway_bot.money import course_offer
 from academy_gateway_bot.screens import (
     Event,
@@ -35,29 +49,67 @@ from academy_gateway_bot.screens import (
     is_free,
     not_registered,
     progress_bar,
+    short,
     show,
 )
 
-PAYMENT_REQUIRED = 402
-FORBIDDEN = 403
+log = logging.getLogger(__name__)
+
 TRANSCRIPT_DOWNLOAD_TIMEOUT_S = 30.0
 TRANSCRIPT_FILENAME = "transcript.pdf"
+# Telegram shows at most 100 buttons under a message: long lists come in pages well below that.
+LESSONS_PER_PAGE = 20
+MY_COURSES_PER_PAGE = 10
+# The card lists a few preview lessons (each title shortened), not all 500 a course may have.
+FREE_LESSONS_LISTED = 5
+FREE_LESSON_TITLE_CHARS = 80
+# Under a cover the card is a caption (1,024 characters): when titles and prices leave less than this
+# for the description, the card goes as text (4,096) without the cover.
+MIN_CAPTION_DESCRIPTION = 160
+
+DbId = Annotated[int, Field(ge=0, le=2_147_483_647)]
+PageNumber = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class LearningPageCb(CallbackData, prefix="lrn"):
+    """A page of a learning screen that outgrows one message: the whole description of a course
+    (`about`) or of a lesson (`lesson_text`), the lessons of a course (`lessons`), my courses (`my`)."""
+
+    screen: Literal["about", "lesson_text", "lessons", "my"]
+    course_id: DbId = 0
+    lesson_id: DbId = 0
+    page: PageNumber = 1
+
+
+# Fluent refuses a placeable longer than 2,500 characters (fluent.runtime's MAX_PART_LENGTH, a guard
+# against oversized input) and a description may hold 20,000: stored text goes in after rendering.
+_STORED_TEXT = "\u2063"  # INVISIBLE SEPARATOR, in no message of ours
+
+
+def with_stored_text(key: str, slot: str, text: str, **values: Any) -> str:
+    """The message `key` with `text` (escaped HTML, of any length) in its placeable `slot`."""
+    return _(key, **values, **{slot: _STORED_TEXT}).replace(_STORED_TEXT, text, 1)
 
 
 # -- data ------------------------------------------------------------------------------------------
 
 
-async def catalog_course(clients: ServiceClients, course_id: int) -> dict[str, Any] | None:
-    """The published course with its lessons, or None when it is gone (archived, unpublished)."""
+async def catalog_course(
+    clients: ServiceClients, course_id: int, *, include_archived: bool = False
+) -> dict[str, Any] | None:
+    """The course with its lessons, or None when the catalog does not serve it. `include_archived`
+    (only for a learner progress says is enrolled) also finds a course withdrawn after publication."""
+    params = {"include_archived": "true"} if include_archived else None
     try:
-        course: dict[str, Any] = await clients.catalog.get(f"/internal/courses/{course_id}")
+        course: dict[str, Any] = await clients.catalog.get(f"/internal/courses/{course_id}", params=params)
     except NotFoundError:
         return None
     return course
 
 
 async def learner_course(clients: ServiceClients, user_id: int, course_id: int) -> dict[str, Any] | None:
-    """Progress's view of the course for this learner (enrolled or not), None when it does not know it."""
+    """Progress's view of the course for this learner (enrolled or not); None when progress does not
+    know it, or it is withdrawn and the learner is not enrolled on it (404 `course_not_found`)."""
     try:
         state: dict[str, Any] = await clients.progress.get(f"/internal/learners/{user_id}/courses/{course_id}")
     except NotFoundError:
@@ -65,24 +117,160 @@ async def learner_course(clients: ServiceClients, user_id: int, course_id: int) 
     return state
 
 
-def lesson_state(state: dict[str, Any] | None, lesson_id: int) -> dict[str, Any] | None:
-    if state is None:
+@dataclass(frozen=True)
+class LearnerCourseView:
+    """A course as this learner may see it: progress's `state` and the catalog's `course` (its content)."""
+
+    state: dict[str, Any] | None
+    course: dict[str, Any] | None
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.state and self.state["enrolled"])
+
+    @property
+    def in_catalog(self) -> bool:
+        """Listed in the catalog (on sale): not archived or hidden. A course progress has not heard of
+        yet came from the catalog's public listing, so it is listed."""
+        return self.state is None or bool(self.state.get("in_catalog", True))
+
+    def title(self, course_id: int) -> str:
+        if self.course is not None:
+            return str(self.course["title"])
+        return course_title(self.state or {"course_id": course_id})
+
+
+async def load_course(clients: ServiceClients, user_id: int, course_id: int) -> LearnerCourseView:
+    state = await learner_course(clients, user_id, course_id)
+    enrolled = bool(state and state["enrolled"])
+    return LearnerCourseView(state, await catalog_course(clients, course_id, include_archived=enrolled))
+
+
+def lesson_state(state: dict[str, Any] | None, lesson_id: int | None) -> dict[str, Any] | None:
+    if state is None or lesson_id is None:
         return None
     return next((lesson for lesson in state["lessons"] if lesson["lesson_id"] == lesson_id), None)
 
 
-def first_open_lesson(state: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The lesson to continue with: progress's `next_lesson_id`, else the first lesson not done yet."""
+def next_lesson(view: LearnerCourseView, *, skip: int | None = None) -> dict[str, Any] | None:
+    """The lesson to continue with (in progress's listing shape): progress's next lesson, unless the
+    catalog's content no longer has it (removed a moment ago; progress hears of it shortly) or it is
+    `skip`: then the first open, uncompleted lesson the content still has."""
+    state = view.state
     if state is None:
         return None
-    if state.get("next_lesson_id") is not None:
-        return lesson_state(state, state["next_lesson_id"])
-    return next((lesson for lesson in state["lessons"] if lesson["accessible"] and not lesson["completed"]), None)
+    present = {lesson["id"] for lesson in view.course["lessons"]} if view.course is not None else None
+
+    def can_open(lesson: dict[str, Any] | None) -> bool:
+        return (
+            lesson is not None
+            and lesson["accessible"]
+            and not lesson["completed"]
+            and lesson["lesson_id"] != skip
+            and (present is None or lesson["lesson_id"] in present)
+        )
+
+    preferred = lesson_state(state, state.get("next_lesson_id"))
+    if can_open(preferred):
+        return preferred
+    return next(
+        (lesson for lesson in sorted(state["lessons"], key=lambda item: item["order"]) if can_open(lesson)), None
+    )
 
 
-def as_listed_lesson(lesson: dict[str, Any]) -> dict[str, Any]:
-    """A catalog lesson in the shape progress lists lessons in (what the keyboards take)."""
-    return {"lesson_id": lesson["id"], "order": lesson["order"], "title": lesson["title"]}
+# -- sending screens -------------------------------------------------------------------------------
+
+
+def _photo_message(event: Event) -> Message | None:
+    """The photo message (a course card with its cover) a button was pressed under, if it was one."""
+    if isinstance(event, CallbackQuery) and isinstance(event.message, Message) and event.message.photo:
+        return event.message
+    return None
+
+
+async def _delete_quietly(message: Message) -> None:
+    # Telegram lets a bot delete its messages for 48 hours; an older one just stays above the new screen.
+    with contextlib.suppress(TelegramBadRequest):
+        await message.delete()
+
+
+async def show_screen(event: Event, text: str, markup: InlineKeyboardMarkup, *, edit: bool) -> None:
+    """`screens.show`, also over a course card with a cover: a photo message cannot become text, so the
+    screen comes as a new message and replaces the card."""
+    photo = _photo_message(event) if edit else None
+    if photo is None:
+        await show(event, text, markup, edit=edit)
+        return
+    await photo.answer(text, reply_markup=markup, disable_web_page_preview=True)
+    await _delete_quietly(photo)
+
+
+async def show_photo_screen(
+    event: Event, photo_url: str, caption: str, markup: InlineKeyboardMarkup, *, edit: bool
+) -> bool:
+    """A course card with its cover; False when Telegram cannot use the cover (it fetches the URL itself)."""
+    photo = _photo_message(event) if edit else None
+    if photo is not None:
+        try:
+            await photo.edit_caption(caption=caption, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "message is not modified" not in str(exc):
+                raise
+        return True
+    message = event if isinstance(event, Message) else event.message
+    try:
+        if isinstance(message, Message):
+            await message.answer_photo(photo_url, caption=caption, reply_markup=markup)
+        elif isinstance(event, CallbackQuery) and event.bot is not None:
+            await event.bot.send_photo(event.from_user.id, photo_url, caption=caption, reply_markup=markup)
+        else:
+            return False
+    except TelegramBadRequest as exc:
+        log.warning("course cover not usable, the card goes as text: %s", exc, extra={"cover": photo_url})
+        return False
+    if edit and isinstance(event, CallbackQuery) and isinstance(message, Message):
+        await _delete_quietly(message)  # the screen the button was under: the card replaces it
+    return True
+
+
+def with_row(markup: InlineKeyboardMarkup, row: list[InlineKeyboardButton], *, at: int) -> InlineKeyboardMarkup:
+    rows = list(markup.inline_keyboard)
+    rows.insert(at if at >= 0 else len(rows) + at + 1, row)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def pager(page: int, pages: int, target: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+    """«◀️ 2/5 ▶️» (the arrows only where there is such a page); no row for a single page."""
+    if pages <= 1:
+        return []
+    row: list[InlineKeyboardButton] = []
+    if page > 1:
+        row.append(keyboards.button("◀️", target(page - 1)))
+    row.append(keyboards.button(_("lessons-page", page=page, pages=pages), target(page)))
+    if page < pages:
+        row.append(keyboards.button("▶️", target(page + 1)))
+    return row
+
+
+def page_slice(items: list[Any], page: int, per_page: int) -> tuple[list[Any], int, int]:
+    """The items of `page` (clamped to the pages there are now), the page and the number of pages."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(1, page), pages)
+    return items[(page - 1) * per_page : page * per_page], page, pages
+
+
+def gone_keyboard() -> InlineKeyboardMarkup:
+    return keyboards.markup(
+        [
+            [keyboards.button(_("my-open-catalog"), CatalogCb(action="categories"))],
+            [keyboards.button(_("menu-my-courses"), MyCoursesCb(action="list"))],
+        ]
+    )
+
+
+async def show_course_gone(event: Event, *, edit: bool, key: str = "course-not-found") -> None:
+    """The course cannot be shown (withdrawn and not the learner's, or unknown): the way on."""
+    await show_screen(event, _(key), gone_keyboard(), edit=edit)
 
 
 # -- the course card and enrolment -----------------------------------------------------------------
@@ -95,13 +283,15 @@ async def course_button(
         await not_registered(callback)
         return
     edit = not callback_data.fresh
-    if callback_data.action == "card":
-        await show_course_card(callback, learner, clients, callback_data, edit=edit)
-    elif callback_data.action == "lessons":
-        await show_lessons(callback, learner, clients, callback_data, edit=edit)
-    elif callback_data.action == "continue":
-        await continue_course(callback, learner, clients, callback_data.course_id)
-    await answer_callback(callback)
+    try:
+        if callback_data.action == "card":
+            await show_course_card(callback, learner, clients, callback_data, edit=edit)
+        elif callback_data.action == "lessons":
+            await show_lessons(callback, learner, clients, callback_data, edit=edit)
+        elif callback_data.action == "continue":
+            await continue_course(callback, learner, clients, callback_data.course_id)
+    finally:
+        await answer_callback(callback)
 
 
 async def enrol_button(
@@ -111,40 +301,65 @@ async def enrol_button(
     clients: ServiceClients,
     idempotency_key: str,
 ) -> None:
+    """Progress decides: a free open course enrols; a paid one shows its card with the ways to pay;
+    one withdrawn, closed or unknown says so, with the way to other courses."""
     if learner is None:
         await not_registered(callback)
         return
-    course = await catalog_course(clients, callback_data.course_id)
-    if course is None:
-        await answer_callback(callback, _("course-not-found"), alert=True)
-        return
-    if not is_free(course):
-        # A paid course: its card, with the ways to pay (Stars, coins, a top-up).
-        await answer_callback(callback)
-        await show_course_card(callback, learner, clients, callback_data, edit=True, course=course)
-        return
+    course_id = callback_data.course_id
     try:
         enrolment = await clients.progress.post(
             f"/internal/learners/{learner.user_id}/enrolments",
-            json={"course_id": course["id"]},
+            json={"course_id": course_id},
             idempotency_key=f"{idempotency_key}:enrol",
         )
-    except ServiceCallError as exc:
-        if exc.status_code != PAYMENT_REQUIRED:  # the price changed since the catalog answered
-            raise
-        await answer_callback(callback)
-        await show_course_card(callback, learner, clients, callback_data, edit=True)
+    except NotFoundError:  # course_not_found
+        await answer_callback(callback, _("course-not-found"), alert=True)
+        await show_course_gone(callback, edit=True)
         return
+    except ServiceCallError as exc:
+        if exc.code == "payment_required":  # a paid course (or its price changed): its card, with the ways to pay
+            await answer_callback(callback)
+            await show_course_card(callback, learner, clients, callback_data, edit=True)
+            return
+        if exc.code in {"course_archived", "course_not_open"}:
+            key = "course-not-found" if exc.code == "course_archived" else "course-closed"
+            await answer_callback(callback, _(key), alert=True)
+            await show_course_gone(callback, edit=True, key=key)
+            return
+        raise
     await answer_callback(callback)
-    state = await learner_course(clients, learner.user_id, course["id"])
-    await show_course_card(callback, learner, clients, callback_data, edit=True, course=course, state=state)
+    view = await load_course(clients, learner.user_id, course_id)
+    await show_course_card(callback, learner, clients, callback_data, edit=True, view=view)
     key = "course-enrolled" if enrolment["created"] else "course-already-enrolled"
     await show(
         callback,
-        _(key, title=escape(course["title"])),
-        keyboards.start_course(course["id"], first_open_lesson(state)),
+        truncate(_(key, title=escape(view.title(course_id))), TEXT_LIMIT),
+        keyboards.start_course(course_id, next_lesson(view)),
         edit=False,
     )
+
+
+def course_about(course: dict[str, Any]) -> str:
+    """The course's description (escaped HTML): the short one, then the full one when there is one."""
+    about = escape(course["description"])
+    full = str(course.get("full_description") or "").strip()
+    if full and full != str(course["description"]).strip():
+        about += "\n\n" + escape(full)
+    return about
+
+
+def free_lessons_text(course: dict[str, Any]) -> str:
+    free = [lesson for lesson in course["lessons"] if lesson["is_free"]]
+    if not free:
+        return ""
+    lines = [
+        f"• {lesson['order']}. {escape(short(str(lesson['title']), FREE_LESSON_TITLE_CHARS))}"
+        for lesson in free[:FREE_LESSONS_LISTED]
+    ]
+    if len(free) > FREE_LESSONS_LISTED:
+        lines.append(_("course-free-lessons-more", count=len(free) - FREE_LESSONS_LISTED))
+    return "\n\n" + _("course-free-lessons", lessons="\n".join(lines))
 
 
 async def show_course_card(
@@ -154,54 +369,90 @@ async def show_course_card(
     callback_data: CourseCb,
     *,
     edit: bool,
-    course: dict[str, Any] | None = None,
-    state: dict[str, Any] | None = None,
+    view: LearnerCourseView | None = None,
 ) -> None:
-    course = course or await catalog_course(clients, callback_data.course_id)
+    """The card: cover (when the catalog has one), description shortened to fit with «Читать полностью»,
+    the details, and what the learner can do: enrol or pay (only for a course the catalog lists),
+    continue, the lessons."""
+    view = view or await load_course(clients, learner.user_id, callback_data.course_id)
+    course = view.course
     if course is None:
-        await show(event, _("course-not-found"), edit=edit)
+        await show_course_gone(event, edit=edit)
         return
-    state = state or await learner_course(clients, learner.user_id, course["id"])
+    enrolled, listed = view.enrolled, view.in_catalog
     categories = await category_titles(clients)
     duration = (
         _("course-hours", hours=course["duration_hours"]) if course.get("duration_hours") else _("course-no-duration")
     )
-    enrolled = bool(state and state["enrolled"])
     # A paid course not taken yet: billing says what it costs in Stars and coins and what the wallet holds.
-    offer = None if enrolled or is_free(course) else await course_offer(clients, learner.user_id, course["id"])
-    price = format_price(course)
-    if offer is not None and offer.get("stars_price"):
-        price = _(
-            "money-price-stars", price=format_money(offer["price"], offer["currency"]), stars=offer["stars_price"]
+    for_sale = listed and not enrolled and not is_free(course)
+    offer = await course_offer(clients, learner.user_id, course["id"]) if for_sale else None
+    details = card_details(view, offer, for_sale=for_sale)
+    title = escape(course["title"])
+    category = escape(categories.get(course["category"], course["category"]))
+
+    def card(description: str) -> str:
+        head = with_stored_text(
+            "course-card",
+            "description",
+            description,
+            title=title,
+            category=category,
+            lessons=course["lessons_count"],
+            duration=duration,
         )
-    text = _(
-        "course-card",
-        title=escape(course["title"]),
-        description=escape(course["description"]),
-        category=escape(categories.get(course["category"], course["category"])),
-        lessons=course["lessons_count"],
-        duration=duration,
-        price=price,
-    )
-    free_lessons = [lesson for lesson in course["lessons"] if lesson["is_free"]]
-    if free_lessons:
-        listed = "\n".join(f"• {lesson['order']}. {escape(lesson['title'])}" for lesson in free_lessons)
-        text += "\n\n" + _("course-free-lessons", lessons=listed)
-    if state is not None and enrolled:
-        text += ("\n\n" + _("course-completed")) if state["is_completed"] else ""
-        text += "\n\n" + _("course-your-progress", bar=progress_bar(state["progress_percent"]))
-    elif not is_free(course):
-        text += offer_text(offer)
-    next_lesson = first_open_lesson(state) if enrolled else None
+        return head + details
+
+    next_one = next_lesson(view) if enrolled else None
     markup = keyboards.course_card(
         course,
-        enrolled=enrolled,
-        next_lesson_id=next_lesson["lesson_id"] if next_lesson else None,
+        enrolled=enrolled or not listed,  # nothing to buy in a withdrawn course
+        next_lesson_id=next_one["lesson_id"] if next_one else None,
         category=callback_data.category,
         page=callback_data.page,
         offer=offer,
     )
-    await show(event, text, markup, edit=edit)
+    about = course_about(course)
+    cover = course.get("cover_image_url")
+    if cover and room_for(card, CAPTION_LIMIT) >= MIN_CAPTION_DESCRIPTION:
+        fitted = fit(card, about, CAPTION_LIMIT)
+        if await show_photo_screen(
+            event, cover, fitted.text, _with_read_more(markup, fitted.shortened, course), edit=edit
+        ):
+            return
+    fitted = fit(card, about, TEXT_LIMIT)
+    await show_screen(event, fitted.text, _with_read_more(markup, fitted.shortened, course), edit=edit)
+
+
+def card_details(view: LearnerCourseView, offer: dict[str, Any] | None, *, for_sale: bool) -> str:
+    """What the card says under the description: the price and preview lessons of a course the catalog
+    lists (never of a withdrawn one), the learner's progress, or the ways to pay."""
+    course, state = view.course or {}, view.state
+    details = ""
+    if view.in_catalog:
+        price = format_price(course)
+        if offer is not None and offer.get("stars_price"):
+            price = _(
+                "money-price-stars", price=format_money(offer["price"], offer["currency"]), stars=offer["stars_price"]
+            )
+        details += "\n" + _("course-price", price=price)
+        if not view.enrolled:
+            details += free_lessons_text(course)
+    if state is not None and view.enrolled:
+        if not view.in_catalog:
+            details += "\n\n" + _("course-archived")
+        details += ("\n\n" + _("course-completed")) if state["is_completed"] else ""
+        details += "\n\n" + _("course-your-progress", bar=progress_bar(state["progress_percent"]))
+    elif for_sale:
+        details += offer_text(offer)
+    return details
+
+
+def _with_read_more(markup: InlineKeyboardMarkup, shortened: bool, course: dict[str, Any]) -> InlineKeyboardMarkup:
+    if not shortened:
+        return markup
+    more = keyboards.button(_("course-read-more"), LearningPageCb(screen="about", course_id=course["id"]))
+    return with_row(markup, [more], at=0)
 
 
 def offer_text(offer: dict[str, Any] | None) -> str:
@@ -218,15 +469,37 @@ def offer_text(offer: dict[str, Any] | None) -> str:
     return text
 
 
+async def show_course_about(
+    event: Event, learner: LearnerCtx, clients: ServiceClients, course_id: int, page: int, *, edit: bool
+) -> None:
+    """The course's whole description, in pages that each fit, and the way back to the card."""
+    view = await load_course(clients, learner.user_id, course_id)
+    course = view.course
+    if course is None:
+        await show_course_gone(event, edit=edit)
+        return
+    title = escape(course["title"])
+    pages = paginate(
+        lambda part, _page, _pages: with_stored_text("course-about", "text", part, title=title), course_about(course)
+    )
+    page = min(max(1, page), len(pages))
+    rows = [
+        pager(page, len(pages), lambda n: LearningPageCb(screen="about", course_id=course_id, page=n)),
+        [keyboards.button(_("lessons-back-to-course"), CourseCb(action="card", course_id=course_id))],
+    ]
+    await show_screen(event, pages[page - 1], keyboards.markup(rows), edit=edit)
+
+
 # -- lessons ---------------------------------------------------------------------------------------
 
 
 async def show_lessons(
-    event: Event, learner: LearnerCtx, clients: ServiceClients, callback_data: CourseCb, *, edit: bool
+    event: Event, learner: LearnerCtx, clients: ServiceClients, callback_data: CourseCb, *, edit: bool, page: int = 1
 ) -> None:
-    state = await learner_course(clients, learner.user_id, callback_data.course_id)
+    course_id = callback_data.course_id
+    state = await learner_course(clients, learner.user_id, course_id)
     if state is None:
-        await show(event, _("course-not-found"), edit=edit)
+        await show_course_gone(event, edit=edit)
         return
     text = _(
         "lessons-title",
@@ -235,23 +508,26 @@ async def show_lessons(
         total=state["total_lessons"],
         bar=progress_bar(state["progress_percent"]),
     )
-    markup = keyboards.lesson_list(
-        callback_data.course_id,
-        sorted(state["lessons"], key=lambda lesson: lesson["order"]),
-        category=callback_data.category,
-        page=callback_data.page,
-    )
-    await show(event, text, markup, edit=edit)
+    lessons = sorted(state["lessons"], key=lambda lesson: lesson["order"])
+    shown, page, pages = page_slice(lessons, page, LESSONS_PER_PAGE)
+    markup = keyboards.lesson_list(course_id, shown, category=callback_data.category, page=callback_data.page)
+    nav = pager(page, pages, lambda n: LearningPageCb(screen="lessons", course_id=course_id, page=n))
+    if nav:
+        markup = with_row(markup, nav, at=-2)  # above «back to the course»
+    await show_screen(event, truncate(text, TEXT_LIMIT), markup, edit=edit)
 
 
 async def continue_course(event: Event, learner: LearnerCtx, clients: ServiceClients, course_id: int) -> None:
     """The next lesson as a new message; the lesson list when every lesson is done."""
-    state = await learner_course(clients, learner.user_id, course_id)
-    lesson = first_open_lesson(state)
+    view = await load_course(clients, learner.user_id, course_id)
+    if view.state is None and view.course is None:
+        await show_course_gone(event, edit=False)
+        return
+    lesson = next_lesson(view)
     if lesson is None:
         await show_lessons(event, learner, clients, CourseCb(action="lessons", course_id=course_id), edit=False)
         return
-    await show_lesson(event, learner, clients, course_id, lesson["lesson_id"], edit=False)
+    await show_lesson(event, learner, clients, course_id, lesson["lesson_id"], edit=False, view=view)
 
 
 async def lesson_button(
@@ -260,10 +536,12 @@ async def lesson_button(
     if learner is None:
         await not_registered(callback)
         return
-    await show_lesson(
-        callback, learner, clients, callback_data.course_id, callback_data.lesson_id, edit=not callback_data.fresh
-    )
-    await answer_callback(callback)
+    try:
+        await show_lesson(
+            callback, learner, clients, callback_data.course_id, callback_data.lesson_id, edit=not callback_data.fresh
+        )
+    finally:
+        await answer_callback(callback)
 
 
 async def show_lesson(
@@ -274,37 +552,88 @@ async def show_lesson(
     lesson_id: int,
     *,
     edit: bool,
-    course: dict[str, Any] | None = None,
-    state: dict[str, Any] | None = None,
+    view: LearnerCourseView | None = None,
 ) -> None:
-    course = course or await catalog_course(clients, course_id)
-    lesson = next((item for item in course["lessons"] if item["id"] == lesson_id), None) if course else None
-    if course is None or lesson is None:
-        await show(event, _("lesson-not-found"), edit=edit)
+    view = view or await load_course(clients, learner.user_id, course_id)
+    course, state = view.course, view.state
+    if course is None:
+        await show_course_gone(event, edit=edit)
         return
-    state = state or await learner_course(clients, learner.user_id, course_id)
+    lesson = next((item for item in course["lessons"] if item["id"] == lesson_id), None)
+    if lesson is None:
+        await show_lesson_gone(event, view, course_id, lesson_id, edit=edit)
+        return
     progress = lesson_state(state, lesson_id)
-    accessible = bool(progress["accessible"]) if progress else bool(lesson["is_free"])
+    accessible = bool(progress["accessible"]) if progress else bool(lesson["is_free"]) and view.in_catalog
     completed = bool(progress and progress["completed"])
-    text = _(
+    head = _(
         "lesson-view",
         order=lesson["order"],
         total=len(course["lessons"]),
         title=escape(lesson["title"]),
         course=escape(course["title"]),
     )
-    if lesson.get("description"):
-        text += "\n\n" + _("lesson-description", description=escape(lesson["description"]))
+    tail = ""
     if lesson.get("video_duration"):
-        text += "\n\n" + _("lesson-video-minutes", minutes=max(1, round(lesson["video_duration"] / 60)))
+        tail += "\n\n" + _("lesson-video-minutes", minutes=max(1, round(lesson["video_duration"] / 60)))
     if not accessible:
-        text += "\n\n" + _("lesson-locked")
+        tail += "\n\n" + _("lesson-locked")
     elif completed and progress is not None:
-        text += "\n\n" + _("lesson-completed-on", date=format_date(progress["completed_at"]))
+        tail += "\n\n" + _("lesson-completed-on", date=format_date(progress["completed_at"]))
     else:
-        text += "\n\n" + _("lesson-materials")
+        tail += "\n\n" + _("lesson-materials")
+
+    def screen(description: str) -> str:
+        text = "\n\n" + with_stored_text("lesson-description", "description", description) if description else ""
+        return head + text + tail
+
+    fitted = fit(screen, escape(lesson.get("description") or ""))
     markup = keyboards.lesson_view(course, lesson, accessible=accessible, completed=completed)
-    await show(event, text, markup, edit=edit)
+    if fitted.shortened:
+        more = LearningPageCb(screen="lesson_text", course_id=course_id, lesson_id=lesson_id)
+        markup = with_row(markup, [keyboards.button(_("lesson-read-more"), more)], at=0)
+    await show_screen(event, fitted.text, markup, edit=edit)
+
+
+async def show_lesson_gone(
+    event: Event, view: LearnerCourseView, course_id: int, lesson_id: int, *, edit: bool
+) -> None:
+    """A lesson the course no longer has: the lesson to continue with instead, the lessons, my courses."""
+    rows: list[list[InlineKeyboardButton]] = []
+    instead = next_lesson(view, skip=lesson_id)
+    if instead is not None:
+        label = _("lesson-next", title=short(str(instead["title"]), 32))
+        rows.append(
+            [keyboards.button(label, LessonCb(action="open", course_id=course_id, lesson_id=instead["lesson_id"]))]
+        )
+    if view.state is not None:
+        rows.append([keyboards.button(_("lesson-to-list"), CourseCb(action="lessons", course_id=course_id))])
+    rows.append([keyboards.button(_("menu-my-courses"), MyCoursesCb(action="list"))])
+    await show_screen(event, _("lesson-not-found"), keyboards.markup(rows), edit=edit)
+
+
+async def show_lesson_text(
+    event: Event, learner: LearnerCtx, clients: ServiceClients, course_id: int, lesson_id: int, *, page: int
+) -> None:
+    """The lesson's whole description, in pages that each fit, and the way back to the lesson."""
+    view = await load_course(clients, learner.user_id, course_id)
+    lesson = next((item for item in view.course["lessons"] if item["id"] == lesson_id), None) if view.course else None
+    if lesson is None:
+        await show_lesson_gone(event, view, course_id, lesson_id, edit=True)
+        return
+    title = escape(lesson["title"])
+    pages = paginate(
+        lambda part, _page, _pages: with_stored_text("lesson-text", "text", part, order=lesson["order"], title=title),
+        escape(lesson.get("description") or ""),
+    )
+    page = min(max(1, page), len(pages))
+
+    def target(number: int) -> LearningPageCb:
+        return LearningPageCb(screen="lesson_text", course_id=course_id, lesson_id=lesson_id, page=number)
+
+    back = LessonCb(action="open", course_id=course_id, lesson_id=lesson_id)
+    rows = [pager(page, len(pages), target), [keyboards.button(_("lesson-back"), back)]]
+    await show_screen(event, pages[page - 1], keyboards.markup(rows), edit=True)
 
 
 async def complete_lesson(
@@ -314,34 +643,42 @@ async def complete_lesson(
     clients: ServiceClients,
     idempotency_key: str,
 ) -> None:
+    """«✅ Урок пройден»: progress records it and answers with the titles and the next lesson, which the
+    message below the lesson shows as they are (the course may be withdrawn from the catalog by now)."""
     if learner is None:
         await not_registered(callback)
         return
+    course_id, lesson_id = callback_data.course_id, callback_data.lesson_id
     try:
         result = await clients.progress.post(
-            f"/internal/learners/{learner.user_id}/lessons/{callback_data.lesson_id}/complete",
+            f"/internal/learners/{learner.user_id}/lessons/{lesson_id}/complete",
             json={},
             idempotency_key=f"{idempotency_key}:complete",
         )
-    except NotFoundError:
-        await answer_callback(callback, _("lesson-not-found"), alert=True)
+    except NotFoundError:  # lesson_not_found: removed from the course, or the course is gone for this learner
+        await answer_callback(callback, _("lesson-not-found"))
+        view = await load_course(clients, learner.user_id, course_id)
+        await show_lesson_gone(callback, view, course_id, lesson_id, edit=True)
         return
     except ServiceCallError as exc:
-        if exc.status_code != FORBIDDEN:
-            raise
-        await answer_callback(callback, _("lesson-forbidden"), alert=True)
-        return
+        if exc.code == "forbidden":  # not enrolled (any more): the lesson again, locked, with the way to enrol
+            await answer_callback(callback, _("lesson-forbidden"), alert=True)
+            await show_lesson(callback, learner, clients, course_id, lesson_id, edit=True)
+            return
+        if exc.code == "conflict":  # progress has not heard of the course yet, or a lock held: the button stays
+            await answer_callback(callback, _("lesson-retry"), alert=True)
+            return
+        raise
     await answer_callback(callback, None if result["newly_completed"] else _("lesson-already-done"))
-    course_id = int(result["course_id"])
-    course = await catalog_course(clients, course_id)
-    state = await learner_course(clients, learner.user_id, course_id)
-    # The lesson's message turns "completed" in place (its button goes), and the progress comes below.
-    await show_lesson(
-        callback, learner, clients, course_id, callback_data.lesson_id, edit=True, course=course, state=state
-    )
-    lessons = {lesson["id"]: lesson for lesson in course["lessons"]} if course else {}
-    this_lesson = lessons.get(callback_data.lesson_id)
-    title = escape(this_lesson["title"]) if this_lesson else ""
+    await show(callback, *lesson_done(result), edit=False)
+    # The lesson's message turns "completed" in place (its button goes).
+    await show_lesson(callback, learner, clients, int(result["course_id"]), lesson_id, edit=True)
+
+
+def lesson_done(result: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    """The message after a completion, from progress's answer alone: the lesson's title, the progress,
+    the next lesson's button."""
+    title = escape(result["lesson_title"])
     if result["course_completed"]:
         text = _("lesson-done-course", title=title, total=result["total_lessons"])
     else:
@@ -352,9 +689,8 @@ async def complete_lesson(
             total=result["total_lessons"],
             bar=progress_bar(result["progress_percent"]),
         )
-    next_lesson = lessons.get(result["next_lesson_id"]) if result.get("next_lesson_id") else None
-    markup = keyboards.after_lesson(course_id, as_listed_lesson(next_lesson) if next_lesson else None)
-    await show(callback, text, markup, edit=False)
+    following = result.get("next_lesson")
+    return truncate(text, TEXT_LIMIT), keyboards.after_lesson(int(result["course_id"]), following)
 
 
 # -- my courses and the transcript -----------------------------------------------------------------
@@ -383,20 +719,46 @@ async def my_courses_button(
         await answer_callback(callback, _("transcript-preparing"))
         await send_transcript(bot, learner, clients, idempotency_key)
         return
-    await show_my_courses(callback, learner, clients, edit=not callback_data.fresh)
-    await answer_callback(callback)
+    try:
+        await show_my_courses(callback, learner, clients, edit=not callback_data.fresh)
+    finally:
+        await answer_callback(callback)
 
 
-async def show_my_courses(event: Event, learner: LearnerCtx, clients: ServiceClients, *, edit: bool) -> None:
+async def page_button(
+    callback: CallbackQuery, callback_data: LearningPageCb, learner: LearnerCtx | None, clients: ServiceClients
+) -> None:
+    if learner is None:
+        await not_registered(callback)
+        return
+    course_id, page = callback_data.course_id, callback_data.page
+    try:
+        if callback_data.screen == "about":
+            await show_course_about(callback, learner, clients, course_id, page, edit=True)
+        elif callback_data.screen == "lesson_text":
+            await show_lesson_text(callback, learner, clients, course_id, callback_data.lesson_id, page=page)
+        elif callback_data.screen == "lessons":
+            lessons = CourseCb(action="lessons", course_id=course_id)
+            await show_lessons(callback, learner, clients, lessons, edit=True, page=page)
+        else:
+            await show_my_courses(callback, learner, clients, edit=True, page=page)
+    finally:
+        await answer_callback(callback)
+
+
+async def show_my_courses(
+    event: Event, learner: LearnerCtx, clients: ServiceClients, *, edit: bool, page: int = 1
+) -> None:
     courses: list[dict[str, Any]] = await clients.progress.get(f"/internal/learners/{learner.user_id}/courses")
     if not courses:
-        await show(event, _("my-empty"), keyboards.empty_my_courses(), edit=edit)
+        await show_screen(event, _("my-empty"), keyboards.empty_my_courses(), edit=edit)
         return
     # Courses in progress first (the latest enrolment on top), then the completed ones.
     courses.sort(key=lambda c: c["enrolled_at"], reverse=True)
     courses.sort(key=lambda c: c["is_completed"])
+    shown, page, pages = page_slice(courses, page, MY_COURSES_PER_PAGE)
     text = _("my-title")
-    for number, course in enumerate(courses, start=1):
+    for number, course in enumerate(shown, start=(page - 1) * MY_COURSES_PER_PAGE + 1):
         values = {
             "n": number,
             "title": escape(course_title(course)),
@@ -409,7 +771,11 @@ async def show_my_courses(event: Event, learner: LearnerCtx, clients: ServiceCli
         else:
             text += "\n\n" + _("my-course-active", **values)
     has_completed = any(course["is_completed"] for course in courses)
-    await show(event, text, keyboards.my_courses(courses, has_completed=has_completed), edit=edit)
+    markup = keyboards.my_courses(shown, has_completed=has_completed)
+    nav = pager(page, pages, lambda n: LearningPageCb(screen="my", page=n))
+    if nav:
+        markup = with_row(markup, nav, at=len(shown))
+    await show_screen(event, truncate(text, TEXT_LIMIT), markup, edit=edit)
 
 
 async def transcript_command(
@@ -422,17 +788,21 @@ async def transcript_command(
 
 
 async def send_transcript(bot: Bot, learner: LearnerCtx, clients: ServiceClients, idempotency_key: str) -> None:
-    """Have progress render the transcript PDF, fetch it from object storage and send it as a document."""
+    """Have progress render the transcript PDF in the learner's language, fetch it from object storage
+    and send it as a document."""
     chat_id = learner.telegram_id
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+    request: dict[str, str] = {"language": current_locale()}
+    if learner.full_name:
+        request["full_name"] = learner.full_name
     try:
         transcript = await clients.progress.post(
             f"/internal/learners/{learner.user_id}/transcript",
-            json={"full_name": learner.full_name} if learner.full_name else {},
+            json=request,
             idempotency_key=f"{idempotency_key}:transcript",
         )
     except NotFoundError:
-        await bot.send_message(chat_id, _("transcript-none"))
+        await bot.send_message(chat_id, _("transcript-none"), reply_markup=keyboards.empty_my_courses())
         return
     pdf = await download(transcript["download_url"])
     caption = _("transcript-caption", courses=len(transcript["courses"]), hours=transcript.get("total_hours", 0))
@@ -468,7 +838,8 @@ async def reminders_button(
     if opt_out:
         await show(callback, _("reminders-off"), keyboards.reminders_off(), edit=False)
     else:
-        await show(callback, _("reminders-on"), edit=True)
+        my_courses = keyboards.markup([[keyboards.button(_("menu-my-courses"), MyCoursesCb(action="list"))]])
+        await show(callback, _("reminders-on"), my_courses, edit=True)
 
 
 def make_router() -> Router:
@@ -482,5 +853,6 @@ def make_router() -> Router:
     router.callback_query.register(complete_lesson, LessonCb.filter(F.action == "done"))
     router.callback_query.register(lesson_button, LessonCb.filter(F.action == "open"))
     router.callback_query.register(my_courses_button, MyCoursesCb.filter())
+    router.callback_query.register(page_button, LearningPageCb.filter())
     router.callback_query.register(reminders_button, RemindersCb.filter())
     return router

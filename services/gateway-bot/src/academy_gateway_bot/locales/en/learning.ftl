@@ -38,6 +38,9 @@ course-untitled =
 course-not-found =
     This course is no longer available. Have a look at the catalog for others!
 
+course-closed =
+    Enrolment in this course is closed for now. Have a look at the catalog for others!
+
 course-card =
     🎓 <b>{ $title }</b>
 
@@ -46,10 +49,15 @@ course-card =
     📂 { $category }
     🎬 Lessons: { $lessons }
     ⏱ Duration: { $duration }
+
+course-price =
     💰 Price: { $price }
 
 course-hours =
-    { $hours } h
+    { $hours } { $hours ->
+        [one] hour
+       *[other] hours
+    }
 
 course-no-duration =
     not set
@@ -57,6 +65,20 @@ course-no-duration =
 course-free-lessons =
     🔓 <b>Free preview lessons:</b>
     { $lessons }
+
+course-free-lessons-more =
+    …and { $count } more
+
+course-read-more =
+    📖 Read more
+
+course-about =
+    🎓 <b>{ $title }</b>
+
+    { $text }
+
+course-archived =
+    🗄 This course has been withdrawn from the catalog, but it stays yours: every lesson is still open.
 
 course-your-progress =
     📈 Your progress: { $bar }
@@ -101,12 +123,26 @@ lessons-button =
 lessons-back-to-course =
     ⬅️ Course details
 
+lessons-page =
+    { $page }/{ $pages }
+
 lesson-view =
     🎬 <b>Lesson { $order } of { $total }. { $title }</b>
     📚 { $course }
 
 lesson-description =
     { $description }
+
+lesson-read-more =
+    📖 Read more
+
+lesson-text =
+    🎬 <b>Lesson { $order }. { $title }</b>
+
+    { $text }
+
+lesson-back =
+    ⬅️ Back to the lesson
 
 lesson-video-minutes =
     ⏱ Video: { $minutes } min
@@ -138,7 +174,10 @@ lesson-next =
 lesson-done =
     ✅ Lesson “{ $title }” completed!
 
-    Lesson { $done } of { $total } done
+    { $done } of { $total } { $total ->
+        [one] lesson
+       *[other] lessons
+    } done
     { $bar }
 
 lesson-done-course =
@@ -153,8 +192,11 @@ lesson-already-done =
 lesson-forbidden =
     🔒 This lesson opens once you enrol in the course.
 
+lesson-retry =
+    ⏳ Couldn't mark the lesson just now — please try again in a moment.
+
 lesson-not-found =
-    This lesson is no longer available.
+    This lesson is no longer part of the course.
 
 my-title =
     🎓 <b>My courses</b>
@@ -168,7 +210,7 @@ my-course-active =
 
 my-course-done =
     { $n }. ✅ <b>{ $title }</b>
-    { $bar } · completed { $date }
+    { $bar } · completed on { $date }
 
 my-empty =
     🎓 You have no courses yet.
@@ -188,7 +230,7 @@ my-transcript-button =
     📄 Learning transcript (PDF)
 
 transcript-preparing =
-    ⏳ Preparing your transcript…
+    ⏳ Preparing your learning transcript…
 
 transcript-caption =
     📄 Your learning transcript: { $courses } { $courses ->
@@ -200,7 +242,7 @@ transcript-caption =
     } of learning.
 
 transcript-none =
-    📄 Your transcript appears once you complete a course. On to the lessons!
+    📄 Your learning transcript appears once you complete a course. On to the lessons!
 
 communities-title =
     👥 <b>Communities</b>

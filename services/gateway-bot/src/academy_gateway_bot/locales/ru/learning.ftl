@@ -38,6 +38,9 @@ course-untitled =
 course-not-found =
     Этот курс больше недоступен. Загляните в каталог — там много других!
 
+course-closed =
+    Запись на этот курс сейчас закрыта. Загляните в каталог — там много других!
+
 course-card =
     🎓 <b>{ $title }</b>
 
@@ -46,6 +49,8 @@ course-card =
     📂 { $category }
     🎬 Уроков: { $lessons }
     ⏱ Длительность: { $duration }
+
+course-price =
     💰 Цена: { $price }
 
 course-hours =
@@ -57,6 +62,20 @@ course-no-duration =
 course-free-lessons =
     🔓 <b>Бесплатные уроки:</b>
     { $lessons }
+
+course-free-lessons-more =
+    …и ещё { $count }
+
+course-read-more =
+    📖 Читать полностью
+
+course-about =
+    🎓 <b>{ $title }</b>
+
+    { $text }
+
+course-archived =
+    🗄 Курс снят с публикации, но у вас он остаётся: все уроки доступны.
 
 course-your-progress =
     📈 Ваш прогресс: { $bar }
@@ -101,12 +120,26 @@ lessons-button =
 lessons-back-to-course =
     ⬅️ К описанию курса
 
+lessons-page =
+    { $page }/{ $pages }
+
 lesson-view =
     🎬 <b>Урок { $order } из { $total }. { $title }</b>
     📚 { $course }
 
 lesson-description =
     { $description }
+
+lesson-read-more =
+    📖 Читать полностью
+
+lesson-text =
+    🎬 <b>Урок { $order }. { $title }</b>
+
+    { $text }
+
+lesson-back =
+    ⬅️ К уроку
 
 lesson-video-minutes =
     ⏱ Видео: { $minutes } мин
@@ -157,8 +190,11 @@ lesson-already-done =
 lesson-forbidden =
     🔒 Этот урок откроется после записи на курс.
 
+lesson-retry =
+    ⏳ Не получилось отметить урок — попробуйте ещё раз через минуту.
+
 lesson-not-found =
-    Этот урок больше недоступен.
+    Этого урока больше нет в курсе.
 
 my-title =
     🎓 <b>Мои курсы</b>
@@ -192,7 +228,7 @@ my-transcript-button =
     📄 Справка об обучении (PDF)
 
 transcript-preparing =
-    ⏳ Готовлю справку…
+    ⏳ Готовлю справку об обучении…
 
 transcript-caption =
     📄 Ваша справка об обучении: { $courses ->
@@ -206,7 +242,7 @@ transcript-caption =
     } обучения.
 
 transcript-none =
-    📄 Справка появится, когда вы пройдёте хотя бы один курс. Вперёд к урокам!
+    📄 Справка об обучении появится, когда вы пройдёте хотя бы один курс. Вперёд к урокам!
 
 communities-title =
     👥 <b>Сообщества</b>
