@@ -141,7 +141,7 @@ async def test_webhook_with_the_secret_processes_the_update(tg, e2e):
     update = {
         "update_id": 123456789,
         "message": {
-            "message_id": 1,
+            "message_id": 1_000_000,  # a message of its own (Telegram never reuses a message id in a chat)
             "date": 1700000000,
             "text": "/start",
             "chat": {"id": user.id, "type": "private", "first_name": "Webhook"},

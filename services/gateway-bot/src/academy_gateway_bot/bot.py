@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import httpx
 from academy_runtime.resources import Resources
@@ -35,6 +34,9 @@ from academy_gateway_bot.handlers import (
 from academy_gateway_bot.i18n import create_i18n_middleware
 from academy_gateway_bot.middlewares import FriendlyErrors, Throttling, UpdateDeduplication
 from academy_gateway_bot.notifications.sender import NotificationSender
+from academy_gateway_bot.runtime import BotRuntime, bot_runtime
+
+__all__ = ["BotRuntime", "bot_runtime", "create_bot", "create_dispatcher", "open_bot_runtime"]
 from academy_gateway_bot.settings import GatewaySettings
 
 
@@ -95,20 +97,6 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     return dp
 
 
-@dataclass
-class BotRuntime:
-    """Everything the gateway holds for Telegram, opened in the lifespan and closed with it."""
-
-    bot: Bot
-    dispatcher: Dispatcher
-    clients: ServiceClients
-    sender: NotificationSender
-
-    async def aclose(self) -> None:
-        await self.clients.aclose()
-        await self.bot.session.close()
-
-
 async def open_bot_runtime(
     resources: Resources, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> None:
@@ -128,9 +116,3 @@ async def open_bot_runtime(
         ),
     )
     resources.extras["bot"] = runtime
-
-
-def bot_runtime(resources: Resources) -> BotRuntime:
-    runtime = resources.extras["bot"]
-    assert isinstance(runtime, BotRuntime)
-    return runtime

@@ -7,7 +7,7 @@ import logging
 
 from academy_runtime.resources import Resources
 
-from academy_gateway_bot.bot import bot_runtime
+from academy_gateway_bot.runtime import bot_runtime
 from academy_gateway_bot.settings import GatewaySettings
 
 log = logging.getLogger(__name__)

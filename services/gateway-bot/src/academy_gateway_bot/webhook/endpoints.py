@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hmac
 import logging
+from typing import Annotated
 
+from academy_runtime.dependencies import ResourcesDep, settings_dependency
 from academy_runtime.errors import UnauthorizedError, ValidationFailedError
 from aiogram.types import Update
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from academy_gateway_bot import metrics
-from academy_gateway_bot.bot import bot_runtime
+from academy_gateway_bot.runtime import bot_runtime
 from academy_gateway_bot.settings import GatewaySettings
+
+SettingsDep = Annotated[GatewaySettings, settings_dependency(GatewaySettings)]
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +26,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name,
 
 
 @router.post("/telegram/webhook")
-async def telegram_webhook(request: Request) -> dict[str, bool]:
-    resources = request.app.state.resources
-    settings = resources.settings_as(GatewaySettings)
+async def telegram_webhook(request: Request, settings: SettingsDep, resources: ResourcesDep) -> dict[str, bool]:
     given = request.headers.get(SECRET_HEADER, "")
     expected = settings.telegram_webhook_secret.get_secret_value()
     if not hmac.compare_digest(given.encode(), expected.encode()):
