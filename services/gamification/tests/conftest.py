@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import aio_pika
 import pytest
 from academy_contracts import EventData, build_event
-from academy_contracts.progress import CourseCompletedV1, LessonCompletedV1
+from academy_contracts.progress import CourseCompletedV1, CourseCompletedV2, LessonCompletedV1
 from academy_contracts.users import ProfileUpdatedV1, UserRegisteredV1
 from academy_gamification.activity.consumers import learning_progress
 from academy_gamification.app import service as gamification_service
@@ -108,6 +108,17 @@ class Driver:
 
     @staticmethod
     def course(user_id: int, course_id: int, *, category: str = "manicure", at: datetime | None = None):
+        return CourseCompletedV2(
+            user_id=user_id,
+            course_id=course_id,
+            course_title=f"Курс {course_id}",
+            category=category,
+            completed_at=at or datetime.now(UTC),
+        )
+
+    @staticmethod
+    def course_v1(user_id: int, course_id: int, *, category: str = "manicure", at: datetime | None = None):
+        """The version-1 twin progress publishes next to `course` during the move to v2."""
         return CourseCompletedV1(
             user_id=user_id, course_id=course_id, category=category, completed_at=at or datetime.now(UTC)
         )

@@ -107,13 +107,30 @@ async def test_a_learners_v2_events_form_one_chain_in_the_order_of_the_facts(gam
     assert (await v2_chain(gamification, 33))[0]["data"].get("follows_event_id") is None
 
 
-async def test_both_versions_of_a_completion_award_the_course_once_named_by_whichever_came_first(gamification):
+async def test_both_versions_of_a_completion_award_the_course_once_named_by_v2(gamification):
     await gamification.publish_one_by_one(
-        PROGRESS, [course_v2(34, 7, "Аппаратный маникюр"), gamification.course(34, 7, at=DAY)]
+        PROGRESS, [course_v2(34, 7, "Аппаратный маникюр"), gamification.course_v1(34, 7, at=DAY)]
     )
+    # v1 handled first (a busy queue, handlers side by side): it gives its v2 twin a moment
+    await gamification.publish(gamification.course_v1(35, 8, at=DAY))
+    await gamification.publish(course_v2(35, 8, "Ламинирование ресниц"))
+    await gamification.wait_handled(PROGRESS, 4)
 
     assert [e.award_key for e in await gamification.ledger(34)] == ["course:34:7", "achievement:34:3"]
+    assert [e.award_key for e in await gamification.ledger(35)] == ["course:35:8", "achievement:35:3"]
+    titles = {
+        e["data"]["user_id"]: e["data"]["awarded_for"]["title"]
+        for e in await gamification.outbox(POINTS_V2)
+        if e["data"]["reason"] == "course_completed"
+    }
+    assert titles == {34: "Аппаратный маникюр", 35: "Ламинирование ресниц"}
+
+
+async def test_a_v1_completion_without_its_twin_is_still_awarded(gamification):
+    await gamification.publish(gamification.course_v1(36, 9, at=DAY))
+    await gamification.wait_handled(PROGRESS, 1)
+
     [course] = [
-        e["data"] for e in await gamification.outbox(POINTS_V2, 34) if e["data"]["reason"] == "course_completed"
+        e["data"] for e in await gamification.outbox(POINTS_V2, 36) if e["data"]["reason"] == "course_completed"
     ]
-    assert course["awarded_for"]["title"] == "Аппаратный маникюр"
+    assert course["awarded_for"] == {"kind": "course", "id": 9, "title": None, "title_en": None}

@@ -27,17 +27,37 @@ async def reward_completed_lesson(ctx: EventContext, event: LessonCompletedV1) -
 
 
 @learning_progress.on(CourseCompletedV2)
-@learning_progress.on(CourseCompletedV1)  # during the move to v2: a course is recorded once, whichever comes first
-async def reward_completed_course(ctx: EventContext, event: CourseCompletedV1 | CourseCompletedV2) -> None:
-    """Points for the course (named by its title, which only v2 carries), counts, achievements. Progress
-    publishes both versions of each completion, v2 first; the v1 binding goes when it stops publishing v1
-    (a worker of the previous release, bound to v1 only, may share the queue during a rolling upgrade)."""
+async def reward_completed_course(ctx: EventContext, event: CourseCompletedV2) -> None:
+    """Points for the course (named by its title), counts, achievements."""
+    await _record_completed_course(ctx, event, course_title=event.course_title)
+
+
+# Progress publishes both versions of a completion in one transaction, v2 first: its v1 twin is
+# normally handled at the same moment, and done within this.
+_V2_TWIN_WAIT_S = 1.0
+
+
+@learning_progress.on(CourseCompletedV1)
+async def reward_completed_course_v1(ctx: EventContext, event: CourseCompletedV1) -> None:
+    """During the move to v2 only (a worker of the previous release, bound to v1 alone, may share the queue
+    during a rolling upgrade; the binding goes when progress stops publishing v1). The course is recorded
+    once whichever version comes first, and only v2 names it for its points: give the v2 twin a moment."""
+    if await service.course_recorded_within(
+        ctx.session, user_id=event.user_id, course_id=event.course_id, seconds=_V2_TWIN_WAIT_S
+    ):
+        return
+    await _record_completed_course(ctx, event, course_title=None)
+
+
+async def _record_completed_course(
+    ctx: EventContext, event: CourseCompletedV1 | CourseCompletedV2, *, course_title: str | None
+) -> None:
     recorded = await service.record_course_completed(
         ctx.session,
         ctx.resources.settings_as(GamificationSettings),
         user_id=event.user_id,
         course_id=event.course_id,
-        course_title=event.course_title if isinstance(event, CourseCompletedV2) else None,
+        course_title=course_title,
         category=event.category,
         completed_at=event.completed_at,
         source_event_id=ctx.event.id,

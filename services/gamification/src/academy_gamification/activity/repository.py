@@ -35,6 +35,12 @@ class ActivityRepository(Repository):
         )
         return result.scalar_one_or_none() is not None
 
+    async def has_course_completion(self, *, user_id: int, course_id: int) -> bool:
+        stmt = select(CourseCompletion.course_id).where(
+            CourseCompletion.user_id == user_id, CourseCompletion.course_id == course_id
+        )
+        return (await self.session.execute(stmt.limit(1))).first() is not None
+
     async def lessons_completed(self, user_id: int) -> int:
         stmt = select(func.count()).select_from(LessonCompletion).where(LessonCompletion.user_id == user_id)
         return int(await self.session.scalar(stmt) or 0)
