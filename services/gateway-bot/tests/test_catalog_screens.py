@@ -1,9 +1,20 @@
 """The catalog as a learner sees it: categories, a category page by page, the course card."""
 
+import secrets
+
 import pytest
 from academy_tg_emulator.client import TestUser
 
-from .learning_support import has_text, new_category, publish_course, register, wait_for_edit
+from .learning_support import (
+    has_text,
+    new_category,
+    publish_course,
+    register,
+    unique,
+    wait_for_edit,
+    wait_until_progress_knows,
+)
+from .test_achievements_screen import study
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +110,51 @@ async def test_someone_not_registered_is_asked_to_start(gateway, tg):
     reply = await tg.wait_for_reply(sent)
     assert "/start" in reply.text
     assert "Каталог курсов" not in reply.text
+
+
+async def new_long_category(gateway, length: int) -> tuple[str, str]:
+    """A category whose slug is `length` characters (the catalog accepts 100), and its Russian title."""
+    token = secrets.token_hex(4)
+    slug = ("permanent-makeup-microblading-and-lip-blush-advanced-" + "x" * length)[: length - 9] + f"-{token}"
+    title = f"Перманент {token}"
+    await gateway.clients.catalog.post(
+        "/internal/categories",
+        json={"slug": slug, "title_ru": title, "title_en": f"Permanent {token}"},
+        idempotency_key=unique("category"),
+    )
+    return slug, title
+
+
+@pytest.mark.parametrize("length", [52, 100])
+async def test_a_category_with_a_long_slug_opens_from_the_catalog_the_course_card_and_the_leaderboard(
+    gateway, tg, length
+):
+    slug, title = await new_long_category(gateway, length)
+    course = await publish_course(gateway, category=slug, lessons=2)
+    await wait_until_progress_knows(gateway, course)
+    user, learner = await register(gateway, tg)
+
+    sent = await tg.send_command(user, "catalog")
+    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+    for button in catalog.inline_buttons():
+        assert len(button["callback_data"].encode()) <= 64
+        assert slug not in button["callback_data"]
+    await tg.wait_for_callback_answer(await tg.press_button_by_text(user, catalog, title))
+    page = await wait_for_edit(tg, catalog, has_text(title))
+    assert "страница 1 из 1" in page.text
+
+    await tg.wait_for_callback_answer(await tg.press_button_by_text(user, page, f"{course['title']} · Бесплатно"))
+    card = await wait_for_edit(tg, catalog, has_text("Уроков: 2"))
+    assert f"📂 {title}" in card.text
+    await tg.wait_for_callback_answer(await tg.press_button_by_text(user, card, "⬅️ Назад"))
+    back = await wait_for_edit(tg, catalog, has_text("страница 1 из 1"))
+    assert title in back.text
+
+    await study(gateway, learner, course, lessons=1)
+    sent = await tg.send_command(user, "leaderboard")
+    board = await tg.wait_for_reply(sent, has_text("Рейтинг · 🌍 Общий"))
+    tab = next(b for b in board.inline_buttons() if title in b["text"])
+    assert slug not in tab["callback_data"]
+    await tg.wait_for_callback_answer(await tg.press_button(user, board.message_id, tab["callback_data"]))
+    by_category = await wait_for_edit(tg, board, has_text(f"Рейтинг · 📂 {title}"))
+    assert "Вы на 1 месте" in by_category.text

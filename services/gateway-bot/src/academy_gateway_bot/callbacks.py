@@ -1,14 +1,24 @@
 """Callback data of the inline keyboards (aiogram factories): short prefixes, within Telegram's 64 bytes.
 
+Callback data is 1-64 bytes, so it carries ids, pages, amounts and choices from a fixed list, never text an
+operator or a learner typed (a category slug is up to 100 characters, a city too): a category travels as
+its `CategoryRef`, a short digest of its slug that the handler resolves against the catalog's categories;
+the learner's city is read from the learner. tests/test_callback_data.py packs every factory here with each
+field at its widest and refuses a field of free text.
+
 `fresh` asks for the screen as a new message instead of editing the one the button is under: the
 buttons of notifications use it, so opening a lesson does not overwrite the congratulation.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import base64
+import hashlib
+from collections.abc import Iterable
+from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field, StringConstraints
 
 CatalogAction = Literal["categories", "category", "noop"]
 CourseAction = Literal["card", "enrol", "lessons", "continue"]
@@ -20,25 +30,54 @@ BuyAction = Literal["stars", "coins", "confirm"]
 WalletAction = Literal["show", "older", "newer", "confirm_on", "confirm_off"]
 TopUpAction = Literal["menu", "rub", "custom", "stars_menu", "stars"]
 
+# 60 bits of SHA-256: two of a few hundred categories share a reference with a chance of about 1e-13.
+CATEGORY_REF_LENGTH = 10
+CategoryRef = Annotated[str, StringConstraints(max_length=CATEGORY_REF_LENGTH, pattern=r"^[A-Za-z0-9_-]*$")]
+"""A category in callback data: `category_ref(slug)`, or "" for none. Never the slug itself."""
+
+# The catalog serves at most page 10 000 of a listing.
+CatalogPage = Annotated[int, Field(ge=0, le=10_000)]
+
+
+def category_ref(slug: str) -> str:
+    """The category's reference in callback data: the same for the same slug in every process and release,
+    so a button sent long ago still opens its category."""
+    digest = hashlib.sha256(slug.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:CATEGORY_REF_LENGTH]
+
+
+def category_for_ref(ref: str, slugs: Iterable[str]) -> str | None:
+    """The slug among `slugs` (the catalog's categories) that `ref` stands for; None when no category has it
+    (renamed since the button was sent). A button sent before references carried the slug itself, which
+    still opens its category when the slug was short enough to be read as a reference."""
+    if not ref:
+        return None
+    candidates = list(slugs)
+    for slug in candidates:
+        if category_ref(slug) == ref:
+            return slug
+    return ref if ref in candidates else None
+
 
 class CatalogCb(CallbackData, prefix="cat"):
     """The catalog: its category list, or one page of a category's courses."""
 
     action: CatalogAction
-    category: str = ""
-    page: int = 1
+    category: CategoryRef = ""
+    page: CatalogPage = 1
 
 
 class CourseCb(CallbackData, prefix="crs"):
     """A course: its card, enrolment, lesson list, or "continue" (the next lesson).
 
-    `category`/`page` remember the catalog page the learner came from, for the Back button.
+    `category`/`page` remember the catalog page the learner came from, for the Back button (`category` is
+    the category's reference, handed on to the card's keyboard as it came).
     """
 
     action: CourseAction
     course_id: int
-    category: str = ""
-    page: int = 0
+    category: CategoryRef = ""
+    page: CatalogPage = 0
     fresh: bool = False
 
 
@@ -59,8 +98,10 @@ class AchievementsCb(CallbackData, prefix="ach"):
 
 
 class LeaderboardCb(CallbackData, prefix="lb"):
+    """A leaderboard tab: overall, the learner's city (read from the learner), or a category (its reference)."""
+
     scope: LeaderboardScope
-    category: str = ""
+    category: CategoryRef = ""
 
 
 class RemindersCb(CallbackData, prefix="rem"):

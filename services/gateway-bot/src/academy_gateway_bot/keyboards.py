@@ -20,6 +20,7 @@ from academy_gateway_bot.callbacks import (
     RemindersCb,
     TopUpCb,
     WalletCb,
+    category_ref,
 )
 from academy_gateway_bot.i18n import _
 from academy_gateway_bot.money import TOP_UP_PRESETS_RUB, TOP_UP_PRESETS_STARS, missing_rub
@@ -41,23 +42,26 @@ def markup(rows: Iterable[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
 
 
 def catalog_home(categories: dict[str, str], top: dict[str, Any] | None) -> InlineKeyboardMarkup:
+    """The course of the month and a button per category (`categories`: slug → title, in order)."""
     rows: list[list[InlineKeyboardButton]] = []
     if top is not None:
         title = short(course_title(top), 32)
         rows.append([button(_("catalog-top-button", title=title), CourseCb(action="card", course_id=top["id"]))])
     category_buttons = [
-        button(title, CatalogCb(action="category", category=slug)) for slug, title in categories.items()
+        button(title, CatalogCb(action="category", category=category_ref(slug))) for slug, title in categories.items()
     ]
     rows += [category_buttons[i : i + CATEGORIES_PER_ROW] for i in range(0, len(category_buttons), CATEGORIES_PER_ROW)]
     return markup(rows)
 
 
 def category_page(courses: list[dict[str, Any]], category: str, page: int, pages: int) -> InlineKeyboardMarkup:
+    """One page of the category `category` (its slug): its courses, the arrows, all the categories."""
+    ref = category_ref(category)
     rows = [
         [
             button(
                 _("catalog-course-button", title=short(course_title(c)), price=format_price(c)),
-                CourseCb(action="card", course_id=c["id"], category=category, page=page),
+                CourseCb(action="card", course_id=c["id"], category=ref, page=page),
             )
         ]
         for c in courses
@@ -65,17 +69,18 @@ def category_page(courses: list[dict[str, Any]], category: str, page: int, pages
     if pages > 1:
         nav: list[InlineKeyboardButton] = []
         if page > 1:
-            nav.append(button("◀️", CatalogCb(action="category", category=category, page=page - 1)))
+            nav.append(button("◀️", CatalogCb(action="category", category=ref, page=page - 1)))
         nav.append(button(_("catalog-page", page=page, pages=pages), CatalogCb(action="noop")))
         if page < pages:
-            nav.append(button("▶️", CatalogCb(action="category", category=category, page=page + 1)))
+            nav.append(button("▶️", CatalogCb(action="category", category=ref, page=page + 1)))
         rows.append(nav)
     rows.append([button(_("catalog-all-categories"), CatalogCb(action="categories"))])
     return markup(rows)
 
 
 def enrol_button(course: dict[str, Any], *, category: str = "", page: int = 0) -> InlineKeyboardButton:
-    """ "Enrol for free", or "Buy for 4 900 ₽" for a paid course."""
+    """ "Enrol for free", or "Buy for 4 900 ₽" for a paid course (`category`: the reference of the catalog
+    page the learner came from, as `CourseCb` carries it)."""
     label = _("course-enrol-free") if is_free(course) else _("course-buy", price=format_price(course))
     return button(label, CourseCb(action="enrol", course_id=course["id"], category=category, page=page))
 
@@ -89,7 +94,10 @@ def course_card(
     page: int,
     offer: dict[str, Any] | None = None,
 ) -> InlineKeyboardMarkup:
-    """The card's buttons; a paid course not owned yet gets billing's `offer` (Stars, coins, top-up)."""
+    """The card's buttons; a paid course not owned yet gets billing's `offer` (Stars, coins, top-up).
+
+    `category`/`page`: the catalog page the learner came from, as `CourseCb` carries them (`category` is the
+    category's reference, not its slug), for the Back button; "" goes back to all the categories."""
     course_id = course["id"]
     rows: list[list[InlineKeyboardButton]] = []
     if not enrolled and is_free(course):
@@ -128,6 +136,7 @@ def payment_rows(offer: dict[str, Any] | None) -> list[list[InlineKeyboardButton
 
 
 def lesson_list(course_id: int, lessons: list[dict[str, Any]], *, category: str, page: int) -> InlineKeyboardMarkup:
+    """The lessons, and the way back to the card (`category`/`page` as `CourseCb` carries them)."""
     rows = []
     for lesson in lessons:
         if lesson["completed"]:
@@ -219,7 +228,10 @@ def leaderboard_tabs(
     city: str | None,
     categories: dict[str, str],
 ) -> InlineKeyboardMarkup:
-    """Tabs: overall, the learner's city, one per category of the learner's courses; the open one marked."""
+    """Tabs: overall, the learner's city, one per category of the learner's courses; the open one marked.
+
+    `current_category` and the keys of `categories` are slugs; the buttons carry references, and the city
+    tab nothing but its scope (the handler reads the city from the learner)."""
 
     def tab(text: str, selected: bool) -> str:
         return f"• {text} •" if selected else text
@@ -232,7 +244,7 @@ def leaderboard_tabs(
     category_buttons = [
         button(
             tab(_("lb-scope-category", category=title), current == "category" and slug == current_category),
-            LeaderboardCb(scope="category", category=slug),
+            LeaderboardCb(scope="category", category=category_ref(slug)),
         )
         for slug, title in categories.items()
     ]

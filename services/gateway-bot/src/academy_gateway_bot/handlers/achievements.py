@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from academy_gateway_bot import keyboards
-from academy_gateway_bot.callbacks import AchievementsCb, LeaderboardCb
+from academy_gateway_bot.callbacks import AchievementsCb, LeaderboardCb, category_for_ref
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.i18n import _, button_filter, current_locale
@@ -125,21 +125,33 @@ async def learner_categories(clients: ServiceClients, learner: LearnerCtx) -> di
     return {slug: titles.get(slug, slug) for slug in slugs}
 
 
+async def tab_category(clients: ServiceClients, ref: str, categories: dict[str, str]) -> tuple[str, str] | None:
+    """The slug and title of the category a tab's reference stands for: one of the learner's `categories`,
+    else any of the catalog's; None when no category has it (renamed since the tab was sent)."""
+    slug = category_for_ref(ref, categories)
+    if slug is not None:
+        return slug, categories[slug]
+    every_category = await category_titles(clients)
+    slug = category_for_ref(ref, every_category)
+    return (slug, every_category[slug]) if slug is not None else None
+
+
 async def show_leaderboard(
     event: Event, learner: LearnerCtx, clients: ServiceClients, tab: LeaderboardCb, *, edit: bool
 ) -> None:
     categories = await learner_categories(clients, learner)
     scope = tab.scope
-    if scope == "city" and not learner.city:
+    category = await tab_category(clients, tab.category, categories) if scope == "category" else None
+    if (scope == "city" and not learner.city) or (scope == "category" and category is None):
         scope = "overall"
     params: dict[str, Any] = {"scope": scope, "user_id": learner.user_id, "limit": LEADERBOARD_SIZE}
     if scope == "city":
         params["city"] = learner.city
         scope_title = _("lb-scope-city", city=escape(learner.city))
-    elif scope == "category":
-        params["category"] = tab.category
-        titles = categories or await category_titles(clients)
-        scope_title = _("lb-scope-category", category=escape(titles.get(tab.category, tab.category)))
+    elif scope == "category" and category is not None:
+        slug, title = category
+        params["category"] = slug
+        scope_title = _("lb-scope-category", category=escape(title))
     else:
         scope_title = _("lb-scope-overall")
     board = await clients.gamification.get("/internal/leaderboards", params=params)
@@ -156,7 +168,8 @@ async def show_leaderboard(
         if neighbours and not in_top:
             around = sorted([*neighbours, me], key=lambda entry: entry["rank"])
             text += ("\n\n" + _("lb-neighbours")) + "".join(entry_line(entry, learner) for entry in around)
-    markup = keyboards.leaderboard_tabs(scope, tab.category, city=learner.city, categories=categories)
+    current_category = category[0] if category is not None else ""
+    markup = keyboards.leaderboard_tabs(scope, current_category, city=learner.city, categories=categories)
     await show(event, text, markup, edit=edit)
 
 

@@ -1,6 +1,7 @@
 """The catalog: categories (with the course of the month) and a category's courses, page by page.
 
-A command or the menu button sends the catalog; its buttons edit that one message in place.
+A command or the menu button sends the catalog; its buttons edit that one message in place. A category's
+button carries its reference (`callbacks.category_ref`), resolved here against the catalog's categories.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from academy_gateway_bot import keyboards
-from academy_gateway_bot.callbacks import CatalogCb
+from academy_gateway_bot.callbacks import CatalogCb, category_for_ref
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.i18n import _, button_filter
@@ -46,12 +47,17 @@ async def catalog_button(
     if callback_data.action == "categories":
         await show_categories(callback, clients)
     elif callback_data.action == "category":
-        await show_category(callback, clients, callback_data.category, max(1, callback_data.page))
+        titles = await category_titles(clients)
+        slug = category_for_ref(callback_data.category, titles)
+        if slug is None:  # renamed or gone since the button was sent: the categories there are now
+            await show_categories(callback, clients, titles)
+        else:
+            await show_category(callback, clients, slug, max(1, callback_data.page), titles)
     await answer_callback(callback)
 
 
-async def show_categories(event: Event, clients: ServiceClients) -> None:
-    categories = await category_titles(clients)
+async def show_categories(event: Event, clients: ServiceClients, titles: dict[str, str] | None = None) -> None:
+    categories = titles if titles is not None else await category_titles(clients)
     top = await top_course(clients)
     if not categories and top is None:
         await show(event, _("catalog-empty"))
@@ -70,8 +76,11 @@ async def top_course(clients: ServiceClients) -> dict[str, Any] | None:
     return course
 
 
-async def show_category(event: Event, clients: ServiceClients, category: str, page: int) -> None:
-    titles = await category_titles(clients)
+async def show_category(
+    event: Event, clients: ServiceClients, category: str, page: int, titles: dict[str, str] | None = None
+) -> None:
+    """One page of the courses of `category` (a slug; `titles`: the categories, when already read)."""
+    titles = titles if titles is not None else await category_titles(clients)
     title = escape(titles.get(category, category))
     listing = await clients.catalog.get(
         "/internal/courses", params={"category": category, "page": page, "page_size": COURSES_PER_PAGE}
