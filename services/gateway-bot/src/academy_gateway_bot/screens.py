@@ -1,24 +1,61 @@
-"""Shared pieces of the learning screens: showing a screen (new message or edit in place) and formatting."""
+"""Shared pieces of the screens: showing a screen (new message or edit in place), answering a button press
+exactly once, and formatting."""
 
 from __future__ import annotations
 
 import contextlib
 import html
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram import BaseMiddleware
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message, TelegramObject
 from babel.numbers import format_decimal
 
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import _, current_locale, locale_for
 
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.methods import Response, TelegramMethod
+    from aiogram.methods.base import TelegramType
+
+log = logging.getLogger(__name__)
+
 BAR_CELLS = 10
 _CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "XTR": "⭐"}
 
 Event = Message | CallbackQuery
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+# Telegram's refusals to edit a message (the description of a 400 Bad Request), lower-cased.
+_NOT_MODIFIED = "message is not modified"
+_CANNOT_EDIT = (
+    "message to edit not found",  # deleted
+    "message can't be edited",  # too old, or not the bot's
+    "message_id_invalid",
+    "there is no text in the message to edit",
+)
+
+
+def is_not_modified(error: TelegramBadRequest) -> bool:
+    """The edit asked for what the message already shows (a button pressed again): nothing to do."""
+    return _NOT_MODIFIED in error.message.lower()
+
+
+def cannot_edit(error: TelegramBadRequest) -> bool:
+    """The message is gone or can no longer be edited: the screen has to come as a new message."""
+    description = error.message.lower()
+    return any(refusal in description for refusal in _CANNOT_EDIT)
 
 
 def event_locale(event: Event) -> str:
@@ -30,28 +67,124 @@ async def show(
     event: Event, text: str, markup: InlineKeyboardMarkup | None = None, *, edit: bool = True
 ) -> Message | None:
     """Answer a command with a new message; for a button, edit the message it is under (unless `edit`
-    is false: then the screen comes as a new message and the old one stays, e.g. a notification)."""
+    is false: then the screen comes as a new message and the old one stays, e.g. a notification).
+
+    A button pressed again asks for the screen already shown: Telegram refuses the edit as "not modified",
+    and that is the screen the learner wanted. A message deleted, too old to edit or not a text comes anew.
+    """
     if isinstance(event, Message):
         return await event.answer(text, reply_markup=markup, disable_web_page_preview=True)
     message = event.message
     if message is None or isinstance(message, InaccessibleMessage):
-        return await event.bot.send_message(event.from_user.id, text, reply_markup=markup) if event.bot else None
+        if event.bot is None:
+            return None
+        return await event.bot.send_message(
+            event.from_user.id, text, reply_markup=markup, disable_web_page_preview=True
+        )
     if edit and message.text is not None:
         try:
             edited = await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
         except TelegramBadRequest as exc:
-            # Pressing the button of the screen already shown changes nothing: that is fine.
-            if "message is not modified" not in str(exc):
+            if is_not_modified(exc):
+                return message
+            if not cannot_edit(exc):
                 raise
-            return message
-        return edited if isinstance(edited, Message) else message
+            log.info("screen sent anew: its message cannot be edited", extra={"error": exc.message})
+        else:
+            return edited if isinstance(edited, Message) else message
     return await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def answer_callback(callback: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
-    """Stop the button's spinner; a second answer (the query already answered) is harmless."""
+    """Stop the button's spinner (with a toast, or an alert); answering twice is harmless: the second
+    answer is refused by Telegram, and `AnswerEveryCallback` does not answer after this one."""
     with contextlib.suppress(TelegramBadRequest):
         await callback.answer(text, show_alert=alert)
+        note_answered(callback.id)
+
+
+# -- one answer per button press -------------------------------------------------------------------
+
+
+@dataclass
+class _PendingAnswer:
+    query_id: str
+    answered: bool = False
+
+
+_PENDING_ANSWER: ContextVar[_PendingAnswer | None] = ContextVar("pending_callback_answer", default=None)
+
+
+def note_answered(query_id: str) -> None:
+    """The callback query being handled has been answered (an answer made outside `answer_callback` is
+    noted by `NoteCallbackAnswers`)."""
+    pending = _PENDING_ANSWER.get()
+    if pending is not None and pending.query_id == query_id:
+        pending.answered = True
+
+
+class AnswerEveryCallback(BaseMiddleware):
+    """Every callback query is answered exactly once, whatever its handler did: Telegram's client spins the
+    button until the bot answers, and a second answer is refused.
+
+    After the handler, a query nobody answered is answered: silently when the handler finished, with «try
+    again» when it failed, with «this button is out of date» when no handler takes its data (a button of an
+    older layout). "Message is not modified" escaping a handler means the screen already shows what the
+    press asked for (the same button pressed twice): not an error.
+
+    An outer middleware of `dispatcher.callback_query`, registered before the others, so a press they stop
+    (throttling) is answered too. It knows of answers made through `answer_callback`; `NoteCallbackAnswers`
+    on the bot's session tells it of the others (`callback.answer()` in a handler).
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, CallbackQuery):
+            return await handler(event, data)
+        pending = _PendingAnswer(event.id)
+        token = _PENDING_ANSWER.set(pending)
+        text: str | None = None
+        try:
+            result = await handler(event, data)
+        except TelegramBadRequest as exc:
+            if not is_not_modified(exc):
+                text = _("navigation-failed")
+                raise
+            log.debug("a press asked for the screen already shown", extra={"data": event.data})
+            return None
+        except Exception:
+            text = _("navigation-failed")
+            raise
+        else:
+            if result is UNHANDLED:
+                text = _("navigation-button-outdated")
+            return result
+        finally:
+            _PENDING_ANSWER.reset(token)
+            if not pending.answered:
+                await self._answer(event, text)
+
+    @staticmethod
+    async def _answer(event: CallbackQuery, text: str | None) -> None:
+        try:
+            await event.answer(text)
+        except TelegramAPIError as exc:  # expired, or answered in a way nobody noted: the spinner is gone
+            log.info("callback query not answered", extra={"error": exc.message})
+
+
+class NoteCallbackAnswers(BaseRequestMiddleware):
+    """Notes every `answerCallbackQuery` the bot makes while a query is handled, however the handler made it,
+    so `AnswerEveryCallback` does not answer a second time. A request middleware of the bot's session."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        result = await make_request(bot, method)
+        if isinstance(method, AnswerCallbackQuery):
+            note_answered(method.callback_query_id)
+        return result
 
 
 async def not_registered(event: Event) -> None:
