@@ -1,6 +1,7 @@
 """Points, level, achievements and the leaderboards, as the learner sees them in the bot."""
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -16,6 +17,8 @@ from .learning_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+CYRILLIC = re.compile("[А-Яа-яЁё]")
 
 
 async def study(gateway, learner: dict, course: dict, lessons: int) -> None:
@@ -95,3 +98,32 @@ async def test_leaderboards_overall_by_city_and_by_category_with_my_rank(gateway
 
     await tg.press_button_by_text(user, by_category, "⬅️ К достижениям")
     await wait_for_edit(tg, screen, has_text("Баллы и достижения"))
+
+
+async def test_an_english_speaking_learner_reads_achievements_and_leaderboards_in_english(gateway, tg):
+    city = unique("Testville")
+    category = await new_category(gateway)
+    course = await publish_course(gateway, category=category, lessons=3)
+    await wait_until_progress_knows(gateway, course)
+    _, leader = await register(gateway, tg, city=city, language_code="en", full_name="Vera Lead")
+    user, learner = await register(gateway, tg, city=city, language_code="en", full_name="Ann Second")
+    await study(gateway, leader, course, lessons=3)
+    await study(gateway, learner, course, lessons=1)
+
+    sent = await tg.send_command(user, "achievements")
+    screen = await tg.wait_for_reply(sent, has_text("Points & achievements"))
+
+    assert "🔥 Streak: 1 day in a row" in screen.text
+    assert "Unlocked (1):" in screen.text
+    # A date as English writes it, not the Russian 05.03.2025.
+    assert re.search(r"🏅 First step — \d{1,2} [A-Z][a-z]{2} \d{4}$", screen.text, re.MULTILINE), screen.text
+    assert not CYRILLIC.search(screen.text), screen.text
+
+    await tg.press_button_by_text(user, screen, "📊 Leaderboard")
+    overall = await wait_for_edit(tg, screen, has_text("Leaderboard · 🌍 Overall"))
+    await tg.press_button_by_text(user, overall, f"🏙 {city}")
+    by_city = await wait_for_edit(tg, screen, has_text(f"Leaderboard · 🏙 {city}"))
+    assert "🥇 Vera Lead" in by_city.text
+    assert re.search(r"👉 You are #2 with [\d,]+ points", by_city.text), by_city.text
+    assert not CYRILLIC.search(by_city.text), by_city.text
+    assert "⬅️ Achievements" in {b["text"] for b in by_city.inline_buttons()}

@@ -19,6 +19,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message, TelegramObject
+from babel.dates import format_date as babel_format_date
 from babel.numbers import format_decimal
 
 from academy_gateway_bot.clients import ServiceClients
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 BAR_CELLS = 10
 _CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "XTR": "⭐"}
+# Dates as each language writes them: «05.03.2025»; «5 Mar 2025» (never the ambiguous 03/05/2025).
+_DATE_PATTERNS = {"ru": "dd.MM.yyyy", "en": "d MMM yyyy"}
 
 Event = Message | CallbackQuery
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -241,10 +244,12 @@ def format_money(amount: object, currency: str) -> str:
 
 
 def format_date(value: str | datetime | None) -> str:
+    """ "05.03.2025" in Russian, "5 Mar 2025" in English (CLDR month names through Babel)."""
     if value is None:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.strftime("%d.%m.%Y")
+    locale = current_locale()
+    return babel_format_date(moment.date(), _DATE_PATTERNS.get(locale, "medium"), locale=locale)
 
 
 def escape(value: object) -> str:
