@@ -6,31 +6,11 @@ import asyncio
 import logging
 
 import pytest
-from academy_gateway_bot.screens import AnswerEveryCallback, NoteCallbackAnswers
 from academy_tg_emulator.client import ButtonPress
 
 from .learning_support import has_text, new_category, publish_course, register, wait_for_edit
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def answered_callbacks(gateway):
-    """The gateway with every callback query answered once, as `bot.py` wires it (added here for the test
-    when the dispatcher and the bot's session do not have it)."""
-    added = []
-    observer, session = gateway.dispatcher.callback_query, gateway.bot.session
-    if not any(isinstance(m, AnswerEveryCallback) for m in observer.outer_middleware):
-        middleware = AnswerEveryCallback()
-        observer.outer_middleware(middleware)
-        added.append((observer.outer_middleware, middleware))
-    if not any(isinstance(m, NoteCallbackAnswers) for m in session.middleware):
-        request_middleware = NoteCallbackAnswers()
-        session.middleware(request_middleware)
-        added.append((session.middleware, request_middleware))
-    yield gateway
-    for manager, middleware in added:
-        manager.unregister(middleware)
 
 
 @pytest.fixture
@@ -52,8 +32,7 @@ async def answers(tg, *presses: ButtonPress) -> list:
     return [await tg.wait_for_callback_answer(press) for press in presses]
 
 
-async def test_a_button_pressed_twice_quickly_is_answered_twice_and_logs_no_error(answered_callbacks, tg, errors):
-    gateway = answered_callbacks
+async def test_a_button_pressed_twice_quickly_is_answered_twice_and_logs_no_error(gateway, tg, errors):
     category = await new_category(gateway)
     title = f"Нейл-арт {category}"
     await publish_course(gateway, category=category)
@@ -90,8 +69,7 @@ async def test_a_button_pressed_twice_quickly_is_answered_twice_and_logs_no_erro
 
 
 @pytest.mark.parametrize("refusal", ["message to edit not found", "message can't be edited"])
-async def test_a_screen_that_cannot_be_edited_comes_as_a_new_message(answered_callbacks, tg, errors, refusal):
-    gateway = answered_callbacks
+async def test_a_screen_that_cannot_be_edited_comes_as_a_new_message(gateway, tg, errors, refusal):
     category = await new_category(gateway)
     title = f"Нейл-арт {category}"
     await publish_course(gateway, category=category)
@@ -109,8 +87,8 @@ async def test_a_screen_that_cannot_be_edited_comes_as_a_new_message(answered_ca
     assert errors() == []
 
 
-async def test_a_button_of_a_layout_the_bot_no_longer_has_is_answered(answered_callbacks, tg, errors):
-    user, _ = await register(answered_callbacks, tg)
+async def test_a_button_of_a_layout_the_bot_no_longer_has_is_answered(gateway, tg, errors):
+    user, _ = await register(gateway, tg)
     sent = await tg.send_command(user, "catalog")
     catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
 

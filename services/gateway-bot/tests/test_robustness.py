@@ -230,3 +230,26 @@ async def test_someone_not_registered_writing_anything_is_told_to_start(gateway,
     stranger = TestUser.new("Stranger", language_code="en")
     await tg.create_user(stranger)
     await tg.wait_for_reply(await tg.send_text(stranger, "hello?"), has("/start"), timeout=WAIT)
+
+
+async def test_a_reply_to_someone_who_blocked_the_bot_meanwhile_is_no_error(gateway, tg, resources):
+    rita = TestUser.new("Rita", language_code="ru")
+    first = await register(tg, rita, full_name="Рита Блок")
+    await tg.block_bot(rita)
+    message = {
+        "message_id": first.message_id + 5_000,
+        "date": 1_800_000_000,
+        "chat": {"id": rita.id, "type": "private", "first_name": "Rita"},
+        "from": {"id": rita.id, "is_bot": False, "first_name": "Rita", "language_code": "ru"},
+        "text": "/help",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+    }
+
+    # Sent before the block, handled after it: the reply gets 403. The update is done, not failed.
+    await gateway.dispatcher.feed_raw_update(
+        gateway.bot, {"update_id": 1_700_000_000 + rita.id % 1000, "message": message}
+    )
+
+    async with resources.sessionmaker() as session:
+        row = (await session.execute(select(Learner).where(Learner.telegram_id == rita.id))).scalar_one()
+    assert row.blocked_at is not None

@@ -35,6 +35,7 @@ from academy_gateway_bot.i18n import create_i18n_middleware
 from academy_gateway_bot.middlewares import FriendlyErrors, Throttling, UpdateDeduplication
 from academy_gateway_bot.notifications.sender import NotificationSender
 from academy_gateway_bot.runtime import BotRuntime, bot_runtime
+from academy_gateway_bot.screens import AnswerEveryCallback, NoteCallbackAnswers
 
 __all__ = ["BotRuntime", "bot_runtime", "create_bot", "create_dispatcher", "open_bot_runtime"]
 from academy_gateway_bot.settings import GatewaySettings
@@ -45,11 +46,14 @@ def create_bot(settings: GatewaySettings) -> Bot:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
     else:
         session = AiohttpSession()
-    return Bot(
+    bot = Bot(
         settings.telegram_bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    # Notes every answerCallbackQuery a handler makes, so AnswerEveryCallback never answers twice.
+    bot.session.middleware(NoteCallbackAnswers())
+    return bot
 
 
 def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatcher:
@@ -71,6 +75,9 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     # After de-duplication (a duplicate costs nothing). Not `setup()`: that would clear the shared,
     # process-wide translations when one of several dispatchers (tests) shuts down.
     dp.update.outer_middleware(create_i18n_middleware())
+    # First of the callback middlewares: every press is answered exactly once, whatever happens after
+    # (throttled, a handler that failed, a button no handler knows), and «not modified» never escapes.
+    dp.callback_query.outer_middleware(AnswerEveryCallback())
     throttling = Throttling(resources.redis, prefix, settings.throttle_updates_per_minute)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)

@@ -8,6 +8,7 @@ after a broker outage cannot bring back the language the learner has since chang
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from academy_runtime.db import transaction
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from academy_gateway_bot.clients import Account, ServiceClients
 from academy_gateway_bot.context import LearnerCtx, forget_learner, remember_in_cache
 from academy_gateway_bot.models import Learner
+
+log = logging.getLogger(__name__)
 
 
 class LearnerRepository(Repository):
@@ -90,3 +93,11 @@ async def find_learner(session: AsyncSession, clients: ServiceClients, user_id: 
     found = await learners.get(user_id)
     assert found is not None
     return found
+
+
+async def mark_reachable(resources: Resources, telegram_id: int, *, reachable: bool) -> None:
+    """Record that the learner with `telegram_id` can (or cannot) receive messages now."""
+    async with transaction(resources.sessionmaker) as session:
+        changed = await LearnerRepository(session).set_reachable(telegram_id, reachable=reachable)
+    if changed:
+        log.info("learner reachability changed", extra={"telegram_id": telegram_id, "reachable": reachable})

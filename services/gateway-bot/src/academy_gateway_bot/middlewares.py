@@ -10,12 +10,13 @@ from typing import Any
 
 from academy_runtime.errors import DependencyUnavailableError
 from aiogram import BaseMiddleware
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from redis.asyncio import Redis
 
 from academy_gateway_bot import metrics
 from academy_gateway_bot.i18n import _
+from academy_gateway_bot.learners import mark_reachable
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,12 @@ class Throttling(BaseMiddleware):
 
 
 class FriendlyErrors(BaseMiddleware):
-    """A service that is down gets the learner a clear message, and the update is retried later."""
+    """A service that is down gets the learner a clear message, and the update is retried later.
+
+    A learner who blocked the bot while their update was being handled (Telegram answers 403 to the
+    reply) is marked unreachable, like a 403 to a notification; the update is done, not an error:
+    nothing can be said to them until they unblock (`my_chat_member`) or write /start.
+    """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
@@ -126,3 +132,9 @@ class FriendlyErrors(BaseMiddleware):
             if hasattr(event, "answer"):
                 await event.answer(_("error-temporary"))
             raise
+        except TelegramForbiddenError:
+            user = data.get("event_from_user")
+            if user is not None:
+                await mark_reachable(data["resources"], user.id, reachable=False)
+            metrics.UPDATES.labels("unreachable").inc()
+            return None

@@ -8,26 +8,13 @@ did not report the change (Bot API: ChatMemberUpdated, https://core.telegram.org
 
 from __future__ import annotations
 
-import logging
-
-from academy_runtime.db import transaction
 from academy_runtime.resources import Resources
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 
-from academy_gateway_bot.learners import LearnerRepository
-
-log = logging.getLogger(__name__)
-
-
-async def mark_reachable(resources: Resources, telegram_id: int, *, reachable: bool) -> None:
-    """Record that the learner with `telegram_id` can (or cannot) receive messages now."""
-    async with transaction(resources.sessionmaker) as session:
-        changed = await LearnerRepository(session).set_reachable(telegram_id, reachable=reachable)
-    if changed:
-        log.info("learner reachability changed", extra={"telegram_id": telegram_id, "reachable": reachable})
+from academy_gateway_bot.learners import mark_reachable
 
 
 async def bot_blocked(event: ChatMemberUpdated, resources: Resources) -> None:

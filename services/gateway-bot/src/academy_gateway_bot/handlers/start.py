@@ -12,10 +12,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
 from academy_gateway_bot.context import LearnerCtx
-from academy_gateway_bot.handlers.membership import mark_reachable
 from academy_gateway_bot.handlers.menu import show_main_menu
 from academy_gateway_bot.handlers.registration import offer_consent
 from academy_gateway_bot.i18n import _
+from academy_gateway_bot.learners import mark_reachable
 from academy_gateway_bot.settings import GatewaySettings
 
 
