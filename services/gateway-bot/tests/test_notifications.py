@@ -1,16 +1,22 @@
-"""Notifications from events: course completed (with the next step), achievements, points, inactivity reminders."""
+"""Notifications from events: course completed (with the next step), achievements, points and levels (one
+message per fact, with its reason, in the order of the facts, with nothing asked back), inactivity reminders."""
 
 import asyncio
 import os
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime
 
+import aio_pika
 import pytest
-from academy_contracts.gamification import AchievementUnlockedV1
-from academy_contracts.progress import LearnerInactiveV1
+from academy_contracts import CloudEvent, EventData, build_event
+from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
+from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
 from academy_gateway_bot.models import NotificationLog, messaging
+from academy_runtime.bus import event_message
 from academy_runtime.db import transaction
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from .learning_support import (
@@ -27,6 +33,9 @@ pytestmark = pytest.mark.integration
 
 # The sender keeps to Telegram's one message a second per chat, and several events land at once.
 NOTIFIED_WITHIN_S = 30
+
+BEGINNER = Level(level=1, title="Новичок", title_en="Beginner", min_points=0)
+APPRENTICE = Level(level=2, title="Ученик", title_en="Apprentice", min_points=100)
 
 
 async def publish_as(services, service: str, data, event_id: uuid.UUID | None = None) -> None:
@@ -81,8 +90,26 @@ async def test_completing_a_course_brings_congratulations_the_next_step_achievem
     first_course = await tg.wait_for_message(
         user.id, has_text("Новое достижение: Первый курс завершён"), timeout=NOTIFIED_WITHIN_S
     )
-    await tg.wait_for_message(user.id, has_text("Новое достижение: Первый шаг"), timeout=NOTIFIED_WITHIN_S)
-    await tg.wait_for_message(user.id, has_text("⭐ +"), timeout=NOTIFIED_WITHIN_S)  # course / achievement points
+    first_step = await tg.wait_for_message(user.id, has_text("Новое достижение: Первый шаг"), timeout=NOTIFIED_WITHIN_S)
+    welcome = await tg.wait_for_message(user.id, has_text("за регистрацию"), timeout=NOTIFIED_WITHIN_S)
+    course_points = await tg.wait_for_message(
+        user.id, has_text(f"+100 баллов за курс «{course['title']}»"), timeout=NOTIFIED_WITHIN_S
+    )
+
+    # One message per fact, with its reason; a new level is announced with the points that reached it:
+    # 50 (welcome) + 10 (lesson) + 10 (first step) + 10 (lesson) + 100 (course) = 180, level 2 from 100.
+    assert "Всего баллов: 180" in course_points.text
+    assert "🎖 Новый уровень: 2 — «Ученик»!" in course_points.text
+    assert "+10 баллов за достижение «Первый шаг». Всего баллов: 70" in first_step.text
+    assert "Завершите первый урок." in first_step.text
+    assert "+50 баллов за достижение «Первый курс завершён». Всего баллов: 230" in first_course.text
+    said = [m.text or "" for m in await tg.messages(user.id)]
+    assert sum("баллов за достижение" in text for text in said) == 2  # in the achievements' own messages only
+    assert sum("Новый уровень" in text for text in said) == 1
+    # In the order of the facts: gamification's chain (welcome, first lesson, course), and the course's
+    # points after the congratulation on it.
+    assert welcome.message_id < first_step.message_id < course_points.message_id < first_course.message_id
+    assert congratulation.message_id < course_points.message_id
 
     buttons = {b["text"] for b in congratulation.inline_buttons()}
     assert "📄 Справка об обучении (PDF)" in buttons
@@ -100,10 +127,10 @@ async def test_completing_a_course_brings_congratulations_the_next_step_achievem
     achievements = await tg.wait_for_message(user.id, has_text("Получено ("), after=first_course.message_id)
     assert "Первый курс завершён" in achievements.text
 
-    # Points for the course are announced; points for each lesson are not (no message per lesson).
-    kinds = await notified_kinds(resources, learner["id"], until={"points.course_completed"})
-    assert f"course_completed:{course['id']}" in kinds
-    assert "points.lesson_completed" not in kinds
+    # Points for the welcome and the course are announced; points for each lesson are not (no message per
+    # lesson), nor an achievement's on their own.
+    kinds = await notified_kinds(resources, learner["id"], until={f"course_completed:{course['id']}"})
+    assert len([kind for kind in kinds if kind.startswith("points:")]) == 2
 
     if os.environ.get("TEST_S3_ENDPOINT"):
         await tg.press_button_by_text(user, congratulation, "📄 Справка об обучении (PDF)")
@@ -116,12 +143,15 @@ async def test_completing_a_course_brings_congratulations_the_next_step_achievem
 async def test_the_same_achievement_told_by_two_events_is_announced_once(gateway, tg, services, resources):
     user, learner = await register(gateway, tg)
     await tg.wait_for_message(user.id, has_text("за регистрацию"), timeout=NOTIFIED_WITHIN_S)
-    achievement = AchievementUnlockedV1(
+    achievement = AchievementUnlockedV2(
         user_id=learner["id"],
         achievement_id=999_001,
         code="test_once",
         title=unique("Дважды"),
         points=0,
+        total_points=50,
+        level_before=BEGINNER,
+        level_after=BEGINNER,
         unlocked_at=datetime.now(UTC),
     )
     event_ids = [uuid.uuid4(), uuid.uuid4()]
@@ -173,3 +203,181 @@ async def test_an_inactive_learner_is_reminded_can_continue_and_can_turn_reminde
     await wait_for_edit(tg, off, has_text("Напоминания снова включены"))
     preferences = await progress.get(f"/internal/learners/{learner['id']}/preferences")
     assert preferences["reminders_opt_out"] is False
+
+
+# -- order, reasons, levels, no calls back (issue 8, case 13) --------------------------------------------
+
+
+async def deliver_to_gateway(resources, *events: EventData | CloudEvent) -> list[str]:
+    """Events put into the gateway's notifications queue in this order, on the real broker: what the
+    exchange routes there, without the other services acting on them too. Returns their ids."""
+    queue = resources.settings.queue_name("notifications")
+    ids = []
+    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        for event in events:
+            envelope = event if isinstance(event, CloudEvent) else build_event(event)
+            payload = envelope.model_dump(mode="json", exclude_none=True)
+            await channel.default_exchange.publish(event_message(payload), routing_key=queue)
+            ids.append(payload["id"])
+    return ids
+
+
+def requests_to(service: str, route: str | None = None) -> float:
+    """HTTP requests the in-process `service` has answered so far (on `route`, a template), by its metrics."""
+    total = 0.0
+    for metric in REGISTRY.collect():
+        if metric.name != "academy_http_requests":
+            continue
+        for sample in metric.samples:
+            if not sample.name.endswith("_total") or sample.labels["service"] != service:
+                continue
+            if route is None or sample.labels["route"] == route:
+                total += sample.value
+    return total
+
+
+def course_points(user_id: int, award_id: int, *, course_id: int, title: str, points: int, total: int):
+    return PointsAwardedV2(
+        user_id=user_id,
+        award_id=award_id,
+        points=points,
+        reason="course_completed",
+        awarded_for=PointsAwardedFor(kind="course", id=course_id, title=title),
+        total_points=total,
+        level_before=BEGINNER,
+        level_after=BEGINNER if total < APPRENTICE.min_points else APPRENTICE,
+        awarded_at=datetime.now(UTC),
+    )
+
+
+def completed(user_id: int, course_id: int, title: str) -> CourseCompletedV2:
+    return CourseCompletedV2(
+        user_id=user_id, course_id=course_id, course_title=title, category="t-none", completed_at=datetime.now(UTC)
+    )
+
+
+async def test_facts_arriving_in_reverse_are_told_in_the_order_they_happened(gateway, tg, resources):
+    user, learner = await register(gateway, tg)
+    await tg.wait_for_message(user.id, has_text("за регистрацию"), timeout=NOTIFIED_WITHIN_S)
+    user_id, course_id, award = learner["id"], 900_000 + secrets.randbelow(90_000), 10**9 + secrets.randbelow(10**8)
+    title, achievement_title = unique("Курс"), unique("Упорство")
+    # What gamification publishes for a completed course: its points (37: 50 + 37 = 87), the achievement's
+    # points (13, reaching level 2 at 100) and the achievement, each following the one before.
+    points = course_points(user_id, award, course_id=course_id, title=title, points=37, total=87)
+    its_points = PointsAwardedV2(
+        user_id=user_id,
+        award_id=award + 1,
+        points=13,
+        reason="achievement",
+        awarded_for=PointsAwardedFor(kind="achievement", id=999_002, title=achievement_title),
+        total_points=100,
+        level_before=BEGINNER,
+        level_after=APPRENTICE,
+        follows_event_id="set below",
+        awarded_at=datetime.now(UTC),
+    )
+    achievement = AchievementUnlockedV2(
+        user_id=user_id,
+        achievement_id=999_002,
+        code="test_order",
+        title=achievement_title,
+        description="Пройдите курс до конца.",
+        points=13,
+        award_id=award + 1,
+        total_points=100,
+        level_before=BEGINNER,
+        level_after=APPRENTICE,
+        follows_event_id="set below",
+        unlocked_at=datetime.now(UTC),
+    )
+    points_id, its_points_id = str(uuid.uuid4()), str(uuid.uuid4())
+    chain = [
+        build_event(points, event_id=points_id),
+        build_event(its_points.model_copy(update={"follows_event_id": points_id}), event_id=its_points_id),
+        build_event(achievement.model_copy(update={"follows_event_id": its_points_id})),
+    ]
+
+    # Arrival in reverse: the achievement, its points, the course's points, then the course completed.
+    await deliver_to_gateway(resources, *reversed(chain), completed(user_id, course_id, title))
+
+    told = await tg.wait_for_message(user.id, has_text(f"Новое достижение: {achievement_title}"), timeout=60)
+    congratulation = await tg.wait_for_message(user.id, has_text(f"Вы прошли курс «{title}»"))
+    for_course = await tg.wait_for_message(user.id, has_text(f"+37 баллов за курс «{title}». Всего баллов: 87."))
+    assert congratulation.message_id < for_course.message_id < told.message_id
+    # The achievement's points and the level they reached are in its message; its points_awarded says nothing.
+    assert f"+13 баллов за достижение «{achievement_title}». Всего баллов: 100." in told.text
+    assert "🎖 Новый уровень: 2 — «Ученик»!" in told.text
+    assert "Новый уровень" not in for_course.text
+    assert sum(achievement_title in (m.text or "") for m in await tg.messages(user.id)) == 1
+
+
+async def test_points_for_a_lesson_are_told_only_when_they_reach_a_new_level(gateway, tg, resources):
+    user, learner = await register(gateway, tg)
+    welcome = await tg.wait_for_message(user.id, has_text("за регистрацию"), timeout=NOTIFIED_WITHIN_S)
+    user_id, award = learner["id"], 10**9 + secrets.randbelow(10**8)
+
+    def lesson_points(award_id: int, points: int, total: int, after: Level) -> PointsAwardedV2:
+        return PointsAwardedV2(
+            user_id=user_id,
+            award_id=award_id,
+            points=points,
+            reason="lesson_completed",
+            awarded_for=PointsAwardedFor(kind="lesson", id=award_id),
+            total_points=total,
+            level_before=BEGINNER,
+            level_after=after,
+            awarded_at=datetime.now(UTC),
+        )
+
+    first = await deliver_to_gateway(resources, lesson_points(award, 10, 60, BEGINNER))
+    await wait_until_handled(resources, [uuid.UUID(first[0])])
+    reaching = lesson_points(award + 1, 40, 100, APPRENTICE).model_copy(update={"follows_event_id": first[0]})
+    second = await deliver_to_gateway(resources, reaching)
+    await wait_until_handled(resources, [uuid.UUID(second[0])])
+
+    after_welcome = await tg.messages(user.id, after=welcome.message_id)
+    assert [m.text for m in after_welcome] == [
+        "⭐ +40 баллов за урок. Всего баллов: 100.\n🎖 Новый уровень: 2 — «Ученик»!"
+    ]
+
+
+async def test_an_english_learner_hears_an_achievement_and_a_course_without_the_bot_calling_back(
+    gateway, tg, resources
+):
+    user, learner = await register(gateway, tg, language_code="en")
+    await tg.wait_for_message(user.id, has_text("for joining"), timeout=NOTIFIED_WITHIN_S)
+    user_id, course_id = learner["id"], 900_000 + secrets.randbelow(90_000)
+    title, title_en = unique("Упорство"), unique("Persistence")
+    gamification_calls = requests_to("gamification")
+    course_calls = requests_to("catalog", "/internal/courses/{course_id}")
+
+    await deliver_to_gateway(
+        resources,
+        AchievementUnlockedV2(
+            user_id=user_id,
+            achievement_id=999_003,
+            code="test_english",
+            title=title,
+            title_en=title_en,
+            description="Пройдите курс до конца.",
+            description_en="Finish a course.",
+            points=20,
+            award_id=10**9 + secrets.randbelow(10**8),
+            total_points=70,
+            level_before=BEGINNER,
+            level_after=BEGINNER,
+            unlocked_at=datetime.now(UTC),
+        ),
+        completed(user_id, course_id, "Hardware manicure"),
+    )
+
+    told = await tg.wait_for_message(user.id, has_text(f"New achievement: {title_en}"), timeout=NOTIFIED_WITHIN_S)
+    assert "Finish a course." in told.text
+    assert f"+20 points for the achievement “{title_en}”. Total points: 70." in told.text
+    assert title not in told.text
+    await tg.wait_for_message(user.id, has_text("You completed “Hardware manicure”"), timeout=NOTIFIED_WITHIN_S)
+    # Everything was in the events: gamification was not asked, nor the catalog for the course's title.
+    assert requests_to("gamification") == gamification_calls
+    assert requests_to("catalog", "/internal/courses/{course_id}") == course_calls

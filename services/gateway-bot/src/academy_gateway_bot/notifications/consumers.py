@@ -1,30 +1,43 @@
-"""Events a learner should hear about, turned into Telegram messages through the one sender."""
+"""Events a learner should hear about, turned into Telegram messages through the one sender.
+
+One message per fact, with its reason, in an order that makes sense. Events of one learner arrive in
+any order (several producers, handlers running side by side, retries coming back later), so the order
+is not left to arrival: a notification waits for its turn (`wait_for_turn`) until what it follows has
+been handled —
+
+- gamification's `points_awarded.v2` and `achievement_unlocked.v2` of a learner form a chain (each
+  names the one before it in `follows_event_id`), handled strictly in that order, the quiet ones too
+  (points for a lesson, an achievement's points, told in the achievement's message), so that nothing
+  overtakes through them;
+- points for a course come after the congratulation on that course (`course_completed:<id>` in the log).
+
+The wait is bounded: a predecessor that never arrives (dead-lettered, or published before this queue
+was bound to it) delays what follows it by a few retries, never silences it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from academy_contracts.billing import BalanceChangedV1, BalanceLowV1, PaymentFailedV1, PurchaseRefundedV1
-from academy_contracts.gamification import AchievementUnlockedV1, PointsAwardedV1
-from academy_contracts.progress import CourseCompletedV1, CourseEnrolledV1, LearnerInactiveV1
+from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedV2
+from academy_contracts.progress import CourseCompletedV2, CourseEnrolledV1, LearnerInactiveV1
 from academy_contracts.users import ProfileUpdatedV2, UserRegisteredV2
 from academy_runtime.consumer import Consumer, EventContext
 from academy_runtime.errors import NotFoundError
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gateway_bot import keyboards
-from academy_gateway_bot.bot import bot_runtime
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.i18n import _, current_locale, use_locale
 from academy_gateway_bot.learners import LearnerRepository, find_learner
-from academy_gateway_bot.models import Learner, NotificationLog
+from academy_gateway_bot.notifications.repository import NotificationRepository
 from academy_gateway_bot.notifications.sender import LearnerUnreachableError
+from academy_gateway_bot.runtime import bot_runtime
 from academy_gateway_bot.screens import course_title, escape, format_coins, format_money
 
 log = logging.getLogger(__name__)
@@ -57,57 +70,90 @@ async def remember_updated_learner(ctx: EventContext, event: ProfileUpdatedV2) -
     )
 
 
-# Points a learner hears about: one short line for a course or an achievement, nothing per lesson
-# (the lesson screen already shows progress; a message per lesson would be noise).
-_QUIET_POINTS_REASONS = frozenset({"lesson_completed"})
+# -- points, achievements, levels, completed courses ---------------------------------------------------
+
+# What each reason's points are told as. Points for a lesson are told only when they reach a new level
+# (the lesson screen shows progress; a message per lesson would be noise); an achievement's points are
+# told in the achievement's own message.
+_POINTS_TEXTS = {
+    "welcome": "points-for-welcome",
+    "course_completed": "points-for-course",
+    "lesson_completed": "points-for-lesson",
+    "streak": "points-for-streak",
+}
 
 
-@notifications.on(PointsAwardedV1)
-async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV1) -> None:
-    if event.reason in _QUIET_POINTS_REASONS:
+@notifications.on(PointsAwardedV2)
+async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV2) -> None:
+    """«⭐ +100 баллов за курс «…». Всего баллов: 180.» and, when these points reached a new level,
+    «🎖 Новый уровень: 2 — «Ученик»!» in the same message."""
+    course = event.awarded_for if event.reason == "course_completed" else None
+    after = [f"course_completed:{course.id}"] if course is not None else []
+    await wait_for_turn(ctx, event.user_id, follows_event_id=event.follows_event_id, after_kinds=after)
+    reached = _level_reached(event.level_before, event.level_after)
+    if event.reason == "achievement" or (event.reason == "lesson_completed" and reached is None):
         return
-    key = "points-awarded-welcome" if event.reason == "welcome" else "points-awarded-other"
-    await notify(
-        ctx, event.user_id, kind=f"points.{event.reason}", text_key=key, points=event.points, total=event.total_points
-    )
-
-
-@notifications.on(AchievementUnlockedV1)
-async def notify_achievement_unlocked(ctx: EventContext, event: AchievementUnlockedV1) -> None:
-    clients = bot_runtime(ctx.resources).clients
+    key = _POINTS_TEXTS.get(event.reason, "points-for-other")
 
     async def render() -> Rendered:
-        locale = current_locale()
-        title, description = event.title, ""
-        if locale != "ru":  # the event carries the Russian title; the rule table has the others
-            achievements = await clients.gamification.get(f"/internal/learners/{event.user_id}/achievements")
-            rule = next((a for a in achievements["items"] if a["achievement_id"] == event.achievement_id), None)
-            if rule is not None:
-                title = rule.get("title_en") or title
-                description = rule.get("description_en") or ""
-        text = _("notify-achievement", title=escape(title))
+        if course is not None:
+            title = course_title({"title": course.title, "course_id": course.id})
+            text = _(key, points=event.points, total=event.total_points, title=escape(title))
+        else:
+            text = _(key, points=event.points, total=event.total_points)
+        if reached is not None:
+            text += "\n" + _level_line(reached)
+        return text, None
+
+    # Keyed by the award (v1 and v2 of one award share it): the same points are told once.
+    await deliver(ctx, event.user_id, kind=f"points:{event.award_id}", render=render, once=True)
+
+
+@notifications.on(AchievementUnlockedV2)
+async def notify_achievement_unlocked(ctx: EventContext, event: AchievementUnlockedV2) -> None:
+    """«🏆 Новое достижение: …», what it is for, its points and the level they reached: one message
+    (its `points_awarded` says nothing of its own). Everything in the learner's language is in the event."""
+    await wait_for_turn(ctx, event.user_id, follows_event_id=event.follows_event_id)
+    reached = _level_reached(event.level_before, event.level_after)
+
+    async def render() -> Rendered:
+        russian = current_locale() == "ru"
+        title = event.title if russian else event.title_en or event.title
+        description = event.description if russian else event.description_en
+        lines = [_("notify-achievement", title=escape(title))]
         if description:
-            text += "\n" + _("notify-achievement-description", description=escape(description))
-        return text, keyboards.achievement_unlocked()
+            lines.append(_("notify-achievement-description", description=escape(description)))
+        if event.award_id is not None:  # null: worth nothing, or its points were given before
+            lines.append(
+                _("points-for-achievement", points=event.points, total=event.total_points, title=escape(title))
+            )
+        if reached is not None:
+            lines.append(_level_line(reached))
+        return "\n".join(lines), keyboards.achievement_unlocked()
 
     # Keyed by the achievement, not the event: the same unlock told twice is said once.
     await deliver(ctx, event.user_id, kind=f"achievement:{event.achievement_id}", render=render, once=True)
 
 
-@notifications.on(CourseCompletedV1)
-async def notify_course_completed(ctx: EventContext, event: CourseCompletedV1) -> None:
+def _level_reached(before: Level, after: Level) -> Level | None:
+    return after if after.level > before.level else None
+
+
+def _level_line(level: Level) -> str:
+    title = level.title if current_locale() == "ru" else level.title_en
+    return _("points-level-reached", level=level.level, title=escape(title))
+
+
+@notifications.on(CourseCompletedV2)
+async def notify_course_completed(ctx: EventContext, event: CourseCompletedV2) -> None:
+    """«Поздравляем! Вы прошли курс «…»» with the course to take next. The title comes in the event; the
+    suggestion cannot (it depends on the catalog and on what the learner holds by now), so it is asked for."""
     clients = bot_runtime(ctx.resources).clients
 
     async def render() -> Rendered:
         enrolled = await clients.progress.get(f"/internal/learners/{event.user_id}/courses")
-        course = await _catalog_course(clients, event.course_id)
-        if course is not None:
-            title = course_title(course)
-        else:  # archived since: progress still knows its title
-            known = next((c for c in enrolled if c["course_id"] == event.course_id), {"course_id": event.course_id})
-            title = course_title(known)
         suggestion = await _next_course(clients, event, {c["course_id"] for c in enrolled})
-        text = _("notify-course-completed", title=escape(title))
+        text = _("notify-course-completed", title=escape(event.course_title))
         if suggestion is not None:
             text += "\n\n" + _("notify-next-course", title=escape(course_title(suggestion)))
         return text, keyboards.course_completed(suggestion)
@@ -123,7 +169,7 @@ async def _catalog_course(clients: ServiceClients, course_id: int) -> dict[str, 
     return course
 
 
-async def _next_course(clients: ServiceClients, event: CourseCompletedV1, enrolled: set[int]) -> dict[str, Any] | None:
+async def _next_course(clients: ServiceClients, event: CourseCompletedV2, enrolled: set[int]) -> dict[str, Any] | None:
     """What to learn next: the course of the month, else another course of the same category, never
     one the learner already has."""
     try:
@@ -304,21 +350,53 @@ Rendered = tuple[str, InlineKeyboardMarkup | None]
 Render = Callable[[], Awaitable[Rendered]]
 
 
-async def notify(
-    ctx: EventContext,
-    user_id: int,
-    *,
-    kind: str,
-    text_key: str,
-    reply_markup: Callable[[], InlineKeyboardMarkup] | None = None,
-    **values: object,
+# -- order ---------------------------------------------------------------------------------------------
+
+
+class NotTheirTurnYetError(Exception):
+    """What this notification comes after has not been handled yet: the runtime retries the event after
+    its backoff delay (the transaction, inbox row included, is rolled back)."""
+
+
+# Predecessors are usually being handled at the same moment (the same prefetch window), and may be
+# waiting for the chat's send slot: a chat gets one message a second, and one fact (a course completed)
+# brings several messages from several services at once. Wait for them here that long before handing
+# the event back to the retry queues.
+_TURN_WAIT_S = 10.0
+_TURN_POLL_S = (0.05, 0.5)  # first and longest pause between two looks
+
+
+async def wait_for_turn(
+    ctx: EventContext, user_id: int, *, follows_event_id: str | None = None, after_kinds: Sequence[str] = ()
 ) -> None:
-    """Send one message (`text_key` with `values`, and an optional keyboard) for one event."""
+    """Return once the event `follows_event_id` has been handled by this consumer and the learner's facts
+    `after_kinds` are in the log (told, skipped or failed: their turn has passed).
 
-    async def render() -> Rendered:
-        return _(text_key, **values), reply_markup() if reply_markup else None
+    Bounded: after `_TURN_WAIT_S` the event goes back to the retry queues; on the attempt before the last
+    one it goes on regardless, so a predecessor that never comes delays what follows, never silences it.
+    """
+    repo = NotificationRepository(ctx.session)
+    deadline = asyncio.get_running_loop().time() + _TURN_WAIT_S
+    pause, longest_pause = _TURN_POLL_S
+    while True:
+        waiting = [kind for kind in after_kinds if not await repo.was_handled(user_id, kind)]
+        if follows_event_id is not None and not await repo.event_handled(follows_event_id, ctx.consumer):
+            waiting.append(f"event {follows_event_id}")
+        if not waiting:
+            return
+        if asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, longest_pause)
+    if ctx.attempt < ctx.resources.settings.consumer_max_attempts - 1:
+        raise NotTheirTurnYetError(f"learner {user_id}: {', '.join(waiting)} first")
+    log.warning(
+        "notification told without what it follows",
+        extra={"user_id": user_id, "event_id": ctx.event.id, "waiting_for": waiting},
+    )
 
-    await deliver(ctx, user_id, kind=kind, render=render)
+
+# -- delivery ------------------------------------------------------------------------------------------
 
 
 async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render, once: bool = False) -> None:
@@ -329,67 +407,34 @@ async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render,
     """
     runtime = bot_runtime(ctx.resources)
     learner = await find_learner(ctx.session, runtime.clients, user_id)
+    log_entries = NotificationRepository(ctx.session)
     if once:
-        # Two events with the same fact may be handled at the same moment: the second waits for the
-        # first's transaction (lock held until commit), then finds it in the log.
-        await ctx.session.execute(
-            select(func.pg_advisory_xact_lock(func.hashtextextended(f"notify:{user_id}:{kind}", 0)))
-        )
-        if await _already_told(ctx.session, user_id, kind):
+        await log_entries.hold_fact(user_id, kind)
+        if await log_entries.was_sent(user_id, kind):
             return
     # Everything that can fail (other services) happens before sending: a retry never sends twice.
     with use_locale(learner.locale):
         text, markup = await render()
+
+    async def record(status: str, *, message_id: int | None = None, error: str | None = None) -> None:
+        await log_entries.record(
+            learner, kind=kind, event_id=ctx.event.id, text=text, status=status, message_id=message_id, error=error
+        )
+
     if not learner.notifications_enabled or learner.blocked_at is not None:
-        await _log(ctx.session, ctx, learner, kind, text, status="skipped")
+        await record("skipped")
         return
     try:
         message = await runtime.sender.send_message(learner.telegram_id, text, reply_markup=markup)
     except LearnerUnreachableError as exc:
         await LearnerRepository(ctx.session).mark_blocked(user_id)
-        await _log(ctx.session, ctx, learner, kind, text, status="blocked", error=str(exc))
+        await record("blocked", error=str(exc))
         return
     except TelegramBadRequest as exc:
         # "chat not found": the learner registered elsewhere and never opened the bot. Retrying
         # cannot help; the log keeps what they would have been told.
         if "chat not found" not in str(exc).lower():
             raise
-        await _log(ctx.session, ctx, learner, kind, text, status="failed", error=str(exc))
+        await record("failed", error=str(exc))
         return
-    await _log(ctx.session, ctx, learner, kind, text, status="sent", message_id=message.message_id)
-
-
-async def _already_told(session: AsyncSession, user_id: int, kind: str) -> bool:
-    told = await session.execute(
-        select(NotificationLog.id)
-        .where(NotificationLog.user_id == user_id, NotificationLog.kind == kind, NotificationLog.status == "sent")
-        .limit(1)
-    )
-    return told.first() is not None
-
-
-async def _log(
-    session: AsyncSession,
-    ctx: EventContext,
-    learner: Learner,
-    kind: str,
-    text: str,
-    *,
-    status: str,
-    message_id: int | None = None,
-    error: str | None = None,
-) -> None:
-    await session.execute(
-        insert(NotificationLog)
-        .values(
-            user_id=learner.user_id,
-            chat_id=learner.telegram_id,
-            kind=kind,
-            event_id=ctx.event.id,
-            text=text,
-            status=status,
-            telegram_message_id=message_id,
-            error=error,
-        )
-        .on_conflict_do_nothing()
-    )
+    await record("sent", message_id=message.message_id)

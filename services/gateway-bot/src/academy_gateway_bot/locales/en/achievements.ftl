@@ -1,14 +1,41 @@
-points-awarded-welcome =
+points-for-welcome =
     🎁 +{ $points } { $points ->
         [one] point
        *[other] points
     } for joining! Total points: { $total }.
 
-points-awarded-other =
+points-for-course =
+    ⭐ +{ $points } { $points ->
+        [one] point
+       *[other] points
+    } for the course “{ $title }”. Total points: { $total }.
+
+points-for-lesson =
+    ⭐ +{ $points } { $points ->
+        [one] point
+       *[other] points
+    } for a lesson. Total points: { $total }.
+
+points-for-achievement =
+    ⭐ +{ $points } { $points ->
+        [one] point
+       *[other] points
+    } for the achievement “{ $title }”. Total points: { $total }.
+
+points-for-streak =
+    🔥 +{ $points } { $points ->
+        [one] point
+       *[other] points
+    } for your learning streak. Total points: { $total }.
+
+points-for-other =
     ⭐ +{ $points } { $points ->
         [one] point
        *[other] points
     }. Total points: { $total }.
+
+points-level-reached =
+    🎖 New level: { $level } — “{ $title }”!
 
 ach-summary =
     🏆 <b>Points & achievements</b>

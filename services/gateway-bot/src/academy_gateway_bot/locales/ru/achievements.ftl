@@ -1,16 +1,47 @@
-points-awarded-welcome =
+points-for-welcome =
     🎁 +{ $points } { $points ->
         [one] балл
         [few] балла
        *[many] баллов
     } за регистрацию! Всего баллов: { $total }.
 
-points-awarded-other =
+points-for-course =
+    ⭐ +{ $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    } за курс «{ $title }». Всего баллов: { $total }.
+
+points-for-lesson =
+    ⭐ +{ $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    } за урок. Всего баллов: { $total }.
+
+points-for-achievement =
+    ⭐ +{ $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    } за достижение «{ $title }». Всего баллов: { $total }.
+
+points-for-streak =
+    🔥 +{ $points } { $points ->
+        [one] балл
+        [few] балла
+       *[many] баллов
+    } за серию занятий. Всего баллов: { $total }.
+
+points-for-other =
     ⭐ +{ $points } { $points ->
         [one] балл
         [few] балла
        *[many] баллов
     }. Всего баллов: { $total }.
+
+points-level-reached =
+    🎖 Новый уровень: { $level } — «{ $title }»!
 
 ach-summary =
     🏆 <b>Баллы и достижения</b>
