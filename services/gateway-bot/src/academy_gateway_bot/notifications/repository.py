@@ -6,19 +6,17 @@ LearnerRepository`. Repositories flush, never commit: the consumer's transaction
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from academy_runtime.locks import hold_named_lock
+from academy_runtime.repository import Repository
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gateway_bot.models import Learner, NotificationLog, messaging
 
 
-class NotificationRepository:
+class NotificationRepository(Repository):
     """The notification log (`kind` names the fact told: `achievement:3`, `course_completed:7`,
     `points:9001`), the lock per fact, and the inbox of the notifications consumer."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def hold_fact(self, user_id: int, kind: str) -> None:
         """Wait for, then hold until the transaction ends, the lock on telling `user_id` about `kind`.
@@ -26,9 +24,7 @@ class NotificationRepository:
         Two events with the same fact may be handled at the same moment: the second waits for the
         first's transaction, then finds it in the log.
         """
-        await self.session.execute(
-            select(func.pg_advisory_xact_lock(func.hashtextextended(f"notify:{user_id}:{kind}", 0)))
-        )
+        await hold_named_lock(self.session, f"notify:{user_id}:{kind}")
 
     async def was_sent(self, user_id: int, kind: str) -> bool:
         """Whether the learner has been sent a message about this fact."""
