@@ -94,6 +94,8 @@ async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV2) -> No
     if event.reason == "achievement" or (event.reason == "lesson_completed" and reached is None):
         return
     key = _POINTS_TEXTS.get(event.reason, "points-for-other")
+    if event.reason == "course_completed" and course is None:  # the producer did not name the course
+        key = "points-for-other"
 
     async def render() -> Rendered:
         if course is not None:
