@@ -217,32 +217,25 @@ def _profile_events(user: User, changed: list[str]) -> list[EventData]:
 
 
 def _registered_events(user: User) -> list[EventData]:
-    registered_at = user.created_at.astimezone(UTC)
+    # What both versions carry; v2 adds the learner's zone and the row's revision.
+    registered: dict[str, Any] = {
+        "user_id": user.id,
+        "telegram_id": user.telegram_id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "locale": user.locale,
+        "city": user.city,
+        "consent_personal_data": user.consent_personal_data,
+        "consent_version": user.consent_version,
+        "registered_at": user.created_at.astimezone(UTC),
+    }
     return [
-        UserRegisteredV1(
-            user_id=user.id,
-            telegram_id=user.telegram_id,
-            username=user.username,
-            full_name=user.full_name,
-            locale=user.locale,
-            city=user.city,
-            consent_personal_data=user.consent_personal_data,
-            consent_version=user.consent_version,
-            registered_at=registered_at,
-        ),
+        UserRegisteredV1(**registered),
         UserRegisteredV2(
-            user_id=user.id,
-            telegram_id=user.telegram_id,
-            username=user.username,
-            full_name=user.full_name,
-            locale=user.locale,
-            city=user.city,
+            **registered,
             time_zone=user.time_zone,
             time_zone_source=_time_zone_source(user),
-            consent_personal_data=user.consent_personal_data,
-            consent_version=user.consent_version,
             revision=user.revision,
-            registered_at=registered_at,
         ),
     ]
 
