@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from academy_contracts.progress import CourseCompletedV1, CourseCompletedV2, LessonCompletedV1
 from academy_runtime.errors import ConflictError, ForbiddenError
@@ -248,31 +249,23 @@ async def _announce_course_completed(
     # Callers hold a course with a catalog snapshot (a category), and a snapshot always has a title.
     if course.title is None or course.category is None:
         raise ValueError(f"course {course.course_id} has no catalog snapshot to announce its completion with")
-    await messaging.publish(
-        session,
-        CourseCompletedV2(
-            user_id=user_id,
-            course_id=course.course_id,
-            course_title=course.title,
-            category=course.category,
-            completed_at=at,
-            duration_hours=course.duration_hours,
-        ),
-        event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:course_completed.v2:{enrolment_id}"),
-        occurred_at=at,
-    )
-    await messaging.publish(
-        session,
-        CourseCompletedV1(
-            user_id=user_id,
-            course_id=course.course_id,
-            category=course.category,
-            completed_at=at,
-            duration_hours=course.duration_hours,
-        ),
-        event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:course_completed:{enrolment_id}"),
-        occurred_at=at,
-    )
+    completed: dict[str, Any] = {
+        "user_id": user_id,
+        "course_id": course.course_id,
+        "category": course.category,
+        "completed_at": at,
+        "duration_hours": course.duration_hours,
+    }
+    for event, name in (
+        (CourseCompletedV2(**completed, course_title=course.title), "course_completed.v2"),
+        (CourseCompletedV1(**completed), "course_completed"),
+    ):
+        await messaging.publish(
+            session,
+            event,
+            event_id=uuid.uuid5(_EVENT_NAMESPACE, f"progress:{name}:{enrolment_id}"),
+            occurred_at=at,
+        )
     metrics.COURSES_COMPLETED.inc()
 
 
