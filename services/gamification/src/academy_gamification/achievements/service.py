@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from academy_contracts.gamification import AchievementUnlockedV1, AchievementUnlockedV2, PointsAwardedFor
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,37 +77,30 @@ async def unlock_earned(
         else:  # worth nothing, or its points were given before (an unlock restored)
             total, level_after = await learner_standing(session, user_id)
             level_before = level_after
+        # What both versions carry; v2 adds the English texts and the learner's standing.
+        unlocked_fields: dict[str, Any] = {
+            "user_id": user_id,
+            "achievement_id": rule.id,
+            "code": rule.code,
+            "title": rule.title,
+            "points": rule.points,
+            "category": rule.category,
+            "unlocked_at": earned_at,
+        }
         event = await publish_in_learner_order(
             session,
             AchievementUnlockedV2(
-                user_id=user_id,
-                achievement_id=rule.id,
-                code=rule.code,
-                title=rule.title,
+                **unlocked_fields,
                 title_en=rule.title_en or None,
                 description=rule.description or None,
                 description_en=rule.description_en or None,
-                category=rule.category,
-                points=rule.points,
                 award_id=award.award_id if award is not None else None,
                 total_points=total,
                 level_before=level_before,
                 level_after=level_after,
-                unlocked_at=earned_at,
             ),
         )
-        await messaging.publish(
-            session,
-            AchievementUnlockedV1(
-                user_id=user_id,
-                achievement_id=rule.id,
-                code=rule.code,
-                title=rule.title,
-                points=rule.points,
-                category=rule.category,
-                unlocked_at=earned_at,
-            ),
-        )
+        await messaging.publish(session, AchievementUnlockedV1(**unlocked_fields))
         metrics.ACHIEVEMENTS_UNLOCKED.labels(rule.condition_type).inc()
         unlocked.append(event)
     return unlocked
