@@ -4,15 +4,21 @@ the real services' APIs (the gateway's own clients: it is one of the catalog's o
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from academy_gateway_bot.bot import BotRuntime
 from academy_runtime.errors import NotFoundError
 from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
+
+needs_s3 = pytest.mark.skipif(
+    not os.environ.get("TEST_S3_ENDPOINT"), reason="the transcript needs an S3 server (TEST_S3_ENDPOINT)"
+)
 
 
 def unique(prefix: str) -> str:
@@ -228,17 +234,30 @@ async def bot_messages(tg: EmulatorClient, user: TestUser, *, after: int = 0) ->
     return await tg.messages(user.id, include_deleted=False, after=after)
 
 
+# The words of the catalog's screens a learner of the locale reads: its heading, its first page.
+_CATALOG_WORDS = {"ru": ("Каталог курсов", "страница 1 из"), "en": ("Course catalog", "page 1 of")}
+
+
+async def open_category_page(
+    gateway: BotRuntime, tg: EmulatorClient, user: TestUser, category: str, *, locale: str = "ru"
+) -> tuple[ChatMessage, ChatMessage]:
+    """The catalog's message and the first page of the category it turned into, reached as a learner does:
+    /catalog, then the category (named in the learner's `locale`)."""
+    heading, first_page = _CATALOG_WORDS[locale]
+    sent = await tg.send_command(user, "catalog")
+    catalog = await tg.wait_for_reply(sent, has_text(heading))
+    titles = await gateway.clients.catalog.get("/internal/categories")
+    await tg.press_button_by_text(user, catalog, next(c[f"title_{locale}"] for c in titles if c["slug"] == category))
+    page = await wait_for_edit(tg, catalog, has_text(first_page))
+    return catalog, page
+
+
 async def open_course_card(
     gateway: BotRuntime, tg: EmulatorClient, user: TestUser, category: str, course: dict[str, Any]
 ) -> ChatMessage:
     """The course's card, reached as a learner does: /catalog, the category, the course (the catalog's
     message turns into the card)."""
-    sent = await tg.send_command(user, "catalog")
-    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
-    titles = await gateway.clients.catalog.get("/internal/categories")
-    title = next(c["title_ru"] for c in titles if c["slug"] == category)
-    await tg.press_button_by_text(user, catalog, title)
-    page = await wait_for_edit(tg, catalog, has_text("страница 1 из"))
+    catalog, page = await open_category_page(gateway, tg, user, category)
     label = next(b["text"] for b in page.inline_buttons() if b["text"].startswith(course["title"][:30]))
     await tg.press_button_by_text(user, page, label)
     return await wait_for_edit(tg, catalog, has_text("Уроков:"))

@@ -1,13 +1,13 @@
 """Learning through the bot: enrol, open lessons (locked ones too), complete them, my courses, the transcript."""
 
 import io
-import os
 
 import pytest
 from pypdf import PdfReader
 
 from .learning_support import (
     has_text,
+    needs_s3,
     new_category,
     open_course_card,
     publish_course,
@@ -17,10 +17,6 @@ from .learning_support import (
 )
 
 pytestmark = pytest.mark.integration
-
-needs_s3 = pytest.mark.skipif(
-    not os.environ.get("TEST_S3_ENDPOINT"), reason="the transcript needs an S3 server (TEST_S3_ENDPOINT)"
-)
 
 
 async def complete_in_bot(tg, user, lesson_message, done_count: int, total: int):

@@ -2,7 +2,6 @@
 learner reads English words with English plurals, and gets the transcript in English."""
 
 import io
-import os
 import re
 
 import pytest
@@ -12,7 +11,9 @@ from .learning_support import (
     bot_messages,
     enrol_and_complete,
     has_text,
+    needs_s3,
     new_category,
+    open_category_page,
     publish_course,
     register,
     wait_for_edit,
@@ -21,9 +22,6 @@ from .learning_support import (
 
 pytestmark = pytest.mark.integration
 
-needs_s3 = pytest.mark.skipif(
-    not os.environ.get("TEST_S3_ENDPOINT"), reason="the transcript needs an S3 server (TEST_S3_ENDPOINT)"
-)
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
@@ -48,11 +46,7 @@ async def test_an_english_learner_studies_a_course_in_english_words_and_plurals(
     category, _course = await english_course(gateway)
     user, _ = await register(gateway, tg, language_code="en", full_name="Anna Smith")
 
-    sent = await tg.send_command(user, "catalog")
-    catalog = await tg.wait_for_reply(sent, has_text("Course catalog"))
-    titles = await gateway.clients.catalog.get("/internal/categories")
-    await tg.press_button_by_text(user, catalog, next(c["title_en"] for c in titles if c["slug"] == category))
-    page = await wait_for_edit(tg, catalog, has_text("page 1 of"))
+    catalog, page = await open_category_page(gateway, tg, user, category, locale="en")
     await tg.press_button_by_text(
         user, page, next(b["text"] for b in page.inline_buttons() if "Gel polish" in b["text"])
     )

@@ -11,12 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from academy_gateway_bot.fitting import CAPTION_LIMIT, TEXT_LIMIT, utf16_length
+from academy_tg_emulator.client import ChatMessage
 
 from .learning_support import (
     bot_messages,
     enrol_and_complete,
     has_text,
     new_category,
+    open_category_page,
     open_course_card,
     publish_course,
     register,
@@ -158,6 +160,16 @@ async def test_a_long_lesson_description_fits_the_lesson_screen_and_reads_in_ful
     assert "✅ Урок пройден" in {b["text"] for b in back.inline_buttons()}
 
 
+async def open_course_with_cover(gateway, tg, user, category: str, course: dict) -> tuple[ChatMessage, ChatMessage]:
+    """The catalog's message and the course's card reached from it: a photo, so a new message."""
+    catalog, page = await open_category_page(gateway, tg, user, category)
+    await tg.press_button_by_text(
+        user, page, next(b["text"] for b in page.inline_buttons() if course["title"] in b["text"])
+    )
+    card = await tg.wait_for_message(user.id, lambda m: m.photo is not None, after=catalog.message_id)
+    return catalog, card
+
+
 async def test_a_course_with_a_cover_is_a_photo_with_its_full_description_in_the_caption(gateway, tg, covers):
     category = await new_category(gateway)
     full_description = "Курс о стойком и тонком покрытии: подготовка, база, выравнивание, цвет под кутикулу и топ."
@@ -166,16 +178,7 @@ async def test_a_course_with_a_cover_is_a_photo_with_its_full_description_in_the
     )
     await wait_until_progress_knows(gateway, course)
     user, _ = await register(gateway, tg)
-    sent = await tg.send_command(user, "catalog")
-    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
-    titles = await gateway.clients.catalog.get("/internal/categories")
-    await tg.press_button_by_text(user, catalog, next(c["title_ru"] for c in titles if c["slug"] == category))
-    page = await wait_for_edit(tg, catalog, has_text("страница 1 из"))
-    await tg.press_button_by_text(
-        user, page, next(b["text"] for b in page.inline_buttons() if course["title"] in b["text"])
-    )
-
-    card = await tg.wait_for_message(user.id, lambda m: m.photo is not None, after=catalog.message_id)
+    catalog, card = await open_course_with_cover(gateway, tg, user, category, course)
 
     assert utf16_length(card.caption) <= CAPTION_LIMIT
     assert f"Описание курса {course['title']}\n\n{full_description}" in card.caption  # case 13: never shown before
@@ -200,15 +203,7 @@ async def test_a_long_description_under_a_cover_is_shortened_to_a_caption_and_re
     )
     await wait_until_progress_knows(gateway, course)
     user, _ = await register(gateway, tg)
-    sent = await tg.send_command(user, "catalog")
-    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
-    titles = await gateway.clients.catalog.get("/internal/categories")
-    await tg.press_button_by_text(user, catalog, next(c["title_ru"] for c in titles if c["slug"] == category))
-    page = await wait_for_edit(tg, catalog, has_text("страница 1 из"))
-    await tg.press_button_by_text(
-        user, page, next(b["text"] for b in page.inline_buttons() if course["title"] in b["text"])
-    )
-    card = await tg.wait_for_message(user.id, lambda m: m.photo is not None, after=catalog.message_id)
+    _catalog, card = await open_course_with_cover(gateway, tg, user, category, course)
 
     assert utf16_length(card.caption) <= CAPTION_LIMIT
     assert "…" in card.caption

@@ -5,6 +5,7 @@ enrolment refused says why, and no screen is left without a way on."""
 import pytest
 from academy_gateway_bot.handlers.learning import LearnerCourseView, next_lesson
 from academy_runtime.client import ServiceCallError
+from academy_tg_emulator.client import ChatMessage
 
 from .learning_support import (
     archive_course,
@@ -24,6 +25,15 @@ from .learning_support import (
 
 def labels(message) -> set[str]:
     return {b["text"] for b in message.inline_buttons()}
+
+
+async def open_first_lesson(tg, user, course: dict) -> ChatMessage:
+    """The course's first lesson, opened from /mycourses (a new message)."""
+    sent = await tg.send_command(user, "mycourses")
+    mine = await tg.wait_for_reply(sent, has_text("Мои курсы"))
+    await tg.press_button_by_text(user, mine, f"▶️ {course['title']}")
+    total = len(course["lessons"])
+    return await tg.wait_for_message(user.id, has_text(f"Урок 1 из {total}"), after=mine.message_id)
 
 
 @pytest.mark.integration
@@ -101,10 +111,7 @@ async def test_completing_a_lesson_removed_from_the_course_leads_to_the_next_one
     await wait_until_progress_knows(gateway, course)
     user, learner = await register(gateway, tg)
     await enrol_and_complete(gateway, learner, course, lessons=0)
-    sent = await tg.send_command(user, "mycourses")
-    mine = await tg.wait_for_reply(sent, has_text("Мои курсы"))
-    await tg.press_button_by_text(user, mine, f"▶️ {course['title']}")
-    lesson = await tg.wait_for_message(user.id, has_text("Урок 1 из 3"), after=mine.message_id)
+    lesson = await open_first_lesson(tg, user, course)
     removed = course["lessons"][0]
     await gateway.clients.catalog.delete(
         f"/internal/courses/{course['id']}/lessons/{removed['id']}", idempotency_key=unique("remove")
@@ -163,10 +170,7 @@ async def test_a_completion_progress_cannot_take_right_now_asks_to_retry_and_kee
     await wait_until_progress_knows(gateway, course)
     user, learner = await register(gateway, tg)
     await enrol_and_complete(gateway, learner, course, lessons=0)
-    sent = await tg.send_command(user, "mycourses")
-    mine = await tg.wait_for_reply(sent, has_text("Мои курсы"))
-    await tg.press_button_by_text(user, mine, f"▶️ {course['title']}")
-    lesson = await tg.wait_for_message(user.id, has_text("Урок 1 из 2"), after=mine.message_id)
+    lesson = await open_first_lesson(tg, user, course)
     progress = gateway.clients.progress
     real_post = progress.post
 
