@@ -10,6 +10,15 @@ from academy_runtime.db import transaction
 from academy_tg_emulator.client import TestUser
 from sqlalchemy import select
 
+from .learning_support import (
+    has_text,
+    new_category,
+    open_course_card,
+    publish_course,
+    wait_for_edit,
+    wait_until_progress_knows,
+)
+from .learning_support import register as register_learner
 from .test_registration import WAIT, has, learner_in_users, register
 
 pytestmark = pytest.mark.integration
@@ -253,3 +262,84 @@ async def test_a_reply_to_someone_who_blocked_the_bot_meanwhile_is_no_error(gate
     async with resources.sessionmaker() as session:
         row = (await session.execute(select(Learner).where(Learner.telegram_id == rita.id))).scalar_one()
     assert row.blocked_at is not None
+
+
+# -- found by trying the bot: a restarted emulator, a double completion, a voice, a phone abroad -----
+
+
+async def test_a_message_id_used_again_after_a_restart_is_a_new_message(gateway, tg):
+    """A local Bot API server that lost its state numbers a chat's messages from 1 again."""
+    pavel = TestUser.new("Pavel", language_code="ru")
+    first = await tg.send_command(pavel, "help")
+    await tg.wait_for_reply(first, has("/catalog"), timeout=WAIT)
+
+    def help_message(date: int) -> dict:
+        return {
+            "message_id": first.message_id,
+            "date": date,
+            "chat": {"id": pavel.id, "type": "private", "first_name": "Pavel"},
+            "from": {"id": pavel.id, "is_bot": False, "first_name": "Pavel", "language_code": "ru"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        }
+
+    async def answers() -> int:
+        return len([m for m in await tg.messages(pavel.id) if m.from_bot])
+
+    before = await answers()
+    update_id = 1_600_000_000 + pavel.id % 100_000
+    await gateway.dispatcher.feed_raw_update(
+        gateway.bot, {"update_id": update_id, "message": help_message(1_900_000_000)}
+    )
+    assert await answers() == before + 1
+
+
+async def test_a_lesson_completed_twice_at_once_is_told_once(gateway, tg):
+    category = await new_category(gateway)
+    course = await publish_course(gateway, category=category, lessons=2, free_lessons=(1,))
+    await wait_until_progress_knows(gateway, course)
+    user, _learner = await register_learner(gateway, tg)
+    card = await open_course_card(gateway, tg, user, category, course)
+    await tg.press_button_by_text(user, card, "📖 Уроки курса")
+    lessons = await wait_for_edit(tg, card, has_text("Пройдено уроков: 0 из 2"))
+    await tg.press_button_by_text(user, lessons, lessons.inline_buttons()[0]["text"])
+    lesson = await wait_for_edit(tg, card, lambda m: any(b["text"] == "✅ Урок пройден" for b in m.inline_buttons()))
+
+    presses = await asyncio.gather(*(tg.press_button_by_text(user, lesson, "✅ Урок пройден") for _ in range(2)))
+
+    for press in presses:
+        await tg.wait_for_callback_answer(press, timeout=WAIT)
+    await tg.wait_for_message(user.id, has_text("пройден!"), after=lesson.message_id, timeout=WAIT)
+    await asyncio.sleep(1)
+    told = [m for m in await tg.messages(user.id) if m.from_bot and "пройден!" in (m.text or "")]
+    assert len(told) == 1
+
+
+async def test_a_voice_message_gets_an_answer(gateway, tg):
+    gosha = TestUser.new("Gosha", language_code="ru")
+    opened = await tg.send_command(gosha, "help")
+    await tg.wait_for_reply(opened, has("/catalog"), timeout=WAIT)
+    await tg.send_update(
+        {
+            "message": {
+                "message_id": opened.message_id + 100,
+                "date": 1_900_000_000,
+                "chat": {"id": gosha.id, "type": "private", "first_name": "Gosha"},
+                "from": {"id": gosha.id, "is_bot": False, "first_name": "Gosha", "language_code": "ru"},
+                "voice": {"file_id": "AwACAgIAAx0", "file_unique_id": "AgADvoice", "duration": 3},
+            }
+        }
+    )
+    await tg.wait_for_message(gosha.id, has("Голосовые"), after=opened.message_id, timeout=WAIT)
+
+
+async def test_an_english_speakers_number_without_a_country_code_is_not_taken_for_russian(gateway, tg):
+    emma = TestUser.new("Emma", language_code="en")
+    sent = await tg.send_command(emma, "start")
+    consent = await tg.wait_for_reply(sent, lambda m: bool(m.inline_buttons()), timeout=WAIT)
+    await tg.press_button(emma, consent.message_id, consent.inline_buttons()[0]["callback_data"])
+    await tg.wait_for_message(emma.id, has("name"), after=consent.message_id, timeout=WAIT)
+    await tg.wait_for_reply(await tg.send_text(emma, "Emma Stone"), has("phone"), timeout=WAIT)
+
+    await tg.wait_for_reply(await tg.send_text(emma, "916 123 45 67"), has("country code"), timeout=WAIT)
+    await tg.wait_for_reply(await tg.send_text(emma, "+44 20 7946 0958"), has("city"), timeout=WAIT)

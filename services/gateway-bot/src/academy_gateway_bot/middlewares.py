@@ -32,15 +32,19 @@ def update_identity(update: Update) -> str:
     Telegram numbers updates sequentially but restarts the count at a random value after a week
     without updates, and a local Bot API server or emulator restarts it with the process; an
     `update_id` therefore names an update only for a while. The identity is taken from the object
-    the update carries: a message is unique per (chat, message_id) forever (an edit adds its
-    `edit_date`); callback, pre-checkout, shipping and inline queries have globally unique ids;
-    anything else is named by a digest of its content (a retried delivery carries the same content).
+    the update carries: a message is unique per (chat, message_id) at Telegram, and with its date also
+    across a restarted local Bot API server (an edit adds its `edit_date`); callback, pre-checkout,
+    shipping and inline queries have globally unique ids; anything else is named by a digest of its
+    content (a retried delivery carries the same content).
     """
     event = update.event
     kind = update.event_type
     if isinstance(event, Message):
+        # The date too: a Bot API server or emulator that lost its state numbers a chat's messages
+        # from 1 again, and a new message must not pass for one handled before the restart.
         edited = f":{event.edit_date}" if event.edit_date else ""
-        return f"{kind}:{event.chat.id}:{event.message_id}{edited}"
+        sent = int(event.date.timestamp())
+        return f"{kind}:{event.chat.id}:{event.message_id}:{sent}{edited}"
     event_id = getattr(event, "id", None)
     if isinstance(event_id, str) and event_id:
         return f"{kind}:{event_id}"

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -250,6 +250,15 @@ def format_date(value: str | datetime | None) -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     locale = current_locale()
     return babel_format_date(moment.date(), _DATE_PATTERNS.get(locale, "medium"), locale=locale)
+
+
+def format_moment(moment: datetime) -> str:
+    """A moment in UTC as the current language writes it: «30.11.2026 07:08 UTC», «30 Nov 2026, 07:08 UTC»."""
+    return (
+        f"{format_date(moment)}, {moment.astimezone(UTC):%H:%M} UTC"
+        if current_locale() != "ru"
+        else (f"{format_date(moment)} {moment.astimezone(UTC):%H:%M} UTC")
+    )
 
 
 def escape(value: object) -> str:

@@ -669,7 +669,13 @@ async def complete_lesson(
             await answer_callback(callback, _("lesson-retry"), alert=True)
             return
         raise
-    await answer_callback(callback, None if result["newly_completed"] else _("lesson-already-done"))
+    if not result["newly_completed"]:
+        # A second press, or a button of an old message: the completion was told once already; the
+        # lesson's message only catches up («completed», its button gone).
+        await answer_callback(callback, _("lesson-already-done"))
+        await show_lesson(callback, learner, clients, int(result["course_id"]), lesson_id, edit=True)
+        return
+    await answer_callback(callback)
     await show(callback, *lesson_done(result), edit=False)
     # The lesson's message turns "completed" in place (its button goes).
     await show_lesson(callback, learner, clients, int(result["course_id"]), lesson_id, edit=True)

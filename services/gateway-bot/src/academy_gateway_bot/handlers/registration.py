@@ -31,8 +31,9 @@ from babel import Locale
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import show_main_menu
-from academy_gateway_bot.i18n import _, current_locale
+from academy_gateway_bot.i18n import _, current_locale, locale_for
 from academy_gateway_bot.learners import learner_changed
+from academy_gateway_bot.screens import format_moment
 from academy_gateway_bot.settings import GatewaySettings
 from academy_gateway_bot.states import Registration
 
@@ -129,7 +130,7 @@ async def consent_answered(
     await state.set_data({"locale": locale, "consent_version": version, "consent_at": accepted_at.isoformat()})
     await state.set_state(Registration.full_name)
     await callback.answer()
-    when = accepted_at.strftime("%d.%m.%Y %H:%M UTC")
+    when = format_moment(accepted_at)
     await message.answer(
         _("consent-accepted", version=html.escape(version), when=when) + "\n\n" + _("registration-ask-name")
     )
@@ -173,14 +174,18 @@ async def phone_typed(message: Message, state: FSMContext, resources: Resources)
     await _phone_given(message, state, phones.read_typed_phone(message.text or "", region=region))
 
 
-def phone_region(user: User | None, settings: GatewaySettings) -> str:
+def phone_region(user: User | None, settings: GatewaySettings) -> str | None:
     """The region a typed number without "+" is read in: the region subtag of the learner's Telegram
-    language (`en-GB` → GB), else the academy's default (`DEFAULT_PHONE_REGION`, RU)."""
+    language (`en-GB` → GB); else the academy's default (`DEFAULT_PHONE_REGION`, RU) for a reader of
+    Russian; else none, and only an international notation is read (an English speaker's «916 123 45
+    67» could be from anywhere: they are asked for the country code instead of being taken for Russia)."""
     tag = (user.language_code or "") if user else ""
     parts = tag.replace("_", "-").split("-")
     if len(parts) > 1 and len(parts[1]) == 2 and parts[1].isalpha():  # noqa: PLR2004 - ISO 3166 alpha-2
         return parts[1].upper()
-    return settings.default_phone_region
+    if not tag or locale_for(tag) == "ru":
+        return settings.default_phone_region
+    return None
 
 
 class PhoneChoice(CallbackData, prefix="phone"):
