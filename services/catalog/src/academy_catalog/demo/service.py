@@ -46,7 +46,9 @@ def course_fields(demo: DemoCourse) -> dict[str, object]:
         "description": demo.description,
         "full_description": demo.full_description,
         "category": demo.category,
-        "cover_image_url": f"{MEDIA}/courses/{demo.code}/cover.jpg",
+        # No cover: Telegram fetches a cover itself, and the placeholder host has none, so every card
+        # would cost a failed sendPhoto before the text card. An operator sets real covers.
+        "cover_image_url": None,
         "is_top": demo.is_top,
         "price": demo.price,
         "currency": "RUB",
