@@ -1,4 +1,5 @@
 import asyncio
+import json
 
 import pytest
 from academy_runtime.relay import OutboxRelay
@@ -134,6 +135,21 @@ async def test_a_phone_with_a_nul_character_gets_422_and_stores_nothing(api, res
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_failed"
+    assert await _count(resources, select(func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"consent": {"version": "2026-11-01", "accepted_at": "9999-12-31T23:59:59-05:00"}},  # past year 9999 in UTC
+        {"full_name": "Анна \ud800 Смирнова"},  # an unpaired surrogate: valid JSON, no text
+    ],
+)
+async def test_a_value_past_the_calendar_or_not_text_gets_422_and_stores_nothing(api, resources, changes):
+    body = json.dumps(registration(1019, **changes), ensure_ascii=True)
+    response = await api.post("/internal/users/register", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 422
     assert await _count(resources, select(func.count()).select_from(User)) == 0
 
 

@@ -78,6 +78,17 @@ async def _validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_failed", message, fields), status_code=422)
 
 
+async def _out_of_range_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A value valid in its notation but beyond what can be computed with it: a date that leaves years
+    1..9999 once moved to UTC (`9999-12-31T23:00-05:00`), a number past float range. The input is at
+    fault, not the service: 422, and nothing was written (the request's transaction rolls back)."""
+    log.warning("value out of range", extra={"path": request.url.path, "error": str(exc)[:200]})
+    return JSONResponse(
+        error_body("value_out_of_range", "a value is out of the range this service can handle (a date or a number)"),
+        status_code=422,
+    )
+
+
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
     return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
@@ -86,4 +97,5 @@ async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONRes
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(OverflowError, _out_of_range_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)

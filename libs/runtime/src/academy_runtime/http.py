@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import time
 from collections.abc import AsyncIterator, MutableMapping
@@ -57,11 +59,27 @@ class RequestMetricsMiddleware:
 
 # JSON's escape of U+0000 (a raw NUL byte is not valid JSON and fails parsing already).
 _JSON_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+# JSON's escape of a UTF-16 surrogate: a pair is one character, a lone one is no character at all.
+_JSON_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether a parsed JSON value holds a string with an unpaired surrogate (U+D800..U+DFFF)."""
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 async def refuse_nul_characters(request: Request) -> None:
-    """Refuse U+0000 anywhere in a request's path, query or JSON body with 422.
+    """Refuse U+0000 anywhere in a request's path, query or JSON body, and an unpaired UTF-16 surrogate
+    escape in a JSON body, with 422.
 
     PostgreSQL's text types cannot store it (`invalid byte sequence for encoding "UTF8": 0x00`), so a
     NUL that reached a query would fail as a 500 after the work had begun; refusing it here, for every
@@ -69,8 +87,19 @@ async def refuse_nul_characters(request: Request) -> None:
     """
     if "\x00" in request.url.path or any("\x00" in value for value in request.query_params.values()):
         raise ValidationFailedError("the request contains the NUL character (U+0000), which text cannot hold")
-    if request.method in _BODY_METHODS and _JSON_NUL.search(await request.body()):
+    if request.method not in _BODY_METHODS:
+        return
+    body = await request.body()
+    if _JSON_NUL.search(body):
         raise ValidationFailedError("the body contains the NUL character (\\u0000), which text cannot hold")
+    if _JSON_SURROGATE.search(body):
+        # `"\ud800"` is valid JSON but no text: UTF-8 (and PostgreSQL) cannot encode it. A pair of
+        # escapes (an emoji written as `"\ud83d\ude00"`) is one character and passes.
+        with contextlib.suppress(ValueError):
+            if _has_lone_surrogate(json.loads(body)):
+                raise ValidationFailedError(
+                    "the body contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+                )
 
 
 def create_app(service: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
