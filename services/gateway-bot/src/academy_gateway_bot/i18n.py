@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import F
-from aiogram.types import TelegramObject, User
+from aiogram.types import User
 from aiogram.utils.magic_filter import MagicFilter
 from aiogram_i18n import I18nContext, I18nMiddleware
 from aiogram_i18n.cores import FluentRuntimeCore
@@ -110,8 +110,3 @@ def in_every_locale(key: str, **values: Any) -> set[str]:
 def button_filter(key: str) -> MagicFilter:
     """Matches a reply-keyboard button by its message key, whatever language it was shown in."""
     return F.text.in_(in_every_locale(key))
-
-
-def is_text_of(event: TelegramObject, key: str) -> bool:
-    """Whether a message's text is the button `key` in any locale."""
-    return getattr(event, "text", None) in in_every_locale(key)
