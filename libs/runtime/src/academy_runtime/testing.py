@@ -29,6 +29,7 @@ import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
 
 from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.auth import issue_service_token
@@ -301,6 +302,9 @@ async def resources(
     await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
 
 
+_TRUNCATE_ATTEMPTS = 5
+
+
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Each test that touches the database starts from empty tables of its service."""
@@ -310,9 +314,22 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     resources: Resources = request.getfixturevalue("resources")
     service: ServiceDefinition = request.getfixturevalue("service")
     tables = ", ".join(f'"{t.schema}"."{t.name}"' for t in service.metadata.sorted_tables)
-    if tables:
-        async with resources.engine.begin() as conn:
-            await conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    if not tables:
+        return
+    await wait_for_after_commit_jobs()
+    # Work the test started may still be finishing (a notification re-read in the background, a consumer's
+    # last event): TRUNCATE then waits for its locks, and PostgreSQL may pick TRUNCATE as a deadlock's
+    # victim. The other side commits or rolls back; the tables are emptied on the next attempt.
+    for attempt in range(_TRUNCATE_ATTEMPTS):
+        try:
+            async with resources.engine.begin() as conn:
+                await conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        except DBAPIError as exc:
+            if "deadlock detected" not in str(exc) or attempt == _TRUNCATE_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
+        else:
+            return
 
 
 def service_token(platform: TestPlatform, *, caller: str, audience: str) -> str:
