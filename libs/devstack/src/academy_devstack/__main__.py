@@ -128,11 +128,10 @@ def main(argv: list[str] | None = None) -> None:
         print_table(log_dir, with_emulator=not token, with_yookassa_emulator=with_yookassa)
         if args.check:
             return
+        # A process that dies is restarted with backoff and reported; the others keep running.
+        stack.supervise(say)
         while not stopping["flag"]:
-            dead = [p for p in stack.processes if not p.alive()]
-            if dead:
-                raise SystemExit(f"[make run] {dead[0].name} stopped unexpectedly:\n{dead[0].tail()}")
-            time.sleep(0.5)
+            time.sleep(0.2)
         say("stopping…")
     finally:
         stack.stop()
@@ -172,7 +171,12 @@ def print_table(log_dir: Path, *, with_emulator: bool, with_yookassa_emulator: b
         ]
     else:
         lines.append("  billing talks to the YooKassa at YOOKASSA_API_URL")
-    lines += [f"  logs: {log_dir}", "Press Ctrl-C to stop.", ""]
+    lines += [
+        f"  logs: {log_dir}",
+        "A process that dies is restarted (backoff 0.5 s doubling to 30 s); the others keep running.",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
 

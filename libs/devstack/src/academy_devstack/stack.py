@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 from academy_yookassa_emulator.config import DEFAULT_SECRET_KEY, DEFAULT_SHOP_ID
 
+from academy_devstack.supervisor import Report, RestartPolicy, Supervisor
+
 # service name, schema, API port and worker metrics port under `make run`
 SERVICES: tuple[tuple[str, str, int, int], ...] = (
     ("users", "users", 8101, 9101),
@@ -59,6 +61,8 @@ class Process:
     log_path: Path
     ready_url: str | None = None
     popen: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0  # time.monotonic() of the last start
+    restarts: int = 0  # how many times the supervisor started it again
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +70,13 @@ class Process:
         self.popen = subprocess.Popen(  # noqa: S603
             self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        self.started_at = time.monotonic()
         log.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The running (or last) child's process id; None before the first start."""
+        return self.popen.pid if self.popen is not None else None
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -110,6 +120,7 @@ class StackConfig:
 class Stack:
     config: StackConfig
     processes: list[Process] = field(default_factory=list)
+    supervisor: Supervisor | None = None
 
     def api_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.ports[service][0]}"
@@ -217,7 +228,14 @@ class Stack:
                 )
             )
             self.processes.append(
-                Process(f"{service}-worker", [script, "worker"], env, log_dir / f"{service}-worker.log")
+                Process(
+                    f"{service}-worker",
+                    [script, "worker"],
+                    env,
+                    log_dir / f"{service}-worker.log",
+                    # The worker's own probe: broker and database reachable, consumers connected.
+                    ready_url=f"http://127.0.0.1:{self.config.ports[service][1]}/readyz",
+                )
             )
         for process in self.processes:
             process.start()
@@ -243,7 +261,18 @@ class Stack:
             if not process.alive():
                 raise RuntimeError(f"{process.name} exited during start-up:\n{process.tail()}")
 
+    def supervise(self, report: Report, policy: RestartPolicy | None = None) -> Supervisor:
+        """Restart any of the started processes that dies (with backoff), reporting through `report`.
+
+        Call after `start()`; `stop()` ends the supervision before it stops the processes.
+        """
+        self.supervisor = Supervisor(self.processes, report, policy or RestartPolicy()).start()
+        return self.supervisor
+
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
