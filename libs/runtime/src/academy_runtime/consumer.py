@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_runtime import metrics
 from academy_runtime.bus import connect, declare_events_exchange
+from academy_runtime.health import Heartbeat
 from academy_runtime.messaging import Messaging
 from academy_runtime.resources import Resources
 from academy_runtime.settings import ServiceSettings
@@ -171,6 +172,8 @@ class ConsumerRuntime:
         self._publish_channel: AbstractChannel | None = None
         self._names: dict[str, QueueNames] = {}
         self._monitor: asyncio.Task[None] | None = None
+        # One per consumer: a message stuck in its handler makes the worker's liveness probe fail.
+        self.heartbeats = {c.purpose: Heartbeat(f"consumer {c.purpose}") for c in consumers}
 
     async def start(self) -> None:
         self._connection = await connect(self.resources.settings, name="consumers")
@@ -182,11 +185,17 @@ class ConsumerRuntime:
             self._names[consumer.purpose] = names
 
             async def on_message(message: AbstractIncomingMessage, consumer: Consumer = consumer) -> None:
-                await self.handle(consumer, message)
+                with self.heartbeats[consumer.purpose].working():
+                    await self.handle(consumer, message)
 
             await queue.consume(on_message)
             log.info("consuming", extra={"queue": names.main, "types": consumer.routing_keys})
         self._monitor = asyncio.create_task(self._watch_dead_letters())
+
+    @property
+    def connected(self) -> bool:
+        """Started, and its connection to the broker is open (a robust connection reconnects by itself)."""
+        return self._connection is not None and not self._connection.is_closed
 
     async def stop(self) -> None:
         if self._monitor is not None:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from academy_runtime import metrics
 from academy_runtime.bus import declare_events_exchange, event_message
 from academy_runtime.db import asyncpg_dsn
+from academy_runtime.health import Heartbeat
 from academy_runtime.messaging import Messaging
 from academy_runtime.settings import ServiceSettings
 
@@ -61,12 +62,15 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._last_sweep = 0.0
         self.published_total = 0
+        # Beats every time round the loop and every batch: the worker's liveness probe reads it.
+        self.heartbeat = Heartbeat("outbox-relay", beats_regularly=True)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def run(self) -> None:
         """Publish until `stop()`; every failure is logged and retried with backoff."""
         backoff = 0.5
         while not self._stopping.is_set():
+            self.heartbeat.beat()
             try:
                 await self._ensure_listener()
                 await self._ensure_exchange()
@@ -101,6 +105,7 @@ class OutboxRelay:
         while not self._stopping.is_set():
             count = await self._publish_batch()
             total += count
+            self.heartbeat.beat()
             if count < self.settings.outbox_batch_size:
                 # Drained: whatever is left was committed after the claim and is seconds old at most.
                 metrics.OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(0)
