@@ -34,11 +34,14 @@ def service_metadata(schema: str) -> MetaData:
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, app_name: str = "") -> AsyncEngine:
+    """The service's engine. `hide_parameters`: a statement's bound values (a learner's name and phone)
+    never appear in SQLAlchemy's exceptions, which end up in tracebacks and logs (issue 9)."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": app_name or "beauty-academy"}},
     )
 
