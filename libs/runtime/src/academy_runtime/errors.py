@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,48 @@ class ValidationFailedError(DomainError):
 class DependencyUnavailableError(DomainError):
     status_code = 503
     code = "dependency_unavailable"
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable machine-readable `code` and a `message` a person can act on."""
+
+    code: str = Field(description="Stable and machine-readable: `not_found`, `conflict`, `validation_failed`...")
+    message: str = Field(description="What went wrong, for a person to act on.")
+    details: Any = Field(default=None, description="Per-field errors (422) or facts of the error; absent when none.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer of every service (rendered once, by the handlers below)."""
+
+    error: ErrorDetail
+
+
+_STATUS_DESCRIPTIONS = {
+    400: "The request cannot be carried out as asked.",
+    401: "No service token, or one that is invalid, expired or meant for another service.",
+    402: "Not paid for: the course must be bought first.",
+    403: "The token is valid, but its caller may not do this.",
+    404: "Not found.",
+    409: "Conflicts with the current state.",
+    422: "The request is malformed: a field is missing, of the wrong type or out of range.",
+    429: "Too many requests; retry after the time in `Retry-After`.",
+    502: "An outside provider failed to answer.",
+    503: "A dependency is unavailable; retry later.",
+}
+
+
+def error_responses(*status_codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route decorator: each status with the house error body.
+
+    `error_responses(404, 409)` documents a 404 and a 409 with their usual descriptions; a keyword
+    `s409="A learner with that Telegram id exists."` replaces one description (keywords are `s<code>`).
+    The app factory already documents 401/403 (authenticated routes) and 422 (every route).
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in status_codes:
+        description = descriptions.get(f"s{status}", _STATUS_DESCRIPTIONS.get(status, "Error."))
+        out[status] = {"model": ErrorBody, "description": description}
+    return out
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -11,10 +11,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security.base import SecurityBase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_runtime import metrics
-from academy_runtime.errors import ValidationFailedError, install_error_handlers
+from academy_runtime.errors import ErrorBody, ValidationFailedError, error_responses, install_error_handlers
 from academy_runtime.health import router as health_router
 from academy_runtime.logs import configure_logging
 from academy_runtime.service import ServiceDefinition
@@ -102,6 +105,100 @@ async def refuse_nul_characters(request: Request) -> None:
                 )
 
 
+_SECURITY_SCHEME = "ServiceToken"
+_AUTH_MODULE = "academy_runtime.auth"
+
+
+def _is_authenticated(dependant: Dependant) -> bool:
+    """Whether a route's dependency tree checks a token: a dependency of `academy_runtime.auth` (the
+    service caller and the caller lists built on it) or any FastAPI security scheme."""
+    for sub in dependant.dependencies:
+        call = sub.call
+        if isinstance(call, SecurityBase) or getattr(call, "__module__", None) == _AUTH_MODULE:
+            return True
+        if _is_authenticated(sub):
+            return True
+    return False
+
+
+def _error_schemas() -> dict[str, Any]:
+    """ErrorBody and the models it refers to, as OpenAPI components."""
+    schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = schema.pop("$defs", {})
+    components[ErrorBody.__name__] = schema
+    return components
+
+
+def document_errors(app: FastAPI, openapi: dict[str, Any]) -> dict[str, Any]:
+    """Make an app's OpenAPI document tell the answers every route really gives besides its own.
+
+    - 422 in the house error shape (`ErrorBody`), never FastAPI's `HTTPValidationError`: the handler
+      in errors.py renders every validation failure, and `refuse_nul_characters` applies to every route;
+    - on every route whose dependencies check a service token (anything from `academy_runtime.auth`, or
+      a FastAPI security scheme): the bearer security scheme, so `/docs` can authorise, and 401 and 403.
+
+    Routes add their own 404/409/... with `responses=error_responses(404, 409)`. Returns `openapi`,
+    changed in place.
+    """
+    components = openapi.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(_error_schemas())
+    error_ref = {"$ref": f"#/components/schemas/{ErrorBody.__name__}"}
+    documented = {
+        status: {"description": spec["description"], "content": {"application/json": {"schema": error_ref}}}
+        for status, spec in error_responses(401, 403, 422).items()
+    }
+    # The scheme FastAPI derived from a security dependency, if any; else ours, added below.
+    schemes = components.get("securitySchemes") or {}
+    scheme = next(iter(schemes), _SECURITY_SCHEME)
+    secured = False
+    # FastAPI (0.165+) nests included routers; its own route contexts carry each route's effective
+    # path and dependencies (the app's and the routers' included).
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        authenticated = _is_authenticated(route.dependant)
+        for method in route.methods or ():
+            operation = openapi.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses["422"] = documented[422]
+            if authenticated:
+                secured = True
+                operation.setdefault("security", [{scheme: []}])
+                responses.setdefault("401", documented[401])
+                responses.setdefault("403", documented[403])
+    if secured and not schemes:
+        components["securitySchemes"] = {
+            _SECURITY_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "A short-lived token the calling service signs for this service (audience).",
+            }
+        }
+    # FastAPI's own validation models are no longer referred to.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{unused}" not in json.dumps(openapi):
+            schemas.pop(unused, None)
+    return openapi
+
+
+def _install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+    documented: list[int] = []  # id of the last document completed (FastAPI rebuilds it when routes change)
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        if documented[-1:] != [id(schema)]:
+            document_errors(app, schema)
+            documented[:] = [id(schema)]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(service: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or service.settings()
 
@@ -131,4 +228,5 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
     for router in service.routers:
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, service=settings.service_name)
+    _install_openapi(app)
     return app
