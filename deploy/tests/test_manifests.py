@@ -468,6 +468,10 @@ def test_every_deployment_has_probes(variant: str) -> None:
             assert ports == {"metrics": 9100}
             assert annotations["prometheus.io/port"] == "9100"
             assert container["args"] == ["worker"]
+            # The worker's own probes: the relay and the consumers, not just a metrics thread.
+            assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
