@@ -1,4 +1,9 @@
-"""Operators' view of dead letters: list them without consuming, re-drive them into the main queue."""
+"""Operators' view of dead letters: list them without consuming, re-drive them into the main queue.
+
+Both read messages under `amqp_tables.bounded_header_decoding()`: a dead letter whose headers nest
+hundreds of levels deep is listed (deep levels as a placeholder) instead of crashing the tool with a
+RecursionError, and a re-drive publishes it with its headers cut to that depth.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import aio_pika
 
+from academy_runtime.amqp_tables import bounded_header_decoding, render_header
 from academy_runtime.bus import connect
 from academy_runtime.consumer import (
     ATTEMPT_HEADER,
@@ -29,9 +35,15 @@ class DeadLetter:
     attempts: int
     failed_at: str
     body_preview: str
+    headers: dict[str, str]  # every header, each shown as bounded text (academy_runtime.amqp_tables)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+def _text(value: object) -> str:
+    """A header that should hold text, as text (bounded, whatever a client put there)."""
+    return value if isinstance(value, str) else render_header(value)
 
 
 def _describe(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
@@ -45,16 +57,22 @@ def _describe(message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
     return DeadLetter(
         message_id=message.message_id,
         event_type=event_type,
-        reason=str(headers.get(REASON_HEADER, "")),
-        error=str(headers.get(ERROR_HEADER, "")),
+        reason=_text(headers.get(REASON_HEADER, "")),
+        error=_text(headers.get(ERROR_HEADER, "")),
         attempts=_as_int(headers.get(ATTEMPT_HEADER)),
-        failed_at=str(headers.get(FAILED_AT_HEADER, "")),
+        failed_at=_text(headers.get(FAILED_AT_HEADER, "")),
         body_preview=message.body[:300].decode("utf-8", "replace"),
+        headers={str(key): render_header(value) for key, value in list(headers.items())[:50]},
     )
 
 
 async def list_dead_letters(settings: ServiceSettings, purpose: str, limit: int = 100) -> list[DeadLetter]:
     """Read up to `limit` dead letters; they stay in the queue, in order."""
+    with bounded_header_decoding():
+        return await _list_dead_letters(settings, purpose, limit)
+
+
+async def _list_dead_letters(settings: ServiceSettings, purpose: str, limit: int) -> list[DeadLetter]:
     dlq = f"{settings.queue_name(purpose)}.dlq"
     connection = await connect(settings, name="dlq-list")
     try:
@@ -75,6 +93,11 @@ async def list_dead_letters(settings: ServiceSettings, purpose: str, limit: int 
 
 async def redrive_dead_letters(settings: ServiceSettings, purpose: str, limit: int | None = None) -> int:
     """Move dead letters back to the main queue with a fresh attempt count; returns how many."""
+    with bounded_header_decoding():
+        return await _redrive_dead_letters(settings, purpose, limit)
+
+
+async def _redrive_dead_letters(settings: ServiceSettings, purpose: str, limit: int | None) -> int:
     main = settings.queue_name(purpose)
     connection = await connect(settings, name="dlq-redrive")
     moved = 0
