@@ -123,7 +123,13 @@ def test_the_setting_is_read_from_the_environment_and_validated(monkeypatch: pyt
 
 
 def test_production_refuses_to_trust_every_peer() -> None:
-    secrets = {"service_auth_secret": "x" * 40, "s3_secret_key": "real-s3-secret"}
+    secrets = {
+        "service_auth_secret": "x" * 40,
+        "s3_secret_key": "real-s3-secret",
+        # Production refuses every placeholder, the defaults included (academy_runtime.placeholders).
+        "s3_access_key": "AKIA7Q2PRODKEY",
+        "rabbitmq_url": "amqp://users:9c1f0e7d5a@rabbitmq:5672/",
+    }
     with pytest.raises(ValidationError, match=r"FORWARDED_ALLOW_IPS=\*"):
         _settings(environment="production", forwarded_allow_ips="127.0.0.1,*", **secrets)
     assert _settings(environment="production", forwarded_allow_ips="10.244.0.0/16", **secrets).trusted_proxies

@@ -22,11 +22,19 @@ def test_defaults_point_at_the_local_database_and_payment_emulator(monkeypatch):
     assert settings.coins_per_rub == 1
 
 
+def _set_real_credentials(monkeypatch):
+    # Production refuses every placeholder (academy_runtime.placeholders), the defaults included.
+    monkeypatch.setenv("RABBITMQ_URL", "amqp://billing:9c1f0e7d5a@rabbitmq:5672/")
+    monkeypatch.setenv("S3_ACCESS_KEY", "AKIA7Q2PRODKEY")
+    monkeypatch.setenv("YOOKASSA_SHOP_ID", "506751")
+
+
 @pytest.mark.parametrize("environment", ["test", "production"])
 def test_the_development_yookassa_key_is_refused_outside_development(monkeypatch, environment):
     monkeypatch.setenv("ENVIRONMENT", environment)
     monkeypatch.setenv("SERVICE_AUTH_SECRET", "x" * 40)
     monkeypatch.setenv("S3_SECRET_KEY", "real-s3-secret")
+    _set_real_credentials(monkeypatch)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "987654:real-bot-token")
     monkeypatch.delenv("YOOKASSA_SECRET_KEY", raising=False)
 
@@ -51,6 +59,7 @@ def test_production_refuses_the_emulator_bot_token(monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("SERVICE_AUTH_SECRET", "x" * 40)
     monkeypatch.setenv("S3_SECRET_KEY", "real-s3-secret")
+    _set_real_credentials(monkeypatch)
     monkeypatch.setenv("YOOKASSA_SECRET_KEY", "live_real-shop-secret")
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
 

@@ -26,6 +26,8 @@ from typing import Self, TypeVar
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from academy_runtime.placeholders import placeholder_settings
+
 DEV_SERVICE_AUTH_SECRET = "dev-service-auth-secret-change-me-0123456789"  # noqa: S105 - refused outside development
 DEV_S3_SECRET_KEY = "academy-dev-secret"  # noqa: S105 - refused outside development
 
@@ -39,7 +41,10 @@ class Environment(StrEnum):
 class ServiceSettings(BaseSettings):
     """Settings shared by every Beauty Academy service (API and worker processes)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+    # hide_input_in_errors: a refused setting must not print the input, which holds every secret.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", env_file_encoding="utf-8", hide_input_in_errors=True
+    )
 
     service_name: str = Field(default="service", description="Overridden by each service.")
     environment: Environment = Environment.DEVELOPMENT
@@ -134,6 +139,19 @@ class ServiceSettings(BaseSettings):
                 )
             if len(self.service_auth_secret.get_secret_value()) < 32:  # noqa: PLR2004
                 raise ValueError("SERVICE_AUTH_SECRET must be at least 32 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Self:
+        # Issue 9, part 5: every secret setting (SecretStr fields of this class and its subclasses,
+        # credential-named fields, passwords inside URLs) against academy_runtime.placeholders.
+        if self.environment == Environment.PRODUCTION:
+            problems = placeholder_settings(self)
+            if problems:
+                raise ValueError(
+                    "ENVIRONMENT=production refuses placeholder secrets: " + "; ".join(problems) + ". Set real "
+                    "values (the deploy README's Secrets section); only ENVIRONMENT=development accepts these"
+                )
         return self
 
     @property
