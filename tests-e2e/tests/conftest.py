@@ -15,6 +15,7 @@ from academy_billing.app import service as billing
 from academy_catalog.app import service as catalog
 from academy_devstack.chaos import TcpProxy
 from academy_devstack.stack import SERVICES, Stack, StackConfig, free_port
+from academy_devstack.supervisor import RestartPolicy
 from academy_gamification.app import service as gamification
 from academy_gateway_bot.app import service as gateway_bot
 from academy_progress.app import service as progress
@@ -82,6 +83,8 @@ async def e2e(platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory) 
     )
     try:
         await asyncio.to_thread(stack.start)
+        # As under `make run`: a process that dies comes back (tests-e2e/tests/test_recovery.py kills some).
+        stack.supervise(lambda line: print(f"[supervisor] {line}", flush=True), RestartPolicy(initial_delay_s=0.2))
         yield E2E(stack, platform, proxy)
     finally:
         await asyncio.to_thread(stack.stop)
