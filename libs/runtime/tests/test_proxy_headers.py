@@ -9,6 +9,7 @@ The API is served by the real uvicorn with the options `academy-<service> api` u
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import uvicorn
 from academy_runtime import cli
 from academy_runtime.settings import ServiceSettings
+from academy_runtime.testing import real_service_keys_env
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
@@ -123,8 +125,10 @@ def test_the_setting_is_read_from_the_environment_and_validated(monkeypatch: pyt
 
 
 def test_production_refuses_to_trust_every_peer() -> None:
+    keys = real_service_keys_env()
     secrets = {
-        "service_auth_secret": "x" * 40,
+        "service_signing_key": keys["SERVICE_SIGNING_KEY"],
+        "service_public_keys": json.loads(keys["SERVICE_PUBLIC_KEYS"]),
         "s3_secret_key": "real-s3-secret",
         # Production refuses every placeholder, the defaults included (academy_runtime.placeholders).
         "s3_access_key": "AKIA7Q2PRODKEY",

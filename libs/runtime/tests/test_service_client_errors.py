@@ -2,7 +2,7 @@
 
 import httpx
 import pytest
-from academy_runtime.auth import TokenCache
+from academy_runtime.auth import TokenCache, generate_signing_key
 from academy_runtime.client import (
     ConflictCallError,
     ForbiddenCallError,
@@ -22,7 +22,7 @@ def _answering(status: int, code: str = "some_code") -> ServiceClient:
     return ServiceClient(
         "progress",
         "http://progress",
-        TokenCache("x" * 32, "gateway-bot"),
+        TokenCache(generate_signing_key(), "gateway-bot"),
         retries=0,
         transport=httpx.MockTransport(reply),
     )

@@ -99,7 +99,7 @@ async def billing_http(
     the users service is a stub of the one call billing makes to it."""
     providers = resources.extras["providers"]
     await providers.users.aclose()
-    tokens = TokenCache(resources.settings.service_auth_secret.get_secret_value(), "billing")
+    tokens = TokenCache.from_settings(resources.settings)
     providers.users = ServiceClient("users", "http://users", tokens, transport=httpx.MockTransport(_users_service))
     app = create_app(service, resources.settings)
     app.state.resources = resources

@@ -1,5 +1,6 @@
 import pytest
 from academy_billing.settings import DEV_YOOKASSA_SECRET_KEY, BillingSettings
+from academy_runtime.testing import real_service_keys_env
 from pydantic import ValidationError
 
 
@@ -32,7 +33,8 @@ def _set_real_credentials(monkeypatch):
 @pytest.mark.parametrize("environment", ["test", "production"])
 def test_the_development_yookassa_key_is_refused_outside_development(monkeypatch, environment):
     monkeypatch.setenv("ENVIRONMENT", environment)
-    monkeypatch.setenv("SERVICE_AUTH_SECRET", "x" * 40)
+    for name, value in real_service_keys_env().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("S3_SECRET_KEY", "real-s3-secret")
     _set_real_credentials(monkeypatch)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "987654:real-bot-token")
@@ -57,7 +59,8 @@ def test_wallet_settings_must_be_positive(monkeypatch, name, value):
 def test_production_refuses_the_emulator_bot_token(monkeypatch):
     # Billing refunds Stars through the Bot API itself: with the emulator's token it could not.
     monkeypatch.setenv("ENVIRONMENT", "production")
-    monkeypatch.setenv("SERVICE_AUTH_SECRET", "x" * 40)
+    for name, value in real_service_keys_env().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("S3_SECRET_KEY", "real-s3-secret")
     _set_real_credentials(monkeypatch)
     monkeypatch.setenv("YOOKASSA_SECRET_KEY", "live_real-shop-secret")

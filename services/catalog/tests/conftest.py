@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aio_pika
+import httpx
 import pytest
 from academy_catalog.app import service as catalog_service
 from academy_catalog.cache import CatalogCache
@@ -32,6 +33,13 @@ CATEGORIES = [
 @pytest.fixture(scope="session")
 def service() -> ServiceDefinition:
     return catalog_service
+
+
+@pytest.fixture(scope="session")
+def api(operator_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The catalog's tests drive it as its editors do: an operator with the catalog-editor role (every
+    catalog endpoint admits it). What the gateway may and may not do is in test_callers.py."""
+    return operator_api
 
 
 @pytest.fixture(scope="session")

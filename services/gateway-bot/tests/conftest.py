@@ -80,7 +80,7 @@ async def services(
         billing = stack["billing"]
         providers = billing.resources.extras["providers"]
         await providers.users.aclose()
-        tokens = TokenCache(billing.settings.service_auth_secret.get_secret_value(), billing.settings.service_name)
+        tokens = TokenCache.from_settings(billing.settings)
         providers.users = ServiceClient("users", "http://users", tokens, transport=stack["users"].transport())
         queues = stack.queue_names()
         yield stack

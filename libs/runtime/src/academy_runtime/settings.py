@@ -15,20 +15,38 @@ to be someone else by sending the header. Behind an ingress controller, list the
 addresses (and nothing wider): billing checks YooKassa's notifications by `request.client.host`, so
 a missing entry refuses every real notification and a too-wide one lets any pod forge the sender.
 `*` trusts every peer and is refused with ENVIRONMENT=production.
+
+Service keys (issue 9 §2, see `academy_runtime.auth`): `SERVICE_SIGNING_KEY` is this service's own
+Ed25519 private key (PKCS#8, PEM or base64 DER on one line), with which it signs the tokens of its
+calls; `SERVICE_PUBLIC_KEYS` is JSON, issuer → list of public keys (SubjectPublicKeyInfo, PEM or base64
+DER), the only keys whose tokens it accepts (`{"gateway-bot": ["MCowBQYDK2VwAyEA..."], "operators":
+[...]}`; several keys per issuer while one rotates). `academy-platform keys generate --out DIR` writes
+both. With ENVIRONMENT=development and either left empty, the development keys are used (derived from
+each issuer's name, the same on every machine, so `make run` needs no key files); any other environment
+refuses an empty value and every development key, as signing key or as trusted public key.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 from ipaddress import ip_network
 from typing import Self, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from academy_runtime.auth import (
+    SERVICE_TOKEN_MAX_LIFETIME_S,
+    PublicKeySet,
+    SigningKey,
+    dev_key_ids,
+    dev_public_keys,
+    dev_signing_key,
+    public_key_set,
+)
 from academy_runtime.placeholders import placeholder_settings
 
-DEV_SERVICE_AUTH_SECRET = "dev-service-auth-secret-change-me-0123456789"  # noqa: S105 - refused outside development
 DEV_S3_SECRET_KEY = "academy-dev-secret"  # noqa: S105 - refused outside development
 
 
@@ -94,9 +112,16 @@ class ServiceSettings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_bucket: str = "beauty-academy"
 
-    # Service-to-service auth
-    service_auth_secret: SecretStr = SecretStr(DEV_SERVICE_AUTH_SECRET)
-    service_token_ttl_s: int = 300
+    # Service-to-service auth (see the module docstring and academy_runtime.auth)
+    service_signing_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="This service's Ed25519 private key (PKCS#8 PEM or base64 DER); empty: the development key.",
+    )
+    service_public_keys: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="JSON: issuer → public keys it may sign with; empty: every issuer's development key.",
+    )
+    service_token_ttl_s: int = Field(default=SERVICE_TOKEN_MAX_LIFETIME_S, gt=0, le=SERVICE_TOKEN_MAX_LIFETIME_S)
 
     # Telemetry: OTLP/HTTP endpoint such as http://otel-collector:4318; empty disables export.
     otel_exporter_otlp_endpoint: str = ""
@@ -128,7 +153,6 @@ class ServiceSettings(BaseSettings):
     def _refuse_default_secrets_outside_development(self) -> Self:
         if self.environment != Environment.DEVELOPMENT:
             defaults = {
-                "SERVICE_AUTH_SECRET": self.service_auth_secret.get_secret_value() == DEV_SERVICE_AUTH_SECRET,
                 "S3_SECRET_KEY": self.s3_secret_key.get_secret_value() == DEV_S3_SECRET_KEY,
             }
             leaked = sorted(name for name, is_default in defaults.items() if is_default)
@@ -137,9 +161,42 @@ class ServiceSettings(BaseSettings):
                     f"{', '.join(leaked)} still hold the development default; set real secrets "
                     "(only ENVIRONMENT=development accepts them)"
                 )
-            if len(self.service_auth_secret.get_secret_value()) < 32:  # noqa: PLR2004
-                raise ValueError("SERVICE_AUTH_SECRET must be at least 32 characters")
         return self
+
+    @model_validator(mode="after")
+    def _service_keys_read_and_are_not_development_keys(self) -> Self:
+        # Parsed here so that a malformed key stops the process at start-up, not at its first request.
+        signing_key = self.signing_key()
+        key_set = self.public_key_set()
+        if self.environment == Environment.DEVELOPMENT:
+            return self
+        generate = "generate real ones with `academy-platform keys generate --out <dir>`"
+        if not self.service_signing_key.get_secret_value().strip():
+            raise ValueError(f"SERVICE_SIGNING_KEY is empty (only ENVIRONMENT=development has a default); {generate}")
+        if not self.service_public_keys:
+            raise ValueError(f"SERVICE_PUBLIC_KEYS is empty (only ENVIRONMENT=development has a default); {generate}")
+        development = dev_key_ids()
+        if signing_key.kid in development:
+            raise ValueError(f"SERVICE_SIGNING_KEY is a development key, which anyone can compute; {generate}")
+        trusted_dev = sorted(
+            issuer for issuer, by_kid in key_set.keys.items() if any(kid in development for kid in by_kid)
+        )
+        if trusted_dev:
+            raise ValueError(f"SERVICE_PUBLIC_KEYS trusts the development key of {', '.join(trusted_dev)}; {generate}")
+        return self
+
+    def signing_key(self) -> SigningKey:
+        """The key this process signs its tokens with: SERVICE_SIGNING_KEY, or in development when it is
+        empty the service's development key. ValueError when the text is not an Ed25519 private key."""
+        text = self.service_signing_key.get_secret_value()
+        if not text.strip():
+            return dev_signing_key(self.service_name)
+        return _cached_signing_key(text)
+
+    def public_key_set(self) -> PublicKeySet:
+        """The keys whose tokens this service accepts: SERVICE_PUBLIC_KEYS, or when it is empty every
+        issuer's development key (refused outside development by the validator above)."""
+        return public_key_set(self.service_public_keys or dev_public_keys())
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
@@ -161,6 +218,11 @@ class ServiceSettings(BaseSettings):
     def queue_name(self, purpose: str) -> str:
         """The durable queue of one (service, purpose) pair."""
         return f"{self.queue_prefix}{self.service_name}.{purpose}"
+
+
+@lru_cache(maxsize=16)
+def _cached_signing_key(text: str) -> SigningKey:
+    return SigningKey.from_text(text)
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)

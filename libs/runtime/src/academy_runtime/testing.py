@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,15 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError
 
 from academy_runtime.after_commit import wait_for_after_commit_jobs
-from academy_runtime.auth import issue_service_token
+from academy_runtime.auth import (
+    ISSUERS,
+    OPERATORS_ISSUER,
+    SigningKey,
+    generate_signing_key,
+    issue_operator_token,
+    issue_service_token,
+    route_callers,
+)
 from academy_runtime.bus import declare_events_exchange
 from academy_runtime.migrations import migrate
 from academy_runtime.provisioning import SERVICES, drop, provision, role_name
@@ -104,6 +113,20 @@ class TestPlatform:
     database: str
     role_prefix: str
     auth_secret: str
+    """A random secret of the run, from which the other secrets of the services' settings are made."""
+    keys: dict[str, SigningKey] = field(default_factory=lambda: {issuer: generate_signing_key() for issuer in ISSUERS})
+    """Every issuer's signing key (the six services and `operators`), made fresh for each run."""
+
+    def public_keys(self) -> dict[str, list[str]]:
+        """SERVICE_PUBLIC_KEYS of the run: every issuer's public key."""
+        return {issuer: [key.public_text()] for issuer, key in self.keys.items()}
+
+    def signing_key(self, issuer: str) -> SigningKey:
+        """The run's key of `issuer`; KeyError naming the known issuers for any other."""
+        try:
+            return self.keys[issuer]
+        except KeyError:
+            raise KeyError(f"the test platform has no key for {issuer!r}; issuers: {sorted(self.keys)}") from None
 
     def database_url(self, service: str) -> str:
         """An asyncpg URL that connects as the service's own role."""
@@ -130,7 +153,10 @@ class TestPlatform:
             "S3_BUCKET": f"academy-{self.run_id}".replace("_", "-"),
             "S3_ACCESS_KEY": "academy-test",
             "S3_SECRET_KEY": f"{self.auth_secret}-s3",
-            "SERVICE_AUTH_SECRET": self.auth_secret,
+            # Each service signs with its own key of this run and trusts every issuer's public key.
+            # (A name that is no issuer, such as `s3`, gets a key nobody trusts.)
+            "SERVICE_SIGNING_KEY": self.keys.get(service.replace("_", "-"), generate_signing_key()).private_text(),
+            "SERVICE_PUBLIC_KEYS": json.dumps(self.public_keys()),
             # Secrets of particular services (ignored by the others): never the development defaults.
             "YOOKASSA_SECRET_KEY": f"{self.auth_secret}-yookassa",
             "TELEGRAM_WEBHOOK_SECRET": f"{self.auth_secret}-webhook",
@@ -195,7 +221,9 @@ async def cleanup_s3(platform: TestPlatform) -> None:
         s3_bucket=env["S3_BUCKET"],
         s3_access_key=env["S3_ACCESS_KEY"],
         s3_secret_key=env["S3_SECRET_KEY"],
-        service_auth_secret=platform.auth_secret,  # whatever ENVIRONMENT says, never a refused default
+        # Whatever ENVIRONMENT says, never a refused default.
+        service_signing_key=env["SERVICE_SIGNING_KEY"],
+        service_public_keys=platform.public_keys(),
     )
     storage = ObjectStorage.from_settings(settings)
     try:
@@ -332,24 +360,46 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             return
 
 
+def real_service_keys_env() -> dict[str, str]:
+    """SERVICE_SIGNING_KEY and SERVICE_PUBLIC_KEYS holding fresh keys (not the development ones), for a
+    test that builds settings with ENVIRONMENT=production or test by hand."""
+    keys = {issuer: generate_signing_key() for issuer in ISSUERS}
+    return {
+        "SERVICE_SIGNING_KEY": keys["users"].private_text(),
+        "SERVICE_PUBLIC_KEYS": json.dumps({issuer: [key.public_text()] for issuer, key in keys.items()}),
+    }
+
+
 def service_token(platform: TestPlatform, *, caller: str, audience: str) -> str:
-    token: str = issue_service_token(platform.auth_secret, caller=caller, audience=audience)
-    return token
+    """A token `caller` (a service name, e.g. `gateway-bot`) signs with its own key of the run for `audience`."""
+    return issue_service_token(platform.signing_key(caller), caller=caller, audience=audience)
 
 
-@pytest.fixture(scope="session")
-async def api(
-    resources: Resources, service: ServiceDefinition, platform: TestPlatform
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the service's app, authenticated as the gateway, sharing `resources`.
+def operator_token(
+    platform: TestPlatform,
+    *,
+    name: str = "alice",
+    roles: tuple[str, ...] = ("support",),
+    audience: str,
+    ttl_s: int = 600,
+) -> str:
+    """An operator's token (`iss` = operators, `sub` = `name`, `roles`) signed with the run's operator key,
+    as `academy-platform operator-token` issues it."""
+    return issue_operator_token(
+        platform.signing_key(OPERATORS_ISSUER), operator=name, roles=roles, audience=audience, ttl_s=ttl_s
+    )
 
-    A response comes back once the jobs its commit started (`run_after_commit`) are done too, so a
-    test's next request sees their effect (a cache invalidated) without waiting by hand."""
+
+@contextlib.asynccontextmanager
+async def api_client(service: ServiceDefinition, resources: Resources, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the service's app, sending `token` (a service's or an operator's), sharing
+    `resources` (the app's lifespan is not run). A response comes back once the jobs its commit started
+    (`run_after_commit`) are done too, so a test's next request sees their effect (a cache invalidated)
+    without waiting by hand."""
     from academy_runtime.http import create_app
 
     app = create_app(service, resources.settings)
-    app.state.resources = resources  # the test owns the resources; the app's lifespan is not run
-    token = service_token(platform, caller="gateway-bot", audience=resources.settings.service_name)
+    app.state.resources = resources
 
     async def after_commit_jobs_done(_: httpx.Response) -> None:
         await wait_for_after_commit_jobs()
@@ -361,6 +411,87 @@ async def api(
         event_hooks={"response": [after_commit_jobs_done]},
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def api(
+    resources: Resources, service: ServiceDefinition, platform: TestPlatform
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the service's app, authenticated as the gateway (`api_client`)."""
+    token = service_token(platform, caller="gateway-bot", audience=resources.settings.service_name)
+    async with api_client(service, resources, token) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def operator_api(
+    resources: Resources, service: ServiceDefinition, platform: TestPlatform
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the service's app as operator `alice` with every role (`api_client`); a test of a
+    role's limits makes its own token with `operator_token`."""
+    from academy_runtime.auth import OPERATOR_ROLES
+
+    token = operator_token(
+        platform, name="alice", roles=OPERATOR_ROLES, audience=resources.settings.service_name, ttl_s=3600
+    )
+    async with api_client(service, resources, token) as client:
+        yield client
+
+
+_PUBLIC_OPERATIONS = frozenset({"/healthz", "/readyz", "/metrics"})
+_SAMPLE_PATH_VALUES = {"currency": "RUB"}
+
+
+async def assert_every_route_names_its_callers(
+    service: ServiceDefinition, resources: Resources, platform: TestPlatform, *, public: Iterable[str] = ()
+) -> int:
+    """Walk every route of the service's app: each one declares its callers (`academy_runtime.auth.accepts`)
+    unless its path is in `public` (plus /healthz, /readyz, /metrics), and a valid token of a caller not
+    admitted gets 403 naming who is: a service not listed, and an operator without an admitted role
+    (every role not admitted). Path parameters get `1` (or a sample value). Returns how many routes were
+    checked, so a caller can assert the walk found its routes. Issue 9 §2: "give every endpoint the list of
+    callers it accepts"."""
+    from fastapi import routing
+
+    from academy_runtime.auth import OPERATOR_ROLES, SERVICE_ISSUERS
+    from academy_runtime.http import create_app
+
+    app = create_app(service, resources.settings)
+    app.state.resources = resources
+    audience = resources.settings.service_name
+    allowed_open = _PUBLIC_OPERATIONS | set(public)
+    open_routes, wrong_answers, checked = [], [], 0
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        # Routers included in the app are resolved the way FastAPI's OpenAPI document resolves them.
+        for route in routing.iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, routing.APIRoute):
+                continue
+            callers = route_callers(route)
+            if callers is None:
+                if route.path not in allowed_open:
+                    open_routes.append(f"{sorted(route.methods or ())} {route.path}")
+                continue
+            path = route.path
+            for name in route.param_convertors:
+                path = path.replace(f"{{{name}}}", _SAMPLE_PATH_VALUES.get(name, "1"))
+            outsiders = [
+                service_token(platform, caller=other, audience=audience)
+                for other in SERVICE_ISSUERS
+                if other not in callers.services
+            ]
+            other_roles = tuple(role for role in OPERATOR_ROLES if role not in callers.roles)
+            if other_roles:
+                outsiders.append(operator_token(platform, name="mallory", roles=other_roles, audience=audience))
+            for method in sorted(route.methods or ()):
+                for token in outsiders:
+                    checked += 1
+                    response = await client.request(method, path, headers={"authorization": f"Bearer {token}"})
+                    body = response.json() if response.content else {}
+                    if response.status_code != 403 or "admits" not in body.get("error", {}).get("details", {}):  # noqa: PLR2004
+                        wrong_answers.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
+    assert not open_routes, f"routes that name no callers (academy_runtime.auth.accepts): {open_routes}"
+    assert not wrong_answers, "a caller not admitted was not refused with 403:\n" + "\n".join(wrong_answers)
+    return checked
 
 
 class EventProbe:
@@ -410,12 +541,16 @@ __all__ = [
     "EventProbe",
     "Infrastructure",
     "TestPlatform",
+    "api_client",
+    "assert_every_route_names_its_callers",
     "assert_migrations_round_trip",
     "assert_role_isolated",
     "cleanup_broker",
     "cleanup_redis",
     "discover_infrastructure",
+    "operator_token",
     "query_as",
+    "real_service_keys_env",
     "schema_drift",
     "schema_tables",
     "service_token",

@@ -24,7 +24,7 @@ from academy_billing.wallet.endpoints import router as wallet_router
 async def open_providers(resources: Resources) -> None:
     """The payment providers' clients and the users service's (for a receipt's phone), per process."""
     settings = resources.settings_as(BillingSettings)
-    tokens = TokenCache(settings.service_auth_secret.get_secret_value(), settings.service_name)
+    tokens = TokenCache.from_settings(settings)
     resources.extras["providers"] = Providers(
         yookassa=YooKassaClient.create(
             settings.yookassa_api_url,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import callers_from_settings
+from academy_runtime.auth import Caller, accepts
 from academy_runtime.dependencies import settings_dependency
 from academy_runtime.ids import BigIntegerId, IntegerId
 from fastapi import Header
@@ -29,5 +29,14 @@ RequiredIdempotencyKey = Annotated[
     ),
 ]
 
-OperatorCaller = Annotated[str, callers_from_settings("operator_callers", "run billing's operator commands")]
-"""A caller listed in OPERATOR_CALLERS: refunds, exchange rates, the reconciliation report."""
+# Who may call what (issue 9 §2), from the callers' code: the gateway (its BillingClient, money screens
+# and notification consumers) is the only service that calls billing; people act as operators with roles.
+LearnerCommand = Annotated[Caller, accepts("gateway-bot")]
+"""What a learner does in the bot (buy, top up, pay in Stars, wallet settings): the gateway only."""
+LearnerMoneyReader = Annotated[Caller, accepts("gateway-bot", roles=("support", "finance"))]
+"""A learner's wallet, transactions, purchases and payments: the gateway, support and finance operators."""
+FinanceReader = Annotated[Caller, accepts(roles=("finance", "support"))]
+"""Operators' look-ups (a payment, its refunds, a wallet's ledger check): finance and support."""
+FinanceOperator = Annotated[Caller, accepts(roles=("finance",))]
+"""Moving money or its rules (refunds, adjustments, exchange rates) and the reconciliation report: finance
+operators only; `caller.actor` (`operator:alice`) is recorded with each change."""

@@ -70,9 +70,6 @@ class BillingSettings(ServiceSettings):
 
     users_url: str = Field(default="http://127.0.0.1:8101", description="The users service (a receipt's phone).")
 
-    # Callers (service-token `iss`) allowed on operator endpoints: refunds, rates, reconciliation.
-    operator_callers: list[str] = Field(default_factory=lambda: ["operator"])
-
     # Coins wallet
     low_balance_threshold_coins: int = Field(
         default=DEFAULT_LOW_BALANCE_THRESHOLD_COINS,

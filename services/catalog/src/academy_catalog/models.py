@@ -1,4 +1,5 @@
-"""Tables of the catalog schema: categories, courses (seed `courses`), lessons (seed `lessons`), communities.
+"""Tables of the catalog schema: categories, courses (seed `courses`), lessons (seed `lessons`), communities,
+and the audit log of operators' changes.
 
 Enumerations are `VARCHAR` + `CHECK` rather than PostgreSQL enum types: adding a value is then one
 migration that replaces a constraint, and downgrades have no types to drop.
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -25,6 +28,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -195,3 +199,21 @@ class CourseEnrolment(Base):
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (Index("ix_course_enrolments_enrolled_at", "enrolled_at", "course_id"),)
+
+
+class AuditLog(Base):
+    """Who changed the catalog: one row per operator command that took effect (issue 9 §3: "the
+    operator's name in the audit log for every change they make"). `actor` is `operator:<name>` (or a
+    service's name), `action` e.g. `course_published`, `subject_id` the course, lesson's course,
+    community or category id the change answered with, `details` the command as sent."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (Index("ix_audit_log_actor_created_at", "actor", "created_at"),)

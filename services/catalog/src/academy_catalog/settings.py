@@ -10,9 +10,6 @@ class CatalogSettings(ServiceSettings):
     http_port: int = 8102
     worker_metrics_port: int = 9102
     database_url: str = "postgresql+asyncpg://academy_catalog@127.0.0.1:5432/beauty_academy"
-    # Services allowed to call the operator endpoints (create, publish, archive). The gateway checks
-    # that the human behind the request is an operator; the catalog only trusts the calling service.
-    operator_callers: list[str] = Field(default_factory=lambda: ["gateway-bot"])
     # Learner queries are cached in Redis and invalidated after every committed change; the TTL is
     # the safety net for an invalidation lost while Redis was unreachable.
     catalog_cache_ttl_s: int = Field(default=300, ge=1)

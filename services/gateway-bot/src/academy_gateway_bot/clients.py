@@ -190,7 +190,7 @@ class ServiceClients:
     ) -> ServiceClients:
         """Clients of the services at their configured URLs; `transports` (by service name) reach
         services running in the same process instead (integration tests)."""
-        tokens = TokenCache(settings.service_auth_secret.get_secret_value(), settings.service_name)
+        tokens = TokenCache.from_settings(settings)
         transports = transports or {}
 
         def client(name: str, url: str) -> ServiceClient:

@@ -10,7 +10,6 @@ import re
 from ipaddress import ip_address, ip_network
 from typing import Annotated, Any, Literal
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import ForbiddenError, NotFoundError, ValidationFailedError
@@ -22,7 +21,16 @@ from sqlalchemy import text
 from yookassa.domain.notification import WebhookNotificationFactory
 
 from academy_billing import metrics
-from academy_billing.dependencies import OperatorCaller, PaymentId, PurchaseId, RequiredIdempotencyKey, SettingsDep
+from academy_billing.dependencies import (
+    FinanceOperator,
+    FinanceReader,
+    LearnerCommand,
+    LearnerMoneyReader,
+    PaymentId,
+    PurchaseId,
+    RequiredIdempotencyKey,
+    SettingsDep,
+)
 from academy_billing.models import messaging
 from academy_billing.payments import service
 from academy_billing.payments.providers import ProviderError
@@ -72,7 +80,7 @@ _SETTLED_EVENTS = frozenset(
 
 @learners.get("/{user_id}/offers/{course_id}", response_model=Offer)
 async def get_offer(
-    user_id: UserId, course_id: CourseId, session: SessionDep, settings: SettingsDep, _: ServiceCaller
+    user_id: UserId, course_id: CourseId, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader
 ) -> Offer:
     """Every way this learner can pay for the course (Stars, coins), their balance and whether they own it.
     404 when billing has not heard of the course."""
@@ -87,7 +95,7 @@ async def buy_with_wallet(
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
-    _: ServiceCaller,
+    _: LearnerCommand,
     idempotency_key: RequiredIdempotencyKey,
 ) -> WalletPurchaseOut:
     """Charge the course to the learner's wallet. 409 `insufficient_funds` (details: balance, requested),
@@ -116,7 +124,7 @@ async def buy_with_wallet(
 
 
 @learners.get("/{user_id}/purchases", response_model=list[PurchaseOut])
-async def list_purchases(user_id: UserId, session: SessionDep, _: ServiceCaller) -> list[PurchaseOut]:
+async def list_purchases(user_id: UserId, session: SessionDep, _: LearnerMoneyReader) -> list[PurchaseOut]:
     """The learner's purchases, newest first, refunded ones included."""
     return [PurchaseOut.model_validate(p) for p in await PurchaseRepository(session).of_learner(user_id)]
 
@@ -125,7 +133,7 @@ async def list_purchases(user_id: UserId, session: SessionDep, _: ServiceCaller)
 async def list_payments(
     user_id: UserId,
     session: SessionDep,
-    _: ServiceCaller,
+    _: LearnerMoneyReader,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     before_id: Annotated[BigIntegerId | None, Query(description="Id of the last item of the previous page.")] = None,
 ) -> PaymentPage:
@@ -137,7 +145,7 @@ async def list_payments(
 
 @learners.get("/{user_id}/payments/{payment_id}", response_model=PaymentOut)
 async def get_learner_payment(
-    user_id: UserId, payment_id: PaymentId, session: SessionDep, _: ServiceCaller
+    user_id: UserId, payment_id: PaymentId, session: SessionDep, _: LearnerMoneyReader
 ) -> PaymentOut:
     """One of the learner's payments (404 when it is not theirs)."""
     payment = await PaymentRepository(session).get(payment_id)
@@ -153,7 +161,7 @@ async def create_stars_invoice(
     command: CreateStarsInvoice,
     session: SessionDep,
     settings: SettingsDep,
-    _: ServiceCaller,
+    _: LearnerCommand,
     idempotency_key: RequiredIdempotencyKey,
     locale: Locale = "ru",
 ) -> StarsInvoiceOut:
@@ -169,7 +177,7 @@ async def start_top_up(
     user_id: UserId,
     command: StartTopUp,
     resources: ResourcesDep,
-    _: ServiceCaller,
+    _: LearnerCommand,
     idempotency_key: RequiredIdempotencyKey,
 ) -> PaymentOut:
     """A YooKassa payment that tops the wallet up; the learner pays at `confirmation_url`. 422 outside the
@@ -184,7 +192,7 @@ async def start_course_payment(
     user_id: UserId,
     course_id: CourseId,
     resources: ResourcesDep,
-    _: ServiceCaller,
+    _: LearnerCommand,
     idempotency_key: RequiredIdempotencyKey,
 ) -> PaymentOut:
     """A YooKassa payment for a course priced in roubles (web payments outside Telegram)."""
@@ -198,7 +206,7 @@ async def start_course_payment(
 
 @stars.post("/pre-checkout", response_model=PreCheckoutAnswer)
 async def pre_checkout(
-    query: PreCheckout, session: SessionDep, settings: SettingsDep, _: ServiceCaller
+    query: PreCheckout, session: SessionDep, settings: SettingsDep, _: LearnerCommand
 ) -> PreCheckoutAnswer:
     """Whether Telegram may take the Stars now; always 200, a refusal carries a reason code."""
     return await service.check_pre_checkout(session, settings, query)
@@ -206,7 +214,7 @@ async def pre_checkout(
 
 @stars.post("/payments", response_model=StarsPaymentOut)
 async def successful_payment(
-    paid: StarsPayment, resources: ResourcesDep, settings: SettingsDep, _: ServiceCaller
+    paid: StarsPayment, resources: ResourcesDep, settings: SettingsDep, _: LearnerCommand
 ) -> StarsPaymentOut:
     """Apply Telegram's `successful_payment` once (idempotent on `telegram_payment_charge_id`). 404 for a
     payload that is not ours."""
@@ -221,7 +229,7 @@ async def successful_payment(
 
 
 @operators.get("/payments/{payment_id}", response_model=PaymentOut)
-async def get_payment(payment_id: PaymentId, session: SessionDep, _: OperatorCaller) -> PaymentOut:
+async def get_payment(payment_id: PaymentId, session: SessionDep, _: FinanceReader) -> PaymentOut:
     payment = await PaymentRepository(session).get(payment_id)
     if payment is None:
         raise NotFoundError(f"payment {payment_id} not found")
@@ -229,7 +237,7 @@ async def get_payment(payment_id: PaymentId, session: SessionDep, _: OperatorCal
 
 
 @operators.get("/payments/{payment_id}/refunds", response_model=list[RefundOut])
-async def list_refunds(payment_id: PaymentId, session: SessionDep, _: OperatorCaller) -> list[RefundOut]:
+async def list_refunds(payment_id: PaymentId, session: SessionDep, _: FinanceReader) -> list[RefundOut]:
     return [RefundOut.model_validate(r) for r in await RefundRepository(session).of_payment(payment_id)]
 
 
@@ -238,7 +246,7 @@ async def refund_payment(
     payment_id: PaymentId,
     command: RequestRefund,
     resources: ResourcesDep,
-    caller: OperatorCaller,
+    caller: FinanceOperator,
     idempotency_key: RequiredIdempotencyKey,
 ) -> RefundOut:
     """Refund a payment, whole (no `amount`) or in part (YooKassa only; Telegram refunds Stars whole). A
@@ -249,7 +257,7 @@ async def refund_payment(
         payment_id=payment_id,
         amount=command.amount,
         reason=command.reason,
-        requested_by=caller,
+        requested_by=caller.actor,
         request_key=idempotency_key,
     )
 
@@ -259,7 +267,7 @@ async def refund_purchase(
     purchase_id: PurchaseId,
     command: RefundPurchase,
     resources: ResourcesDep,
-    caller: OperatorCaller,
+    caller: FinanceOperator,
     idempotency_key: RequiredIdempotencyKey,
 ) -> RefundOut:
     """Reverse a purchase: coins back for a wallet purchase, the provider payment refunded otherwise."""
@@ -267,13 +275,13 @@ async def refund_purchase(
         resources,
         purchase_id=purchase_id,
         reason=command.reason,
-        requested_by=caller,
+        requested_by=caller.actor,
         request_key=idempotency_key,
     )
 
 
 @operators.get("/reconciliation", response_model=ReconciliationReport)
-async def get_reconciliation(session: SessionDep, _: OperatorCaller) -> ReconciliationReport:
+async def get_reconciliation(session: SessionDep, _: FinanceOperator) -> ReconciliationReport:
     """Balances against the ledger, provider payments against credits and purchases, refunds against
     refunded amounts, in one snapshot; `differences` lists what disagrees."""
     await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
@@ -290,14 +298,14 @@ def _rate_out(rate: rates.Rate) -> RateOut:
 
 
 @operators.get("/exchange-rates", response_model=list[RateOut])
-async def list_rates(session: SessionDep, settings: SettingsDep, _: ServiceCaller) -> list[RateOut]:
+async def list_rates(session: SessionDep, settings: SettingsDep, _: FinanceOperator) -> list[RateOut]:
     """Stars and coins per unit of each currency billing takes."""
     return [_rate_out(rate) for rate in await rates.all_rates(session, settings)]
 
 
 @operators.put("/exchange-rates/{currency}", response_model=RateOut)
 async def set_rate(
-    currency: Literal["RUB", "USD", "XTR"], command: RateIn, session: SessionDep, caller: OperatorCaller
+    currency: Literal["RUB", "USD", "XTR"], command: RateIn, session: SessionDep, caller: FinanceOperator
 ) -> RateOut:
     """Set the rate an operator chose; course prices in Stars and coins follow at once."""
     rate = await rates.set_rate(
@@ -305,7 +313,7 @@ async def set_rate(
         currency=currency,
         stars_per_unit=command.stars_per_unit,
         coins_per_unit=command.coins_per_unit,
-        updated_by=caller,
+        updated_by=caller.actor,
     )
     return _rate_out(rate)
 

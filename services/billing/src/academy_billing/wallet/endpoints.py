@@ -2,13 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.errors import NotFoundError
 from academy_runtime.ids import BigIntegerId, UserId
 from fastapi import APIRouter, Query, Request
 
-from academy_billing.dependencies import RequiredIdempotencyKey, SettingsDep, TransactionId
+from academy_billing.dependencies import (
+    FinanceOperator,
+    FinanceReader,
+    LearnerCommand,
+    LearnerMoneyReader,
+    RequiredIdempotencyKey,
+    SettingsDep,
+    TransactionId,
+)
 from academy_billing.models import messaging
 from academy_billing.payments.schemas import WalletSettingsIn
 from academy_billing.wallet import service
@@ -25,7 +32,7 @@ router = APIRouter(prefix="/internal/wallets", tags=["wallet"])
 
 
 @router.get("/{user_id}", response_model=WalletOut)
-async def get_wallet(user_id: UserId, session: SessionDep, settings: SettingsDep, _: ServiceCaller) -> WalletOut:
+async def get_wallet(user_id: UserId, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader) -> WalletOut:
     """The learner's coins balance; 0 for a learner whose wallet never changed."""
     return await service.get_wallet(session, user_id, default_threshold=settings.low_balance_threshold_coins)
 
@@ -34,7 +41,7 @@ async def get_wallet(user_id: UserId, session: SessionDep, settings: SettingsDep
 async def list_transactions(
     user_id: UserId,
     session: SessionDep,
-    _: ServiceCaller,
+    _: LearnerMoneyReader,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     before_id: Annotated[BigIntegerId | None, Query(description="Id of the last item of the previous page.")] = None,
 ) -> TransactionPage:
@@ -44,7 +51,7 @@ async def list_transactions(
 
 @router.get("/{user_id}/transactions/{transaction_id}", response_model=WalletTransactionOut)
 async def get_transaction(
-    user_id: UserId, transaction_id: TransactionId, session: SessionDep, _: ServiceCaller
+    user_id: UserId, transaction_id: TransactionId, session: SessionDep, _: LearnerMoneyReader
 ) -> WalletTransactionOut:
     found = await service.get_transaction(session, user_id, transaction_id)
     if found is None:
@@ -59,7 +66,7 @@ async def adjust_wallet(
     command: AdjustWallet,
     session: SessionDep,
     settings: SettingsDep,
-    caller: ServiceCaller,
+    caller: FinanceOperator,
     request: Request,
     idempotency_key: RequiredIdempotencyKey,
 ) -> AdjustmentOut:
@@ -67,15 +74,14 @@ async def adjust_wallet(
 
     async def adjust() -> AdjustmentOut:
         apply = service.credit if command.delta > 0 else service.debit
-        by = f"{command.operator} via {caller}" if command.operator else caller
         change = await apply(
             session,
             user_id=user_id,
             coins=abs(command.delta),
             type="adjustment",
             # The key names the request; the reference makes the ledger itself refuse a second effect.
-            reference=f"adjustment:{caller}:{idempotency_key}",
-            description=f"{command.reason} ({by})",
+            reference=f"adjustment:{caller.actor}:{idempotency_key}",
+            description=f"{command.reason} ({caller.actor})",
             low_balance_threshold=settings.low_balance_threshold_coins,
         )
         return AdjustmentOut(
@@ -93,14 +99,14 @@ async def adjust_wallet(
 
 
 @router.get("/{user_id}/audit", response_model=WalletAuditOut)
-async def audit_wallet(user_id: UserId, session: SessionDep, _: ServiceCaller) -> WalletAuditOut:
+async def audit_wallet(user_id: UserId, session: SessionDep, _: FinanceReader) -> WalletAuditOut:
     """Whether the stored balance equals the sum of the ledger and every `balance_after` is consistent."""
     return await service.audit_wallet(session, user_id)
 
 
 @router.put("/{user_id}/settings", response_model=WalletOut)
 async def change_wallet_settings(
-    user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: SettingsDep, _: ServiceCaller
+    user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: SettingsDep, _: LearnerCommand
 ) -> WalletOut:
     """The learner's wallet settings: `confirm_purchases` (ask before charging a course to the wallet)."""
     return await service.set_confirm_purchases(

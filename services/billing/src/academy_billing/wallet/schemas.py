@@ -50,13 +50,15 @@ class TransactionPage(BaseModel):
 
 
 class AdjustWallet(BaseModel):
-    """Command: an operator credits (positive `delta`) or debits (negative) a learner's wallet."""
+    """Command: an operator credits (positive `delta`) or debits (negative) a learner's wallet.
+
+    Who asked is the operator token's `sub`, recorded in the transaction's description; the body names no
+    one (a name in the body could differ from the token's)."""
 
     model_config = ConfigDict(extra="forbid")
 
     delta: int = Field(ge=-MAX_COINS_PER_CHANGE, le=MAX_COINS_PER_CHANGE, description="Signed coins; not zero.")
     reason: str = Field(min_length=3, max_length=300, description="Why, as the learner's history will show it.")
-    operator: str | None = Field(default=None, max_length=100, description="The person who asked for it.")
 
     @field_validator("delta")
     @classmethod

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
 
+from academy_catalog.audit import audited
 from academy_catalog.cache import CacheDep, InvalidatesCache
 from academy_catalog.categories import service
 from academy_catalog.categories.schemas import CategoryOut, CreateCategory
-from academy_catalog.dependencies import IdempotencyKey, OperatorCaller
+from academy_catalog.dependencies import CatalogEditor, CatalogReader, IdempotencyKey
 from academy_catalog.models import messaging
 
 router = APIRouter(prefix="/internal/categories", tags=["categories"])
@@ -17,7 +17,7 @@ _CATEGORY_LIST = TypeAdapter(list[CategoryOut])
 
 
 @router.get("", response_model=list[CategoryOut])
-async def list_categories(session: SessionDep, cache: CacheDep, _: ServiceCaller) -> Response:
+async def list_categories(session: SessionDep, cache: CacheDep, _: CatalogReader) -> Response:
     """The course categories, in display order."""
 
     async def load() -> bytes:
@@ -30,7 +30,7 @@ async def list_categories(session: SessionDep, cache: CacheDep, _: ServiceCaller
 async def create_category(
     command: CreateCategory,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -42,5 +42,11 @@ async def create_category(
         key=idempotency_key,
         payload=command.model_dump(mode="json"),
         response_model=CategoryOut,
-        action=lambda: service.create_category(session, command),
+        action=lambda: audited(
+            session,
+            editor,
+            "category_created",
+            command.model_dump(mode="json"),
+            service.create_category(session, command),
+        ),
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.ids import IntegerId
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
 
+from academy_catalog.audit import audited
 from academy_catalog.cache import CacheDep, InvalidatesCache
 from academy_catalog.communities import service
 from academy_catalog.communities.schemas import (
@@ -19,7 +19,7 @@ from academy_catalog.communities.schemas import (
     DeletedCommunity,
     EditCommunity,
 )
-from academy_catalog.dependencies import IdempotencyKey, OperatorCaller
+from academy_catalog.dependencies import CatalogEditor, CatalogReader, IdempotencyKey
 from academy_catalog.models import messaging
 
 router = APIRouter(prefix="/internal/communities", tags=["communities"])
@@ -32,7 +32,7 @@ _COMMUNITY_LIST = TypeAdapter(list[CommunityOut])
 async def list_communities(
     session: SessionDep,
     cache: CacheDep,
-    _: ServiceCaller,
+    _: CatalogReader,
     city: Annotated[str | None, Query(min_length=1, max_length=100, description="Any letter case.")] = None,
     category: Annotated[
         list[CategorySlug] | None, Query(max_length=20, description="Repeatable; unknown slugs match nothing.")
@@ -53,7 +53,7 @@ async def list_communities(
 async def create_community(
     command: CreateCommunity,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -65,16 +65,22 @@ async def create_community(
         key=idempotency_key,
         payload=command.model_dump(mode="json"),
         response_model=CommunityOut,
-        action=lambda: service.create_community(session, command),
+        action=lambda: audited(
+            session,
+            editor,
+            "community_created",
+            command.model_dump(mode="json"),
+            service.create_community(session, command),
+        ),
     )
 
 
 @router.patch("/{community_id}", response_model=CommunityOut)
-async def edit_community(
+async def edit_community(  # noqa: PLR0917 - FastAPI dependencies
     community_id: CommunityId,
     command: EditCommunity,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -86,7 +92,13 @@ async def edit_community(
         key=idempotency_key,
         payload={"community_id": community_id, **command.model_dump(mode="json", exclude_unset=True)},
         response_model=CommunityOut,
-        action=lambda: service.edit_community(session, community_id, command),
+        action=lambda: audited(
+            session,
+            editor,
+            "community_edited",
+            {"community_id": community_id, **command.model_dump(mode="json", exclude_unset=True)},
+            service.edit_community(session, community_id, command),
+        ),
     )
 
 
@@ -94,7 +106,7 @@ async def edit_community(
 async def delete_community(
     community_id: CommunityId,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -106,5 +118,11 @@ async def delete_community(
         key=idempotency_key,
         payload={"community_id": community_id},
         response_model=DeletedCommunity,
-        action=lambda: service.delete_community(session, community_id),
+        action=lambda: audited(
+            session,
+            editor,
+            "community_deleted",
+            {"community_id": community_id},
+            service.delete_community(session, community_id),
+        ),
     )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from academy_runtime.auth import ServiceCaller
+from academy_runtime.auth import Caller
 from academy_runtime.db import SessionDep
 from academy_runtime.ids import CourseId, LessonId
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from academy_catalog.audit import audited
 from academy_catalog.cache import CacheDep, InvalidatesCache
 from academy_catalog.courses import service
 from academy_catalog.courses.schemas import (
@@ -24,7 +25,7 @@ from academy_catalog.courses.schemas import (
     EditLesson,
     ReorderLessons,
 )
-from academy_catalog.dependencies import IdempotencyKey, OperatorCaller, SettingsDep
+from academy_catalog.dependencies import CatalogEditor, CatalogReader, IdempotencyKey, SettingsDep
 from academy_catalog.models import messaging
 
 router = APIRouter(prefix="/internal/courses", tags=["courses"])
@@ -45,7 +46,7 @@ async def _as_json(answer: Awaitable[BaseModel]) -> bytes:
 async def list_courses(
     session: SessionDep,
     cache: CacheDep,
-    _: ServiceCaller,
+    _: CatalogReader,
     category: Annotated[CategorySlug | None, Query(description="Only courses of this category.")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -60,7 +61,7 @@ async def list_courses(
 
 
 @router.get("/top", response_model=CourseDetail)
-async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep, _: ServiceCaller) -> Response:
+async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep, _: CatalogReader) -> Response:
     """The course of the month: the operator's `is_top` flag, else the most enrolled this month, else the newest.
 
     404 when no course is published.
@@ -79,7 +80,7 @@ async def get_course(
     course_id: CourseId,
     session: SessionDep,
     cache: CacheDep,
-    _: ServiceCaller,
+    _: CatalogReader,
     include_drafts: Annotated[
         bool, Query(description="Operators: also find drafts, archived and inactive courses.")
     ] = False,
@@ -119,11 +120,20 @@ async def _idempotent(
     session: AsyncSession,
     request: Request,
     key: str | None,
-    payload: object,
+    payload: dict[str, Any],
     action: Callable[[], Awaitable[CourseDetail]],
+    *,
+    editor: Caller,
+    change: str,
 ) -> CourseDetail:
+    """Run an operator command once per Idempotency-Key, recording it in the audit log as `change`."""
     return await messaging.idempotency.run(
-        session, request, key=key, payload=payload, response_model=CourseDetail, action=action
+        session,
+        request,
+        key=key,
+        payload=payload,
+        response_model=CourseDetail,
+        action=lambda: audited(session, editor, change, payload, action()),
     )
 
 
@@ -131,7 +141,7 @@ async def _idempotent(
 async def create_course(
     command: CreateCourse,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -143,15 +153,17 @@ async def create_course(
         idempotency_key,
         command.model_dump(mode="json"),
         lambda: service.create_course(session, command),
+        editor=editor,
+        change="course_created",
     )
 
 
 @router.patch("/{course_id}", response_model=CourseDetail)
-async def edit_course(
+async def edit_course(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     command: EditCourse,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -166,6 +178,8 @@ async def edit_course(
         idempotency_key,
         {"course_id": course_id, **command.model_dump(mode="json", exclude_unset=True)},
         lambda: service.edit_course(session, course_id, command),
+        editor=editor,
+        change="course_edited",
     )
 
 
@@ -173,14 +187,20 @@ async def edit_course(
 async def publish_course(
     course_id: CourseId,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
 ) -> CourseDetail:
     """Operators: publish a draft (`catalog.course_published.v1`); 409 for an archived course."""
     return await _idempotent(
-        session, request, idempotency_key, {"course_id": course_id}, lambda: service.publish_course(session, course_id)
+        session,
+        request,
+        idempotency_key,
+        {"course_id": course_id},
+        lambda: service.publish_course(session, course_id),
+        editor=editor,
+        change="course_published",
     )
 
 
@@ -188,23 +208,29 @@ async def publish_course(
 async def archive_course(
     course_id: CourseId,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
 ) -> CourseDetail:
     """Operators: withdraw a course for good (`catalog.course_archived.v1`)."""
     return await _idempotent(
-        session, request, idempotency_key, {"course_id": course_id}, lambda: service.archive_course(session, course_id)
+        session,
+        request,
+        idempotency_key,
+        {"course_id": course_id},
+        lambda: service.archive_course(session, course_id),
+        editor=editor,
+        change="course_archived",
     )
 
 
 @router.post("/{course_id}/lessons", response_model=CourseDetail, status_code=status.HTTP_201_CREATED)
-async def add_lesson(
+async def add_lesson(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     command: AddLesson,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -216,15 +242,17 @@ async def add_lesson(
         idempotency_key,
         {"course_id": course_id, **command.model_dump(mode="json")},
         lambda: service.add_lesson(session, course_id, command),
+        editor=editor,
+        change="lesson_added",
     )
 
 
 @router.put("/{course_id}/lessons/order", response_model=CourseDetail)
-async def reorder_lessons(
+async def reorder_lessons(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     command: ReorderLessons,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -236,6 +264,8 @@ async def reorder_lessons(
         idempotency_key,
         {"course_id": course_id, **command.model_dump(mode="json")},
         lambda: service.reorder_lessons(session, course_id, command),
+        editor=editor,
+        change="lessons_reordered",
     )
 
 
@@ -246,7 +276,7 @@ async def edit_lesson(
     lesson_id: LessonId,
     command: EditLesson,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -258,15 +288,17 @@ async def edit_lesson(
         idempotency_key,
         {"course_id": course_id, "lesson_id": lesson_id, **command.model_dump(mode="json", exclude_unset=True)},
         lambda: service.edit_lesson(session, course_id, lesson_id, command),
+        editor=editor,
+        change="lesson_edited",
     )
 
 
 @router.delete("/{course_id}/lessons/{lesson_id}", response_model=CourseDetail)
-async def delete_lesson(
+async def delete_lesson(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     lesson_id: LessonId,
     session: SessionDep,
-    _: OperatorCaller,
+    editor: CatalogEditor,
     __: InvalidatesCache,
     request: Request,
     idempotency_key: IdempotencyKey,
@@ -278,4 +310,6 @@ async def delete_lesson(
         idempotency_key,
         {"course_id": course_id, "lesson_id": lesson_id},
         lambda: service.delete_lesson(session, course_id, lesson_id),
+        editor=editor,
+        change="lesson_deleted",
     )

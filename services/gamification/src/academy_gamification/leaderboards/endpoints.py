@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.ids import UserId
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from academy_gamification.dependencies import SettingsDep
+from academy_gamification.dependencies import LearnerStandingReader, SettingsDep
 from academy_gamification.leaderboards import service
 from academy_gamification.leaderboards.board import Board, Scope
 from academy_gamification.leaderboards.schemas import LeaderboardOut
@@ -53,7 +52,7 @@ async def get_leaderboard(
     session: SessionDep,
     resources: ResourcesDep,
     settings: SettingsDep,
-    _: ServiceCaller,
+    _: LearnerStandingReader,
 ) -> LeaderboardOut:
     """Top `limit` of the board and, with `user_id`, that learner's own rank and neighbours."""
     if query.limit > settings.leaderboard_max_limit:

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.ids import UserId
 from fastapi import APIRouter
 
-from academy_gamification.dependencies import SettingsDep
+from academy_gamification.dependencies import LearnerStandingReader, SettingsDep
 from academy_gamification.points import service
 from academy_gamification.points.schemas import LearnerPointsOut
 
@@ -15,6 +14,8 @@ router = APIRouter(prefix="/internal/learners", tags=["points"])
 
 
 @router.get("/{user_id}/points", response_model=LearnerPointsOut)
-async def get_points(user_id: UserId, session: SessionDep, settings: SettingsDep, _: ServiceCaller) -> LearnerPointsOut:
+async def get_points(
+    user_id: UserId, session: SessionDep, settings: SettingsDep, _: LearnerStandingReader
+) -> LearnerPointsOut:
     today = datetime.now(settings.streak_zone).date()
     return await service.learner_points(session, user_id, today=today)

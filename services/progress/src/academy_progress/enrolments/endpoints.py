@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import UserId
 from fastapi import APIRouter, Depends, Request
 
+from academy_progress.dependencies import LearnerCommand, LearnerReader
 from academy_progress.enrolments import service
 from academy_progress.enrolments.schemas import EnrolInFreeCourse, EnrolmentResult, LearnerCourse
 from academy_progress.models import messaging
@@ -18,7 +18,7 @@ IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
 @router.get("/{user_id}/courses", response_model=list[LearnerCourse])
-async def learner_courses(user_id: UserId, session: SessionDep, _: ServiceCaller) -> list[LearnerCourse]:
+async def learner_courses(user_id: UserId, session: SessionDep, _: LearnerReader) -> list[LearnerCourse]:
     """The learner's courses with lessons total, lessons completed and progress in percent."""
     courses: list[LearnerCourse] = await service.learner_courses(session, user_id)
     return courses
@@ -29,7 +29,7 @@ async def enrol_in_free_course(
     user_id: UserId,
     command: EnrolInFreeCourse,
     session: SessionDep,
-    _: ServiceCaller,
+    _: LearnerCommand,
     request: Request,
     idempotency_key: IdempotencyKey,
 ) -> EnrolmentResult:

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import CourseId, LessonId, UserId
 from fastapi import APIRouter, Body, Depends, Request
 
+from academy_progress.dependencies import LearnerCommand, LearnerReader
 from academy_progress.lessons import service
 from academy_progress.lessons.schemas import (
     CompleteLesson,
@@ -24,7 +24,7 @@ IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
 @router.get("/{user_id}/courses/{course_id}", response_model=CourseView)
-async def learner_course(user_id: UserId, course_id: CourseId, session: SessionDep, _: ServiceCaller) -> CourseView:
+async def learner_course(user_id: UserId, course_id: CourseId, session: SessionDep, _: LearnerReader) -> CourseView:
     """The course with this learner's progress in each lesson (also for a learner not enrolled)."""
     return await service.course_view(session, user_id=user_id, course_id=course_id)
 
@@ -35,7 +35,7 @@ async def complete_lesson(
     lesson_id: LessonId,
     *,
     session: SessionDep,
-    _: ServiceCaller,
+    _: LearnerCommand,
     request: Request,
     idempotency_key: IdempotencyKey,
     command: Annotated[CompleteLesson | None, Body()] = None,
@@ -54,7 +54,7 @@ async def complete_lesson(
 
 @router.post("/{user_id}/lessons/{lesson_id}/watch-time", response_model=LessonProgressOut)
 async def record_watch_time(
-    user_id: UserId, lesson_id: LessonId, command: RecordWatchTime, session: SessionDep, _: ServiceCaller
+    user_id: UserId, lesson_id: LessonId, command: RecordWatchTime, session: SessionDep, _: LearnerCommand
 ) -> LessonProgressOut:
     """Record the seconds of the lesson's video watched so far (kept as a maximum, so retries are harmless)."""
     return await service.record_watch_time(session, user_id=user_id, lesson_id=lesson_id, seconds=command.seconds)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from fastapi import APIRouter, Query
 
+from academy_progress.dependencies import ReportReader
 from academy_progress.reports import service
 from academy_progress.reports.schemas import InactiveLearner, PopularCourse
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/internal", tags=["reports"])
 
 @router.get("/courses/popular", response_model=list[PopularCourse])
 async def popular_courses(
-    session: SessionDep, _: ServiceCaller, limit: Annotated[int, Query(ge=1, le=100)] = 5
+    session: SessionDep, _: ReportReader, limit: Annotated[int, Query(ge=1, le=100)] = 5
 ) -> list[PopularCourse]:
     """The courses with the most students (the seed's "top 5"); courses without students included."""
     return await service.popular_courses(session, limit=limit)
@@ -23,7 +23,7 @@ async def popular_courses(
 @router.get("/learners/inactive", response_model=list[InactiveLearner])
 async def inactive_learners(
     session: SessionDep,
-    _: ServiceCaller,
+    _: ReportReader,
     days: Annotated[int, Query(ge=1, le=365)] = 7,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     after_user_id: Annotated[int, Query(ge=0, description="Keyset pagination: the last user_id seen.")] = 0,

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.ids import UserId
 from academy_runtime.storage import object_storage
 from fastapi import APIRouter, Body
 
-from academy_progress.dependencies import SettingsDep
+from academy_progress.dependencies import LearnerCommand, SettingsDep
 from academy_progress.transcripts import service
 from academy_progress.transcripts.schemas import RequestTranscript, TranscriptOut
 
@@ -20,7 +19,7 @@ router = APIRouter(prefix="/internal/learners", tags=["transcripts"])
 async def issue_transcript(
     user_id: UserId,
     session: SessionDep,
-    _: ServiceCaller,
+    _: LearnerCommand,
     resources: ResourcesDep,
     settings: SettingsDep,
     command: Annotated[RequestTranscript | None, Body()] = None,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from academy_runtime.auth import ServiceCaller
 from academy_runtime.db import SessionDep
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import TelegramId, UserId
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from academy_users.accounts import service
 from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
-from academy_users.dependencies import SettingsDep
+from academy_users.dependencies import LearnerReader, ProfileEditor, Registrar, SettingsDep, TelegramLookup
 from academy_users.models import messaging
 
 router = APIRouter(prefix="/internal/users", tags=["learners"])
@@ -22,7 +21,7 @@ IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 async def register(  # noqa: PLR0917 - FastAPI dependencies
     command: RegisterLearner,
     session: SessionDep,
-    caller: ServiceCaller,
+    caller: Registrar,
     request: Request,
     idempotency_key: IdempotencyKey,
     settings: SettingsDep,
@@ -36,18 +35,24 @@ async def register(  # noqa: PLR0917 - FastAPI dependencies
         key=idempotency_key,
         payload=command.model_dump(mode="json"),
         response_model=RegistrationOut,
-        action=lambda: service.register_learner(session, command, actor=caller, settings=settings),
+        action=lambda: service.register_learner(session, command, actor=caller.actor, settings=settings),
     )
 
 
 @router.get("/by-telegram/{telegram_id}", response_model=LearnerOut)
-async def get_by_telegram_id(telegram_id: TelegramId, session: SessionDep, _: ServiceCaller) -> LearnerOut:
-    return await service.get_learner_by_telegram_id(session, telegram_id)
+async def get_by_telegram_id(telegram_id: TelegramId, session: SessionDep, caller: TelegramLookup) -> LearnerOut:
+    learner = await service.get_learner_by_telegram_id(session, telegram_id)
+    if caller.is_operator:
+        service.record_operator_read(session, learner, actor=caller.actor)
+    return learner
 
 
 @router.get("/{user_id}", response_model=LearnerOut)
-async def get_learner(user_id: UserId, session: SessionDep, _: ServiceCaller) -> LearnerOut:
-    return await service.get_learner(session, user_id)
+async def get_learner(user_id: UserId, session: SessionDep, caller: LearnerReader) -> LearnerOut:
+    learner = await service.get_learner(session, user_id)
+    if caller.is_operator:
+        service.record_operator_read(session, learner, actor=caller.actor)
+    return learner
 
 
 @router.patch("/{user_id}", response_model=LearnerOut)
@@ -55,7 +60,7 @@ async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
     user_id: UserId,
     changes: UpdateProfile,
     session: SessionDep,
-    caller: ServiceCaller,
+    caller: ProfileEditor,
     request: Request,
     idempotency_key: IdempotencyKey,
     settings: SettingsDep,
@@ -69,5 +74,5 @@ async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
         key=idempotency_key,
         payload=changes.model_dump(mode="json", exclude_unset=True),
         response_model=LearnerOut,
-        action=lambda: service.update_profile(session, user_id, changes, actor=caller, settings=settings),
+        action=lambda: service.update_profile(session, user_id, changes, actor=caller.actor, settings=settings),
     )

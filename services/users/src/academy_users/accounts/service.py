@@ -282,6 +282,12 @@ async def get_learner(session: AsyncSession, user_id: int) -> LearnerOut:
     return LearnerOut.model_validate(user)
 
 
+def record_operator_read(session: AsyncSession, learner: LearnerOut, *, actor: str) -> None:
+    """A person read a learner's personal data (name, phone): the audit log says who (`operator:alice`).
+    Services' reads are not recorded: they read on the learner's behalf, every minute."""
+    UserRepository(session).audit(user_id=learner.id, actor=actor, action="profile_read", details={})
+
+
 async def get_learner_by_telegram_id(session: AsyncSession, telegram_id: int) -> LearnerOut:
     user = await UserRepository(session).by_telegram_id(telegram_id)
     if user is None:
