@@ -20,6 +20,7 @@ from academy_runtime import metrics
 from academy_runtime.errors import ErrorBody, ValidationFailedError, error_responses, install_error_handlers
 from academy_runtime.health import router as health_router
 from academy_runtime.logs import configure_logging
+from academy_runtime.ratelimit import enforce_rate_limit, install_rate_limits
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
 from academy_runtime.telemetry import configure_tracing
@@ -221,7 +222,8 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
         version="1.0.0",
         lifespan=lifespan,
         telemetry={"exclude": _is_operational, "metrics": False},
-        dependencies=[Depends(refuse_nul_characters)],
+        # The rate limit first: a refused request costs one Redis round trip and nothing else.
+        dependencies=[Depends(enforce_rate_limit), Depends(refuse_nul_characters)],
     )
     install_error_handlers(app)
     app.include_router(health_router)
@@ -229,4 +231,5 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
         app.include_router(router)
     app.add_middleware(RequestMetricsMiddleware, service=settings.service_name)
     _install_openapi(app)
+    install_rate_limits(app)
     return app

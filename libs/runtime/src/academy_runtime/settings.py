@@ -33,6 +33,7 @@ from functools import lru_cache
 from ipaddress import ip_network
 from typing import Self, TypeVar
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -123,6 +124,23 @@ class ServiceSettings(BaseSettings):
     )
     service_token_ttl_s: int = Field(default=SERVICE_TOKEN_MAX_LIFETIME_S, gt=0, le=SERVICE_TOKEN_MAX_LIFETIME_S)
 
+    # Rate limits of the HTTP API (academy_runtime.ratelimit), shared by the replicas through Redis.
+    # `limits` notation; "a;b" applies both (a burst and a sustained rate).
+    rate_limit_enabled: bool = True
+    rate_limit_internal: str = Field(
+        default="100/second;3000/minute", description="Per authenticated caller (service or operator)."
+    )
+    rate_limit_public: str = Field(
+        default="50/second;1200/minute", description="Per source address, requests without a valid token."
+    )
+    rate_limit_routes: dict[str, str] = Field(
+        default_factory=dict, description="JSON: route template → limit replacing the above on that route."
+    )
+    rate_limit_redis_timeout_s: float = Field(default=0.25, gt=0)
+    rate_limit_fail_open_s: float = Field(
+        default=5.0, ge=0, description="After a Redis failure, serve unchecked this long before trying again."
+    )
+
     # Telemetry: OTLP/HTTP endpoint such as http://otel-collector:4318; empty disables export.
     otel_exporter_otlp_endpoint: str = ""
 
@@ -134,6 +152,19 @@ class ServiceSettings(BaseSettings):
             if entry != "*":
                 ip_network(entry, strict=False)  # raises ValueError naming the bad entry
         return ",".join(entries)
+
+    @field_validator("rate_limit_internal", "rate_limit_public")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        _parse_rate_limit(value)
+        return value
+
+    @field_validator("rate_limit_routes")
+    @classmethod
+    def _route_limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for limit in value.values():
+            _parse_rate_limit(limit)
+        return value
 
     @property
     def trusted_proxies(self) -> list[str]:
@@ -223,6 +254,16 @@ class ServiceSettings(BaseSettings):
 @lru_cache(maxsize=16)
 def _cached_signing_key(text: str) -> SigningKey:
     return SigningKey.from_text(text)
+
+
+def _parse_rate_limit(text: str) -> None:
+    """ValueError unless `text` is `limits` notation ("100/second;3000/minute"), one limit at least."""
+    try:
+        if parse_many(text):
+            return
+    except ValueError:
+        pass
+    raise ValueError(f"{text!r} is not a rate limit such as '100/second;3000/minute'")
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)

@@ -165,6 +165,10 @@ class TestPlatform:
             "CONSUMER_MAX_ATTEMPTS": "3",
             "OUTBOX_POLL_INTERVAL_S": "0.5",
             "QUEUE_EXPIRES_MS": "900000",  # a run that dies before its clean-up leaves nothing for long
+            # A test session is one caller and one address sending as fast as the machine allows
+            # (schemathesis: over a thousand requests a service); the limits' own tests set small ones.
+            "RATE_LIMIT_INTERNAL": "100000/minute",
+            "RATE_LIMIT_PUBLIC": "100000/minute",
         }
 
     def settings_for(self, definition: ServiceDefinition, **overrides: Any) -> ServiceSettings:

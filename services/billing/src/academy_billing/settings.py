@@ -48,6 +48,8 @@ class BillingSettings(ServiceSettings):
         description="A YooKassa payment still pending this long is re-read by the reconciliation job.",
     )
     reconciliation_interval_s: float = Field(default=60.0, gt=0)
+    # Per source address on YooKassa's notifications (academy_runtime.ratelimit): a few per payment.
+    rate_limit_routes: dict[str, str] = Field(default_factory=lambda: {"/webhooks/yookassa": "20/second;600/minute"})
 
     # Telegram Stars: billing refunds Stars through the Bot API itself (refundStarPayment).
     telegram_bot_token: SecretStr = SecretStr(DEV_TELEGRAM_BOT_TOKEN)

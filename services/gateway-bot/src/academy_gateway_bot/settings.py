@@ -33,6 +33,9 @@ class GatewaySettings(ServiceSettings):
     send_rate_global_per_s: int = 30
     send_rate_per_chat_per_s: int = 1
     throttle_updates_per_minute: int = 40
+    # Per source address on the webhook (academy_runtime.ratelimit): Telegram may deliver every update
+    # of the bot from one address, so this is the bot's ceiling, far above its load.
+    rate_limit_routes: dict[str, str] = Field(default_factory=lambda: {"/telegram/webhook": "200/second;6000/minute"})
 
     # The version of the personal-data consent text (i18n `consent.text`); change it with the text.
     consent_version: str = "2026-11-01"

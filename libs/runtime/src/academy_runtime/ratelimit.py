@@ -1,0 +1,276 @@
+"""Rate limits of every service's HTTP API, shared by its replicas through Redis (issue 9, part 6).
+
+Who is counted
+    - an authenticated caller (a valid token for this service): per caller, `service:<iss>` or
+      `operator:<name>`, against `RATE_LIMIT_INTERNAL`. Every replica of the caller shares the budget,
+      and so does every replica of this service (the counters live in Redis);
+    - anything else (public endpoints such as the Telegram webhook and YooKassa's notifications, and a
+      request with no or an invalid token): per source address (`request.client.host`, which uvicorn
+      resolves from X-Forwarded-For only for the proxies in `FORWARDED_ALLOW_IPS`), against
+      `RATE_LIMIT_PUBLIC`.
+    `RATE_LIMIT_ROUTES` (route template → limit) replaces the limit on one route, with a budget of its
+    own (`{"/telegram/webhook": "200/second"}`). `/healthz`, `/readyz` and `/metrics` are never limited.
+
+How
+    The `limits` library's sliding-window counter (two counters per key and window, so memory does not
+    grow with the rate) in Redis (`limits.aio.storage.RedisStorage`, `async+redis://` from `REDIS_URL`,
+    keys under `REDIS_PREFIX` + `ratelimit`). A limit is `limits` notation; several separated by `;`
+    all apply (`"100/second;3000/minute"`: bursts and the sustained rate). Over the limit: 429 in the
+    house error shape, code `rate_limited`, with `Retry-After` (whole seconds until a request would be
+    admitted) and `RateLimit-Limit`/`-Remaining`/`-Reset` plus their `X-RateLimit-*` twins.
+
+The check runs as an app-wide dependency, before the endpoint's own. The auth dependency of the
+endpoint (`academy_runtime.auth.Callers`) has not run yet then, so the limiter reads the caller from
+`request.state.caller` when something earlier set it, and otherwise verifies the token of a route that
+declares callers itself (the same `verify_token`; a bad token falls back to the source address and the
+endpoint then answers 401).
+
+When Redis does not answer
+    The limiter fails open: the request is served unchecked, `academy_rate_limit_unchecked_total`
+    counts it and a warning is logged, and for `RATE_LIMIT_FAIL_OPEN_S` seconds no check is tried (a
+    dead Redis costs each request nothing, not a timeout). Refusing all traffic would turn a Redis
+    outage into an outage of every API, while the limits only guard against overload and abuse; the
+    readiness probe and the Redis alerts report the outage itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+from prometheus_client import Counter
+
+from academy_runtime.auth import route_callers, verify_token
+from academy_runtime.errors import DomainError, error_body
+from academy_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+RATE_LIMITED = Counter(
+    "academy_http_rate_limited_total",
+    "Requests refused with 429 by the rate limiter",
+    ["service", "route", "caller_kind"],
+)
+RATE_LIMIT_UNCHECKED = Counter(
+    "academy_rate_limit_unchecked_total",
+    "Requests served without a rate-limit check because the limiter's Redis failed (fail open)",
+    ["service"],
+)
+
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_EXTRA = "rate_limiter"
+
+
+class RateLimitedError(DomainError):
+    """429: the caller or source spent its budget; `retry_after_s` is when to try again (whole seconds)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, limit: RateLimitItem, retry_after_s: int, reset_at: float) -> None:
+        super().__init__(message, details={"retry_after_s": retry_after_s})
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+        self.reset_at = reset_at
+
+    def headers(self) -> dict[str, str]:
+        """Retry-After and the RateLimit headers (IETF draft names and the X- ones clients know)."""
+        amount, reset = str(self.limit.amount), str(self.retry_after_s)
+        return {
+            "Retry-After": reset,
+            "RateLimit-Limit": amount,
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": reset,
+            "X-RateLimit-Limit": amount,
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
+        }
+
+
+async def _rate_limited_handler(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimitedError)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers()
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whom a request is counted against: `kind` is `service`, `operator` or `source`."""
+
+    kind: str
+    name: str
+
+
+def parse_limits(text: str) -> list[RateLimitItem]:
+    """`"100/second;3000/minute"` → the `limits` items; ValueError naming the text when it does not parse."""
+    try:
+        items = parse_many(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a rate limit such as '100/second;3000/minute'") from exc
+    if not items:
+        raise ValueError(f"{text!r} is not a rate limit such as '100/second;3000/minute'")
+    return items
+
+
+def storage_url(redis_url: str) -> str:
+    """REDIS_URL as the `limits` async storage URL: `redis://h:6379/0` → `async+redis://h:6379/0`
+    (`rediss://` → `async+rediss://`)."""
+    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+
+
+class RateLimiter:
+    """One process's limiter: the service's limits over a Redis storage shared by every replica.
+
+    `check(identity, route)` raises RateLimitedError when the identity's budget (the route's, if
+    RATE_LIMIT_ROUTES names it) is spent, and fails open while Redis does not answer.
+    """
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.service = settings.service_name
+        self.internal = parse_limits(settings.rate_limit_internal)
+        self.public = parse_limits(settings.rate_limit_public)
+        self.routes = {route: parse_limits(text) for route, text in settings.rate_limit_routes.items()}
+        self.fail_open_s = settings.rate_limit_fail_open_s
+        timeout = settings.rate_limit_redis_timeout_s
+        self.storage = RedisStorage(
+            storage_url(settings.redis_url),
+            wrap_exceptions=True,
+            implementation="redispy",
+            key_prefix=f"{settings.redis_prefix}ratelimit",
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self._unchecked_until = 0.0
+
+    def limits_for(self, identity: Identity, route: str) -> tuple[str, list[RateLimitItem]]:
+        """(budget scope, limits) of a request: the route's own when configured, else by identity kind."""
+        if route in self.routes:
+            return route, self.routes[route]
+        return "*", self.public if identity.kind == "source" else self.internal
+
+    async def check(self, identity: Identity, route: str) -> None:
+        """Count one request; RateLimitedError (429) when over a limit. Never raises for a Redis failure."""
+        if time.monotonic() < self._unchecked_until:
+            RATE_LIMIT_UNCHECKED.labels(self.service).inc()
+            return
+        scope, items = self.limits_for(identity, route)
+        keys = (self.service, scope, identity.kind, identity.name)
+        try:
+            for item in items:
+                if not await self.strategy.hit(item, *keys):
+                    stats = await self.strategy.get_window_stats(item, *keys)
+                    retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                    RATE_LIMITED.labels(self.service, route, identity.kind).inc()
+                    raise RateLimitedError(
+                        f"too many requests from {identity.kind} {identity.name!r} "
+                        f"(limit {item.amount} per {item.multiples} {item.GRANULARITY.name}); "
+                        f"retry in {retry_after} s",
+                        limit=item,
+                        retry_after_s=retry_after,
+                        reset_at=stats.reset_time,
+                    )
+        except (StorageError, OSError, TimeoutError) as exc:
+            self._unchecked_until = time.monotonic() + self.fail_open_s
+            RATE_LIMIT_UNCHECKED.labels(self.service).inc()
+            log.warning(
+                "rate limiter's Redis failed; serving requests unchecked",
+                extra={"error": type(exc).__name__, "retry_in_s": self.fail_open_s},
+            )
+
+    async def aclose(self) -> None:
+        """Close the storage's Redis connections (Resources.close calls this for every extra)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _caller_identity(request: Request, settings: ServiceSettings) -> Identity | None:
+    """The authenticated caller: `request.state.caller` when set, else the verified token of a route
+    that declares callers; None for a public route or a missing or invalid token."""
+    caller = getattr(request.state, "caller", None)
+    if caller is None:
+        route = request.scope.get("route")
+        token = _bearer_token(request)
+        if route is None or token is None or route_callers(route) is None:
+            return None
+        try:
+            caller = verify_token(settings.public_key_set(), token, audience=settings.service_name)
+        except DomainError:
+            return None  # the endpoint's own dependency answers 401
+    if getattr(caller, "is_operator", False):
+        return Identity("operator", str(caller.operator))
+    return Identity("service", str(getattr(caller, "service", caller)))
+
+
+def _limiter(request: Request) -> RateLimiter | None:
+    resources = getattr(request.app.state, "resources", None)
+    if resources is None or not resources.settings.rate_limit_enabled:
+        return None
+    limiter = resources.extras.get(_EXTRA)
+    if limiter is None:
+        limiter = resources.extras[_EXTRA] = RateLimiter(resources.settings)
+    assert isinstance(limiter, RateLimiter)
+    return limiter
+
+
+async def enforce_rate_limit(request: Request) -> None:
+    """App-wide dependency: count the request against its caller's or source's budget (see the module
+    docstring); RateLimitedError (429 with Retry-After) when it is spent."""
+    if request.url.path in UNLIMITED_PATHS:
+        return
+    limiter = _limiter(request)
+    if limiter is None:
+        return
+    settings = request.app.state.resources.settings
+    identity = _caller_identity(request, settings)
+    if identity is None:
+        identity = Identity("source", request.client.host if request.client else "unknown")
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    await limiter.check(identity, route)
+
+
+def document_rate_limits(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the 429 answer (house error body, Retry-After header) to every operation of an OpenAPI
+    document; returns it, changed in place."""
+    response = {
+        "description": "Too many requests from this caller or address; retry after `Retry-After` seconds.",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
+        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for path, operations in openapi.get("paths", {}).items():
+        if path in UNLIMITED_PATHS:
+            continue
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", response)
+    return openapi
+
+
+def install_rate_limits(app: FastAPI) -> None:
+    """Render RateLimitedError with its headers and document 429 in the app's OpenAPI document. The
+    dependency itself is `enforce_rate_limit`, which the app factory puts first among the app's."""
+    app.add_exception_handler(RateLimitedError, _rate_limited_handler)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return document_rate_limits(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]
