@@ -12,7 +12,7 @@ import pytest
 from academy_billing.models import Payment, Purchase, Refund, Wallet
 from academy_billing.prices.repository import CoursePriceRepository
 from academy_runtime.resources import Resources
-from academy_runtime.testing import TestPlatform, service_token
+from academy_runtime.testing import TestPlatform, operator_token, service_token
 from academy_tg_emulator import EmulatorClient, EmulatorServer, TestUser
 from academy_tg_emulator.testing import RawBotApi
 from academy_yookassa_emulator.client import YooKassaEmulatorClient
@@ -44,8 +44,7 @@ async def yk(yookassa_server: YooKassaEmulatorServer, billing_http: str) -> Asyn
         await client.clear_faults()
 
 
-async def _billing_as(billing_http: str, platform: TestPlatform, caller: str) -> AsyncIterator[httpx.AsyncClient]:
-    token = service_token(platform, caller=caller, audience="billing")
+async def _billing_as(billing_http: str, token: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=billing_http, headers={"authorization": f"Bearer {token}"}, timeout=20
     ) as client:
@@ -55,14 +54,15 @@ async def _billing_as(billing_http: str, platform: TestPlatform, caller: str) ->
 @pytest.fixture
 async def http(billing_http: str, platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
     """Billing over HTTP as the gateway calls it."""
-    async for client in _billing_as(billing_http, platform, "gateway-bot"):
+    async for client in _billing_as(billing_http, service_token(platform, caller="gateway-bot", audience="billing")):
         yield client
 
 
 @pytest.fixture
 async def operator(billing_http: str, platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    """Billing over HTTP as an operator (a caller listed in OPERATOR_CALLERS)."""
-    async for client in _billing_as(billing_http, platform, "operator"):
+    """Billing over HTTP as a finance operator, alice (refunds, rates, reconciliation)."""
+    token = operator_token(platform, name="alice", roles=("finance",), audience="billing", ttl_s=3600)
+    async for client in _billing_as(billing_http, token):
         yield client
 
 

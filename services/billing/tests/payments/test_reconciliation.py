@@ -95,7 +95,7 @@ async def test_a_randomised_run_with_duplicated_and_reordered_events_keeps_every
     assert report["payments_checked"] >= 14
     for user_id in learners:
         assert await _coins(http, user_id) == expected[user_id]
-        audit = (await http.get(f"/internal/wallets/{user_id}/audit")).json()
+        audit = (await operator.get(f"/internal/wallets/{user_id}/audit")).json()
         assert audit["consistent"], audit
         purchases = (await http.get(f"/internal/learners/{user_id}/purchases")).json()
         assert len([p for p in purchases if p["course_id"] == 651]) == (1 if user_id in buyers else 0)

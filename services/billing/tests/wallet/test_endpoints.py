@@ -81,13 +81,13 @@ async def test_one_transaction_is_found_only_under_its_own_learner(api, in_trans
     assert (await api.get("/internal/wallets/106/transactions/999999")).status_code == 404
 
 
-async def test_operator_credit_and_debit(api, resources):
-    credit = await api.post(
+async def test_operator_credit_and_debit(operator_api, resources):
+    credit = await operator_api.post(
         "/internal/wallets/108/adjustments",
-        json={"delta": 300, "reason": "Компенсация за сбой", "operator": "support:olga"},
+        json={"delta": 300, "reason": "Компенсация за сбой"},
         headers={"idempotency-key": "adj-108-1"},
     )
-    debit = await api.post(
+    debit = await operator_api.post(
         "/internal/wallets/108/adjustments",
         json={"delta": -120, "reason": "Ошибочное начисление"},
         headers={"idempotency-key": "adj-108-2"},
@@ -97,12 +97,12 @@ async def test_operator_credit_and_debit(api, resources):
     assert credit.json()["applied"] is True
     assert credit.json()["balance"] == 300
     assert credit.json()["transaction"]["type"] == "adjustment"
-    assert credit.json()["transaction"]["description"] == "Компенсация за сбой (support:olga via gateway-bot)"
-    assert credit.json()["transaction"]["reference"] == "adjustment:gateway-bot:adj-108-1"
+    assert credit.json()["transaction"]["description"] == "Компенсация за сбой (operator:alice)"
+    assert credit.json()["transaction"]["reference"] == "adjustment:operator:alice:adj-108-1"
     assert debit.json()["balance"] == 180
     assert debit.json()["transaction"]["amount"] == -120
-    assert (await api.get("/internal/wallets/108")).json()["coins"] == 180
-    assert (await api.get("/internal/wallets/108/audit")).json() == {
+    assert (await operator_api.get("/internal/wallets/108")).json()["coins"] == 180
+    assert (await operator_api.get("/internal/wallets/108/audit")).json() == {
         "user_id": 108,
         "balance": 180,
         "ledger_sum": 180,
@@ -112,21 +112,21 @@ async def test_operator_credit_and_debit(api, resources):
     }
 
 
-async def test_a_retried_adjustment_returns_the_first_answer_and_moves_coins_once(api, resources):
+async def test_a_retried_adjustment_returns_the_first_answer_and_moves_coins_once(operator_api, resources):
     request = {"json": {"delta": 40, "reason": "bonus"}, "headers": {"idempotency-key": "adj-109"}}
-    first = await api.post("/internal/wallets/109/adjustments", **request)
-    retry = await api.post("/internal/wallets/109/adjustments", **request)
+    first = await operator_api.post("/internal/wallets/109/adjustments", **request)
+    retry = await operator_api.post("/internal/wallets/109/adjustments", **request)
 
     assert retry.status_code == 200
     assert retry.json() == first.json()
     assert await _transactions(resources, 109) == 1
 
 
-async def test_an_idempotency_key_reused_for_another_adjustment_is_refused(api, resources):
-    await api.post(
+async def test_an_idempotency_key_reused_for_another_adjustment_is_refused(operator_api, resources):
+    await operator_api.post(
         "/internal/wallets/110/adjustments", json={"delta": 40, "reason": "bonus"}, headers={"idempotency-key": "k"}
     )
-    reused = await api.post(
+    reused = await operator_api.post(
         "/internal/wallets/110/adjustments", json={"delta": 41, "reason": "bonus"}, headers={"idempotency-key": "k"}
     )
 
@@ -136,12 +136,12 @@ async def test_an_idempotency_key_reused_for_another_adjustment_is_refused(api, 
 
 
 async def test_a_debit_adjustment_beyond_the_balance_gets_409_and_can_be_retried_after_a_top_up(
-    api, resources, in_transaction
+    operator_api, resources, in_transaction
 ):
     await _credit(in_transaction, 111, 10, "r:111:1")
     request = {"json": {"delta": -50, "reason": "correction"}, "headers": {"idempotency-key": "adj-111"}}
 
-    refused = await api.post("/internal/wallets/111/adjustments", **request)
+    refused = await operator_api.post("/internal/wallets/111/adjustments", **request)
 
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "insufficient_funds"
@@ -149,7 +149,7 @@ async def test_a_debit_adjustment_beyond_the_balance_gets_409_and_can_be_retried
     assert await _transactions(resources, 111) == 1
 
     await _credit(in_transaction, 111, 100, "r:111:2")
-    retried = await api.post("/internal/wallets/111/adjustments", **request)
+    retried = await operator_api.post("/internal/wallets/111/adjustments", **request)
     assert retried.status_code == 200
     assert retried.json()["balance"] == 60
 
@@ -220,16 +220,16 @@ async def test_invalid_queries_get_422_naming_the_field(api, path, params, field
         ({"delta": 5, "reason": "no key"}, {}, "header.Idempotency-Key"),
     ],
 )
-async def test_invalid_adjustments_get_422_and_change_nothing(api, resources, body, headers, field):
-    response = await api.post("/internal/wallets/112/adjustments", json=body, headers=headers)
+async def test_invalid_adjustments_get_422_and_change_nothing(operator_api, resources, body, headers, field):
+    response = await operator_api.post("/internal/wallets/112/adjustments", json=body, headers=headers)
 
     assert response.status_code == 422
     assert field in [d["field"] for d in response.json()["error"]["details"]]
     assert await _transactions(resources, 112) == 0
 
 
-async def test_audit_of_a_learner_without_a_wallet_is_consistent(api):
-    body = (await api.get("/internal/wallets/113/audit")).json()
+async def test_audit_of_a_learner_without_a_wallet_is_consistent(operator_api):
+    body = (await operator_api.get("/internal/wallets/113/audit")).json()
 
     assert body["consistent"] is True
     assert body["balance"] == 0
