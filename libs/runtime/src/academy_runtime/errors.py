@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,19 @@ async def _validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_failed", message, fields), status_code=422)
 
 
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+async def _http_exception_handler(_: Request, exc: Exception) -> JSONResponse:
+    """The framework's own refusals (no such route, method not allowed, a body that is not JSON) in the
+    house error shape. A body that cannot be parsed is malformed like any other: 422, as documented."""
+    assert isinstance(exc, StarletteHTTPException)
+    status, code, message = exc.status_code, _HTTP_CODES.get(exc.status_code, "bad_request"), str(exc.detail)
+    if status == 400 and "parsing the body" in message:  # noqa: PLR2004 - FastAPI's JSON decode failure
+        status, code, message = 422, "validation_failed", "the body is not valid JSON"
+    return JSONResponse(error_body(code, message), status_code=status, headers=exc.headers)
+
+
 async def _out_of_range_handler(request: Request, exc: Exception) -> JSONResponse:
     """A value valid in its notation but beyond what can be computed with it: a date that leaves years
     1..9999 once moved to UTC (`9999-12-31T23:00-05:00`), a number past float range. The input is at
@@ -140,5 +154,6 @@ async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONRes
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(OverflowError, _out_of_range_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
