@@ -1,4 +1,4 @@
-"""`academy-platform`: operations that span services (database provisioning)."""
+"""`academy-platform`: operations that span services (database provisioning, service and operator keys)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 
+from academy_runtime import keys_cli
 from academy_runtime.provisioning import SERVICES, drop, provision
 
 
@@ -20,7 +21,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         cmd.add_argument("--database", default=os.environ.get("DATABASE_NAME", "beauty_academy"))
         cmd.add_argument("--role-prefix", default=os.environ.get("ROLE_PREFIX", "academy_"))
+    keys_cli.add_commands(sub)  # keys generate, operator-token
     args = parser.parse_args(argv)
+    if keys_cli.run(args):
+        return
     if args.command == "provision":
         # Passwords come from DB_PASSWORD_<SERVICE>; without one the role relies on the server's auth rules.
         passwords = {s: pw for s in SERVICES if (pw := os.environ.get(f"DB_PASSWORD_{s.upper()}"))}

@@ -1,0 +1,46 @@
+"""`academy-platform keys generate` and `operator-token` (issue 9 §2, §3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from academy_runtime.auth import PublicKeySet, SigningKey, verify_token
+from academy_runtime.platform_cli import main
+
+
+def test_generated_keys_sign_tokens_the_public_set_verifies(tmp_path, capsys, monkeypatch):
+    main(["keys", "generate", "--out", str(tmp_path)])
+    public = json.loads((tmp_path / "public-keys.json").read_text())
+    assert set(public) == {"users", "catalog", "progress", "gamification", "billing", "gateway-bot", "operators"}
+    assert oct((tmp_path / "billing.key").stat().st_mode & 0o777) == "0o600"
+    capsys.readouterr()
+
+    main(["operator-token", "--name", "alice", "--role", "finance", "--audience", "billing", "--ttl", "8h",
+          "--key-file", str(tmp_path / "operators.key")])  # fmt: skip
+    token = capsys.readouterr().out.strip()
+    caller = verify_token(PublicKeySet.from_texts(public), token, audience="billing")
+    assert (caller.actor, caller.roles) == ("operator:alice", frozenset({"finance"}))
+
+
+def test_a_rotation_keeps_the_old_public_key_next_to_the_new(tmp_path):
+    main(["keys", "generate", "--out", str(tmp_path), "--issuer", "billing"])
+    old = SigningKey.from_text((tmp_path / "billing.key").read_text())
+    main(["keys", "generate", "--out", str(tmp_path), "--issuer", "billing"])
+    new = SigningKey.from_text((tmp_path / "billing.key").read_text())
+    public = PublicKeySet.from_texts(json.loads((tmp_path / "public-keys.json").read_text()))
+    assert public.key_ids() == {old.kid, new.kid}
+
+
+def test_an_operator_token_beyond_twelve_hours_is_refused(monkeypatch):
+    monkeypatch.delenv("OPERATOR_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    with pytest.raises(SystemExit, match=r"1\.\.43200 s"):
+        main(["operator-token", "--name", "alice", "--role", "finance", "--audience", "billing", "--ttl", "13h"])
+
+
+def test_outside_development_the_command_needs_the_operators_key(monkeypatch):
+    monkeypatch.delenv("OPERATOR_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    with pytest.raises(SystemExit, match="OPERATOR_SIGNING_KEY"):
+        main(["operator-token", "--name", "alice", "--role", "support", "--audience", "users"])
