@@ -45,8 +45,8 @@ class E2E:
         self.broker_proxy = proxy
 
     def settings(self, service: str) -> ServiceSettings:
-        settings = self.platform.settings_for(DEFINITIONS[service])
-        return settings.model_copy(update={"rabbitmq_url": self.platform.infra.rabbitmq_url})
+        """`service`'s settings, connecting to the broker directly (not through the proxy) as its own user."""
+        return self.platform.settings_for(DEFINITIONS[service])
 
 
 def _broker_host_port(url: str) -> tuple[str, int]:
@@ -59,12 +59,12 @@ def _broker_host_port(url: str) -> tuple[str, int]:
 async def e2e(platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[E2E]:
     host, port = _broker_host_port(platform.infra.rabbitmq_url)
     proxy = TcpProxy(host, port).start()
-    proxied_broker = platform.infra.rabbitmq_url.replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}")
     envs: dict[str, dict[str, str]] = {}
     for name, definition in DEFINITIONS.items():
         schema = definition.metadata.schema or name
         env = platform.settings_env(schema)
-        env["RABBITMQ_URL"] = proxied_broker
+        # Through the proxy, as the service's own broker user.
+        env["RABBITMQ_URL"] = platform.bus_url(name).replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}")
         env["TELEGRAM_WEBHOOK_SECRET"] = "e2e-webhook-secret-0123456789"
         env["LOG_LEVEL"] = "INFO"
         envs[name] = env

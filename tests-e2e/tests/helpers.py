@@ -10,6 +10,7 @@ import aio_pika
 import httpx
 from academy_runtime.auth import issue_service_token
 from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.testing import ProducerBus
 from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
 
 Predicate = Callable[[ChatMessage], bool]
@@ -28,15 +29,13 @@ async def api_get(e2e: Any, service: str, path: str) -> Any:
 
 
 async def publish(e2e: Any, body: bytes | dict[str, Any], routing_key: str) -> None:
-    settings = e2e.settings("users")
-    connection = await aio_pika.connect(settings.rabbitmq_url)
+    """Publish on the run's exchange as the service the routing key names (its broker user), as its relay would."""
+    producers = ProducerBus(e2e.platform)
     try:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_events_exchange(channel, settings.events_exchange)
         message = event_message(body) if isinstance(body, dict) else aio_pika.Message(body=body)
-        await exchange.publish(message, routing_key=routing_key)
+        await producers.publish(message, routing_key)
     finally:
-        await connection.close()
+        await producers.close()
 
 
 class BusTap:
@@ -48,7 +47,8 @@ class BusTap:
 
     async def __aenter__(self) -> Self:
         settings = self.e2e.settings("users")
-        self.connection = await aio_pika.connect(settings.rabbitmq_url)
+        # As the broker's administrator: no service's user may declare a server-named queue.
+        self.connection = await aio_pika.connect(self.e2e.platform.infra.rabbitmq_url)
         channel = await self.connection.channel()
         exchange = await declare_events_exchange(channel, settings.events_exchange)
         self.queue = await channel.declare_queue(exclusive=True, auto_delete=True)

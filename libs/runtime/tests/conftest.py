@@ -140,6 +140,14 @@ async def migrated(settings: ServiceSettings) -> ServiceSettings:
 
 
 @pytest.fixture(autouse=True)
+def _publish_as_producers(request: pytest.FixtureRequest) -> None:
+    """Tests on the platform publish their events as the producing service's broker user (tests/helpers.py)."""
+    from . import helpers
+
+    helpers.PLATFORM = request.getfixturevalue("platform") if "platform" in request.fixturenames else None
+
+
+@pytest.fixture(autouse=True)
 def _reset_failures() -> None:
     failures.remaining.clear()
     failures.calls.clear()

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import aio_pika
 from academy_contracts import build_event
 from academy_contracts.users import UserRegisteredV1
-from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.bus import event_message
+from academy_runtime.testing import ProducerBus, TestPlatform
 
 
 def registered(user_id: int) -> UserRegisteredV1:
@@ -25,18 +26,26 @@ def registered(user_id: int) -> UserRegisteredV1:
     )
 
 
-async def publish_raw(settings, body: bytes | dict, routing_key: str = "users.user_registered.v1") -> None:
-    connection = await aio_pika.connect(settings.rabbitmq_url)
+PLATFORM: TestPlatform | None = None
+"""The session's test platform, set by conftest for every test that uses it: events are published as their
+producer's broker user, as the producer's relay would (with `user_id`), so consumers accept them."""
+
+
+async def publish_raw(
+    settings, body: bytes | dict, routing_key: str = "users.user_registered.v1", *, as_service: str | None = None
+) -> None:
+    """Publish `body` on the run's exchange as the service the routing key names (or `as_service`)."""
+    assert PLATFORM is not None, "publish_raw needs a test that uses the platform fixture"
+    assert settings.events_exchange == PLATFORM.events_exchange
+    if isinstance(body, dict):
+        message = event_message(body)
+    else:
+        message = aio_pika.Message(body=body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+    bus = ProducerBus(PLATFORM)
     try:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_events_exchange(channel, settings.events_exchange)
-        if isinstance(body, dict):
-            message = event_message(body)
-        else:
-            message = aio_pika.Message(body=body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-        await exchange.publish(message, routing_key=routing_key)
+        await bus.publish(message, routing_key, as_service=as_service)
     finally:
-        await connection.close()
+        await bus.close()
 
 
 async def publish_event(settings, data, *, event_id: str | None = None) -> dict:

@@ -11,14 +11,13 @@ from academy_billing.app import service as billing_service
 from academy_billing.models import messaging
 from academy_billing.settings import BillingSettings
 from academy_runtime.auth import TokenCache
-from academy_runtime.bus import declare_events_exchange
 from academy_runtime.client import ServiceClient
 from academy_runtime.db import transaction
 from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import settings_as
-from academy_runtime.testing import TestPlatform
+from academy_runtime.testing import ProducerBus, TestPlatform
 from academy_tg_emulator import DEFAULT_BOT_TOKEN, EmulatorConfig, EmulatorServer
 from academy_yookassa_emulator.client import YooKassaEmulatorClient
 from academy_yookassa_emulator.config import YooKassaEmulatorConfig
@@ -158,11 +157,10 @@ def eventually() -> Callable[..., Awaitable[None]]:
 
 
 @pytest.fixture
-async def publish(resources: Resources) -> AsyncIterator[Callable[[bytes, str], Awaitable[None]]]:
-    """Publish a raw message body on the run's events exchange, as another service's relay would."""
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
-    channel = await connection.channel(publisher_confirms=True)
-    exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
+async def publish(platform: TestPlatform) -> AsyncIterator[Callable[[bytes, str], Awaitable[None]]]:
+    """Publish a raw message body on the run's events exchange, as another service's relay would (as the
+    broker user of the service the routing key names)."""
+    exchange = ProducerBus(platform)
 
     async def send(body: bytes, routing_key: str) -> None:
         await exchange.publish(
@@ -175,4 +173,4 @@ async def publish(resources: Resources) -> AsyncIterator[Callable[[bytes, str], 
         )
 
     yield send
-    await connection.close()
+    await exchange.close()

@@ -9,10 +9,10 @@ from academy_catalog.app import service as catalog_service
 from academy_catalog.cache import CatalogCache
 from academy_catalog.models import Category, messaging
 from academy_contracts import EventData, build_event
-from academy_runtime.bus import declare_events_exchange
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.db import transaction
 from academy_runtime.service import ServiceDefinition
+from academy_runtime.testing import ProducerBus, TestPlatform
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -127,7 +127,7 @@ def eventually() -> Callable[..., Awaitable[None]]:
 class Bus:
     """Publishes events on the run's exchange, as another service's relay would."""
 
-    def __init__(self, exchange: aio_pika.abc.AbstractExchange) -> None:
+    def __init__(self, exchange: ProducerBus) -> None:
         self.exchange = exchange
 
     async def publish(self, data: EventData, *, event_id: str | None = None) -> str:
@@ -140,15 +140,14 @@ class Bus:
 
 
 @pytest.fixture
-async def bus(resources: Any) -> AsyncIterator[Bus]:
-    """The catalog's consumers running against the real broker, and a way to publish to them."""
+async def bus(resources: Any, platform: TestPlatform) -> AsyncIterator[Bus]:
+    """The catalog's consumers running against the real broker, and a way to publish to them (as each
+    event's producer, with its broker user)."""
     runtime = ConsumerRuntime(resources, messaging, catalog_service.consumers)
     await runtime.start()
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
-    channel = await connection.channel()
-    exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
+    producers = ProducerBus(platform)
     try:
-        yield Bus(exchange)
+        yield Bus(producers)
     finally:
-        await connection.close()
+        await producers.close()
         await runtime.stop()

@@ -4,7 +4,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import aio_pika
 import pytest
 from academy_contracts import EventData, build_event
 from academy_contracts.progress import CourseCompletedV1, CourseCompletedV2, LessonCompletedV1
@@ -23,11 +22,12 @@ from academy_gamification.models import (
 )
 from academy_gamification.points.consumers import welcome_points
 from academy_runtime.after_commit import wait_for_after_commit_jobs
-from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.bus import event_message
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.db import transaction
 from academy_runtime.relay import OutboxRelay
 from academy_runtime.service import ServiceDefinition
+from academy_runtime.testing import ProducerBus
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -63,7 +63,7 @@ async def _reference_data(request: pytest.FixtureRequest) -> None:
 class Driver:
     """Publishes events to the run's exchange for the real consumers and reads what they did."""
 
-    def __init__(self, resources: Any, exchange: aio_pika.abc.AbstractExchange) -> None:
+    def __init__(self, resources: Any, exchange: ProducerBus) -> None:
         self.resources = resources
         self.exchange = exchange
 
@@ -212,16 +212,15 @@ class Driver:
 
 
 @pytest.fixture
-async def gamification(resources):
-    """The service's consumers running on the real broker, and a driver to feed them."""
+async def gamification(resources, platform):
+    """The service's consumers running on the real broker, and a driver to feed them (each event published
+    as its producer's broker user, as that service's relay would)."""
     runtime = ConsumerRuntime(resources, messaging, [welcome_points, learner_profiles, learning_progress])
     await runtime.start()
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
-    channel = await connection.channel(publisher_confirms=True)
-    exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
+    producers = ProducerBus(platform)
     try:
-        yield Driver(resources, exchange)
+        yield Driver(resources, producers)
     finally:
-        await connection.close()
+        await producers.close()
         await runtime.stop()
         await wait_for_after_commit_jobs()

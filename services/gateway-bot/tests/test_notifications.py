@@ -15,7 +15,8 @@ from academy_contracts import CloudEvent, EventData, build_event
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
 from academy_gateway_bot.models import NotificationLog, messaging
-from academy_runtime.bus import event_message
+from academy_runtime.bus import bus_user, connection_user, event_message, service_of
+from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER
 from academy_runtime.db import transaction
 from prometheus_client import REGISTRY
 from sqlalchemy import select
@@ -215,14 +216,22 @@ async def deliver_to_gateway(resources, *events: EventData | CloudEvent) -> list
     """Events put into the gateway's notifications queue in this order, on the real broker: what the
     exchange routes there, without the other services acting on them too. Returns their ids."""
     queue = resources.settings.queue_name("notifications")
+    settings = resources.settings
     ids = []
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+    connection = await aio_pika.connect(settings.rabbitmq_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         for event in events:
             envelope = event if isinstance(event, CloudEvent) else build_event(event)
             payload = envelope.model_dump(mode="json", exclude_none=True)
-            await channel.default_exchange.publish(event_message(payload), routing_key=queue)
+            # As the consumer's own retry path puts a message back (only the gateway's user can): the
+            # producer's user and routing key in the headers, which the consumer then checks as usual.
+            origin = {
+                ORIGINAL_KEY_HEADER: payload["type"],
+                ORIGINAL_USER_HEADER: bus_user(settings.bus_user_prefix, service_of(payload["type"])),
+            }
+            message = event_message(payload, headers=origin, user_id=connection_user(settings.rabbitmq_url))
+            await channel.default_exchange.publish(message, routing_key=queue)
             ids.append(payload["id"])
     return ids
 

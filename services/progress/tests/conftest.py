@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import aio_pika
 import pytest
 from academy_contracts import (
     CloudEvent,
@@ -19,9 +18,10 @@ from academy_contracts import (
 )
 from academy_progress.app import service as progress_service
 from academy_progress.models import messaging
-from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.bus import event_message
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.service import ServiceDefinition
+from academy_runtime.testing import ProducerBus
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -123,7 +123,7 @@ async def consumers(resources, service) -> AsyncIterator[ConsumerRuntime]:
 class Bus:
     """Publishes CloudEvents on the run's exchange, as the other services' relays do."""
 
-    def __init__(self, exchange: aio_pika.abc.AbstractExchange, resources) -> None:
+    def __init__(self, exchange: ProducerBus, resources) -> None:
         self.exchange = exchange
         self.resources = resources
 
@@ -144,14 +144,12 @@ class Bus:
 
 
 @pytest.fixture
-async def bus(resources, consumers) -> AsyncIterator[Bus]:
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+async def bus(resources, consumers, platform) -> AsyncIterator[Bus]:
+    producers = ProducerBus(platform)  # each event as its producer's broker user
     try:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
-        yield Bus(exchange, resources)
+        yield Bus(producers, resources)
     finally:
-        await connection.close()
+        await producers.close()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from academy_runtime.provisioning import provision
 
+from academy_devstack.bus import provision_bus_users
 from academy_devstack.infra import InfrastructureError, S3Server, ensure_services, port_open
 from academy_devstack.stack import (
     EMULATOR_PORT,
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     roles = asyncio.run(provision(ADMIN_URL, DATABASE))
     say(f"database {DATABASE}: schemas and roles {', '.join(roles.values())}")
     envs = {service: service_env(schema) for service, schema, *_ in SERVICES}
+    for service, bus_env in provision_bus_users(log_dir.parent, say).items():
+        envs[service].update(bus_env)
     migrate_all(envs)
     load_demo_catalog(envs["catalog"])
 

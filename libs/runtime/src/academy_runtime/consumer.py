@@ -10,12 +10,32 @@ A handler runs in one database transaction together with the insert of the event
 service's inbox: a redelivered or duplicated event finds its id there and has no second effect.
 A message that is not a valid event goes to the dead-letter queue at once; a handler that raises is
 retried after 1 s, 5 s, 30 s... and dead-lettered after `consumer_max_attempts` attempts.
+
+Before a message is parsed, the runtime checks who sent it (issue 9 §4); a message that fails a check
+is dead-lettered at once with the reason in `x-dead-letter-reason`, counted in
+`academy_events_refused_total{stage="consume"}` and logged without its body:
+- `oversized`: a body over MAX_EVENT_BYTES, refused unparsed;
+- `unverified_publisher`: the broker-validated AMQP `user_id` is not the RabbitMQ user of the service the
+  routing key names (`progress.*` must come from `<BUS_USER_PREFIX>progress`), or the message reached the
+  queue some other way than the events exchange or this service's own retry path. Topic permissions
+  already stop a service publishing another's routing keys; this check also stops a message published
+  straight into a queue through the default exchange, or by a client with broader rights than a service;
+- `source_mismatch`: the CloudEvents `source` is not `/beauty-academy/<the routing key's service>`;
+- `routing_key_mismatch`: the CloudEvents `type` is not the routing key it was published with;
+- `event_id_reused`: an id already in the inbox arrives with other content (see `event_digest`): not a
+  redelivery, so it is reported instead of being acknowledged as a duplicate.
+
+A message this service moves to its own retry or dead-letter queue is published through the default
+exchange as this service's user, with the first publisher's user and routing key in
+`x-original-user-id` and `x-original-routing-key`; those headers are believed only on a message whose
+`user_id` is this service's own user, which nobody else can set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,13 +45,15 @@ from typing import Any, TypeVar
 
 import aio_pika
 from academy_contracts import CloudEvent, EventData, InvalidEventError, parse_event
+from academy_contracts.registry import SOURCE_PREFIX
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from opentelemetry import trace
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_runtime import metrics
-from academy_runtime.bus import connect, declare_events_exchange
+from academy_runtime.bus import bus_user, connect, connection_user, declare_events_exchange, service_of
 from academy_runtime.health import Heartbeat
 from academy_runtime.messaging import Messaging
 from academy_runtime.resources import Resources
@@ -46,6 +68,7 @@ ERROR_HEADER = "x-dead-letter-error"
 CONSUMER_HEADER = "x-dead-letter-consumer"
 FAILED_AT_HEADER = "x-dead-letter-at"
 ORIGINAL_KEY_HEADER = "x-original-routing-key"
+ORIGINAL_USER_HEADER = "x-original-user-id"
 
 M = TypeVar("M", bound=EventData)
 
@@ -56,6 +79,33 @@ def _as_int(value: object) -> int:
         return int(value)  # type: ignore[call-overload,no-any-return]
     except (TypeError, ValueError):
         return 0
+
+
+def _header_text(value: object) -> str:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a delivered message was first published: its routing key on the events exchange and the
+    broker user that published it. `trusted`: both come from the broker (or from this service's own
+    retry path), not from anything a publisher could write."""
+
+    routing_key: str
+    publisher: str
+    trusted: bool
+
+
+class RefusedEventError(Exception):
+    """A message the bus checks refuse; `reason` becomes `x-dead-letter-reason`, `detail` the error
+    header. Neither carries a value from the body (no personal data)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
 
 
 @dataclass
@@ -168,6 +218,7 @@ class ConsumerRuntime:
         self.messaging = messaging
         self.consumers = consumers
         self.service = resources.settings.service_name
+        self.own_user = connection_user(resources.settings.rabbitmq_url)
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._names: dict[str, QueueNames] = {}
@@ -207,15 +258,77 @@ class ConsumerRuntime:
             self._connection = None
 
     # -- one message ---------------------------------------------------------------------------
+    def origin(self, message: AbstractIncomingMessage) -> Origin:
+        """Who first published `message`, and under which routing key (see the module docstring)."""
+        settings = self.resources.settings
+        if message.exchange == settings.events_exchange:
+            return Origin(message.routing_key or "", message.user_id or "", trusted=True)
+        if message.exchange == "" and message.user_id == self.own_user:
+            headers = message.headers or {}
+            return Origin(
+                _header_text(headers.get(ORIGINAL_KEY_HEADER)),
+                _header_text(headers.get(ORIGINAL_USER_HEADER)),
+                trusted=True,
+            )
+        return Origin("", message.user_id or "", trusted=False)
+
+    def check_publisher(self, message: AbstractIncomingMessage, origin: Origin) -> dict[str, Any] | None:
+        """Refuse (RefusedEventError) a message that is too large or not provably from the service its
+        routing key names; return its JSON object when it is one (None: let the parser say what is wrong)."""
+        settings = self.resources.settings
+        if len(message.body) > settings.max_event_bytes:
+            raise RefusedEventError(
+                "oversized", f"body of {len(message.body)} bytes over the limit of {settings.max_event_bytes}"
+            )
+        key_service = service_of(origin.routing_key)
+        if settings.bus_verify_publisher:
+            expected = bus_user(settings.bus_user_prefix, key_service)
+            if not origin.trusted:
+                raise RefusedEventError(
+                    "unverified_publisher",
+                    f"published by {origin.publisher or 'an unnamed user'} straight into the queue, not through "
+                    f"{settings.events_exchange}",
+                )
+            if origin.publisher != expected:
+                raise RefusedEventError(
+                    "unverified_publisher",
+                    f"routing key {origin.routing_key!r} belongs to {expected!r}, "
+                    f"but the message was published by {origin.publisher or 'an unnamed user'!r}",
+                )
+        try:
+            raw = json.loads(message.body)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(raw, dict):
+            return None
+        if origin.routing_key:
+            # Missing or non-text attributes are left to the parser, which calls the message invalid.
+            source, event_type = raw.get("source"), raw.get("type")
+            if isinstance(source, str) and source != f"{SOURCE_PREFIX}{key_service}":
+                raise RefusedEventError(
+                    "source_mismatch", f"source {source[:100]!r} is not the routing key's service {key_service!r}"
+                )
+            if isinstance(event_type, str) and event_type != origin.routing_key:
+                raise RefusedEventError(
+                    "routing_key_mismatch",
+                    f"type {event_type[:200]!r} published under routing key {origin.routing_key!r}",
+                )
+        return raw
+
     async def handle(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
         names = self._names[consumer.purpose]
         attempt = _as_int((message.headers or {}).get(ATTEMPT_HEADER)) + 1
+        origin = self.origin(message)
         try:
-            event, data = parse_event(message.body)
+            raw = self.check_publisher(message, origin)
+            event, data = parse_event(message.body if raw is None else raw)
+        except RefusedEventError as refused:
+            await self._refuse(consumer, message, origin, refused)
+            return
         except InvalidEventError as exc:
             log.warning("invalid event dead-lettered", extra={"queue": names.main, "reason": str(exc)})
             metrics.EVENTS_CONSUMED.labels(self.service, consumer.purpose, "invalid", "invalid").inc()
-            await self._forward(message, names.dlq, {REASON_HEADER: "invalid", ERROR_HEADER: str(exc)[:1000]})
+            await self._forward(message, names.dlq, origin, {REASON_HEADER: "invalid", ERROR_HEADER: str(exc)[:1000]})
             return
         handler = consumer.handlers.get(event.type)
         if handler is None:
@@ -240,10 +353,14 @@ class ConsumerRuntime:
         ) as span:
             try:
                 outcome = await self._run_handler(consumer, handler, event, data, attempt)
+            except RefusedEventError as refused:
+                span.set_status(trace.StatusCode.ERROR, refused.reason)
+                await self._refuse(consumer, message, origin, refused, event)
+                return
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(trace.StatusCode.ERROR)
-                await self._retry_or_dead_letter(consumer, message, event, attempt, exc)
+                await self._retry_or_dead_letter(consumer, message, origin, event, attempt, exc)
                 return
             finally:
                 metrics.HANDLER_LATENCY.labels(self.service, consumer.purpose, event.type).observe(
@@ -264,6 +381,18 @@ class ConsumerRuntime:
                 .returning(inbox.c.event_id)
             )
             if inserted.first() is None:
+                stored = (
+                    await session.execute(
+                        select(inbox.c.digest).where(inbox.c.event_id == event.id, inbox.c.consumer == consumer.purpose)
+                    )
+                ).scalar()
+                digest = self.messaging.inbox_values(event, consumer.purpose)["digest"]
+                if stored is not None and stored != digest:
+                    raise RefusedEventError(
+                        "event_id_reused",
+                        f"event id {event.id} was handled before with other content (digest {stored[:12]}…, "
+                        f"now {digest[:12]}…)",
+                    )
                 return "duplicate"
             await handler(
                 EventContext(
@@ -277,10 +406,11 @@ class ConsumerRuntime:
             )
         return "handled"
 
-    async def _retry_or_dead_letter(
+    async def _retry_or_dead_letter(  # noqa: PLR0917 - private, called from one place
         self,
         consumer: Consumer,
         message: AbstractIncomingMessage,
+        origin: Origin,
         event: CloudEvent,
         attempt: int,
         exc: Exception,
@@ -297,6 +427,7 @@ class ConsumerRuntime:
             await self._forward(
                 message,
                 names.dlq,
+                origin,
                 {REASON_HEADER: "handler_failed", ERROR_HEADER: repr(exc)[:1000], ATTEMPT_HEADER: attempt},
             )
             return
@@ -311,13 +442,46 @@ class ConsumerRuntime:
             },
         )
         metrics.EVENTS_CONSUMED.labels(self.service, consumer.purpose, event.type, "retried").inc()
-        await self._forward(message, names.retry_queue(attempt), {ATTEMPT_HEADER: attempt})
+        await self._forward(message, names.retry_queue(attempt), origin, {ATTEMPT_HEADER: attempt})
 
-    async def _forward(self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]) -> None:
-        """Publish a copy to `queue` (confirmed), then ack the original; on failure requeue it."""
+    async def _refuse(
+        self,
+        consumer: Consumer,
+        message: AbstractIncomingMessage,
+        origin: Origin,
+        refused: RefusedEventError,
+        event: CloudEvent | None = None,
+    ) -> None:
+        """Dead-letter a message the bus checks refuse: at once, counted, logged without its body."""
+        names = self._names[consumer.purpose]
+        log.warning(
+            "event refused and dead-lettered",
+            extra={
+                "queue": names.main,
+                "reason": refused.reason,
+                "error": refused.detail,
+                "routing_key": origin.routing_key,
+                "publisher": origin.publisher,
+                "event_id": event.id if event is not None else message.message_id,
+            },
+        )
+        metrics.EVENTS_REFUSED.labels(self.service, consumer.purpose, "consume", refused.reason).inc()
+        event_type = event.type if event is not None else "unknown"
+        metrics.EVENTS_CONSUMED.labels(self.service, consumer.purpose, event_type, "refused").inc()
+        await self._forward(
+            message, names.dlq, origin, {REASON_HEADER: refused.reason, ERROR_HEADER: refused.detail[:1000]}
+        )
+
+    async def _forward(
+        self, message: AbstractIncomingMessage, queue: str, origin: Origin, headers: dict[str, Any]
+    ) -> None:
+        """Publish a copy to `queue` (confirmed) as this service's user, then ack the original; on failure
+        requeue it. The copy names its first publisher and routing key as `origin` established them,
+        whatever headers the message came with."""
         assert self._publish_channel is not None
         all_headers = dict(message.headers or {})
-        all_headers.setdefault(ORIGINAL_KEY_HEADER, message.routing_key or "")
+        all_headers[ORIGINAL_KEY_HEADER] = origin.routing_key
+        all_headers[ORIGINAL_USER_HEADER] = origin.publisher
         if queue.endswith(".dlq"):
             all_headers[CONSUMER_HEADER] = self.service
             all_headers[FAILED_AT_HEADER] = datetime.now(UTC).isoformat()
@@ -329,6 +493,7 @@ class ConsumerRuntime:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=message.message_id,
             type=message.type,
+            user_id=self.own_user,
         )
         try:
             await self._publish_channel.default_exchange.publish(copy, routing_key=queue)

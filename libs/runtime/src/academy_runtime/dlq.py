@@ -14,7 +14,7 @@ from typing import Any
 import aio_pika
 
 from academy_runtime.amqp_tables import bounded_header_decoding, render_header
-from academy_runtime.bus import connect
+from academy_runtime.bus import connect, connection_user
 from academy_runtime.consumer import (
     ATTEMPT_HEADER,
     CONSUMER_HEADER,
@@ -122,6 +122,9 @@ async def _redrive_dead_letters(settings: ServiceSettings, purpose: str, limit: 
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     message_id=message.message_id,
                     type=message.type,
+                    # As this service's own user: the consumer then believes the first publisher and routing
+                    # key recorded in the headers, and checks them again (academy_runtime.consumer).
+                    user_id=connection_user(settings.rabbitmq_url),
                 ),
                 routing_key=main,
             )

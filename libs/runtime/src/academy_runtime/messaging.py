@@ -4,10 +4,14 @@ Every service's schema has the same two tables. An event is written to `outbox` 
 transaction as the state change it describes (so a rolled-back transaction publishes nothing), and
 a `NOTIFY` wakes the relay when that transaction commits. Consumers record every event id they
 handle in `inbox` in the same transaction as their effects, so a redelivered event has one effect.
+With the id they keep a digest of the event's content: the same id arriving with other content is not a
+redelivery but a producer bug or a forgery, and is dead-lettered as `event_id_reused` (see consumer.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from academy_runtime.bus import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, encode_event
 from academy_runtime.idempotency import IdempotencyStore, idempotency_table
 from academy_runtime.telemetry import current_traceparent
 
@@ -38,13 +43,28 @@ def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
+# The attributes that make up what an event says. Transport and tracing attributes (traceparent,
+# specversion, datacontenttype) may differ between two honest copies of one event and are left out.
+_CONTENT_ATTRIBUTES = ("type", "source", "subject", "time", "data")
+
+
+def event_digest(event: CloudEvent) -> str:
+    """SHA-256 (64 hex characters) of the event's content: type, source, subject, time and data as
+    canonical JSON (sorted keys, no spaces). Two deliveries of one event have the same digest; an id
+    reused for another event has another."""
+    content = event.model_dump(mode="json", include=set(_CONTENT_ATTRIBUTES))
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class Messaging:
     """Outbox, inbox and idempotency-key tables in one service's metadata, plus `publish()`."""
 
-    def __init__(self, metadata: MetaData) -> None:
+    def __init__(self, metadata: MetaData, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         if metadata.schema is None:
             raise ValueError("service metadata must name its schema")
         self.schema: str = metadata.schema
+        self.max_event_bytes = max_event_bytes
         self.outbox = Table(
             "outbox",
             metadata,
@@ -70,6 +90,8 @@ class Messaging:
             Column("consumer", String(200), primary_key=True),
             Column("event_type", String(200), nullable=False),
             Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            # event_digest() of what was handled; NULL for rows from before the column existed.
+            Column("digest", String(64), nullable=True),
         )
 
         self.idempotency = IdempotencyStore(idempotency_table(metadata))
@@ -90,6 +112,9 @@ class Messaging:
 
         A deterministic `event_id` (for example derived from the command that caused it) makes a
         retried command produce the same event instead of a second one.
+
+        Raises EventTooLargeError when the event's JSON is longer than `max_event_bytes` (256 KiB by
+        default): the bus would refuse it, so the command that produced it fails now, in its transaction.
         """
         event = build_event(
             data,
@@ -97,12 +122,16 @@ class Messaging:
             time=occurred_at or datetime.now(UTC),
             traceparent=current_traceparent(),
         )
+        payload = event.model_dump(mode="json", exclude_none=True)
+        size = len(encode_event(payload))
+        if size > self.max_event_bytes:
+            raise EventTooLargeError(event.type, size, self.max_event_bytes)
         await session.execute(
             insert(self.outbox).values(
                 event_id=uuid.UUID(event.id),
                 event_type=event.type,
                 partition_key=event.partitionkey,
-                payload=event.model_dump(mode="json", exclude_none=True),
+                payload=payload,
             )
         )
         # Delivered when the transaction commits, dropped on rollback; duplicates fold into one.
@@ -110,4 +139,5 @@ class Messaging:
         return event
 
     def inbox_values(self, event: CloudEvent, consumer: str) -> dict[str, Any]:
-        return {"event_id": event.id, "consumer": consumer, "event_type": event.type}
+        """The inbox row recording that `consumer` handled `event` (with the digest of its content)."""
+        return {"event_id": event.id, "consumer": consumer, "event_type": event.type, "digest": event_digest(event)}

@@ -34,3 +34,9 @@ HANDLER_LATENCY = Histogram(
     "academy_event_handler_duration_seconds", "Event handler latency", ["service", "consumer", "type"]
 )
 DEAD_LETTERS = Gauge("academy_dead_letters", "Messages waiting in a dead-letter queue", ["service", "queue"])
+EVENTS_REFUSED = Counter(
+    "academy_events_refused_total",
+    "Events refused by the bus checks: stage publish (the relay) or consume (a consumer), by reason "
+    "(oversized, unverified_publisher, source_mismatch, routing_key_mismatch, event_id_reused)",
+    ["service", "consumer", "stage", "reason"],
+)

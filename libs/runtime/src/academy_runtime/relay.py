@@ -8,6 +8,11 @@ delivery is at least once, and consumers' inboxes turn that into exactly one eff
 
 The relay sleeps on `LISTEN <schema>_outbox` and wakes on the `NOTIFY` that every outbox insert
 sends at commit, with a slow poll as a safety net for a missed notification.
+
+Every message carries the AMQP `user_id` of the relay's broker user (the broker checks it against the
+connection), so consumers can tell which service published it. A row whose body is over
+MAX_EVENT_BYTES is never sent: it stays unpublished with its error recorded, logged, and counted in
+`academy_events_refused_total{stage="publish"}`, and the rest of the batch goes out.
 """
 
 from __future__ import annotations
@@ -16,22 +21,27 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aio_pika
 import asyncpg
+from aio_pika import Message
 from aio_pika.abc import AbstractConnection, AbstractExchange
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_runtime import metrics
-from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.bus import EventTooLargeError, connection_user, declare_events_exchange, event_message
 from academy_runtime.db import asyncpg_dsn
 from academy_runtime.health import Heartbeat
 from academy_runtime.messaging import Messaging
 from academy_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+_OutboxRow = Row[Any, Any, Any, Any]  # id, event_type, payload, created_at
 
 _MAX_BACKOFF_S = 30.0
 # A confirm that does not come within this time means the connection is gone; the batch is retried.
@@ -136,12 +146,13 @@ class OutboxRelay:
             if not rows:
                 await self._observe_backlog(session)
                 return 0
+            messages, oversized = self._messages(rows)
             try:
                 # Publishes run concurrently on one confirming channel; each await returns once the
                 # broker has confirmed (or rejected) that message.
                 await asyncio.wait_for(
                     asyncio.gather(
-                        *(exchange.publish(event_message(row.payload), routing_key=row.event_type) for row in rows)
+                        *(exchange.publish(message, routing_key=row.event_type) for row, message in messages)
                     ),
                     timeout=_CONFIRM_TIMEOUT_S,
                 )
@@ -153,16 +164,46 @@ class OutboxRelay:
                     raise
                 raise _PublishFailedError([row.id for row in rows], exc) from exc
             now = datetime.now(UTC)
+            published = [row for row, _ in messages]
             await session.execute(
-                update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=now)
+                update(outbox).where(outbox.c.id.in_([row.id for row in published])).values(published_at=now)
             )
-        for row in rows:
+            for row, error in oversized:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(attempts=outbox.c.attempts + 1, last_error=str(error)[:2000])
+                )
+        for row in published:
             metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row.event_type).inc()
             metrics.OUTBOX_PUBLISH_LATENCY.labels(self.settings.service_name).observe(
                 max(0.0, (now - row.created_at).total_seconds())
             )
-        self.published_total += len(rows)
-        return len(rows)
+        self.published_total += len(published)
+        # Oversized rows are claimed again by every pass; counting only what went out ends this pass
+        # instead of claiming them again at once.
+        return len(published)
+
+    def _messages(
+        self, rows: Sequence[_OutboxRow]
+    ) -> tuple[list[tuple[_OutboxRow, Message]], list[tuple[_OutboxRow, Exception]]]:
+        """Each row's message, and the rows too large to send (with the error saying so)."""
+        user_id = connection_user(self.settings.rabbitmq_url)
+        messages: list[tuple[_OutboxRow, Message]] = []
+        oversized: list[tuple[_OutboxRow, Exception]] = []
+        for row in rows:
+            try:
+                messages.append(
+                    (row, event_message(row.payload, user_id=user_id, max_bytes=self.settings.max_event_bytes))
+                )
+            except EventTooLargeError as exc:
+                log.error(  # noqa: TRY400 - an expected refusal; its traceback would say nothing more
+                    "outbox event over the bus size limit; not published",
+                    extra={"event_type": row.event_type, "outbox_id": row.id, "size": exc.size, "limit": exc.limit},
+                )
+                metrics.EVENTS_REFUSED.labels(self.settings.service_name, "outbox", "publish", "oversized").inc()
+                oversized.append((row, exc))
+        return messages, oversized
 
     async def _record_failure(self, row_ids: list[int], exc: BaseException) -> None:
         outbox = self.messaging.outbox

@@ -95,6 +95,23 @@ class ServiceSettings(BaseSettings):
     consumer_prefetch: int = 32
     consumer_max_attempts: int = 5
     consumer_retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 5_000, 30_000, 120_000])
+    # Who published an event (academy_runtime.bus): service S connects as RabbitMQ user
+    # `<BUS_USER_PREFIX><S>`, and consumers require a message's broker-validated `user_id` to be the user of
+    # the service its routing key names. False only where every service shares one broker user (a test
+    # broker without per-service users); refused with ENVIRONMENT=production.
+    bus_user_prefix: str = "academy-"
+    bus_verify_publisher: bool = True
+    # Largest event body in bytes: producers refuse to publish more, consumers dead-letter more unparsed.
+    max_event_bytes: int = Field(default=256 * 1024, gt=1024)
+
+    @model_validator(mode="after")
+    def _verify_publishers_in_production(self) -> Self:
+        if self.environment == Environment.PRODUCTION and not self.bus_verify_publisher:
+            raise ValueError(
+                "BUS_VERIFY_PUBLISHER=false lets any broker user publish any service's events; give each service "
+                "its own RabbitMQ user (academy-platform provision-bus) instead"
+            )
+        return self
 
     # Outbox relay
     outbox_batch_size: int = 200

@@ -8,6 +8,11 @@ Where the infrastructure comes from, in order:
 Each test session provisions its own database and roles (random names) and its own exchange, queue
 and Redis key prefixes, and removes them at the end; each test starts with empty tables.
 
+The broker gets per-run users too, one per service, with the permissions production gives them
+(academy_runtime.bus_provisioning), when this process can provision them: `rabbitmqctl` works here and
+the broker is on this machine. Otherwise every service connects with the given URL, publisher checks
+are off (BUS_VERIFY_PUBLISHER=false), and the tests that need per-service users skip, saying why.
+
 A service's `tests/conftest.py` declares `pytest_plugins = ["academy_runtime.testing"]` and a
 session fixture `service` returning its `ServiceDefinition`.
 """
@@ -42,7 +47,17 @@ from academy_runtime.auth import (
     issue_service_token,
     route_callers,
 )
-from academy_runtime.bus import declare_events_exchange
+from academy_runtime.bus import bus_user, connection_user, declare_events_exchange, service_of
+from academy_runtime.bus_provisioning import (
+    BUS_SERVICES,
+    BusProvisioningError,
+    amqp_url,
+    apply_with_rabbitmqctl,
+    bus_grants,
+    definitions,
+    delete_users_with_rabbitmqctl,
+    rabbitmqctl_available,
+)
 from academy_runtime.migrations import migrate
 from academy_runtime.provisioning import SERVICES, drop, provision, role_name
 from academy_runtime.resources import Resources
@@ -137,6 +152,33 @@ class TestPlatform:
         base = self.infra.admin_url.rsplit("/", 1)[0]
         return f"{base}/{database or self.database}"
 
+    bus_passwords: dict[str, str] = field(default_factory=dict)
+    """Passwords of the run's broker users by service (SERVICE_NAME); empty when they could not be made."""
+    bus_skip_reason: str = ""
+    """Why the run has no per-service broker users (empty when it has them)."""
+
+    @property
+    def bus_user_prefix(self) -> str:
+        """The run's BUS_USER_PREFIX: service S connects as `<run id>-S`."""
+        return f"{self.run_id}-"
+
+    @property
+    def events_exchange(self) -> str:
+        return f"{self.run_id}.academy.events"
+
+    def bus_url(self, service: str) -> str:
+        """The AMQP URL `service` (a SERVICE_NAME: `users`, `gateway-bot`) connects with: its own user of the
+        run, or the given broker URL when the run has no per-service users."""
+        password = self.bus_passwords.get(service)
+        if password is None:
+            return self.infra.rabbitmq_url
+        return amqp_url(self.infra.rabbitmq_url, bus_user(self.bus_user_prefix, service), password)
+
+    def require_bus_users(self) -> None:
+        """Skip the calling test when the run has no per-service broker users (it tests their permissions)."""
+        if not self.bus_passwords:
+            pytest.skip(f"no per-service RabbitMQ users in this run: {self.bus_skip_reason}")
+
     def settings_env(self, service: str) -> dict[str, str]:
         """Environment variables that point one service's process at this platform."""
         return {
@@ -144,7 +186,9 @@ class TestPlatform:
             "SERVICE_NAME": service.replace("_", "-"),
             "DATABASE_URL": self.database_url(service),
             "DB_SCHEMA": service,
-            "RABBITMQ_URL": self.infra.rabbitmq_url,
+            "RABBITMQ_URL": self.bus_url(service.replace("_", "-")),
+            "BUS_USER_PREFIX": self.bus_user_prefix,
+            "BUS_VERIFY_PUBLISHER": "true" if self.bus_passwords else "false",
             "EVENTS_EXCHANGE": f"{self.run_id}.academy.events",
             "QUEUE_PREFIX": f"{self.run_id}.",
             "REDIS_URL": self.infra.redis_url,
@@ -255,6 +299,111 @@ def infrastructure() -> Iterator[Infrastructure]:
         container.stop()
 
 
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def provision_bus_users(platform: TestPlatform, extra_services: tuple[str, ...] = ()) -> None:
+    """Create the run's broker users (one per service, production's permissions, on the run's exchange and
+    queue prefix) and record their passwords in `platform`; record why not when this process cannot.
+    `extra_services` (a test's own service, such as the runtime's `rt-test`) may publish any routing key."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(platform.infra.rabbitmq_url).hostname or ""
+    if host not in _LOCAL_HOSTS:
+        platform.bus_skip_reason = f"the broker is on {host}, and rabbitmqctl reaches only this machine's"
+        return
+    if not rabbitmqctl_available():
+        platform.bus_skip_reason = "rabbitmqctl is not installed here or cannot reach the local node"
+        return
+    services = (*BUS_SERVICES, *extra_services)
+    passwords = {service: secrets.token_urlsafe(18) for service in services}
+    grants = bus_grants(
+        passwords,
+        services=services,
+        user_prefix=platform.bus_user_prefix,
+        queue_prefix=f"{platform.run_id}.",
+        exchange=platform.events_exchange,
+        topic_writes=dict.fromkeys(extra_services, ".*"),
+    )
+    try:
+        apply_with_rabbitmqctl(definitions(grants, exchange=platform.events_exchange))
+    except BusProvisioningError as exc:
+        platform.bus_skip_reason = str(exc)
+        with contextlib.suppress(BusProvisioningError):
+            delete_users_with_rabbitmqctl(grant.user for grant in grants)
+        return
+    platform.bus_passwords = passwords
+
+
+def remove_bus_users(platform: TestPlatform) -> None:
+    """Delete the run's broker users (nothing when it has none)."""
+    if platform.bus_passwords:
+        delete_users_with_rabbitmqctl(bus_user(platform.bus_user_prefix, s) for s in platform.bus_passwords)
+
+
+class ProducerBus:
+    """Publishes on the run's exchange as each event's producer would: connected as the broker user of the
+    service the routing key names, with the AMQP `user_id` set (so consumers accept it).
+
+    `as_service` publishes as another service instead (a forgery, for the tests that show it refused)."""
+
+    def __init__(self, platform: TestPlatform) -> None:
+        self.platform = platform
+        self._channels: dict[str, aio_pika.abc.AbstractChannel] = {}
+        self._connections: list[aio_pika.abc.AbstractConnection] = []
+
+    async def _exchange(self, service: str) -> aio_pika.abc.AbstractExchange:
+        channel = self._channels.get(service)
+        if channel is None or channel.is_closed:
+            connection = await aio_pika.connect(self.platform.bus_url(service))
+            self._connections.append(connection)
+            channel = await connection.channel(publisher_confirms=True)
+            self._channels[service] = channel
+        return await declare_events_exchange(channel, self.platform.events_exchange)
+
+    async def publish(
+        self,
+        message: aio_pika.Message | dict[str, Any],
+        routing_key: str | None = None,
+        *,
+        as_service: str | None = None,
+    ) -> None:
+        """Publish `message` (an AMQP message, or a CloudEvent as a JSON object) under `routing_key` (default:
+        the event's type), confirmed. Raises what the broker answers (aio_pika's ChannelAccessRefused...)."""
+        from academy_runtime.bus import event_message
+
+        if isinstance(message, dict):
+            routing_key = routing_key or str(message["type"])
+            message = event_message(message)
+        if routing_key is None:
+            raise ValueError("routing_key is required for a raw message")
+        service = as_service or service_of(routing_key)
+        message.user_id = connection_user(self.platform.bus_url(service))
+        exchange = await self._exchange(service)
+        try:
+            await exchange.publish(message, routing_key=routing_key)
+        except Exception:
+            self._channels.pop(service, None)  # a refused publish closes the channel
+            raise
+
+    async def close(self) -> None:
+        for connection in self._connections:
+            with contextlib.suppress(Exception):
+                await connection.close()
+        self._connections.clear()
+        self._channels.clear()
+
+
+@pytest.fixture
+async def producer_bus(platform: TestPlatform) -> AsyncIterator[ProducerBus]:
+    """A `ProducerBus` for the test, closed after it."""
+    bus = ProducerBus(platform)
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
 @pytest.fixture(scope="session")
 def extra_schemas() -> tuple[str, ...]:
     """Schemas (and roles) to provision besides the six services'; override in a conftest."""
@@ -297,7 +446,10 @@ async def platform(infrastructure: Infrastructure, extra_schemas: tuple[str, ...
         await _plan_generically(test_platform, (*SERVICES, *extra_schemas))
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.exit(f"PostgreSQL is not reachable at {infrastructure.admin_url}: {exc!r}", returncode=3)
+    extra_services = tuple(schema.replace("_", "-") for schema in extra_schemas)
+    await asyncio.to_thread(provision_bus_users, test_platform, extra_services)
     yield test_platform
+    await asyncio.to_thread(remove_bus_users, test_platform)
     await drop(
         infrastructure.admin_url,
         test_platform.database,
@@ -475,7 +627,7 @@ async def assert_every_route_names_its_callers(
                 if route.path not in allowed_open:
                     open_routes.append(f"{sorted(route.methods or ())} {route.path}")
                 continue
-            path = str(route.path)
+            path = route.path
             for name in route.param_convertors:
                 path = path.replace(f"{{{name}}}", _SAMPLE_PATH_VALUES.get(name, "1"))
             outsiders = [
@@ -530,8 +682,9 @@ class EventProbe:
 
 
 @pytest.fixture
-async def event_probe(resources: Resources) -> AsyncIterator[EventProbe]:
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+async def event_probe(resources: Resources, platform: TestPlatform) -> AsyncIterator[EventProbe]:
+    # As the broker's administrator: a service's own user may not declare a server-named queue.
+    connection = await aio_pika.connect(platform.infra.rabbitmq_url)
     channel = await connection.channel()
     exchange = await declare_events_exchange(channel, resources.settings.events_exchange)
     queue = await channel.declare_queue(exclusive=True, auto_delete=True)
@@ -544,6 +697,7 @@ __all__ = [
     "SERVICES",
     "EventProbe",
     "Infrastructure",
+    "ProducerBus",
     "TestPlatform",
     "api_client",
     "assert_every_route_names_its_callers",

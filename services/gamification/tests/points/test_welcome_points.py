@@ -1,14 +1,14 @@
 import asyncio
 from datetime import UTC, datetime
 
-import aio_pika
 import pytest
 from academy_contracts import build_event
 from academy_contracts.users import UserRegisteredV1
 from academy_gamification.models import LearnerScore, PointsLedgerEntry, messaging
 from academy_gamification.points.consumers import welcome_points
-from academy_runtime.bus import declare_events_exchange, event_message
+from academy_runtime.bus import event_message
 from academy_runtime.consumer import ConsumerRuntime
+from academy_runtime.testing import ProducerBus
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
@@ -32,14 +32,13 @@ async def consumers(resources):
     await runtime.stop()
 
 
-async def publish(settings, payload: dict) -> None:
-    connection = await aio_pika.connect(settings.rabbitmq_url)
+async def publish(platform, payload: dict) -> None:
+    """Publish as the event's producer (the users service's broker user), as its relay would."""
+    producers = ProducerBus(platform)
     try:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_events_exchange(channel, settings.events_exchange)
-        await exchange.publish(event_message(payload), routing_key=payload["type"])
+        await producers.publish(event_message(payload), payload["type"])
     finally:
-        await connection.close()
+        await producers.close()
 
 
 async def ledger(resources, user_id: int) -> list[PointsLedgerEntry]:
@@ -57,8 +56,8 @@ async def wait_for_ledger(resources, user_id: int, rows: int, timeout: float = 1
         await asyncio.sleep(0.05)
 
 
-async def test_a_new_learner_gets_welcome_points_and_points_awarded_is_published(resources, consumers):
-    await publish(resources.settings, build_event(registered(1)).model_dump(mode="json", exclude_none=True))
+async def test_a_new_learner_gets_welcome_points_and_points_awarded_is_published(resources, consumers, platform):
+    await publish(platform, build_event(registered(1)).model_dump(mode="json", exclude_none=True))
 
     entries = await wait_for_ledger(resources, 1, 1)
     assert [(e.points, e.reason, e.award_key) for e in entries] == [(50, "welcome", "welcome:1")]
@@ -75,13 +74,15 @@ async def test_a_new_learner_gets_welcome_points_and_points_awarded_is_published
     assert score.total_points == 50
 
 
-async def test_welcome_points_are_awarded_once_for_duplicates_and_for_a_second_registration_event(resources, consumers):
+async def test_welcome_points_are_awarded_once_for_duplicates_and_for_a_second_registration_event(
+    resources, consumers, platform
+):
     event = build_event(registered(2)).model_dump(mode="json", exclude_none=True)
-    await publish(resources.settings, event)  # the event
-    await publish(resources.settings, event)  # redelivered
+    await publish(platform, event)  # the event
+    await publish(platform, event)  # redelivered
     # a different event for the same learner (e.g. re-published by an operator): still one award
-    await publish(resources.settings, build_event(registered(2)).model_dump(mode="json", exclude_none=True))
-    await publish(resources.settings, build_event(registered(3)).model_dump(mode="json", exclude_none=True))
+    await publish(platform, build_event(registered(2)).model_dump(mode="json", exclude_none=True))
+    await publish(platform, build_event(registered(3)).model_dump(mode="json", exclude_none=True))
 
     await wait_for_ledger(resources, 3, 1)
     await asyncio.sleep(0.3)
@@ -94,8 +95,8 @@ async def test_welcome_points_are_awarded_once_for_duplicates_and_for_a_second_r
     assert score.total_points == 50
 
 
-async def test_points_endpoint_reads_the_total(api, resources, consumers):
-    await publish(resources.settings, build_event(registered(4)).model_dump(mode="json", exclude_none=True))
+async def test_points_endpoint_reads_the_total(api, resources, consumers, platform):
+    await publish(platform, build_event(registered(4)).model_dump(mode="json", exclude_none=True))
     await wait_for_ledger(resources, 4, 1)
 
     response = await api.get("/internal/learners/4/points")

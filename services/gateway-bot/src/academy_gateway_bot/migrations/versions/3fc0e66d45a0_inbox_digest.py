@@ -1,0 +1,31 @@
+"""inbox.digest: what the handled event said, so an id reused for other content is reported
+
+A consumer that meets an event id already in the inbox compares the new event's digest with this one:
+equal is a redelivery (acknowledged, no second effect), different is dead-lettered as `event_id_reused`
+(issue 9, part 4). Rows already there have none and are taken as redeliveries.
+
+Revision ID: 3fc0e66d45a0
+Revises: 5c1e2a7f9d40
+Create Date: 2026-11-30 20:00:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "3fc0e66d45a0"
+down_revision: str | None = "5c1e2a7f9d40"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SCHEMA = "gateway_bot"
+
+
+def upgrade() -> None:
+    op.add_column("inbox", sa.Column("digest", sa.String(length=64), nullable=True), schema=SCHEMA)
+
+
+def downgrade() -> None:
+    op.drop_column("inbox", "digest", schema=SCHEMA)
