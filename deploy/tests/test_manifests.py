@@ -534,7 +534,9 @@ def test_every_service_has_a_migration_job_and_its_own_database_role(variant: st
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
             assert env["EVENTS_EXCHANGE"] == "academy.events"
             assert env["S3_BUCKET"] == "beauty-academy"
-            assert {"SERVICE_AUTH_SECRET", "RABBITMQ_URL", "REDIS_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY"} <= env.keys()
+            assert {"SERVICE_PUBLIC_KEYS", "RABBITMQ_URL", "REDIS_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY"} <= env.keys()
+            service_key = schema.upper() + "_SIGNING_KEY"
+            assert env["SERVICE_SIGNING_KEY"] == f"<secret:academy-signing-keys/{service_key}>", "its own key only"
         (migrate,) = job["spec"]["template"]["spec"]["containers"]
         assert migrate["args"] == ["migrate", "upgrade", "head"]
 
@@ -588,6 +590,7 @@ def test_placeholder_secrets_only_in_the_base() -> None:
     secrets = of_kind(render("base"), "Secret")
     assert {s["metadata"]["name"] for s in secrets} == {
         "academy-shared-secrets",
+        "academy-signing-keys",
         "academy-db-passwords",
         "academy-postgres-admin",
         "academy-backup-s3",
@@ -701,7 +704,6 @@ BILLING_PAYMENT_SETTINGS = {
     "MIN_TOP_UP_RUB",
     "MAX_TOP_UP_RUB",
     "STARS_TOP_UP_ENABLED",
-    "OPERATOR_CALLERS",
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_API_URL",
     "USERS_URL",
