@@ -25,9 +25,8 @@ import aiohttp
 import httpx
 from academy_catalog.app import service as catalog_service
 from academy_devstack.stack import Process, free_port, venv_script
-from academy_runtime.auth import issue_service_token
 from academy_runtime.migrations import migrate
-from academy_runtime.testing import TestPlatform
+from academy_runtime.testing import TestPlatform, operator_token, service_token
 
 from bench.catalog_data import course_command
 from bench.platform import bench_platform
@@ -234,7 +233,7 @@ async def measure(
             order = SIDES if warmup or (round_no - options.warmup_rounds) % 2 else SIDES[::-1]
             for name in order:
                 # A fresh token per round, as the gateway's token cache re-signs one every few minutes.
-                token = issue_service_token(platform.auth_secret, caller=GATEWAY, audience="catalog")
+                token = service_token(platform, caller=GATEWAY, audience="catalog")
                 result = await load_round(http, servers[name], paths, token, options)
                 if result.errors:
                     raise RuntimeError(f"{name}: {result.errors}/{options.requests} requests failed")
@@ -263,7 +262,8 @@ async def run(options: Options) -> dict[str, Any]:
             await asyncio.to_thread(
                 migrate, catalog_service, "upgrade", "head", database_url=platform.database_url("catalog")
             )
-            token = issue_service_token(platform.auth_secret, caller=GATEWAY, audience="catalog", ttl_s=3600)
+            # The courses are made by an editor (an operator token, up to 12 h); pages are read as the gateway.
+            editor = operator_token(platform, name="bench", roles=("catalog-editor",), audience="catalog", ttl_s=3600)
             env = catalog_env(platform)
             async with started("catalog", [venv_script("academy-catalog"), "api"], env, log_dir) as catalog:
                 await wait_ready(catalog, "/readyz")
@@ -272,12 +272,14 @@ async def run(options: Options) -> dict[str, Any]:
                     "lessons per category through the operator API"
                 )
                 seed_started = time.perf_counter()
-                categories = await seed(catalog, token, options)
+                categories = await seed(catalog, editor, options)
                 seed_seconds = time.perf_counter() - seed_started
                 paths = list_paths(categories, options)
-                await check_pages(catalog, token, paths, options)
+                await check_pages(catalog, service_token(platform, caller=GATEWAY, audience="catalog"), paths, options)
                 body_path = log_dir / "courses.json"
-                body_path.write_bytes(await capture(catalog, token, paths[0]))
+                body_path.write_bytes(
+                    await capture(catalog, service_token(platform, caller=GATEWAY, audience="catalog"), paths[0])
+                )
                 bare_command = [sys.executable, "-m", "bench.bare_app", "--body", str(body_path)]
                 async with started("bare", bare_command, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir) as bare:
                     await wait_ready(bare, "/internal/courses")
