@@ -8,9 +8,8 @@ from typing import Any, Self
 
 import aio_pika
 import httpx
-from academy_runtime.auth import issue_service_token
 from academy_runtime.bus import declare_events_exchange, event_message
-from academy_runtime.testing import ProducerBus
+from academy_runtime.testing import ProducerBus, operator_token
 from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
 
 Predicate = Callable[[ChatMessage], bool]
@@ -21,7 +20,9 @@ def points_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
 
 
 async def api_get(e2e: Any, service: str, path: str) -> Any:
-    token = issue_service_token(e2e.platform.auth_secret, caller="e2e", audience=service)
+    """GET from a service as a support operator (`e2e`) looks a learner up: every read the tests make
+    admits the support role."""
+    token = operator_token(e2e.platform, name="e2e", roles=("support",), audience=service)
     async with httpx.AsyncClient(base_url=e2e.stack.api_url(service), timeout=10) as client:
         response = await client.get(path, headers={"authorization": f"Bearer {token}"})
         response.raise_for_status()

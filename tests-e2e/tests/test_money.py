@@ -13,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from academy_runtime.auth import issue_service_token
+from academy_runtime.testing import operator_token
 from academy_tg_emulator.client import EmulatorClient, TestUser
 
 from .helpers import api_get, button_like, press, screen, start, text_has
@@ -104,7 +104,7 @@ async def test_a_learner_pays_in_stars_tops_up_buys_from_the_wallet_and_an_opera
     # 5. An operator refunds that purchase: the learner is told, gets the coins back, loses the course.
     purchases = await api_get(e2e, "billing", f"/internal/learners/{learner['id']}/purchases")
     [bought] = [p for p in purchases if p["payment_id"] is None]
-    token = issue_service_token(e2e.platform.auth_secret, caller="operator", audience="billing")
+    token = operator_token(e2e.platform, name="alice", roles=("finance",), audience="billing")
     async with httpx.AsyncClient(base_url=e2e.stack.api_url("billing"), timeout=20) as operator:
         refund = await operator.post(
             f"/internal/purchases/{bought['id']}/refund",
@@ -123,7 +123,7 @@ async def test_a_learner_pays_in_stars_tops_up_buys_from_the_wallet_and_an_opera
     assert course["enrolled"] is False
     stars_course = [p for p in purchases if p["payment_id"] is not None]
     assert [p["status"] for p in stars_course] == ["active"]
-    report_token = issue_service_token(e2e.platform.auth_secret, caller="operator", audience="billing")
+    report_token = operator_token(e2e.platform, name="alice", roles=("finance",), audience="billing")
     async with httpx.AsyncClient(base_url=e2e.stack.api_url("billing"), timeout=20) as operator:
         report = (
             await operator.get("/internal/reconciliation", headers={"authorization": f"Bearer {report_token}"})

@@ -9,7 +9,7 @@ from academy_gateway_bot.app import service as gateway_service
 from academy_gateway_bot.bot import BotRuntime, open_bot_runtime
 from academy_gateway_bot.polling import receive_telegram_updates
 from academy_progress.app import service as progress_service
-from academy_runtime.auth import TokenCache
+from academy_runtime.auth import OPERATORS_ISSUER, OperatorTokenCache, TokenCache
 from academy_runtime.client import ServiceClient
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.inprocess import InProcessStack
@@ -22,6 +22,8 @@ from academy_users.app import service as users_service
 from academy_yookassa_emulator.config import YooKassaEmulatorConfig
 from academy_yookassa_emulator.server import YooKassaEmulatorServer
 from pydantic import SecretStr
+
+from . import learning_support
 
 pytest_plugins = ["academy_runtime.testing"]
 
@@ -88,11 +90,19 @@ async def services(
 
 
 @pytest.fixture(scope="session")
-def operator(services: InProcessStack) -> ServiceClient:
-    """Billing as an operator calls it (refunds): a service token issued to `operator`."""
-    billing = services["billing"]
-    tokens = TokenCache(billing.settings.service_auth_secret.get_secret_value(), "operator")
-    return ServiceClient("billing", "http://billing", tokens, transport=billing.transport())
+def operator(services: InProcessStack, platform: TestPlatform) -> ServiceClient:
+    """Billing as a finance operator (alice) calls it: refunds, adjustments."""
+    tokens = OperatorTokenCache(platform.signing_key(OPERATORS_ISSUER), "alice", ["finance"])
+    return ServiceClient("billing", "http://billing", tokens, transport=services["billing"].transport())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def operators(services: InProcessStack, platform: TestPlatform, operator: ServiceClient) -> learning_support.Operators:
+    """The people who make the tests' catalog and fund wallets: an editor (catalog-editor) and alice (finance)."""
+    tokens = OperatorTokenCache(platform.signing_key(OPERATORS_ISSUER), "editor", ["catalog-editor"])
+    editor = ServiceClient("catalog", "http://catalog", tokens, transport=services["catalog"].transport())
+    learning_support.OPERATORS.catalog, learning_support.OPERATORS.billing = editor, operator
+    return learning_support.OPERATORS
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Test data for the learning screens: categories, published courses and registered learners, made through
-the real services' APIs (the gateway's own clients: it is one of the catalog's operator callers)."""
+the real services' APIs: the gateway's own clients for what the gateway does, and operators' clients
+(`OPERATORS`: a catalog editor, a finance operator; set up by conftest) for the catalog and wallet funds."""
 
 from __future__ import annotations
 
@@ -8,13 +9,45 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from academy_gateway_bot.bot import BotRuntime
+from academy_runtime.client import ServiceClient
 from academy_runtime.errors import NotFoundError
 from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
+
+
+@dataclass
+class Operators:
+    """ServiceClients signed as operators (the gateway may not change the catalog or adjust wallets)."""
+
+    catalog: ServiceClient | None = None  # an editor with the catalog-editor role
+    billing: ServiceClient | None = None  # alice, with the finance role
+
+    def editor(self) -> ServiceClient:
+        assert self.catalog is not None, "the operators fixture (conftest) sets the editor's client"
+        return self.catalog
+
+    def finance(self) -> ServiceClient:
+        assert self.billing is not None, "the operators fixture (conftest) sets the finance client"
+        return self.billing
+
+
+OPERATORS = Operators()
+
+
+def catalog_editor() -> ServiceClient:
+    """The catalog as its editor calls it (create, edit, publish, archive)."""
+    return OPERATORS.editor()
+
+
+def finance() -> ServiceClient:
+    """Billing as a finance operator calls it (adjustments, refunds)."""
+    return OPERATORS.finance()
+
 
 needs_s3 = pytest.mark.skipif(
     not os.environ.get("TEST_S3_ENDPOINT"), reason="the transcript needs an S3 server (TEST_S3_ENDPOINT)"
@@ -28,7 +61,7 @@ def unique(prefix: str) -> str:
 async def new_category(runtime: BotRuntime, title_ru: str = "Нейл-арт", title_en: str = "Nail art") -> str:
     """A category of this test alone, so counts and pages are the test's own."""
     slug = unique("t")
-    await runtime.clients.catalog.post(
+    await catalog_editor().post(
         "/internal/categories",
         json={"slug": slug, "title_ru": f"{title_ru} {slug}", "title_en": f"{title_en} {slug}"},
         idempotency_key=unique("category"),
@@ -56,7 +89,7 @@ async def publish_course(
     `fields` are more of the catalog's course fields (`full_description`, `cover_image_url`...)."""
     title = title or unique("Курс")
     key = secrets.token_hex(4)  # for the links: titles have spaces and Cyrillic
-    course = await runtime.clients.catalog.post(
+    course = await catalog_editor().post(
         "/internal/courses",
         json={
             "title": title,
@@ -80,7 +113,7 @@ async def publish_course(
         },
         idempotency_key=unique("course"),
     )
-    published: dict[str, Any] = await runtime.clients.catalog.post(
+    published: dict[str, Any] = await catalog_editor().post(
         f"/internal/courses/{course['id']}/publish", idempotency_key=unique("publish")
     )
     return published
@@ -182,7 +215,7 @@ async def wait_for_offer(
 
 async def fund(runtime: BotRuntime, user_id: int, coins: int, reason: str = "test funds") -> dict[str, Any]:
     """Coins put on (or, negative, taken from) the learner's wallet as an operator's adjustment."""
-    adjustment: dict[str, Any] = await runtime.clients.billing.post(
+    adjustment: dict[str, Any] = await finance().post(
         f"/internal/wallets/{user_id}/adjustments",
         json={"delta": coins, "reason": reason},
         idempotency_key=unique("adjust"),
@@ -192,7 +225,7 @@ async def fund(runtime: BotRuntime, user_id: int, coins: int, reason: str = "tes
 
 async def archive_course(runtime: BotRuntime, course: dict[str, Any]) -> None:
     """The operator withdraws the course for good (catalog.course_archived)."""
-    await runtime.clients.catalog.post(f"/internal/courses/{course['id']}/archive", idempotency_key=unique("archive"))
+    await catalog_editor().post(f"/internal/courses/{course['id']}/archive", idempotency_key=unique("archive"))
 
 
 async def wait_for_progress(

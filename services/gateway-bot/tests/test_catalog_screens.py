@@ -6,6 +6,7 @@ import pytest
 from academy_tg_emulator.client import TestUser
 
 from .learning_support import (
+    catalog_editor,
     has_text,
     new_category,
     publish_course,
@@ -117,7 +118,7 @@ async def new_long_category(gateway, length: int) -> tuple[str, str]:
     token = secrets.token_hex(4)
     slug = ("permanent-makeup-microblading-and-lip-blush-advanced-" + "x" * length)[: length - 9] + f"-{token}"
     title = f"Перманент {token}"
-    await gateway.clients.catalog.post(
+    await catalog_editor().post(
         "/internal/categories",
         json={"slug": slug, "title_ru": title, "title_en": f"Permanent {token}"},
         idempotency_key=unique("category"),

@@ -2,13 +2,21 @@
 
 import pytest
 
-from .learning_support import has_text, new_category, publish_course, register, unique, wait_until_progress_knows
+from .learning_support import (
+    catalog_editor,
+    has_text,
+    new_category,
+    publish_course,
+    register,
+    unique,
+    wait_until_progress_knows,
+)
 
 pytestmark = pytest.mark.integration
 
 
 async def add_community(gateway, **fields) -> dict:
-    community: dict = await gateway.clients.catalog.post(
+    community: dict = await catalog_editor().post(
         "/internal/communities",
         json={"telegram_link": f"https://t.me/{unique('chat').replace('-', '_')}", **fields},
         idempotency_key=unique("community"),

@@ -10,6 +10,7 @@ from academy_tg_emulator.client import ChatMessage
 from .learning_support import (
     archive_course,
     bot_messages,
+    catalog_editor,
     enrol_and_complete,
     has_text,
     new_category,
@@ -89,7 +90,7 @@ async def test_enrolling_in_a_course_withdrawn_since_its_card_was_shown_says_so(
     if withdraw == "archive":
         await archive_course(gateway, course)
     else:
-        await gateway.clients.catalog.patch(
+        await catalog_editor().patch(
             f"/internal/courses/{course['id']}", json={"is_active": False}, idempotency_key=unique("hide")
         )
     await wait_for_progress(gateway, learner["id"], course["id"], lambda view: view is None)
@@ -113,7 +114,7 @@ async def test_completing_a_lesson_removed_from_the_course_leads_to_the_next_one
     await enrol_and_complete(gateway, learner, course, lessons=0)
     lesson = await open_first_lesson(tg, user, course)
     removed = course["lessons"][0]
-    await gateway.clients.catalog.delete(
+    await catalog_editor().delete(
         f"/internal/courses/{course['id']}/lessons/{removed['id']}", idempotency_key=unique("remove")
     )
     await wait_for_progress(
@@ -144,7 +145,7 @@ async def test_completing_a_preview_that_is_no_longer_free_shows_the_lesson_lock
     await tg.press_button_by_text(user, lessons, next(b for b in labels(lessons) if b.startswith("▶️ 1.")))
     preview = await wait_for_edit(tg, lessons, has_text("Урок 1 из 2"))
     first = course["lessons"][0]
-    await gateway.clients.catalog.patch(
+    await catalog_editor().patch(
         f"/internal/courses/{course['id']}/lessons/{first['id']}",
         json={"is_free": False},
         idempotency_key=unique("lock"),

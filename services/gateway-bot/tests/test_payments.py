@@ -11,6 +11,7 @@ from academy_gateway_bot.screens import format_amount
 from academy_runtime.client import ServiceClient
 
 from .learning_support import (
+    catalog_editor,
     fund,
     has_text,
     new_category,
@@ -160,7 +161,7 @@ async def test_pre_checkout_is_refused_when_the_price_changed_with_the_reason(ga
     await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}")
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
 
-    await gateway.clients.catalog.patch(f"/internal/courses/{course['id']}", json={"price": "6900"})
+    await catalog_editor().patch(f"/internal/courses/{course['id']}", json={"price": "6900"})
     await wait_for_offer(gateway, learner["id"], course["id"], lambda o: o["stars_price"] != offer["stars_price"])
     query = await tg.send_pre_checkout_query(user, invoice_message_id=invoice.message_id)
     answer = await tg.wait_for_pre_checkout_answer(query)
@@ -178,7 +179,7 @@ async def test_pre_checkout_is_refused_when_the_course_was_archived(gateway, tg)
     await tg.press_button_by_text(user, card, f"Оплатить ⭐ {ru(offer['stars_price'])}")
     invoice = await tg.wait_for_message(user.id, lambda m: m.invoice is not None, after=card.message_id)
 
-    await gateway.clients.catalog.post(f"/internal/courses/{course['id']}/archive")
+    await catalog_editor().post(f"/internal/courses/{course['id']}/archive")
     await wait_for_offer(gateway, learner["id"], course["id"], lambda o: not o["on_sale"])
     query = await tg.send_pre_checkout_query(user, invoice_message_id=invoice.message_id)
     answer = await tg.wait_for_pre_checkout_answer(query)
@@ -195,7 +196,7 @@ async def test_a_coins_button_of_a_course_no_longer_on_sale_is_answered_and_char
     await fund(gateway, learner["id"], coins)
     card = await open_course_card(gateway, tg, user, category, course)
 
-    await gateway.clients.catalog.post(f"/internal/courses/{course['id']}/archive")
+    await catalog_editor().post(f"/internal/courses/{course['id']}/archive")
     await wait_for_offer(gateway, learner["id"], course["id"], lambda o: not o["on_sale"])
     press = await tg.press_button_by_text(user, card, f"Купить за {ru(coins)} монет")  # the card is stale now
     answer = await tg.wait_for_callback_answer(press)

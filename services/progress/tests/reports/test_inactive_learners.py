@@ -42,8 +42,8 @@ async def learners(project_course, make_course_event, enrol, record_progress):
     await enrol(7, 1, at=days_ago(3))
 
 
-async def test_inactive_learners_are_listed_once_each(api, learners):
-    response = await api.get("/internal/learners/inactive", params={"days": 7})
+async def test_inactive_learners_are_listed_once_each(operator_api, learners):
+    response = await operator_api.get("/internal/learners/inactive", params={"days": 7})
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -55,24 +55,24 @@ async def test_inactive_learners_are_listed_once_each(api, learners):
     assert by_user[7]["last_activity_at"] is None
 
 
-async def test_the_window_is_a_parameter(api, learners):
-    body = (await api.get("/internal/learners/inactive", params={"days": 12})).json()
+async def test_the_window_is_a_parameter(operator_api, learners):
+    body = (await operator_api.get("/internal/learners/inactive", params={"days": 12})).json()
 
     # With 12 days, learner 1 (10 days) and 4 (9 days) were active enough.
     assert [row["user_id"] for row in body] == [5, 7]
 
 
-async def test_keyset_pagination(api, learners):
-    first = (await api.get("/internal/learners/inactive", params={"limit": 2})).json()
-    rest = (await api.get("/internal/learners/inactive", params={"limit": 2, "after_user_id": 4})).json()
+async def test_keyset_pagination(operator_api, learners):
+    first = (await operator_api.get("/internal/learners/inactive", params={"limit": 2})).json()
+    rest = (await operator_api.get("/internal/learners/inactive", params={"limit": 2, "after_user_id": 4})).json()
 
     assert [row["user_id"] for row in first] == [1, 4]
     assert [row["user_id"] for row in rest] == [5, 7]
 
 
 @pytest.mark.parametrize(("params", "field"), [({"days": 0}, "query.days"), ({"days": "week"}, "query.days")])
-async def test_invalid_days_is_422(api, params, field):
-    response = await api.get("/internal/learners/inactive", params=params)
+async def test_invalid_days_is_422(operator_api, params, field):
+    response = await operator_api.get("/internal/learners/inactive", params=params)
 
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == field

@@ -33,8 +33,8 @@ async def catalog(project_course, make_course_event, enrol, record_progress, lat
             await record_progress(user_id, 1, lesson_id, completed_at=later(60))
 
 
-async def test_top_five_counts_students_once_and_skips_invisible_courses(api, catalog):
-    response = await api.get("/internal/courses/popular")
+async def test_top_five_counts_students_once_and_skips_invisible_courses(operator_api, catalog):
+    response = await operator_api.get("/internal/courses/popular")
 
     assert response.status_code == 200, response.text
     # Ties by course id; courses 5..7 have no students, and 5 still makes the top five.
@@ -42,16 +42,16 @@ async def test_top_five_counts_students_once_and_skips_invisible_courses(api, ca
     assert response.json()[0] == {"course_id": 1, "title": "Курс 1", "category": "manicure", "students_count": 3}
 
 
-async def test_limit_is_respected_and_courses_without_students_are_listed(api, catalog):
-    body = (await api.get("/internal/courses/popular", params={"limit": 50})).json()
+async def test_limit_is_respected_and_courses_without_students_are_listed(operator_api, catalog):
+    body = (await operator_api.get("/internal/courses/popular", params={"limit": 50})).json()
 
     assert [c["course_id"] for c in body] == [1, 2, 3, 4, 5, 6, 7]
     assert [c["students_count"] for c in body[-3:]] == [0, 0, 0]
 
 
 @pytest.mark.parametrize("limit", [0, 101, "five"])
-async def test_invalid_limit_is_422(api, limit):
-    response = await api.get("/internal/courses/popular", params={"limit": limit})
+async def test_invalid_limit_is_422(operator_api, limit):
+    response = await operator_api.get("/internal/courses/popular", params={"limit": limit})
 
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "query.limit"
