@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from academy_runtime.db import SessionDep
 from academy_runtime.dependencies import ResourcesDep
-from academy_runtime.errors import ForbiddenError, NotFoundError, ValidationFailedError
+from academy_runtime.errors import ForbiddenError, NotFoundError, ValidationFailedError, error_responses
 from academy_runtime.ids import BigIntegerId, CourseId, UserId
 from academy_runtime.resources import Resources
 from fastapi import APIRouter, BackgroundTasks, Query, Request
@@ -78,7 +78,7 @@ _SETTLED_EVENTS = frozenset(
 # -- the learner's side ----------------------------------------------------------------------------
 
 
-@learners.get("/{user_id}/offers/{course_id}", response_model=Offer)
+@learners.get("/{user_id}/offers/{course_id}", responses=error_responses(404), response_model=Offer)
 async def get_offer(
     user_id: UserId, course_id: CourseId, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader
 ) -> Offer:
@@ -87,7 +87,7 @@ async def get_offer(
     return await service.offer(session, settings, user_id=user_id, course_id=course_id)
 
 
-@learners.post("/{user_id}/purchases", response_model=WalletPurchaseOut)
+@learners.post("/{user_id}/purchases", responses=error_responses(404), response_model=WalletPurchaseOut)
 async def buy_with_wallet(
     *,
     user_id: UserId,
@@ -123,13 +123,13 @@ async def buy_with_wallet(
     )
 
 
-@learners.get("/{user_id}/purchases", response_model=list[PurchaseOut])
+@learners.get("/{user_id}/purchases", responses=error_responses(404), response_model=list[PurchaseOut])
 async def list_purchases(user_id: UserId, session: SessionDep, _: LearnerMoneyReader) -> list[PurchaseOut]:
     """The learner's purchases, newest first, refunded ones included."""
     return [PurchaseOut.model_validate(p) for p in await PurchaseRepository(session).of_learner(user_id)]
 
 
-@learners.get("/{user_id}/payments", response_model=PaymentPage)
+@learners.get("/{user_id}/payments", responses=error_responses(404), response_model=PaymentPage)
 async def list_payments(
     user_id: UserId,
     session: SessionDep,
@@ -143,7 +143,7 @@ async def list_payments(
     return PaymentPage(items=items, next_before_id=items[-1].id if len(rows) > limit else None)
 
 
-@learners.get("/{user_id}/payments/{payment_id}", response_model=PaymentOut)
+@learners.get("/{user_id}/payments/{payment_id}", responses=error_responses(404), response_model=PaymentOut)
 async def get_learner_payment(
     user_id: UserId, payment_id: PaymentId, session: SessionDep, _: LearnerMoneyReader
 ) -> PaymentOut:
@@ -154,7 +154,7 @@ async def get_learner_payment(
     return PaymentOut.model_validate(payment)
 
 
-@learners.post("/{user_id}/stars-invoices", response_model=StarsInvoiceOut)
+@learners.post("/{user_id}/stars-invoices", responses=error_responses(404), response_model=StarsInvoiceOut)
 async def create_stars_invoice(
     *,
     user_id: UserId,
@@ -172,7 +172,7 @@ async def create_stars_invoice(
     )
 
 
-@learners.post("/{user_id}/top-ups", response_model=PaymentOut)
+@learners.post("/{user_id}/top-ups", responses=error_responses(404), response_model=PaymentOut)
 async def start_top_up(
     user_id: UserId,
     command: StartTopUp,
@@ -187,7 +187,7 @@ async def start_top_up(
     )
 
 
-@learners.post("/{user_id}/course-payments/{course_id}", response_model=PaymentOut)
+@learners.post("/{user_id}/course-payments/{course_id}", responses=error_responses(404), response_model=PaymentOut)
 async def start_course_payment(
     user_id: UserId,
     course_id: CourseId,
@@ -212,7 +212,7 @@ async def pre_checkout(
     return await service.check_pre_checkout(session, settings, query)
 
 
-@stars.post("/payments", response_model=StarsPaymentOut)
+@stars.post("/payments", responses=error_responses(404), response_model=StarsPaymentOut)
 async def successful_payment(
     paid: StarsPayment, resources: ResourcesDep, settings: SettingsDep, _: LearnerCommand
 ) -> StarsPaymentOut:
@@ -228,7 +228,7 @@ async def successful_payment(
 # -- operators -------------------------------------------------------------------------------------
 
 
-@operators.get("/payments/{payment_id}", response_model=PaymentOut)
+@operators.get("/payments/{payment_id}", responses=error_responses(404), response_model=PaymentOut)
 async def get_payment(payment_id: PaymentId, session: SessionDep, _: FinanceReader) -> PaymentOut:
     payment = await PaymentRepository(session).get(payment_id)
     if payment is None:
@@ -236,12 +236,12 @@ async def get_payment(payment_id: PaymentId, session: SessionDep, _: FinanceRead
     return PaymentOut.model_validate(payment)
 
 
-@operators.get("/payments/{payment_id}/refunds", response_model=list[RefundOut])
+@operators.get("/payments/{payment_id}/refunds", responses=error_responses(404), response_model=list[RefundOut])
 async def list_refunds(payment_id: PaymentId, session: SessionDep, _: FinanceReader) -> list[RefundOut]:
     return [RefundOut.model_validate(r) for r in await RefundRepository(session).of_payment(payment_id)]
 
 
-@operators.post("/payments/{payment_id}/refunds", response_model=RefundOut)
+@operators.post("/payments/{payment_id}/refunds", responses=error_responses(404, 409), response_model=RefundOut)
 async def refund_payment(
     payment_id: PaymentId,
     command: RequestRefund,
@@ -262,7 +262,7 @@ async def refund_payment(
     )
 
 
-@operators.post("/purchases/{purchase_id}/refund", response_model=RefundOut)
+@operators.post("/purchases/{purchase_id}/refund", responses=error_responses(404), response_model=RefundOut)
 async def refund_purchase(
     purchase_id: PurchaseId,
     command: RefundPurchase,
@@ -303,7 +303,7 @@ async def list_rates(session: SessionDep, settings: SettingsDep, _: FinanceOpera
     return [_rate_out(rate) for rate in await rates.all_rates(session, settings)]
 
 
-@operators.put("/exchange-rates/{currency}", response_model=RateOut)
+@operators.put("/exchange-rates/{currency}", responses=error_responses(404), response_model=RateOut)
 async def set_rate(
     currency: Literal["RUB", "USD", "XTR"], command: RateIn, session: SessionDep, caller: FinanceOperator
 ) -> RateOut:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
-from academy_runtime.errors import NotFoundError
+from academy_runtime.errors import NotFoundError, error_responses
 from academy_runtime.ids import BigIntegerId, UserId
 from fastapi import APIRouter, Query, Request
 
@@ -31,13 +31,13 @@ from academy_billing.wallet.schemas import (
 router = APIRouter(prefix="/internal/wallets", tags=["wallet"])
 
 
-@router.get("/{user_id}", response_model=WalletOut)
+@router.get("/{user_id}", responses=error_responses(404), response_model=WalletOut)
 async def get_wallet(user_id: UserId, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader) -> WalletOut:
     """The learner's coins balance; 0 for a learner whose wallet never changed."""
     return await service.get_wallet(session, user_id, default_threshold=settings.low_balance_threshold_coins)
 
 
-@router.get("/{user_id}/transactions", response_model=TransactionPage)
+@router.get("/{user_id}/transactions", responses=error_responses(404), response_model=TransactionPage)
 async def list_transactions(
     user_id: UserId,
     session: SessionDep,
@@ -49,7 +49,9 @@ async def list_transactions(
     return await service.transaction_history(session, user_id, limit=limit, before_id=before_id)
 
 
-@router.get("/{user_id}/transactions/{transaction_id}", response_model=WalletTransactionOut)
+@router.get(
+    "/{user_id}/transactions/{transaction_id}", responses=error_responses(404), response_model=WalletTransactionOut
+)
 async def get_transaction(
     user_id: UserId, transaction_id: TransactionId, session: SessionDep, _: LearnerMoneyReader
 ) -> WalletTransactionOut:
@@ -59,7 +61,7 @@ async def get_transaction(
     return found
 
 
-@router.post("/{user_id}/adjustments", response_model=AdjustmentOut)
+@router.post("/{user_id}/adjustments", responses=error_responses(404, 409), response_model=AdjustmentOut)
 async def adjust_wallet(
     *,
     user_id: UserId,
@@ -98,13 +100,13 @@ async def adjust_wallet(
     )
 
 
-@router.get("/{user_id}/audit", response_model=WalletAuditOut)
+@router.get("/{user_id}/audit", responses=error_responses(404), response_model=WalletAuditOut)
 async def audit_wallet(user_id: UserId, session: SessionDep, _: FinanceReader) -> WalletAuditOut:
     """Whether the stored balance equals the sum of the ledger and every `balance_after` is consistent."""
     return await service.audit_wallet(session, user_id)
 
 
-@router.put("/{user_id}/settings", response_model=WalletOut)
+@router.put("/{user_id}/settings", responses=error_responses(404), response_model=WalletOut)
 async def change_wallet_settings(
     user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: SettingsDep, _: LearnerCommand
 ) -> WalletOut:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from academy_runtime.db import SessionDep
+from academy_runtime.errors import error_responses
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
 
@@ -26,7 +27,7 @@ async def list_categories(session: SessionDep, cache: CacheDep, _: CatalogReader
     return Response(content=await cache.get_or_load("categories", (), load), media_type="application/json")
 
 
-@router.post("", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
+@router.post("", responses=error_responses(409), response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
 async def create_category(
     command: CreateCategory,
     session: SessionDep,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
+from academy_runtime.errors import error_responses
 from academy_runtime.ids import IntegerId
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
@@ -75,7 +76,7 @@ async def create_community(
     )
 
 
-@router.patch("/{community_id}", response_model=CommunityOut)
+@router.patch("/{community_id}", responses=error_responses(404), response_model=CommunityOut)
 async def edit_community(  # noqa: PLR0917 - FastAPI dependencies
     community_id: CommunityId,
     command: EditCommunity,
@@ -102,7 +103,7 @@ async def edit_community(  # noqa: PLR0917 - FastAPI dependencies
     )
 
 
-@router.delete("/{community_id}", response_model=DeletedCommunity)
+@router.delete("/{community_id}", responses=error_responses(404), response_model=DeletedCommunity)
 async def delete_community(
     community_id: CommunityId,
     session: SessionDep,

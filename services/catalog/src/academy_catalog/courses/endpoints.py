@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from academy_runtime.auth import Caller
 from academy_runtime.db import SessionDep
+from academy_runtime.errors import error_responses
 from academy_runtime.ids import CourseId, LessonId
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
@@ -60,7 +61,7 @@ async def list_courses(
     return Response(content=body, media_type="application/json")
 
 
-@router.get("/top", response_model=CourseDetail)
+@router.get("/top", responses=error_responses(404), response_model=CourseDetail)
 async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep, _: CatalogReader) -> Response:
     """The course of the month: the operator's `is_top` flag, else the most enrolled this month, else the newest.
 
@@ -75,7 +76,7 @@ async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep
     return Response(content=body, media_type="application/json")
 
 
-@router.get("/{course_id}", response_model=CourseDetail)
+@router.get("/{course_id}", responses=error_responses(404), response_model=CourseDetail)
 async def get_course(
     course_id: CourseId,
     session: SessionDep,
@@ -158,7 +159,7 @@ async def create_course(
     )
 
 
-@router.patch("/{course_id}", response_model=CourseDetail)
+@router.patch("/{course_id}", responses=error_responses(404), response_model=CourseDetail)
 async def edit_course(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     command: EditCourse,
@@ -183,7 +184,7 @@ async def edit_course(  # noqa: PLR0917 - FastAPI dependencies
     )
 
 
-@router.post("/{course_id}/publish", response_model=CourseDetail)
+@router.post("/{course_id}/publish", responses=error_responses(404), response_model=CourseDetail)
 async def publish_course(
     course_id: CourseId,
     session: SessionDep,
@@ -204,7 +205,7 @@ async def publish_course(
     )
 
 
-@router.post("/{course_id}/archive", response_model=CourseDetail)
+@router.post("/{course_id}/archive", responses=error_responses(404), response_model=CourseDetail)
 async def archive_course(
     course_id: CourseId,
     session: SessionDep,
@@ -225,7 +226,12 @@ async def archive_course(
     )
 
 
-@router.post("/{course_id}/lessons", response_model=CourseDetail, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{course_id}/lessons",
+    responses=error_responses(404, 409),
+    response_model=CourseDetail,
+    status_code=status.HTTP_201_CREATED,
+)
 async def add_lesson(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     command: AddLesson,
@@ -247,7 +253,7 @@ async def add_lesson(  # noqa: PLR0917 - FastAPI dependencies
     )
 
 
-@router.put("/{course_id}/lessons/order", response_model=CourseDetail)
+@router.put("/{course_id}/lessons/order", responses=error_responses(404, 409), response_model=CourseDetail)
 async def reorder_lessons(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     command: ReorderLessons,
@@ -269,7 +275,7 @@ async def reorder_lessons(  # noqa: PLR0917 - FastAPI dependencies
     )
 
 
-@router.patch("/{course_id}/lessons/{lesson_id}", response_model=CourseDetail)
+@router.patch("/{course_id}/lessons/{lesson_id}", responses=error_responses(404, 409), response_model=CourseDetail)
 async def edit_lesson(
     *,
     course_id: CourseId,
@@ -293,7 +299,7 @@ async def edit_lesson(
     )
 
 
-@router.delete("/{course_id}/lessons/{lesson_id}", response_model=CourseDetail)
+@router.delete("/{course_id}/lessons/{lesson_id}", responses=error_responses(404, 409), response_model=CourseDetail)
 async def delete_lesson(  # noqa: PLR0917 - FastAPI dependencies
     course_id: CourseId,
     lesson_id: LessonId,

@@ -7,7 +7,7 @@ import logging
 from typing import Annotated
 
 from academy_runtime.dependencies import ResourcesDep, settings_dependency
-from academy_runtime.errors import UnauthorizedError, ValidationFailedError
+from academy_runtime.errors import UnauthorizedError, ValidationFailedError, error_responses
 from aiogram.types import Update
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -25,7 +25,10 @@ router = APIRouter(tags=["telegram"])
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 
 
-@router.post("/telegram/webhook")
+@router.post(
+    "/telegram/webhook",
+    responses=error_responses(401, s401="Missing or wrong X-Telegram-Bot-Api-Secret-Token: not from Telegram."),
+)
 async def telegram_webhook(request: Request, settings: SettingsDep, resources: ResourcesDep) -> dict[str, bool]:
     given = request.headers.get(SECRET_HEADER, "")
     expected = settings.telegram_webhook_secret.get_secret_value()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
+from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import UserId
 from fastapi import APIRouter, Depends, Request
@@ -17,14 +18,14 @@ router = APIRouter(prefix="/internal/learners", tags=["enrolments"])
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
-@router.get("/{user_id}/courses", response_model=list[LearnerCourse])
+@router.get("/{user_id}/courses", responses=error_responses(404), response_model=list[LearnerCourse])
 async def learner_courses(user_id: UserId, session: SessionDep, _: LearnerReader) -> list[LearnerCourse]:
     """The learner's courses with lessons total, lessons completed and progress in percent."""
     courses: list[LearnerCourse] = await service.learner_courses(session, user_id)
     return courses
 
 
-@router.post("/{user_id}/enrolments", response_model=EnrolmentResult)
+@router.post("/{user_id}/enrolments", responses=error_responses(404), response_model=EnrolmentResult)
 async def enrol_in_free_course(
     user_id: UserId,
     command: EnrolInFreeCourse,

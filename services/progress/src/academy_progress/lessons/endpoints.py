@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
+from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import CourseId, LessonId, UserId
 from fastapi import APIRouter, Body, Depends, Request
@@ -23,13 +24,13 @@ router = APIRouter(prefix="/internal/learners", tags=["lessons"])
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
-@router.get("/{user_id}/courses/{course_id}", response_model=CourseView)
+@router.get("/{user_id}/courses/{course_id}", responses=error_responses(404), response_model=CourseView)
 async def learner_course(user_id: UserId, course_id: CourseId, session: SessionDep, _: LearnerReader) -> CourseView:
     """The course with this learner's progress in each lesson (also for a learner not enrolled)."""
     return await service.course_view(session, user_id=user_id, course_id=course_id)
 
 
-@router.post("/{user_id}/lessons/{lesson_id}/complete", response_model=LessonCompletion)
+@router.post("/{user_id}/lessons/{lesson_id}/complete", responses=error_responses(404), response_model=LessonCompletion)
 async def complete_lesson(
     user_id: UserId,
     lesson_id: LessonId,
@@ -52,7 +53,9 @@ async def complete_lesson(
     )
 
 
-@router.post("/{user_id}/lessons/{lesson_id}/watch-time", response_model=LessonProgressOut)
+@router.post(
+    "/{user_id}/lessons/{lesson_id}/watch-time", responses=error_responses(404), response_model=LessonProgressOut
+)
 async def record_watch_time(
     user_id: UserId, lesson_id: LessonId, command: RecordWatchTime, session: SessionDep, _: LearnerCommand
 ) -> LessonProgressOut:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
+from academy_runtime.ids import INT32_MAX
 from fastapi import APIRouter, Query
 
 from academy_progress.dependencies import ReportReader
@@ -26,7 +27,9 @@ async def inactive_learners(
     _: ReportReader,
     days: Annotated[int, Query(ge=1, le=365)] = 7,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-    after_user_id: Annotated[int, Query(ge=0, description="Keyset pagination: the last user_id seen.")] = 0,
+    after_user_id: Annotated[
+        int, Query(ge=0, le=INT32_MAX, description="Keyset pagination: the last user_id seen.")
+    ] = 0,
 ) -> list[InactiveLearner]:
     """Learners with an unfinished course and no lesson completed in the last `days` days, by user id."""
     return await service.inactive_learners(session, days=days, limit=limit, after_user_id=after_user_id)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from academy_runtime.db import SessionDep
 from academy_runtime.dependencies import ResourcesDep
+from academy_runtime.errors import error_responses
 from academy_runtime.ids import UserId
 from academy_runtime.storage import object_storage
 from fastapi import APIRouter, Body
@@ -15,7 +16,7 @@ from academy_progress.transcripts.schemas import RequestTranscript, TranscriptOu
 router = APIRouter(prefix="/internal/learners", tags=["transcripts"])
 
 
-@router.post("/{user_id}/transcript", response_model=TranscriptOut)
+@router.post("/{user_id}/transcript", responses=error_responses(404), response_model=TranscriptOut)
 async def issue_transcript(
     user_id: UserId,
     session: SessionDep,

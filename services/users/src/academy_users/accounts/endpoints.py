@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
+from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import TelegramId, UserId
 from fastapi import APIRouter, Depends, Request
@@ -39,7 +40,7 @@ async def register(  # noqa: PLR0917 - FastAPI dependencies
     )
 
 
-@router.get("/by-telegram/{telegram_id}", response_model=LearnerOut)
+@router.get("/by-telegram/{telegram_id}", responses=error_responses(404), response_model=LearnerOut)
 async def get_by_telegram_id(telegram_id: TelegramId, session: SessionDep, caller: TelegramLookup) -> LearnerOut:
     learner = await service.get_learner_by_telegram_id(session, telegram_id)
     if caller.is_operator:
@@ -47,7 +48,7 @@ async def get_by_telegram_id(telegram_id: TelegramId, session: SessionDep, calle
     return learner
 
 
-@router.get("/{user_id}", response_model=LearnerOut)
+@router.get("/{user_id}", responses=error_responses(404), response_model=LearnerOut)
 async def get_learner(user_id: UserId, session: SessionDep, caller: LearnerReader) -> LearnerOut:
     learner = await service.get_learner(session, user_id)
     if caller.is_operator:
@@ -55,7 +56,7 @@ async def get_learner(user_id: UserId, session: SessionDep, caller: LearnerReade
     return learner
 
 
-@router.patch("/{user_id}", response_model=LearnerOut)
+@router.patch("/{user_id}", responses=error_responses(404), response_model=LearnerOut)
 async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
     user_id: UserId,
     changes: UpdateProfile,
