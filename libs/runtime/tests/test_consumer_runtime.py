@@ -1,7 +1,11 @@
 import asyncio
+import json
+import sys
 
 import aio_pika
 import pytest
+from academy_contracts import build_event
+from academy_runtime.bus import connection_user
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.dlq import list_dead_letters, redrive_dead_letters
 from sqlalchemy import func, select
@@ -127,3 +131,53 @@ async def _dead_letters(resources, count: int) -> bool:
         return queue.declaration_result.message_count == count
     finally:
         await connection.close()
+
+
+_PUBLISH_DEEP = """
+import asyncio, sys, aio_pika
+url, exchange, routing_key, user, body = sys.argv[1:]
+death = {"count": 1, "reason": "rejected"}
+for count in range(2, 800):
+    death = {"count": count, "x-death": [death]}
+sys.setrecursionlimit(20_000)  # pamqp encodes by recursion too
+
+async def main():
+    connection = await aio_pika.connect(url)
+    channel = await connection.channel(publisher_confirms=True)
+    target = await channel.get_exchange(exchange)
+    message = aio_pika.Message(body.encode(), headers={"x-death": [death]}, user_id=user)
+    await target.publish(message, routing_key=routing_key)
+    await connection.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_an_event_whose_headers_nest_past_the_recursion_limit_is_handled_and_consuming_goes_on(
+    resources, runtime
+):
+    """A poison message for pamqp's recursive decoder: before bounded decoding, the consumer's connection
+    died in its frame reader at each delivery and was redelivered the same message for ever.
+
+    Published from another process: raising the recursion limit here to encode it would let this
+    process's consumer decode it too."""
+    from . import helpers
+
+    payload = build_event(registered(7)).model_dump(mode="json", exclude_none=True)
+    url = helpers.PLATFORM.bus_url("users")
+    publisher = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _PUBLISH_DEEP,
+        url,
+        resources.settings.events_exchange,
+        payload["type"],
+        connection_user(url),
+        json.dumps(payload),
+    )
+    assert await publisher.wait() == 0
+    await publish_event(resources.settings, registered(8))
+
+    await eventually(lambda: _has(resources, 7, 1), what="the deeply nested event handled")
+    await eventually(lambda: _has(resources, 8, 1), what="the next event handled")
+    assert runtime.connected

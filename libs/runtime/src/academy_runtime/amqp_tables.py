@@ -127,6 +127,19 @@ def bounded_header_decoding() -> Iterator[None]:
         ) = saved
 
 
+def install_bounded_header_decoding() -> None:
+    """From now on, every AMQP connection of this process decodes headers with `decode_container`.
+
+    For long-running consumers: with pamqp's recursive decoder, one message whose headers nest a few
+    hundred levels deep kills the connection in its frame reader; the robust connection reconnects,
+    the broker delivers the same message again, and the consumer never gets past it (a poison message
+    no handler ever sees). Bounded decoding turns it into an ordinary delivery whose deepest headers
+    are a placeholder. Idempotent; `bounded_header_decoding()` inside it is harmless.
+    """
+    pamqp_decode.TABLE_MAPPING[b"F"] = pamqp_decode.METHODS["table"] = _table
+    pamqp_decode.TABLE_MAPPING[b"A"] = pamqp_decode.METHODS["array"] = _array
+
+
 def render_header(value: Any, max_depth: int = MAX_HEADER_DEPTH, max_chars: int = 2000) -> str:
     """A header value as JSON-like text of at most `max_chars` characters, built without recursion.
 

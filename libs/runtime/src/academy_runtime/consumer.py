@@ -53,6 +53,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_runtime import metrics
+from academy_runtime.amqp_tables import install_bounded_header_decoding
 from academy_runtime.bus import bus_user, connect, connection_user, declare_events_exchange, service_of
 from academy_runtime.health import Heartbeat
 from academy_runtime.messaging import Messaging
@@ -227,6 +228,9 @@ class ConsumerRuntime:
         self.heartbeats = {c.purpose: Heartbeat(f"consumer {c.purpose}") for c in consumers}
 
     async def start(self) -> None:
+        """Connect, declare every consumer's queues and start consuming (raises what aio-pika raises
+        while the broker is unreachable; the worker retries)."""
+        install_bounded_header_decoding()  # a deeply nested header must not kill the connection
         self._connection = await connect(self.resources.settings, name="consumers")
         self._publish_channel = await self._connection.channel(publisher_confirms=True)
         for consumer in self.consumers:
