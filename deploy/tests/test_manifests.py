@@ -592,7 +592,9 @@ def test_placeholder_secrets_only_in_the_base() -> None:
         "academy-shared-secrets",
         "academy-signing-keys",
         "academy-db-passwords",
+        "academy-bus-passwords",
         "academy-postgres-admin",
+        "academy-rabbitmq-admin",
         "academy-backup-s3",
         "gateway-bot-secrets",
         "billing-secrets",
@@ -745,7 +747,9 @@ def test_billing_gets_every_payment_setting_and_its_secrets_from_secrets(variant
         env = resolved_env(objects, next(containers(find(objects, "Deployment", name))))
         assert env.keys() >= BILLING_PAYMENT_SETTINGS, f"{name} misses {BILLING_PAYMENT_SETTINGS - env.keys()}"
         # Every variable billing gets is a setting it has (a typo would be silently ignored).
-        assert env.keys() - {"DB_PASSWORD", "DB_HOST", "DB_PORT", "DB_NAME"} <= known, env.keys() - known
+        # (DB_*, RABBITMQ_HOST/PORT and BUS_PASSWORD: the parts the kubelet assembles the URLs from.)
+        parts = {"DB_PASSWORD", "DB_HOST", "DB_PORT", "DB_NAME", "BUS_PASSWORD", "RABBITMQ_HOST", "RABBITMQ_PORT"}
+        assert env.keys() - parts <= known, env.keys() - known
         assert env["YOOKASSA_SHOP_ID"] == "<secret:billing-secrets/YOOKASSA_SHOP_ID>"
         assert env["YOOKASSA_SECRET_KEY"] == "<secret:billing-secrets/YOOKASSA_SECRET_KEY>"
         # One bot: the gateway-bot's token and Bot API, so that billing refunds Stars as the bot that was paid.
@@ -1449,3 +1453,286 @@ def test_restore_takes_the_latest_verified_dump(fake_tools: dict[str, str], tmp_
     missing = _run("restore.sh", {**env, "DUMP_KEY": f"{DATABASE}_20000101T000000Z.dump"})
     assert missing.returncode != 0
     assert "does not exist" in missing.stderr
+
+
+# ================================================================== event bus users (issue 9, part 4)
+# Each service connects to RabbitMQ as its own user academy-<service>, which the provisioning (compose's
+# bus-provision, Kubernetes' academy-bus-provision Job) creates with the same password before any service
+# starts; nobody shares a broker user.
+
+COMPOSE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+AMQP_URL = re.compile(r"amqp://(?P<user>[^:@/]+):(?P<password>.+)@(?P<host>[^@:/]+):(?P<port>\d+)/")
+
+
+def _bus_user(service: str) -> str:
+    """The broker user the runtime expects of `service` (its default BUS_USER_PREFIX)."""
+    from academy_runtime.bus import bus_user
+    from academy_runtime.settings import ServiceSettings
+
+    return bus_user(ServiceSettings.model_fields["bus_user_prefix"].default, service)
+
+
+def _provisioned(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run `academy-platform provision-bus` with `env` as its whole environment, the management API
+    replaced by a recorder: (the definitions document it imports, the API call's other arguments)."""
+    from academy_runtime import bus_provisioning, platform_cli
+
+    calls: list[tuple[dict[str, Any], dict[str, str]]] = []
+
+    async def record(document: dict[str, Any], **kwargs: str) -> None:
+        calls.append((document, kwargs))
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the provisioning must use the management API, not rabbitmqctl")
+
+    for name in list(os.environ):
+        if name.startswith(("BUS_", "RABBITMQ_", "EVENTS_")):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(bus_provisioning, "apply_with_http", record)
+    monkeypatch.setattr(bus_provisioning, "apply_with_rabbitmqctl", refuse)
+    platform_cli.main([*env.get("__args__", "provision-bus").split()])
+    (call,) = calls
+    return call
+
+
+def _check_users_match(document: dict[str, Any], urls: dict[str, set[str]], exchange: str) -> None:
+    """Every service's RABBITMQ_URL (one per process, all equal) names the user created for it, with the
+    password it was created with; each user publishes only its own service's routing keys."""
+    from academy_runtime.bus_provisioning import BUS_SERVICES, PUBLISHERS
+
+    assert set(BUS_SERVICES) == set(SERVICES), "the provisioning knows every service of the deployment"
+    users = {u["name"]: u["password"] for u in document["users"]}
+    topics = {t["user"]: t for t in document["topic_permissions"]}
+    assert [e["name"] for e in document["exchanges"]] == [exchange]
+    seen_users = set()
+    for service in SERVICES:
+        (url,) = urls[service]
+        match = AMQP_URL.fullmatch(url)
+        assert match, f"{service}: {url}"
+        user = match["user"]
+        assert user == _bus_user(service), f"{service} connects as {user}"
+        assert users[user] == match["password"], f"{service}'s password is the one its user was created with"
+        seen_users.add(user)
+        topic = topics[user]
+        assert topic["exchange"] == exchange
+        if service in PUBLISHERS:
+            assert topic["write"] == f"^{re.escape(service)}\\."
+        else:
+            assert topic["write"] == "^$", f"{service} publishes nothing"
+    assert seen_users == set(users), "one user per service, no other"
+    passwords = [users[u] for u in seen_users]
+    assert len(set(passwords)) == len(passwords), "no two services share a password"
+
+
+# ------------------------------------------------------------------ Kubernetes
+
+
+def _service_bus_urls(objects: list[Obj]) -> dict[str, set[str]]:
+    urls: dict[str, set[str]] = {}
+    for service in SERVICES:
+        for kind, name in [
+            ("Deployment", f"{service}-api"),
+            ("Deployment", f"{service}-worker"),
+            ("Job", f"{service}-migrate"),
+        ]:
+            (container,) = find(objects, kind, name)["spec"]["template"]["spec"]["containers"]
+            env = resolved_env(objects, container)
+            assert env.get("BUS_VERIFY_PUBLISHER", "true") == "true"
+            urls.setdefault(service, set()).add(env["RABBITMQ_URL"])
+    return urls
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_service_connects_to_the_bus_as_its_own_user(variant: str) -> None:
+    objects = render(variant)
+    for service, urls in _service_bus_urls(objects).items():
+        key = f"BUS_PASSWORD_{schema_of(service).upper()}"
+        assert urls == {f"amqp://{_bus_user(service)}:<secret:academy-bus-passwords/{key}>@rabbitmq:5672/"}
+    assert "RABBITMQ_URL" not in base_secret_keys()["academy-shared-secrets"], "no shared broker user"
+    # A service's pods read their own bus password, nothing else of academy-bus-passwords or the admin's.
+    for obj in objects:
+        name = obj["metadata"]["name"]
+        for container in containers(obj):
+            refs = {
+                (ref["name"], ref["key"])
+                for var in container.get("env", [])
+                if (ref := (var.get("valueFrom") or {}).get("secretKeyRef"))
+            }
+            sources = {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
+            if name == "academy-bus-provision":
+                assert {"academy-bus-passwords", "academy-rabbitmq-admin"} <= sources
+                continue
+            assert not {"academy-bus-passwords", "academy-rabbitmq-admin"} & sources, name
+            bus_keys = {key for secret, key in refs if secret == "academy-bus-passwords"}
+            service = obj["metadata"].get("labels", {}).get("app.kubernetes.io/name")
+            assert bus_keys <= {f"BUS_PASSWORD_{schema_of(str(service)).upper()}"}, name
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_bus_provisioning_job_creates_the_users_the_services_connect_as(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = render(variant)
+    job = find(objects, "Job", "academy-bus-provision")
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    assert job["spec"]["backoffLimit"] >= 1, "retries while the broker is still starting"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert [*container["command"], *container["args"]] == ["academy-platform", "provision-bus"]
+    env = resolved_env(objects, container)
+    assert env["RABBITMQ_MANAGEMENT_URL"] == "http://rabbitmq:15672"
+    assert env["RABBITMQ_ADMIN_USER"] == "<secret:academy-rabbitmq-admin/RABBITMQ_ADMIN_USER>"
+    assert env["RABBITMQ_ADMIN_PASSWORD"] == "<secret:academy-rabbitmq-admin/RABBITMQ_ADMIN_PASSWORD>"
+    provision = find(objects, "Job", "academy-db-provision")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == provision["image"], "the same platform CLI as the database provisioning"
+    # What the Job would import, run through the real command.
+    document, api = _provisioned({k: v for k, v in env.items() if k.isupper()}, monkeypatch)
+    assert api == {
+        "management_url": "http://rabbitmq:15672",
+        "admin_user": "<secret:academy-rabbitmq-admin/RABBITMQ_ADMIN_USER>",
+        "admin_password": "<secret:academy-rabbitmq-admin/RABBITMQ_ADMIN_PASSWORD>",
+    }
+    config = find(objects, "ConfigMap", "academy-config")["data"]
+    _check_users_match(document, _service_bus_urls(objects), config["EVENTS_EXCHANGE"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_only_the_bus_provisioning_reaches_the_management_api(variant: str) -> None:
+    objects = render(variant)
+    policies = [p["spec"] for p in of_kind(objects, "NetworkPolicy")]
+
+    def may_reach(labels: dict[str, str], port: int) -> bool:
+        return any(
+            _selects(policy["podSelector"], labels)
+            and any(
+                any(p["port"] == port for p in rule.get("ports", [])) or not rule.get("ports")
+                for rule in policy.get("egress", [])
+            )
+            for policy in policies
+            if "Egress" in policy.get("policyTypes", [])
+        )
+
+    job = find(objects, "Job", "academy-bus-provision")["spec"]["template"]["metadata"]["labels"]
+    assert may_reach(job, 15672)
+    assert may_reach(job, 53), "it resolves the broker's name"
+    for obj in objects:
+        if obj["kind"] in {"Deployment", "Job", "CronJob"} and obj["metadata"]["name"] != "academy-bus-provision":
+            template = obj["spec"].get("jobTemplate", {}).get("spec", obj["spec"])["template"]
+            assert not may_reach(template["metadata"]["labels"], 15672), obj["metadata"]["name"]
+
+
+def _readme_procedure() -> list[str]:
+    text = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    section = text.split("### First deployment and upgrades", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.strip().startswith("kubectl")]
+
+
+def test_the_provisioning_jobs_run_before_the_workloads() -> None:
+    """deploy/README.md's procedure applies and waits for both provisioning Jobs before any workload."""
+    objects = render("overlays/production")
+    lines = _readme_procedure()
+    applies = [(i, line) for i, line in enumerate(lines) if line.startswith("kubectl apply")]
+    workloads_at = next(i for i, line in applies if " -l " not in line)  # the apply of everything else
+    for name in ("academy-db-provision", "academy-bus-provision"):
+        labels = find(objects, "Job", name)["metadata"]["labels"]
+        first = next(
+            i
+            for i, line in applies
+            if (m := re.search(r" -l '([^']+)'", line)) and _label_selector_matches(m[1], labels)
+        )
+        waited = next(i for i, line in enumerate(lines) if f"--for=condition=complete job/{name}" in line)
+        assert first < waited < workloads_at, f"{name} runs and completes before the workloads"
+        # An upgrade deletes the finished Job first (Jobs are immutable), so that it runs again.
+        delete = next(line for line in lines if line.startswith("kubectl -n beauty-academy delete job"))
+        selector = re.search(r" -l '([^']+)'", delete)
+        assert selector, delete
+        assert _label_selector_matches(selector[1], labels), f"an upgrade re-runs {name}"
+    for service in SERVICES:
+        for name in (f"{service}-api", f"{service}-worker"):
+            labels = find(objects, "Deployment", name)["metadata"]["labels"]
+            for i, line in applies:
+                m = re.search(r" -l '([^']+)'", line) or re.search(r" -l (\S+)", line)
+                if i < workloads_at and m:
+                    assert not _label_selector_matches(m[1], labels), f"{name} applied before provisioning"
+
+
+# ------------------------------------------------------------------ docker compose
+
+
+def _compose_resolve(value: str, variables: dict[str, str] | None = None) -> str:
+    return COMPOSE_VAR.sub(lambda m: (variables or {}).get(m[1]) or m[2] or "", value)
+
+
+def test_compose_every_service_connects_to_the_bus_as_its_own_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    services = compose()["services"]
+    provision = services["bus-provision"]
+    penv = provision["environment"]
+    urls: dict[str, set[str]] = {}
+    for service in SERVICES:
+        key = f"BUS_PASSWORD_{schema_of(service).upper()}"
+        for process in ("migrate", "api", "worker"):
+            env = services[f"{service}-{process}"]["environment"]
+            url = env["RABBITMQ_URL"]
+            # The same variable, with the same default, as the one bus-provision creates the user with.
+            assert url == f"amqp://{_bus_user(service)}:{penv[key]}@rabbitmq:5672/"
+            assert penv[key].startswith(f"${{{key}:-"), "a password from the environment"
+            assert str(env.get("BUS_VERIFY_PUBLISHER", "true")).lower() == "true"
+            urls.setdefault(service, set()).add(_compose_resolve(url))
+    assert [*provision["entrypoint"], *provision["command"]] == ["academy-platform", "provision-bus"]
+    assert provision["image"] == services["db-provision"]["image"]
+    # The administrator is the broker's default user; the management API is in the broker's image.
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["image"].split(":")[1].endswith("-management")
+    assert penv["RABBITMQ_MANAGEMENT_URL"] == "http://rabbitmq:15672"
+    assert penv["RABBITMQ_ADMIN_USER"] == rabbitmq["environment"]["RABBITMQ_DEFAULT_USER"]
+    assert penv["RABBITMQ_ADMIN_PASSWORD"] == rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"]
+    # What bus-provision imports, through the real command, with the compose defaults and with each env file.
+    for variables in [{}, *(_env_file(path) for path in sorted(DEPLOY.glob("compose*.env*")))]:
+        env = {k: _compose_resolve(str(v), variables) for k, v in penv.items()}
+        resolved = {s: {_compose_resolve(u, variables) for u in _urls_of(services, s)} for s in SERVICES}
+        document, api = _provisioned(env, monkeypatch)
+        assert api["management_url"] == "http://rabbitmq:15672"
+        _check_users_match(document, resolved, penv["EVENTS_EXCHANGE"])
+    assert urls
+
+
+def _urls_of(services: dict[str, Any], service: str) -> list[str]:
+    return [services[f"{service}-{p}"]["environment"]["RABBITMQ_URL"] for p in ("migrate", "api", "worker")]
+
+
+def test_compose_bus_provisioning_runs_before_the_services() -> None:
+    services = compose()["services"]
+    provision = services["bus-provision"]
+    assert provision["restart"] == "no"
+    assert provision["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    for service in SERVICES:
+        for process in ("api", "worker"):
+            depends = services[f"{service}-{process}"]["depends_on"]
+            assert depends["bus-provision"]["condition"] == "service_completed_successfully", f"{service}-{process}"
+    # Nothing else connects to the broker: every container with a RABBITMQ_URL waits for the provisioning
+    # (migrations only read their settings and wait for the database).
+    for name, service in services.items():
+        if "RABBITMQ_URL" in (service.get("environment") or {}) and not name.endswith("-migrate"):
+            assert "bus-provision" in service.get("depends_on", {}), name
+
+
+def test_compose_broker_refuses_messages_far_above_the_event_limit() -> None:
+    from academy_runtime.settings import ServiceSettings
+
+    rabbitmq = compose()["services"]["rabbitmq"]
+    (mount,) = [v for v in rabbitmq["volumes"] if v.startswith("./deploy/rabbitmq/")]
+    source, target, mode = mount.split(":")
+    assert target.startswith("/etc/rabbitmq/conf.d/"), "the image reads every *.conf of conf.d"
+    assert target.endswith(".conf")
+    assert mode == "ro"
+    settings = {}
+    for line in (ROOT / source).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            settings[key.strip()] = value.strip()
+    limit = int(settings["max_message_size"])
+    max_event_bytes = ServiceSettings.model_fields["max_event_bytes"].default
+    # Above what a service accepts (a valid event is never refused by the broker, its headers besides),
+    # and far below RabbitMQ's default of 128 MiB (its own maximum is 512 MiB).
+    assert 2 * max_event_bytes <= limit <= 16 * 1024 * 1024

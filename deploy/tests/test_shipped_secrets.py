@@ -170,6 +170,7 @@ def test_the_collection_finds_the_known_placeholders() -> None:
     assert "CHANGE-ME" in values
     assert "dev-yookassa-secret-change-me" in values
     assert any("users-compose-pw" in value for value in values)
+    assert any("users-compose-bus" in value for value in values)  # compose's per-service broker passwords
     assert any("CHANGE-ME@" in value for value in values)  # RABBITMQ_URL / REDIS_URL of the base Secret
     assert len(values) >= 20
 
