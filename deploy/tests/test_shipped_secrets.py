@@ -190,6 +190,7 @@ def production_baseline(cls: type[ServiceSettings]) -> dict[str, Any]:
         "environment": Environment.PRODUCTION,
         "service_signing_key": SecretStr(signing.private_text()),
         "service_public_keys": {issuer: [generate_signing_key().public_text()] for issuer in ISSUERS},
+        "operator_accounts": {"alice": {"roles": ["finance"]}},
         "database_url": f"postgresql+asyncpg://academy_x:{password}@postgres:5432/beauty_academy",
         "rabbitmq_url": f"amqp://academy:{secrets.token_hex(16)}@rabbitmq:5672/",
         "redis_url": f"redis://:{secrets.token_hex(16)}@redis:6379/0",

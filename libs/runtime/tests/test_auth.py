@@ -13,9 +13,11 @@ import pytest
 from academy_runtime.auth import (
     OPERATORS_ISSUER,
     Caller,
+    OperatorAccount,
     PublicKeySet,
     SigningKey,
     accepts,
+    admit_operator,
     dev_signing_key,
     generate_signing_key,
     issue_operator_token,
@@ -139,7 +141,8 @@ def test_an_operator_token_carries_the_person_and_roles(keys, trusted):
         keys[OPERATORS_ISSUER], operator="alice", roles=["finance"], audience="billing", ttl_s=8 * 3600
     )
     caller = verify_token(trusted, token, audience="billing")
-    assert caller == Caller(service=OPERATORS_ISSUER, operator="alice", roles=frozenset({"finance"}))
+    assert (caller.service, caller.operator, caller.roles) == (OPERATORS_ISSUER, "alice", frozenset({"finance"}))
+    assert abs(caller.issued_at - time.time()) < 60
     assert caller.actor == "operator:alice"
 
 
@@ -189,6 +192,10 @@ def test_outside_development_the_keys_must_be_real(monkeypatch, environment):
     with pytest.raises(ValidationError, match="SERVICE_PUBLIC_KEYS is empty"):
         ServiceSettings(_env_file=None)
     monkeypatch.setenv("SERVICE_PUBLIC_KEYS", real["SERVICE_PUBLIC_KEYS"])
+    if environment == "production":
+        with pytest.raises(ValidationError, match="OPERATOR_ACCOUNTS is not set"):
+            ServiceSettings(_env_file=None)
+        monkeypatch.setenv("OPERATOR_ACCOUNTS", "{}")
     assert ServiceSettings(_env_file=None).signing_key().kid
     # A development key, as the signer's key or among the trusted ones, is refused.
     monkeypatch.setenv("SERVICE_SIGNING_KEY", dev_signing_key("users").private_text())
@@ -292,3 +299,65 @@ def test_the_openapi_document_has_the_bearer_scheme(app):
     assert scheme["type"] == "http"
     assert scheme["scheme"] == "bearer"
     assert document["paths"]["/internal/wallet"]["get"]["security"] == [{"ServiceOrOperatorToken": []}]
+
+
+# -- operator accounts ------------------------------------------------------------------------------
+
+
+def test_an_operators_token_holds_only_the_roles_their_account_still_has(keys, trusted):
+    token = issue_operator_token(
+        keys[OPERATORS_ISSUER], operator="alice", roles=["finance", "support"], audience="billing"
+    )
+    caller = verify_token(trusted, token, audience="billing")
+    accounts = {"alice": OperatorAccount(roles=frozenset({"support"}))}
+    assert admit_operator(caller, accounts).roles == {"support"}
+    assert admit_operator(caller, None).roles == {"finance", "support"}  # unset: development and test
+
+
+def test_an_operator_without_an_account_or_with_a_revoked_token_is_refused(keys, trusted):
+    token = issue_operator_token(keys[OPERATORS_ISSUER], operator="mallory", roles=["finance"], audience="billing")
+    caller = verify_token(trusted, token, audience="billing")
+    with pytest.raises(UnauthorizedError, match="'mallory' has no account"):
+        admit_operator(caller, {"alice": OperatorAccount(roles=frozenset({"finance"}))})
+    revoked = {"mallory": OperatorAccount(roles=frozenset({"finance"}), tokens_not_before=int(time.time()) + 1)}
+    with pytest.raises(UnauthorizedError, match="revoked"):
+        admit_operator(caller, revoked)
+    service = Caller(service="gateway-bot")
+    assert admit_operator(service, {}) is service
+
+
+def test_operator_accounts_name_known_roles_only():
+    with pytest.raises(ValidationError, match="unknown operator roles"):
+        OperatorAccount(roles=frozenset({"root"}))
+
+
+async def test_an_endpoint_applies_the_accounts(keys):
+    app = FastAPI()
+    install_error_handlers(app)
+    settings = ServiceSettings(
+        _env_file=None,
+        service_name="billing",
+        service_public_keys={issuer: [key.public_text()] for issuer, key in keys.items()},
+        operator_accounts={"alice": {"roles": ["support"]}},
+    )
+    app.state.resources = SimpleNamespace(settings=settings)
+
+    @app.post("/internal/adjustments")
+    async def adjust(caller: Annotated[Caller, accepts(roles=("finance",))]) -> dict[str, str]:
+        return {"actor": caller.actor}
+
+    # alice's token says finance, but her account no longer holds it; bob has no account at all.
+    alice = issue_operator_token(keys[OPERATORS_ISSUER], operator="alice", roles=["finance"], audience="billing")
+    assert (await _call(app, "POST", "/internal/adjustments", alice)).status_code == 403
+    bob = issue_operator_token(keys[OPERATORS_ISSUER], operator="bob", roles=["finance"], audience="billing")
+    response = await _call(app, "POST", "/internal/adjustments", bob)
+    assert response.status_code == 401
+    assert "no account" in response.json()["error"]["message"]
+
+
+def test_an_empty_variable_is_an_unset_one(monkeypatch):
+    """docker compose passes `${SERVICE_PUBLIC_KEYS:-}` as an empty string; JSON settings cannot parse it."""
+    for name in ("SERVICE_PUBLIC_KEYS", "OPERATOR_ACCOUNTS", "SERVICE_SIGNING_KEY"):
+        monkeypatch.setenv(name, "")
+    settings = ServiceSettings(_env_file=None)
+    assert (settings.service_public_keys, settings.operator_accounts) == ({}, None)

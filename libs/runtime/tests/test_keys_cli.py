@@ -44,3 +44,15 @@ def test_outside_development_the_command_needs_the_operators_key(monkeypatch):
     monkeypatch.setenv("ENVIRONMENT", "production")
     with pytest.raises(SystemExit, match="OPERATOR_SIGNING_KEY"):
         main(["operator-token", "--name", "alice", "--role", "support", "--audience", "users"])
+
+
+def test_the_command_issues_no_token_beyond_the_persons_account(monkeypatch, capsys):
+    monkeypatch.delenv("OPERATOR_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.setenv("OPERATOR_ACCOUNTS", '{"alice": {"roles": ["support"]}}')
+    with pytest.raises(SystemExit, match="'alice' does not hold finance"):
+        main(["operator-token", "--name", "alice", "--role", "finance", "--audience", "billing"])
+    with pytest.raises(SystemExit, match="'bob' has no operator account"):
+        main(["operator-token", "--name", "bob", "--role", "support", "--audience", "users"])
+    main(["operator-token", "--name", "alice", "--role", "support", "--audience", "users"])
+    assert capsys.readouterr().out.count(".") == 2  # one JWT

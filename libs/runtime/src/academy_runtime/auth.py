@@ -38,7 +38,7 @@ import binascii
 import hashlib
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from academy_runtime.errors import ForbiddenError, UnauthorizedError
 
@@ -218,6 +219,7 @@ class Caller:
     service: str
     operator: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
+    issued_at: float = 0.0  # the token's `iat`, seconds since the epoch
 
     @property
     def actor(self) -> str:
@@ -305,7 +307,46 @@ def _operator(claims: dict[str, Any]) -> Caller:
         raise UnauthorizedError("invalid operator token: sub must name the operator")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise UnauthorizedError("invalid operator token: roles must be a list of strings")
-    return Caller(service=OPERATORS_ISSUER, operator=operator, roles=frozenset(roles))
+    return Caller(service=OPERATORS_ISSUER, operator=operator, roles=frozenset(roles), issued_at=claims["iat"])
+
+
+class OperatorAccount(BaseModel):
+    """One person's operator account (an entry of OPERATOR_ACCOUNTS, `{"alice": {"roles": ["finance"]}}`).
+
+    `roles`: what the person may hold (⊆ OPERATOR_ROLES); a token's roles are cut down to these, so a
+    role taken away stops working at once, whatever tokens were issued. `tokens_not_before`: seconds
+    since the epoch; every token of this person issued earlier is void (a lost laptop: set it to now).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roles: frozenset[str]
+    tokens_not_before: int = Field(default=0, ge=0)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: frozenset[str]) -> frozenset[str]:
+        unknown = sorted(roles - set(OPERATOR_ROLES))
+        if unknown:
+            raise ValueError(f"unknown operator roles {unknown}; known: {', '.join(OPERATOR_ROLES)}")
+        return roles
+
+
+def admit_operator(caller: Caller, accounts: Mapping[str, OperatorAccount] | None) -> Caller:
+    """`caller` as its operator account allows: the roles of the token that the account still holds.
+
+    `accounts` None (OPERATOR_ACCOUNTS unset, development and test only) trusts the token's roles.
+    A service caller is returned as it is. Raises UnauthorizedError when the person has no account or
+    the token was issued before the account's `tokens_not_before` (revoked).
+    """
+    if not caller.is_operator or accounts is None:
+        return caller
+    account = accounts.get(caller.operator or "")
+    if account is None:
+        raise UnauthorizedError(f"operator {caller.operator!r} has no account (OPERATOR_ACCOUNTS)")
+    if caller.issued_at < account.tokens_not_before:
+        raise UnauthorizedError(f"operator {caller.operator!r}: tokens issued before this time were revoked")
+    return replace(caller, roles=caller.roles & account.roles)
 
 
 def verify_token(keys: PublicKeySet, token: str, *, audience: str, now: float | None = None) -> Caller:
@@ -433,6 +474,7 @@ class Callers:
             raise UnauthorizedError("missing token (Authorization: Bearer <token>)")
         settings = request.app.state.resources.settings
         caller = verify_token(settings.public_key_set(), credentials.credentials, audience=settings.service_name)
+        caller = admit_operator(caller, settings.operator_accounts)
         if not self.admits(caller):
             who = f"operator {caller.operator!r} (roles: {', '.join(sorted(caller.roles)) or 'none'})"
             raise ForbiddenError(

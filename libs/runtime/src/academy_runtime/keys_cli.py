@@ -28,11 +28,14 @@ import re
 import sys
 from pathlib import Path
 
+from pydantic import TypeAdapter, ValidationError
+
 from academy_runtime.auth import (
     ISSUERS,
     OPERATOR_ROLES,
     OPERATOR_TOKEN_MAX_LIFETIME_S,
     OPERATORS_ISSUER,
+    OperatorAccount,
     SigningKey,
     dev_signing_key,
     generate_signing_key,
@@ -80,6 +83,7 @@ def run(args: argparse.Namespace) -> bool:
         return True
     if args.command == "operator-token":
         key = operator_signing_key(args.key_file)
+        refuse_beyond_account(args.name, args.role)
         try:
             token = issue_operator_token(
                 key, operator=args.name, roles=args.role, audience=args.audience, ttl_s=args.ttl
@@ -121,3 +125,21 @@ def operator_signing_key(key_file: Path | None) -> SigningKey:
     if os.environ.get("ENVIRONMENT", "development") == "development":
         return dev_signing_key(OPERATORS_ISSUER)
     raise SystemExit("academy-platform operator-token: give --key-file or OPERATOR_SIGNING_KEY (the operators' key)")
+
+
+def refuse_beyond_account(name: str, roles: list[str]) -> None:
+    """SystemExit when OPERATOR_ACCOUNTS is set (as the services see it) and `name` has no account or
+    lacks one of `roles`: the services would refuse the token anyway, so it is not issued."""
+    text = os.environ.get("OPERATOR_ACCOUNTS", "").strip()
+    if not text:
+        return
+    try:
+        accounts = TypeAdapter(dict[str, OperatorAccount]).validate_json(text)
+    except ValidationError as exc:
+        raise SystemExit(f"academy-platform operator-token: OPERATOR_ACCOUNTS is not valid: {exc}") from exc
+    account = accounts.get(name)
+    if account is None:
+        raise SystemExit(f"academy-platform operator-token: {name!r} has no operator account (OPERATOR_ACCOUNTS)")
+    missing = sorted(set(roles) - account.roles)
+    if missing:
+        raise SystemExit(f"academy-platform operator-token: {name!r} does not hold {', '.join(missing)}")

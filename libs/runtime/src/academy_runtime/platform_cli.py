@@ -1,4 +1,4 @@
-"""`academy-platform`: operations that span services (database provisioning)."""
+"""`academy-platform`: operations that span services (database provisioning, service and operator keys)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 
+from academy_runtime import keys_cli
 from academy_runtime.provisioning import SERVICES, drop, provision
 
 
@@ -28,7 +29,10 @@ def main(argv: list[str] | None = None) -> None:
     bus.add_argument("--user-prefix", default=os.environ.get("BUS_USER_PREFIX", "academy-"))
     bus.add_argument("--exchange", default=os.environ.get("EVENTS_EXCHANGE", "academy.events"))
     bus.add_argument("--vhost", default=os.environ.get("RABBITMQ_VHOST", "/"))
+    keys_cli.add_commands(sub)  # keys generate, operator-token
     args = parser.parse_args(argv)
+    if keys_cli.run(args):
+        return
     if args.command == "provision-bus":
         provision_bus(args)
         return

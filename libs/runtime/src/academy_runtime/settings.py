@@ -39,6 +39,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from academy_runtime.auth import (
     SERVICE_TOKEN_MAX_LIFETIME_S,
+    OperatorAccount,
     PublicKeySet,
     SigningKey,
     dev_key_ids,
@@ -61,8 +62,10 @@ class ServiceSettings(BaseSettings):
     """Settings shared by every Beauty Academy service (API and worker processes)."""
 
     # hide_input_in_errors: a refused setting must not print the input, which holds every secret.
+    # env_ignore_empty: `KEY=` means "not set" (docker compose passes `${KEY:-}` as an empty string, and
+    # JSON settings such as SERVICE_PUBLIC_KEYS cannot parse one).
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", env_file_encoding="utf-8", hide_input_in_errors=True
+        env_file=".env", extra="ignore", env_file_encoding="utf-8", hide_input_in_errors=True, env_ignore_empty=True
     )
 
     service_name: str = Field(default="service", description="Overridden by each service.")
@@ -140,6 +143,13 @@ class ServiceSettings(BaseSettings):
         description="JSON: issuer → public keys it may sign with; empty: every issuer's development key.",
     )
     service_token_ttl_s: int = Field(default=SERVICE_TOKEN_MAX_LIFETIME_S, gt=0, le=SERVICE_TOKEN_MAX_LIFETIME_S)
+    # Operators' accounts (issue 9 §3): JSON, name → {"roles": [...], "tokens_not_before": <epoch s>}. A token
+    # of a person without an account is refused, its roles are cut to the account's, and tokens issued
+    # before `tokens_not_before` are void. Unset: the token's roles are trusted (development and test
+    # only; production refuses to start without it, `{}` meaning "no operators").
+    operator_accounts: dict[str, OperatorAccount] | None = Field(
+        default=None, description="JSON: operator name → {roles, tokens_not_before}; unset trusts tokens' roles."
+    )
 
     # Rate limits of the HTTP API (academy_runtime.ratelimit), shared by the replicas through Redis.
     # `limits` notation; "a;b" applies both (a burst and a sustained rate).
@@ -231,6 +241,11 @@ class ServiceSettings(BaseSettings):
         )
         if trusted_dev:
             raise ValueError(f"SERVICE_PUBLIC_KEYS trusts the development key of {', '.join(trusted_dev)}; {generate}")
+        if self.environment == Environment.PRODUCTION and self.operator_accounts is None:
+            raise ValueError(
+                "OPERATOR_ACCOUNTS is not set: list the operators and their roles "
+                '(\'{"alice": {"roles": ["finance"]}}\'; \'{}\' for none) so that a valid signature alone admits nobody'
+            )
         return self
 
     def signing_key(self) -> SigningKey:

@@ -523,6 +523,7 @@ def real_service_keys_env() -> dict[str, str]:
     return {
         "SERVICE_SIGNING_KEY": keys["users"].private_text(),
         "SERVICE_PUBLIC_KEYS": json.dumps({issuer: [key.public_text()] for issuer, key in keys.items()}),
+        "OPERATOR_ACCOUNTS": "{}",
     }
 
 
@@ -627,7 +628,7 @@ async def assert_every_route_names_its_callers(
                 if route.path not in allowed_open:
                     open_routes.append(f"{sorted(route.methods or ())} {route.path}")
                 continue
-            path = route.path
+            path = str(route.path)
             for name in route.param_convertors:
                 path = path.replace(f"{{{name}}}", _SAMPLE_PATH_VALUES.get(name, "1"))
             outsiders = [
