@@ -14,6 +14,12 @@ each request is sent through `httpx.ASGITransport` on the test's own event loop,
 database pool, Redis and broker connections live. The checks that send requests of their own (the
 `ignored_auth` probe without credentials) go the same way.
 
+Which answers a schema-valid request may get besides a success: schemathesis's defaults (401, 403, 404,
+409, 429...), and a 422 only where a rule no schema can express refuses it: on every operation that takes
+an `Idempotency-Key` (a key used before for another request), and on the operations a service lists in
+its `api_test_refusals` fixture, each with the rule it names (`ExpectedRefusal`). Never on every
+operation: a 422 for a request the schema allows is otherwise a schema that says too little.
+
 Which token: for each operation the first caller among `api_test_callers` that is not refused with 403
 (the endpoint's accepted callers); the 403 of a caller refused everywhere must be documented. Override
 the `api_test_callers` fixture in a service's conftest to try others first.
@@ -154,21 +160,60 @@ def _use_transport(schema: BaseSchema, transport: _EventLoopTransport) -> None:
     schema.__class__ = type(f"InProcess{base.__name__}", (base,), {"transport": property(lambda _: transport)})
 
 
-def _excluded_checks() -> list[Any]:
-    """Checks left out, each for a reason the schema cannot express:
+@dataclass(frozen=True)
+class ExpectedRefusal:
+    """A status a schema-valid request may get from one operation, for a rule no schema can express
+    (a fact of the data, a rule across fields): `positive_data_acceptance` accepts it there only.
 
-    `positive_data_acceptance` expects every schema-valid request to succeed, but a 422 is the right
-    answer to rules across fields or requests and to facts of the data (an Idempotency-Key used before
-    for another request, as the IETF idempotency-key draft answers; an unknown category; a phone number
-    outside its country's numbering plan; a top-up outside 100..50000 roubles). Its findings on the
-    first run are listed in issue 9's note, to be moved into the schemas where they can be.
+    `operation` is schemathesis's label, "METHOD /path" as the OpenAPI document writes the path.
     """
-    from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-    return [positive_data_acceptance]
+    operation: str
+    statuses: tuple[int, ...]
+    rule: str
 
 
-def _load(openapi: dict[str, Any]) -> BaseSchema:
+IDEMPOTENCY_KEY_REUSED = "an Idempotency-Key used before for a different request (422, as the IETF draft answers)"
+"""The rule behind the 422 every operation taking an `Idempotency-Key` may give to a schema-valid request."""
+
+
+def _takes_idempotency_key(operation: APIOperation) -> bool:
+    parameters = operation.definition.raw.get("parameters", [])
+    return any(p.get("in") == "header" and str(p.get("name", "")).lower() == "idempotency-key" for p in parameters)
+
+
+def _expect_refusals(schema: BaseSchema, refusals: Sequence[ExpectedRefusal]) -> None:
+    """Let `positive_data_acceptance` accept each refusal's statuses on its operation, and nowhere else;
+    every operation that takes an Idempotency-Key may answer 422 for a reused key."""
+    from schemathesis.config import OperationConfig
+    from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
+
+    rules = list(refusals)
+    labels = set()
+    for operation in _operations(schema):
+        labels.add(operation.label)
+        if _takes_idempotency_key(operation):
+            rules.append(ExpectedRefusal(operation.label, (422,), IDEMPOTENCY_KEY_REUSED))
+    unknown = sorted({rule.operation for rule in refusals} - labels)
+    assert not unknown, f"api_test_refusals names operations the service does not have: {unknown}"
+    statuses: dict[str, list[str]] = {}
+    for rule in rules:
+        statuses.setdefault(rule.operation, list(POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES))
+        statuses[rule.operation] += [
+            str(status) for status in rule.statuses if str(status) not in statuses[rule.operation]
+        ]
+    for label, expected in statuses.items():
+        schema.config.operations.operations.append(
+            OperationConfig.from_dict(
+                {
+                    "include-name": label,
+                    "checks": {"positive_data_acceptance": {"expected-statuses": expected}},
+                }
+            )
+        )
+
+
+def _load(openapi: dict[str, Any], refusals: Sequence[ExpectedRefusal] = ()) -> BaseSchema:
     """The schema, generating as these tests mean to:
 
     - no security parameters: the tests send the tokens themselves (valid ones, or none and forged
@@ -180,6 +225,7 @@ def _load(openapi: dict[str, Any]) -> BaseSchema:
 
     schema = schemathesis.openapi.from_dict(openapi)
     schema.config.generation.update(with_security_parameters=False, allow_extra_parameters=False)
+    _expect_refusals(schema, refusals)
     return schema
 
 
@@ -228,9 +274,7 @@ def _run_operation(  # noqa: PLR0917 - one call site each, named by position the
             response = transport.send(case, **kwargs)
             if on_response is not None:
                 on_response(case, response)
-            case.validate_response(
-                response, headers=headers, transport_kwargs=kwargs, excluded_checks=_excluded_checks()
-            )
+            case.validate_response(response, headers=headers, transport_kwargs=kwargs)
         except FailureGroup as group:
             for failure in group.exceptions:
                 title = getattr(failure, "title", type(failure).__name__)
@@ -250,19 +294,21 @@ def run_api_tests(
     *,
     service: str,
     tokens: Sequence[tuple[str, str]],
+    refusals: Sequence[ExpectedRefusal] = (),
     max_examples: int = MAX_EXAMPLES,
 ) -> ApiTestReport:
     """Every operation of `openapi`, positive and negative data, every check; runs in a worker thread.
 
     `tokens` are (caller, bearer token) pairs tried in order per operation: the first that is not
-    refused with 403 serves all of that operation's cases. Returns the figures and failures; raises
-    nothing for a failure (the caller asserts on the report).
+    refused with 403 serves all of that operation's cases. `refusals` are the statuses a schema-valid
+    request may get from an operation besides schemathesis's defaults. Returns the figures and
+    failures; raises nothing for a failure (the caller asserts on the report).
     """
     from schemathesis import GenerationMode
 
     started = time.perf_counter()
     report = ApiTestReport(service)
-    schema = _load(openapi)
+    schema = _load(openapi, refusals)
     transport = _EventLoopTransport(client, loop, report)
     _use_transport(schema, transport)
     for operation in _operations(schema):
@@ -359,6 +405,15 @@ def api_test_tokens(platform: TestPlatform, settings: ServiceSettings) -> list[t
     return tokens
 
 
+@pytest.fixture(scope="session")
+def api_test_refusals() -> list[ExpectedRefusal]:
+    """The statuses schema-valid requests may get per operation, each for a rule no schema can express
+    (a 422 for an unknown category, a phone outside its numbering plan...). None by default; a service
+    lists its own in its `test_api.py`. Operations taking an Idempotency-Key need not be listed for
+    the reused key's 422."""
+    return []
+
+
 @contextlib.asynccontextmanager
 async def _app_client(service: ServiceDefinition, resources: Resources) -> Any:
     from academy_runtime.http import create_app
@@ -373,7 +428,10 @@ async def _app_client(service: ServiceDefinition, resources: Resources) -> Any:
 
 @pytest.mark.integration
 async def test_api_conforms_to_openapi(
-    service: ServiceDefinition, resources: Resources, api_test_tokens: list[tuple[str, str]]
+    service: ServiceDefinition,
+    resources: Resources,
+    api_test_tokens: list[tuple[str, str]],
+    api_test_refusals: list[ExpectedRefusal],
 ) -> None:
     """Schemathesis, every check, positive and negative data, authenticated: 0 failures."""
     async with _app_client(service, resources) as (app, client):
@@ -384,6 +442,7 @@ async def test_api_conforms_to_openapi(
             asyncio.get_running_loop(),
             service=service.name,
             tokens=api_test_tokens,
+            refusals=api_test_refusals,
         )
     print(f"\n[api tests] {report.summary()}")  # noqa: T201 - the figures belong in the test output
     assert not report.failures, f"{report.summary()}\n\n{report.describe_failures()}"
