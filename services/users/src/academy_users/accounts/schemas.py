@@ -7,6 +7,7 @@ from academy_runtime.ids import TelegramId
 from academy_runtime.phones import RejectedPhone, check_e164
 from academy_runtime.time_zones import TimeZoneName
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 Locale = Literal["ru", "en"]
@@ -31,7 +32,17 @@ def valid_e164(value: str) -> str:
     return result.e164
 
 
-Phone = Annotated[str, AfterValidator(valid_e164)]
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+"""The shape of E.164 ("+" and up to 15 digits), for the schema; the numbering plan is checked in code."""
+Phone = Annotated[
+    str,
+    Field(
+        pattern=E164_PATTERN,
+        description="E.164, such as +79161234567, valid in its country's numbering plan (422 `invalid_phone` "
+        "otherwise, a rule no pattern holds)",
+    ),
+    AfterValidator(valid_e164),
+]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 
@@ -54,7 +65,7 @@ class RegisterLearner(BaseModel):
     username: str | None = Field(default=None, max_length=255)
     locale: Locale = "ru"
     full_name: FullName
-    phone: Phone = Field(description="E.164, such as +79161234567, valid in its country's numbering plan")
+    phone: Phone
     city: City
     time_zone: TimeZoneName | None = Field(
         default=None,
@@ -69,10 +80,12 @@ class UpdateProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    full_name: FullName | None = None
-    city: City | None = None
-    locale: Locale | None = None
-    phone: Phone | None = None
+    # Optional, but never null: absent leaves the field as it is, and each is required of a registered
+    # learner, so there is no null to set (the schema does not offer one; the validator refuses it).
+    full_name: FullName | SkipJsonSchema[None] = None
+    city: City | SkipJsonSchema[None] = None
+    locale: Locale | SkipJsonSchema[None] = None
+    phone: Phone | SkipJsonSchema[None] = None
     time_zone: TimeZoneName | None = Field(
         default=None,
         description="An IANA zone the learner chose (kept when the city changes); null: go back to the zone "
