@@ -5,6 +5,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from academy_runtime.settings import ServiceSettings
 from pydantic import Field, field_validator
 
+MAX_LEADERBOARD_LIMIT = 100
+"""The most places a leaderboard request may ask for, as its OpenAPI says; the setting may only lower it."""
+
 
 class GamificationSettings(ServiceSettings):
     service_name: str = "gamification"
@@ -17,7 +20,7 @@ class GamificationSettings(ServiceSettings):
     course_points: int = Field(default=100, ge=1)
     # Calendar days of the daily learning streak are counted in this time zone.
     streak_timezone: str = "Europe/Moscow"
-    leaderboard_max_limit: int = Field(default=100, ge=1)
+    leaderboard_max_limit: int = Field(default=MAX_LEADERBOARD_LIMIT, ge=1, le=MAX_LEADERBOARD_LIMIT)
 
     @field_validator("streak_timezone")
     @classmethod

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from academy_runtime.db import SessionDep
-from academy_runtime.errors import error_responses
 from academy_runtime.ids import UserId
 from fastapi import APIRouter
 
@@ -13,7 +12,7 @@ from academy_gamification.dependencies import LearnerStandingReader
 router = APIRouter(prefix="/internal/learners", tags=["achievements"])
 
 
-@router.get("/{user_id}/achievements", responses=error_responses(404), response_model=LearnerAchievementsOut)
+@router.get("/{user_id}/achievements", response_model=LearnerAchievementsOut)
 async def get_achievements(user_id: UserId, session: SessionDep, _: LearnerStandingReader) -> LearnerAchievementsOut:
     """Every achievement with the learner's progress; a learner with no activity yet has all locked."""
     return await service.learner_achievements(session, user_id, await learner_counts(session, user_id))

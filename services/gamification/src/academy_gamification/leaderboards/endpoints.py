@@ -14,6 +14,7 @@ from academy_gamification.leaderboards import service
 from academy_gamification.leaderboards.board import Board, Scope
 from academy_gamification.leaderboards.schemas import LeaderboardOut
 from academy_gamification.learners.service import city_key
+from academy_gamification.settings import MAX_LEADERBOARD_LIMIT
 
 router = APIRouter(prefix="/internal/leaderboards", tags=["leaderboards"])
 
@@ -25,7 +26,12 @@ class LeaderboardQuery(BaseModel):
         default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100, description="Required with scope=category."
     )
     user_id: UserId | None = Field(default=None, description="Whose rank and neighbours.")
-    limit: int = Field(default=10, ge=1)
+    limit: int = Field(
+        default=10,
+        ge=1,
+        le=MAX_LEADERBOARD_LIMIT,
+        description="Places from the top; a deployment may allow fewer (LEADERBOARD_MAX_LIMIT).",
+    )
 
 
 def _invalid(field: str, message: str, kind: str = "missing") -> RequestValidationError:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from academy_runtime.db import SessionDep
-from academy_runtime.errors import error_responses
 from academy_runtime.ids import UserId
 from fastapi import APIRouter
 
@@ -14,7 +13,7 @@ from academy_gamification.points.schemas import LearnerPointsOut
 router = APIRouter(prefix="/internal/learners", tags=["points"])
 
 
-@router.get("/{user_id}/points", responses=error_responses(404), response_model=LearnerPointsOut)
+@router.get("/{user_id}/points", response_model=LearnerPointsOut)
 async def get_points(
     user_id: UserId, session: SessionDep, settings: SettingsDep, _: LearnerStandingReader
 ) -> LearnerPointsOut:
