@@ -18,7 +18,7 @@ router = APIRouter(prefix="/internal/learners", tags=["enrolments"])
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
-@router.get("/{user_id}/courses", responses=error_responses(404), response_model=list[LearnerCourse])
+@router.get("/{user_id}/courses", response_model=list[LearnerCourse])
 async def learner_courses(user_id: UserId, session: SessionDep, _: LearnerReader) -> list[LearnerCourse]:
     """The learner's courses with lessons total, lessons completed and progress in percent."""
     courses: list[LearnerCourse] = await service.learner_courses(session, user_id)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from academy_runtime.db import SessionDep
-from academy_runtime.errors import error_responses
 from academy_runtime.ids import UserId
 from fastapi import APIRouter
 
@@ -12,13 +11,13 @@ from academy_progress.reminders.schemas import LearnerPreferencesOut, UpdateLear
 router = APIRouter(prefix="/internal/learners", tags=["preferences"])
 
 
-@router.get("/{user_id}/preferences", responses=error_responses(404), response_model=LearnerPreferencesOut)
+@router.get("/{user_id}/preferences", response_model=LearnerPreferencesOut)
 async def get_preferences(user_id: UserId, session: SessionDep, _: LearnerReader) -> LearnerPreferencesOut:
     """The learner's time zone and reminder opt-out (defaults when never set)."""
     return await service.learner_preferences(session, user_id)
 
 
-@router.put("/{user_id}/preferences", responses=error_responses(404), response_model=LearnerPreferencesOut)
+@router.put("/{user_id}/preferences", response_model=LearnerPreferencesOut)
 async def put_preferences(
     user_id: UserId, command: UpdateLearnerPreferences, session: SessionDep, _: LearnerCommand
 ) -> LearnerPreferencesOut:

@@ -16,7 +16,11 @@ from academy_progress.transcripts.schemas import RequestTranscript, TranscriptOu
 router = APIRouter(prefix="/internal/learners", tags=["transcripts"])
 
 
-@router.post("/{user_id}/transcript", responses=error_responses(404), response_model=TranscriptOut)
+@router.post(
+    "/{user_id}/transcript",
+    responses=error_responses(404, 503, s503="Object storage is unavailable; try again later."),
+    response_model=TranscriptOut,
+)
 async def issue_transcript(
     user_id: UserId,
     session: SessionDep,
