@@ -35,9 +35,11 @@ async def list_communities(
     cache: CacheDep,
     _: CatalogReader,
     city: Annotated[str | None, Query(min_length=1, max_length=100, description="Any letter case.")] = None,
+    # A list, not `list | None`: a query string has no null, and with one in the schema a value such as
+    # `category=false` (a boolean to the schema, the slug "false" to the validation) looked invalid.
     category: Annotated[
-        list[CategorySlug] | None, Query(max_length=20, description="Repeatable; unknown slugs match nothing.")
-    ] = None,
+        list[CategorySlug], Query(max_length=20, description="Repeatable; unknown slugs match nothing.")
+    ] = [],  # noqa: B006 - FastAPI copies a parameter's default per request
 ) -> Response:
     """City chats of `city` first, then profession chats of the categories; neither filter: every chat."""
     city_key = city.strip().lower() if city else None

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 CommunityType = Literal["city", "profession"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -57,12 +58,14 @@ class EditCommunity(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
+    # `title`, `type` and `telegram_link` may be left out, not cleared: no null in the schema
+    # (SkipJsonSchema), and the validator refuses one.
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
-    type: CommunityType | None = None
+    type: CommunityType | SkipJsonSchema[None] = None
     city: City | None = None
     category: CategorySlug | None = None
-    telegram_link: TelegramLink | None = None
+    telegram_link: TelegramLink | SkipJsonSchema[None] = None
 
     _not_null = field_validator("title", "type", "telegram_link")(_not_cleared)
 

@@ -4,8 +4,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from academy_runtime.decimals import decimal_schema
 from academy_runtime.ids import LessonId
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -13,7 +15,12 @@ Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?:
 CategorySlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2, description="0 for a free course.")]
+# NUMERIC(10, 2): up to 99999999.99, in cents; the schema says so for numbers and strings alike.
+Price = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=10, decimal_places=2, description="0 for a free course."),
+    decimal_schema(10, 2),
+]
 CourseStatus = Literal["draft", "published", "archived"]
 LessonPosition = Annotated[int, Field(ge=1, le=10_000)]
 VideoSeconds = Annotated[int, Field(ge=0, le=86_400, description="Seconds.")]
@@ -62,12 +69,14 @@ class EditLesson(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
+    # `title` and `is_free` may be left out, not cleared: the schema offers no null (SkipJsonSchema), the
+    # validator refuses one.
+    title: Title | SkipJsonSchema[None] = None
     description: Text | None = None
     video_url: Url | None = None
     video_duration: VideoSeconds | None = None
     pdf_url: Url | None = None
-    is_free: bool | None = None
+    is_free: bool | SkipJsonSchema[None] = None
 
     # Field validators run only for fields the caller sent, so a 422 names the field set to null.
     _not_null = field_validator("title", "is_free")(_not_cleared)
@@ -134,16 +143,18 @@ class EditCourse(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
-    description: Text | None = None
+    # Fields a course always has may be left out, not cleared: the schema offers no null for them
+    # (SkipJsonSchema), the validator refuses one. The optional ones take null to clear them.
+    title: Title | SkipJsonSchema[None] = None
+    description: Text | SkipJsonSchema[None] = None
     full_description: Text | None = None
-    category: CategorySlug | None = None
+    category: CategorySlug | SkipJsonSchema[None] = None
     cover_image_url: Url | None = None
-    is_top: bool | None = None
-    currency: CurrencyCode | None = None
-    price: Price | None = None
+    is_top: bool | SkipJsonSchema[None] = None
+    currency: CurrencyCode | SkipJsonSchema[None] = None
+    price: Price | SkipJsonSchema[None] = None
     duration_hours: HoursCount | None = None
-    is_active: bool | None = None
+    is_active: bool | SkipJsonSchema[None] = None
 
     _not_null = field_validator("title", "description", "category", "is_top", "currency", "price", "is_active")(
         _not_cleared
