@@ -48,7 +48,10 @@ async def list_communities(
     async def load() -> bytes:
         return _COMMUNITY_LIST.dump_json(await service.communities_for(session, city=city_key, categories=categories))
 
-    body = await cache.get_or_load("communities", (city_key or "*", ",".join(categories or ["*"])), load)
+    # "*" stands for "no filter", so a city is keyed with a prefix: the city "*" (or "*" with categories)
+    # must not share the cached answer of every chat.
+    city_part = "*" if city_key is None else f"city={city_key}"
+    body = await cache.get_or_load("communities", (city_part, ",".join(categories or ["*"])), load)
     return Response(content=body, media_type="application/json")
 
 
