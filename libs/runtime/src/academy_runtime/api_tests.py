@@ -78,15 +78,21 @@ class ApiTestReport:
     service: str
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    by_operation: dict[str, Counter[int]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     callers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, status: int) -> None:
+    def count(self, status: int, operation: str) -> None:
         with self._lock:
             self.requests += 1
             self.statuses[status] += 1
+            self.by_operation.setdefault(operation, Counter())[status] += 1
+
+    def never_succeeded(self) -> list[str]:
+        """Operations no generated request got a 2xx from: their handlers were tried only up to a refusal."""
+        return sorted(op for op, counts in self.by_operation.items() if not any(200 <= s < 300 for s in counts))  # noqa: PLR2004
 
     def fail(self, key: str, message: str) -> None:
         with self._lock:
@@ -145,7 +151,7 @@ class _EventLoopTransport:
         )
         future = asyncio.run_coroutine_threadsafe(self._send(request), self.loop)
         response = future.result(timeout=_REQUEST_TIMEOUT_S)
-        self.report.count(response.status_code)
+        self.report.count(response.status_code, case.operation.label)
         return Response.from_httpx(response, verify=True)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
@@ -445,6 +451,7 @@ async def test_api_conforms_to_openapi(
             refusals=api_test_refusals,
         )
     print(f"\n[api tests] {report.summary()}")  # noqa: T201 - the figures belong in the test output
+    print(f"[api tests] no success from: {', '.join(report.never_succeeded()) or 'none'}")  # noqa: T201
     assert not report.failures, f"{report.summary()}\n\n{report.describe_failures()}"
 
 
