@@ -1,5 +1,10 @@
-"""Schemathesis over the service's OpenAPI: every check, with a valid token and without one."""
+"""Schemathesis over the service's OpenAPI: every check, with a valid token and without one.
 
+A few learners are registered first (ids 1..3, the small ids generated requests use most), so reads and
+profile changes reach a learner; generated registrations rarely do, as few random E.164 numbers exist.
+"""
+
+import httpx
 import pytest
 from academy_runtime.api_tests import (
     ExpectedRefusal,
@@ -7,6 +12,10 @@ from academy_runtime.api_tests import (
     test_api_conforms_to_openapi,
     test_api_refuses_unauthenticated,
 )
+from academy_runtime.http import create_app
+from academy_runtime.resources import Resources
+from academy_runtime.service import ServiceDefinition
+from academy_runtime.testing import TestPlatform, service_token
 
 __all__ = ["api_test_tokens", "test_api_conforms_to_openapi", "test_api_refuses_unauthenticated"]
 
@@ -14,6 +23,31 @@ __all__ = ["api_test_tokens", "test_api_conforms_to_openapi", "test_api_refuses_
 # (libphonenumber) and whether a zone is in the tz database are facts no pattern can hold.
 _PHONE_PLAN = "a phone in E.164 shape that is not valid in its country's numbering plan: 422 invalid_phone"
 _TIME_ZONE = "a time zone name the IANA tz database does not know: 422"
+
+
+LEARNERS = 3
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def learners(platform: TestPlatform, service: ServiceDefinition, resources: Resources) -> None:
+    app = create_app(service, resources.settings)
+    app.state.resources = resources
+    token = service_token(platform, caller="gateway-bot", audience="users")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://users", headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        for n in range(1, LEARNERS + 1):
+            response = await client.post(
+                "/internal/users/register",
+                json={
+                    "telegram_id": 880_000 + n,
+                    "full_name": "Анна Смирнова",
+                    "phone": f"+7916123456{n}",
+                    "city": "Москва",
+                    "consent": {"version": "1", "accepted_at": "2026-01-01T00:00:00Z"},
+                },
+            )
+            assert response.status_code == 200, response.text
 
 
 @pytest.fixture(scope="session")
