@@ -1,5 +1,88 @@
-"""Schemathesis over the service's OpenAPI: every check, with a valid token and without one."""
+"""Schemathesis over the service's OpenAPI: every check, with a valid token and without one.
 
-from academy_runtime.api_tests import api_test_tokens, test_api_conforms_to_openapi, test_api_refuses_unauthenticated
+Billing asks the users service for a receipt's phone before it creates a YooKassa payment, so these
+tests run the real users app in this process (as the gateway's tests do), with learners registered
+there: a top-up or a course payment for one of them goes through to the YooKassa emulator."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from academy_runtime.api_tests import (
+    ExpectedRefusal,
+    api_test_tokens,
+    test_api_conforms_to_openapi,
+    test_api_refuses_unauthenticated,
+)
+from academy_runtime.auth import TokenCache
+from academy_runtime.client import ServiceClient
+from academy_runtime.inprocess import InProcessStack
+from academy_runtime.resources import Resources
+from academy_runtime.testing import TestPlatform, cleanup_broker, service_token
+from academy_users.app import service as users_service
 
 __all__ = ["api_test_tokens", "test_api_conforms_to_openapi", "test_api_refuses_unauthenticated"]
+
+LEARNERS = 3
+"""Learners registered in users (ids 1..3): the small ids the generated requests use most."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def users_in_process(platform: TestPlatform, resources: Resources) -> AsyncIterator[InProcessStack]:
+    """The users service in this process; billing's users client points at it while these tests run."""
+    stack = InProcessStack(platform, [users_service])
+    async with stack:
+        users = stack["users"]
+        token = service_token(platform, caller="gateway-bot", audience="users")
+        async with httpx.AsyncClient(
+            transport=users.transport(), base_url="http://users", headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            for n in range(1, LEARNERS + 1):
+                response = await client.post(
+                    "/internal/users/register",
+                    json={
+                        "telegram_id": 880_000 + n,
+                        "full_name": "Анна Смирнова",
+                        "phone": f"+7916123456{n}",
+                        "city": "Москва",
+                        "consent": {"version": "1", "accepted_at": "2026-01-01T00:00:00Z"},
+                    },
+                )
+                assert response.status_code == 200, response.text
+        providers = resources.extras["providers"]
+        replaced = providers.users
+        providers.users = ServiceClient(
+            "users", "http://users", TokenCache.from_settings(resources.settings), transport=users.transport()
+        )
+        queues = stack.queue_names()
+        yield stack
+        await providers.users.aclose()
+        providers.users = replaced
+    await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+
+
+@pytest.fixture(scope="session")
+def api_test_refusals() -> list[ExpectedRefusal]:
+    return [
+        ExpectedRefusal(
+            "POST /internal/learners/{user_id}/stars-invoices",
+            (422,),
+            "a Stars top-up above the deployment's MAX_STARS_TOP_UP, or too few stars to buy a whole coin at "
+            "today's rate: 422",
+        ),
+        ExpectedRefusal(
+            "POST /internal/payments/{payment_id}/refunds",
+            (422,),
+            "an amount for a Stars payment, which Telegram refunds whole: 422",
+        ),
+        ExpectedRefusal(
+            "PUT /internal/exchange-rates/{currency}",
+            (422,),
+            "stars_per_unit other than 1 for XTR (a Star is worth one Star): 422",
+        ),
+        ExpectedRefusal(
+            "POST /webhooks/yookassa",
+            (422,),
+            "an `object` the YooKassa SDK cannot read as a payment or a refund: 422 (the SDK is the parser)",
+        ),
+    ]

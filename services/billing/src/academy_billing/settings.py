@@ -8,6 +8,10 @@ from academy_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
 from yookassa.domain.common import SecurityHelper
 
+MIN_TOP_UP_RUB = 100
+MAX_TOP_UP_RUB = 50_000
+"""The range of a YooKassa top-up in whole roubles, as the OpenAPI documents it."""
+
 DEV_YOOKASSA_SECRET_KEY = "dev-yookassa-secret-change-me"  # noqa: S105 - refused outside development
 
 DEV_TELEGRAM_BOT_TOKEN = "123456:TEST-TOKEN"  # noqa: S105 - the Bot API emulator's default bot
@@ -66,9 +70,9 @@ class BillingSettings(ServiceSettings):
     default_coins_per_usd: Decimal = Field(default=Decimal(90), gt=0)
     default_coins_per_star: Decimal = Field(default=Decimal("1.5"), gt=0)
 
-    # Top-ups through YooKassa, in whole roubles.
-    min_top_up_rub: int = Field(default=100, gt=0)
-    max_top_up_rub: int = Field(default=50_000, gt=0)
+    # Top-ups through YooKassa, in whole roubles: a deployment may narrow the range the API documents.
+    min_top_up_rub: int = Field(default=MIN_TOP_UP_RUB, ge=MIN_TOP_UP_RUB, le=MAX_TOP_UP_RUB)
+    max_top_up_rub: int = Field(default=MAX_TOP_UP_RUB, ge=MIN_TOP_UP_RUB, le=MAX_TOP_UP_RUB)
 
     users_url: str = Field(default="http://127.0.0.1:8101", description="The users service (a receipt's phone).")
 

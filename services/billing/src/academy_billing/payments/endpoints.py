@@ -69,10 +69,43 @@ webhooks = APIRouter(prefix="/webhooks", tags=["provider notifications"])
 Locale = Annotated[Literal["ru", "en"], Query(description="Language of the invoice's title and description.")]
 _MAX_NOTIFICATION_BYTES = 64 * 1024
 # YooKassa's payment and refund ids are UUID-shaped ("22e12f66-000f-5000-8000-18db351245c7").
-_YOOKASSA_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_YOOKASSA_ID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_YOOKASSA_ID = re.compile(_YOOKASSA_ID_PATTERN)
 _SETTLED_EVENTS = frozenset(
     {"payment.succeeded", "payment.canceled", "payment.waiting_for_capture", "refund.succeeded"}
 )
+# A YooKassa payment asks the users service for the receipt's phone, then YooKassa: either may be down.
+_YOOKASSA_PAYMENT_ERRORS = error_responses(
+    404,
+    409,
+    502,
+    503,
+    s404="The learner is unknown to the users service (or, for a course, the course to billing).",
+    s502="YooKassa refused the payment.",
+    s503="The users service or YooKassa cannot be reached; retry with the same Idempotency-Key.",
+)
+# What YooKassa sends (https://yookassa.ru/developers/using-api/webhooks), as far as billing reads it: the
+# body is parsed by hand (its size and source are checked first), so FastAPI cannot document it.
+_NOTIFICATION_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["type", "event", "object"],
+                "properties": {
+                    "type": {"const": "notification"},
+                    "event": {"type": "string", "examples": sorted(_SETTLED_EVENTS)},
+                    "object": {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {"id": {"type": "string", "pattern": _YOOKASSA_ID_PATTERN}},
+                    },
+                },
+            }
+        }
+    },
+}
 
 
 # -- the learner's side ----------------------------------------------------------------------------
@@ -87,7 +120,7 @@ async def get_offer(
     return await service.offer(session, settings, user_id=user_id, course_id=course_id)
 
 
-@learners.post("/{user_id}/purchases", responses=error_responses(404), response_model=WalletPurchaseOut)
+@learners.post("/{user_id}/purchases", responses=error_responses(404, 409), response_model=WalletPurchaseOut)
 async def buy_with_wallet(
     *,
     user_id: UserId,
@@ -123,13 +156,13 @@ async def buy_with_wallet(
     )
 
 
-@learners.get("/{user_id}/purchases", responses=error_responses(404), response_model=list[PurchaseOut])
+@learners.get("/{user_id}/purchases", response_model=list[PurchaseOut])
 async def list_purchases(user_id: UserId, session: SessionDep, _: LearnerMoneyReader) -> list[PurchaseOut]:
     """The learner's purchases, newest first, refunded ones included."""
     return [PurchaseOut.model_validate(p) for p in await PurchaseRepository(session).of_learner(user_id)]
 
 
-@learners.get("/{user_id}/payments", responses=error_responses(404), response_model=PaymentPage)
+@learners.get("/{user_id}/payments", response_model=PaymentPage)
 async def list_payments(
     user_id: UserId,
     session: SessionDep,
@@ -154,7 +187,7 @@ async def get_learner_payment(
     return PaymentOut.model_validate(payment)
 
 
-@learners.post("/{user_id}/stars-invoices", responses=error_responses(404), response_model=StarsInvoiceOut)
+@learners.post("/{user_id}/stars-invoices", responses=error_responses(404, 409), response_model=StarsInvoiceOut)
 async def create_stars_invoice(
     *,
     user_id: UserId,
@@ -172,7 +205,7 @@ async def create_stars_invoice(
     )
 
 
-@learners.post("/{user_id}/top-ups", responses=error_responses(404), response_model=PaymentOut)
+@learners.post("/{user_id}/top-ups", responses=_YOOKASSA_PAYMENT_ERRORS, response_model=PaymentOut)
 async def start_top_up(
     user_id: UserId,
     command: StartTopUp,
@@ -181,13 +214,14 @@ async def start_top_up(
     idempotency_key: RequiredIdempotencyKey,
 ) -> PaymentOut:
     """A YooKassa payment that tops the wallet up; the learner pays at `confirmation_url`. 422 outside the
-    limits; 503 when YooKassa cannot be reached (retry with the same key)."""
+    limits a deployment sets (MIN_TOP_UP_RUB..MAX_TOP_UP_RUB, within the schema's); 503 when the users
+    service or YooKassa cannot be reached (retry with the same key)."""
     return await service.start_yookassa_payment(
         resources, user_id=user_id, amount_rub=command.amount_rub, course_id=None, request_key=idempotency_key
     )
 
 
-@learners.post("/{user_id}/course-payments/{course_id}", responses=error_responses(404), response_model=PaymentOut)
+@learners.post("/{user_id}/course-payments/{course_id}", responses=_YOOKASSA_PAYMENT_ERRORS, response_model=PaymentOut)
 async def start_course_payment(
     user_id: UserId,
     course_id: CourseId,
@@ -236,7 +270,7 @@ async def get_payment(payment_id: PaymentId, session: SessionDep, _: FinanceRead
     return PaymentOut.model_validate(payment)
 
 
-@operators.get("/payments/{payment_id}/refunds", responses=error_responses(404), response_model=list[RefundOut])
+@operators.get("/payments/{payment_id}/refunds", response_model=list[RefundOut])
 async def list_refunds(payment_id: PaymentId, session: SessionDep, _: FinanceReader) -> list[RefundOut]:
     return [RefundOut.model_validate(r) for r in await RefundRepository(session).of_payment(payment_id)]
 
@@ -262,7 +296,7 @@ async def refund_payment(
     )
 
 
-@operators.post("/purchases/{purchase_id}/refund", responses=error_responses(404), response_model=RefundOut)
+@operators.post("/purchases/{purchase_id}/refund", responses=error_responses(404, 409), response_model=RefundOut)
 async def refund_purchase(
     purchase_id: PurchaseId,
     command: RefundPurchase,
@@ -303,7 +337,7 @@ async def list_rates(session: SessionDep, settings: SettingsDep, _: FinanceOpera
     return [_rate_out(rate) for rate in await rates.all_rates(session, settings)]
 
 
-@operators.put("/exchange-rates/{currency}", responses=error_responses(404), response_model=RateOut)
+@operators.put("/exchange-rates/{currency}", response_model=RateOut)
 async def set_rate(
     currency: Literal["RUB", "USD", "XTR"], command: RateIn, session: SessionDep, caller: FinanceOperator
 ) -> RateOut:
@@ -351,7 +385,12 @@ async def _settle_quietly(resources: Resources, event: str, object_id: str) -> N
         log.exception("settling a YooKassa notification failed; reconciliation will retry", extra={"event": event})
 
 
-@webhooks.post("/yookassa", response_model=NotificationAccepted, responses={403: {"description": "Not from YooKassa."}})
+@webhooks.post(
+    "/yookassa",
+    response_model=NotificationAccepted,
+    responses=error_responses(403, s403="Not from YooKassa's networks."),
+    openapi_extra={"requestBody": _NOTIFICATION_BODY},
+)
 async def yookassa_notification(
     request: Request, resources: ResourcesDep, settings: SettingsDep, background: BackgroundTasks
 ) -> NotificationAccepted:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from academy_runtime.decimals import decimal_schema
 from academy_runtime.ids import CourseId, TelegramId, UserId
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
+
+from academy_billing.settings import MAX_TOP_UP_RUB, MIN_TOP_UP_RUB
 
 # Telegram's limits for an invoice payload are 1-128 bytes; ours are 43 URL-safe characters.
 InvoicePayload = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ChargeId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+
+# At least 3 characters once the spaces around are stripped: the pattern says so to the schema.
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=300),
+    Field(pattern=r"\S[\s\S]+\S"),
+]
 MAX_STARS = 100_000  # far above Telegram's per-invoice limit; bounds the column arithmetic
 
 
@@ -72,10 +81,34 @@ class WalletPurchaseOut(BaseModel):
     created: bool = Field(description="False when the same request had already bought the course.")
 
 
+# The rule of `_one_target` below, for the schema: a course invoice names its course and no stars, a
+# top-up its stars and no course (null counts as not named).
+_ONE_TARGET: dict[str, Any] = {
+    "anyOf": [
+        {
+            "properties": {
+                "purpose": {"const": "course"},
+                "course_id": {"not": {"type": "null"}},
+                "stars": {"type": "null"},
+            },
+            "required": ["course_id"],
+        },
+        {
+            "properties": {
+                "purpose": {"const": "top_up"},
+                "stars": {"not": {"type": "null"}},
+                "course_id": {"type": "null"},
+            },
+            "required": ["stars"],
+        },
+    ]
+}
+
+
 class CreateStarsInvoice(BaseModel):
     """Command: an invoice in Stars, for a course (`course_id`) or a wallet top-up (`stars`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_TARGET)
 
     purpose: Literal["course", "top_up"]
     course_id: CourseId | None = None
@@ -165,7 +198,11 @@ class StartTopUp(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount_rub: int = Field(gt=0, le=10_000_000, description="Whole roubles.")
+    amount_rub: int = Field(
+        ge=MIN_TOP_UP_RUB,
+        le=MAX_TOP_UP_RUB,
+        description="Whole roubles; a deployment may narrow the range (MIN_TOP_UP_RUB, MAX_TOP_UP_RUB: 422 outside).",
+    )
 
 
 class PaymentOut(BaseModel):
@@ -200,12 +237,15 @@ class PaymentPage(BaseModel):
     next_before_id: int | None
 
 
+_Amount = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2), decimal_schema(10, 2, positive=True)]
+
+
 class RequestRefund(BaseModel):
     """Command: give money back for a payment; the whole of what is left when `amount` is omitted."""
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2)
+    amount: _Amount | None = Field(default=None, description="Null or absent: all that is left.")
     reason: Reason
 
 
@@ -233,11 +273,14 @@ class RefundOut(BaseModel):
     succeeded_at: datetime | None
 
 
+_Rate = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4), decimal_schema(12, 4, positive=True)]
+
+
 class RateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    stars_per_unit: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
-    coins_per_unit: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
+    stars_per_unit: _Rate
+    coins_per_unit: _Rate
 
 
 class RateOut(BaseModel):

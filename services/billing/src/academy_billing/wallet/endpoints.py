@@ -31,13 +31,13 @@ from academy_billing.wallet.schemas import (
 router = APIRouter(prefix="/internal/wallets", tags=["wallet"])
 
 
-@router.get("/{user_id}", responses=error_responses(404), response_model=WalletOut)
+@router.get("/{user_id}", response_model=WalletOut)
 async def get_wallet(user_id: UserId, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader) -> WalletOut:
     """The learner's coins balance; 0 for a learner whose wallet never changed."""
     return await service.get_wallet(session, user_id, default_threshold=settings.low_balance_threshold_coins)
 
 
-@router.get("/{user_id}/transactions", responses=error_responses(404), response_model=TransactionPage)
+@router.get("/{user_id}/transactions", response_model=TransactionPage)
 async def list_transactions(
     user_id: UserId,
     session: SessionDep,
@@ -61,7 +61,7 @@ async def get_transaction(
     return found
 
 
-@router.post("/{user_id}/adjustments", responses=error_responses(404, 409), response_model=AdjustmentOut)
+@router.post("/{user_id}/adjustments", responses=error_responses(409), response_model=AdjustmentOut)
 async def adjust_wallet(
     *,
     user_id: UserId,
@@ -100,13 +100,13 @@ async def adjust_wallet(
     )
 
 
-@router.get("/{user_id}/audit", responses=error_responses(404), response_model=WalletAuditOut)
+@router.get("/{user_id}/audit", response_model=WalletAuditOut)
 async def audit_wallet(user_id: UserId, session: SessionDep, _: FinanceReader) -> WalletAuditOut:
     """Whether the stored balance equals the sum of the ledger and every `balance_after` is consistent."""
     return await service.audit_wallet(session, user_id)
 
 
-@router.put("/{user_id}/settings", responses=error_responses(404), response_model=WalletOut)
+@router.put("/{user_id}/settings", response_model=WalletOut)
 async def change_wallet_settings(
     user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: SettingsDep, _: LearnerCommand
 ) -> WalletOut:

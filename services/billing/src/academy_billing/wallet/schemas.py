@@ -57,8 +57,19 @@ class AdjustWallet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    delta: int = Field(ge=-MAX_COINS_PER_CHANGE, le=MAX_COINS_PER_CHANGE, description="Signed coins; not zero.")
-    reason: str = Field(min_length=3, max_length=300, description="Why, as the learner's history will show it.")
+    delta: int = Field(
+        ge=-MAX_COINS_PER_CHANGE,
+        le=MAX_COINS_PER_CHANGE,
+        description="Signed coins; not zero.",
+        json_schema_extra={"not": {"const": 0}},
+    )
+    # At least 3 characters once the spaces around are stripped (`_meaningful`), as a pattern for the schema.
+    reason: str = Field(
+        min_length=3,
+        max_length=300,
+        pattern=r"\S[\s\S]+\S",
+        description="Why, as the learner's history will show it.",
+    )
 
     @field_validator("delta")
     @classmethod
