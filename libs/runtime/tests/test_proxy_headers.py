@@ -129,6 +129,7 @@ def test_production_refuses_to_trust_every_peer() -> None:
     secrets = {
         "service_signing_key": keys["SERVICE_SIGNING_KEY"],
         "service_public_keys": json.loads(keys["SERVICE_PUBLIC_KEYS"]),
+        "operator_accounts": json.loads(keys["OPERATOR_ACCOUNTS"]),
         "s3_secret_key": "real-s3-secret",
         # Production refuses every placeholder, the defaults included (academy_runtime.placeholders).
         "s3_access_key": "AKIA7Q2PRODKEY",
