@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from academy_runtime.fields import omit_null
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
 CommunityType = Literal["city", "profession"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -59,13 +59,13 @@ class EditCommunity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # `title`, `type` and `telegram_link` may be left out, not cleared: no null in the schema
-    # (SkipJsonSchema), and the validator refuses one.
-    title: Title | SkipJsonSchema[None] = None
+    # (`omit_null`), and the validator refuses one.
+    title: Title | None = Field(default=None, json_schema_extra=omit_null)
     description: Description | None = None
-    type: CommunityType | SkipJsonSchema[None] = None
+    type: CommunityType | None = Field(default=None, json_schema_extra=omit_null)
     city: City | None = None
     category: CategorySlug | None = None
-    telegram_link: TelegramLink | SkipJsonSchema[None] = None
+    telegram_link: TelegramLink | None = Field(default=None, json_schema_extra=omit_null)
 
     _not_null = field_validator("title", "type", "telegram_link")(_not_cleared)
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from academy_runtime.decimals import decimal_schema
+from academy_runtime.fields import omit_null
 from academy_runtime.ids import LessonId
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -69,14 +69,14 @@ class EditLesson(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # `title` and `is_free` may be left out, not cleared: the schema offers no null (SkipJsonSchema), the
+    # `title` and `is_free` may be left out, not cleared: the schema offers no null (`omit_null`), the
     # validator refuses one.
-    title: Title | SkipJsonSchema[None] = None
+    title: Title | None = Field(default=None, json_schema_extra=omit_null)
     description: Text | None = None
     video_url: Url | None = None
     video_duration: VideoSeconds | None = None
     pdf_url: Url | None = None
-    is_free: bool | SkipJsonSchema[None] = None
+    is_free: bool | None = Field(default=None, json_schema_extra=omit_null)
 
     # Field validators run only for fields the caller sent, so a 422 names the field set to null.
     _not_null = field_validator("title", "is_free")(_not_cleared)
@@ -144,17 +144,17 @@ class EditCourse(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Fields a course always has may be left out, not cleared: the schema offers no null for them
-    # (SkipJsonSchema), the validator refuses one. The optional ones take null to clear them.
-    title: Title | SkipJsonSchema[None] = None
-    description: Text | SkipJsonSchema[None] = None
+    # (`omit_null`), the validator refuses one. The optional ones take null to clear them.
+    title: Title | None = Field(default=None, json_schema_extra=omit_null)
+    description: Text | None = Field(default=None, json_schema_extra=omit_null)
     full_description: Text | None = None
-    category: CategorySlug | SkipJsonSchema[None] = None
+    category: CategorySlug | None = Field(default=None, json_schema_extra=omit_null)
     cover_image_url: Url | None = None
-    is_top: bool | SkipJsonSchema[None] = None
-    currency: CurrencyCode | SkipJsonSchema[None] = None
-    price: Price | SkipJsonSchema[None] = None
+    is_top: bool | None = Field(default=None, json_schema_extra=omit_null)
+    currency: CurrencyCode | None = Field(default=None, json_schema_extra=omit_null)
+    price: Price | None = Field(default=None, json_schema_extra=omit_null)
     duration_hours: HoursCount | None = None
-    is_active: bool | SkipJsonSchema[None] = None
+    is_active: bool | None = Field(default=None, json_schema_extra=omit_null)
 
     _not_null = field_validator("title", "description", "category", "is_top", "currency", "price", "is_active")(
         _not_cleared

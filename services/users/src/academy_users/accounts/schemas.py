@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from academy_runtime.fields import omit_null
 from academy_runtime.ids import TelegramId
 from academy_runtime.phones import RejectedPhone, check_e164
 from academy_runtime.time_zones import TimeZoneName
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 Locale = Literal["ru", "en"]
@@ -36,8 +36,9 @@ E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 """The shape of E.164 ("+" and up to 15 digits), for the schema; the numbering plan is checked in code."""
 Phone = Annotated[
     str,
+    # The pattern is for the schema only: `valid_e164` checks the same shape first, with its reason code.
     Field(
-        pattern=E164_PATTERN,
+        json_schema_extra={"pattern": E164_PATTERN},
         description="E.164, such as +79161234567, valid in its country's numbering plan (422 `invalid_phone` "
         "otherwise, a rule no pattern holds)",
     ),
@@ -82,10 +83,10 @@ class UpdateProfile(BaseModel):
 
     # Optional, but never null: absent leaves the field as it is, and each is required of a registered
     # learner, so there is no null to set (the schema does not offer one; the validator refuses it).
-    full_name: FullName | SkipJsonSchema[None] = None
-    city: City | SkipJsonSchema[None] = None
-    locale: Locale | SkipJsonSchema[None] = None
-    phone: Phone | SkipJsonSchema[None] = None
+    full_name: FullName | None = Field(default=None, json_schema_extra=omit_null)
+    city: City | None = Field(default=None, json_schema_extra=omit_null)
+    locale: Locale | None = Field(default=None, json_schema_extra=omit_null)
+    phone: Phone | None = Field(default=None, json_schema_extra=omit_null)
     time_zone: TimeZoneName | None = Field(
         default=None,
         description="An IANA zone the learner chose (kept when the city changes); null: go back to the zone "
