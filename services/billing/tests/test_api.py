@@ -4,6 +4,7 @@ Billing asks the users service for a receipt's phone before it creates a YooKass
 tests run the real users app in this process (as the gateway's tests do), with learners registered
 there: a top-up or a course payment for one of them goes through to the YooKassa emulator."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,6 +18,7 @@ from academy_runtime.api_tests import (
 from academy_runtime.auth import TokenCache
 from academy_runtime.client import ServiceClient
 from academy_runtime.inprocess import InProcessStack
+from academy_runtime.migrations import migrate
 from academy_runtime.resources import Resources
 from academy_runtime.testing import TestPlatform, cleanup_broker, service_token
 from academy_users.app import service as users_service
@@ -55,10 +57,13 @@ async def users_in_process(platform: TestPlatform, resources: Resources) -> Asyn
             "users", "http://users", TokenCache.from_settings(resources.settings), transport=users.transport()
         )
         queues = stack.queue_names()
+        database_url = users.settings.database_url
         yield stack
         await providers.users.aclose()
         providers.users = replaced
     await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+    # Billing's other tests expect no users tables in the run's database (they create and drop one).
+    await asyncio.to_thread(migrate, users_service, "downgrade", "base", database_url=database_url)
 
 
 @pytest.fixture(scope="session")
