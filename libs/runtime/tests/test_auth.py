@@ -146,6 +146,28 @@ def test_an_operator_token_carries_the_person_and_roles(keys, trusted):
     assert caller.actor == "operator:alice"
 
 
+@pytest.mark.parametrize(
+    ("sub", "roles"),
+    [
+        ("a" * 65, ["finance"]),  # past the audit columns (a 500 from billing before)
+        ("ali\x00ce", ["finance"]),  # NUL: PostgreSQL refuses it in text
+        ("ali\nce", ["finance"]),
+        (" alice", ["finance"]),
+        ("operator:alice", ["finance"]),
+        ("alice", ["admin"]),  # a role nobody defined
+        ("alice", []),
+        ("", ["finance"]),
+    ],
+    ids=["long", "nul", "newline", "space", "colon", "unknown-role", "no-role", "empty"],
+)
+def test_a_signed_operator_token_breaking_the_naming_rules_is_refused(keys, trusted, sub, roles):
+    """The key signs what it is given; the callee applies the same rules as the command that issues."""
+    now = int(time.time())
+    claims = {"iss": OPERATORS_ISSUER, "sub": sub, "roles": roles, "aud": "billing", "iat": now, "exp": now + 60}
+    with pytest.raises(UnauthorizedError, match="invalid operator token"):
+        verify_token(trusted, _raw_token(keys[OPERATORS_ISSUER], claims), audience="billing")
+
+
 def test_an_operator_token_is_bounded_too(keys, trusted):
     now = int(time.time())
     claims = {"iss": OPERATORS_ISSUER, "sub": "alice", "roles": ["finance"], "aud": "billing", "iat": now}

@@ -56,3 +56,10 @@ def test_the_command_issues_no_token_beyond_the_persons_account(monkeypatch, cap
         main(["operator-token", "--name", "bob", "--role", "support", "--audience", "users"])
     main(["operator-token", "--name", "alice", "--role", "support", "--audience", "users"])
     assert capsys.readouterr().out.count(".") == 2  # one JWT
+
+
+def test_the_command_issues_tokens_for_known_services_only(monkeypatch, capsys):
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    with pytest.raises(SystemExit):
+        main(["operator-token", "--name", "alice", "--role", "support", "--audience", "nosuch"])
+    assert "invalid choice: 'nosuch'" in capsys.readouterr().err

@@ -244,6 +244,21 @@ def issue_service_token(
     return _encode(key, {"iss": caller, "aud": audience, "iat": now, "exp": now + ttl_s})
 
 
+OPERATOR_NAME_MAX_LENGTH = 64
+"""Longest operator name, in characters: it is written into audit columns (`operator:<name>`, 100 wide)."""
+
+
+def operator_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an operator's name (None when it can): 1..64 printable characters, no ':'
+    (the actor is `operator:<name>`), no surrounding spaces. The same rule for issuing and for accepting,
+    so a correctly signed token with a name no audit column holds is a 401, not a database error."""
+    if not name or len(name) > OPERATOR_NAME_MAX_LENGTH or name != name.strip():
+        return f"an operator's name is 1..{OPERATOR_NAME_MAX_LENGTH} characters without surrounding spaces"
+    if ":" in name or not name.isprintable():
+        return "an operator's name has no ':' and no control characters"
+    return None
+
+
 def issue_operator_token(
     key: SigningKey, *, operator: str, roles: Iterable[str], audience: str, ttl_s: int = 3600
 ) -> str:
@@ -256,8 +271,8 @@ def issue_operator_token(
         raise ValueError(f"unknown operator roles {unknown}; known: {', '.join(OPERATOR_ROLES)}")
     if not role_list:
         raise ValueError("an operator token needs at least one role")
-    if not operator.strip() or len(operator) > 64 or ":" in operator:  # noqa: PLR2004 - fits the audit columns
-        raise ValueError("an operator's name is 1..64 characters without ':'")
+    if (problem := operator_name_problem(operator)) is not None:
+        raise ValueError(problem)
     if not 0 < ttl_s <= OPERATOR_TOKEN_MAX_LIFETIME_S:
         raise ValueError(f"an operator token lives 1..{OPERATOR_TOKEN_MAX_LIFETIME_S} s, not {ttl_s}")
     now = int(time.time())
@@ -303,10 +318,15 @@ def _check_lifetime(issuer: str, claims: dict[str, Any], now: float) -> None:
 
 def _operator(claims: dict[str, Any]) -> Caller:
     operator, roles = claims.get("sub"), claims.get("roles")
-    if not isinstance(operator, str) or not operator or ":" in operator:
-        raise UnauthorizedError("invalid operator token: sub must name the operator")
+    if not isinstance(operator, str) or operator_name_problem(operator) is not None:
+        raise UnauthorizedError(
+            f"invalid operator token: sub must name the operator ({operator_name_problem(str(operator))})"
+        )
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise UnauthorizedError("invalid operator token: roles must be a list of strings")
+    unknown = sorted(set(roles) - set(OPERATOR_ROLES))
+    if unknown or not roles:
+        raise UnauthorizedError(f"invalid operator token: roles must be among {', '.join(OPERATOR_ROLES)}")
     return Caller(service=OPERATORS_ISSUER, operator=operator, roles=frozenset(roles), issued_at=claims["iat"])
 
 

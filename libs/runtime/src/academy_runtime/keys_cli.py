@@ -35,6 +35,7 @@ from academy_runtime.auth import (
     OPERATOR_ROLES,
     OPERATOR_TOKEN_MAX_LIFETIME_S,
     OPERATORS_ISSUER,
+    SERVICE_ISSUERS,
     OperatorAccount,
     SigningKey,
     dev_signing_key,
@@ -66,7 +67,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     token = sub.add_parser("operator-token", help="issue an operator's token for one service")
     token.add_argument("--name", required=True, help="the operator (the audit log shows operator:<name>)")
     token.add_argument("--role", action="append", required=True, choices=OPERATOR_ROLES, help="repeatable")
-    token.add_argument("--audience", required=True, help="the service the token is for (users, billing, ...)")
+    token.add_argument("--audience", required=True, choices=SERVICE_ISSUERS, help="the service the token is for")
     token.add_argument(
         "--ttl",
         type=parse_duration,
