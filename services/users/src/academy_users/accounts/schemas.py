@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from academy_runtime.fields import omit_null
@@ -48,13 +48,33 @@ FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
 City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 
 
+CONSENT_EARLIEST = datetime(2024, 1, 1, tzinfo=UTC)
+"""No consent predates the platform: an earlier `accepted_at` is a client's mistake."""
+CONSENT_CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the server's clock a client's `accepted_at` may be (clocks drift)."""
+
+
 class Consent(BaseModel):
     """The learner's consent to personal-data processing: which text they accepted, and when."""
 
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(min_length=1, max_length=32, description="Version of the consent text shown")
-    accepted_at: AwareDatetime = Field(description="When the learner accepted it (with its time zone)")
+    accepted_at: AwareDatetime = Field(
+        description="When the learner accepted it (with its time zone): not before 2024-01-01 and not more than "
+        f"{CONSENT_CLOCK_SKEW.seconds // 60} minutes ahead of the server's clock (422 `consent_time` otherwise)"
+    )
+
+    @field_validator("accepted_at")
+    @classmethod
+    def _a_moment_that_happened(cls, value: datetime) -> datetime:
+        # The record that consent was given (152-ФЗ art. 9) must name a moment that happened: the platform
+        # did not exist before CONSENT_EARLIEST, and a time ahead of the clock is a bad client clock or a lie.
+        if not CONSENT_EARLIEST <= value <= datetime.now(UTC) + CONSENT_CLOCK_SKEW:
+            raise PydanticCustomError(
+                "consent_time", "consent_time: consent is given now, not before 2024 or in the future"
+            )
+        return value
 
 
 class RegisterLearner(BaseModel):
