@@ -1,10 +1,13 @@
 import asyncio
 import contextlib
+import uuid
 
 import pytest
+from academy_contracts import build_event
 from academy_devstack.chaos import TcpProxy
+from academy_runtime import metrics
 from academy_runtime.relay import OutboxRelay
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from .conftest import messaging
 from .helpers import eventually, registered
@@ -115,3 +118,95 @@ async def test_relay_survives_a_broker_outage_without_losing_an_event(resources,
 
 async def _unpublished_is(resources, expected: int) -> bool:
     return await _unpublished(resources) == expected
+
+
+def _parked(resources, reason: str) -> float:
+    return metrics.OUTBOX_PARKED.labels(
+        resources.settings.service_name, "users.user_registered.v1", reason
+    )._value.get()
+
+
+async def test_rows_that_can_never_be_published_are_parked_and_do_not_hold_up_the_rows_behind_them(
+    resources, event_probe
+):
+    """More than one full batch of unpublishable rows ahead of good ones: the good ones still go out, in order."""
+    settings = resources.settings.model_copy(update={"max_event_bytes": 2000})
+    batch = settings.outbox_batch_size
+    oversized_ids = []
+    async with resources.sessionmaker() as session, session.begin():
+        for n in range(batch + 1):  # a whole batch of them, and one more
+            payload = build_event(registered(1000 + n)).model_dump(mode="json", exclude_none=True)
+            payload["data"]["padding"] = "x" * 2000
+            oversized_ids.append(payload["id"])
+            await session.execute(
+                insert(messaging.outbox).values(
+                    event_id=uuid.UUID(payload["id"]), event_type=payload["type"], payload=payload
+                )
+            )
+        # A payload the relay cannot encode as a CloudEvent message (no id, no type).
+        await session.execute(
+            insert(messaging.outbox).values(
+                event_id=uuid.uuid4(), event_type="users.user_registered.v1", payload={"not": "an event"}
+            )
+        )
+    await _write(resources, 301, 302, 303)
+    oversized_before, unencodable_before = _parked(resources, "oversized"), _parked(resources, "unencodable")
+
+    relay = OutboxRelay(settings, resources.sessionmaker, messaging)
+    try:
+        assert await relay.publish_pending() == 3
+        assert await relay.publish_pending() == 0  # parked rows are not claimed again
+    finally:
+        await relay.close()
+
+    events = [await event_probe.next(timeout=15) for _ in range(3)]
+    assert [e["data"]["user_id"] for e in events] == [301, 302, 303]
+    assert await event_probe.drain() == []
+    assert _parked(resources, "oversized") == oversized_before + batch + 1
+    assert _parked(resources, "unencodable") == unencodable_before + 1
+    outbox = messaging.outbox
+    async with resources.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(
+                    outbox.c.event_id, outbox.c.published_at, outbox.c.parked_at, outbox.c.attempts, outbox.c.last_error
+                )
+                .where(outbox.c.parked_at.is_not(None))
+                .order_by(outbox.c.id)
+            )
+        ).all()
+        waiting = (
+            await session.execute(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+            )
+        ).scalar_one()
+    assert len(rows) == batch + 2
+    assert [str(r.event_id) for r in rows[:-1]] == oversized_ids
+    assert all(r.published_at is None and r.attempts == 1 for r in rows)
+    assert all("over the bus limit" in r.last_error for r in rows[:-1])
+    assert "KeyError" in rows[-1].last_error or "type" in rows[-1].last_error
+    assert waiting == 0
+
+
+async def test_a_parked_row_is_published_once_an_operator_clears_it(resources, event_probe):
+    settings = resources.settings.model_copy(update={"max_event_bytes": 2000})
+    payload = build_event(registered(310)).model_dump(mode="json", exclude_none=True)
+    payload["data"]["padding"] = "x" * 2000
+    async with resources.sessionmaker() as session, session.begin():
+        await session.execute(
+            insert(messaging.outbox).values(
+                event_id=uuid.UUID(payload["id"]), event_type=payload["type"], payload=payload
+            )
+        )
+    relay = OutboxRelay(settings, resources.sessionmaker, messaging)
+    try:
+        assert await relay.publish_pending() == 0
+        async with resources.sessionmaker() as session, session.begin():  # the limit is raised, the row released
+            await session.execute(messaging.outbox.update().values(parked_at=None))
+        relay.settings = resources.settings
+        assert await relay.publish_pending() == 1
+    finally:
+        await relay.close()
+    assert (await event_probe.next())["data"]["user_id"] == 310

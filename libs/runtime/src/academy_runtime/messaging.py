@@ -77,9 +77,13 @@ class Messaging:
             Column("published_at", DateTime(timezone=True), nullable=True),
             Column("attempts", Integer, nullable=False, server_default=text("0")),
             Column("last_error", Text, nullable=True),
-            # The relay only ever scans unpublished rows; a partial index keeps that cheap however
-            # many published rows wait for the retention sweep.
-            Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+            # Set by the relay on a row that can never be published (over MAX_EVENT_BYTES, not a
+            # CloudEvent it can encode): the row is kept with its error for operators, and the rows
+            # behind it go out. Clearing it (after raising the limit, say) makes the relay try again.
+            Column("parked_at", DateTime(timezone=True), nullable=True),
+            # The relay only ever scans rows waiting to be published; a partial index keeps that cheap
+            # however many published rows wait for the retention sweep.
+            Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL AND parked_at IS NULL")),
             Index("ix_outbox_published_at", "published_at"),
         )
         self.inbox = Table(

@@ -25,6 +25,12 @@ OUTBOX_PUBLISH_LATENCY = Histogram(
 OUTBOX_OLDEST_AGE = Gauge(
     "academy_outbox_oldest_unpublished_age_seconds", "Age of the oldest event not yet published", ["service"]
 )
+OUTBOX_PARKED = Counter(
+    "academy_outbox_parked_total",
+    "Outbox rows the relay parked because they can never be published (reason: oversized, unencodable); "
+    "each stays in the outbox with parked_at and last_error set",
+    ["service", "type", "reason"],
+)
 EVENTS_CONSUMED = Counter(
     "academy_events_consumed_total",
     "Events taken from a queue, by outcome (handled, duplicate, ignored, retried, dead_lettered, invalid)",

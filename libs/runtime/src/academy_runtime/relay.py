@@ -10,9 +10,15 @@ The relay sleeps on `LISTEN <schema>_outbox` and wakes on the `NOTIFY` that ever
 sends at commit, with a slow poll as a safety net for a missed notification.
 
 Every message carries the AMQP `user_id` of the relay's broker user (the broker checks it against the
-connection), so consumers can tell which service published it. A row whose body is over
-MAX_EVENT_BYTES is never sent: it stays unpublished with its error recorded, logged, and counted in
-`academy_events_refused_total{stage="publish"}`, and the rest of the batch goes out.
+connection), so consumers can tell which service published it.
+
+A row that can never be published — its body is over MAX_EVENT_BYTES, or its payload is not a CloudEvent
+the relay can encode — is parked instead of retried: `parked_at` and `last_error` are set in the same
+transaction that marks the batch's other rows published, it is logged and counted in
+`academy_outbox_parked_total{reason}` (and, oversized, `academy_events_refused_total{stage="publish"}`),
+and no later claim takes it again. The rows behind it therefore go out, in order, however many such rows
+there are. A broker failure is never a reason to park: the whole batch is retried, as above. An operator
+who clears `parked_at` (after raising the limit, say) has the relay try the row again.
 """
 
 from __future__ import annotations
@@ -113,16 +119,18 @@ class OutboxRelay:
         """Publish every unpublished row, batch by batch; returns how many were published."""
         total = 0
         while not self._stopping.is_set():
-            count = await self._publish_batch()
-            total += count
+            published, claimed = await self._publish_batch()
+            total += published
             self.heartbeat.beat()
-            if count < self.settings.outbox_batch_size:
+            # A full batch (published or parked) may have more behind it; a short one drained the outbox.
+            if claimed < self.settings.outbox_batch_size:
                 # Drained: whatever is left was committed after the claim and is seconds old at most.
                 metrics.OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(0)
                 break
         return total
 
-    async def _publish_batch(self) -> int:
+    async def _publish_batch(self) -> tuple[int, int]:
+        """Claim and publish one batch: (rows published, rows claimed, parked ones included)."""
         try:
             return await self._claim_and_publish()
         except _PublishFailedError as failure:
@@ -130,14 +138,14 @@ class OutboxRelay:
             await self._record_failure(failure.row_ids, failure.cause)
             raise
 
-    async def _claim_and_publish(self) -> int:
+    async def _claim_and_publish(self) -> tuple[int, int]:
         outbox = self.messaging.outbox
         exchange = await self._ensure_exchange()
         async with self.sessionmaker() as session, session.begin():
             rows = (
                 await session.execute(
                     select(outbox.c.id, outbox.c.event_type, outbox.c.payload, outbox.c.created_at)
-                    .where(outbox.c.published_at.is_(None))
+                    .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(self.settings.outbox_batch_size)
                     .with_for_update(skip_locked=True)
@@ -145,8 +153,8 @@ class OutboxRelay:
             ).all()
             if not rows:
                 await self._observe_backlog(session)
-                return 0
-            messages, oversized = self._messages(rows)
+                return 0, 0
+            messages, unpublishable = self._messages(rows)
             try:
                 # Publishes run concurrently on one confirming channel; each await returns once the
                 # broker has confirmed (or rejected) that message.
@@ -168,42 +176,49 @@ class OutboxRelay:
             await session.execute(
                 update(outbox).where(outbox.c.id.in_([row.id for row in published])).values(published_at=now)
             )
-            for row, error in oversized:
+            for row, _, error in unpublishable:
                 await session.execute(
                     update(outbox)
                     .where(outbox.c.id == row.id)
-                    .values(attempts=outbox.c.attempts + 1, last_error=str(error)[:2000])
+                    .values(parked_at=now, attempts=outbox.c.attempts + 1, last_error=str(error)[:2000])
                 )
+        # Counted once committed: a batch rolled back (broker failure) parks them again next time.
+        for row, reason, error in unpublishable:
+            # An expected refusal, not a crash: no traceback, it would say nothing more.
+            log.error(
+                "outbox event can never be published; parked",
+                extra={"event_type": row.event_type, "outbox_id": row.id, "reason": reason, "error": str(error)[:500]},
+            )
+            metrics.OUTBOX_PARKED.labels(self.settings.service_name, row.event_type, reason).inc()
+            if reason == "oversized":
+                metrics.EVENTS_REFUSED.labels(self.settings.service_name, "outbox", "publish", "oversized").inc()
         for row in published:
             metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row.event_type).inc()
             metrics.OUTBOX_PUBLISH_LATENCY.labels(self.settings.service_name).observe(
                 max(0.0, (now - row.created_at).total_seconds())
             )
         self.published_total += len(published)
-        # Oversized rows are claimed again by every pass; counting only what went out ends this pass
-        # instead of claiming them again at once.
-        return len(published)
+        return len(published), len(rows)
 
     def _messages(
         self, rows: Sequence[_OutboxRow]
-    ) -> tuple[list[tuple[_OutboxRow, Message]], list[tuple[_OutboxRow, Exception]]]:
-        """Each row's message, and the rows too large to send (with the error saying so)."""
+    ) -> tuple[list[tuple[_OutboxRow, Message]], list[tuple[_OutboxRow, str, Exception]]]:
+        """Each row's message, and the rows that can never be one, with the reason (`oversized`,
+        `unencodable`) and the error. Building a message depends on the row alone, so such a row would
+        fail the same way on every pass."""
         user_id = connection_user(self.settings.rabbitmq_url)
         messages: list[tuple[_OutboxRow, Message]] = []
-        oversized: list[tuple[_OutboxRow, Exception]] = []
+        unpublishable: list[tuple[_OutboxRow, str, Exception]] = []
         for row in rows:
             try:
                 messages.append(
                     (row, event_message(row.payload, user_id=user_id, max_bytes=self.settings.max_event_bytes))
                 )
             except EventTooLargeError as exc:
-                log.error(  # noqa: TRY400 - an expected refusal; its traceback would say nothing more
-                    "outbox event over the bus size limit; not published",
-                    extra={"event_type": row.event_type, "outbox_id": row.id, "size": exc.size, "limit": exc.limit},
-                )
-                metrics.EVENTS_REFUSED.labels(self.settings.service_name, "outbox", "publish", "oversized").inc()
-                oversized.append((row, exc))
-        return messages, oversized
+                unpublishable.append((row, "oversized", exc))
+            except Exception as exc:  # whatever the payload breaks, it breaks on every pass
+                unpublishable.append((row, "unencodable", exc))
+        return messages, unpublishable
 
     async def _record_failure(self, row_ids: list[int], exc: BaseException) -> None:
         outbox = self.messaging.outbox
@@ -218,7 +233,11 @@ class OutboxRelay:
     async def _observe_backlog(self, session: AsyncSession) -> None:
         outbox = self.messaging.outbox
         oldest = (
-            await session.execute(select(func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None)))
+            await session.execute(
+                select(func.min(outbox.c.created_at)).where(
+                    outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None)
+                )
+            )
         ).scalar()
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         metrics.OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(age)

@@ -1,0 +1,49 @@
+"""outbox.parked_at: a row that can never be published no longer holds up the rows behind it
+
+The relay parks a row it cannot turn into a message (over MAX_EVENT_BYTES, not an encodable
+CloudEvent): parked_at is set, last_error says why, and the relay's claim (and its partial index) skips
+the row, so the rows behind it are published in order. Clearing parked_at makes the relay try again.
+
+Revision ID: 858fc5c89c7d
+Revises: 3fc0e66d45a0
+Create Date: 2026-12-01 12:00:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "858fc5c89c7d"
+down_revision: str | None = "3fc0e66d45a0"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SCHEMA = "gateway_bot"
+
+
+def upgrade() -> None:
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True), schema=SCHEMA)
+    op.drop_index("ix_outbox_unpublished", table_name="outbox", schema=SCHEMA)
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["id"],
+        unique=False,
+        schema=SCHEMA,
+        postgresql_where=sa.text("published_at IS NULL AND parked_at IS NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_outbox_unpublished", table_name="outbox", schema=SCHEMA)
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["id"],
+        unique=False,
+        schema=SCHEMA,
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.drop_column("outbox", "parked_at", schema=SCHEMA)
