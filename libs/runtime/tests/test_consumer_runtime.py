@@ -87,7 +87,7 @@ async def test_a_handler_that_keeps_failing_ends_in_the_dead_letter_queue_with_t
     # listing does not consume; after the fix a re-drive gets the event handled
     assert len(await list_dead_letters(resources.settings, "registrations")) == 1
     failures.remaining[5] = 0
-    assert await redrive_dead_letters(resources.settings, "registrations") == 1
+    assert (await redrive_dead_letters(resources.settings, "registrations")).moved == 1
     await eventually(lambda: _has(resources, 5, 1), what="re-driven event handled")
     assert await list_dead_letters(resources.settings, "registrations") == []
 

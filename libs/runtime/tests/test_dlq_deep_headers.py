@@ -7,6 +7,7 @@ import sys
 import aio_pika
 import pytest
 from academy_runtime.amqp_tables import MAX_HEADER_DEPTH, decode_container, render_header
+from academy_runtime.bus import connection_user
 from academy_runtime.dlq import list_dead_letters, redrive_dead_letters
 from pamqp import encode
 
@@ -54,6 +55,7 @@ async def test_dlq_list_shows_a_deeply_nested_dead_letter_and_redrive_moves_it(s
                 "x-dead-letter-error": "RuntimeError('boom')",
                 "x-attempt": 5,
             },
+            user_id=connection_user(settings.rabbitmq_url),  # dead-lettered by the service itself
         )
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(20_000)  # only to build the message: pamqp encodes by recursion too
@@ -75,7 +77,7 @@ async def test_dlq_list_shows_a_deeply_nested_dead_letter_and_redrive_moves_it(s
         # Listing consumed nothing, and a second listing still works on the same connection kind.
         assert [d.message_id for d in await list_dead_letters(settings, PURPOSE)] == ["evt-deep"]
 
-        assert await redrive_dead_letters(settings, PURPOSE) == 1
+        assert (await redrive_dead_letters(settings, PURPOSE)).moved == 1
         assert await list_dead_letters(settings, PURPOSE) == []
         queue = await channel.declare_queue(main, passive=True)
         assert queue.declaration_result.message_count == 1

@@ -106,9 +106,22 @@ def _declare_queues(service: ServiceDefinition) -> None:
 
 
 async def _dlq(service: ServiceDefinition, action: str, consumer: str | None, limit: int | None) -> None:
-    from academy_runtime.dlq import list_dead_letters, redrive_dead_letters
+    from academy_runtime.dlq import (
+        DEV_BUS_PASSWORDS,
+        WrongBusUserError,
+        development_bus_url,
+        list_dead_letters,
+        redrive_dead_letters,
+    )
 
     settings = service.settings()
+    own_url = development_bus_url(settings)
+    if own_url is not None:
+        # Development: RABBITMQ_URL is the default (guest); `make run` gave the service its own user.
+        settings = settings.model_copy(update={"rabbitmq_url": own_url})
+        sys.stderr.write(
+            f"connecting as {settings.service_name}'s own broker user (password from {DEV_BUS_PASSWORDS})\n"
+        )
     purposes = [consumer] if consumer else [c.purpose for c in service.consumers]
     for purpose in purposes:
         if action == "list":
@@ -118,12 +131,21 @@ async def _dlq(service: ServiceDefinition, action: str, consumer: str | None, li
                     {
                         "queue": f"{settings.queue_name(purpose)}.dlq",
                         "count": len(letters),
+                        "not_redrivable": sum(not letter.redrivable for letter in letters),
                         "messages": [d.as_dict() for d in letters],
                     },
                     ensure_ascii=False,
                 )
                 + "\n"
             )
-        else:
-            moved = await redrive_dead_letters(settings, purpose, limit)
-            sys.stdout.write(f"{settings.queue_name(purpose)}: re-drove {moved} message(s)\n")
+            continue
+        try:
+            report = await redrive_dead_letters(settings, purpose, limit)
+        except WrongBusUserError as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise SystemExit(2) from None
+        sys.stdout.write(
+            f"{report.queue}: re-drove {report.moved} of {report.present} message(s); left {len(report.left)}\n"
+        )
+        for message_id, why in report.left:
+            sys.stdout.write(f"  left {message_id or '(no message id)'}: {why}\n")

@@ -25,10 +25,22 @@ is dead-lettered at once with the reason in `x-dead-letter-reason`, counted in
 - `event_id_reused`: an id already in the inbox arrives with other content (see `event_digest`): not a
   redelivery, so it is reported instead of being acknowledged as a duplicate.
 
-A message this service moves to its own retry or dead-letter queue is published through the default
-exchange as this service's user, with the first publisher's user and routing key in
-`x-original-user-id` and `x-original-routing-key`; those headers are believed only on a message whose
-`user_id` is this service's own user, which nobody else can set.
+A message this service moves to its own retry or dead-letter queue is published by the consumer itself
+(never rejected to a dead-letter exchange, which would keep the first publisher's `user_id` and make a
+dead letter indistinguishable from one planted in the queue) through the default exchange as this
+service's user, with the first publisher's user and routing key in `x-original-user-id` and
+`x-original-routing-key`, and `x-original-verified` saying whether the consumer established them:
+- the broker validates `user_id`, and every service may write to the default exchange, so anyone can put
+  a message with forged `x-original-*` headers into this service's retry or dead-letter queue; only the
+  `user_id` tells the copies this service made from the planted ones;
+- `origin()` believes `x-original-*` only on a message that came back into the main queue through the
+  default exchange under the main queue's name (from a retry queue's TTL, or re-driven) with this
+  service's own `user_id`, and not marked unverified. A message planted in a retry queue by another
+  user keeps that user's `user_id` through the broker's dead-lettering, so it is refused;
+- a refused message whose origin could not be established keeps the `x-original-*` headers it came with
+  (a letter re-driven by the wrong user does not lose its first publisher), marked
+  `x-original-verified: false`, with the user that put it in the queue in `x-dead-letter-publisher`;
+  `academy_runtime.dlq` never re-drives such a letter, nor one whose `user_id` is not this service's.
 """
 
 from __future__ import annotations
@@ -70,6 +82,11 @@ CONSUMER_HEADER = "x-dead-letter-consumer"
 FAILED_AT_HEADER = "x-dead-letter-at"
 ORIGINAL_KEY_HEADER = "x-original-routing-key"
 ORIGINAL_USER_HEADER = "x-original-user-id"
+VERIFIED_HEADER = "x-original-verified"
+"""True: the consumer established `x-original-*` from the broker; False: kept as the message claimed them."""
+PUBLISHER_HEADER = "x-dead-letter-publisher"
+"""On a dead letter: the broker user (`user_id`) of the message the consumer dead-lettered."""
+REDRIVEN_HEADER = "x-redriven"
 
 M = TypeVar("M", bound=EventData)
 
@@ -262,12 +279,17 @@ class ConsumerRuntime:
             self._connection = None
 
     # -- one message ---------------------------------------------------------------------------
-    def origin(self, message: AbstractIncomingMessage) -> Origin:
-        """Who first published `message`, and under which routing key (see the module docstring)."""
+    def origin(self, message: AbstractIncomingMessage, names: QueueNames | None = None) -> Origin:
+        """Who first published `message`, and under which routing key (see the module docstring).
+
+        `names`: the queues of the consumer that received it; the `x-original-*` headers are believed only
+        on a message that came into that consumer's main queue through this service's own retry or re-drive
+        path (default exchange, the main queue's name, `x-death` from one of its retry queues or
+        `x-redriven`) with this service's own broker-validated `user_id`, and not marked unverified."""
         settings = self.resources.settings
         if message.exchange == settings.events_exchange:
             return Origin(message.routing_key or "", message.user_id or "", trusted=True)
-        if message.exchange == "" and message.user_id == self.own_user:
+        if names is not None and self._own_path(message, names):
             headers = message.headers or {}
             return Origin(
                 _header_text(headers.get(ORIGINAL_KEY_HEADER)),
@@ -275,6 +297,18 @@ class ConsumerRuntime:
                 trusted=True,
             )
         return Origin("", message.user_id or "", trusted=False)
+
+    def _own_path(self, message: AbstractIncomingMessage, names: QueueNames) -> bool:
+        if message.exchange != "" or message.routing_key != names.main or message.user_id != self.own_user:
+            return False
+        headers = message.headers or {}
+        if headers.get(VERIFIED_HEADER) is False:
+            return False
+        if headers.get(REDRIVEN_HEADER) is True:
+            return True
+        deaths = headers.get("x-death")
+        last = deaths[0] if isinstance(deaths, list) and deaths else None
+        return isinstance(last, dict) and _header_text(last.get("queue")) in names.retries
 
     def check_publisher(self, message: AbstractIncomingMessage, origin: Origin) -> dict[str, Any] | None:
         """Refuse (RefusedEventError) a message that is too large or not provably from the service its
@@ -322,7 +356,7 @@ class ConsumerRuntime:
     async def handle(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
         names = self._names[consumer.purpose]
         attempt = _as_int((message.headers or {}).get(ATTEMPT_HEADER)) + 1
-        origin = self.origin(message)
+        origin = self.origin(message, names)
         try:
             raw = self.check_publisher(message, origin)
             event, data = parse_event(message.body if raw is None else raw)
@@ -480,15 +514,21 @@ class ConsumerRuntime:
         self, message: AbstractIncomingMessage, queue: str, origin: Origin, headers: dict[str, Any]
     ) -> None:
         """Publish a copy to `queue` (confirmed) as this service's user, then ack the original; on failure
-        requeue it. The copy names its first publisher and routing key as `origin` established them,
-        whatever headers the message came with."""
+        requeue it. A trusted `origin` is written into the copy's `x-original-*` headers, whatever headers
+        the message came with; an untrusted one leaves them as claimed and marks the copy unverified."""
         assert self._publish_channel is not None
         all_headers = dict(message.headers or {})
-        all_headers[ORIGINAL_KEY_HEADER] = origin.routing_key
-        all_headers[ORIGINAL_USER_HEADER] = origin.publisher
+        if origin.trusted:
+            all_headers[ORIGINAL_KEY_HEADER] = origin.routing_key
+            all_headers[ORIGINAL_USER_HEADER] = origin.publisher
+        # Untrusted: whatever x-original-* it came with stay as they were (a letter re-driven by the wrong
+        # user keeps its first publisher), marked as claims this service could not check.
+        all_headers[VERIFIED_HEADER] = origin.trusted
+        all_headers.pop(REDRIVEN_HEADER, None)
         if queue.endswith(".dlq"):
             all_headers[CONSUMER_HEADER] = self.service
             all_headers[FAILED_AT_HEADER] = datetime.now(UTC).isoformat()
+            all_headers[PUBLISHER_HEADER] = message.user_id or ""
         all_headers.update(headers)
         copy = aio_pika.Message(
             body=message.body,
