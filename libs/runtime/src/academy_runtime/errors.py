@@ -79,6 +79,7 @@ _STATUS_DESCRIPTIONS = {
     403: "The token is valid, but its caller may not do this.",
     404: "Not found.",
     409: "Conflicts with the current state.",
+    413: "The request body is over the service's limit (`MAX_REQUEST_BODY_BYTES`, 1 MiB by default).",
     422: "The request is malformed: a field is missing, of the wrong type or out of range.",
     429: "Too many requests; retry after the time in `Retry-After`.",
     502: "An outside provider failed to answer.",
@@ -122,17 +123,19 @@ async def _validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_failed", message, fields), status_code=422)
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 
 
 async def _http_exception_handler(_: Request, exc: Exception) -> JSONResponse:
     """The framework's own refusals (no such route, method not allowed, a body that is not JSON) in the
-    house error shape. A body that cannot be parsed is malformed like any other: 422, as documented."""
+    house error shape. A body that cannot be parsed is malformed like any other: 422, as documented. A body
+    over the limit (`academy_runtime.bodylimit.PayloadTooLargeError`) is a 413 with its `details`."""
     assert isinstance(exc, StarletteHTTPException)
     status, code, message = exc.status_code, _HTTP_CODES.get(exc.status_code, "bad_request"), str(exc.detail)
     if status == 400 and "parsing the body" in message:  # noqa: PLR2004 - FastAPI's JSON decode failure
         status, code, message = 422, "validation_failed", "the body is not valid JSON"
-    return JSONResponse(error_body(code, message), status_code=status, headers=exc.headers)
+    details = getattr(exc, "details", None)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=exc.headers)
 
 
 async def _out_of_range_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -17,6 +17,7 @@ from fastapi.security.base import SecurityBase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_runtime import metrics
+from academy_runtime.bodylimit import BodySizeLimitMiddleware
 from academy_runtime.errors import ErrorBody, ValidationFailedError, error_responses, install_error_handlers
 from academy_runtime.health import router as health_router
 from academy_runtime.logs import configure_logging
@@ -136,7 +137,9 @@ def document_errors(app: FastAPI, openapi: dict[str, Any]) -> dict[str, Any]:
     - 422 in the house error shape (`ErrorBody`), never FastAPI's `HTTPValidationError`: the handler
       in errors.py renders every validation failure, and `refuse_nul_characters` applies to every route;
     - on every route whose dependencies check a service token (anything from `academy_runtime.auth`, or
-      a FastAPI security scheme): the bearer security scheme, so `/docs` can authorise, and 401 and 403.
+      a FastAPI security scheme): the bearer security scheme, so `/docs` can authorise, and 401 and 403;
+    - on every route that takes a body (a POST, PUT or PATCH, or a documented request body): 413, the
+      body limit of `academy_runtime.bodylimit` (MAX_REQUEST_BODY_BYTES).
 
     Routes add their own 404/409/... with `responses=error_responses(404, 409)`. Returns `openapi`,
     changed in place.
@@ -147,7 +150,7 @@ def document_errors(app: FastAPI, openapi: dict[str, Any]) -> dict[str, Any]:
     error_ref = {"$ref": f"#/components/schemas/{ErrorBody.__name__}"}
     documented = {
         status: {"description": spec["description"], "content": {"application/json": {"schema": error_ref}}}
-        for status, spec in error_responses(401, 403, 422).items()
+        for status, spec in error_responses(401, 403, 413, 422).items()
     }
     # The scheme FastAPI derived from a security dependency, if any; else ours, added below.
     schemes = components.get("securitySchemes") or {}
@@ -165,6 +168,8 @@ def document_errors(app: FastAPI, openapi: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             responses["422"] = documented[422]
+            if method in _BODY_METHODS or "requestBody" in operation:
+                responses.setdefault("413", documented[413])
             if authenticated:
                 secured = True
                 operation.setdefault("security", [{scheme: []}])
@@ -229,6 +234,9 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
     app.include_router(health_router)
     for router in service.routers:
         app.include_router(router)
+    # Inside the metrics, so that a 413 is counted; outside everything else, so that a body over the
+    # limit by its Content-Length is refused before routing, the rate limit or any dependency.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, service=settings.service_name)
     _install_openapi(app)
     install_rate_limits(app)

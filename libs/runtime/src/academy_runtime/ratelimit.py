@@ -1,15 +1,21 @@
 """Rate limits of every service's HTTP API, shared by its replicas through Redis (issue 9, part 6).
 
 Who is counted
-    - an authenticated caller (a valid token for this service): per caller, `service:<iss>` or
-      `operator:<name>`, against `RATE_LIMIT_INTERNAL`. Every replica of the caller shares the budget,
-      and so does every replica of this service (the counters live in Redis);
+    Each caller has a budget of its own, sized by its kind. Every replica of the caller shares it, and so
+    does every replica of this service (the counters live in Redis).
+    - a service (a valid service token for this service, by `iss`): `RATE_LIMIT_SERVICE`, generous
+      (1000/s): a service is a trusted peer, and one identity carries all its users' traffic (every
+      learner's request reaches the internal APIs as `gateway-bot`), so a budget sized for one client
+      would throttle the bot under a real burst of learners;
+    - an operator (a person's token, by name): `RATE_LIMIT_OPERATOR` (20/s), what one person's tools need;
     - anything else (public endpoints such as the Telegram webhook and YooKassa's notifications, and a
       request with no or an invalid token): per source address (`request.client.host`, which uvicorn
       resolves from X-Forwarded-For only for the proxies in `FORWARDED_ALLOW_IPS`), against
       `RATE_LIMIT_PUBLIC`.
-    `RATE_LIMIT_ROUTES` (route template → limit) replaces the limit on one route, with a budget of its
-    own (`{"/telegram/webhook": "200/second"}`). `/healthz`, `/readyz` and `/metrics` are never limited.
+    `RATE_LIMIT_CALLERS` (caller actor → limit: `{"gateway-bot": "3000/second", "operator:alice":
+    "50/second"}`) replaces its kind's limit for one caller. `RATE_LIMIT_ROUTES` (route template →
+    limit) replaces the limit on one route, whoever calls, with a budget of its own
+    (`{"/telegram/webhook": "200/second"}`). `/healthz`, `/readyz` and `/metrics` are never limited.
 
 How
     The `limits` library's sliding-window counter (two counters per key and window, so memory does not
@@ -49,7 +55,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from prometheus_client import Counter
 
-from academy_runtime.auth import route_callers, verify_token
+from academy_runtime.auth import Caller, route_callers, verify_token
 from academy_runtime.errors import DomainError, error_body
 from academy_runtime.settings import ServiceSettings
 
@@ -110,6 +116,11 @@ class Identity:
     kind: str
     name: str
 
+    @property
+    def actor(self) -> str:
+        """The caller as audit records and RATE_LIMIT_CALLERS name it: `gateway-bot`, `operator:alice`."""
+        return f"operator:{self.name}" if self.kind == "operator" else self.name
+
 
 def parse_limits(text: str) -> list[RateLimitItem]:
     """`"100/second;3000/minute"` → the `limits` items; ValueError naming the text when it does not parse."""
@@ -137,8 +148,12 @@ class RateLimiter:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.service = settings.service_name
-        self.internal = parse_limits(settings.rate_limit_internal)
-        self.public = parse_limits(settings.rate_limit_public)
+        self.by_kind = {
+            "service": parse_limits(settings.rate_limit_service),
+            "operator": parse_limits(settings.rate_limit_operator),
+            "source": parse_limits(settings.rate_limit_public),
+        }
+        self.callers = {actor: parse_limits(text) for actor, text in settings.rate_limit_callers.items()}
         self.routes = {route: parse_limits(text) for route, text in settings.rate_limit_routes.items()}
         self.fail_open_s = settings.rate_limit_fail_open_s
         timeout = settings.rate_limit_redis_timeout_s
@@ -154,10 +169,13 @@ class RateLimiter:
         self._unchecked_until = 0.0
 
     def limits_for(self, identity: Identity, route: str) -> tuple[str, list[RateLimitItem]]:
-        """(budget scope, limits) of a request: the route's own when configured, else by identity kind."""
+        """(budget scope, limits) of a request: the route's own when configured, else the caller's own
+        (RATE_LIMIT_CALLERS), else its kind's."""
         if route in self.routes:
             return route, self.routes[route]
-        return "*", self.public if identity.kind == "source" else self.internal
+        if identity.kind != "source" and identity.actor in self.callers:
+            return "*", self.callers[identity.actor]
+        return "*", self.by_kind[identity.kind]
 
     async def check(self, identity: Identity, route: str) -> None:
         """Count one request; RateLimitedError (429) when over a limit. Never raises for a Redis failure."""
@@ -201,10 +219,11 @@ def _bearer_token(request: Request) -> str | None:
 
 
 def _caller_identity(request: Request, settings: ServiceSettings) -> Identity | None:
-    """The authenticated caller: `request.state.caller` when set, else the verified token of a route
-    that declares callers; None for a public route or a missing or invalid token."""
-    caller = getattr(request.state, "caller", None)
-    if caller is None:
+    """The authenticated caller: `request.state.caller_identity` (the `Caller` the auth dependency set)
+    when something earlier authenticated the request, else the verified token of a route that declares
+    callers; None for a public route or a missing or invalid token."""
+    caller = getattr(request.state, "caller_identity", None)
+    if not isinstance(caller, Caller):
         route = request.scope.get("route")
         token = _bearer_token(request)
         if route is None or token is None or route_callers(route) is None:
@@ -213,9 +232,9 @@ def _caller_identity(request: Request, settings: ServiceSettings) -> Identity | 
             caller = verify_token(settings.public_key_set(), token, audience=settings.service_name)
         except DomainError:
             return None  # the endpoint's own dependency answers 401
-    if getattr(caller, "is_operator", False):
-        return Identity("operator", str(caller.operator))
-    return Identity("service", str(getattr(caller, "service", caller)))
+    if caller.operator is not None:
+        return Identity("operator", caller.operator)
+    return Identity("service", caller.service)
 
 
 def _limiter(request: Request) -> RateLimiter | None:

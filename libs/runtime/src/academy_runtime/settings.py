@@ -151,14 +151,24 @@ class ServiceSettings(BaseSettings):
         default=None, description="JSON: operator name → {roles, tokens_not_before}; unset trusts tokens' roles."
     )
 
+    # The largest request body of the HTTP API, in bytes (academy_runtime.bodylimit): 413 beyond it.
+    max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
+
     # Rate limits of the HTTP API (academy_runtime.ratelimit), shared by the replicas through Redis.
-    # `limits` notation; "a;b" applies both (a burst and a sustained rate).
+    # `limits` notation; "a;b" applies both (a burst and a sustained rate). Per kind of caller: a
+    # service is a trusted peer whose one identity carries all its users' traffic (the gateway-bot's
+    # calls are every learner's), an operator is one person, the public one address.
     rate_limit_enabled: bool = True
-    rate_limit_internal: str = Field(
-        default="100/second;3000/minute", description="Per authenticated caller (service or operator)."
+    rate_limit_service: str = Field(
+        default="1000/second;30000/minute", description="Per calling service (all its replicas together)."
     )
+    rate_limit_operator: str = Field(default="20/second;600/minute", description="Per operator (a person).")
     rate_limit_public: str = Field(
         default="50/second;1200/minute", description="Per source address, requests without a valid token."
+    )
+    rate_limit_callers: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON: caller actor (`gateway-bot`, `operator:alice`) → limit replacing its kind's.",
     )
     rate_limit_routes: dict[str, str] = Field(
         default_factory=dict, description="JSON: route template → limit replacing the above on that route."
@@ -180,13 +190,13 @@ class ServiceSettings(BaseSettings):
                 ip_network(entry, strict=False)  # raises ValueError naming the bad entry
         return ",".join(entries)
 
-    @field_validator("rate_limit_internal", "rate_limit_public")
+    @field_validator("rate_limit_service", "rate_limit_operator", "rate_limit_public")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         _parse_rate_limit(value)
         return value
 
-    @field_validator("rate_limit_routes")
+    @field_validator("rate_limit_routes", "rate_limit_callers")
     @classmethod
     def _route_limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
         for limit in value.values():

@@ -211,7 +211,8 @@ class TestPlatform:
             "QUEUE_EXPIRES_MS": "900000",  # a run that dies before its clean-up leaves nothing for long
             # A test session is one caller and one address sending as fast as the machine allows
             # (schemathesis: over a thousand requests a service); the limits' own tests set small ones.
-            "RATE_LIMIT_INTERNAL": "100000/minute",
+            "RATE_LIMIT_SERVICE": "100000/minute",
+            "RATE_LIMIT_OPERATOR": "100000/minute",
             "RATE_LIMIT_PUBLIC": "100000/minute",
         }
 
