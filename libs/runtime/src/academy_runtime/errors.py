@@ -33,6 +33,17 @@ class NotFoundError(DomainError):
     code = "not_found"
 
 
+class LearnerNotFoundError(NotFoundError):
+    """A write keyed by a learner id the service has never heard of (`learner_not_found`). Each service
+    decides how it knows its learners (a projection of `users.user_registered`, the users service as a
+    fallback) and documents it; the refusal itself is the same everywhere."""
+
+    code = "learner_not_found"
+
+    def __init__(self, user_id: int, message: str | None = None) -> None:
+        super().__init__(message or f"learner {user_id} is not known", details={"user_id": user_id})
+
+
 class ConflictError(DomainError):
     status_code = 409
     code = "conflict"
