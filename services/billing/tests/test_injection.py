@@ -2,7 +2,10 @@
 end up in the ledger), the Stars payloads and charge ids, refund reasons, query parameters and path ids. Never
 a 5xx; the ledger holds the reason verbatim; no other wallet changes; every table is still there."""
 
+from datetime import UTC, datetime
+
 import pytest
+from academy_billing.learners import service as learners
 from academy_runtime.injection_tests import (
     HEADER_INJECTION,
     PATH_PAYLOADS,
@@ -18,6 +21,17 @@ from academy_runtime.injection_tests import (
 pytestmark = pytest.mark.integration
 
 LEDGER = ("wallets", "wallet_transactions", "outbox", "idempotency_keys")
+
+
+@pytest.fixture(autouse=True)
+async def _learners_registered(in_transaction):
+    """Learners 1..3 registered (as `users.user_registered` tells billing): writes are for them only."""
+    for user_id in (1, 2, 3):
+        await in_transaction(
+            lambda s, user_id=user_id: learners.record_registered(
+                s, user_id=user_id, registered_at=datetime.now(UTC), source="event"
+            )
+        )
 
 
 async def _credit(operator_api, user_id: int, key: str) -> dict:

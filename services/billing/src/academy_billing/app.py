@@ -10,6 +10,7 @@ from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from fastapi import FastAPI
 
+from academy_billing.learners.consumers import learner_registry
 from academy_billing.models import Base, messaging
 from academy_billing.payments.endpoints import learners, operators, stars, webhooks
 from academy_billing.payments.providers import TelegramStarsClient, YooKassaClient
@@ -45,7 +46,7 @@ service = ServiceDefinition(
     messaging=messaging,
     migrations="academy_billing:migrations",
     routers=[wallet_router, learners, stars, operators, webhooks],
-    consumers=[achievement_rewards, catalog_prices],
+    consumers=[achievement_rewards, catalog_prices, learner_registry],
     on_startup=[open_providers],
     worker_jobs=[reconciliation_job],
 )

@@ -32,3 +32,9 @@ RECONCILIATION_DIFFERENCES = Gauge(
 RECONCILIATION_ACTIONS = Counter(
     "academy_billing_reconciliation_actions_total", "What the reconciliation job settled", ["action"]
 )
+LEARNER_CHECKS = Counter(
+    "academy_billing_learner_checks_total",
+    "Writes keyed by a learner id, by how the learner was found (projection, users_service) or refused "
+    "(unknown, erased)",
+    ["outcome"],
+)

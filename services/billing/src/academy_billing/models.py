@@ -50,6 +50,7 @@ TRANSACTION_TYPES = ("topup", "purchase", "refund", "reward", "adjustment")
 PURCHASE_STATUSES = ("active", "refunded")
 PROVIDERS = ("yookassa", "telegram_stars")
 REFUND_STATUSES = ("pending", "succeeded", "failed")
+LEARNER_SOURCES = ("event", "users_service")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -344,3 +345,20 @@ class ExchangeRate(Base):
         CheckConstraint("coins_per_unit > 0", name="coins_per_unit_positive"),
         CheckConstraint("currency <> 'XTR' OR stars_per_unit = 1", name="a_star_is_a_star"),
     )
+
+
+class KnownLearner(Base):
+    """The learners billing knows of: a projection of `users.user_registered` (v1, v2) and
+    `users.user_erased.v1`, completed by the users service's answer for a learner whose event has not
+    arrived yet (`source`). Every write keyed by a learner id checks it first (`learners.service`).
+    An erasure is kept whatever the order the events arrive in; the row is never deleted."""
+
+    __tablename__ = "learners"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (CheckConstraint(_one_of("source", LEARNER_SOURCES), name="source_known"),)

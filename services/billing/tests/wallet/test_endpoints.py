@@ -1,4 +1,7 @@
+from datetime import UTC, datetime
+
 import pytest
+from academy_billing.learners import service as learners
 from academy_billing.models import WalletTransaction
 from academy_billing.wallet import service
 from academy_runtime.testing import service_token
@@ -12,6 +15,13 @@ async def _credit(in_transaction, user_id, coins, reference):
         lambda s: service.credit(
             s, user_id=user_id, coins=coins, type="reward", reference=reference, description=f"credit {reference}"
         )
+    )
+
+
+async def _registered(in_transaction, user_id) -> None:
+    """The learner as billing learns of a registration (`users.user_registered`): only then may it write."""
+    await in_transaction(
+        lambda s: learners.record_registered(s, user_id=user_id, registered_at=datetime.now(UTC), source="event")
     )
 
 
@@ -81,7 +91,8 @@ async def test_one_transaction_is_found_only_under_its_own_learner(api, in_trans
     assert (await api.get("/internal/wallets/106/transactions/999999")).status_code == 404
 
 
-async def test_operator_credit_and_debit(operator_api, resources):
+async def test_operator_credit_and_debit(operator_api, resources, in_transaction):
+    await _registered(in_transaction, 108)
     credit = await operator_api.post(
         "/internal/wallets/108/adjustments",
         json={"delta": 300, "reason": "Компенсация за сбой"},
@@ -112,7 +123,10 @@ async def test_operator_credit_and_debit(operator_api, resources):
     }
 
 
-async def test_a_retried_adjustment_returns_the_first_answer_and_moves_coins_once(operator_api, resources):
+async def test_a_retried_adjustment_returns_the_first_answer_and_moves_coins_once(
+    operator_api, resources, in_transaction
+):
+    await _registered(in_transaction, 109)
     request = {"json": {"delta": 40, "reason": "bonus"}, "headers": {"idempotency-key": "adj-109"}}
     first = await operator_api.post("/internal/wallets/109/adjustments", **request)
     retry = await operator_api.post("/internal/wallets/109/adjustments", **request)
@@ -122,7 +136,8 @@ async def test_a_retried_adjustment_returns_the_first_answer_and_moves_coins_onc
     assert await _transactions(resources, 109) == 1
 
 
-async def test_an_idempotency_key_reused_for_another_adjustment_is_refused(operator_api, resources):
+async def test_an_idempotency_key_reused_for_another_adjustment_is_refused(operator_api, resources, in_transaction):
+    await _registered(in_transaction, 110)
     await operator_api.post(
         "/internal/wallets/110/adjustments", json={"delta": 40, "reason": "bonus"}, headers={"idempotency-key": "k"}
     )
@@ -138,6 +153,7 @@ async def test_an_idempotency_key_reused_for_another_adjustment_is_refused(opera
 async def test_a_debit_adjustment_beyond_the_balance_gets_409_and_can_be_retried_after_a_top_up(
     operator_api, resources, in_transaction
 ):
+    await _registered(in_transaction, 111)
     await _credit(in_transaction, 111, 10, "r:111:1")
     request = {"json": {"delta": -50, "reason": "correction"}, "headers": {"idempotency-key": "adj-111"}}
 

@@ -31,6 +31,7 @@ from academy_billing.dependencies import (
     RequiredIdempotencyKey,
     SettingsDep,
 )
+from academy_billing.learners.service import require_learner
 from academy_billing.models import messaging
 from academy_billing.payments import service
 from academy_billing.payments.providers import ProviderError
@@ -80,7 +81,8 @@ _YOOKASSA_PAYMENT_ERRORS = error_responses(
     409,
     502,
     503,
-    s404="The learner is unknown to the users service (or, for a course, the course to billing).",
+    s404="`learner_not_found`: nobody registered the learner (or they were erased); `not_found`: billing "
+    "does not know the course.",
     s502="YooKassa refused the payment.",
     s503="The users service or YooKassa cannot be reached; retry with the same Idempotency-Key.",
 )
@@ -120,19 +122,22 @@ async def get_offer(
     return await service.offer(session, settings, user_id=user_id, course_id=course_id)
 
 
-@learners.post("/{user_id}/purchases", responses=error_responses(404, 409), response_model=WalletPurchaseOut)
+@learners.post("/{user_id}/purchases", responses=error_responses(404, 409, 503), response_model=WalletPurchaseOut)
 async def buy_with_wallet(
     *,
     user_id: UserId,
     command: BuyWithWallet,
     session: SessionDep,
+    resources: ResourcesDep,
     settings: SettingsDep,
     request: Request,
     _: LearnerCommand,
     idempotency_key: RequiredIdempotencyKey,
 ) -> WalletPurchaseOut:
     """Charge the course to the learner's wallet. 409 `insufficient_funds` (details: balance, requested),
-    `already_owned`, `price_changed` (details: coins_price), `not_on_sale`; 404 unknown course."""
+    `already_owned`, `price_changed` (details: coins_price), `not_on_sale`; 404 unknown course, or
+    `learner_not_found` for a learner nobody registered (`learners.service`)."""
+    await require_learner(session, resources, user_id)
 
     async def buy() -> WalletPurchaseOut:
         purchase, spent, created = await service.buy_with_wallet(
@@ -187,19 +192,22 @@ async def get_learner_payment(
     return PaymentOut.model_validate(payment)
 
 
-@learners.post("/{user_id}/stars-invoices", responses=error_responses(404, 409), response_model=StarsInvoiceOut)
+@learners.post("/{user_id}/stars-invoices", responses=error_responses(404, 409, 503), response_model=StarsInvoiceOut)
 async def create_stars_invoice(
     *,
     user_id: UserId,
     command: CreateStarsInvoice,
     session: SessionDep,
+    resources: ResourcesDep,
     settings: SettingsDep,
     _: LearnerCommand,
     idempotency_key: RequiredIdempotencyKey,
     locale: Locale = "ru",
 ) -> StarsInvoiceOut:
     """A Stars invoice for a course or a top-up: what the gateway passes to `sendInvoice`. The same key
-    returns the same invoice. 409 `already_owned`, `not_on_sale`, `stars_top_up_disabled`; 404 unknown course."""
+    returns the same invoice. 409 `already_owned`, `not_on_sale`, `stars_top_up_disabled`; 404 unknown
+    course, or `learner_not_found` for a learner nobody registered (`learners.service`)."""
+    await require_learner(session, resources, user_id)
     return await service.create_stars_invoice(
         session, settings, user_id=user_id, command=command, request_key=idempotency_key, locale=locale
     )

@@ -37,12 +37,13 @@ from academy_contracts.billing import (
 from academy_contracts.primitives import Money
 from academy_runtime.client import ServiceClient
 from academy_runtime.db import transaction
-from academy_runtime.errors import ConflictError, NotFoundError, ValidationFailedError
+from academy_runtime.errors import ConflictError, LearnerNotFoundError, NotFoundError, ValidationFailedError
 from academy_runtime.ids import INT64_MAX
 from academy_runtime.resources import Resources
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing import metrics
+from academy_billing.learners.service import require_learner
 from academy_billing.models import Payment, Purchase, Refund, WalletTransaction, messaging
 from academy_billing.payments.providers import (
     ProviderError,
@@ -626,6 +627,8 @@ async def start_yookassa_payment(
         repo = PaymentRepository(session)
         payment = await repo.by_idempotence_key(key)
         if payment is None:
+            # Before any row is written: no pending payment for a learner nobody registered.
+            await require_learner(session, resources, user_id)
             payment = await _new_yookassa_payment(
                 session, settings=settings, user_id=user_id, amount_rub=amount_rub, course_id=course_id, key=key
             )
@@ -694,7 +697,10 @@ async def _new_yookassa_payment(
 
 async def _receipt_phone(resources: Resources, user_id: int) -> str:
     """The learner's phone for the 54-ФЗ receipt, asked from the users service and never stored here."""
-    learner = await providers(resources).users.get(f"/internal/users/{user_id}")
+    try:
+        learner = await providers(resources).users.get(f"/internal/users/{user_id}")
+    except NotFoundError:  # erased since the payment was asked for
+        raise LearnerNotFoundError(user_id) from None
     phone = str(learner.get("phone") or "")
     if not phone:
         raise NoReceiptContactError("the learner has no phone number for the fiscal receipt (54-ФЗ)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
+from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import NotFoundError, error_responses
 from academy_runtime.ids import BigIntegerId, UserId
 from fastapi import APIRouter, Query, Request
@@ -16,6 +17,7 @@ from academy_billing.dependencies import (
     SettingsDep,
     TransactionId,
 )
+from academy_billing.learners.service import require_learner
 from academy_billing.models import messaging
 from academy_billing.payments.schemas import WalletSettingsIn
 from academy_billing.wallet import service
@@ -33,7 +35,8 @@ router = APIRouter(prefix="/internal/wallets", tags=["wallet"])
 
 @router.get("/{user_id}", response_model=WalletOut)
 async def get_wallet(user_id: UserId, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader) -> WalletOut:
-    """The learner's coins balance; 0 for a learner whose wallet never changed."""
+    """The learner's coins balance; 0 for a learner whose wallet never changed. Reads never ask whether the
+    learner exists (an unknown one has no wallet: 0 coins, like the lists below: empty); writes do."""
     return await service.get_wallet(session, user_id, default_threshold=settings.low_balance_threshold_coins)
 
 
@@ -61,18 +64,21 @@ async def get_transaction(
     return found
 
 
-@router.post("/{user_id}/adjustments", responses=error_responses(409), response_model=AdjustmentOut)
+@router.post("/{user_id}/adjustments", responses=error_responses(404, 409, 503), response_model=AdjustmentOut)
 async def adjust_wallet(
     *,
     user_id: UserId,
     command: AdjustWallet,
     session: SessionDep,
+    resources: ResourcesDep,
     settings: SettingsDep,
     caller: FinanceOperator,
     request: Request,
     idempotency_key: RequiredIdempotencyKey,
 ) -> AdjustmentOut:
-    """An operator's credit (positive `delta`) or debit (negative); 409 when a debit exceeds the balance."""
+    """An operator's credit (positive `delta`) or debit (negative); 409 when a debit exceeds the balance,
+    404 `learner_not_found` for a learner nobody registered (or erased; `learners.service`)."""
+    await require_learner(session, resources, user_id)
 
     async def adjust() -> AdjustmentOut:
         apply = service.credit if command.delta > 0 else service.debit
@@ -106,11 +112,18 @@ async def audit_wallet(user_id: UserId, session: SessionDep, _: FinanceReader) -
     return await service.audit_wallet(session, user_id)
 
 
-@router.put("/{user_id}/settings", response_model=WalletOut)
+@router.put("/{user_id}/settings", responses=error_responses(404, 503), response_model=WalletOut)
 async def change_wallet_settings(
-    user_id: UserId, command: WalletSettingsIn, session: SessionDep, settings: SettingsDep, _: LearnerCommand
+    user_id: UserId,
+    command: WalletSettingsIn,
+    session: SessionDep,
+    resources: ResourcesDep,
+    settings: SettingsDep,
+    _: LearnerCommand,
 ) -> WalletOut:
-    """The learner's wallet settings: `confirm_purchases` (ask before charging a course to the wallet)."""
+    """The learner's wallet settings: `confirm_purchases` (ask before charging a course to the wallet);
+    404 `learner_not_found` for a learner nobody registered."""
+    await require_learner(session, resources, user_id)
     return await service.set_confirm_purchases(
         session, user_id, confirm=command.confirm_purchases, default_threshold=settings.low_balance_threshold_coins
     )

@@ -1,0 +1,73 @@
+"""Whether a learner exists, before billing writes anything keyed by their id.
+
+Billing keeps `billing.learners`, a projection fed by `users.user_registered` (v1 and v2) and
+`users.user_erased.v1` (see `learners.consumers`). A write for a learner id goes ahead only for a
+learner in it and not erased; otherwise it is refused with 404 `learner_not_found`, so money never lands
+on an id that a later registration would take.
+
+The edge: a learner who registered a moment ago, whose event has not reached billing yet (or who
+registered before billing kept the projection). Billing then asks the users service once, with the
+client it already holds for receipts, and records a learner it confirms (`source = 'users_service'`),
+so a brand-new learner is never refused and is asked about at most once. An erased learner is refused
+without asking. When the users service cannot be reached the write is refused with 503 (retry with the
+same Idempotency-Key), never accepted blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from academy_runtime.errors import LearnerNotFoundError, NotFoundError
+from academy_runtime.resources import Resources
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from academy_billing import metrics
+from academy_billing.models import KnownLearner
+
+log = logging.getLogger(__name__)
+
+
+async def record_registered(session: AsyncSession, *, user_id: int, registered_at: datetime, source: str) -> None:
+    """The learner exists (from an event or the users service). Never undoes an erasure: an erasure that
+    overtook the registration stays."""
+    stmt = insert(KnownLearner).values(user_id=user_id, registered_at=registered_at, source=source)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=[KnownLearner.user_id]))
+
+
+async def record_erased(session: AsyncSession, *, user_id: int, erased_at: datetime) -> None:
+    """The learner withdrew consent: billing takes no new write for them (their records stay)."""
+    stmt = insert(KnownLearner).values(user_id=user_id, registered_at=erased_at, source="event", erased_at=erased_at)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=[KnownLearner.user_id], set_={"erased_at": stmt.excluded.erased_at})
+    )
+
+
+async def require_learner(session: AsyncSession, resources: Resources, user_id: int) -> None:
+    """Refuse (404 `learner_not_found`) a write for a learner billing does not know or who was erased;
+    ask the users service when the projection has not heard of the id yet (see the module's docstring)."""
+    learner = await session.scalar(select(KnownLearner).where(KnownLearner.user_id == user_id))
+    if learner is not None:
+        if learner.erased_at is not None:
+            metrics.LEARNER_CHECKS.labels("erased").inc()
+            raise LearnerNotFoundError(user_id, f"learner {user_id} was erased")
+        metrics.LEARNER_CHECKS.labels("projection").inc()
+        return
+    try:
+        # The users client of `payments.service.Providers` (opened per process by `academy_billing.app`).
+        users = resources.extras["providers"].users
+        found = await users.get(f"/internal/users/{user_id}")
+    except NotFoundError:
+        metrics.LEARNER_CHECKS.labels("unknown").inc()
+        raise LearnerNotFoundError(user_id) from None
+    metrics.LEARNER_CHECKS.labels("users_service").inc()
+    log.info("learner confirmed by the users service ahead of its event", extra={"user_id": user_id})
+    registered_at = found.get("created_at") if isinstance(found, dict) else None
+    await record_registered(
+        session,
+        user_id=user_id,
+        registered_at=datetime.fromisoformat(registered_at) if isinstance(registered_at, str) else datetime.now(UTC),
+        source="users_service",
+    )
