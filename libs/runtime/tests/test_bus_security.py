@@ -12,7 +12,13 @@ import aiormq.exceptions
 import pytest
 from academy_contracts import build_event
 from academy_runtime import metrics
-from academy_runtime.bus import EventTooLargeError, bus_user, event_message
+from academy_runtime.bus import (
+    EventsExchangeMissingError,
+    EventTooLargeError,
+    bus_user,
+    declare_events_exchange,
+    event_message,
+)
 from academy_runtime.bus_provisioning import bus_grants, definitions
 from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, ConsumerRuntime
 from academy_runtime.dlq import list_dead_letters
@@ -216,7 +222,7 @@ async def test_an_event_over_the_size_limit_is_refused_when_written_to_the_outbo
             await messaging.publish(session, registered(54))
 
 
-async def test_the_relay_keeps_an_oversized_row_and_publishes_the_others(resources, event_probe):
+async def test_the_relay_parks_an_oversized_row_and_publishes_the_others(resources, event_probe):
     limit = resources.settings.max_event_bytes
     huge = build_event(registered(55)).model_dump(mode="json", exclude_none=True)
     huge["data"]["padding"] = "x" * limit
@@ -240,12 +246,13 @@ async def test_the_relay_keeps_an_oversized_row_and_publishes_the_others(resourc
     async with resources.sessionmaker() as session:
         row = (
             await session.execute(
-                select(messaging.outbox.c.published_at, messaging.outbox.c.last_error).where(
-                    messaging.outbox.c.event_id == uuid.UUID(huge["id"])
-                )
+                select(
+                    messaging.outbox.c.published_at, messaging.outbox.c.parked_at, messaging.outbox.c.last_error
+                ).where(messaging.outbox.c.event_id == uuid.UUID(huge["id"]))
             )
         ).one()
     assert row.published_at is None
+    assert row.parked_at is not None
     assert "over the bus limit" in row.last_error
 
 
@@ -291,7 +298,39 @@ def test_each_service_may_publish_only_its_own_routing_keys():
     assert grants["users"].topic_write == r"^users\."
     assert grants["progress"].topic_write == r"^progress\."
     assert grants["gateway-bot"].topic_write == "^$"  # it publishes no event
-    assert grants["progress"].configure == r"^(academy\.events|progress\..*)$"
+    assert grants["progress"].configure == r"^(progress\..*)$"  # its queues; not the exchange
     document = definitions(grants.values())
     assert {u["name"] for u in document["users"]} == {"academy-users", "academy-progress", "academy-gateway-bot"}
     assert all(p["exchange"] == "academy.events" for p in document["topic_permissions"])
+
+
+async def test_a_service_user_cannot_delete_or_redeclare_the_events_exchange(platform):
+    """Provisioning declares the exchange; a service's user may only look it up, publish and bind."""
+    platform.require_bus_users()
+    connection = await aio_pika.connect(platform.bus_url("users"))
+    try:
+        channel = await connection.channel()
+        with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
+            await channel.exchange_delete(platform.events_exchange)
+        channel = await connection.channel()
+        with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
+            await channel.declare_exchange(platform.events_exchange, aio_pika.ExchangeType.FANOUT, durable=False)
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await declare_events_exchange(channel, platform.events_exchange)  # passive: allowed
+        await exchange.publish(event_message(build_event(registered(58)).model_dump(mode="json")), "users.x.v1")
+    finally:
+        await connection.close()
+    admin = await aio_pika.connect(platform.infra.rabbitmq_url)
+    try:  # still there
+        await declare_events_exchange(await admin.channel(), platform.events_exchange)
+    finally:
+        await admin.close()
+
+
+async def test_a_missing_events_exchange_says_to_provision_the_bus(platform):
+    connection = await aio_pika.connect(platform.bus_url("users"))
+    try:
+        with pytest.raises(EventsExchangeMissingError, match="provision-bus"):
+            await declare_events_exchange(await connection.channel(), f"{platform.run_id}.no-such-exchange")
+    finally:
+        await connection.close()

@@ -6,6 +6,10 @@ sets the AMQP `user_id` property to that user on everything it publishes. Rabbit
 whose `user_id` is not the connection's user, and the user's topic permissions on the events
 exchange let it publish only its own routing keys (`^users\\.` for users). Consumers then require
 `user_id` to be the user of the service the routing key names (`academy_runtime.consumer`).
+
+The events exchange belongs to the platform, not to a service: provisioning declares it (the definitions
+document of `academy_runtime.bus_provisioning`), a service only looks it up (a passive declare), and no
+service user has configure permission on it, so none can delete it or redeclare it otherwise.
 """
 
 from __future__ import annotations
@@ -70,7 +74,30 @@ async def connect(settings: ServiceSettings, *, name: str = "") -> AbstractRobus
     )
 
 
+class EventsExchangeMissingError(RuntimeError):
+    """The events exchange does not exist: the bus has not been provisioned (or someone deleted it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"the events exchange {name!r} does not exist: run `academy-platform provision-bus` (make run, "
+            "docker-compose's bus-provision and the Kubernetes provisioning Job do), which declares it"
+        )
+        self.name = name
+
+
 async def declare_events_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:
+    """The events exchange, looked up with a passive declare: provisioning creates it, and a service's
+    broker user has no configure permission on it (it could not declare it, nor delete it).
+    EventsExchangeMissingError when it does not exist (the channel is then closed by the broker)."""
+    try:
+        return await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True, passive=True)
+    except aio_pika.exceptions.ChannelNotFoundEntity as exc:
+        raise EventsExchangeMissingError(name) from exc
+
+
+async def create_events_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:
+    """Declare the events exchange (durable topic), as provisioning does; needs configure permission on it,
+    which only an administrator has (the test platform and `make run` without per-service users)."""
     return await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
 
 

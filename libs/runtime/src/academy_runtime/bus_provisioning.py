@@ -1,8 +1,9 @@
 """RabbitMQ provisioning: one broker user per service, which can publish only its own events.
 
 For service S (queue names `<QUEUE_PREFIX><S>.<purpose>...`, user `<BUS_USER_PREFIX><S>`):
-- vhost permissions: configure and read its own queues and the events exchange; write its own queues,
-  the events exchange and the default exchange (`amq.default`: its own retry and dead-letter moves);
+- vhost permissions: configure its own queues only (it declares them, with their retry and dead-letter
+  queues); read its own queues and the events exchange (to bind); write its own queues, the events
+  exchange and the default exchange (`amq.default`: its own retry and dead-letter moves);
 - topic permissions on the events exchange: write (publish) only routing keys `^S\\.` when S publishes
   events (`academy_contracts` says who does), none otherwise (gateway-bot); read (bind) any key.
 
@@ -10,17 +11,18 @@ Everything is one RabbitMQ definitions document (`definitions()`), applied addit
 (users are created or their password updated, permissions set), either with `rabbitmqctl
 import_definitions` on the broker's own machine (`make run`, the tests) or through the management HTTP
 API (`POST /api/definitions`: docker-compose's and Kubernetes' provisioning Jobs). The definitions
-also declare the events exchange, so it exists before any service connects.
+also declare the events exchange, so it exists before any service connects: services only look it up
+(a passive declare needs no permission), and with no configure permission on it no service's user can
+delete it (`exchange.delete` is refused with ACCESS_REFUSED) or declare it with other properties.
 
 What remains possible for a service's user, by RabbitMQ's design: publishing through the default
-exchange into another service's queue (write on `amq.default` cannot be limited by queue), and
-deleting the events exchange (declaring it needs configure). The first is refused by every consumer
-(the AMQP `user_id` is checked, see academy_runtime.consumer); the second loses no stored event
-(queues keep their messages, outboxes keep theirs) and is repaired by running the provisioning again.
+exchange into another service's queue (write on `amq.default` cannot be limited by queue). That is
+refused by every consumer (the AMQP `user_id` is checked, see academy_runtime.consumer).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -87,7 +89,8 @@ def bus_grants(
                 service=service,
                 user=bus_user(user_prefix, service),
                 password=passwords[service],
-                configure=f"^({exchange_re}|{own})$",
+                # Not the exchange: configure on it would let the user delete it (provisioning declares it).
+                configure=f"^({own})$",
                 write=f"^({exchange_re}|amq\\.default|{own})$",
                 read=f"^({exchange_re}|{own})$",
                 topic_write=(topic_writes or {}).get(service, topic_write),
@@ -179,20 +182,51 @@ def apply_with_rabbitmqctl(document: Mapping[str, Any], *, timeout_s: float = 30
 
 
 async def apply_with_http(
-    document: Mapping[str, Any], *, management_url: str, admin_user: str, admin_password: str
+    document: Mapping[str, Any],
+    *,
+    management_url: str,
+    admin_user: str,
+    admin_password: str,
+    timeout_s: float = 30,
 ) -> None:
-    """Import `document` through the management API (`POST <management_url>/api/definitions`).
-    BusProvisioningError when the API refuses it or cannot be reached."""
-    url = management_url.rstrip("/") + "/api/definitions"
+    """Import `document` through the management API (`POST <management_url>/api/definitions`), then wait
+    until its users, topic permissions and exchanges read back as imported, so that a service started
+    right after finds its user (RabbitMQ 3.10 imports before it answers 204, which the tests check; this
+    keeps it so whatever the version or the node that answers). BusProvisioningError when the API
+    refuses it, cannot be reached, or the definitions do not show within `timeout_s`."""
+    base = management_url.rstrip("/")
+    url = base + "/api/definitions"
     try:
         async with httpx.AsyncClient(auth=(admin_user, admin_password), timeout=30) as client:
             response = await client.post(url, json=document)
+            if response.status_code >= 300:  # noqa: PLR2004
+                raise BusProvisioningError(f"POST {url} answered {response.status_code}: {response.text[:500]}")
+            until = time.monotonic() + timeout_s
+            while (missing := await _missing_over_http(client, base, document)) is not None:
+                if time.monotonic() > until:
+                    raise BusProvisioningError(
+                        f"definitions imported through {management_url} but {missing} not in place within {timeout_s}s"
+                    )
+                await asyncio.sleep(0.2)
     except httpx.HTTPError as exc:
         raise BusProvisioningError(
             f"the RabbitMQ management API at {management_url} is not reachable: {exc!r}"
         ) from exc
-    if response.status_code >= 300:  # noqa: PLR2004
-        raise BusProvisioningError(f"POST {url} answered {response.status_code}: {response.text[:500]}")
+
+
+async def _missing_over_http(client: httpx.AsyncClient, base: str, document: Mapping[str, Any]) -> str | None:
+    """The first thing of `document` the management API does not show yet (None: everything is there)."""
+    for grant in document["topic_permissions"]:
+        path = f"/api/topic-permissions/{quote(grant['vhost'], safe='')}/{quote(grant['user'], safe='')}"
+        response = await client.get(base + path)
+        rows = response.json() if response.status_code == 200 else []  # noqa: PLR2004
+        if not any(r.get("exchange") == grant["exchange"] and r.get("write") == grant["write"] for r in rows):
+            return f"the topic permission of {grant['user']}"
+    for exchange in document.get("exchanges", []):
+        path = f"/api/exchanges/{quote(exchange['vhost'], safe='')}/{quote(exchange['name'], safe='')}"
+        if (await client.get(base + path)).status_code != 200:  # noqa: PLR2004
+            return f"the exchange {exchange['name']}"
+    return None
 
 
 def delete_users_with_rabbitmqctl(users: Iterable[str]) -> None:

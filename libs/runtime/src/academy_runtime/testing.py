@@ -47,7 +47,13 @@ from academy_runtime.auth import (
     issue_service_token,
     route_callers,
 )
-from academy_runtime.bus import bus_user, connection_user, declare_events_exchange, service_of
+from academy_runtime.bus import (
+    bus_user,
+    connection_user,
+    create_events_exchange,
+    declare_events_exchange,
+    service_of,
+)
 from academy_runtime.bus_provisioning import (
     BUS_SERVICES,
     BusProvisioningError,
@@ -336,6 +342,16 @@ def provision_bus_users(platform: TestPlatform, extra_services: tuple[str, ...] 
     platform.bus_passwords = passwords
 
 
+async def create_run_exchange(platform: TestPlatform) -> None:
+    """Declare the run's events exchange as the administrator, as provisioning does: services only look it
+    up (their users may not configure it). With per-service users the definitions declared it already."""
+    connection = await aio_pika.connect(platform.infra.rabbitmq_url)
+    try:
+        await create_events_exchange(await connection.channel(), platform.events_exchange)
+    finally:
+        await connection.close()
+
+
 def remove_bus_users(platform: TestPlatform) -> None:
     """Delete the run's broker users (nothing when it has none)."""
     if platform.bus_passwords:
@@ -449,6 +465,7 @@ async def platform(infrastructure: Infrastructure, extra_schemas: tuple[str, ...
         pytest.exit(f"PostgreSQL is not reachable at {infrastructure.admin_url}: {exc!r}", returncode=3)
     extra_services = tuple(schema.replace("_", "-") for schema in extra_schemas)
     await asyncio.to_thread(provision_bus_users, test_platform, extra_services)
+    await create_run_exchange(test_platform)
     yield test_platform
     await asyncio.to_thread(remove_bus_users, test_platform)
     await drop(
