@@ -19,6 +19,9 @@ if [ -z "${TEST_S3_ENDPOINT:-}" ]; then
 fi
 export TEST_POSTGRES_ADMIN_URL="${TEST_POSTGRES_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 export TEST_RABBITMQ_URL="${TEST_RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/}"
+# The management API for the provisioning tests: bootstrap (academy_devstack.infra) enabled the plugin on
+# a local broker that has it, and said so; without it those tests skip, saying why.
+export TEST_RABBITMQ_MANAGEMENT_URL="${TEST_RABBITMQ_MANAGEMENT_URL:-http://127.0.0.1:15672}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
 
 say "ruff"

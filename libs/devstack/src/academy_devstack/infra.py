@@ -13,8 +13,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 
 class InfrastructureError(RuntimeError):
@@ -107,9 +109,46 @@ def ensure_dependency(dep: Dependency, log: object = print) -> None:
         raise InfrastructureError(f"{dep.name} did not come up on {dep.host}:{dep.port} after `{' '.join(dep.start)}`")
 
 
+MANAGEMENT_PORT = 15672
+
+
+def enable_rabbitmq_management(log: object = print) -> bool:
+    """Enable the local broker's management plugin (the HTTP API `academy-platform provision-bus
+    --management-url` and its tests use), when `rabbitmq-plugins` is installed and may talk to the node.
+    Idempotent; never fails: says why not and returns whether the API answers on 127.0.0.1:15672."""
+    if port_open("127.0.0.1", MANAGEMENT_PORT):
+        return True
+    say = cast("Callable[[str], object]", log)
+    if shutil.which("rabbitmq-plugins") is None:
+        say("rabbitmq-plugins is not installed: no RabbitMQ management API (its tests skip)")
+        return False
+    try:
+        result = subprocess.run(
+            ["rabbitmq-plugins", "enable", "rabbitmq_management"],  # noqa: S607
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        say(f"could not enable the RabbitMQ management plugin: {exc!r} (its tests skip)")
+        return False
+    if result.returncode != 0:
+        reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        say(f"could not enable the RabbitMQ management plugin: {reason[0][:300]} (its tests skip)")
+        return False
+    up = wait_for_port("127.0.0.1", MANAGEMENT_PORT, 30)
+    say(
+        "enabled the RabbitMQ management plugin (rabbitmq-plugins enable rabbitmq_management): "
+        + ("its API answers on 127.0.0.1:15672" if up else "but nothing answers on 127.0.0.1:15672 yet")
+    )
+    return up
+
+
 def ensure_services(log: object = print) -> None:
     for dep in DEPENDENCIES:
         ensure_dependency(dep, log)
+    enable_rabbitmq_management(log)
 
 
 class S3Server:
