@@ -88,3 +88,35 @@ async def test_forged_progress_events_give_no_points_and_no_achievement(gamifica
     assert await gamification.ledger(learner) == []
     assert await gamification.achievement_codes(learner) == []
     assert (await gamification.score(marker)).total_points == 20  # 10 for the lesson, 10 for first_lesson
+
+
+async def test_a_forged_lesson_planted_in_the_dead_letter_queue_is_not_redriven(gamification, platform, resources):
+    """The QA run: users plants a lesson completion in gamification's DLQ claiming progress as its first
+    publisher, then gamification's operator re-drives the queue. It stays there, and gives no points."""
+    from academy_runtime.dlq import redrive_dead_letters
+
+    platform.require_bus_users()
+    learner, marker = 92, 93
+    users_user = bus_user(platform.bus_user_prefix, "users")
+    payload = build_event(gamification.lesson(learner, 9006, at=DAY)).model_dump(mode="json", exclude_none=True)
+    connection = await aio_pika.connect(platform.bus_url("users"))
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        message = event_message(
+            payload,
+            headers={
+                ORIGINAL_KEY_HEADER: payload["type"],
+                ORIGINAL_USER_HEADER: bus_user(platform.bus_user_prefix, "progress"),
+            },
+            user_id=users_user,
+        )
+        await channel.default_exchange.publish(message, routing_key=resources.settings.queue_name(PROGRESS) + ".dlq")
+    finally:
+        await connection.close()
+
+    report = await redrive_dead_letters(resources.settings, PROGRESS)  # the queue may hold other tests' letters
+    await gamification.publish_one_by_one(PROGRESS, [gamification.lesson(marker, 9007, at=DAY)])
+    assert (await gamification.score(marker)).total_points == 20
+    assert await gamification.score(learner) is None  # before the fix: 20 points
+    assert payload["id"] in await dead_letter_reasons(resources, {payload["id"]})
+    assert (payload["id"], f"not dead-lettered by gamification: published by {users_user}") in report.left
