@@ -157,7 +157,9 @@ def eventually() -> Callable[..., Awaitable[None]]:
 
 
 @pytest.fixture
-async def publish(platform: TestPlatform) -> AsyncIterator[Callable[[bytes, str], Awaitable[None]]]:
+async def publish(
+    resources: Resources, platform: TestPlatform
+) -> AsyncIterator[Callable[[bytes, str], Awaitable[None]]]:
     """Publish a raw message body on the run's events exchange, as another service's relay would (as the
     broker user of the service the routing key names)."""
     exchange = ProducerBus(platform)

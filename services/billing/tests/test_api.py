@@ -61,7 +61,8 @@ async def users_in_process(platform: TestPlatform, resources: Resources) -> Asyn
         yield stack
         await providers.users.aclose()
         providers.users = replaced
-    await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)
+    # Only users' queues: the run's events exchange serves billing's tests that come after this module.
+    await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues, delete_exchange=False)
     # Billing's other tests expect no users tables in the run's database (they create and drop one).
     await asyncio.to_thread(migrate, users_service, "downgrade", "base", database_url=database_url)
 

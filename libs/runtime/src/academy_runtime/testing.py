@@ -244,7 +244,9 @@ def _patched_environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-async def cleanup_broker(rabbitmq_url: str, run_id: str, queues: list[str]) -> None:
+async def cleanup_broker(rabbitmq_url: str, run_id: str, queues: list[str], *, delete_exchange: bool = True) -> None:
+    """Delete `queues` and, unless `delete_exchange` is False, the run's events exchange (which the whole
+    run shares: a fixture that cleans up only its own services' queues mid-run passes False)."""
     connection = await aio_pika.connect(rabbitmq_url)
     try:
         for name in queues:
@@ -253,9 +255,10 @@ async def cleanup_broker(rabbitmq_url: str, run_id: str, queues: list[str]) -> N
                 await channel.queue_delete(name)
             with contextlib.suppress(Exception):
                 await channel.close()
-        channel = await connection.channel()
-        with contextlib.suppress(Exception):
-            await channel.exchange_delete(f"{run_id}.academy.events")
+        if delete_exchange:
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(f"{run_id}.academy.events")
     finally:
         await connection.close()
 
