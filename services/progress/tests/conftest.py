@@ -14,6 +14,7 @@ from academy_contracts import (
     CourseUpdatedV1,
     EventData,
     Money,
+    UserRegisteredV2,
     build_event,
 )
 from academy_progress.app import service as progress_service
@@ -168,6 +169,41 @@ def project_course(resources) -> Callable[..., Awaitable[None]]:
                 await apply_course_archived(session, data)
 
     return project
+
+
+def registration(user_id: int, *, at: datetime = T0) -> UserRegisteredV2:
+    """The users service's `user_registered.v2` for a learner (what it publishes on a registration)."""
+    return UserRegisteredV2(
+        user_id=user_id,
+        telegram_id=700_000 + user_id,
+        locale="ru",
+        time_zone="Europe/Moscow",
+        time_zone_source="city",
+        consent_personal_data=True,
+        consent_version="1",
+        revision=1,
+        registered_at=at,
+    )
+
+
+@pytest.fixture
+def make_registration() -> Callable[..., UserRegisteredV2]:
+    return registration
+
+
+@pytest.fixture
+def register_learners(resources) -> Callable[..., Awaitable[None]]:
+    """Make learners known to progress as their `users.user_registered` would (through the handler the
+    `learner-registry` consumer calls): every learner-keyed write is refused for a learner who is not."""
+    from academy_progress.learners.service import record_registered
+    from academy_runtime.db import transaction
+
+    async def register(*user_ids: int) -> None:
+        async with transaction(resources.sessionmaker) as session:
+            for user_id in user_ids:
+                await record_registered(session, user_id=user_id, registered_at=T0)
+
+    return register
 
 
 @pytest.fixture

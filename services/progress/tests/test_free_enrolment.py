@@ -8,6 +8,12 @@ from sqlalchemy import func, select
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(42)
+
+
 async def _counts(resources) -> tuple[int, int]:
     async with resources.sessionmaker() as session:
         enrolments = await session.scalar(select(func.count()).select_from(UserCourse))

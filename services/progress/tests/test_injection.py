@@ -16,6 +16,12 @@ from academy_runtime.injection_tests import (
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(7, 8)
+
+
 async def test_preferences_refuse_payloads_as_time_zones(api, resources, service):
     saved = await api.put("/internal/learners/7/preferences", json={"timezone": "Asia/Vladivostok"})
     assert saved.status_code == 200, saved.text

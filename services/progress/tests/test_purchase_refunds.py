@@ -13,6 +13,13 @@ from sqlalchemy import select
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(42, 43)
+
+
 CONSUMER = "enrolments"
 PURCHASED_AT = datetime(2026, 3, 3, 11, 0, tzinfo=UTC)
 REFUNDED_AT = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)

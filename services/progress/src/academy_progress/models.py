@@ -5,7 +5,8 @@
 - `user_progress` (seed): a learner's progress in one lesson;
 - `user_transcripts` (roadmap UserTranscript): the learning record, its PDF in S3;
 - `course_projection`, `lesson_projection`: the catalog's courses as its events describe them;
-- `inactivity_reminders`, `learner_preferences`: who was reminded of what, and who wants reminders.
+- `inactivity_reminders`, `learner_preferences`: who was reminded of what, and who wants reminders;
+- `learners`: the learners the users service announced (or erased), checked before every learner-keyed write.
 
 Users and courses belong to other services: their ids are stored without foreign keys. Nor do the
 learner's own rows reference the projections: a projection is a rebuildable cache, and a lesson
@@ -53,6 +54,9 @@ messaging = Messaging(Base.metadata)
 
 ENROLMENT_SOURCES = ("free", "purchase", "operator")
 DEFAULT_TIMEZONE = "Europe/Moscow"
+# How progress heard of a learner: a users event, or (once, by the migration that made the table) a
+# `learner_preferences` row the users service's `user_registered.v2` / `profile_updated.v2` had set.
+LEARNER_SOURCES = ("event", "backfill")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -257,3 +261,20 @@ class LearnerPreferences(Base):
         CheckConstraint("length(timezone) > 0", name="timezone_not_empty"),
         CheckConstraint("profile_revision IS NULL OR profile_revision > 0", name="profile_revision_positive"),
     )
+
+
+class KnownLearner(Base):
+    """The learners progress knows of: a projection of `users.user_registered` (v1, v2) and
+    `users.user_erased.v1` (`learners.consumers`). Every write keyed by a learner id checks it first
+    (`learners.service`). An erasure is kept whatever the order the events arrive in (`registered_at` is
+    null when it came first, or for a backfilled row); the row is never deleted."""
+
+    __tablename__ = "learners"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (CheckConstraint(_in("source", LEARNER_SOURCES), name="source_known"),)

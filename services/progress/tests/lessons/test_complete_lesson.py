@@ -15,6 +15,12 @@ COURSE_DONE = "progress.course_completed.v1"
 COURSE_DONE_V2 = "progress.course_completed.v2"
 
 
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(ANNA)
+
+
 @pytest.fixture
 async def course_5(project_course, make_course_event, api):
     """Free course 5 (lessons 51 free preview, 52, 53) with Anna enrolled."""
@@ -106,10 +112,11 @@ async def test_the_course_completion_is_announced_in_both_versions_v2_first_and_
 
 
 async def test_concurrent_completions_of_the_last_two_lessons_complete_the_course_exactly_once(
-    *, api, resources, project_course, make_course_event, enrol, outbox
+    *, api, resources, project_course, make_course_event, enrol, outbox, register_learners
 ):
     await project_course(make_course_event(6, lesson_ids=(61, 62)))
     learners = range(100, 108)
+    await register_learners(*learners)
     for user_id in learners:
         await enrol(user_id, 6)
 

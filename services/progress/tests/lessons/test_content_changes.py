@@ -18,6 +18,14 @@ from sqlalchemy import select
 pytestmark = pytest.mark.integration
 
 ANNA, BORIS, STRANGER = 42, 43, 44
+
+
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(ANNA, BORIS, STRANGER)
+
+
 CONSUMER = "catalog-projection"
 COURSE_DONE = "progress.course_completed.v1"
 LESSON_DONE = "progress.lesson_completed.v1"
@@ -213,11 +221,12 @@ async def test_removing_the_only_lessons_a_learner_had_left_completes_their_cour
 
 
 async def test_a_completion_racing_the_removal_of_the_last_lesson_completes_the_course_once(
-    api, resources, project_course, enrol, later, outbox
+    api, resources, project_course, enrol, later, outbox, register_learners
 ):
     """Each learner completes lesson 2 while the catalog's removal of lesson 3 is being applied: whichever
     commits first, the other sees it, and exactly one of them completes the course."""
     learners = range(100, 110)
+    await register_learners(*learners)
     await project_course(snapshot((FIRST, SECOND, THIRD), model=CoursePublishedV1, at=later(0)))
     for user_id in learners:
         await enrol(user_id, COURSE)

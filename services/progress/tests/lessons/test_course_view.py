@@ -6,6 +6,12 @@ from academy_contracts import CourseArchivedV1
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(42, 43)
+
+
 @pytest.fixture
 async def paid_course(project_course, make_course_event):
     """Course 5 costs money; lesson 51 is its free preview, 52 and 53 are not."""

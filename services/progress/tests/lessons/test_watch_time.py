@@ -7,6 +7,12 @@ from sqlalchemy import func, select
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(42, 43)
+
+
 @pytest.fixture
 async def course_5(project_course, make_course_event, enrol):
     await project_course(make_course_event(5, lesson_ids=(51, 52), price="990.00"))

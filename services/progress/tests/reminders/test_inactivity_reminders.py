@@ -12,6 +12,13 @@ from sqlalchemy import select
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(2, 3, 4)
+
+
 INACTIVE = "progress.learner_inactive.v1"
 # Wednesday 11 March 2026, 08:00 UTC: 11:00 in Moscow, 18:00 in Vladivostok, 04:00 in New York (EDT).
 MORNING = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)

@@ -11,6 +11,13 @@ from academy_progress.settings import ProgressSettings
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(44)
+
+
 CONSUMER = "learner-time-zones"
 # Wednesday 11 March 2026, 17:30 UTC: 20:30 in Moscow (daytime), 00:30 on the 12th in Novosibirsk (night).
 EVENING = datetime(2026, 3, 11, 17, 30, tzinfo=UTC)

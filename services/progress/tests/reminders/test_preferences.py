@@ -7,6 +7,12 @@ from sqlalchemy import func, select
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(42)
+
+
 async def test_defaults_before_anything_is_set(api):
     response = await api.get("/internal/learners/42/preferences")
 

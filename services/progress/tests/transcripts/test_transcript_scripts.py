@@ -23,6 +23,14 @@ from reportlab.pdfbase.ttfonts import TTFontFace
 pytestmark = pytest.mark.integration
 
 LEARNER = 77
+
+
+@pytest.fixture(autouse=True)
+async def _registered_learners(register_learners):
+    """The learners these tests write for, registered (an unknown one gets 404 `learner_not_found`)."""
+    await register_learners(LEARNER)
+
+
 EMOJI_COURSE = "Маникюр 💅"
 
 NAMES = {

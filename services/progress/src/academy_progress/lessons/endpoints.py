@@ -9,6 +9,7 @@ from academy_runtime.ids import CourseId, LessonId, UserId
 from fastapi import APIRouter, Body, Depends, Request
 
 from academy_progress.dependencies import LearnerCommand, LearnerReader
+from academy_progress.learners.service import require_learner
 from academy_progress.lessons import service
 from academy_progress.lessons.schemas import (
     CompleteLesson,
@@ -20,6 +21,10 @@ from academy_progress.lessons.schemas import (
 from academy_progress.models import messaging
 
 router = APIRouter(prefix="/internal/learners", tags=["lessons"])
+_WRITE_404 = (
+    "`learner_not_found`: the users service never announced the learner or erased them (retry a moment after "
+    "a registration); `lesson_not_found`: the lesson is unknown or no longer reachable."
+)
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
@@ -30,7 +35,11 @@ async def learner_course(user_id: UserId, course_id: CourseId, session: SessionD
     return await service.course_view(session, user_id=user_id, course_id=course_id)
 
 
-@router.post("/{user_id}/lessons/{lesson_id}/complete", responses=error_responses(404), response_model=LessonCompletion)
+@router.post(
+    "/{user_id}/lessons/{lesson_id}/complete",
+    responses=error_responses(404, s404=_WRITE_404),
+    response_model=LessonCompletion,
+)
 async def complete_lesson(
     user_id: UserId,
     lesson_id: LessonId,
@@ -41,7 +50,9 @@ async def complete_lesson(
     idempotency_key: IdempotencyKey,
     command: Annotated[CompleteLesson | None, Body()] = None,
 ) -> LessonCompletion:
-    """Complete the lesson (idempotent); 403 when not enrolled and not a free preview, 404 unknown lesson."""
+    """Complete the lesson (idempotent); 403 when not enrolled and not a free preview, 404 unknown lesson
+    or `learner_not_found` (`academy_progress.learners`)."""
+    await require_learner(session, user_id)
     watch_time = command.watch_time if command else None
     return await messaging.idempotency.run(
         session,
@@ -54,10 +65,14 @@ async def complete_lesson(
 
 
 @router.post(
-    "/{user_id}/lessons/{lesson_id}/watch-time", responses=error_responses(404), response_model=LessonProgressOut
+    "/{user_id}/lessons/{lesson_id}/watch-time",
+    responses=error_responses(404, s404=_WRITE_404),
+    response_model=LessonProgressOut,
 )
 async def record_watch_time(
     user_id: UserId, lesson_id: LessonId, command: RecordWatchTime, session: SessionDep, _: LearnerCommand
 ) -> LessonProgressOut:
-    """Record the seconds of the lesson's video watched so far (kept as a maximum, so retries are harmless)."""
+    """Record the seconds of the lesson's video watched so far (kept as a maximum, so retries are harmless);
+    404 unknown lesson or `learner_not_found` (`academy_progress.learners`)."""
+    await require_learner(session, user_id)
     return await service.record_watch_time(session, user_id=user_id, lesson_id=lesson_id, seconds=command.seconds)

@@ -10,6 +10,7 @@ from academy_runtime.storage import object_storage
 from fastapi import APIRouter, Body
 
 from academy_progress.dependencies import LearnerCommand, SettingsDep
+from academy_progress.learners.service import require_learner
 from academy_progress.transcripts import service
 from academy_progress.transcripts.schemas import RequestTranscript, TranscriptOut
 
@@ -18,7 +19,13 @@ router = APIRouter(prefix="/internal/learners", tags=["transcripts"])
 
 @router.post(
     "/{user_id}/transcript",
-    responses=error_responses(404, 503, s503="Object storage is unavailable; try again later."),
+    responses=error_responses(
+        404,
+        503,
+        s404="`learner_not_found`: the users service never announced the learner or erased them; `not_found`: "
+        "no course is completed yet.",
+        s503="Object storage is unavailable; try again later.",
+    ),
     response_model=TranscriptOut,
 )
 async def issue_transcript(
@@ -33,9 +40,11 @@ async def issue_transcript(
 
     In the learner's `language` (`en`, else Russian); each language is a PDF of its own.
 
-    404 when no course is completed yet; 503 when the object storage cannot be reached. Safe to
+    404 when no course is completed yet, `learner_not_found` for a learner the users service never
+    announced (`academy_progress.learners`); 503 when the object storage cannot be reached. Safe to
     repeat: an unchanged transcript is not rendered again.
     """
+    await require_learner(session, user_id)
     return await service.issue_transcript(
         session,
         object_storage(resources),
