@@ -16,7 +16,7 @@ from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsA
 from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
 from academy_gateway_bot.models import NotificationLog, messaging
 from academy_runtime.bus import bus_user, connection_user, event_message, service_of
-from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER
+from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, REDRIVEN_HEADER
 from academy_runtime.db import transaction
 from prometheus_client import REGISTRY
 from sqlalchemy import select
@@ -224,11 +224,12 @@ async def deliver_to_gateway(resources, *events: EventData | CloudEvent) -> list
         for event in events:
             envelope = event if isinstance(event, CloudEvent) else build_event(event)
             payload = envelope.model_dump(mode="json", exclude_none=True)
-            # As the consumer's own retry path puts a message back (only the gateway's user can): the
-            # producer's user and routing key in the headers, which the consumer then checks as usual.
+            # As the gateway's own re-drive puts a message back (only the gateway's user can publish with its
+            # user_id): the producer's user and routing key in the headers, which the consumer then checks.
             origin = {
                 ORIGINAL_KEY_HEADER: payload["type"],
                 ORIGINAL_USER_HEADER: bus_user(settings.bus_user_prefix, service_of(payload["type"])),
+                REDRIVEN_HEADER: True,
             }
             message = event_message(payload, headers=origin, user_id=connection_user(settings.rabbitmq_url))
             await channel.default_exchange.publish(message, routing_key=queue)
