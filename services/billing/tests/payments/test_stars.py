@@ -333,3 +333,13 @@ async def test_a_stars_purchase_reversed_as_a_purchase_names_it_and_a_retry_gets
     assert retry.status_code == 200
     assert retry.json()["id"] == first.json()["id"]
     assert [p.status for p in await db("purchases", user_id=19)] == ["refunded"]
+
+
+async def test_the_same_key_sent_four_times_at_once_makes_one_invoice(http, put_course, key, db):
+    await put_course(509, "990.00", "RUB")
+    request_key = key()
+
+    answers = await asyncio.gather(*(_invoice(http, 14, 509, request_key) for _ in range(4)))
+
+    assert len({a["payment_id"] for a in answers}) == 1
+    assert len(await db("payments", user_id=14)) == 1

@@ -352,3 +352,14 @@ async def test_an_id_past_int64_is_a_422(http):
     response = await http.get("/internal/wallets/1/transactions", params={"before_id": 2**63})
 
     assert response.status_code == 422
+
+
+async def test_the_same_key_sent_four_times_at_once_makes_one_payment_and_one_answer(http, yk, key, db):
+    """A client retrying while its first call still runs (QA: three of four got a 500 from the unique key)."""
+    request_key = key()
+
+    responses = await asyncio.gather(*(_top_up(http, 22, 500, request_key) for _ in range(4)))
+
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len(await db("payments", user_id=22)) == 1

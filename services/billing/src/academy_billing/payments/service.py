@@ -39,6 +39,7 @@ from academy_runtime.client import ServiceClient
 from academy_runtime.db import transaction
 from academy_runtime.errors import ConflictError, LearnerNotFoundError, NotFoundError, ValidationFailedError
 from academy_runtime.ids import INT64_MAX
+from academy_runtime.locks import hold_named_lock
 from academy_runtime.resources import Resources
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -306,6 +307,17 @@ def _invoice_out(payment: Payment, title: str | None, locale: str) -> StarsInvoi
     )
 
 
+async def hold_payment_key(session: AsyncSession, key: str) -> None:
+    """Hold, until the session's transaction ends, the advisory lock of one payment idempotence key.
+
+    A client that retries while its first call is still running sends the same key twice at once; both
+    looked the key up, found nothing and inserted, and the second hit `uq_payments_idempotence_key` (a
+    500, QA). With the lock the second waits, then finds the first one's committed payment and answers
+    with it.
+    """
+    await hold_named_lock(session, f"billing.payment:{key}")
+
+
 async def create_stars_invoice(
     session: AsyncSession,
     settings: BillingSettings,
@@ -319,6 +331,7 @@ async def create_stars_invoice(
     invoice. Raises NotFoundError, NotOnSaleError, AlreadyOwnedError, StarsTopUpDisabledError (4xx)."""
     repo = PaymentRepository(session)
     key = _key("stars", user_id, request_key)
+    await hold_payment_key(session, key)
     existing = await repo.by_idempotence_key(key)
     if existing is not None:
         course = await course_on_sale(session, existing.course_id) if existing.course_id else None
@@ -625,6 +638,7 @@ async def start_yookassa_payment(
     key = _key("yk", user_id, request_key)
     async with transaction(resources.sessionmaker) as session:
         repo = PaymentRepository(session)
+        await hold_payment_key(session, key)
         payment = await repo.by_idempotence_key(key)
         if payment is None:
             # Before any row is written: no pending payment for a learner nobody registered.
