@@ -308,7 +308,7 @@ def _invoice_out(payment: Payment, title: str | None, locale: str) -> StarsInvoi
 
 
 async def hold_payment_key(session: AsyncSession, key: str) -> None:
-    """Hold, until the session's transaction ends, the advisory lock of one payment idempotence key.
+    """Hold, until the session's transaction ends, the advisory lock of one payment or refund idempotence key.
 
     A client that retries while its first call is still running sends the same key twice at once; both
     looked the key up, found nothing and inserted, and the second hit `uq_payments_idempotence_key` (a
@@ -966,6 +966,7 @@ async def request_refund(
     """
     key = _key("rf", requested_by, request_key)
     async with transaction(resources.sessionmaker) as session:
+        await hold_payment_key(session, key)
         refund = await RefundRepository(session).by_idempotence_key(key)
         if refund is not None and (refund.payment_id != payment_id or amount not in (None, refund.amount)):
             raise ValidationFailedError(
@@ -1145,6 +1146,7 @@ async def refund_purchase(
     provider is refunded whole there (see `request_refund`). Either way the learner loses the course."""
     key = _key("rfp", requested_by, request_key)
     async with transaction(resources.sessionmaker) as session:
+        await hold_payment_key(session, key)
         refunds = RefundRepository(session)
         # A purchase paid through a provider is refunded as its payment, under a key derived from this one.
         existing = await refunds.by_idempotence_key(key) or await refunds.by_idempotence_key(
