@@ -7,7 +7,8 @@ import sys
 import aio_pika
 import pytest
 from academy_runtime.amqp_tables import MAX_HEADER_DEPTH, decode_container, render_header
-from academy_runtime.bus import connection_user
+from academy_runtime.bus import bus_user, connection_user
+from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER
 from academy_runtime.dlq import list_dead_letters, redrive_dead_letters
 from pamqp import encode
 
@@ -54,6 +55,9 @@ async def test_dlq_list_shows_a_deeply_nested_dead_letter_and_redrive_moves_it(s
                 "x-dead-letter-reason": "handler_failed",
                 "x-dead-letter-error": "RuntimeError('boom')",
                 "x-attempt": 5,
+                # where the consumer records the event's publisher when it dead-letters it
+                ORIGINAL_KEY_HEADER: "progress.lesson_completed.v1",
+                ORIGINAL_USER_HEADER: bus_user(settings.bus_user_prefix, "progress"),
             },
             user_id=connection_user(settings.rabbitmq_url),  # dead-lettered by the service itself
         )

@@ -276,3 +276,28 @@ def test_development_picks_the_services_own_broker_url_from_make_runs_passwords(
     assert dlq_tools.development_bus_url(test, passwords) is None
     already_own = dev.model_copy(update={"rabbitmq_url": f"amqp://{own}:x@127.0.0.1:5672/"})
     assert dlq_tools.development_bus_url(already_own, passwords) is None
+
+
+async def test_a_letter_whose_recorded_origin_could_never_pass_is_listed_as_such_and_left(platform, resources):
+    """Letters a re-drive as guest once rewrote (origin `guest`, routing key '') came straight back at every
+    re-drive while `dlq list` called them redrivable (QA)."""
+    settings = resources.settings
+    dlq = settings.queue_name(PURPOSE) + ".dlq"
+    right = {ORIGINAL_KEY_HEADER: KEY, ORIGINAL_USER_HEADER: bus_user(platform.bus_user_prefix, "users")}
+    ruined = {ORIGINAL_KEY_HEADER: "", ORIGINAL_USER_HEADER: "guest"}
+    wrong_owner = {ORIGINAL_KEY_HEADER: KEY, ORIGINAL_USER_HEADER: bus_user(platform.bus_user_prefix, "billing")}
+    ids = {}
+    for user_id, origin in ((351, right), (352, ruined), (353, wrong_owner)):
+        payload = payload_of(user_id)
+        ids[payload["id"]] = user_id
+        await plant(settings.rabbitmq_url, dlq, payload, {**origin, "x-original-verified": True})
+
+    letters = {ids[letter.message_id]: letter for letter in await letters_when(resources, 3)}
+
+    assert letters[351].redrivable
+    assert not letters[352].redrivable
+    assert "routing key '(none)', published by 'guest'" in letters[352].refusal
+    assert not letters[353].redrivable
+    assert "instead of" in letters[353].refusal
+    report = await redrive_dead_letters(settings, PURPOSE)
+    assert (report.present, report.moved) == (3, 1)

@@ -26,7 +26,7 @@ from typing import Any
 import aio_pika
 
 from academy_runtime.amqp_tables import bounded_header_decoding, render_header
-from academy_runtime.bus import bus_user, connect, connection_user
+from academy_runtime.bus import bus_user, connect, connection_user, service_of
 from academy_runtime.consumer import (
     ATTEMPT_HEADER,
     CONSUMER_HEADER,
@@ -127,6 +127,20 @@ def refusal(settings: ServiceSettings, message: aio_pika.abc.AbstractIncomingMes
             f"original publisher not verified: {settings.service_name} dead-lettered it after {put_by} "
             "put it in the queue"
         )
+    if settings.bus_verify_publisher:
+        # A letter whose recorded origin could never pass the consumer's publisher check (an empty routing
+        # key, or a publisher that is not the user of the service the key names — letters a re-drive as
+        # guest once rewrote) would only come straight back: say so instead of re-driving it for ever.
+        key = _text(headers.get(ORIGINAL_KEY_HEADER, ""))
+        publisher = _text(headers.get(ORIGINAL_USER_HEADER, ""))
+        expected = bus_user(settings.bus_user_prefix, service_of(key)) if key else ""
+        if not key or publisher != expected:
+            return (
+                f"its recorded origin cannot pass the publisher check: routing key {key or '(none)'!r}, "
+                f"published by {publisher or '(nobody)'!r}"
+                + (f" instead of {expected!r}" if expected else "")
+                + "; republish the event through its producing service"
+            )
     return ""
 
 
