@@ -11,6 +11,7 @@ import httpx
 import pytest
 from academy_runtime.api_tests import (
     ExpectedRefusal,
+    NoSuccess,
     api_test_tokens,
     test_api_conforms_to_openapi,
     test_api_refuses_unauthenticated,
@@ -91,4 +92,24 @@ def api_test_refusals() -> list[ExpectedRefusal]:
             (422,),
             "an `object` the YooKassa SDK cannot read as a payment or a refund: 422 (the SDK is the parser)",
         ),
+    ]
+
+
+_NOT_SEEDED = "not covered yet: the fixtures seed no {}, and the operation has no example naming one"
+
+
+@pytest.fixture(scope="session")
+def api_test_no_success() -> list[NoSuccess]:
+    """Operations that get no 2xx yet (the rest must each get one): the state they act on is not seeded.
+    An entry goes when its examples and seed land (the test then fails until it is removed)."""
+    return [
+        NoSuccess("GET /internal/learners/{user_id}/offers/{course_id}", _NOT_SEEDED.format("course in billing")),
+        NoSuccess("POST /internal/learners/{user_id}/purchases", _NOT_SEEDED.format("course and funded wallet")),
+        NoSuccess("POST /internal/purchases/{purchase_id}/refund", _NOT_SEEDED.format("purchase")),
+        NoSuccess("GET /internal/learners/{user_id}/payments/{payment_id}", _NOT_SEEDED.format("payment")),
+        NoSuccess("POST /internal/payments/{payment_id}/refunds", _NOT_SEEDED.format("succeeded payment")),
+        NoSuccess(
+            "GET /internal/wallets/{user_id}/transactions/{transaction_id}", _NOT_SEEDED.format("wallet transaction")
+        ),
+        NoSuccess("POST /internal/stars/payments", _NOT_SEEDED.format("Stars invoice to pay")),
     ]

@@ -20,6 +20,11 @@ an `Idempotency-Key` (a key used before for another request), and on the operati
 its `api_test_refusals` fixture, each with the rule it names (`ExpectedRefusal`). Never on every
 operation: a 422 for a request the schema allows is otherwise a schema that says too little.
 
+Examples and successes: every operation's OpenAPI examples go first (all operations', before any
+generated case), and every operation must get at least one 2xx, except those a service's
+`api_test_no_success` fixture names with a reason (`NoSuccess`). A service's `api_test_credentials`
+fixture gives header values besides the token (a webhook's secret) for the positive cases.
+
 Which token: for each operation the first caller among `api_test_callers` that is not refused with 403
 (the endpoint's accepted callers); the 403 of a caller refused everywhere must be documented. Override
 the `api_test_callers` fixture in a service's conftest to try others first.
@@ -81,6 +86,7 @@ class ApiTestReport:
     by_operation: dict[str, Counter[int]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     callers: dict[str, str] = field(default_factory=dict)
+    examples: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -179,6 +185,19 @@ class ExpectedRefusal:
     rule: str
 
 
+@dataclass(frozen=True)
+class NoSuccess:
+    """An operation the API test cannot get a success from, and why (a state the test cannot reach: a
+    payment that only a provider's notification creates...). Every other operation must answer at least
+    one request with a 2xx, so that its handler is tried past its refusals.
+
+    `operation` is schemathesis's label, "METHOD /path" as the OpenAPI document writes the path.
+    """
+
+    operation: str
+    reason: str
+
+
 IDEMPOTENCY_KEY_REUSED = "an Idempotency-Key used before for a different request (422, as the IETF draft answers)"
 """The rule behind the 422 every operation taking an `Idempotency-Key` may give to a schema-valid request."""
 
@@ -225,12 +244,15 @@ def _load(openapi: dict[str, Any], refusals: Sequence[ExpectedRefusal] = ()) -> 
     - no security parameters: the tests send the tokens themselves (valid ones, or none and forged
       ones in the 401 pass), so a case "without its Authorization header" is not a negative case;
     - no parameters the document does not name: the services ignore an unknown query parameter, as
-      HTTP APIs commonly do, so one is not a schema violation to refuse.
+      HTTP APIs commonly do, so one is not a schema violation to refuse;
+    - no NUL (U+0000) in generated text: the runtime refuses it in any request with a 422 before a
+      handler runs (`academy_runtime.http`), a rule of every operation that the security tests
+      (`test_injection.py`) prove; left in, it is a 422 to a schema-valid request on every string.
     """
     import schemathesis
 
     schema = schemathesis.openapi.from_dict(openapi)
-    schema.config.generation.update(with_security_parameters=False, allow_extra_parameters=False)
+    schema.config.generation.update(with_security_parameters=False, allow_extra_parameters=False, allow_x00=False)
     _expect_refusals(schema, refusals)
     return schema
 
@@ -244,18 +266,33 @@ def _operations(schema: BaseSchema) -> Iterator[APIOperation]:
         yield result.ok()  # type: ignore[union-attr]  # an invalid operation fails the run here
 
 
-def _hypothesis_settings(max_examples: int) -> Any:
+def _hypothesis_settings(max_examples: int, *, generate: bool = True) -> Any:
     from hypothesis import HealthCheck, Phase, settings
 
     return settings(
         max_examples=max_examples,
         derandomize=True,  # the same cases in every run: a failure reproduces, CI time is stable
         deadline=None,
-        phases=[Phase.explicit, Phase.generate],  # no shrinking: failures are reported, not minimised
+        # no shrinking: failures are reported, not minimised
+        phases=[Phase.explicit, Phase.generate] if generate else [Phase.explicit],
         suppress_health_check=list(HealthCheck),
         database=None,
         print_blob=False,
     )
+
+
+def example_cases(operation: APIOperation) -> list[Case]:
+    """The cases the operation's OpenAPI examples make (request body, property and parameter `examples`),
+    the fields they leave out generated: sent first, in hypothesis's explicit phase, as schemathesis's
+    own examples phase does. None when the operation documents no examples."""
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis.generation.hypothesis.examples import generate_one
+
+    cases: list[Case] = []
+    for strategy in operation.get_strategies_from_examples():
+        with contextlib.suppress(Unsatisfiable):
+            cases.append(generate_one(strategy))
+    return cases
 
 
 def _run_operation(  # noqa: PLR0917 - one call site each, named by position there
@@ -266,12 +303,16 @@ def _run_operation(  # noqa: PLR0917 - one call site each, named by position the
     max_examples: int,
     headers_for: Callable[[Case], dict[str, str]],
     on_response: Callable[[Case, Response], None] | None = None,
+    examples: Sequence[Case] = (),
+    *,
+    generate: bool = True,
 ) -> None:
-    from hypothesis import given
+    """`examples` (explicit cases) first, then `max_examples` generated ones unless not `generate`."""
+    from hypothesis import example, given
     from hypothesis.errors import Unsatisfiable
     from schemathesis.core.failures import FailureGroup
 
-    @_hypothesis_settings(max_examples)  # type: ignore[untyped-decorator]
+    @_hypothesis_settings(max_examples, generate=generate)  # type: ignore[untyped-decorator]
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Case) -> None:
         headers = headers_for(case)
@@ -288,6 +329,8 @@ def _run_operation(  # noqa: PLR0917 - one call site each, named by position the
         except AssertionError as exc:
             report.fail(f"{operation.label} [{mode.value}] {type(exc).__name__}", _failure_text(exc))
 
+    for case in reversed(examples):  # hypothesis runs the last decorator's example first
+        run = example(case=case)(run)
     # Unsatisfiable: nothing to generate in this mode (negative data for an operation without parameters).
     with contextlib.suppress(Unsatisfiable):
         run()
@@ -302,12 +345,16 @@ def run_api_tests(
     tokens: Sequence[tuple[str, str]],
     refusals: Sequence[ExpectedRefusal] = (),
     max_examples: int = MAX_EXAMPLES,
+    credentials: dict[str, str] | None = None,
 ) -> ApiTestReport:
     """Every operation of `openapi`, positive and negative data, every check; runs in a worker thread.
 
     `tokens` are (caller, bearer token) pairs tried in order per operation: the first that is not
     refused with 403 serves all of that operation's cases. `refusals` are the statuses a schema-valid
-    request may get from an operation besides schemathesis's defaults. Returns the figures and
+    request may get from an operation besides schemathesis's defaults. `credentials` are header values
+    other than the bearer token (a webhook's shared secret) put in place of the generated ones in the
+    positive cases of the operations that take those headers; negative cases keep what was generated.
+    Every operation's documented examples go first (`example_cases`), before any generated case. Returns the figures and
     failures; raises nothing for a failure (the caller asserts on the report).
     """
     from schemathesis import GenerationMode
@@ -317,10 +364,12 @@ def run_api_tests(
     schema = _load(openapi, refusals)
     transport = _EventLoopTransport(client, loop, report)
     _use_transport(schema, transport)
+    plans: list[tuple[APIOperation, Callable[[Case], dict[str, str]], Callable[[Case], dict[str, str]], list[Case]]]
+    plans = []
     for operation in _operations(schema):
         chosen: list[tuple[str, str]] = []
-
         secured = bool(operation.definition.raw.get("security"))
+        header_credentials = _credentials_for(operation, credentials or {})
 
         def headers_for(
             case: Case, label: str = operation.label, secured: bool = secured, chosen: list[tuple[str, str]] = chosen
@@ -332,10 +381,39 @@ def run_api_tests(
                 report.callers[label] = chosen[0][0]
             return {"Authorization": f"Bearer {chosen[0][1]}"}
 
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            _run_operation(operation, transport, report, mode, max_examples, headers_for)
+        def positive_headers_for(
+            case: Case,
+            headers_for: Callable[[Case], dict[str, str]] = headers_for,
+            header_credentials: dict[str, str] = header_credentials,
+        ) -> dict[str, str]:
+            return {**headers_for(case), **header_credentials}
+
+        examples = example_cases(operation)
+        report.examples[operation.label] = len(examples)
+        plans.append((operation, headers_for, positive_headers_for, examples))
+    # The documented examples of every operation first, in the document's order (a course is read and
+    # edited before it is archived), then the generated cases, which may change or remove what the
+    # examples name; as schemathesis's own examples phase precedes its fuzzing phase.
+    for planned, _, positive, cases in plans:
+        if cases:
+            _run_operation(
+                planned, transport, report, GenerationMode.POSITIVE, 1, positive, examples=cases, generate=False
+            )
+    for planned, negative, positive, _ in plans:
+        _run_operation(planned, transport, report, GenerationMode.POSITIVE, max_examples, positive)
+        _run_operation(planned, transport, report, GenerationMode.NEGATIVE, max_examples, negative)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _credentials_for(operation: APIOperation, credentials: dict[str, str]) -> dict[str, str]:
+    """The `credentials` (header name → value) among the header parameters `operation` documents."""
+    documented = {
+        str(p.get("name", "")).lower()
+        for p in operation.definition.raw.get("parameters", [])
+        if p.get("in") == "header"
+    }
+    return {name: value for name, value in credentials.items() if name.lower() in documented}
 
 
 def _first_accepted(case: Case, transport: _EventLoopTransport, tokens: Sequence[tuple[str, str]]) -> tuple[str, str]:
@@ -420,6 +498,30 @@ def api_test_refusals() -> list[ExpectedRefusal]:
     return []
 
 
+def _optional_fixture(request: pytest.FixtureRequest, name: str, default: Any) -> Any:
+    """A service's own `name` fixture (defined in its test module or conftest), else `default`."""
+    try:
+        return request.getfixturevalue(name)
+    except pytest.FixtureLookupError:
+        return default
+
+
+def check_successes(report: ApiTestReport, allowed: Sequence[NoSuccess]) -> list[str]:
+    """What is wrong with the run's coverage: an operation without a success that `allowed` does not
+    name, an allowed one that is no operation or that did succeed (the list says more than is true)."""
+    never = set(report.never_succeeded())
+    excused = {item.operation for item in allowed}
+    problems = [f"no 2xx from {op} (give it examples that succeed)" for op in sorted(never - excused)]
+    problems += [
+        f"api_test_no_success names {op}, which is no operation" for op in sorted(excused - set(report.by_operation))
+    ]
+    problems += [
+        f"api_test_no_success names {op}, which did succeed: remove it"
+        for op in sorted((excused & set(report.by_operation)) - never)
+    ]
+    return problems
+
+
 @contextlib.asynccontextmanager
 async def _app_client(service: ServiceDefinition, resources: Resources) -> Any:
     from academy_runtime.http import create_app
@@ -438,8 +540,16 @@ async def test_api_conforms_to_openapi(
     resources: Resources,
     api_test_tokens: list[tuple[str, str]],
     api_test_refusals: list[ExpectedRefusal],
+    request: pytest.FixtureRequest,
 ) -> None:
-    """Schemathesis, every check, positive and negative data, authenticated: 0 failures."""
+    """Schemathesis, every check, positive and negative data, authenticated: 0 failures, and a success
+    from every operation but those a service's `api_test_no_success` fixture names (none by default).
+
+    A service may also define `api_test_credentials` (header name → value): header values besides the
+    bearer token, such as a webhook's shared secret, that the positive cases send in place of generated
+    ones on the operations documenting that header."""
+    credentials: dict[str, str] = _optional_fixture(request, "api_test_credentials", {})
+    no_success: list[NoSuccess] = _optional_fixture(request, "api_test_no_success", [])
     async with _app_client(service, resources) as (app, client):
         report = await asyncio.to_thread(
             run_api_tests,
@@ -449,10 +559,13 @@ async def test_api_conforms_to_openapi(
             service=service.name,
             tokens=api_test_tokens,
             refusals=api_test_refusals,
+            credentials=credentials,
         )
     print(f"\n[api tests] {report.summary()}")  # noqa: T201 - the figures belong in the test output
     print(f"[api tests] no success from: {', '.join(report.never_succeeded()) or 'none'}")  # noqa: T201
     assert not report.failures, f"{report.summary()}\n\n{report.describe_failures()}"
+    problems = check_successes(report, no_success)
+    assert not problems, "\n".join([report.summary(), *problems])
 
 
 @pytest.mark.integration

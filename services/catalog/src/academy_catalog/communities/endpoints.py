@@ -34,7 +34,10 @@ async def list_communities(
     session: SessionDep,
     cache: CacheDep,
     _: CatalogReader,
-    city: Annotated[str | None, Query(min_length=1, max_length=100, description="Any letter case.")] = None,
+    # No NUL (U+0000): the runtime refuses it in any request with a 422, and the schema says so.
+    city: Annotated[
+        str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$", description="Any letter case.")
+    ] = None,
     # A list, not `list | None`: a query string has no null, and with one in the schema a value such as
     # `category=false` (a boolean to the schema, the slug "false" to the validation) looked invalid.
     category: Annotated[

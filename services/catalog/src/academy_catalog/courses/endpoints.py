@@ -9,7 +9,7 @@ from academy_runtime.auth import Caller
 from academy_runtime.db import SessionDep
 from academy_runtime.errors import error_responses
 from academy_runtime.ids import CourseId, LessonId
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,11 @@ from academy_catalog.models import messaging
 
 router = APIRouter(prefix="/internal/courses", tags=["courses"])
 
+# The examples name the catalog a new deployment's first editor makes: course 1 published with lessons
+# 1..3, course 2 a draft with lesson 4, course 3 published (then archived); the API tests seed the same.
+PublishedCourseId = Annotated[CourseId, Path(examples=[1])]
+DraftCourseId = Annotated[CourseId, Path(examples=[2])]
+
 
 def _json(model: BaseModel) -> Response:
     return Response(content=model.model_dump_json(), media_type="application/json")
@@ -48,7 +53,9 @@ async def list_courses(
     session: SessionDep,
     cache: CacheDep,
     _: CatalogReader,
-    category: Annotated[CategorySlug | None, Query(description="Only courses of this category.")] = None,
+    category: Annotated[
+        CategorySlug | None, Query(description="Only courses of this category.", examples=["manicure"])
+    ] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
@@ -78,7 +85,7 @@ async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep
 
 @router.get("/{course_id}", responses=error_responses(404), response_model=CourseDetail)
 async def get_course(
-    course_id: CourseId,
+    course_id: PublishedCourseId,
     session: SessionDep,
     cache: CacheDep,
     _: CatalogReader,
@@ -161,7 +168,7 @@ async def create_course(
 
 @router.patch("/{course_id}", responses=error_responses(404), response_model=CourseDetail)
 async def edit_course(  # noqa: PLR0917 - FastAPI dependencies
-    course_id: CourseId,
+    course_id: PublishedCourseId,
     command: EditCourse,
     session: SessionDep,
     editor: CatalogEditor,
@@ -186,7 +193,7 @@ async def edit_course(  # noqa: PLR0917 - FastAPI dependencies
 
 @router.post("/{course_id}/publish", responses=error_responses(404), response_model=CourseDetail)
 async def publish_course(
-    course_id: CourseId,
+    course_id: DraftCourseId,
     session: SessionDep,
     editor: CatalogEditor,
     __: InvalidatesCache,
@@ -207,7 +214,7 @@ async def publish_course(
 
 @router.post("/{course_id}/archive", responses=error_responses(404), response_model=CourseDetail)
 async def archive_course(
-    course_id: CourseId,
+    course_id: Annotated[CourseId, Path(examples=[3])],
     session: SessionDep,
     editor: CatalogEditor,
     __: InvalidatesCache,
@@ -233,7 +240,7 @@ async def archive_course(
     status_code=status.HTTP_201_CREATED,
 )
 async def add_lesson(  # noqa: PLR0917 - FastAPI dependencies
-    course_id: CourseId,
+    course_id: DraftCourseId,
     command: AddLesson,
     session: SessionDep,
     editor: CatalogEditor,
@@ -255,7 +262,7 @@ async def add_lesson(  # noqa: PLR0917 - FastAPI dependencies
 
 @router.put("/{course_id}/lessons/order", responses=error_responses(404, 409), response_model=CourseDetail)
 async def reorder_lessons(  # noqa: PLR0917 - FastAPI dependencies
-    course_id: CourseId,
+    course_id: PublishedCourseId,
     command: ReorderLessons,
     session: SessionDep,
     editor: CatalogEditor,
@@ -278,8 +285,8 @@ async def reorder_lessons(  # noqa: PLR0917 - FastAPI dependencies
 @router.patch("/{course_id}/lessons/{lesson_id}", responses=error_responses(404, 409), response_model=CourseDetail)
 async def edit_lesson(
     *,
-    course_id: CourseId,
-    lesson_id: LessonId,
+    course_id: PublishedCourseId,
+    lesson_id: Annotated[LessonId, Path(examples=[1])],
     command: EditLesson,
     session: SessionDep,
     editor: CatalogEditor,
@@ -301,8 +308,8 @@ async def edit_lesson(
 
 @router.delete("/{course_id}/lessons/{lesson_id}", responses=error_responses(404, 409), response_model=CourseDetail)
 async def delete_lesson(  # noqa: PLR0917 - FastAPI dependencies
-    course_id: CourseId,
-    lesson_id: LessonId,
+    course_id: PublishedCourseId,
+    lesson_id: Annotated[LessonId, Path(examples=[3])],
     session: SessionDep,
     editor: CatalogEditor,
     __: InvalidatesCache,

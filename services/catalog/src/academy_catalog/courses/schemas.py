@@ -61,13 +61,30 @@ class LessonIn(LessonFields):
 class AddLesson(LessonFields):
     """Command: add a lesson; without `order` it goes last, with one the lessons from there move down."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Обработка стоп",
+                    "description": "Размягчение, обработка пяток и межпальцевых зон",
+                    "video_url": "https://cdn.example/pedicure/2.mp4",
+                    "video_duration": 1500,
+                }
+            ]
+        },
+    )
+
     order: LessonPosition | None = None
 
 
 class EditLesson(BaseModel):
     """Command: change some fields of a lesson (absent fields stay; `null` clears an optional one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Подготовка рабочего места и инструментов", "is_free": True}]},
+    )
 
     # `title` and `is_free` may be left out, not cleared: the schema offers no null (`omit_null`), the
     # validator refuses one.
@@ -85,7 +102,7 @@ class EditLesson(BaseModel):
 class ReorderLessons(BaseModel):
     """Command: the course's lesson ids in their new order (every lesson exactly once)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"lesson_ids": [3, 1, 2]}]})
 
     lesson_ids: list[LessonId] = Field(min_length=1, max_length=500)
 
@@ -100,7 +117,31 @@ class ReorderLessons(BaseModel):
 class CreateCourse(BaseModel):
     """Command: create a draft course with its lessons (publishing is a separate step)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "hardware-manicure-basics",
+                    "title": "Аппаратный маникюр: базовый курс",
+                    "description": "С нуля до первой клиентки",
+                    "category": "manicure",
+                    "price": "4900.00",
+                    "currency": "RUB",
+                    "duration_hours": 12,
+                    "lessons": [
+                        {"title": "Подготовка рабочего места", "order": 1, "is_free": True, "video_duration": 540},
+                        {
+                            "title": "Снятие покрытия",
+                            "order": 2,
+                            "video_url": "https://cdn.example/manicure/2.mp4",
+                            "video_duration": 1260,
+                        },
+                    ],
+                }
+            ]
+        },
+    )
 
     code: Code | None = Field(default=None, description="Optional stable name, unique (scripts upsert by it).")
     title: Title
@@ -141,7 +182,10 @@ class EditCourse(BaseModel):
     Publishing and archiving have their own commands; the lessons theirs.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"price": "5900.00", "duration_hours": 14}, {"is_top": True}]},
+    )
 
     # Fields a course always has may be left out, not cleared: the schema offers no null for them
     # (`omit_null`), the validator refuses one. The optional ones take null to clear them.

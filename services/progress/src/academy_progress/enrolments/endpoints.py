@@ -6,7 +6,7 @@ from academy_runtime.db import SessionDep
 from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import UserId
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from academy_progress.dependencies import LearnerCommand, LearnerReader
 from academy_progress.enrolments import service
@@ -37,7 +37,7 @@ async def learner_courses(user_id: UserId, session: SessionDep, _: LearnerReader
     response_model=EnrolmentResult,
 )
 async def enrol_in_free_course(
-    user_id: UserId,
+    user_id: Annotated[UserId, Path(examples=[1])],
     command: EnrolInFreeCourse,
     session: SessionDep,
     _: LearnerCommand,

@@ -12,7 +12,7 @@ EnrolmentSource = Literal["free", "purchase", "operator"]
 class EnrolInFreeCourse(BaseModel):
     """Command: give the learner access to a free course."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"course_id": 1}]})
 
     course_id: CourseId
 

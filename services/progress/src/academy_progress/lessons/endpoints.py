@@ -6,7 +6,7 @@ from academy_runtime.db import SessionDep
 from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import CourseId, LessonId, UserId
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 
 from academy_progress.dependencies import LearnerCommand, LearnerReader
 from academy_progress.learners.service import require_learner
@@ -27,10 +27,14 @@ _WRITE_404 = (
 )
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+# The examples: learner 1 on course 1, a free course of lessons 1..3 (the API tests seed the same).
+Learner = Annotated[UserId, Path(examples=[1])]
 
 
 @router.get("/{user_id}/courses/{course_id}", responses=error_responses(404), response_model=CourseView)
-async def learner_course(user_id: UserId, course_id: CourseId, session: SessionDep, _: LearnerReader) -> CourseView:
+async def learner_course(
+    user_id: Learner, course_id: Annotated[CourseId, Path(examples=[1])], session: SessionDep, _: LearnerReader
+) -> CourseView:
     """The course with this learner's progress in each lesson (also for a learner not enrolled)."""
     return await service.course_view(session, user_id=user_id, course_id=course_id)
 
@@ -41,8 +45,8 @@ async def learner_course(user_id: UserId, course_id: CourseId, session: SessionD
     response_model=LessonCompletion,
 )
 async def complete_lesson(
-    user_id: UserId,
-    lesson_id: LessonId,
+    user_id: Learner,
+    lesson_id: Annotated[LessonId, Path(examples=[1])],
     *,
     session: SessionDep,
     _: LearnerCommand,
@@ -70,7 +74,11 @@ async def complete_lesson(
     response_model=LessonProgressOut,
 )
 async def record_watch_time(
-    user_id: UserId, lesson_id: LessonId, command: RecordWatchTime, session: SessionDep, _: LearnerCommand
+    user_id: Learner,
+    lesson_id: Annotated[LessonId, Path(examples=[2])],
+    command: RecordWatchTime,
+    session: SessionDep,
+    _: LearnerCommand,
 ) -> LessonProgressOut:
     """Record the seconds of the lesson's video watched so far (kept as a maximum, so retries are harmless);
     404 unknown lesson or `learner_not_found` (`academy_progress.learners`)."""

@@ -11,7 +11,7 @@ MAX_WATCH_SECONDS = 86_400
 class CompleteLesson(BaseModel):
     """Command: mark a lesson completed (optionally with the seconds of video watched so far)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"watch_time": 540}]})
 
     watch_time: int | None = Field(default=None, ge=0, le=MAX_WATCH_SECONDS)
 
@@ -19,7 +19,7 @@ class CompleteLesson(BaseModel):
 class RecordWatchTime(BaseModel):
     """Command: the learner has watched `seconds` of the lesson's video (the total so far, not an increment)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seconds": 300}]})
 
     seconds: int = Field(ge=0, le=MAX_WATCH_SECONDS)
 

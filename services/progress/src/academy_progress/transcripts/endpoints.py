@@ -7,7 +7,7 @@ from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import error_responses
 from academy_runtime.ids import UserId
 from academy_runtime.storage import object_storage
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Path
 
 from academy_progress.dependencies import LearnerCommand, SettingsDep
 from academy_progress.learners.service import require_learner
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/internal/learners", tags=["transcripts"])
     response_model=TranscriptOut,
 )
 async def issue_transcript(
-    user_id: UserId,
+    user_id: Annotated[UserId, Path(examples=[1])],
     session: SessionDep,
     _: LearnerCommand,
     resources: ResourcesDep,

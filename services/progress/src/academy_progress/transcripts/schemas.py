@@ -10,7 +10,9 @@ from academy_progress.transcripts.texts import Language
 class RequestTranscript(BaseModel):
     """Optional details for the PDF; the progress service does not hold learners' names."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"full_name": "Анна Смирнова", "language": "ru"}]}
+    )
 
     full_name: str | None = Field(default=None, min_length=1, max_length=255)
     language: str | None = Field(

@@ -6,7 +6,7 @@ from academy_runtime.db import SessionDep
 from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import TelegramId, UserId
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from academy_users.accounts import service
 from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
@@ -41,7 +41,9 @@ async def register(  # noqa: PLR0917 - FastAPI dependencies
 
 
 @router.get("/by-telegram/{telegram_id}", responses=error_responses(404), response_model=LearnerOut)
-async def get_by_telegram_id(telegram_id: TelegramId, session: SessionDep, caller: TelegramLookup) -> LearnerOut:
+async def get_by_telegram_id(
+    telegram_id: Annotated[TelegramId, Path(examples=[880001])], session: SessionDep, caller: TelegramLookup
+) -> LearnerOut:
     learner = await service.get_learner_by_telegram_id(session, telegram_id)
     if caller.is_operator:
         service.record_operator_read(session, learner, actor=caller.actor)
@@ -49,7 +51,9 @@ async def get_by_telegram_id(telegram_id: TelegramId, session: SessionDep, calle
 
 
 @router.get("/{user_id}", responses=error_responses(404), response_model=LearnerOut)
-async def get_learner(user_id: UserId, session: SessionDep, caller: LearnerReader) -> LearnerOut:
+async def get_learner(
+    user_id: Annotated[UserId, Path(examples=[1])], session: SessionDep, caller: LearnerReader
+) -> LearnerOut:
     learner = await service.get_learner(session, user_id)
     if caller.is_operator:
         service.record_operator_read(session, learner, actor=caller.actor)
@@ -58,7 +62,7 @@ async def get_learner(user_id: UserId, session: SessionDep, caller: LearnerReade
 
 @router.patch("/{user_id}", responses=error_responses(404), response_model=LearnerOut)
 async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
-    user_id: UserId,
+    user_id: Annotated[UserId, Path(examples=[1])],
     changes: UpdateProfile,
     session: SessionDep,
     caller: ProfileEditor,

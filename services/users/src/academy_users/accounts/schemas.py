@@ -80,7 +80,22 @@ class Consent(BaseModel):
 class RegisterLearner(BaseModel):
     """Command: register the Telegram user who has just consented (idempotent on telegram_id)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "telegram_id": 123456789,
+                    "username": "anna_smirnova",
+                    "locale": "ru",
+                    "full_name": "Анна Смирнова",
+                    "phone": "+79161234567",
+                    "city": "Москва",
+                    "consent": {"version": "1", "accepted_at": "2026-01-01T09:30:00Z"},
+                }
+            ]
+        },
+    )
 
     telegram_id: TelegramId
     username: str | None = Field(default=None, max_length=255)
@@ -99,7 +114,10 @@ class RegisterLearner(BaseModel):
 class UpdateProfile(BaseModel):
     """Command: change some of the learner's profile fields (those not given stay as they are)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"city": "Новосибирск"}, {"phone": "+79161234567", "locale": "en"}]},
+    )
 
     # Optional, but never null: absent leaves the field as it is, and each is required of a registered
     # learner, so there is no null to set (the schema does not offer one; the validator refuses it).
