@@ -12,8 +12,7 @@ Create Date: 2026-12-01 12:00:00.000000
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from academy_runtime.table_migrations import outbox_parked_at_downgrade, outbox_parked_at_upgrade
 
 revision: str = "858fc5c89c7d"
 down_revision: str | None = "3fc0e66d45a0"
@@ -24,26 +23,8 @@ SCHEMA = "gateway_bot"
 
 
 def upgrade() -> None:
-    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True), schema=SCHEMA)
-    op.drop_index("ix_outbox_unpublished", table_name="outbox", schema=SCHEMA)
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema=SCHEMA,
-        postgresql_where=sa.text("published_at IS NULL AND parked_at IS NULL"),
-    )
+    outbox_parked_at_upgrade(SCHEMA)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_outbox_unpublished", table_name="outbox", schema=SCHEMA)
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema=SCHEMA,
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
-    op.drop_column("outbox", "parked_at", schema=SCHEMA)
+    outbox_parked_at_downgrade(SCHEMA)
