@@ -15,7 +15,7 @@ from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import ForbiddenError, NotFoundError, ValidationFailedError, error_responses
 from academy_runtime.ids import BigIntegerId, CourseId, UserId
 from academy_runtime.resources import Resources
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 from yookassa.domain.notification import WebhookNotificationFactory
@@ -68,6 +68,12 @@ operators = APIRouter(prefix="/internal", tags=["operators"])
 webhooks = APIRouter(prefix="/webhooks", tags=["provider notifications"])
 
 Locale = Annotated[Literal["ru", "en"], Query(description="Language of the invoice's title and description.")]
+# Path examples: the world `schemas.py` describes (and billing's API tests seed).
+_Learner = Annotated[UserId, Path(examples=[1])]
+_PayingLearner = Annotated[UserId, Path(examples=[2])]
+_Course = Annotated[CourseId, Path(examples=[1])]
+_Payment = Annotated[PaymentId, Path(examples=[1])]
+_Purchase = Annotated[PurchaseId, Path(examples=[1])]
 _MAX_NOTIFICATION_BYTES = 64 * 1024
 # YooKassa's payment and refund ids are UUID-shaped ("22e12f66-000f-5000-8000-18db351245c7").
 _YOOKASSA_ID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -115,7 +121,7 @@ _NOTIFICATION_BODY = {
 
 @learners.get("/{user_id}/offers/{course_id}", responses=error_responses(404), response_model=Offer)
 async def get_offer(
-    user_id: UserId, course_id: CourseId, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader
+    user_id: _Learner, course_id: _Course, session: SessionDep, settings: SettingsDep, _: LearnerMoneyReader
 ) -> Offer:
     """Every way this learner can pay for the course (Stars, coins), their balance and whether they own it.
     404 when billing has not heard of the course."""
@@ -125,7 +131,7 @@ async def get_offer(
 @learners.post("/{user_id}/purchases", responses=error_responses(404, 409, 503), response_model=WalletPurchaseOut)
 async def buy_with_wallet(
     *,
-    user_id: UserId,
+    user_id: _Learner,
     command: BuyWithWallet,
     session: SessionDep,
     resources: ResourcesDep,
@@ -183,7 +189,7 @@ async def list_payments(
 
 @learners.get("/{user_id}/payments/{payment_id}", responses=error_responses(404), response_model=PaymentOut)
 async def get_learner_payment(
-    user_id: UserId, payment_id: PaymentId, session: SessionDep, _: LearnerMoneyReader
+    user_id: _PayingLearner, payment_id: _Payment, session: SessionDep, _: LearnerMoneyReader
 ) -> PaymentOut:
     """One of the learner's payments (404 when it is not theirs)."""
     payment = await PaymentRepository(session).get(payment_id)
@@ -285,7 +291,7 @@ async def list_refunds(payment_id: PaymentId, session: SessionDep, _: FinanceRea
 
 @operators.post("/payments/{payment_id}/refunds", responses=error_responses(404, 409), response_model=RefundOut)
 async def refund_payment(
-    payment_id: PaymentId,
+    payment_id: _Payment,
     command: RequestRefund,
     resources: ResourcesDep,
     caller: FinanceOperator,
@@ -306,7 +312,7 @@ async def refund_payment(
 
 @operators.post("/purchases/{purchase_id}/refund", responses=error_responses(404, 409), response_model=RefundOut)
 async def refund_purchase(
-    purchase_id: PurchaseId,
+    purchase_id: _Purchase,
     command: RefundPurchase,
     resources: ResourcesDep,
     caller: FinanceOperator,

@@ -15,6 +15,9 @@ from academy_billing.settings import MAX_TOP_UP_RUB, MIN_TOP_UP_RUB
 # Telegram's limits for an invoice payload are 1-128 bytes; ours are 43 URL-safe characters.
 InvoicePayload = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ChargeId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Telegram: a user id "has at most 52 significant bits"; a bound a double spells exactly (2^63 - 1 is not,
+# and a generated id just above it was taken for one within it).
+PayerTelegramId = Annotated[TelegramId, Field(le=2**52 - 1)]
 
 # At least 3 characters once the spaces around are stripped: the pattern says so to the schema.
 Reason = Annotated[
@@ -23,6 +26,13 @@ Reason = Annotated[
     Field(pattern=r"\S[\s\S]+\S"),
 ]
 MAX_STARS = 100_000  # far above Telegram's per-invoice limit; bounds the column arithmetic
+
+# The examples name one small world (billing's API tests seed the same; `tests/test_api.py`): course 1 at
+# 990.00 RUB (990 coins) and course 2 at 4900.00 RUB; learner 1's wallet funded by an operator (wallet
+# transaction 1), then course 2 bought from it (purchase 1); learner 2's 500 RUB YooKassa top-up (payment 1,
+# paid); learner 3's Stars invoice for a 100-star top-up (payment 2, with the payload below).
+EXAMPLE_STARS_PAYLOAD = "w2sLOnKwuqVijGgK4AehFhxVHdCh5cRWil1NkhkgG7E"
+EXAMPLE_REFUND_REASON = "Курс не подошёл, ученица попросила вернуть деньги"
 
 
 class Offer(BaseModel):
@@ -48,7 +58,7 @@ class Offer(BaseModel):
 class BuyWithWallet(BaseModel):
     """Command: charge the course to the learner's wallet at the coins price they were shown."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"course_id": 1, "coins_price": 990}]})
 
     course_id: CourseId
     coins_price: int = Field(
@@ -169,11 +179,26 @@ class PreCheckoutAnswer(BaseModel):
 class StarsPayment(BaseModel):
     """Telegram's `successful_payment` (with the payer's ids), as the gateway passes it on."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "payload": EXAMPLE_STARS_PAYLOAD,
+                    "user_id": 3,
+                    "telegram_user_id": 880_003,
+                    "currency": "XTR",
+                    "total_amount": 100,
+                    "telegram_payment_charge_id": "stxA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvWxYz",
+                    "provider_payment_charge_id": "",
+                }
+            ]
+        },
+    )
 
     payload: InvoicePayload
     user_id: UserId
-    telegram_user_id: TelegramId
+    telegram_user_id: PayerTelegramId
     currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
     total_amount: int = Field(gt=0, le=MAX_STARS * 100)
     telegram_payment_charge_id: ChargeId
@@ -243,14 +268,16 @@ _Amount = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2), decim
 class RequestRefund(BaseModel):
     """Command: give money back for a payment; the whole of what is left when `amount` is omitted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"amount": "500.00", "reason": EXAMPLE_REFUND_REASON}]}
+    )
 
     amount: _Amount | None = Field(default=None, description="Null or absent: all that is left.")
     reason: Reason
 
 
 class RefundPurchase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": EXAMPLE_REFUND_REASON}]})
 
     reason: Reason
 

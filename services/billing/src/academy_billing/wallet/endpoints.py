@@ -6,7 +6,7 @@ from academy_runtime.db import SessionDep
 from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import NotFoundError, error_responses
 from academy_runtime.ids import BigIntegerId, UserId
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from academy_billing.dependencies import (
     FinanceOperator,
@@ -56,7 +56,11 @@ async def list_transactions(
     "/{user_id}/transactions/{transaction_id}", responses=error_responses(404), response_model=WalletTransactionOut
 )
 async def get_transaction(
-    user_id: UserId, transaction_id: TransactionId, session: SessionDep, _: LearnerMoneyReader
+    user_id: Annotated[UserId, Path(examples=[1])],
+    # Learner 1's first: an operator's credit (billing's API tests seed it; `payments.schemas`).
+    transaction_id: Annotated[TransactionId, Path(examples=[1])],
+    session: SessionDep,
+    _: LearnerMoneyReader,
 ) -> WalletTransactionOut:
     found = await service.get_transaction(session, user_id, transaction_id)
     if found is None:
