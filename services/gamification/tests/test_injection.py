@@ -1,11 +1,13 @@
 """Injection payloads (issue 9) in the gamification API's inputs: the leaderboard's city and category filters,
 its other query parameters, and the learner ids in paths; and in the names and cities learners bring (through
 users' events), which the boards show. Never a 5xx; a city board matches its city literally (a city `%` is
-the learners of the city `%`, not everyone); names come back verbatim; nothing else changes."""
+the learners of the city `%`, not everyone); names come back as their display form (`learners.names`: first
+word and an initial) and nothing else alters them; nothing else changes."""
 
 from datetime import UTC, datetime
 
 import pytest
+from academy_gamification.learners.names import display_name
 from academy_runtime.injection_tests import (
     PATH_PAYLOADS,
     PAYLOADS,
@@ -36,11 +38,15 @@ async def learners(gamification):
     return ids
 
 
-async def test_a_city_board_matches_its_city_literally_and_shows_names_verbatim(api, resources, service, learners):
+async def test_a_city_board_matches_its_city_literally_and_shows_display_names_unaltered(
+    api, resources, service, learners
+):
     overall = (await api.get("/internal/leaderboards", params={"limit": 100})).json()
     assert len(overall["top"]) == len(learners) + 1
     names = {row["user_id"]: row["display_name"] for row in overall["top"]}
-    wrong = [f"{name}: {names[uid]!r}" for name, uid in learners.items() if names[uid] != LEARNER_TEXTS[name]]
+    wrong = [
+        f"{name}: {names[uid]!r}" for name, uid in learners.items() if names[uid] != display_name(LEARNER_TEXTS[name])
+    ]
     assert not wrong, "names altered:\n" + "\n".join(wrong)
     before = await table_counts(resources, service)
     for name, text in LEARNER_TEXTS.items():
@@ -51,7 +57,7 @@ async def test_a_city_board_matches_its_city_literally_and_shows_names_verbatim(
             assert_not_server_error(response, f"city={name}")
             body = response.json()
             assert [row["user_id"] for row in body["top"]] == [learners[name]], f"city={name!r}: {body['top']}"
-            assert body["top"][0]["display_name"] == text
+            assert body["top"][0]["display_name"] == display_name(text)
             assert body["me"]["user_id"] == learners[name]
     await assert_tables_intact(resources, service, before)
 

@@ -12,6 +12,7 @@ from academy_gamification.activity.consumers import learning_progress
 from academy_gamification.leaderboards.endpoints import router as leaderboards_router
 from academy_gamification.leaderboards.service import rebuild_leaderboards
 from academy_gamification.learners.consumers import learner_profiles
+from academy_gamification.learners.endpoints import router as learners_router
 from academy_gamification.models import Base, messaging
 from academy_gamification.points.consumers import welcome_points
 from academy_gamification.points.endpoints import router as points_router
@@ -24,7 +25,7 @@ service = ServiceDefinition(
     metadata=Base.metadata,
     messaging=messaging,
     migrations="academy_gamification:migrations",
-    routers=[points_router, achievements_router, leaderboards_router],
+    routers=[points_router, achievements_router, leaderboards_router, learners_router],
     consumers=[welcome_points, learner_profiles, learning_progress],
     worker_jobs=[rebuild_leaderboards],
 )

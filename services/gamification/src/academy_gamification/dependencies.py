@@ -14,3 +14,6 @@ SettingsDep = Annotated[GamificationSettings, settings_dependency(GamificationSe
 LearnerStandingReader = Annotated[Caller, accepts("gateway-bot", roles=("support",))]
 """Points, achievements, leaderboards: the gateway shows them to learners (its handlers are the only
 service callers); support operators look when a learner asks about them."""
+
+LearnerChoiceCommand = Annotated[Caller, accepts("gateway-bot")]
+"""A learner's own choice (appearing anonymously): only the gateway, on the learner's behalf."""

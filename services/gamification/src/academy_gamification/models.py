@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from academy_gamification.learners.names import DISPLAY_NAME_MAX_LENGTH
+
 
 class Base(DeclarativeBase):
     metadata = service_metadata("gamification")
@@ -92,6 +94,9 @@ class LearnerCategoryScore(Base):
 class LearnerProfile(Base):
     """Projection of the users service's profile: what leaderboards show (name) and group by (city).
 
+    Only the display name («Анна П.», `learners.names.display_name`) is kept, never the full name; the
+    learner may choose to appear anonymously (`leaderboard_anonymous`), set through the gateway.
+
     `profile_revision` is the users service's revision of the values held and `profile_at` the
     timestamp of the event they come from: an older fact never overwrites a newer one, so a profile
     update that overtakes the registration is kept (see `learners.service.supersedes`).
@@ -100,7 +105,8 @@ class LearnerProfile(Base):
     __tablename__ = "learner_profiles"
 
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    full_name: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX_LENGTH))
+    leaderboard_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     city: Mapped[str | None] = mapped_column(String(100))
     # The city as leaderboards compare it ("  москва " and "Москва" are one board).
     city_key: Mapped[str | None] = mapped_column(String(100))

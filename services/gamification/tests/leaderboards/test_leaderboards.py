@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 LEARNERS = {  # user_id: (full_name, city)
-    41: ("Анна", "Москва"),
+    41: ("Анна Петрова", "Москва"),
     42: ("Борис", "москва "),
     43: ("Вера", "Казань"),
     44: ("Галина", "Москва"),
@@ -45,7 +45,9 @@ async def test_overall_board_ranks_ties_by_user_id_with_my_rank_and_neighbours(a
     assert response.status_code == 200
     body = response.json()
     assert entries(body["top"]) == [(1, 41, 200), (2, 45, 200)]
-    assert body["top"][0]["display_name"] == "Анна"
+    assert (body["top"][0]["display_name"], body["top"][0]["anonymous"]) == ("Анна П.", False)
+    assert "Петрова" not in response.text  # the full name never leaves the service
+    assert body["me_anonymous"] is False
     assert (body["me"]["rank"], body["me"]["user_id"], body["me"]["points"]) == (3, 42, 70)
     assert entries(body["neighbours"]) == [(2, 45, 200), (4, 43, 50)]
 
@@ -135,11 +137,58 @@ async def test_moving_city_moves_the_learner_between_city_boards(api, boards):
     assert entries(kazan["top"]) == [(1, 45, 200), (2, 43, 50), (3, 44, 50)]
 
 
-async def test_a_learner_without_a_name_is_shown_as_a_numbered_learner(api, gamification):
+async def test_a_learner_without_a_name_has_no_display_name(api, gamification):
+    # The caller shows a placeholder in the reader's language; the service sends no text of its own.
     await gamification.publish(gamification.lesson(46, 1, at=T0))
     await gamification.wait_handled("learning-progress", 1)
     top = (await api.get("/internal/leaderboards")).json()["top"]
-    assert [(row["user_id"], row["display_name"]) for row in top] == [(46, "Ученик #46")]
+    assert [(row["user_id"], row["display_name"], row["anonymous"]) for row in top] == [(46, None, False)]
+
+
+async def test_an_anonymous_learner_is_on_every_board_without_a_name(api, boards):
+    before = (await api.get("/internal/leaderboards", params={"user_id": 42})).json()  # the board is cached now
+    assert before["top"][0]["display_name"] == "Анна П."
+
+    response = await api.put("/internal/learners/41/leaderboard-visibility", json={"anonymous": True})
+    assert response.status_code == 200
+    assert response.json() == {"user_id": 41, "anonymous": True}
+
+    for params in ({"user_id": 41}, {"scope": "city", "city": "Москва", "user_id": 41}):
+        response = await api.get("/internal/leaderboards", params=params)
+        body = response.json()
+        assert entries(body["top"])[0] == (1, 41, 200)  # same rank and points
+        assert (body["top"][0]["display_name"], body["top"][0]["anonymous"]) == (None, True)
+        assert (body["me"]["display_name"], body["me"]["anonymous"]) == (None, True)
+        assert body["me_anonymous"] is True
+        assert "Анна" not in response.text
+    others = (await api.get("/internal/leaderboards", params={"user_id": 42})).json()
+    assert others["me_anonymous"] is False
+    assert [row["display_name"] for row in others["top"]][:3] == [None, "Дарья", "Борис"]
+
+    back = await api.put("/internal/learners/41/leaderboard-visibility", json={"anonymous": False})
+    assert back.json() == {"user_id": 41, "anonymous": False}
+    assert (await api.get("/internal/leaderboards")).json()["top"][0]["display_name"] == "Анна П."
+
+
+async def test_an_anonymous_learner_off_the_board_still_learns_their_choice(api, boards):
+    await api.put("/internal/learners/43/leaderboard-visibility", json={"anonymous": True})
+    body = (
+        await api.get("/internal/leaderboards", params={"scope": "category", "category": "manicure", "user_id": 43})
+    ).json()
+    assert (body["me"], body["me_anonymous"]) == (None, True)
+
+
+async def test_visibility_of_an_unknown_or_erased_learner_is_refused(api, gamification):
+    from academy_contracts.users import UserErasedV1
+
+    unknown = await api.put("/internal/learners/4040/leaderboard-visibility", json={"anonymous": True})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "learner_not_found"
+
+    await gamification.publish(UserErasedV1(user_id=4041, telegram_id=54_041, erased_at=T0))
+    await gamification.wait_handled("learner-profiles", 1)
+    erased = await api.put("/internal/learners/4041/leaderboard-visibility", json={"anonymous": True})
+    assert (erased.status_code, erased.json()["error"]["code"]) == (404, "learner_not_found")
 
 
 async def test_the_worker_job_rebuilds_every_board_and_drops_stale_ones(boards):

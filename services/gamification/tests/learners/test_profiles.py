@@ -22,7 +22,7 @@ async def test_a_profile_update_that_overtakes_the_registration_is_kept(gamifica
     await gamification.publish_one_by_one(PROFILES, [update, registration])
 
     stored = await profile(gamification, 30)
-    assert (stored.full_name, stored.city, stored.city_key) == ("Анна Смирнова", "Казань", "казань")
+    assert (stored.display_name, stored.city, stored.city_key) == ("Анна С.", "Казань", "казань")
     assert stored.profile_at == T0 + timedelta(minutes=5)
 
 
@@ -51,5 +51,5 @@ async def test_an_erased_learner_keeps_no_name_or_city(gamification):
         ],
     )
     stored = await profile(gamification, 32)
-    assert (stored.full_name, stored.city, stored.city_key) == (None, None, None)
+    assert (stored.display_name, stored.city, stored.city_key) == (None, None, None)
     assert stored.erased_at == T0 + timedelta(days=1)

@@ -15,7 +15,6 @@ from academy_gamification.leaderboards.board import Board, BoardSlice, RankedEnt
 from academy_gamification.leaderboards.cache import LeaderboardCache
 from academy_gamification.leaderboards.repository import LeaderboardRepository
 from academy_gamification.leaderboards.schemas import LeaderboardEntryOut, LeaderboardOut
-from academy_gamification.learners.service import display_name
 from academy_gamification.models import LearnerProfile
 
 log = logging.getLogger(__name__)
@@ -40,12 +39,18 @@ async def leaderboard(
         log.warning("leaderboard cache unavailable; reading PostgreSQL", extra={"error": repr(exc)})
         metrics.LEADERBOARD_READS.labels("sql_fallback").inc()
         board_slice = await repo.slice(board, limit=limit, user_id=user_id)
-    profiles = await repo.profiles(board_slice.user_ids())
+    profiles = await repo.profiles(board_slice.user_ids() | ({user_id} if user_id is not None else set()))
 
     def out(entry: RankedEntry) -> LeaderboardEntryOut:
         profile = profiles.get(entry.user_id)
-        name = display_name(entry.user_id, profile.full_name if profile else None)
-        return LeaderboardEntryOut(rank=entry.rank, user_id=entry.user_id, display_name=name, points=entry.points)
+        anonymous = profile is not None and profile.leaderboard_anonymous
+        # An anonymous learner's name never leaves the service, not even to the learner themselves.
+        name = profile.display_name if profile is not None and not anonymous else None
+        return LeaderboardEntryOut(
+            rank=entry.rank, user_id=entry.user_id, display_name=name, anonymous=anonymous, points=entry.points
+        )
+
+    me_profile = profiles.get(user_id) if user_id is not None else None
 
     return LeaderboardOut(
         scope=board.scope,
@@ -54,6 +59,7 @@ async def leaderboard(
         top=[out(entry) for entry in board_slice.top],
         me=out(board_slice.me) if board_slice.me else None,
         neighbours=[out(entry) for entry in board_slice.neighbours],
+        me_anonymous=me_profile is not None and me_profile.leaderboard_anonymous,
     )
 
 

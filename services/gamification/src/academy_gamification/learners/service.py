@@ -1,4 +1,5 @@
-"""The learners' profile as gamification needs it: a name for the leaderboards and a city to group by.
+"""The learners' profile as gamification needs it: a display name for the leaderboards (never the full
+name, `learners.names`), a city to group by, and whether the learner chose to appear anonymously.
 
 Fed by users events, which may arrive out of order (a profile update before the registration, after a
 broker outage) or again: each carries the whole profile as of a version, and the newest one wins
@@ -11,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from academy_runtime.errors import LearnerNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from academy_gamification.learners.names import display_name
 from academy_gamification.learners.repository import LEARNER_LOCK, LearnerProfileRepository
 from academy_gamification.models import LearnerProfile
 
@@ -23,10 +26,6 @@ def city_key(city: str | None) -> str | None:
         return None
     key = " ".join(city.split()).casefold()
     return key or None
-
-
-def display_name(user_id: int, full_name: str | None) -> str:
-    return full_name.strip() if full_name and full_name.strip() else f"Ученик #{user_id}"
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,9 @@ async def apply_profile(
     city: str | None,
     version: ProfileVersion,
 ) -> ProfileChange | None:
-    """Keep the profile of `version` unless a newer one is already known; None when nothing changed."""
+    """Keep the profile of `version` unless a newer one is already known; None when nothing changed.
+
+    Of the name, only its display form («Анна П.») is kept."""
     await LEARNER_LOCK.hold(session, user_id)
     repo = LearnerProfileRepository(session)
     profile = await repo.get(user_id)
@@ -77,7 +78,7 @@ async def apply_profile(
         await repo.add(
             LearnerProfile(
                 user_id=user_id,
-                full_name=full_name,
+                display_name=display_name(full_name),
                 city=city,
                 city_key=city_key(city),
                 profile_at=version.at,
@@ -90,7 +91,7 @@ async def apply_profile(
     if not supersedes(version, held_revision=profile.profile_revision, held_at=profile.profile_at):
         return None
     old_city_key = profile.city_key
-    profile.full_name, profile.city, profile.city_key = full_name, city, city_key(city)
+    profile.display_name, profile.city, profile.city_key = display_name(full_name), city, city_key(city)
     profile.profile_at, profile.profile_revision = version.at, version.revision
     await session.flush()
     return ProfileChange(old_city_key=old_city_key, new_city_key=profile.city_key)
@@ -106,7 +107,25 @@ async def erase_profile(session: AsyncSession, *, user_id: int, erased_at: datet
         await repo.add(LearnerProfile(user_id=user_id, profile_at=erased_at, erased_at=erased_at))
         return ProfileChange(old_city_key=None, new_city_key=None)
     old_city_key = profile.city_key
-    profile.full_name = profile.city = profile.city_key = None
+    profile.display_name = profile.city = profile.city_key = None
     profile.erased_at = profile.erased_at or erased_at
     await session.flush()
     return ProfileChange(old_city_key=old_city_key, new_city_key=None)
+
+
+async def set_leaderboard_anonymous(session: AsyncSession, *, user_id: int, anonymous: bool) -> LearnerProfile:
+    """Show the learner on the leaderboards by their display name, or as an anonymous participant.
+
+    404 `learner_not_found` for a learner gamification has not heard of (their registration event has not
+    arrived yet: safe to retry a moment later) or whose data was erased. The cached boards in Redis hold
+    user ids and points only, names are read from PostgreSQL on every read: nothing cached to invalidate.
+    """
+    await LEARNER_LOCK.hold(session, user_id)
+    profile = await LearnerProfileRepository(session).get(user_id)
+    if profile is None:
+        raise LearnerNotFoundError(user_id)
+    if profile.erased_at is not None:
+        raise LearnerNotFoundError(user_id, f"learner {user_id} was erased")
+    profile.leaderboard_anonymous = anonymous
+    await session.flush()
+    return profile

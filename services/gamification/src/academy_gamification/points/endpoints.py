@@ -17,8 +17,8 @@ router = APIRouter(prefix="/internal/learners", tags=["points"])
 async def get_points(
     user_id: UserId, session: SessionDep, settings: SettingsDep, _: LearnerStandingReader
 ) -> LearnerPointsOut:
-    """The learner's points, level and streak. Gamification takes no write keyed by a learner id over HTTP
-    (points come only from events); its reads do not ask whether the learner exists: a learner it has not
-    heard of has 0 points, as a new one has, never a 404."""
+    """The learner's points, level and streak. Points come only from events (the one write keyed by a
+    learner id over HTTP is their leaderboard visibility, 404 for an unknown learner); reads do not ask
+    whether the learner exists: a learner it has not heard of has 0 points, as a new one has, never a 404."""
     today = datetime.now(settings.streak_zone).date()
     return await service.learner_points(session, user_id, today=today)
