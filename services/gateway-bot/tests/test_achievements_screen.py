@@ -84,16 +84,18 @@ async def test_leaderboards_overall_by_city_and_by_category_with_my_rank(gateway
 
     await tg.press_button_by_text(user, overall, city_tab)
     by_city = await wait_for_edit(tg, screen, has_text(f"Рейтинг · 🏙 {city}"))
-    assert "🥇 Вера Лидерова" in by_city.text
-    assert "🥈 Анна Вторая" in by_city.text
-    assert "Ольга Москвина" not in by_city.text  # another city
+    # Display names: the first name and the initial of the last name, never the full name.
+    assert "🥇 Вера Л." in by_city.text
+    assert "🥈 Анна В." in by_city.text
+    assert "Лидерова" not in by_city.text
+    assert "Ольга М." not in by_city.text  # another city
     assert "Вы на 2 месте" in by_city.text
 
     await tg.press_button_by_text(user, by_city, category_tab)
     by_category = await wait_for_edit(tg, screen, has_text(f"Рейтинг · 📂 Нейл-арт {category}"))
     lines = by_category.text.splitlines()
     ranked = [line for line in lines if line.startswith(("🥇", "🥈", "🥉"))]
-    assert [line.split(" — ")[0] for line in ranked] == ["🥇 Вера Лидерова", "🥈 Ольга Москвина", "🥉 Анна Вторая"]
+    assert [line.split(" — ")[0] for line in ranked] == ["🥇 Вера Л.", "🥈 Ольга М.", "🥉 Анна В."]
     assert "Вы на 3 месте" in by_category.text
 
     await tg.press_button_by_text(user, by_category, "⬅️ К достижениям")
@@ -123,7 +125,46 @@ async def test_an_english_speaking_learner_reads_achievements_and_leaderboards_i
     overall = await wait_for_edit(tg, screen, has_text("Leaderboard · 🌍 Overall"))
     await tg.press_button_by_text(user, overall, f"🏙 {city}")
     by_city = await wait_for_edit(tg, screen, has_text(f"Leaderboard · 🏙 {city}"))
-    assert "🥇 Vera Lead" in by_city.text
+    assert "🥇 Vera L." in by_city.text
     assert re.search(r"👉 You are #2 with [\d,]+ points", by_city.text), by_city.text
     assert not CYRILLIC.search(by_city.text), by_city.text
     assert "⬅️ Achievements" in {b["text"] for b in by_city.inline_buttons()}
+
+
+async def test_a_learner_hides_their_name_on_the_leaderboards_and_shows_it_again(gateway, tg):
+    city = unique("Анонимск")
+    category = await new_category(gateway)
+    course = await publish_course(gateway, category=category, lessons=3)
+    await wait_until_progress_knows(gateway, course)
+    leader_user, leader = await register(gateway, tg, city=city, full_name="Вера Первая")
+    user, learner = await register(gateway, tg, city=city, full_name="Инна Скрытная")
+    await study(gateway, leader, course, lessons=3)
+    await study(gateway, learner, course, lessons=1)
+
+    sent = await tg.send_command(user, "leaderboard")
+    overall = await tg.wait_for_reply(sent, has_text("Рейтинг · 🌍 Общий"))
+    await tg.press_button_by_text(user, overall, f"🏙 {city}")
+    by_city = await wait_for_edit(tg, overall, has_text(f"Рейтинг · 🏙 {city}"))
+    assert "🥈 Инна С." in by_city.text
+    assert "🙈 Скрыть моё имя в рейтинге" in {b["text"] for b in by_city.inline_buttons()}
+
+    await tg.press_button_by_text(user, by_city, "🙈 Скрыть моё имя в рейтинге")
+    hidden = await wait_for_edit(tg, overall, has_text("Вы участвуете анонимно"))
+    assert f"Рейтинг · 🏙 {city}" in hidden.text  # the same tab, shown again
+    assert "🥈 Участник №2 (вы)" in hidden.text  # the learner still finds themselves
+    assert "Инна" not in hidden.text
+    assert "👤 Показывать моё имя в рейтинге" in {b["text"] for b in hidden.inline_buttons()}
+
+    # Another learner of the city sees the place, not the name.
+    sent = await tg.send_command(leader_user, "leaderboard")
+    theirs = await tg.wait_for_reply(sent, has_text("Рейтинг · 🌍 Общий"))
+    await tg.press_button_by_text(leader_user, theirs, f"🏙 {city}")
+    theirs = await wait_for_edit(tg, theirs, has_text(f"Рейтинг · 🏙 {city}"))
+    assert "🥇 Вера П." in theirs.text
+    assert "🥈 Участник №2 —" in theirs.text
+    assert "Инна" not in theirs.text
+    assert "(вы)" not in theirs.text
+
+    await tg.press_button_by_text(user, hidden, "👤 Показывать моё имя в рейтинге")
+    shown = await wait_for_edit(tg, overall, has_text("🥈 Инна С."))
+    assert "Вы участвуете анонимно" not in shown.text

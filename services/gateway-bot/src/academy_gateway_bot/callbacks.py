@@ -104,6 +104,15 @@ class LeaderboardCb(CallbackData, prefix="lb"):
     category: CategoryRef = ""
 
 
+class LeaderboardVisibilityCb(CallbackData, prefix="lbv"):
+    """Appear on the leaderboards anonymously (`anonymous`) or by name again; `scope`/`category` are the tab
+    the button is under, shown again after the change."""
+
+    anonymous: bool
+    scope: LeaderboardScope
+    category: CategoryRef = ""
+
+
 class RemindersCb(CallbackData, prefix="rem"):
     action: RemindersAction
 

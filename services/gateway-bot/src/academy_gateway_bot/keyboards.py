@@ -15,6 +15,7 @@ from academy_gateway_bot.callbacks import (
     CourseCb,
     LeaderboardCb,
     LeaderboardScope,
+    LeaderboardVisibilityCb,
     LessonCb,
     MyCoursesCb,
     RemindersCb,
@@ -227,8 +228,10 @@ def leaderboard_tabs(
     *,
     city: str | None,
     categories: dict[str, str],
+    anonymous: bool = False,
 ) -> InlineKeyboardMarkup:
-    """Tabs: overall, the learner's city, one per category of the learner's courses; the open one marked.
+    """Tabs: overall, the learner's city, one per category of the learner's courses; the open one marked;
+    then the switch between appearing by name and anonymously (`anonymous`: the learner's choice now).
 
     `current_category` and the keys of `categories` are slugs; the buttons carry references, and the city
     tab nothing but its scope (the handler reads the city from the learner)."""
@@ -249,6 +252,12 @@ def leaderboard_tabs(
         for slug, title in categories.items()
     ]
     rows += [category_buttons[i : i + CATEGORIES_PER_ROW] for i in range(0, len(category_buttons), CATEGORIES_PER_ROW)]
+    switch = LeaderboardVisibilityCb(
+        anonymous=not anonymous,
+        scope=current,
+        category=category_ref(current_category) if current == "category" and current_category else "",
+    )
+    rows.append([button(_("lb-show-my-name" if anonymous else "lb-hide-my-name"), switch)])
     rows.append([button(_("lb-back"), AchievementsCb())])
     return markup(rows)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from academy_runtime.errors import NotFoundError
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from academy_gateway_bot import keyboards
-from academy_gateway_bot.callbacks import AchievementsCb, LeaderboardCb, category_for_ref
+from academy_gateway_bot.callbacks import AchievementsCb, LeaderboardCb, LeaderboardVisibilityCb, category_for_ref
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.i18n import _, button_filter, current_locale
@@ -116,6 +117,31 @@ async def leaderboard_button(
     await answer_callback(callback)
 
 
+async def leaderboard_visibility_button(
+    callback: CallbackQuery,
+    callback_data: LeaderboardVisibilityCb,
+    learner: LearnerCtx | None,
+    clients: ServiceClients,
+) -> None:
+    """Appear on the leaderboards as «Участник №…» instead of the display name, or by name again; the tab
+    the button is under comes back with the change."""
+    if learner is None:
+        await not_registered(callback)
+        return
+    try:
+        await clients.gamification.put(
+            f"/internal/learners/{learner.user_id}/leaderboard-visibility",
+            json={"anonymous": callback_data.anonymous},
+        )
+    except NotFoundError:
+        # Gamification has not heard of the registration yet (it comes by event): a moment later it has.
+        await answer_callback(callback, _("lb-visibility-not-ready"), alert=True)
+        return
+    tab = LeaderboardCb(scope=callback_data.scope, category=callback_data.category)
+    await show_leaderboard(callback, learner, clients, tab, edit=True)
+    await answer_callback(callback, _("lb-now-anonymous" if callback_data.anonymous else "lb-now-named"))
+
+
 async def learner_categories(clients: ServiceClients, learner: LearnerCtx) -> dict[str, str]:
     """The categories of the learner's courses (slug → title), latest enrolment first."""
     courses = await clients.progress.get(f"/internal/learners/{learner.user_id}/courses")
@@ -156,6 +182,9 @@ async def show_leaderboard(
         scope_title = _("lb-scope-overall")
     board = await clients.gamification.get("/internal/leaderboards", params=params)
     text = _("lb-title", scope=scope_title) + "\n"
+    anonymous = bool(board.get("me_anonymous"))
+    if anonymous:
+        text += "\n" + _("lb-you-are-anonymous") + "\n"
     top = board.get("top") or []
     text += "".join(entry_line(entry, learner) for entry in top) or ("\n" + _("lb-empty"))
     me = board.get("me")
@@ -169,13 +198,21 @@ async def show_leaderboard(
             around = sorted([*neighbours, me], key=lambda entry: entry["rank"])
             text += ("\n\n" + _("lb-neighbours")) + "".join(entry_line(entry, learner) for entry in around)
     current_category = category[0] if category is not None else ""
-    markup = keyboards.leaderboard_tabs(scope, current_category, city=learner.city, categories=categories)
+    markup = keyboards.leaderboard_tabs(
+        scope, current_category, city=learner.city, categories=categories, anonymous=anonymous
+    )
     await show(event, text, markup, edit=edit)
 
 
 def entry_line(entry: dict[str, Any], learner: LearnerCtx) -> str:
-    name = escape(entry.get("display_name") or "—")
-    if entry["user_id"] == learner.user_id:
+    """One place of the board: the display name («Анна П.»), or «Участник №<rank>» for a learner who chose
+    to appear anonymously (or has no name); the learner's own line in bold, marked «вы» when anonymous."""
+    mine = entry["user_id"] == learner.user_id
+    if entry.get("display_name"):
+        name = escape(entry["display_name"])
+    else:
+        name = _("lb-anonymous-you" if mine else "lb-anonymous", rank=entry["rank"])
+    if mine:
         name = f"<b>{name}</b>"
     place = MEDALS.get(entry["rank"], f"{entry['rank']}.")
     return "\n" + _("lb-entry", place=place, name=name, points=entry["points"])
@@ -189,4 +226,5 @@ def make_router() -> Router:
     router.message.register(leaderboard_command, Command("leaderboard"))
     router.callback_query.register(achievements_button, AchievementsCb.filter())
     router.callback_query.register(leaderboard_button, LeaderboardCb.filter())
+    router.callback_query.register(leaderboard_visibility_button, LeaderboardVisibilityCb.filter())
     return router

@@ -114,3 +114,27 @@ lb-neighbours =
 
 lb-back =
     ⬅️ Achievements
+
+lb-anonymous =
+    Learner #{ $rank }
+
+lb-anonymous-you =
+    Learner #{ $rank } (you)
+
+lb-you-are-anonymous =
+    🙈 You take part anonymously: others see “Learner #…” instead of your name.
+
+lb-hide-my-name =
+    🙈 Hide my name on leaderboards
+
+lb-show-my-name =
+    👤 Show my name on leaderboards
+
+lb-now-anonymous =
+    You now appear as “Learner #…”
+
+lb-now-named =
+    Your name is now shown on leaderboards
+
+lb-visibility-not-ready =
+    The leaderboard does not know you yet — try again in a minute.
