@@ -21,11 +21,6 @@ LEARNER_TIME_ZONE_UPDATES = Counter(
     "Users events applied to the learners' time zones, by outcome (applied; stale: an older revision than held)",
     ["event", "outcome"],
 )
-LEARNER_EVENTS = Counter(
-    "academy_progress_learner_events_total",
-    "Users events applied to the learners progress knows of (registered, erased)",
-    ["outcome"],
-)
 LEARNER_CHECKS = Counter(
     "academy_progress_learner_checks_total",
     "Writes keyed by a learner id, by outcome: known, or refused with learner_not_found (unknown, erased)",

@@ -18,10 +18,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from academy_runtime import learner_registry
 from academy_runtime.errors import LearnerNotFoundError, NotFoundError
 from academy_runtime.resources import Resources
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing import metrics
@@ -31,28 +30,28 @@ log = logging.getLogger(__name__)
 
 
 async def record_registered(session: AsyncSession, *, user_id: int, registered_at: datetime, source: str) -> None:
-    """The learner exists (from an event or the users service). Never undoes an erasure: an erasure that
-    overtook the registration stays."""
-    stmt = insert(KnownLearner).values(user_id=user_id, registered_at=registered_at, source=source)
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=[KnownLearner.user_id]))
+    """The learner exists (from an event or the users service); `academy_runtime.learner_registry`."""
+    await learner_registry.record_registered(
+        session, KnownLearner, user_id=user_id, registered_at=registered_at, source=source
+    )
 
 
 async def record_erased(session: AsyncSession, *, user_id: int, erased_at: datetime) -> None:
     """The learner withdrew consent: billing takes no new write for them (their records stay)."""
-    stmt = insert(KnownLearner).values(user_id=user_id, registered_at=erased_at, source="event", erased_at=erased_at)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[KnownLearner.user_id], set_={"erased_at": stmt.excluded.erased_at})
+    await learner_registry.record_erased(
+        session, KnownLearner, user_id=user_id, erased_at=erased_at, registered_at=erased_at
     )
 
 
 async def require_learner(session: AsyncSession, resources: Resources, user_id: int) -> None:
     """Refuse (404 `learner_not_found`) a write for a learner billing does not know or who was erased;
     ask the users service when the projection has not heard of the id yet (see the module's docstring)."""
-    learner = await session.scalar(select(KnownLearner).where(KnownLearner.user_id == user_id))
-    if learner is not None:
-        if learner.erased_at is not None:
-            metrics.LEARNER_CHECKS.labels("erased").inc()
-            raise LearnerNotFoundError(user_id, f"learner {user_id} was erased")
+    try:
+        state = await learner_registry.learner_state(session, KnownLearner, user_id)
+    except LearnerNotFoundError:
+        metrics.LEARNER_CHECKS.labels("erased").inc()
+        raise
+    if state is learner_registry.LearnerState.KNOWN:
         metrics.LEARNER_CHECKS.labels("projection").inc()
         return
     try:

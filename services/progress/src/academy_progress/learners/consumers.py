@@ -7,24 +7,8 @@ Order does not matter: a registration never undoes an erasure that arrived first
 
 from __future__ import annotations
 
-from academy_contracts.users import UserErasedV1, UserRegisteredV1, UserRegisteredV2
-from academy_runtime.consumer import Consumer, EventContext
+from academy_runtime.learner_registry import learner_registry_consumer
 
-from academy_progress.learners import service
+from academy_progress.models import KnownLearner
 
-learner_registry = Consumer("learner-registry")
-
-
-@learner_registry.on(UserRegisteredV2)
-async def record_registered_learner(ctx: EventContext, event: UserRegisteredV2) -> None:
-    await service.record_registered(ctx.session, user_id=event.user_id, registered_at=event.registered_at)
-
-
-@learner_registry.on(UserRegisteredV1)
-async def record_registered_learner_v1(ctx: EventContext, event: UserRegisteredV1) -> None:
-    await service.record_registered(ctx.session, user_id=event.user_id, registered_at=event.registered_at)
-
-
-@learner_registry.on(UserErasedV1)
-async def record_erased_learner(ctx: EventContext, event: UserErasedV1) -> None:
-    await service.record_erased(ctx.session, user_id=event.user_id, erased_at=event.erased_at)
+learner_registry = learner_registry_consumer(KnownLearner)

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from academy_runtime import learner_registry
 from academy_runtime.errors import LearnerNotFoundError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_progress import metrics
@@ -28,30 +27,18 @@ from academy_progress.models import KnownLearner
 
 
 async def record_registered(session: AsyncSession, *, user_id: int, registered_at: datetime) -> None:
-    """The users service registered the learner. A second registration event (v1 and v2 of the same
-    fact, a redelivery) changes nothing, and an erasure that overtook the registration stays."""
-    stmt = insert(KnownLearner).values(user_id=user_id, registered_at=registered_at, source="event")
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=[KnownLearner.user_id]))
-    metrics.LEARNER_EVENTS.labels("registered").inc()
-
-
-async def record_erased(session: AsyncSession, *, user_id: int, erased_at: datetime) -> None:
-    """The learner was erased: progress takes no new write for them (their records stay). Kept whatever
-    the order the events arrive in; the row is never deleted, so the id can never be written to again."""
-    stmt = insert(KnownLearner).values(user_id=user_id, registered_at=None, source="event", erased_at=erased_at)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=[KnownLearner.user_id], set_={"erased_at": stmt.excluded.erased_at})
-    )
-    metrics.LEARNER_EVENTS.labels("erased").inc()
+    """The users service registered the learner (`academy_runtime.learner_registry`)."""
+    await learner_registry.record_registered(session, KnownLearner, user_id=user_id, registered_at=registered_at)
 
 
 async def require_learner(session: AsyncSession, user_id: int) -> None:
     """404 `learner_not_found` unless the users service announced the learner and did not erase them."""
-    learner = await session.scalar(select(KnownLearner).where(KnownLearner.user_id == user_id))
-    if learner is None:
+    try:
+        state = await learner_registry.learner_state(session, KnownLearner, user_id)
+    except LearnerNotFoundError:
+        metrics.LEARNER_CHECKS.labels("erased").inc()
+        raise
+    if state is learner_registry.LearnerState.UNKNOWN:
         metrics.LEARNER_CHECKS.labels("unknown").inc()
         raise LearnerNotFoundError(user_id)
-    if learner.erased_at is not None:
-        metrics.LEARNER_CHECKS.labels("erased").inc()
-        raise LearnerNotFoundError(user_id, f"learner {user_id} was erased")
     metrics.LEARNER_CHECKS.labels("known").inc()
