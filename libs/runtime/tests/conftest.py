@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
+import aio_pika
 import httpx
 import pytest
 from academy_contracts.gamification import PointsAwardedV1
 from academy_contracts.users import UserRegisteredV1
-from academy_runtime.consumer import Consumer, EventContext
+from academy_runtime.consumer import Consumer, ConsumerRuntime, EventContext, declare_consumer_queues
 from academy_runtime.db import service_metadata
 from academy_runtime.http import create_app
 from academy_runtime.messaging import Messaging
@@ -18,7 +19,7 @@ from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
 from fastapi import APIRouter
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -151,3 +152,34 @@ def _publish_as_producers(request: pytest.FixtureRequest) -> None:
 def _reset_failures() -> None:
     failures.remaining.clear()
     failures.calls.clear()
+
+
+async def purge_registrations(settings: ServiceSettings) -> None:
+    """Empty the `registrations` consumer's main, retry and dead-letter queues (the session shares them)."""
+    await declare_consumer_queues(settings, [registrations])
+    main = settings.queue_name("registrations")
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    try:
+        channel = await connection.channel()
+        retries = [f"{main}.retry.{ms}" for ms in settings.consumer_retry_delays_ms]
+        for name in (main, f"{main}.dlq", *retries):
+            await (await channel.declare_queue(name, passive=True)).purge()
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def runtime(resources: Resources) -> AsyncIterator[ConsumerRuntime]:
+    """The `registrations` consumer running on the session's resources; its queues empty afterwards."""
+    consumer_runtime = ConsumerRuntime(resources, messaging, [registrations])
+    await consumer_runtime.start()
+    yield consumer_runtime
+    await consumer_runtime.stop()
+    await purge_registrations(resources.settings)
+
+
+async def effects(resources: Resources, user_id: int) -> int:
+    """How many effects the `registrations` handler left for `user_id`."""
+    async with resources.sessionmaker() as session:
+        stmt = select(func.count()).select_from(Effect).where(Effect.user_id == user_id)
+        return (await session.execute(stmt)).scalar_one()

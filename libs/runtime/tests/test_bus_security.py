@@ -20,36 +20,16 @@ from academy_runtime.bus import (
     event_message,
 )
 from academy_runtime.bus_provisioning import bus_grants, definitions
-from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, ConsumerRuntime
+from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER
 from academy_runtime.dlq import list_dead_letters
 from academy_runtime.relay import OutboxRelay
 from academy_runtime.testing import ProducerBus
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
-from .conftest import Effect, messaging, registrations
+from .conftest import effects, messaging
 from .helpers import eventually, publish_event, publish_raw, registered
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def runtime(resources):
-    consumer_runtime = ConsumerRuntime(resources, messaging, [registrations])
-    await consumer_runtime.start()
-    yield consumer_runtime
-    await consumer_runtime.stop()
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
-    channel = await connection.channel()
-    for suffix in ("", ".dlq"):
-        queue = await channel.declare_queue(resources.settings.queue_name("registrations") + suffix, passive=True)
-        await queue.purge()
-    await connection.close()
-
-
-async def effects(resources, user_id: int) -> int:
-    async with resources.sessionmaker() as session:
-        stmt = select(func.count()).select_from(Effect).where(Effect.user_id == user_id)
-        return (await session.execute(stmt)).scalar_one()
 
 
 async def dead_letter(resources, reason: str):

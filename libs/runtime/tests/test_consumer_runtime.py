@@ -6,35 +6,13 @@ import aio_pika
 import pytest
 from academy_contracts import build_event
 from academy_runtime.bus import connection_user
-from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.dlq import list_dead_letters, redrive_dead_letters
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from .conftest import Effect, failures, messaging, registrations
+from .conftest import Effect, effects, failures, messaging
 from .helpers import eventually, publish_event, publish_raw, registered
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def runtime(resources):
-    consumer_runtime = ConsumerRuntime(resources, messaging, [registrations])
-    await consumer_runtime.start()
-    yield consumer_runtime
-    await consumer_runtime.stop()
-    # leave the queues empty for the next test
-    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
-    channel = await connection.channel()
-    for suffix in ("", ".dlq"):
-        queue = await channel.declare_queue(resources.settings.queue_name("registrations") + suffix, passive=True)
-        await queue.purge()
-    await connection.close()
-
-
-async def effects(resources, user_id: int) -> int:
-    async with resources.sessionmaker() as session:
-        stmt = select(func.count()).select_from(Effect).where(Effect.user_id == user_id)
-        return (await session.execute(stmt)).scalar_one()
 
 
 async def test_an_event_has_its_effect_and_the_handlers_event_is_in_the_outbox(resources, runtime):

@@ -18,14 +18,11 @@ from academy_runtime.consumer import (
     ORIGINAL_KEY_HEADER,
     ORIGINAL_USER_HEADER,
     REASON_HEADER,
-    ConsumerRuntime,
-    declare_consumer_queues,
 )
 from academy_runtime.dlq import list_dead_letters, redrive_dead_letters
 from academy_runtime.settings import Environment
-from sqlalchemy import func, select
 
-from .conftest import Effect, failures, messaging, registrations
+from .conftest import effects, failures, purge_registrations
 from .helpers import eventually, publish_event, registered
 
 pytestmark = pytest.mark.integration
@@ -34,39 +31,11 @@ PURPOSE = "registrations"
 KEY = "users.user_registered.v1"
 
 
-async def purge(settings) -> None:
-    """Empty the consumer's main, retry and dead-letter queues (the session's resources share them)."""
-    await declare_consumer_queues(settings, [registrations])
-    main = settings.queue_name(PURPOSE)
-    connection = await aio_pika.connect(settings.rabbitmq_url)
-    try:
-        channel = await connection.channel()
-        retries = [f"{main}.retry.{ms}" for ms in settings.consumer_retry_delays_ms]
-        for name in (main, f"{main}.dlq", *retries):
-            await (await channel.declare_queue(name, passive=True)).purge()
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(autouse=True)
 async def _empty_queues(resources):
-    await purge(resources.settings)
+    await purge_registrations(resources.settings)
     yield
-    await purge(resources.settings)
-
-
-@pytest.fixture
-async def runtime(resources, _empty_queues):
-    consumer_runtime = ConsumerRuntime(resources, messaging, [registrations])
-    await consumer_runtime.start()
-    yield consumer_runtime
-    await consumer_runtime.stop()
-
-
-async def effects(resources, user_id: int) -> int:
-    async with resources.sessionmaker() as session:
-        stmt = select(func.count()).select_from(Effect).where(Effect.user_id == user_id)
-        return (await session.execute(stmt)).scalar_one()
+    await purge_registrations(resources.settings)
 
 
 async def plant(url: str, queue: str, payload: dict, headers: dict) -> None:
