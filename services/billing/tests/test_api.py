@@ -38,7 +38,14 @@ from academy_runtime.inprocess import InProcessStack
 from academy_runtime.migrations import migrate
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
-from academy_runtime.testing import TestPlatform, api_client, cleanup_broker, operator_token, service_token
+from academy_runtime.testing import (
+    TestPlatform,
+    api_client,
+    cleanup_broker,
+    operator_token,
+    register_api_test_learners,
+    service_token,
+)
 from academy_users.app import service as users_service
 from academy_yookassa_emulator.client import YooKassaEmulatorClient
 from academy_yookassa_emulator.server import YooKassaEmulatorServer
@@ -59,18 +66,7 @@ async def users_in_process(platform: TestPlatform, resources: Resources) -> Asyn
         async with httpx.AsyncClient(
             transport=users.transport(), base_url="http://users", headers={"Authorization": f"Bearer {token}"}
         ) as client:
-            for n in range(1, LEARNERS + 1):
-                response = await client.post(
-                    "/internal/users/register",
-                    json={
-                        "telegram_id": 880_000 + n,
-                        "full_name": "Анна Смирнова",
-                        "phone": f"+7916123456{n}",
-                        "city": "Москва",
-                        "consent": {"version": "1", "accepted_at": "2026-01-01T00:00:00Z"},
-                    },
-                )
-                assert response.status_code == 200, response.text
+            await register_api_test_learners(client, LEARNERS)
         providers = resources.extras["providers"]
         replaced = providers.users
         providers.users = ServiceClient(

@@ -15,7 +15,7 @@ from academy_runtime.api_tests import (
 from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
-from academy_runtime.testing import TestPlatform, service_token
+from academy_runtime.testing import TestPlatform, register_api_test_learners, service_token
 
 __all__ = ["api_test_tokens", "test_api_conforms_to_openapi", "test_api_refuses_unauthenticated"]
 
@@ -36,18 +36,7 @@ async def learners(platform: TestPlatform, service: ServiceDefinition, resources
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://users", headers={"Authorization": f"Bearer {token}"}
     ) as client:
-        for n in range(1, LEARNERS + 1):
-            response = await client.post(
-                "/internal/users/register",
-                json={
-                    "telegram_id": 880_000 + n,
-                    "full_name": "Анна Смирнова",
-                    "phone": f"+7916123456{n}",
-                    "city": "Москва",
-                    "consent": {"version": "1", "accepted_at": "2026-01-01T00:00:00Z"},
-                },
-            )
-            assert response.status_code == 200, response.text
+        await register_api_test_learners(client, LEARNERS)
 
 
 @pytest.fixture(scope="session")

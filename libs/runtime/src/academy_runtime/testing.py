@@ -715,6 +715,28 @@ async def event_probe(resources: Resources, platform: TestPlatform) -> AsyncIter
     await connection.close()
 
 
+API_TEST_TELEGRAM_ID_BASE = 880_000
+"""Learner n of `register_api_test_learners` has Telegram id 880_000 + n (the users API's examples name 880001)."""
+
+
+async def register_api_test_learners(users: httpx.AsyncClient, count: int) -> None:
+    """Register learners 1..`count` through the users API `users` (a client authorised as the gateway),
+    as the API tests' examples expect them: ids 1..count in a fresh run, Telegram ids 880_000 + n.
+    AssertionError naming the answer when a registration is refused."""
+    for n in range(1, count + 1):
+        response = await users.post(
+            "/internal/users/register",
+            json={
+                "telegram_id": API_TEST_TELEGRAM_ID_BASE + n,
+                "full_name": "Анна Смирнова",
+                "phone": f"+7916123456{n}",
+                "city": "Москва",
+                "consent": {"version": "1", "accepted_at": "2026-01-01T00:00:00Z"},
+            },
+        )
+        assert response.status_code == httpx.codes.OK, response.text
+
+
 __all__ = [
     "SERVICES",
     "EventProbe",
