@@ -289,3 +289,23 @@ async def test_a_burst_of_1000_at_200_per_second_with_the_default_limits(setting
         f"1000 requests at 200/s from gateway-bot: all admitted; 400 from an operator in {elapsed:.1f} s: "
         f"{admitted} admitted"
     )
+
+
+async def test_the_token_is_verified_once_per_request(settings: ServiceSettings, monkeypatch: pytest.MonkeyPatch):
+    """The limiter runs before the endpoint's auth dependency and both need the caller: the signature is
+    checked once (an Ed25519 verification is the dearest step of a cached read)."""
+    from academy_runtime import auth
+
+    calls = 0
+    real = auth.verify_token
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(auth, "verify_token", counting)
+    async with replicas(limited(settings)) as (replica,), replica() as client:
+        response = await client.get("/internal/ping", headers=bearer(service_token("gateway-bot")))
+    assert response.status_code == 200
+    assert calls == 1

@@ -28,8 +28,9 @@ How
 The check runs as an app-wide dependency, before the endpoint's own. The auth dependency of the
 endpoint (`academy_runtime.auth.Callers`) has not run yet then, so the limiter reads the caller from
 `request.state.caller` when something earlier set it, and otherwise verifies the token of a route that
-declares callers itself (the same `verify_token`; a bad token falls back to the source address and the
-endpoint then answers 401).
+declares callers itself (`auth.verified_caller`, which keeps the verified token on the request so the
+endpoint's dependency does not check the signature again; a bad token falls back to the source address
+and the endpoint then answers 401).
 
 When Redis does not answer
     The limiter fails open: the request is served unchecked, `academy_rate_limit_unchecked_total`
@@ -55,7 +56,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from prometheus_client import Counter
 
-from academy_runtime.auth import Caller, route_callers, verify_token
+from academy_runtime.auth import Caller, route_callers, verified_caller
 from academy_runtime.errors import DomainError, error_body
 from academy_runtime.settings import ServiceSettings
 
@@ -218,7 +219,7 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _caller_identity(request: Request, settings: ServiceSettings) -> Identity | None:
+def _caller_identity(request: Request) -> Identity | None:
     """The authenticated caller: `request.state.caller_identity` (the `Caller` the auth dependency set)
     when something earlier authenticated the request, else the verified token of a route that declares
     callers; None for a public route or a missing or invalid token."""
@@ -229,7 +230,7 @@ def _caller_identity(request: Request, settings: ServiceSettings) -> Identity | 
         if route is None or token is None or route_callers(route) is None:
             return None
         try:
-            caller = verify_token(settings.public_key_set(), token, audience=settings.service_name)
+            caller = verified_caller(request, token)
         except DomainError:
             return None  # the endpoint's own dependency answers 401
     if caller.operator is not None:
@@ -256,8 +257,7 @@ async def enforce_rate_limit(request: Request) -> None:
     limiter = _limiter(request)
     if limiter is None:
         return
-    settings = request.app.state.resources.settings
-    identity = _caller_identity(request, settings)
+    identity = _caller_identity(request)
     if identity is None:
         identity = Identity("source", request.client.host if request.client else "unknown")
     route = getattr(request.scope.get("route"), "path", request.url.path)
