@@ -206,7 +206,7 @@ def test_check_fails_on_a_breaking_change_and_generate_refuses_to_write(tree, ca
     errors = capsys.readouterr().err
     assert "BREAKING users.user_registered.v1 at `data.referrer_id`: property removed" in errors
     # v2 exists already, so the next free version is suggested.
-    assert "ship it as users.user_registered.v3 instead" in errors
+    assert "ship it as users.user_registered.v4 instead" in errors
 
     assert main(["--root", str(tree)]) == 1
     assert "Nothing was written" in capsys.readouterr().err
