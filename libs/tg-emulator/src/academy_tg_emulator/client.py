@@ -104,6 +104,8 @@ class ChatMessage(BaseModel):
     contact: JsonDict | None = None
     invoice: JsonDict | None = None
     successful_payment: JsonDict | None = None
+    #: The album a message of `sendMediaGroup` belongs to (the same for all of its messages).
+    media_group_id: str | None = None
     raw: JsonDict = Field(default_factory=dict)
 
     @property

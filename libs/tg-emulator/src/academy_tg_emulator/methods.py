@@ -59,6 +59,10 @@ from academy_tg_emulator.webhook import WebhookDeliverer
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# The cloud Bot API server lets a bot download files up to 20 MB (`getFile`): https://core.telegram.org/bots/api#getfile
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+MAX_ALBUM_ITEMS = 10  # sendMediaGroup: 2-10 items (a single item is sent as one message, outside any album)
+_ALBUM_KINDS = frozenset({"photo", "video", "document"})
 MAX_GET_UPDATES_LIMIT = 100
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_COMMANDS = 100
@@ -213,6 +217,7 @@ class BotApi:
             "sendDocument": self.send_document,
             "sendPhoto": self.send_photo,
             "sendVideo": self.send_video,
+            "sendMediaGroup": self.send_media_group,
             "getFile": self.get_file,
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,
@@ -478,7 +483,8 @@ class BotApi:
                 bot, chat, params, content, method="sendMessage", markup=markup, raw_text=raw, parse_mode=parse_mode
             )
 
-    def _caption(self, params: Params) -> JsonDict:
+    @staticmethod
+    def _caption(params: Params) -> JsonDict:
         raw = params.get_text("caption")
         if not raw:
             return {}
@@ -593,6 +599,80 @@ class BotApi:
     async def send_video(self, bot: BotState, params: Params) -> JsonDict:
         return await self._send_media(bot, params, "video", "sendVideo")
 
+    async def send_media_group(self, bot: BotState, params: Params) -> list[JsonDict]:
+        """An album: 2-10 photos and videos, or documents, each with its own caption; every message of it
+        carries the same `media_group_id`. As Telegram, a single item is sent as one message outside any
+        album, the method takes no `reply_markup`, and a refused album sends and stores nothing."""
+        chat_id = _chat_id(params)
+        items = self._album_items(params)
+        inputs: list[tuple[str, Params, _Input, bool]] = []
+        for item in items:
+            kind = str(item["type"])
+            # An item's own fields, with the request's uploads (an item names its file `attach://<part>`).
+            sub = Params(item, {name: upload for name, upload in params.files.items() if name != "media"})
+            reference = sub.get_str("media") or ""
+            if reference.startswith("attach://") and sub.get_file(reference.removeprefix("attach://")) is None:
+                raise bad_request("can't parse InputMedia: media not found")
+            from_url = reference.startswith(("http://", "https://"))
+            inputs.append((kind, sub, await self._media_input(sub, "media"), from_url))
+        async with self.emulator.lock:
+            chat = self._open_send(bot, chat_id)
+            contents: list[tuple[JsonDict, Params]] = []
+            for kind, sub, source, from_url in inputs:
+                content = self._caption(sub)
+                if source.record is None and kind == "photo" and image_size(source.data) is None:
+                    raise bad_request("wrong type of the web page content" if from_url else "IMAGE_PROCESS_FAILED")
+                contents.append((content, sub))
+            group_id = str(self.emulator.next_media_group_id()) if len(inputs) > 1 else None
+            sent: list[JsonDict] = []
+            for (kind, sub, source, from_url), (content, _sub) in zip(inputs, contents, strict=True):
+                record = source.record or self._new_file(kind, source, sub, from_url=from_url)
+                if kind == "photo":
+                    content["photo"] = [record.photo_size()]
+                elif kind == "video":
+                    content["video"] = record.video()
+                else:
+                    content["document"] = record.document()
+                if group_id is not None:
+                    content["media_group_id"] = group_id
+                if kind in {"photo", "video"} and sub.get_bool("has_spoiler"):
+                    content["has_media_spoiler"] = True
+                sent.append(
+                    self._publish(
+                        bot,
+                        chat,
+                        params,
+                        content,
+                        method="sendMediaGroup",
+                        markup=None,
+                        raw_text=sub.get_text("caption"),
+                        parse_mode=normalize_parse_mode(sub.get_str("parse_mode")),
+                    )
+                )
+            return sent
+
+    @staticmethod
+    def _album_items(params: Params) -> list[JsonDict]:
+        """The album's items, checked as Telegram checks them before reading any file."""
+        if params.has("reply_markup"):
+            raise bad_request("parameter reply_markup is not supported by sendMediaGroup")
+        media = params.get_json("media", error="can't parse media JSON object")
+        if media is None or media == []:
+            raise bad_request("there are no messages to send")
+        if not isinstance(media, list):
+            raise bad_request("expected an Array of InputMedia")
+        if len(media) > MAX_ALBUM_ITEMS:
+            raise bad_request("too many messages to send as an album")
+        for item in media:
+            if not isinstance(item, dict) or not item.get("media"):
+                raise bad_request("can't parse InputMedia: media not found")
+            if item.get("type") not in _ALBUM_KINDS:
+                raise bad_request("can't parse InputMedia: unsupported media type")
+        kinds = {item["type"] for item in media}
+        if "document" in kinds and len(kinds) > 1:
+            raise bad_request("document can't be mixed with other media types")
+        return list(media)
+
     async def get_file(self, bot: BotState, params: Params) -> JsonDict:
         del bot
         file_id = params.get_str("file_id")
@@ -600,6 +680,8 @@ class BotApi:
             record = self.emulator.files.get(file_id or "")
         if record is None:
             raise bad_request("invalid file_id")
+        if record.size > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
         return record.file()
 
     async def send_chat_action(self, bot: BotState, params: Params) -> bool:

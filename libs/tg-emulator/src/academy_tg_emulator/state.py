@@ -180,7 +180,7 @@ class StoredMessage:
             "reply_to_message_id": (data.get("reply_to_message") or {}).get("message_id"),
             "raw": data,
         }
-        for key in ("document", "photo", "video", "contact", "invoice", "successful_payment"):
+        for key in ("document", "photo", "video", "contact", "invoice", "successful_payment", "media_group_id"):
             view[key] = data.get(key)
         if self.extra:
             view["extra"] = self.extra
@@ -430,6 +430,8 @@ class Emulator:
         self._update_ids = itertools.count(first)
         self._call_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
+        # Telegram's album ids are large numbers sent as strings.
+        self._media_group_ids = itertools.count(13_000_000_000_000_000 + secrets.randbelow(10**15))
         self._next_user_id = 1_000_001
         for spec in self.config.bots:
             self.bots[spec.token] = BotState(spec)
@@ -592,6 +594,10 @@ class Emulator:
         return update
 
     # -- files ----------------------------------------------------------------------------
+
+    def next_media_group_id(self) -> int:
+        """A new album's `media_group_id` (shared by the album's messages)."""
+        return next(self._media_group_ids)
 
     def store_file(
         self,
