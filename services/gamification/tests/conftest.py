@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import pytest
 from academy_contracts import EventData, build_event
 from academy_contracts.progress import CourseCompletedV1, CourseCompletedV2, LessonCompletedV1
-from academy_contracts.users import ProfileUpdatedV1, UserRegisteredV1
+from academy_contracts.users import ProfileUpdatedV3, UserRegisteredV3
 from academy_gamification.activity.consumers import learning_progress
 from academy_gamification.app import service as gamification_service
 from academy_gamification.learners.consumers import learner_profiles
@@ -69,27 +69,34 @@ class Driver:
 
     # -- events ------------------------------------------------------------------------------------
     @staticmethod
-    def registered(user_id: int, *, full_name: str | None = None, city: str | None = None, at: datetime | None = None):
-        return UserRegisteredV1(
+    def registered(
+        user_id: int, *, display_name: str | None = None, city: str | None = None, at: datetime | None = None
+    ):
+        return UserRegisteredV3(
             user_id=user_id,
             telegram_id=50_000 + user_id,
-            full_name=full_name,
+            display_name=display_name,
             city=city,
             locale="ru",
-            consent_personal_data=True,
+            time_zone="Europe/Moscow",
+            time_zone_source="default",
             consent_version="2025-01",
+            revision=1,
             registered_at=at or datetime.now(UTC),
         )
 
     @staticmethod
-    def profile_updated(user_id: int, *, full_name: str | None, city: str | None, at: datetime):
-        return ProfileUpdatedV1(
+    def profile_updated(user_id: int, *, display_name: str | None, city: str | None, at: datetime, revision: int = 2):
+        return ProfileUpdatedV3(
             user_id=user_id,
-            changed_fields=("full_name", "city"),
-            full_name=full_name,
+            telegram_id=50_000 + user_id,
+            changed_fields=("display_name", "city"),
+            display_name=display_name,
             city=city,
             locale="ru",
-            phone_changed=False,
+            time_zone="Europe/Moscow",
+            time_zone_source="default",
+            revision=revision,
             updated_at=at,
         )
 

@@ -18,7 +18,7 @@ LEARNERS = 3
 @pytest.fixture(autouse=True)
 async def _registered_learners(gamification) -> None:
     for user_id in range(1, LEARNERS + 1):
-        await gamification.publish(gamification.registered(user_id, full_name=f"Анна Тестова{user_id}"))
+        await gamification.publish(gamification.registered(user_id, display_name="Анна Т."))
     await gamification.wait_handled("learner-profiles", LEARNERS)
 
 

@@ -1,13 +1,13 @@
 """Injection payloads (issue 9) in the gamification API's inputs: the leaderboard's city and category filters,
 its other query parameters, and the learner ids in paths; and in the names and cities learners bring (through
 users' events), which the boards show. Never a 5xx; a city board matches its city literally (a city `%` is
-the learners of the city `%`, not everyone); names come back as their display form (`learners.names`: first
-word and an initial) and nothing else alters them; nothing else changes."""
+the learners of the city `%`, not everyone); names come back as the display names the users service
+published (`users.user_registered.v3`), unaltered; nothing else changes."""
 
 from datetime import UTC, datetime
 
 import pytest
-from academy_gamification.learners.names import display_name
+from academy_contracts.users import DISPLAY_NAME_MAX_LENGTH
 from academy_runtime.injection_tests import (
     PATH_PAYLOADS,
     PAYLOADS,
@@ -21,8 +21,9 @@ from academy_runtime.injection_tests import (
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 2, 10, tzinfo=UTC)
-# The payloads a learner's name and city can hold (users keeps them to 100 characters).
-LEARNER_TEXTS = {name: text for name, text in PAYLOADS.items() if len(text) <= 100}
+# The payloads a learner's display name and city can both hold (users keeps cities to 100 characters,
+# display names to 64).
+LEARNER_TEXTS = {name: text for name, text in PAYLOADS.items() if len(text) <= DISPLAY_NAME_MAX_LENGTH}
 FIRST_ID = 100
 
 
@@ -31,8 +32,8 @@ async def learners(gamification):
     """One learner per payload, named and living in it, with the welcome points; and one in Москва."""
     ids = {name: FIRST_ID + n for n, name in enumerate(LEARNER_TEXTS)}
     for name, text in LEARNER_TEXTS.items():
-        await gamification.publish(gamification.registered(ids[name], full_name=text, city=text, at=T0))
-    await gamification.publish(gamification.registered(99, full_name="Анна", city="Москва", at=T0))
+        await gamification.publish(gamification.registered(ids[name], display_name=text, city=text, at=T0))
+    await gamification.publish(gamification.registered(99, display_name="Анна", city="Москва", at=T0))
     await gamification.wait_handled("learner-profiles", len(ids) + 1)
     await gamification.wait_handled("welcome-points", len(ids) + 1)
     return ids
@@ -44,9 +45,7 @@ async def test_a_city_board_matches_its_city_literally_and_shows_display_names_u
     overall = (await api.get("/internal/leaderboards", params={"limit": 100})).json()
     assert len(overall["top"]) == len(learners) + 1
     names = {row["user_id"]: row["display_name"] for row in overall["top"]}
-    wrong = [
-        f"{name}: {names[uid]!r}" for name, uid in learners.items() if names[uid] != display_name(LEARNER_TEXTS[name])
-    ]
+    wrong = [f"{name}: {names[uid]!r}" for name, uid in learners.items() if names[uid] != LEARNER_TEXTS[name]]
     assert not wrong, "names altered:\n" + "\n".join(wrong)
     before = await table_counts(resources, service)
     for name, text in LEARNER_TEXTS.items():
@@ -57,7 +56,7 @@ async def test_a_city_board_matches_its_city_literally_and_shows_display_names_u
             assert_not_server_error(response, f"city={name}")
             body = response.json()
             assert [row["user_id"] for row in body["top"]] == [learners[name]], f"city={name!r}: {body['top']}"
-            assert body["top"][0]["display_name"] == display_name(text)
+            assert body["top"][0]["display_name"] == text
             assert body["me"]["user_id"] == learners[name]
     await assert_tables_intact(resources, service, before)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from academy_contracts.users import DISPLAY_NAME_MAX_LENGTH
 from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from sqlalchemy import (
@@ -27,8 +28,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from academy_gamification.learners.names import DISPLAY_NAME_MAX_LENGTH
-
 
 class Base(DeclarativeBase):
     metadata = service_metadata("gamification")
@@ -40,10 +39,15 @@ CONDITION_TYPES = ("courses_completed", "category_courses_completed", "lessons_c
 
 
 class PointsLedgerEntry(Base):
+    """One award of points. Rows of an erased learner stay, detached from them, so the platform's totals
+    (the sum of `points`) do not change: `user_id` null, `award_key` `erased:<id>`, no `source_event_id`,
+    `created_at` cut to its UTC day (see `learners.service.erase_learner`)."""
+
     __tablename__ = "points_ledger"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Null once the learner was erased: the row belongs to nobody, so no per-learner sum counts it.
+    user_id: Mapped[int | None] = mapped_column(Integer)
     points: Mapped[int] = mapped_column(Integer, nullable=False)
     reason: Mapped[str] = mapped_column(String(50), nullable=False)
     # What the award is for ("welcome:42", "lesson:42:7"): unique, so it is granted exactly once.
@@ -94,8 +98,9 @@ class LearnerCategoryScore(Base):
 class LearnerProfile(Base):
     """Projection of the users service's profile: what leaderboards show (name) and group by (city).
 
-    Only the display name («Анна П.», `learners.names.display_name`) is kept, never the full name; the
-    learner may choose to appear anonymously (`leaderboard_anonymous`), set through the gateway.
+    Only the display name («Анна П.», derived by the users service and carried by its v3 events) is kept,
+    never the full name; the learner may choose to appear anonymously (`leaderboard_anonymous`), set
+    through the gateway. Deleted when the learner is erased (`ErasedLearner` remembers the id).
 
     `profile_revision` is the users service's revision of the values held and `profile_at` the
     timestamp of the event they come from: an older fact never overwrites a newer one, so a profile
@@ -113,12 +118,24 @@ class LearnerProfile(Base):
     profile_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # Null when the values came from a users.profile_updated.v1 (which carries no revision) or predate it.
     profile_revision: Mapped[int | None] = mapped_column(Integer)
-    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_learner_profiles_city_key", "city_key"),
         CheckConstraint("profile_revision IS NULL OR profile_revision > 0", name="profile_revision_positive"),
     )
+
+
+class ErasedLearner(Base):
+    """A learner whose data was erased (`users.user_erased`): the id alone, nothing else about them.
+
+    Every write keyed by a learner checks it under the learner's lock, so a fact delivered after the
+    erasure (a lesson completed just before it, a redelivered registration) stores nothing again. The
+    users service never gives the id to anyone else: a person who registers again is a new user id.
+    """
+
+    __tablename__ = "erased_learners"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class Level(Base):

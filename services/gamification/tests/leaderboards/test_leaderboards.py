@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
-LEARNERS = {  # user_id: (full_name, city)
-    41: ("Анна Петрова", "Москва"),
+LEARNERS = {  # user_id: (display_name, city), as the users service publishes them
+    41: ("Анна П.", "Москва"),
     42: ("Борис", "москва "),
     43: ("Вера", "Казань"),
     44: ("Галина", "Москва"),
@@ -26,7 +26,7 @@ LEARNERS = {  # user_id: (full_name, city)
 async def boards(gamification):
     """41: 200, 45: 200, 42: 70, 43: 50, 44: 50 (welcome 50 each, plus courses and lessons)."""
     for user_id, (name, city) in LEARNERS.items():
-        await gamification.publish(gamification.registered(user_id, full_name=name, city=city, at=T0))
+        await gamification.publish(gamification.registered(user_id, display_name=name, city=city, at=T0))
     await gamification.publish(gamification.course(41, 1, category="manicure", at=T0))
     await gamification.publish(gamification.lesson(42, 7, course_id=2, category="pedicure", at=T0))
     await gamification.publish(gamification.course(45, 2, category="pedicure", at=T0))
@@ -126,7 +126,7 @@ async def test_without_redis_the_same_board_comes_from_postgresql(api, boards):
 async def test_moving_city_moves_the_learner_between_city_boards(api, boards):
     moscow = {"scope": "city", "city": "Москва"}
     assert 44 in [row["user_id"] for row in (await api.get("/internal/leaderboards", params=moscow)).json()["top"]]
-    await boards.publish(boards.profile_updated(44, full_name="Галина", city="Казань", at=T0 + timedelta(days=1)))
+    await boards.publish(boards.profile_updated(44, display_name="Галина", city="Казань", at=T0 + timedelta(days=1)))
     await boards.wait_handled("learner-profiles", 6)
 
     assert entries((await api.get("/internal/leaderboards", params=moscow)).json()["top"]) == [
@@ -179,13 +179,13 @@ async def test_an_anonymous_learner_off_the_board_still_learns_their_choice(api,
 
 
 async def test_visibility_of_an_unknown_or_erased_learner_is_refused(api, gamification):
-    from academy_contracts.users import UserErasedV1
+    from academy_contracts.users import UserErasedV2
 
     unknown = await api.put("/internal/learners/4040/leaderboard-visibility", json={"anonymous": True})
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "learner_not_found"
 
-    await gamification.publish(UserErasedV1(user_id=4041, telegram_id=54_041, erased_at=T0))
+    await gamification.publish(UserErasedV2(user_id=4041, erased_at=T0))
     await gamification.wait_handled("learner-profiles", 1)
     erased = await api.put("/internal/learners/4041/leaderboard-visibility", json={"anonymous": True})
     assert (erased.status_code, erased.json()["error"]["code"]) == (404, "learner_not_found")

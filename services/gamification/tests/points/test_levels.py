@@ -30,7 +30,7 @@ def test_the_level_is_the_highest_threshold_reached_and_the_top_level_has_no_nex
 
 
 async def test_points_endpoint_shows_the_level_its_titles_and_the_next_threshold(api, gamification):
-    await gamification.publish(gamification.registered(20, full_name="Анна"))
+    await gamification.publish(gamification.registered(20, display_name="Анна"))
     await gamification.wait_handled("welcome-points", 1)
     body = (await api.get("/internal/learners/20/points")).json()
     assert (body["total_points"], body["level"], body["level_title_ru"], body["level_title_en"]) == (

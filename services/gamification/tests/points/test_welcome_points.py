@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from academy_contracts import build_event
-from academy_contracts.users import UserRegisteredV1
+from academy_contracts.users import UserRegisteredV3
 from academy_gamification.models import LearnerScore, PointsLedgerEntry, messaging
 from academy_gamification.points.consumers import welcome_points
 from academy_runtime.bus import event_message
@@ -14,12 +14,14 @@ from sqlalchemy import func, select
 pytestmark = pytest.mark.integration
 
 
-def registered(user_id: int) -> UserRegisteredV1:
-    return UserRegisteredV1(
+def registered(user_id: int) -> UserRegisteredV3:
+    return UserRegisteredV3(
         user_id=user_id,
         telegram_id=50_000 + user_id,
         locale="ru",
-        consent_personal_data=False,
+        time_zone="Europe/Moscow",
+        time_zone_source="default",
+        revision=1,
         registered_at=datetime.now(UTC),
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_gamification.models import Achievement, UserAchievement
@@ -30,3 +30,7 @@ class AchievementRepository(Repository):
             select(UserAchievement.achievement_id, UserAchievement.earned_at).where(UserAchievement.user_id == user_id)
         )
         return {row.achievement_id: row.earned_at for row in rows}
+
+    async def delete_unlocks(self, user_id: int) -> None:
+        """Delete the learner's unlocked achievements (the rules stay)."""
+        await self.session.execute(delete(UserAchievement).where(UserAchievement.user_id == user_id))

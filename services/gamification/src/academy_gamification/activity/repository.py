@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_gamification.models import CourseCompletion, LessonCompletion, Streak
@@ -69,3 +69,8 @@ class ActivityRepository(Repository):
 
     async def streak(self, user_id: int) -> Streak | None:
         return await self.session.get(Streak, user_id)
+
+    async def delete_learner(self, user_id: int) -> None:
+        """Delete the learner's lesson and course completions and their streak."""
+        for table in (LessonCompletion, CourseCompletion, Streak):
+            await self.session.execute(delete(table).where(table.user_id == user_id))

@@ -17,6 +17,7 @@ from academy_gamification.achievements.service import LearnerCounts, unlock_earn
 from academy_gamification.activity.repository import ActivityRepository
 from academy_gamification.activity.streaks import streak_runs
 from academy_gamification.learners.repository import LEARNER_LOCK
+from academy_gamification.learners.service import learner_erased
 from academy_gamification.points import service as points
 from academy_gamification.settings import GamificationSettings
 
@@ -32,8 +33,11 @@ async def record_lesson_completed(
     completed_at: datetime,
     source_event_id: str,
 ) -> bool:
-    """False when this lesson was already recorded for the learner (nothing changes then)."""
+    """False when this lesson was already recorded for the learner, or the learner was erased (nothing
+    changes then)."""
     await LEARNER_LOCK.hold(session, user_id)
+    if await learner_erased(session, user_id):
+        return False
     repo = ActivityRepository(session)
     if not await repo.add_lesson_completion(
         user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at
@@ -70,8 +74,10 @@ async def record_course_completed(
     source_event_id: str,
 ) -> bool:
     """False when this course was already recorded for the learner (whichever version of the event
-    recorded it: `course_title` is null from a v1)."""
+    recorded it: `course_title` is null from a v1), or the learner was erased."""
     await LEARNER_LOCK.hold(session, user_id)
+    if await learner_erased(session, user_id):
+        return False
     repo = ActivityRepository(session)
     if not await repo.add_course_completion(
         user_id=user_id, course_id=course_id, category=category, completed_at=completed_at

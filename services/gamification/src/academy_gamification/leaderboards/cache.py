@@ -3,6 +3,10 @@
 A member is the zero-padded user id and its score is minus the points, so the ascending order of a
 sorted set (score, then member bytes) is: most points first, and among equal points the smaller user
 id first. ZRANK is then the 0-based rank, with the same tie rule as the SQL fallback.
+
+Keys (all under `REDIS_PREFIX`): `gamification:leaderboard:overall`, `...:city:<city key>`,
+`...:category:<slug>`, and a rebuild's staging copy `<board key>:rebuild:<hex>` (expires in 5 minutes).
+Members are user ids, scores points: no names or cities other than the city key in a board's name.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ class LeaderboardCache:
         parts = ("gamification", "leaderboard", board.scope, *((board.value,) if board.value is not None else ()))
         return self._rkey(*parts)
 
+    @property
+    def every_key(self) -> str:
+        """The SCAN pattern of every key this cache writes: every board of every scope, city and category,
+        and the staging copies of rebuilds in flight."""
+        return _glob_escape(self._rkey("gamification", "leaderboard", "")) + "*"
+
     async def set_points(self, updates: list[tuple[Board, int, int]]) -> None:
         """(board, user_id, points) for boards that exist; others wait for their rebuild."""
         if not updates:
@@ -53,6 +63,14 @@ class LeaderboardCache:
 
     async def remove(self, board: Board, user_id: int) -> None:
         await self.redis.zrem(self.key(board), member(user_id))
+
+    async def remove_everywhere(self, user_id: int) -> int:
+        """Take the learner off every key of `every_key` (boards and staging copies alike, whichever city
+        or category they are of); how many keys held them."""
+        removed = 0
+        async for key in self.redis.scan_iter(match=self.every_key, count=500):
+            removed += int(await self.redis.zrem(key, member(user_id)) > 0)
+        return removed
 
     async def replace(self, board: Board, rows: list[tuple[int, int]]) -> None:
         """Swap in a board built from `rows` (user_id, points) at once (RENAME), or drop it when empty."""
@@ -93,3 +111,8 @@ def _ranked(rows: Any, *, first_index: int) -> list[RankedEntry]:
         RankedEntry(rank=first_index + i + 1, user_id=int(name), points=int(-score))
         for i, (name, score) in enumerate(rows)
     ]
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal in a SCAN / KEYS pattern (a prefix or city key may hold `*`, `?`, `[`)."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)

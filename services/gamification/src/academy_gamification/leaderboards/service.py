@@ -15,6 +15,7 @@ from academy_gamification.leaderboards.board import Board, BoardSlice, RankedEnt
 from academy_gamification.leaderboards.cache import LeaderboardCache
 from academy_gamification.leaderboards.repository import LeaderboardRepository
 from academy_gamification.leaderboards.schemas import LeaderboardEntryOut, LeaderboardOut
+from academy_gamification.learners.repository import ErasedLearnerRepository
 from academy_gamification.models import LearnerProfile
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,28 @@ async def _read_cached(
         profiles = await repo.profiles(found.user_ids())
         if any(_city_key(profiles.get(user)) != board.value for user in found.user_ids()):
             found = None
+    if found is not None and await ErasedLearnerRepository(repo.session).erased_among(found.user_ids()):
+        # An update of the learner's points committed just before their erasure, written to Redis only
+        # after the erasure took them off: the board is rebuilt without them.
+        found = None
     if found is None:
         metrics.LEADERBOARD_REBUILDS.labels(board.scope).inc()
-        await cache.replace(board, await repo.rows(board))
+        await _rebuild(cache, repo, board)
         found = await cache.read(board, limit=limit, user_id=user_id)
     return found or BoardSlice()
+
+
+async def _rebuild(cache: LeaderboardCache, repo: LeaderboardRepository, board: Board) -> str:
+    """Replace the board in Redis with PostgreSQL's rows; its key.
+
+    A learner erased while the rows were on their way to Redis is taken off again: their erasure's own
+    removal may have run before the new board replaced the old one. The tombstones are read after the
+    swap, so either they show the erasure or its removal (after its commit) comes after the swap."""
+    rows = await repo.rows(board)
+    await cache.replace(board, rows)
+    for erased in await ErasedLearnerRepository(repo.session).erased_among([user for user, _ in rows]):
+        await cache.remove(board, erased)
+    return cache.key(board)
 
 
 def _city_key(profile: LearnerProfile | None) -> str | None:
@@ -101,6 +119,19 @@ async def refresh_after_commit(
     run_after_commit(session, update_cache)
 
 
+def remove_after_commit(session: AsyncSession, resources: Resources, user_id: int) -> None:
+    """After the commit (of the learner's erasure), take the learner off every cached board: overall,
+    every city's and every category's, and any rebuild in flight (`LeaderboardCache.remove_everywhere`).
+    A failure is logged; the boards then still list the id with its points (never a name: those are read
+    from PostgreSQL), until a read that shows them or the worker's next start rebuilds the board."""
+    cache = LeaderboardCache(resources)
+
+    async def remove() -> None:
+        await cache.remove_everywhere(user_id)
+
+    run_after_commit(session, remove)
+
+
 async def rebuild_all(resources: Resources) -> int:
     """Rebuild every board from PostgreSQL and drop cached boards nobody belongs to any more."""
     cache = LeaderboardCache(resources)
@@ -109,10 +140,8 @@ async def rebuild_all(resources: Resources) -> int:
         boards = await repo.boards()
         rebuilt = set()
         for board in boards:
-            await cache.replace(board, await repo.rows(board))
-            rebuilt.add(cache.key(board))
-    pattern = cache.key(Board("overall")).rsplit(":", 1)[0] + ":*"
-    async for key in cache.redis.scan_iter(match=pattern, count=500):
+            rebuilt.add(await _rebuild(cache, repo, board))
+    async for key in cache.redis.scan_iter(match=cache.every_key, count=500):
         if key not in rebuilt and ":rebuild:" not in key:
             await cache.redis.delete(key)
     return len(boards)

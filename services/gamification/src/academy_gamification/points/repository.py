@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from academy_runtime.repository import Repository
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_gamification.models import LearnerCategoryScore, LearnerScore, Level, PointsLedgerEntry, Streak
@@ -93,3 +93,26 @@ class PointsRepository(Repository):
 
     async def streak(self, user_id: int) -> Streak | None:
         return await self.session.get(Streak, user_id)
+
+    async def detach_ledger(self, user_id: int) -> int:
+        """Keep the learner's ledger rows (their points stay in the platform's totals) but make them nobody's:
+        `user_id` null, `award_key` `erased:<row id>` (the key named the learner, and stays unique), no
+        `source_event_id` (an id other services' records could link back to the learner), `created_at`
+        cut to its UTC day (an exact instant could be matched with another record of the same moment).
+        How many rows were detached."""
+        result = await self.session.execute(
+            update(PointsLedgerEntry)
+            .where(PointsLedgerEntry.user_id == user_id)
+            .values(
+                user_id=None,
+                award_key=literal("erased:") + cast(PointsLedgerEntry.id, String),
+                source_event_id=None,
+                created_at=func.date_trunc("day", PointsLedgerEntry.created_at, "UTC"),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def delete_scores(self, user_id: int) -> None:
+        """Delete the learner's totals (points, level, counts, chain of events) and category scores."""
+        await self.session.execute(delete(LearnerScore).where(LearnerScore.user_id == user_id))
+        await self.session.execute(delete(LearnerCategoryScore).where(LearnerCategoryScore.user_id == user_id))
