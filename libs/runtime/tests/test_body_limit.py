@@ -1,6 +1,7 @@
 """MAX_REQUEST_BODY_BYTES (issue 9: a 20 MB JSON body was read and parsed whole before its 422): a body over
 the limit is a 413 `payload_too_large`, refused on its Content-Length before anything runs, and cut off as
-it arrives when it has none (chunked); a body at the limit is served as usual."""
+it arrives when it has none (chunked); a body at the limit is served as usual. A route may declare a limit
+of its own (`body_limit`, issue 10's avatar upload): that route alone gets it, enforced the same ways."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from academy_runtime.bodylimit import body_limit
 from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
 from academy_runtime.settings import ServiceSettings
@@ -42,6 +44,25 @@ async def add_note(note: Note) -> dict[str, int]:
 @router.post("/raw")
 async def raw(request: Request) -> dict[str, int]:
     handled.append("raw")
+    return {"length": len(await request.body())}
+
+
+UPLOAD_LIMIT = 4 * LIMIT
+
+
+def upload_limit(settings: ServiceSettings) -> int:
+    return 4 * settings.max_request_body_bytes
+
+
+@router.post("/uploads", dependencies=[body_limit(upload_limit, setting="UPLOAD_MAX_BYTES")])
+async def upload(request: Request) -> dict[str, int]:
+    handled.append("uploads")
+    return {"length": len(await request.body())}
+
+
+@router.post("/uploads/{name}/notes")
+async def note_of_upload(name: str, request: Request) -> dict[str, int]:
+    handled.append("upload notes")
     return {"length": len(await request.body())}
 
 
@@ -89,11 +110,11 @@ async def chunks(body: bytes, size: int = 1000, pulled: list[int] | None = None)
         yield body[start : start + size]
 
 
-def assert_payload_too_large(answer: httpx.Response) -> None:
+def assert_payload_too_large(answer: httpx.Response, limit: int = LIMIT) -> None:
     assert answer.status_code == 413, answer.text
     error = answer.json()["error"]
     assert error["code"] == "payload_too_large"
-    assert error["details"] == {"max_bytes": LIMIT}
+    assert error["details"] == {"max_bytes": limit}
     assert answer.headers["connection"] == "close"
 
 
@@ -258,3 +279,39 @@ async def test_under_uvicorn_a_chunked_body_over_the_limit_gets_413_and_the_rest
     assert counted.received <= LIMIT + 2 * 65536
     assert handled == []
     await app.state.resources.close()
+
+
+async def test_a_route_with_its_own_limit_takes_more_and_only_that_route(client: httpx.AsyncClient) -> None:
+    body = b"x" * (2 * LIMIT)
+    headers = {"content-type": "application/octet-stream"}
+    declared = await client.post("/uploads", content=body, headers=headers)
+    streamed = await client.post("/uploads", content=chunks(body), headers=headers)
+    for answer in (declared, streamed):
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"length": 2 * LIMIT}
+    # Any other route keeps MAX_REQUEST_BODY_BYTES, one under the same path prefix included.
+    assert_payload_too_large(await client.post("/raw", content=body, headers=headers))
+    assert_payload_too_large(await client.post("/uploads/a/notes", content=body, headers=headers))
+    assert handled == ["uploads", "uploads"]
+
+
+async def test_over_a_routes_own_limit_is_refused_by_content_length_and_as_it_arrives(
+    client: httpx.AsyncClient,
+) -> None:
+    at_limit = await client.post("/uploads", content=b"x" * UPLOAD_LIMIT)
+    assert at_limit.status_code == 200, at_limit.text
+    handled.clear()
+    over = b"x" * (UPLOAD_LIMIT + 1)
+    assert_payload_too_large(await client.post("/uploads", content=over), UPLOAD_LIMIT)
+    pulled: list[int] = []
+    assert_payload_too_large(
+        await client.post("/uploads", content=chunks(b"x" * (5 * UPLOAD_LIMIT), pulled=pulled)), UPLOAD_LIMIT
+    )
+    assert sum(pulled) <= UPLOAD_LIMIT + 1000
+    assert handled == []
+
+
+async def test_a_routes_own_limit_is_documented_with_its_setting() -> None:
+    paths = _app(_settings()).openapi()["paths"]
+    assert "UPLOAD_MAX_BYTES" in paths["/uploads"]["post"]["responses"]["413"]["description"]
+    assert "MAX_REQUEST_BODY_BYTES" in paths["/raw"]["post"]["responses"]["413"]["description"]

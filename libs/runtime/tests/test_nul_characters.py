@@ -2,7 +2,7 @@
 
 import pytest
 from academy_runtime.settings import ServiceSettings
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from .conftest import serving
@@ -19,6 +19,13 @@ class Note(BaseModel):
 async def add_note(note: Note) -> Note:
     handled.append(note.text)
     return note
+
+
+@router.post("/pictures")
+async def add_picture(request: Request) -> dict[str, int]:
+    body = await request.body()
+    handled.append("picture")
+    return {"length": len(body)}
 
 
 @router.get("/notes/{name}")
@@ -55,3 +62,13 @@ async def test_text_without_nul_passes(client):
 
     assert response.status_code == 200
     assert handled == ["Анна \\u0001 ✓"]
+
+
+async def test_a_body_that_is_not_json_is_left_to_its_endpoint(client):
+    """Raw image bytes may hold the six bytes of a JSON NUL escape by chance: no reason to refuse them."""
+    picture = b"\x89PNG\r\n\x1a\n" + b"\\u0000" + bytes(range(256))
+    response = await client.post("/pictures", content=picture, headers={"content-type": "image/png"})
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"length": len(picture)}
+    assert handled == ["picture"]

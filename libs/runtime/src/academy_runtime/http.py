@@ -17,7 +17,7 @@ from fastapi.security.base import SecurityBase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_runtime import metrics
-from academy_runtime.bodylimit import BodySizeLimitMiddleware
+from academy_runtime.bodylimit import BodySizeLimitMiddleware, route_body_limit
 from academy_runtime.errors import ErrorBody, ValidationFailedError, error_responses, install_error_handlers
 from academy_runtime.health import router as health_router
 from academy_runtime.logs import configure_logging
@@ -82,9 +82,19 @@ def _has_lone_surrogate(value: object) -> bool:
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+def _read_as_json(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of this Content-Type as JSON: none given, `application/json` or
+    `application/*+json`. Any other body (an image upload's bytes) is not text, and is not looked into."""
+    if not content_type:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 async def refuse_nul_characters(request: Request) -> None:
     """Refuse U+0000 anywhere in a request's path, query or JSON body, and an unpaired UTF-16 surrogate
-    escape in a JSON body, with 422.
+    escape in a JSON body, with 422. A body of another media type (raw image bytes, which may hold the
+    six bytes of a `\\u0000` escape by chance) is left to its endpoint.
 
     PostgreSQL's text types cannot store it (`invalid byte sequence for encoding "UTF8": 0x00`), so a
     NUL that reached a query would fail as a 500 after the work had begun; refusing it here, for every
@@ -92,7 +102,7 @@ async def refuse_nul_characters(request: Request) -> None:
     """
     if "\x00" in request.url.path or any("\x00" in value for value in request.query_params.values()):
         raise ValidationFailedError("the request contains the NUL character (U+0000), which text cannot hold")
-    if request.method not in _BODY_METHODS:
+    if request.method not in _BODY_METHODS or not _read_as_json(request.headers.get("content-type")):
         return
     body = await request.body()
     if _JSON_NUL.search(body):
@@ -139,7 +149,7 @@ def document_errors(app: FastAPI, openapi: dict[str, Any]) -> dict[str, Any]:
     - on every route whose dependencies check a service token (anything from `academy_runtime.auth`, or
       a FastAPI security scheme): the bearer security scheme, so `/docs` can authorise, and 401 and 403;
     - on every route that takes a body (a POST, PUT or PATCH, or a documented request body): 413, the
-      body limit of `academy_runtime.bodylimit` (MAX_REQUEST_BODY_BYTES).
+      body limit of `academy_runtime.bodylimit` (MAX_REQUEST_BODY_BYTES, or the route's own `body_limit`).
 
     Routes add their own 404/409/... with `responses=error_responses(404, 409)`. Returns `openapi`,
     changed in place.
@@ -169,7 +179,11 @@ def document_errors(app: FastAPI, openapi: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             responses["422"] = documented[422]
             if method in _BODY_METHODS or "requestBody" in operation:
-                responses.setdefault("413", documented[413])
+                own_limit = route_body_limit(route)
+                responses.setdefault(
+                    "413",
+                    documented[413] if own_limit is None else {**documented[413], "description": own_limit.describe()},
+                )
             if authenticated:
                 secured = True
                 operation.setdefault("security", [{scheme: []}])
@@ -236,7 +250,10 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
         app.include_router(router)
     # Inside the metrics, so that a 413 is counted; outside everything else, so that a body over the
     # limit by its Content-Length is refused before routing, the rate limit or any dependency.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # A route's own limit (`body_limit`) is found among the app's routes, matched as the router does.
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes, routes=app.router.routes, settings=settings
+    )
     app.add_middleware(RequestMetricsMiddleware, service=settings.service_name)
     _install_openapi(app)
     install_rate_limits(app)
