@@ -64,6 +64,14 @@ class ValidationFailedError(DomainError):
     code = "validation_failed"
 
 
+class UnsupportedMediaTypeError(DomainError):
+    """415: the body is of a media type the endpoint does not take (an upload of a kind of file it does
+    not accept); the message names the ones it does. Endpoints subclass it with their own `code`."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class DependencyUnavailableError(DomainError):
     status_code = 503
     code = "dependency_unavailable"
@@ -91,6 +99,7 @@ _STATUS_DESCRIPTIONS = {
     404: "Not found.",
     409: "Conflicts with the current state.",
     413: "The request body is over the service's limit (`MAX_REQUEST_BODY_BYTES`, 1 MiB by default).",
+    415: "The body is of a media type this operation does not take.",
     422: "The request is malformed: a field is missing, of the wrong type or out of range.",
     429: "Too many requests; retry after the time in `Retry-After`.",
     502: "An outside provider failed to answer.",

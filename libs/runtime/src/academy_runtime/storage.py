@@ -28,7 +28,10 @@ class ObjectNotFoundError(LookupError):
 
 
 class ObjectStorage:
-    """A small facade over one bucket: put and get bytes, presigned download links."""
+    """A small facade over one bucket: put, get and remove bytes, presigned download links.
+
+    The bucket is private (created without a policy): objects are read through the services' APIs or
+    a presigned link, never anonymously."""
 
     def __init__(self, client: Minio, bucket: str) -> None:
         self.client = client
@@ -89,6 +92,36 @@ class ObjectStorage:
                 return False
             raise
         return True
+
+    async def remove(self, key: str) -> None:
+        """Delete the object `key`; nothing to do when it (or the bucket) does not exist, so a retried
+        deletion, or one after a partial upload, succeeds. Raises MinioException / OSError when the S3
+        server fails or cannot be reached."""
+        try:
+            await self.client.remove_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code not in _NO_SUCH_KEY:
+                raise
+
+    async def remove_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with `prefix` (`avatars/42/`: all of a learner's avatars,
+        orphans of failed uploads included); returns how many there were. An empty `prefix` is refused
+        (ValueError): it would empty the bucket. Missing objects or bucket are not an error (see `remove`)."""
+        if not prefix:
+            raise ValueError("remove_prefix needs a prefix; an empty one names the whole bucket")
+        try:
+            keys = [
+                obj.object_name
+                async for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+                if obj.object_name is not None
+            ]
+        except S3Error as exc:
+            if exc.code in _NO_SUCH_KEY:
+                return 0
+            raise
+        for key in keys:
+            await self.remove(key)
+        return len(keys)
 
     async def presigned_get_url(self, key: str, *, expires: timedelta = timedelta(minutes=15)) -> str:
         """A URL anyone holding it can GET the object with, until it expires (computed locally)."""
