@@ -66,9 +66,10 @@ OPERATORS_ISSUER = "operators"
 """The `iss` of every operator token; its key belongs to the operator-token command, not a service."""
 SERVICE_ISSUERS = ("users", "catalog", "progress", "gamification", "billing", "gateway-bot")
 ISSUERS = (*SERVICE_ISSUERS, OPERATORS_ISSUER)
-OPERATOR_ROLES = ("catalog-editor", "support", "finance")
+OPERATOR_ROLES = ("catalog-editor", "support", "finance", "auditor")
 """catalog-editor: courses, lessons, communities; support: learners' profiles and payments (read);
-finance: refunds, adjustments, exchange rates, reconciliation."""
+finance: refunds, adjustments, exchange rates, reconciliation; auditor: the users service's audit log
+of who read or changed learners' personal data (issue 10)."""
 
 _DEV_KEY_SEED = b"beauty-academy development signing key:"
 
