@@ -3,6 +3,13 @@
 The key, the calling service, a fingerprint of the request and the response are stored in the
 service's `idempotency_keys` table in the same transaction as the command's effects. A concurrent
 duplicate blocks on the primary key until the first commits, then reads its answer.
+
+Subjects (issue 10): a stored answer may hold a person's data (a learner's profile), and the request's
+fingerprint is a hash of what they sent (a phone number is guessed back from its SHA-256 in minutes). A
+service whose answers are about someone builds its table with a `subject` column
+(`Messaging(metadata, idempotency_subjects=True)`), names the subject of each command
+(`run(..., subject=lambda answer: f"user/{answer.id}")`), and deletes every record about a person with
+`forget_subject` when it erases them.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any, TypeVar
 
 from fastapi import Header, Request
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,19 +31,28 @@ from academy_runtime.errors import ConflictError, ValidationFailedError
 T = TypeVar("T", bound=BaseModel)
 
 MAX_KEY_LENGTH = 200
+MAX_SUBJECT_LENGTH = 100
+
+Subject = str | Callable[[Any], str | None] | None
+"""Whom a command's answer is about: a text (`user/42`), a function of the answer, or None."""
 
 
-def idempotency_table(metadata: MetaData) -> Table:
-    return Table(
-        "idempotency_keys",
-        metadata,
+def idempotency_table(metadata: MetaData, *, with_subject: bool = False) -> Table:
+    """The `idempotency_keys` table; `with_subject` adds `subject` (indexed), whom each answer is about."""
+    columns: list[Any] = [
         Column("key", String(MAX_KEY_LENGTH), primary_key=True),
         Column("caller", String(100), primary_key=True),
         Column("fingerprint", String(64), nullable=False),
         Column("status_code", Integer, nullable=True),
         Column("response", JSONB, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
+    ]
+    if with_subject:
+        columns += [
+            Column("subject", String(MAX_SUBJECT_LENGTH), nullable=True),
+            Index("ix_idempotency_keys_subject", "subject"),
+        ]
+    return Table("idempotency_keys", metadata, *columns)
 
 
 def fingerprint(payload: Any) -> str:
@@ -50,8 +66,15 @@ async def idempotency_key_header(
 
 
 class IdempotencyStore:
+    """Runs a command once per (Idempotency-Key, caller) and replays its first answer."""
+
     def __init__(self, table: Table) -> None:
         self.table = table
+
+    @property
+    def has_subjects(self) -> bool:
+        """Whether the table records whom each answer is about (`idempotency_table(with_subject=True)`)."""
+        return "subject" in self.table.c
 
     async def run(
         self,
@@ -62,7 +85,14 @@ class IdempotencyStore:
         payload: Any,
         response_model: type[T],
         action: Callable[[], Awaitable[T]],
+        subject: Subject = None,
     ) -> T:
+        """`action()`'s answer, stored under `key` with the caller; the stored answer for a key seen before
+        (422 when the key came with another request, 409 while the first is still running). `subject`
+        (a text, or a function of the answer) is recorded where the table has subjects; ValueError when
+        it is given to a table without them (a wiring bug that would keep a person's data unerasable)."""
+        if subject is not None and not self.has_subjects:
+            raise ValueError("this idempotency table has no subject column: build it with with_subject=True")
         if not key:
             return await action()
         caller = getattr(request.state, "caller", "anonymous")
@@ -84,9 +114,15 @@ class IdempotencyStore:
                 raise ConflictError("a request with this Idempotency-Key is still in progress")
             return response_model.model_validate(row.response)
         result = await action()
-        await session.execute(
-            update(table)
-            .where(table.c.key == key, table.c.caller == caller)
-            .values(status_code=200, response=result.model_dump(mode="json"))
-        )
+        values: dict[str, Any] = {"status_code": 200, "response": result.model_dump(mode="json")}
+        if subject is not None:
+            values["subject"] = subject(result) if callable(subject) else subject
+        await session.execute(update(table).where(table.c.key == key, table.c.caller == caller).values(**values))
         return result
+
+    async def forget_subject(self, session: AsyncSession, subject: str) -> int:
+        """Delete every record whose answer is about `subject` (an erasure); returns how many went."""
+        if not self.has_subjects:
+            raise ValueError("this idempotency table has no subject column: build it with with_subject=True")
+        result = await session.execute(delete(self.table).where(self.table.c.subject == subject))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -60,7 +60,9 @@ def event_digest(event: CloudEvent) -> str:
 class Messaging:
     """Outbox, inbox and idempotency-key tables in one service's metadata, plus `publish()`."""
 
-    def __init__(self, metadata: MetaData, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+    def __init__(
+        self, metadata: MetaData, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, idempotency_subjects: bool = False
+    ) -> None:
         if metadata.schema is None:
             raise ValueError("service metadata must name its schema")
         self.schema: str = metadata.schema
@@ -98,7 +100,9 @@ class Messaging:
             Column("digest", String(64), nullable=True),
         )
 
-        self.idempotency = IdempotencyStore(idempotency_table(metadata))
+        # idempotency_subjects: a `subject` column naming whom each stored answer is about, for services
+        # that erase people (academy_runtime.idempotency).
+        self.idempotency = IdempotencyStore(idempotency_table(metadata, with_subject=idempotency_subjects))
 
     @property
     def channel(self) -> str:

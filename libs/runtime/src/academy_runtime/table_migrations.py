@@ -37,3 +37,18 @@ def outbox_parked_at_downgrade(schema: str) -> None:
     op.drop_index("ix_outbox_unpublished", table_name="outbox", schema=schema)
     _unpublished_index(schema, "published_at IS NULL")
     op.drop_column("outbox", "parked_at", schema=schema)
+
+
+def idempotency_subject_upgrade(schema: str) -> None:
+    """idempotency_keys.subject (issue 10): whom a stored answer is about (`user/42`), indexed, so that an
+    erasure deletes the records holding the person's data (`IdempotencyStore.forget_subject`). Only for
+    services built with `Messaging(..., idempotency_subjects=True)`; existing rows get no subject (the
+    service's own migration fills what it can tell from the stored answers)."""
+    op.add_column("idempotency_keys", sa.Column("subject", sa.String(length=100), nullable=True), schema=schema)
+    op.create_index("ix_idempotency_keys_subject", "idempotency_keys", ["subject"], unique=False, schema=schema)
+
+
+def idempotency_subject_downgrade(schema: str) -> None:
+    """The reverse of `idempotency_subject_upgrade`."""
+    op.drop_index("ix_idempotency_keys_subject", table_name="idempotency_keys", schema=schema)
+    op.drop_column("idempotency_keys", "subject", schema=schema)
