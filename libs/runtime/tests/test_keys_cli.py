@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -63,3 +64,27 @@ def test_the_command_issues_tokens_for_known_services_only(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["operator-token", "--name", "alice", "--role", "support", "--audience", "nosuch"])
     assert "invalid choice: 'nosuch'" in capsys.readouterr().err
+
+
+def test_personal_data_keys_are_generated_added_and_rotated(tmp_path, capsys):
+    main(["keys", "personal-data", "--out", str(tmp_path)])
+    first_id = (tmp_path / "personal-data-key-id").read_text()
+    lookup = (tmp_path / "phone-lookup.key").read_text()
+    main(["keys", "personal-data", "--out", str(tmp_path), "--env"])
+    second_id = (tmp_path / "personal-data-key-id").read_text()
+
+    keys = json.loads((tmp_path / "personal-data-keys.json").read_text())
+    assert set(keys) == {first_id, second_id}, "the old key stays: values written under it still decrypt"
+    assert first_id != second_id
+    assert all(len(base64.b64decode(key)) == 32 for key in keys.values())
+    assert (tmp_path / "phone-lookup.key").read_text() == lookup, "the lookup key changes only when asked"
+    assert len(base64.b64decode(lookup)) == 32
+    for name in ("personal-data-keys.json", "personal-data-key-id", "phone-lookup.key"):
+        assert oct((tmp_path / name).stat().st_mode & 0o777) == "0o600", name
+    env = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines() if "=" in line)
+    assert json.loads(env["PERSONAL_DATA_KEYS"]) == keys
+    assert env["PERSONAL_DATA_KEY_ID"] == second_id
+    assert env["PHONE_LOOKUP_KEY"] == lookup
+
+    main(["keys", "personal-data", "--out", str(tmp_path), "--rotate-lookup-key"])
+    assert (tmp_path / "phone-lookup.key").read_text() != lookup

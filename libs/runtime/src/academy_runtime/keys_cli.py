@@ -12,6 +12,18 @@ keys generate --out DIR [--issuer NAME ...]
     prints the lines of a compose `.env`. `operators.key` goes to whoever issues operator tokens, and to
     no service.
 
+keys personal-data --out DIR [--rotate-lookup-key] [--env]
+    The users service's personal-data keys (issue 10; academy_users.encryption): a new AES-256 key
+    (32 random bytes, base64) under a new key id (`<UTC date>-<4 hex>`), merged into
+    `DIR/personal-data-keys.json` (PERSONAL_DATA_KEYS: the keys already there stay, so values written
+    under them still decrypt), its id in `DIR/personal-data-key-id` (PERSONAL_DATA_KEY_ID), and the phone
+    lookup's HMAC key in `DIR/phone-lookup.key` (PHONE_LOOKUP_KEY), made only when absent or with
+    `--rotate-lookup-key`. Files are mode 0600. Kubernetes: `kubectl create secret generic
+    academy-personal-data-keys --from-file=PERSONAL_DATA_KEYS=DIR/personal-data-keys.json
+    --from-file=PERSONAL_DATA_KEY_ID=DIR/personal-data-key-id --from-file=PHONE_LOOKUP_KEY=DIR/phone-lookup.key`
+    (`--dry-run=client -o yaml | kubectl apply -f -` to replace it); then `academy-users
+    reencrypt-personal-data`, and remove the old key from the JSON (users README, "Key rotation").
+
 operator-token --name alice --role finance [--role support] --audience billing [--ttl 8h]
     Prints an operator's token for one service (the `Authorization: Bearer` of curl or of /docs'
     Authorize). The key comes from `--key-file`, else OPERATOR_SIGNING_KEY, else, with
@@ -22,10 +34,13 @@ operator-token --name alice --role finance [--role support] --audience billing [
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
+import secrets
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
@@ -42,6 +57,7 @@ from academy_runtime.auth import (
     generate_signing_key,
     issue_operator_token,
 )
+from academy_runtime.placeholders import placeholder_reason
 
 _DURATION = re.compile(r"^(\d+)([smh]?)$")
 
@@ -63,6 +79,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     generate.add_argument("--out", type=Path, required=True, help="directory for <issuer>.key and public-keys.json")
     generate.add_argument("--issuer", action="append", choices=ISSUERS, help="only these issuers (repeatable)")
     generate.add_argument("--env", action="store_true", help="also print docker compose .env lines")
+    personal = keys_sub.add_parser(
+        "personal-data", help="a new key for the users service's encrypted personal data (and the phone lookup key)"
+    )
+    personal.add_argument("--out", type=Path, required=True, help="directory of personal-data-keys.json and the rest")
+    personal.add_argument(
+        "--rotate-lookup-key", action="store_true", help="also replace phone-lookup.key (then re-encrypt at once)"
+    )
+    personal.add_argument("--env", action="store_true", help="also print docker compose .env lines")
 
     token = sub.add_parser("operator-token", help="issue an operator's token for one service")
     token.add_argument("--name", required=True, help="the operator (the audit log shows operator:<name>)")
@@ -79,6 +103,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def run(args: argparse.Namespace) -> bool:
     """Run the command if it is one of these; False when it is another module's."""
+    if args.command == "keys" and args.keys_command == "personal-data":
+        generate_personal_data_keys(args.out, rotate_lookup_key=args.rotate_lookup_key, env_lines=args.env)
+        return True
     if args.command == "keys":
         generate_keys(args.out, args.issuer or list(ISSUERS), env_lines=args.env)
         return True
@@ -115,6 +142,52 @@ def generate_keys(out: Path, issuers: list[str], *, env_lines: bool = False) -> 
                 sys.stdout.write(f"{issuer.upper().replace('-', '_')}_SIGNING_KEY={key.private_text()}\n")
         sys.stdout.write(f"SERVICE_PUBLIC_KEYS={json.dumps(public, separators=(',', ':'))}\n")
     return made
+
+
+PERSONAL_DATA_KEYS_FILE = "personal-data-keys.json"
+PERSONAL_DATA_KEY_ID_FILE = "personal-data-key-id"
+PHONE_LOOKUP_KEY_FILE = "phone-lookup.key"
+
+
+def _random_key_text() -> str:
+    """32 random bytes in base64, never one the placeholder detector would take for a placeholder (a
+    random `+dev/` inside would stop production from starting)."""
+    while True:
+        text = base64.b64encode(secrets.token_bytes(32)).decode()
+        if placeholder_reason(text) is None:
+            return text
+
+
+def _write_secret(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+def generate_personal_data_keys(out: Path, *, rotate_lookup_key: bool = False, env_lines: bool = False) -> str:
+    """Add a new personal-data key to `out/personal-data-keys.json` (keeping the others), make it the
+    active one (`out/personal-data-key-id`), and write `out/phone-lookup.key` when it is absent or
+    `rotate_lookup_key`. Returns the new key id (`<UTC date>-<4 hex>`)."""
+    out.mkdir(parents=True, exist_ok=True)
+    keys_path = out / PERSONAL_DATA_KEYS_FILE
+    keys: dict[str, str] = json.loads(keys_path.read_text()) if keys_path.exists() else {}
+    key_id = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(2)}"
+    while key_id in keys:
+        key_id = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(2)}"
+    keys[key_id] = _random_key_text()
+    _write_secret(keys_path, json.dumps(keys, indent=2) + "\n")
+    _write_secret(out / PERSONAL_DATA_KEY_ID_FILE, key_id)
+    lookup_path = out / PHONE_LOOKUP_KEY_FILE
+    if rotate_lookup_key or not lookup_path.exists():
+        _write_secret(lookup_path, _random_key_text())
+    sys.stdout.write(
+        f"added key {key_id} to {PERSONAL_DATA_KEYS_FILE} ({len(keys)} keys), made it active in "
+        f"{PERSONAL_DATA_KEY_ID_FILE}; {PHONE_LOOKUP_KEY_FILE} in {out}\n"
+    )
+    if env_lines:
+        sys.stdout.write(f"PERSONAL_DATA_KEYS={json.dumps(keys, separators=(',', ':'))}\n")
+        sys.stdout.write(f"PERSONAL_DATA_KEY_ID={key_id}\n")
+        sys.stdout.write(f"PHONE_LOOKUP_KEY={lookup_path.read_text().strip()}\n")
+    return key_id
 
 
 def operator_signing_key(key_file: Path | None) -> SigningKey:

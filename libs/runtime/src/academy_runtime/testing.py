@@ -20,7 +20,9 @@ session fixture `service` returning its `ServiceDefinition`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -209,6 +211,12 @@ class TestPlatform:
             "SERVICE_PUBLIC_KEYS": json.dumps(self.public_keys()),
             # Secrets of particular services (ignored by the others): never the development defaults.
             "YOOKASSA_SECRET_KEY": f"{self.auth_secret}-yookassa",
+            # The users service's personal-data keys (issue 10): one AES key of the run, and its phone
+            # lookup key, made from the run's secret (never the development keys, which ENVIRONMENT=test
+            # refuses).
+            "PERSONAL_DATA_KEYS": json.dumps({"run": self.derived_key("personal data")}),
+            "PERSONAL_DATA_KEY_ID": "run",
+            "PHONE_LOOKUP_KEY": self.derived_key("phone lookup"),
             "TELEGRAM_WEBHOOK_SECRET": f"{self.auth_secret}-webhook",
             "TELEGRAM_API_URL": "http://127.0.0.1:1",  # the tests' Bot API emulator replaces it
             "CONSUMER_RETRY_DELAYS_MS": "[100, 200, 400]",
@@ -221,6 +229,10 @@ class TestPlatform:
             "RATE_LIMIT_OPERATOR": "100000/minute",
             "RATE_LIMIT_PUBLIC": "100000/minute",
         }
+
+    def derived_key(self, purpose: str) -> str:
+        """32 bytes in base64 derived from the run's secret for `purpose`: a key of this run only."""
+        return base64.b64encode(hashlib.sha256(f"{self.auth_secret}:{purpose}".encode()).digest()).decode()
 
     def settings_for(self, definition: ServiceDefinition, **overrides: Any) -> ServiceSettings:
         schema = definition.metadata.schema or definition.name
