@@ -6,11 +6,13 @@ from academy_runtime.cli import service_main
 from academy_runtime.http import create_app as _create_app
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceCommand, ServiceDefinition
+from academy_runtime.storage import open_object_storage
 from fastapi import FastAPI
 
 from academy_users.accounts import gazetteer
 from academy_users.accounts.endpoints import router as accounts_router
 from academy_users.accounts.service import derive_missing_time_zones
+from academy_users.avatars.endpoints import router as avatars_router
 from academy_users.models import Base, messaging
 from academy_users.settings import UsersSettings
 
@@ -32,8 +34,8 @@ service = ServiceDefinition(
     metadata=Base.metadata,
     messaging=messaging,
     migrations="academy_users:migrations",
-    routers=[accounts_router],
-    on_startup=[start_loading_gazetteer],
+    routers=[accounts_router, avatars_router],
+    on_startup=[start_loading_gazetteer, open_object_storage],
     commands={
         "derive-time-zones": ServiceCommand(
             help="give every learner still on the default zone the zone of their city, if the gazetteer knows it",

@@ -6,3 +6,9 @@ TIME_ZONES_SET = Counter(
     "Learners' time zones set at registration or changed, by source (default: city unknown, the bot asks)",
     ["source"],
 )
+AVATAR_UPLOADS = Counter(
+    "academy_users_avatar_uploads_total",
+    "Avatar uploads by outcome: accepted, or the refusal's code (not_an_image, image_type_mismatch, "
+    "image_too_many_pixels, unsupported_image_type)",
+    ["outcome"],
+)

