@@ -1,5 +1,6 @@
 """Tables of the catalog schema: categories, courses (seed `courses`), lessons (seed `lessons`), communities,
-and the audit log of operators' changes.
+the audit log of operators' changes, and the enrolments progress announces (the one table that names
+learners, by user id: see `CourseEnrolment` and `ErasedLearner`).
 
 Enumerations are `VARCHAR` + `CHECK` rather than PostgreSQL enum types: adding a value is then one
 migration that replaces a constraint, and downgrades have no types to drop.
@@ -187,18 +188,36 @@ class CourseEnrolment(Base):
     """Enrolments other services announced (`progress.course_enrolled.v1`), to find the course of the month.
 
     One row per learner and course rather than a counter: the same enrolment announced twice (a
-    redelivery under another event id, a replay) stays one row, and counts per month are a GROUP BY.
-    No foreign key to `courses`: an event about a course this catalog no longer has must not jam
-    the queue; the top-course query joins on the courses that exist.
+    redelivery under another event id, a replay) stays one row (`UNIQUE (user_id, course_id)`), and
+    counts per month are a GROUP BY. No foreign key to `courses`: an event about a course this catalog no
+    longer has must not jam the queue; the top-course query joins on the courses that exist.
+
+    An erased learner's rows stay for the counts, detached from them (`enrolments.service.erase_learner`):
+    `user_id` null, `enrolled_at` cut to the start of its day in `CATALOG_TIMEZONE` (the month it counts
+    in does not change). The surrogate `id` is the key because those rows have no user.
     """
 
     __tablename__ = "course_enrolments"
 
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    course_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # Null once the learner was erased.
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    course_id: Mapped[int] = mapped_column(Integer, nullable=False)
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
-    __table_args__ = (Index("ix_course_enrolments_enrolled_at", "enrolled_at", "course_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id"),
+        Index("ix_course_enrolments_enrolled_at", "enrolled_at", "course_id"),
+    )
+
+
+class ErasedLearner(Base):
+    """A learner whose data was erased (`users.user_erased.v2`): the id alone. An enrolment of theirs
+    announced after the erasure (delivered late, or again) is not recorded."""
+
+    __tablename__ = "erased_learners"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class AuditLog(Base):

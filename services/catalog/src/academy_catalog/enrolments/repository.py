@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import Boolean, func, literal_column
+from sqlalchemy import Boolean, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from academy_catalog.models import CourseEnrolment
+from academy_catalog.models import CourseEnrolment, ErasedLearner
 
 
 class EnrolmentRepository(Repository):
@@ -24,3 +24,26 @@ class EnrolmentRepository(Repository):
         inserted = literal_column("(xmax = 0)", Boolean).label("inserted")
         row = (await self.session.execute(upsert.returning(inserted))).one()
         return bool(row.inserted)
+
+    async def detach(self, user_id: int, *, time_zone: str) -> int:
+        """Keep the learner's enrolments for the counts but make them nobody's: `user_id` null, `enrolled_at`
+        cut to the start of its day in `time_zone` (the catalog's calendar: the month the row counts in
+        stays; an exact instant could be matched with another record of the same moment). How many rows."""
+        result = await self.session.execute(
+            update(CourseEnrolment)
+            .where(CourseEnrolment.user_id == user_id)
+            .values(user_id=None, enrolled_at=func.date_trunc("day", CourseEnrolment.enrolled_at, time_zone))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class ErasedLearnerRepository(Repository):
+    """The tombstones of erased learners (`erased_learners`: ids only)."""
+
+    async def remember(self, user_id: int) -> None:
+        """Record that the learner was erased (again is a no-op)."""
+        await self.session.execute(insert(ErasedLearner).values(user_id=user_id).on_conflict_do_nothing())
+
+    async def is_erased(self, user_id: int) -> bool:
+        found = await self.session.scalar(select(ErasedLearner.user_id).where(ErasedLearner.user_id == user_id))
+        return found is not None
