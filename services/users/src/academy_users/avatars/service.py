@@ -244,9 +244,13 @@ async def erase_avatars(session: AsyncSession, storage: ObjectStorage, user_id: 
     fails, DependencyUnavailableError (503) and the caller's transaction rolls back with the rows in it;
     when the commit fails after the objects went, the rows name missing objects (their images answer 404)
     and erasing again finishes, missing objects being no error. Publishes and audits nothing: the erasure
-    that calls it does, once for the whole learner.
+    that calls it does, once for the whole learner. The learner's row, while it is there, is locked first:
+    an upload of theirs that has put its objects but not committed its row is waited for (and erased), a
+    later one finds no learner.
     """
-    removed = await AvatarRepository(session).delete_all(user_id)
+    repo = AvatarRepository(session)
+    await repo.learner_exists(user_id, lock=True)
+    removed = await repo.delete_all(user_id)
     await session.flush()
     try:
         await storage.remove_prefix(learner_prefix(user_id))
