@@ -23,10 +23,14 @@ async def _registered(api, telegram_id: int) -> int:
     return response.json()["learner"]["id"]
 
 
-async def _audit(resources, user_id: int) -> list[tuple[str, str]]:
+async def _audit(resources, user_id: int) -> list[tuple[str, str, str | None]]:
     async with resources.sessionmaker() as session:
-        stmt = select(AuditLog.actor, AuditLog.action).where(AuditLog.user_id == user_id).order_by(AuditLog.id)
-        return [(row.actor, row.action) for row in (await session.execute(stmt)).all()]
+        stmt = (
+            select(AuditLog.actor, AuditLog.action, AuditLog.reason)
+            .where(AuditLog.user_id == user_id)
+            .order_by(AuditLog.id)
+        )
+        return [(row.actor, row.action, row.reason) for row in (await session.execute(stmt)).all()]
 
 
 async def test_every_route_refuses_a_caller_not_on_its_list(service, resources, platform: TestPlatform):
@@ -55,16 +59,17 @@ async def test_billing_reads_a_learner_for_a_receipt(api, service, resources, pl
 async def test_a_support_operator_is_named_in_the_audit_log(api, service, resources, platform):
     user_id = await _registered(api, 5102)
     token = operator_token(platform, name="olga", roles=("support",), audience="users")
+    ticket = {"x-audit-reason": "SUP-1234"}
     async with api_client(service, resources, token) as olga:
-        assert (await olga.get(f"/internal/users/{user_id}")).status_code == 200
-        changed = await olga.patch(f"/internal/users/{user_id}", json={"city": "Казань"})
+        assert (await olga.get(f"/internal/users/{user_id}", headers=ticket)).status_code == 200
+        changed = await olga.patch(f"/internal/users/{user_id}", json={"city": "Казань"}, headers=ticket)
         assert changed.status_code == 200, changed.text
         refused = await olga.post("/internal/users/register", json=registration(5103))
     assert refused.status_code == 403
     assert await _audit(resources, user_id) == [
-        ("gateway-bot", "registered"),
-        ("operator:olga", "profile_read"),
-        ("operator:olga", "profile_updated"),
+        ("gateway-bot", "registered", "learner_request"),
+        ("operator:olga", "profile_read", "SUP-1234"),
+        ("operator:olga", "profile_updated", "SUP-1234"),
     ]
 
 
@@ -74,4 +79,4 @@ async def test_an_operator_without_the_support_role_cannot_read_a_learner(api, s
     async with api_client(service, resources, token) as fin:
         response = await fin.get(f"/internal/users/{user_id}")
     assert response.status_code == 403
-    assert await _audit(resources, user_id) == [("gateway-bot", "registered")]
+    assert await _audit(resources, user_id) == [("gateway-bot", "registered", "learner_request")]

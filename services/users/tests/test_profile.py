@@ -17,7 +17,7 @@ async def _profile_events(resources) -> list[dict]:
         rows = (
             await session.execute(
                 select(messaging.outbox.c.payload)
-                .where(messaging.outbox.c.event_type == "users.profile_updated.v1")
+                .where(messaging.outbox.c.event_type == "users.profile_updated.v3")
                 .order_by(messaging.outbox.c.id)
             )
         ).all()
@@ -42,7 +42,9 @@ async def test_patch_changes_the_fields_given_and_publishes_profile_updated(api,
     assert event["user_id"] == user_id
     assert set(event["changed_fields"]) == {"city", "locale"}
     assert event["city"] == "Санкт-Петербург"
-    assert event["phone_changed"] is False
+    assert event["display_name"] == "Анна С."
+    assert "full_name" not in event
+    assert "phone_changed" not in event
     assert await _audit_actions(resources, user_id) == ["registered", "profile_updated"]
 
 
@@ -52,10 +54,9 @@ async def test_a_new_phone_is_stored_and_never_published(api, resources):
     response = await api.patch(f"/internal/users/{user_id}", json={"phone": "+79030001122"})
 
     assert response.json()["phone"] == "+79030001122"
-    [event] = await _profile_events(resources)
-    assert event["phone_changed"] is True
-    assert event["changed_fields"] == []
-    assert "79030001122" not in str(event)
+    assert response.json()["revision"] == 2
+    assert await _profile_events(resources) == []  # subscribers hold no phone: nothing to tell them
+    assert await _outbox_count(resources) == 1  # the registration only
     async with resources.sessionmaker() as session:
         details = (
             await session.execute(select(AuditLog.details).where(AuditLog.action == "profile_updated"))
@@ -86,6 +87,20 @@ async def test_patch_with_an_idempotency_key_acts_once(api, resources):
     assert replay.json() == first.json()
     assert len(await _profile_events(resources)) == 2  # the replay changed nothing
     assert (await api.get(f"/internal/users/{user_id}")).json()["full_name"] == "Анна Смирнова"
+
+
+async def test_a_new_full_name_with_the_same_display_name_publishes_nothing(api, resources):
+    user_id = await _registered(api, 2006)  # «Анна Смирнова»: «Анна С.»
+
+    same_shown = await api.patch(f"/internal/users/{user_id}", json={"full_name": "Анна Сергеевна Смирнова"})
+    other_shown = await api.patch(f"/internal/users/{user_id}", json={"full_name": "Анна Петрова"})
+
+    assert same_shown.json()["full_name"] == "Анна Сергеевна Смирнова"
+    assert (same_shown.json()["revision"], other_shown.json()["revision"]) == (2, 3)
+    [event] = await _profile_events(resources)
+    assert (event["changed_fields"], event["display_name"], event["revision"]) == (["display_name"], "Анна П.", 3)
+    assert "Петрова" not in str(event)
+    assert await _audit_actions(resources, user_id) == ["registered", "profile_updated", "profile_updated"]
 
 
 @pytest.mark.parametrize(
@@ -121,6 +136,11 @@ async def test_patch_of_an_unknown_learner_is_404(api, resources):
 
     assert response.status_code == 404
     assert await _count_users(resources) == 0
+
+
+async def _outbox_count(resources) -> int:
+    async with resources.sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one()
 
 
 async def _count_users(resources) -> int:

@@ -38,11 +38,15 @@ async def test_register_creates_learner_and_writes_user_registered_to_outbox(api
     assert body["learner"]["telegram_id"] == 1001
     async with resources.sessionmaker() as session:
         rows = (await session.execute(select(messaging.outbox))).all()
-    # both versions while consumers move to v2 (libs/contracts/README.md)
-    assert [r.event_type for r in rows] == ["users.user_registered.v1", "users.user_registered.v2"]
-    assert {r.payload["data"]["user_id"] for r in rows} == {body["learner"]["id"]}
-    assert {r.payload["data"]["telegram_id"] for r in rows} == {1001}
-    assert rows[1].payload["data"]["revision"] == body["learner"]["revision"] == 1
+    # v3 only: v1 and v2 carry the full name (issue 10)
+    [row] = rows
+    assert row.event_type == "users.user_registered.v3"
+    data = row.payload["data"]
+    assert (data["user_id"], data["telegram_id"], data["revision"]) == (body["learner"]["id"], 1001, 1)
+    assert data["display_name"] == "Анна С."
+    assert "full_name" not in data
+    assert "username" not in data
+    assert "Смирнова" not in json.dumps(row.payload, ensure_ascii=False)
     assert await _count(resources, select(func.count()).select_from(AuditLog)) == 1
 
 
@@ -53,7 +57,7 @@ async def test_second_registration_returns_the_same_learner_without_a_second_eve
     assert second.status_code == 200
     assert second.json()["created"] is False
     assert second.json()["learner"]["id"] == first.json()["learner"]["id"]
-    assert await _count(resources, select(func.count()).select_from(messaging.outbox)) == 2  # v1 and v2, once
+    assert await _count(resources, select(func.count()).select_from(messaging.outbox)) == 1  # v3, once
 
 
 async def test_concurrent_registrations_of_one_telegram_user_make_one_learner(api, resources):
@@ -62,7 +66,7 @@ async def test_concurrent_registrations_of_one_telegram_user_make_one_learner(ap
     assert {r.status_code for r in responses} == {200}
     assert sum(r.json()["created"] for r in responses) == 1
     assert await _count(resources, select(func.count()).select_from(User)) == 1
-    assert await _count(resources, select(func.count()).select_from(messaging.outbox)) == 2  # v1 and v2, once
+    assert await _count(resources, select(func.count()).select_from(messaging.outbox)) == 1  # v3, once
 
 
 async def test_idempotency_key_replays_the_first_answer(api):
@@ -228,11 +232,12 @@ async def test_an_account_without_consent_is_completed_by_registration(api, reso
     assert response.json()["learner"]["full_name"] == "Анна Смирнова"
     async with resources.sessionmaker() as session:
         rows = (await session.execute(select(messaging.outbox))).all()
-    assert [r.event_type for r in rows] == ["users.profile_updated.v1", "users.profile_updated.v2"]
-    assert set(rows[0].payload["data"]["changed_fields"]) == {"full_name", "city"}
-    # the city brought its zone (the account was on the default one)
-    assert set(rows[1].payload["data"]["changed_fields"]) == {"full_name", "city", "time_zone"}
-    assert rows[1].payload["data"]["revision"] == response.json()["learner"]["revision"] == 2
+    [row] = rows
+    assert row.event_type == "users.profile_updated.v3"
+    # the name appeared (as a display name), and the city brought its zone (the account was on the default one)
+    assert set(row.payload["data"]["changed_fields"]) == {"display_name", "city", "time_zone"}
+    assert row.payload["data"]["display_name"] == "Анна С."
+    assert row.payload["data"]["revision"] == response.json()["learner"]["revision"] == 2
 
 
 async def test_lookup_by_id_and_telegram_id(api):
@@ -269,8 +274,8 @@ async def test_relay_publishes_the_registration_event(api, resources, event_prob
     finally:
         await relay.close()
 
-    assert published == 2
-    event = await event_probe.next("users.user_registered.v1")
+    assert published == 1
+    event = await event_probe.next("users.user_registered.v3")
     assert event["data"]["telegram_id"] == 1010
     assert event["specversion"] == "1.0"
     assert event["partitionkey"] == str(event["data"]["user_id"])

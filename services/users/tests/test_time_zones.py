@@ -1,5 +1,5 @@
 """Learners' time zones: derived from the city through the gazetteer, chosen by the learner, or the default
-(and said so); every change bumps the revision and is published as `users.profile_updated.v2`."""
+(and said so); every change bumps the revision and is published as `users.profile_updated.v3`."""
 
 import asyncio
 
@@ -119,7 +119,7 @@ async def test_registration_derives_the_zone_from_the_city_and_publishes_it(api,
     learner = await _register(api, 3001, city="Новосибирск")
 
     assert (learner["time_zone"], learner["time_zone_source"], learner["revision"]) == ("Asia/Novosibirsk", "city", 1)
-    [event] = await _outbox(resources, "users.user_registered.v2")
+    [event] = await _outbox(resources, "users.user_registered.v3")
     assert (event["time_zone"], event["time_zone_source"], event["revision"]) == ("Asia/Novosibirsk", "city", 1)
     assert event["locale"] == "ru"
 
@@ -128,7 +128,7 @@ async def test_an_unknown_city_keeps_the_default_zone_and_says_so(api, resources
     learner = await _register(api, 3002, city="Нигдебург")
 
     assert (learner["time_zone"], learner["time_zone_source"]) == ("Europe/Moscow", "default")
-    [event] = await _outbox(resources, "users.user_registered.v2")
+    [event] = await _outbox(resources, "users.user_registered.v3")
     assert (event["time_zone"], event["time_zone_source"]) == ("Europe/Moscow", "default")
 
 
@@ -167,11 +167,9 @@ async def test_a_new_city_brings_its_zone(api, resources):
 
     body = moved.json()
     assert (body["time_zone"], body["time_zone_source"], body["revision"]) == ("Asia/Vladivostok", "city", 2)
-    [v1] = await _outbox(resources, "users.profile_updated.v1")
-    [v2] = await _outbox(resources, "users.profile_updated.v2")
-    assert v1["changed_fields"] == ["city"]
-    assert v2["changed_fields"] == ["city", "time_zone"]
-    assert (v2["city"], v2["time_zone"], v2["revision"], v2["telegram_id"]) == (
+    [v3] = await _outbox(resources, "users.profile_updated.v3")
+    assert v3["changed_fields"] == ["city", "time_zone"]
+    assert (v3["city"], v3["time_zone"], v3["revision"], v3["telegram_id"]) == (
         "Владивосток",
         "Asia/Vladivostok",
         2,
@@ -185,8 +183,8 @@ async def test_a_new_city_keeps_a_zone_the_learner_chose(api, resources):
     moved = (await api.patch(f"/internal/users/{learner['id']}", json={"city": "Екатеринбург"})).json()
 
     assert (moved["time_zone"], moved["time_zone_source"]) == ("Asia/Almaty", "learner")
-    [v2] = await _outbox(resources, "users.profile_updated.v2")
-    assert v2["changed_fields"] == ["city"]
+    [v3] = await _outbox(resources, "users.profile_updated.v3")
+    assert v3["changed_fields"] == ["city"]
 
 
 async def test_a_city_the_gazetteer_does_not_know_falls_back_to_the_default(api):
@@ -197,15 +195,14 @@ async def test_a_city_the_gazetteer_does_not_know_falls_back_to_the_default(api)
     assert (moved["time_zone"], moved["time_zone_source"]) == ("Europe/Moscow", "default")
 
 
-async def test_choosing_a_zone_alone_is_published_in_v2_only(api, resources):
+async def test_choosing_a_zone_alone_is_published(api, resources):
     learner = await _register(api, 3104, city="Нигдебург")
 
     chosen = (await api.patch(f"/internal/users/{learner['id']}", json={"time_zone": "Asia/Novosibirsk"})).json()
 
     assert (chosen["time_zone"], chosen["time_zone_source"], chosen["revision"]) == ("Asia/Novosibirsk", "learner", 2)
-    assert await _outbox(resources, "users.profile_updated.v1") == []  # v1 has no words for it
-    [v2] = await _outbox(resources, "users.profile_updated.v2")
-    assert (v2["changed_fields"], v2["time_zone"], v2["time_zone_source"]) == (
+    [v3] = await _outbox(resources, "users.profile_updated.v3")
+    assert (v3["changed_fields"], v3["time_zone"], v3["time_zone_source"]) == (
         ["time_zone"],
         "Asia/Novosibirsk",
         "learner",
@@ -232,7 +229,7 @@ async def test_a_wrong_zone_in_a_patch_is_a_422_and_changes_nothing(api, resourc
     assert "body.time_zone" in [d["field"] for d in response.json()["error"]["details"]]
     unchanged = (await api.get(f"/internal/users/{learner['id']}")).json()
     assert (unchanged["city"], unchanged["time_zone"], unchanged["revision"]) == ("Москва", "Europe/Moscow", 1)
-    assert await _outbox(resources, "users.profile_updated.v2") == []
+    assert await _outbox(resources, "users.profile_updated.v3") == []
 
 
 async def test_every_change_bumps_the_revision_and_nothing_else_does(api, resources):
@@ -245,7 +242,7 @@ async def test_every_change_bumps_the_revision_and_nothing_else_does(api, resour
     await asyncio.gather(*(api.patch(path, json={"time_zone": zone}) for zone in ("Asia/Omsk", "Asia/Tomsk")))
 
     assert (await api.get(path)).json()["revision"] == 5
-    revisions = [event["revision"] for event in await _outbox(resources, "users.profile_updated.v2")]
+    revisions = [event["revision"] for event in await _outbox(resources, "users.profile_updated.v3")]
     assert sorted(revisions) == [2, 3, 4, 5]
     async with resources.sessionmaker() as session:
         ids = (await session.execute(select(messaging.outbox.c.event_id))).scalars().all()
@@ -277,9 +274,8 @@ async def test_derive_time_zones_gives_learners_on_the_default_zone_the_zone_of_
         ("Europe/Moscow", "default", 1),
         ("Asia/Tokyo", "learner", 1),
     ]
-    [event] = await _outbox(resources, "users.profile_updated.v2")
+    [event] = await _outbox(resources, "users.profile_updated.v3")
     assert (event["user_id"], event["changed_fields"], event["revision"]) == (rows[0].id, ["time_zone"], 2)
-    assert await _outbox(resources, "users.profile_updated.v1") == []
     assert await derive_missing_time_zones(resources.sessionmaker, settings) == 0  # nothing left to do
 
 

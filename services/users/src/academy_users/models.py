@@ -21,30 +21,41 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from academy_users.encryption import EncryptedText, installed_key_ring
 
 
 class Base(DeclarativeBase):
     metadata = service_metadata("users")
 
 
-messaging = Messaging(Base.metadata)
+# Idempotency records name the learner their stored answer is about (`user/<id>`), so an erasure can
+# delete them with the learner (academy_runtime.idempotency, subjects).
+messaging = Messaging(Base.metadata, idempotency_subjects=True)
 
 TIME_ZONE_SOURCES = ("learner", "city", "default")
 
 
 class User(Base):
-    """A learner. `points` of the seed table belongs to gamification and is not kept here."""
+    """A learner. `points` of the seed table belongs to gamification and is not kept here.
+
+    `full_name`, `phone` and `username` are stored encrypted (academy_users.encryption: the attributes are
+    plain text, the columns hold `v1:<key id>:<ciphertext>`), so no query can compare them; a phone is
+    found through `phone_lookup`, its keyed digest, which setting `phone` keeps up to date.
+    """
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
-    username: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(EncryptedText("users.users.username"))
     # The seed makes full_name and phone NOT NULL; a learner who has not consented to personal-data
     # processing must have nothing stored beyond the Telegram id, so they fill in during registration.
-    full_name: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    full_name: Mapped[str | None] = mapped_column(EncryptedText("users.users.full_name"))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("users.users.phone"))
+    # HMAC-SHA256 of the phone under PHONE_LOOKUP_KEY (hex): support finds a learner by phone through it.
+    phone_lookup: Mapped[str | None] = mapped_column(String(64))
     city: Mapped[str | None] = mapped_column(String(100))
     locale: Mapped[str] = mapped_column(String(8), nullable=False, server_default=text("'ru'"))
     consent_personal_data: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
@@ -67,12 +78,19 @@ class User(Base):
     __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 - SQLAlchemy's declarative hook
     __table_args__ = (
         Index("ix_users_city", "city"),
+        Index("ix_users_phone_lookup", "phone_lookup"),
         CheckConstraint(
             f"time_zone_source IN ({', '.join(repr(source) for source in TIME_ZONE_SOURCES)})",
             name="time_zone_source_known",
         ),
         CheckConstraint("revision > 0", name="revision_positive"),
     )
+
+    @validates("phone")
+    def _keep_phone_lookup(self, _key: str, phone: str | None) -> str | None:
+        # Every ORM path that sets the phone sets its digest with it (a Core INSERT sets both by hand).
+        self.phone_lookup = None if phone is None else installed_key_ring().phone_lookup(phone)
+        return phone
 
 
 class UserAvatar(Base):
@@ -108,14 +126,39 @@ class UserAvatar(Base):
     )
 
 
+AUDIT_REASON_PATTERN = r"^[A-Za-z][A-Za-z0-9]*[-_.:#/][A-Za-z0-9_.:#/-]*$"
+"""Why an entry was made: a reference such as a ticket (`SUP-1234`, `ticket:4711`) or a fixed code
+(`learner_request`, `consent_withdrawn`). ASCII letters, digits and `-_.:#/` only, a letter first and
+a separator inside: no space, `+` or Cyrillic, so neither a name nor a phone fits (the audit log holds
+no personal values)."""
+AUDIT_REASON_MAX_LENGTH = 64
+
+
 class AuditLog(Base):
-    """Who did what to a learner's account (roadmap: audit of user actions)."""
+    """Who did what to a learner's personal data, when and why (roadmap: audit of user actions; 152-ФЗ
+    art. 19 §2 (5): accounting of access; issue 10).
+
+    `actor`: `gateway-bot` (the learner, through the bot), `operator:<name>`, `users:<command>`.
+    `action`: `registered`, `consented`, `profile_read`, `profile_updated`, `phone_lookup`, `exported`,
+    `erased`, `audit_log_read`, `personal_data_reencrypted`, and the avatars' own. `reason`: see
+    AUDIT_REASON_PATTERN (an operator's ticket, the gateway's fixed code). `details`: field names and ids,
+    never values. `user_id` has no foreign key: the entries outlive an erased learner.
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     action: Mapped[str] = mapped_column(String(100), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(AUDIT_REASON_MAX_LENGTH))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (
+        # The query API pages newest first by id, filtered by learner or by actor.
+        Index("ix_audit_log_user_id_id", "user_id", "id"),
+        Index("ix_audit_log_actor_id", "actor", "id"),
+        # The same rule as the API's, in the table: no code path can put a name or a phone in `reason`.
+        CheckConstraint(f"reason ~ '{AUDIT_REASON_PATTERN}'", name="reason_is_a_reference"),
+    )

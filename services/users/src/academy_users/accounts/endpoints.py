@@ -9,8 +9,25 @@ from academy_runtime.ids import TelegramId, UserId
 from fastapi import APIRouter, Depends, Path, Request
 
 from academy_users.accounts import service
-from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
-from academy_users.dependencies import LearnerReader, ProfileEditor, Registrar, SettingsDep, TelegramLookup
+from academy_users.accounts.schemas import (
+    LearnerOut,
+    LearnersFound,
+    PhoneQuery,
+    RegisterLearner,
+    RegistrationOut,
+    UpdateProfile,
+)
+from academy_users.dependencies import (
+    AuditReasonHeader,
+    LearnerReader,
+    PhoneLookup,
+    ProfileEditor,
+    Registrar,
+    RequiredAuditReasonHeader,
+    SettingsDep,
+    TelegramLookup,
+    reason_of,
+)
 from academy_users.models import messaging
 
 router = APIRouter(prefix="/internal/users", tags=["learners"])
@@ -37,26 +54,54 @@ async def register(  # noqa: PLR0917 - FastAPI dependencies
         payload=command.model_dump(mode="json"),
         response_model=RegistrationOut,
         action=lambda: service.register_learner(session, command, actor=caller.actor, settings=settings),
+        subject=_learner_subject,
     )
+
+
+def _learner_subject(answer: RegistrationOut | LearnerOut) -> str:
+    # The stored answer holds the learner's profile: an erasure deletes it with them (by this subject).
+    learner = answer.learner if isinstance(answer, RegistrationOut) else answer
+    return f"user/{learner.id}"
+
+
+@router.post("/lookup-by-phone", response_model=LearnersFound)
+async def lookup_by_phone(
+    query: PhoneQuery, session: SessionDep, caller: PhoneLookup, x_audit_reason: RequiredAuditReasonHeader
+) -> LearnersFound:
+    """Support: the learners with this phone (the number travels in the body, never in a URL or an access
+    log). Found through the phone's keyed digest; each learner found, and a search that finds nobody, is
+    in the audit log with the operator and their `X-Audit-Reason`."""
+    found = await service.find_by_phone(session, query.phone, actor=caller.actor, reason=x_audit_reason)
+    return LearnersFound(learners=found)
 
 
 @router.get("/by-telegram/{telegram_id}", responses=error_responses(404), response_model=LearnerOut)
 async def get_by_telegram_id(
-    telegram_id: Annotated[TelegramId, Path(examples=[880001])], session: SessionDep, caller: TelegramLookup
+    telegram_id: Annotated[TelegramId, Path(examples=[880001])],
+    session: SessionDep,
+    caller: TelegramLookup,
+    x_audit_reason: AuditReasonHeader = None,
 ) -> LearnerOut:
+    """The learner of a Telegram account. An operator gives `X-Audit-Reason`, and the read is audited."""
+    reason = reason_of(caller, x_audit_reason)
     learner = await service.get_learner_by_telegram_id(session, telegram_id)
     if caller.is_operator:
-        service.record_operator_read(session, learner, actor=caller.actor)
+        service.record_operator_read(session, learner, actor=caller.actor, reason=reason, via="telegram_id")
     return learner
 
 
 @router.get("/{user_id}", responses=error_responses(404), response_model=LearnerOut)
 async def get_learner(
-    user_id: Annotated[UserId, Path(examples=[1])], session: SessionDep, caller: LearnerReader
+    user_id: Annotated[UserId, Path(examples=[1])],
+    session: SessionDep,
+    caller: LearnerReader,
+    x_audit_reason: AuditReasonHeader = None,
 ) -> LearnerOut:
+    """A learner by id. An operator gives `X-Audit-Reason`, and the read is audited."""
+    reason = reason_of(caller, x_audit_reason)
     learner = await service.get_learner(session, user_id)
     if caller.is_operator:
-        service.record_operator_read(session, learner, actor=caller.actor)
+        service.record_operator_read(session, learner, actor=caller.actor, reason=reason, via="id")
     return learner
 
 
@@ -69,15 +114,20 @@ async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
     request: Request,
     idempotency_key: IdempotencyKey,
     settings: SettingsDep,
+    x_audit_reason: AuditReasonHeader = None,
 ) -> LearnerOut:
     """Change any of full_name, city, locale, phone, time_zone (null: back to the city's zone);
-    `users.profile_updated.v2` (and `.v1` for its fields) when something changed. A new city brings its
-    zone unless the learner chose one."""
+    `users.profile_updated.v3` when the display name, city, locale or zone changed. A new city brings its
+    zone unless the learner chose one. An operator gives `X-Audit-Reason` (the change is audited with it)."""
+    reason = reason_of(caller, x_audit_reason, service_reason=service.LEARNER_REQUEST)
     return await messaging.idempotency.run(
         session,
         request,
         key=idempotency_key,
         payload=changes.model_dump(mode="json", exclude_unset=True),
         response_model=LearnerOut,
-        action=lambda: service.update_profile(session, user_id, changes, actor=caller.actor, settings=settings),
+        action=lambda: service.update_profile(
+            session, user_id, changes, actor=caller.actor, settings=settings, reason=reason
+        ),
+        subject=f"user/{user_id}",
     )

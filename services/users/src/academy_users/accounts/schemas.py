@@ -170,3 +170,17 @@ class LearnerOut(BaseModel):
 class RegistrationOut(BaseModel):
     learner: LearnerOut
     created: bool = Field(description="True when this call registered the learner")
+
+
+class PhoneQuery(BaseModel):
+    """Query: the learners with this phone (support). In a body, so the number is in no URL or access log."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone": "+79161234561"}]})
+
+    phone: Phone
+
+
+class LearnersFound(BaseModel):
+    """The learners a phone lookup found: usually one, none when nobody has the number."""
+
+    learners: list[LearnerOut]

@@ -8,9 +8,11 @@ Time zone rules (the API and the README say the same):
 - a city the gazetteer does not know leaves the settings' default zone with source `default`, which
   tells the bot to ask.
 
-Every change to a learner bumps `revision` (the model's version counter) and is published as
-`users.profile_updated.v2` with it, and also as `users.profile_updated.v1` while consumers migrate
-when a field v1 carries changed.
+Every change to a learner bumps `revision` (the model's version counter). Subscribers hear of it as
+`users.profile_updated.v3` only when a field v3 carries changed (the display name, city, locale, time
+zone): a new phone, or a new full name with the same display name, publishes nothing, so the revisions
+a subscriber sees may skip numbers. Registrations are `users.user_registered.v3`. Versions 1 and 2 are
+no longer published: they carry the full name (contracts' module docstring; issue 10).
 """
 
 from __future__ import annotations
@@ -21,15 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from academy_contracts import EventData
-from academy_contracts.users import (
-    ProfileField,
-    ProfileFieldV2,
-    ProfileUpdatedV1,
-    ProfileUpdatedV2,
-    TimeZoneSource,
-    UserRegisteredV1,
-    UserRegisteredV2,
-)
+from academy_contracts.users import ProfileFieldV3, ProfileUpdatedV3, TimeZoneSource, UserRegisteredV3
 from academy_runtime.db import transaction
 from academy_runtime.errors import NotFoundError
 from academy_runtime.phones import phone_region
@@ -37,17 +31,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_users import metrics
 from academy_users.accounts.gazetteer import load_gazetteer
-from academy_users.accounts.repository import UserRepository
+from academy_users.accounts.names import display_name
+from academy_users.accounts.repository import UserRepository, audit_code
 from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
 from academy_users.models import User, messaging
 from academy_users.settings import UsersSettings
 
 log = logging.getLogger(__name__)
 
-# The profile fields other services receive in `users.profile_updated.v1`; the phone never leaves users.
-_SHARED_FIELDS: tuple[ProfileField, ...] = ("full_name", "city", "locale")
-_SHARED_FIELDS_V2: tuple[ProfileFieldV2, ...] = ("full_name", "city", "locale", "time_zone")
+# What subscribers hold of a learner (`users.profile_updated.v3`); the full name and the phone never leave users.
+_SHARED_FIELDS: tuple[ProfileFieldV3, ...] = ("display_name", "city", "locale", "time_zone")
 _EDITABLE_FIELDS = ("full_name", "city", "locale", "phone")
+LEARNER_REQUEST = "learner_request"
+"""The audit reason of what the gateway does for the learner who asked (a fixed code, issue 10)."""
 # Event ids derive from (learner, revision, type): a fact told again is the same event, not a second one.
 _EVENT_NAMESPACE = uuid.UUID("6f0b8a52-3c1e-4d7a-9a2b-51c4e8d0f7a3")
 
@@ -68,8 +64,8 @@ async def locate_time_zone(city: str | None, phone: str | None, settings: UsersS
 async def register_learner(
     session: AsyncSession, command: RegisterLearner, *, actor: str, settings: UsersSettings
 ) -> RegistrationOut:
-    """Register the Telegram user who has just consented, once; `users.user_registered.v1` and `.v2` are
-    published only for a new learner. A second registration returns the learner as they are."""
+    """Register the Telegram user who has just consented, once; `users.user_registered.v3` is published
+    only for a new learner. A second registration returns the learner as they are."""
     repo = UserRepository(session)
     consent_at = command.consent.accepted_at.astimezone(UTC)
     if command.time_zone is not None:
@@ -95,14 +91,15 @@ async def register_learner(
         if not existing.consent_personal_data:
             await _complete_registration(session, existing, command, actor=actor, settings=settings)
         return RegistrationOut(learner=LearnerOut.model_validate(existing), created=False)
+    # The Telegram id stays out of the audit (issue 10): the entry names the learner by user id only.
     repo.audit(
         user_id=created.id,
         actor=actor,
         action="registered",
-        details={"telegram_id": command.telegram_id, "consent_version": command.consent.version},
+        details=_consent_details(command.consent.version),
+        reason=LEARNER_REQUEST,
     )
-    for event in _registered_events(created):
-        await _publish(session, created, event)
+    await _publish(session, created, _registered_event(created))
     await session.flush()
     metrics.REGISTRATIONS.inc()
     metrics.TIME_ZONES_SET.labels(source).inc()
@@ -126,28 +123,55 @@ async def _complete_registration(
     if command.time_zone is not None:
         answers["time_zone"] = command.time_zone
     UserRepository(session).audit(
-        user_id=user.id, actor=actor, action="consented", details={"consent_version": command.consent.version}
+        user_id=user.id,
+        actor=actor,
+        action="consented",
+        details=_consent_details(command.consent.version),
+        reason=LEARNER_REQUEST,
     )
-    await _apply_profile_changes(session, user, UpdateProfile(**answers), actor=actor, settings=settings)
+    await _apply_profile_changes(
+        session, user, UpdateProfile(**answers), actor=actor, settings=settings, reason=LEARNER_REQUEST
+    )
+
+
+def _consent_details(version: str) -> dict[str, object]:
+    # The version the gateway sends is a code ("2026-11-01"); a free text there stays on the learner's
+    # row and out of the audit log, which holds names, ids and codes only.
+    code = audit_code(version)
+    return {"consent_version": code} if code is not None else {}
 
 
 async def update_profile(
-    session: AsyncSession, user_id: int, changes: UpdateProfile, *, actor: str, settings: UsersSettings
+    session: AsyncSession,
+    user_id: int,
+    changes: UpdateProfile,
+    *,
+    actor: str,
+    settings: UsersSettings,
+    reason: str | None = None,
 ) -> LearnerOut:
-    """Change the fields given; `users.profile_updated.v2` (and `.v1` when one of its fields changed) and
-    an audit row only when something changed."""
+    """Change the fields given; an audit row (with `reason`: the operator's ticket, or the gateway's
+    `learner_request`) when something changed, and `users.profile_updated.v3` when something subscribers
+    hold changed. NotFoundError (404) for an unknown learner."""
     user = await UserRepository(session).by_id(user_id, for_update=True)
     if user is None:
         raise NotFoundError(f"learner {user_id} not found")
-    await _apply_profile_changes(session, user, changes, actor=actor, settings=settings)
+    await _apply_profile_changes(session, user, changes, actor=actor, settings=settings, reason=reason)
     return LearnerOut.model_validate(user)
 
 
 async def _apply_profile_changes(
-    session: AsyncSession, user: User, changes: UpdateProfile, *, actor: str, settings: UsersSettings
+    session: AsyncSession,
+    user: User,
+    changes: UpdateProfile,
+    *,
+    actor: str,
+    settings: UsersSettings,
+    reason: str | None,
 ) -> None:
     given = changes.model_dump(exclude_unset=True)
     changed = [name for name in _EDITABLE_FIELDS if given.get(name) is not None and getattr(user, name) != given[name]]
+    shown_before = display_name(user.full_name)
     for name in changed:
         setattr(user, name, given[name])
     zone = await _time_zone_after(user, given, city_changed="city" in changed, settings=settings)
@@ -157,7 +181,9 @@ async def _apply_profile_changes(
         metrics.TIME_ZONES_SET.labels(zone[1]).inc()
     if not changed:
         return
-    await _record_change(session, user, changed, actor=actor)
+    if display_name(user.full_name) != shown_before:
+        changed.append("display_name")
+    await _record_change(session, user, changed, actor=actor, reason=reason)
 
 
 async def _time_zone_after(
@@ -172,72 +198,54 @@ async def _time_zone_after(
     return None
 
 
-async def _record_change(session: AsyncSession, user: User, changed: list[str], *, actor: str) -> None:
+async def _record_change(
+    session: AsyncSession, user: User, changed: list[str], *, actor: str, reason: str | None = None
+) -> None:
     user.updated_at = datetime.now(UTC)
     await session.flush()  # the UPDATE bumps `revision`, which the events carry
     # The audit names what changed; values stay out of it (the phone above all).
-    UserRepository(session).audit(user_id=user.id, actor=actor, action="profile_updated", details={"fields": changed})
-    for event in _profile_events(user, changed):
+    UserRepository(session).audit(
+        user_id=user.id, actor=actor, action="profile_updated", details={"fields": changed}, reason=reason
+    )
+    event = _profile_event(user, changed)
+    if event is not None:
         await _publish(session, user, event)
     await session.flush()
 
 
-def _profile_events(user: User, changed: list[str]) -> list[EventData]:
-    phone_changed = "phone" in changed
-    events: list[EventData] = []
-    shared_v1 = tuple(field for field in _SHARED_FIELDS if field in changed)
-    if shared_v1 or phone_changed:  # v1 cannot tell a change of the time zone alone
-        events.append(
-            ProfileUpdatedV1(
-                user_id=user.id,
-                changed_fields=shared_v1,
-                full_name=user.full_name,
-                city=user.city,
-                locale=user.locale,
-                phone_changed=phone_changed,
-                updated_at=user.updated_at,
-            )
-        )
-    events.append(
-        ProfileUpdatedV2(
-            user_id=user.id,
-            telegram_id=user.telegram_id,
-            changed_fields=tuple(field for field in _SHARED_FIELDS_V2 if field in changed),
-            full_name=user.full_name,
-            city=user.city,
-            locale=user.locale,
-            time_zone=user.time_zone,
-            time_zone_source=_time_zone_source(user),
-            phone_changed=phone_changed,
-            revision=user.revision,
-            updated_at=user.updated_at,
-        )
+def _profile_event(user: User, changed: list[str]) -> ProfileUpdatedV3 | None:
+    """`users.profile_updated.v3` for a change of what subscribers hold; None for a change they cannot
+    see (the phone, or a full name whose display name stays the same)."""
+    shared = tuple(field for field in _SHARED_FIELDS if field in changed)
+    if not shared:
+        return None
+    return ProfileUpdatedV3(
+        user_id=user.id,
+        telegram_id=user.telegram_id,
+        changed_fields=shared,
+        display_name=display_name(user.full_name),
+        city=user.city,
+        locale=user.locale,
+        time_zone=user.time_zone,
+        time_zone_source=_time_zone_source(user),
+        revision=user.revision,
+        updated_at=user.updated_at,
     )
-    return events
 
 
-def _registered_events(user: User) -> list[EventData]:
-    # What both versions carry; v2 adds the learner's zone and the row's revision.
-    registered: dict[str, Any] = {
-        "user_id": user.id,
-        "telegram_id": user.telegram_id,
-        "username": user.username,
-        "full_name": user.full_name,
-        "locale": user.locale,
-        "city": user.city,
-        "consent_personal_data": user.consent_personal_data,
-        "consent_version": user.consent_version,
-        "registered_at": user.created_at.astimezone(UTC),
-    }
-    return [
-        UserRegisteredV1(**registered),
-        UserRegisteredV2(
-            **registered,
-            time_zone=user.time_zone,
-            time_zone_source=_time_zone_source(user),
-            revision=user.revision,
-        ),
-    ]
+def _registered_event(user: User) -> UserRegisteredV3:
+    return UserRegisteredV3(
+        user_id=user.id,
+        telegram_id=user.telegram_id,
+        display_name=display_name(user.full_name),
+        locale=user.locale,
+        city=user.city,
+        time_zone=user.time_zone,
+        time_zone_source=_time_zone_source(user),
+        consent_version=user.consent_version,
+        revision=user.revision,
+        registered_at=user.created_at.astimezone(UTC),
+    )
 
 
 def _time_zone_source(user: User) -> TimeZoneSource:
@@ -245,7 +253,13 @@ def _time_zone_source(user: User) -> TimeZoneSource:
 
 
 async def _publish(session: AsyncSession, user: User, event: EventData) -> None:
-    event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{event.event_type}:{user.id}:{user.revision}")
+    await publish_about(session, user.id, user.revision, event)
+
+
+async def publish_about(session: AsyncSession, user_id: int, revision: int, event: EventData) -> None:
+    """Write `event` about learner `user_id` at `revision` to the outbox, with the id derived from (type,
+    learner, revision): the same fact told again is the same event."""
+    event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{event.event_type}:{user_id}:{revision}")
     await messaging.publish(session, event, event_id=event_id, occurred_at=event.occurred_at())
 
 
@@ -276,20 +290,41 @@ async def derive_missing_time_zones(
 
 
 async def get_learner(session: AsyncSession, user_id: int) -> LearnerOut:
+    """The learner `user_id`; NotFoundError (404) when there is none."""
     user = await UserRepository(session).by_id(user_id)
     if user is None:
         raise NotFoundError(f"learner {user_id} not found")
     return LearnerOut.model_validate(user)
 
 
-def record_operator_read(session: AsyncSession, learner: LearnerOut, *, actor: str) -> None:
-    """A person read a learner's personal data (name, phone): the audit log says who (`operator:alice`).
+def record_operator_read(
+    session: AsyncSession, learner: LearnerOut, *, actor: str, reason: str | None, via: str
+) -> None:
+    """A person read a learner's personal data (name, phone): the audit log says who (`operator:alice`),
+    why (`reason`, their ticket) and how they found the learner (`via`: `id`, `telegram_id`, `phone`).
     Services' reads are not recorded: they read on the learner's behalf, every minute."""
-    UserRepository(session).audit(user_id=learner.id, actor=actor, action="profile_read", details={})
+    UserRepository(session).audit(
+        user_id=learner.id, actor=actor, action="profile_read", details={"via": via}, reason=reason
+    )
 
 
 async def get_learner_by_telegram_id(session: AsyncSession, telegram_id: int) -> LearnerOut:
+    """The learner of a Telegram account; NotFoundError (404) when there is none."""
     user = await UserRepository(session).by_telegram_id(telegram_id)
     if user is None:
         raise NotFoundError(f"no learner with telegram id {telegram_id}")
     return LearnerOut.model_validate(user)
+
+
+async def find_by_phone(session: AsyncSession, phone: str, *, actor: str, reason: str) -> list[LearnerOut]:
+    """The learners with this E.164 phone (by its keyed digest), for a support operator: each one found is
+    a `profile_read` (via `phone`) in the audit log, and a search that finds nobody is a `phone_lookup`
+    entry without a learner (someone looked for a number: that too is accounted for)."""
+    found = [LearnerOut.model_validate(user) for user in await UserRepository(session).by_phone(phone)]
+    for learner in found:
+        record_operator_read(session, learner, actor=actor, reason=reason, via="phone")
+    if not found:
+        UserRepository(session).audit(
+            user_id=None, actor=actor, action="phone_lookup", details={"found": 0}, reason=reason
+        )
+    return found
