@@ -591,6 +591,7 @@ def test_placeholder_secrets_only_in_the_base() -> None:
     assert {s["metadata"]["name"] for s in secrets} == {
         "academy-shared-secrets",
         "academy-signing-keys",
+        "academy-personal-data-keys",
         "academy-db-passwords",
         "academy-bus-passwords",
         "academy-postgres-admin",
@@ -735,6 +736,25 @@ def _networks(values: list[str]) -> set[Any]:
     import ipaddress
 
     return {ipaddress.ip_network(v, strict=False) for v in values}
+
+
+PERSONAL_DATA_KEYS = ("PERSONAL_DATA_KEYS", "PERSONAL_DATA_KEY_ID", "PHONE_LOOKUP_KEY")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_only_users_holds_the_personal_data_keys(variant: str) -> None:
+    """Issue 10: the users API, worker and migration Job (which encrypts stored rows) read the keys from
+    their Secret; no other pod of the platform gets them."""
+    objects = render(variant)
+    for obj in objects:
+        for container in containers(obj):
+            env = resolved_env(objects, container)
+            name = obj["metadata"]["name"]
+            if name in {"users-api", "users-worker", "users-migrate"}:
+                for key in PERSONAL_DATA_KEYS:
+                    assert env[key] == f"<secret:academy-personal-data-keys/{key}>", (name, key)
+            else:
+                assert not set(PERSONAL_DATA_KEYS) & env.keys(), f"{name} must not hold the personal-data keys"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -1007,6 +1027,17 @@ def test_compose_gateway_bot_polls_with_the_token_from_the_environment() -> None
         assert env["TELEGRAM_BOT_TOKEN"].startswith("${TELEGRAM_BOT_TOKEN")
         for service in SERVICES[:-1]:
             assert env[f"{schema_of(service).upper()}_URL"] == f"http://{service}:8000"
+
+
+def test_compose_users_takes_the_personal_data_keys_from_the_environment() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        env = service.get("environment") or {}
+        if name in {"users-migrate", "users-api", "users-worker"}:
+            for key in PERSONAL_DATA_KEYS:
+                assert env[key] == f"${{{key}:-}}", (name, key)  # empty: the development keys
+        else:
+            assert not set(PERSONAL_DATA_KEYS) & set(env), f"{name} must not hold the personal-data keys"
 
 
 def test_compose_host_ports_do_not_collide() -> None:

@@ -9,7 +9,9 @@ and each service's settings defaults. A new placeholder in any of them that the 
 
 from __future__ import annotations
 
+import base64
 import importlib
+import json
 import re
 import secrets
 from collections.abc import Iterator
@@ -198,6 +200,9 @@ def production_baseline(cls: type[ServiceSettings]) -> dict[str, Any]:
         "s3_secret_key": SecretStr(secrets.token_urlsafe(30)),
     }
     optional = {
+        # users: the personal-data keys (issue 10), 32 random bytes each
+        "personal_data_keys": SecretStr(json.dumps({"k1": base64.b64encode(secrets.token_bytes(32)).decode()})),
+        "phone_lookup_key": SecretStr(base64.b64encode(secrets.token_bytes(32)).decode()),
         "yookassa_shop_id": str(500_000 + secrets.randbelow(400_000)),
         "yookassa_secret_key": SecretStr("live_" + secrets.token_urlsafe(30)),
         "telegram_bot_token": SecretStr(f"{7_000_000_000 + secrets.randbelow(10**9)}:{secrets.token_urlsafe(26)}"),
