@@ -14,6 +14,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 
+from academy_gateway_bot import redis_keys
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerContext
 from academy_gateway_bot.handlers import (
@@ -62,7 +63,7 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     # The conversation's answers (personal data before registration) expire with an abandoned conversation.
     storage = RedisStorage(
         resources.redis,
-        key_builder=DefaultKeyBuilder(prefix=f"{prefix}fsm"),
+        key_builder=DefaultKeyBuilder(prefix=redis_keys.fsm_prefix(prefix)),
         state_ttl=settings.conversation_ttl_s,
         data_ttl=settings.conversation_ttl_s,
     )

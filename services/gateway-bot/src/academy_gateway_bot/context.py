@@ -19,6 +19,7 @@ from aiogram.types import TelegramObject, User
 from aiogram_i18n import I18nContext
 from redis.asyncio import Redis
 
+from academy_gateway_bot import redis_keys
 from academy_gateway_bot.clients import Account, ServiceClients
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -29,12 +30,13 @@ LEARNER_CACHE_TTL_S = 60
 
 @dataclass(frozen=True)
 class LearnerCtx:
-    """The registered learner behind an update (from the users service)."""
+    """The registered learner behind an update (from the users service), cached in Redis: the display
+    name («Анна П.») only, never the full name (a screen that shows the full name asks users for it)."""
 
     user_id: int
     telegram_id: int
     locale: str
-    full_name: str | None
+    display_name: str | None
     city: str | None
 
     @classmethod
@@ -43,21 +45,21 @@ class LearnerCtx:
             user_id=account.id,
             telegram_id=account.telegram_id,
             locale=account.locale,
-            full_name=account.full_name,
+            # A users service from before display names answers the full name only: its first word, then.
+            display_name=account.display_name or (account.full_name.split()[0] if account.full_name else None),
             city=account.city,
         )
-
-
-def _cache_key(prefix: str, telegram_id: int) -> str:
-    return f"{prefix}tg:learner:{telegram_id}"
 
 
 async def load_learner(redis: Redis, prefix: str, clients: ServiceClients, telegram_id: int) -> LearnerCtx | None:
     """The learner with this Telegram id, or None when they have not registered (not cached: a
     registration must show at once)."""
-    cached = await redis.get(_cache_key(prefix, telegram_id))
+    cached = await redis.get(redis_keys.learner_context(prefix, telegram_id))
     if cached:
-        return LearnerCtx(**json.loads(cached))
+        try:
+            return LearnerCtx(**json.loads(cached))
+        except TypeError:  # cached by an older release (another shape): ask users again
+            pass
     account = await clients.users.find_by_telegram(telegram_id)
     if account is None or not account.consent_personal_data:
         # None, or an account from before consent was asked for: it registers through the conversation.
@@ -68,12 +70,14 @@ async def load_learner(redis: Redis, prefix: str, clients: ServiceClients, teleg
 
 
 async def remember_in_cache(redis: Redis, prefix: str, learner: LearnerCtx) -> None:
-    await redis.set(_cache_key(prefix, learner.telegram_id), json.dumps(asdict(learner)), ex=LEARNER_CACHE_TTL_S)
+    await redis.set(
+        redis_keys.learner_context(prefix, learner.telegram_id), json.dumps(asdict(learner)), ex=LEARNER_CACHE_TTL_S
+    )
 
 
 async def forget_learner(redis: Redis, prefix: str, telegram_id: int) -> None:
     """Drop the cached learner after their profile or language changed."""
-    await redis.delete(_cache_key(prefix, telegram_id))
+    await redis.delete(redis_keys.learner_context(prefix, telegram_id))
 
 
 class LearnerContext(BaseMiddleware):

@@ -1,9 +1,12 @@
 """The learner projection: where, in which language and in which time zone to reach a learner.
 
-Fed by `users.user_registered.v2` / `users.profile_updated.v2` and by the users service's answers
+Fed by `users.user_registered.v3` / `users.profile_updated.v3` and by the users service's answers
 (registration, a profile or language change). Facts arrive in any order, so a row changes only for a
 higher users `revision` (`academy_runtime.projections.upsert_if_newer`): a registration delivered late
-after a broker outage cannot bring back the language the learner has since changed.
+after a broker outage cannot bring back the language the learner has since changed. An erased learner
+(`erased_learners`, see `academy_gateway_bot.erasure`) is never written again: a registration of theirs
+delivered after the erasure changes nothing. The row holds no name (the events' display name is not
+needed to reach anyone).
 """
 
 from __future__ import annotations
@@ -12,17 +15,23 @@ import logging
 from datetime import UTC, datetime
 
 from academy_runtime.db import transaction
+from academy_runtime.locks import hold_named_lock
 from academy_runtime.projections import upsert_if_newer
 from academy_runtime.repository import Repository
 from academy_runtime.resources import Resources
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gateway_bot.clients import Account, ServiceClients
 from academy_gateway_bot.context import LearnerCtx, forget_learner, remember_in_cache
-from academy_gateway_bot.models import Learner
+from academy_gateway_bot.models import ErasedLearner, Learner, NotificationLog, UserState
 
 log = logging.getLogger(__name__)
+
+
+class LearnerErasedError(Exception):
+    """The learner was erased: there is no one to tell anything (a notification of theirs is dropped)."""
 
 
 class LearnerRepository(Repository):
@@ -31,7 +40,18 @@ class LearnerRepository(Repository):
     async def remember(
         self, *, user_id: int, telegram_id: int, locale: str, time_zone: str | None, revision: int
     ) -> bool:
-        """Store the learner as of users `revision`; False when the row already holds a newer one."""
+        """Store the learner as of users `revision`; False when the row already holds a newer one, or
+        the learner was erased.
+
+        A row of another user id with the same Telegram id is an earlier account of the same person,
+        erased (users keeps one live account per Telegram id) before its erasure event got here: the
+        chat is the new account's now, so that row goes."""
+        await self._hold(user_id)
+        if await self.is_erased(user_id):
+            return False
+        await self.session.execute(
+            delete(Learner).where(Learner.telegram_id == telegram_id, Learner.user_id != user_id)
+        )
         values = {
             "user_id": user_id,
             "telegram_id": telegram_id,
@@ -43,6 +63,34 @@ class LearnerRepository(Repository):
 
     async def get(self, user_id: int) -> Learner | None:
         return await self.one_or_none(select(Learner).where(Learner.user_id == user_id))
+
+    async def is_erased(self, user_id: int) -> bool:
+        """Whether the learner `user_id` was erased (their tombstone is here)."""
+        found = await self.session.execute(select(ErasedLearner.user_id).where(ErasedLearner.user_id == user_id))
+        return found.first() is not None
+
+    async def erase(self, user_id: int, *, erased_at: datetime, telegram_id: int | None = None) -> int | None:
+        """Delete what the gateway's tables hold of the learner — the `learners` row, the `user_states`
+        row, the `notification_log` (it keeps the texts sent to them) — and leave the tombstone. Returns the
+        Telegram id the row named (else `telegram_id`, the caller's own knowledge), None when neither
+        knows it. Idempotent: a second call finds nothing and keeps the first tombstone."""
+        await self._hold(user_id)
+        row = await self.get(user_id)
+        known = row.telegram_id if row is not None else telegram_id
+        await self.session.execute(delete(Learner).where(Learner.user_id == user_id))
+        states = [UserState.user_id == user_id]
+        if known is not None:
+            states.append(UserState.telegram_id == known)
+        await self.session.execute(delete(UserState).where(or_(*states)))
+        await self.session.execute(delete(NotificationLog).where(NotificationLog.user_id == user_id))
+        tombstone = insert(ErasedLearner).values(user_id=user_id, erased_at=erased_at)
+        await self.session.execute(tombstone.on_conflict_do_nothing(index_elements=[ErasedLearner.user_id]))
+        return known
+
+    async def _hold(self, user_id: int) -> None:
+        """One writer of a learner's row at a time: a registration and an erasure of the same id take
+        turns, so the registration either sees the tombstone or is deleted by the erasure."""
+        await hold_named_lock(self.session, f"gateway-bot:learner:{user_id}")
 
     async def mark_blocked(self, user_id: int) -> None:
         """Telegram answered 403 (the learner blocked the bot, or deleted their account)."""
@@ -84,14 +132,18 @@ async def learner_changed(resources: Resources, account: Account) -> LearnerCtx:
 
 
 async def find_learner(session: AsyncSession, clients: ServiceClients, user_id: int) -> Learner:
-    """The projection row, filled from the users service when its event has not arrived yet."""
+    """The projection row, filled from the users service when its event has not arrived yet.
+    Raises `LearnerErasedError` for an erased learner, `NotFoundError` when users knows no such id."""
     learners = LearnerRepository(session)
     learner = await learners.get(user_id)
     if learner is not None:
         return learner
+    if await learners.is_erased(user_id):
+        raise LearnerErasedError(user_id)
     await _remember_account(learners, await clients.users.account(user_id))
     found = await learners.get(user_id)
-    assert found is not None
+    if found is None:  # erased while users was asked
+        raise LearnerErasedError(user_id)
     return found
 
 

@@ -14,7 +14,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from redis.asyncio import Redis
 
-from academy_gateway_bot import metrics
+from academy_gateway_bot import metrics, redis_keys
 from academy_gateway_bot.i18n import _
 from academy_gateway_bot.learners import mark_reachable
 
@@ -52,6 +52,13 @@ def update_identity(update: Update) -> str:
     return f"{kind}:{hashlib.sha256(content.encode()).hexdigest()[:32]}"
 
 
+def identity_digest(identity: str) -> str:
+    """The update's identity as 128 bits of SHA-256: what names it in Redis and in the services'
+    idempotency keys, which then hold no chat id (a learner's Telegram id is personal data, and the
+    services keep idempotency keys with payments and audit entries long after the learner is erased)."""
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
 class UpdateDeduplication(BaseMiddleware):
     """Handle each update once, even when a webhook is retried or two processes poll.
 
@@ -59,7 +66,8 @@ class UpdateDeduplication(BaseMiddleware):
     claim so Telegram's retry is handled. Every command the update causes carries an idempotency key
     derived from it, so even a lost claim cannot make a service act twice. Both are derived from
     `update_identity`, never from `update_id` alone, so they cannot collide after the update counter
-    restarts (a restarted Bot API server, or Telegram after a quiet week).
+    restarts (a restarted Bot API server, or Telegram after a quiet week); both carry its digest
+    (`identity_digest`), not the identity, which names the chat.
     """
 
     def __init__(self, redis: Redis, prefix: str) -> None:
@@ -69,12 +77,12 @@ class UpdateDeduplication(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         bot = data["bot"]
-        identity = update_identity(event)
-        key = f"{self.prefix}tg:update:{bot.id}:{identity}"
+        digest = identity_digest(update_identity(event))
+        key = redis_keys.update_handled(self.prefix, bot.id, digest)
         if not await self.redis.set(key, "processing", nx=True, ex=_CLAIM_TTL_S):
             metrics.UPDATES.labels("duplicate").inc()
             return None
-        data["idempotency_key"] = f"tg:{bot.id}:{identity}"
+        data["idempotency_key"] = f"tg:{bot.id}:{digest}"
         try:
             result = await handler(event, data)
         except BaseException:
@@ -103,7 +111,7 @@ class Throttling(BaseMiddleware):
         user = data.get("event_from_user")
         if user is None or _records_money(event):
             return await handler(event, data)
-        key = f"{self.prefix}tg:throttle:{user.id}"
+        key = redis_keys.throttle(self.prefix, user.id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, 60, nx=True)

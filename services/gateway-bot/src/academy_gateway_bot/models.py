@@ -21,7 +21,8 @@ messaging = Messaging(Base.metadata)
 
 
 class Learner(Base):
-    """Projection of users.user_registered / profile_updated (v2): where and how to reach a learner."""
+    """Projection of users.user_registered / profile_updated (v3): where and how to reach a learner.
+    Holds no name: the bot reads names from the users service when it shows them."""
 
     __tablename__ = "learners"
 
@@ -38,6 +39,18 @@ class Learner(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
+
+
+class ErasedLearner(Base):
+    """A learner the users service erased (`users.user_erased.v2`, or the bot's own erasure flow): a
+    tombstone of the user id alone, no personal data. A registration or profile event of this id that
+    arrives late (events come in any order) must not bring the `learners` row back; a new registration
+    of the same person is a new user id (152-ФЗ art. 21 §5: the data is destroyed, not hidden)."""
+
+    __tablename__ = "erased_learners"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class UserState(Base):

@@ -18,7 +18,7 @@ from academy_runtime.resources import Resources
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message, PreCheckoutQuery
 
-from academy_gateway_bot import keyboards
+from academy_gateway_bot import keyboards, redis_keys
 from academy_gateway_bot.callbacks import BuyCb, CourseCb
 from academy_gateway_bot.clients import ServiceClients, StarsInvoice, StarsPaymentOutcome
 from academy_gateway_bot.context import LearnerCtx, load_learner
@@ -43,7 +43,7 @@ INVOICE_PRESS_WINDOW_S = 10
 async def first_press(resources: Resources, telegram_id: int, what: str) -> bool:
     """True for the first press of a button that sends something new within the window (Redis, so
     every gateway process agrees)."""
-    key = f"{resources.settings.redis_prefix}tg:press:{telegram_id}:{what}"
+    key = redis_keys.press(resources.settings.redis_prefix, telegram_id, what)
     return bool(await resources.redis.set(key, "1", nx=True, ex=INVOICE_PRESS_WINDOW_S))
 
 

@@ -279,7 +279,7 @@ async def city_given(
     )
     learner = await learner_changed(resources, registration.learner)
     await state.clear()  # the answers are with the users service now; nothing stays in Redis
-    first_name = html.escape((learner.full_name or user.first_name).split()[0])
+    first_name = html.escape((learner.display_name or data["full_name"] or user.first_name).split()[0])
     key = "welcome-new" if registration.created else "welcome-back"
     await show_main_menu(message, _(key, name=first_name))
 

@@ -27,7 +27,7 @@ async def start(message: Message, learner: LearnerCtx | None, state: FSMContext,
     if learner is not None:
         # Writing to the bot means it can write back: a learner marked blocked (403) is reachable again.
         await mark_reachable(resources, user.id, reachable=True)
-        name = html.escape((learner.full_name or user.first_name).split()[0])
+        name = html.escape((learner.display_name or user.first_name).split()[0])
         await show_main_menu(message, _("welcome-back", name=name))
         return
     settings = resources.settings_as(GatewaySettings)

@@ -25,7 +25,7 @@ from typing import Any
 from academy_contracts.billing import BalanceChangedV1, BalanceLowV1, PaymentFailedV1, PurchaseRefundedV1
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, CourseEnrolledV1, LearnerInactiveV1
-from academy_contracts.users import ProfileUpdatedV2, UserRegisteredV2
+from academy_contracts.users import ProfileUpdatedV3, UserErasedV2, UserRegisteredV3
 from academy_runtime.consumer import Consumer, EventContext
 from academy_runtime.errors import NotFoundError
 from aiogram.exceptions import TelegramBadRequest
@@ -33,8 +33,9 @@ from aiogram.types import InlineKeyboardMarkup
 
 from academy_gateway_bot import keyboards
 from academy_gateway_bot.clients import ServiceClients
+from academy_gateway_bot.erasure import forget_erased_learner
 from academy_gateway_bot.i18n import _, current_locale, use_locale
-from academy_gateway_bot.learners import LearnerRepository, find_learner
+from academy_gateway_bot.learners import LearnerErasedError, LearnerRepository, find_learner
 from academy_gateway_bot.notifications.repository import NotificationRepository
 from academy_gateway_bot.notifications.sender import LearnerUnreachableError
 from academy_gateway_bot.runtime import bot_runtime
@@ -46,10 +47,12 @@ learner_directory = Consumer("learner-directory")
 notifications = Consumer("notifications")
 
 
-@learner_directory.on(UserRegisteredV2)
-async def remember_registered_learner(ctx: EventContext, event: UserRegisteredV2) -> None:
-    """v2, not v1: it carries the users `revision`, so a registration delivered after a later profile
-    change is recognised as older and changes nothing (users publishes both during the transition)."""
+@learner_directory.on(UserRegisteredV3)
+async def remember_registered_learner(ctx: EventContext, event: UserRegisteredV3) -> None:
+    """v3 (users publishes only v3 from issue 10 on): it carries the users `revision`, so a registration
+    delivered after a later profile change is recognised as older and changes nothing; one delivered
+    after the learner's erasure changes nothing either. Its display name is not kept: the projection
+    reaches learners, it does not name them."""
     await LearnerRepository(ctx.session).remember(
         user_id=event.user_id,
         telegram_id=event.telegram_id,
@@ -59,14 +62,26 @@ async def remember_registered_learner(ctx: EventContext, event: UserRegisteredV2
     )
 
 
-@learner_directory.on(ProfileUpdatedV2)
-async def remember_updated_learner(ctx: EventContext, event: ProfileUpdatedV2) -> None:
+@learner_directory.on(ProfileUpdatedV3)
+async def remember_updated_learner(ctx: EventContext, event: ProfileUpdatedV3) -> None:
+    """The same revision rule as the registration (v3 revisions may skip numbers: a change of the phone
+    alone is not published)."""
     await LearnerRepository(ctx.session).remember(
         user_id=event.user_id,
         telegram_id=event.telegram_id,
         locale=event.locale,
         time_zone=event.time_zone,
         revision=event.revision,
+    )
+
+
+@learner_directory.on(UserErasedV2)
+async def forget_erased(ctx: EventContext, event: UserErasedV2) -> None:
+    """The learner was erased (by the bot's own flow, which has forgotten them already, or elsewhere):
+    their rows, their chat's conversation and every Redis key of theirs go, a tombstone of the id stays."""
+    settings = ctx.resources.settings
+    await forget_erased_learner(
+        ctx.session, ctx.resources.redis, settings.redis_prefix, event.user_id, erased_at=event.erased_at
     )
 
 
@@ -377,6 +392,8 @@ async def wait_for_turn(
     Bounded: after `_TURN_WAIT_S` the event goes back to the retry queues; on the attempt before the last
     one it goes on regardless, so a predecessor that never comes delays what follows, never silences it.
     """
+    if await LearnerRepository(ctx.session).is_erased(user_id):
+        return  # nothing will be told (`deliver` drops it): nothing to wait for
     repo = NotificationRepository(ctx.session)
     deadline = asyncio.get_running_loop().time() + _TURN_WAIT_S
     pause, longest_pause = _TURN_POLL_S
@@ -408,7 +425,11 @@ async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render,
     about it is not told again, even when another event brings the same fact.
     """
     runtime = bot_runtime(ctx.resources)
-    learner = await find_learner(ctx.session, runtime.clients, user_id)
+    try:
+        learner = await find_learner(ctx.session, runtime.clients, user_id)
+    except LearnerErasedError:
+        log.info("notification of an erased learner dropped", extra={"user_id": user_id, "kind": kind})
+        return
     log_entries = NotificationRepository(ctx.session)
     if once:
         await log_entries.hold_fact(user_id, kind)

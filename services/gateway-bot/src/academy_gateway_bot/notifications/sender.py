@@ -20,7 +20,7 @@ from aiogram.types import Message
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from academy_gateway_bot import metrics
+from academy_gateway_bot import metrics, redis_keys
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,8 @@ class NotificationSender:
 
     async def _acquire(self, chat_id: int) -> None:
         """Wait until both the global and the chat's sliding one-second window have room."""
-        global_key = f"{self.prefix}tg:rate:global"
-        chat_key = f"{self.prefix}tg:rate:chat:{chat_id}"
+        global_key = redis_keys.global_send_window(self.prefix)
+        chat_key = redis_keys.chat_send_window(self.prefix, chat_id)
         while True:
             wait_ms = await self._reserve(
                 keys=[global_key, chat_key],
