@@ -1,11 +1,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 # A lesson video is minutes long; a day of watch time is garbage, not a record.
 MAX_WATCH_SECONDS = 86_400
+
+
+def _a_json_number(value: object) -> object:
+    """Refuse `true`/`false` and text where the schema says integer: pydantic's lax mode reads `true` as 1
+    and `"5"` as 5, which the API test rightly calls a schema-violating request accepted. An integral
+    number (`540`, `540.0`) is what JSON Schema's integer is, and passes."""
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a valid integer")  # noqa: TRY004 - pydantic turns it into a 422
+    return value
+
+
+Seconds = Annotated[int, Field(ge=0, le=MAX_WATCH_SECONDS), BeforeValidator(_a_json_number)]
+"""Seconds of a lesson's video, a whole number from 0 to a day."""
 
 
 class CompleteLesson(BaseModel):
@@ -13,7 +27,7 @@ class CompleteLesson(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"watch_time": 540}]})
 
-    watch_time: int | None = Field(default=None, ge=0, le=MAX_WATCH_SECONDS)
+    watch_time: Seconds | None = None
 
 
 class RecordWatchTime(BaseModel):
@@ -21,7 +35,7 @@ class RecordWatchTime(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seconds": 300}]})
 
-    seconds: int = Field(ge=0, le=MAX_WATCH_SECONDS)
+    seconds: Seconds
 
 
 class LessonState(BaseModel):
