@@ -70,14 +70,14 @@ async def _events(resources, user_id: int) -> list[tuple[str, dict]]:
     return [(row.event_type, row.payload["data"]) for row in rows if row.payload["data"]["user_id"] == user_id]
 
 
-async def _audit(resources, user_id: int) -> list[tuple[str, str, dict]]:
+async def _audit(resources, user_id: int) -> list[tuple[str, str, dict, str | None]]:
     async with resources.sessionmaker() as session:
         stmt = (
-            select(AuditLog.actor, AuditLog.action, AuditLog.details)
+            select(AuditLog.actor, AuditLog.action, AuditLog.details, AuditLog.reason)
             .where(AuditLog.user_id == user_id, AuditLog.action.like("avatar%"))
             .order_by(AuditLog.id)
         )
-        return [(row.actor, row.action, row.details) for row in (await session.execute(stmt)).all()]
+        return [(row.actor, row.action, row.details, row.reason) for row in (await session.execute(stmt)).all()]
 
 
 async def _rows(resources, user_id: int) -> int:
@@ -160,9 +160,9 @@ async def test_history_newest_first_going_back_and_the_events(api, resources):
         "updated_at": None,
     }
     assert await _audit(resources, user_id) == [
-        ("gateway-bot", "avatar_set", {"avatar_id": first["id"]}),
-        ("gateway-bot", "avatar_set", {"avatar_id": second["id"]}),
-        ("gateway-bot", "avatar_restored", {"avatar_id": first["id"]}),
+        ("gateway-bot", "avatar_set", {"avatar_id": first["id"]}, "learner_request"),
+        ("gateway-bot", "avatar_set", {"avatar_id": second["id"]}, "learner_request"),
+        ("gateway-bot", "avatar_restored", {"avatar_id": first["id"]}, "learner_request"),
     ]
 
 
@@ -188,7 +188,12 @@ async def test_deleting_the_current_avatar_leaves_none_current(api, resources):
     assert kind == "users.avatar_removed.v1"
     assert set(data) == {"user_id", "avatar_id", "removed_at"}
     assert data["avatar_id"] == removed["id"]
-    assert (await _audit(resources, user_id))[-1] == ("gateway-bot", "avatar_removed", {"avatar_id": removed["id"]})
+    assert (await _audit(resources, user_id))[-1] == (
+        "gateway-bot",
+        "avatar_removed",
+        {"avatar_id": removed["id"]},
+        "learner_request",
+    )
     # The learner can go back to the one kept.
     back = await api.put(f"/internal/users/{user_id}/avatars/current", json={"avatar_id": kept["id"]})
     assert back.status_code == 200
@@ -298,6 +303,11 @@ async def test_an_idempotency_key_sets_the_avatar_once(api, resources):
     assert other.status_code == 422
     assert await _rows(resources, user_id) == 1
     assert len(await _events(resources, user_id)) == 1
+    # The stored answer names its learner, so that an erasure deletes it with them.
+    table = messaging.idempotency.table
+    async with resources.sessionmaker() as session:
+        subject = (await session.execute(select(table.c.subject).where(table.c.key == "avatar-7008"))).scalar_one()
+    assert subject == f"user/{user_id}"
 
 
 class FailedLaterError(Exception):
@@ -314,6 +324,7 @@ async def _set_then_fail(resources, user_id: int) -> None:
             content_type=PNG,
             max_pixels=40_000_000,
             actor="gateway-bot",
+            reason="learner_request",
         )
         assert len(await _objects(resources, user_id)) == 3  # stored before the row is committed
         raise FailedLaterError
@@ -343,19 +354,25 @@ async def test_who_may_see_and_change_avatars(api, service, resources, platform)
     async with api_client(service, resources, finance) as fin:
         assert (await fin.get(f"/internal/users/{user_id}/avatar")).status_code == 403
     olga = operator_token(platform, name="olga", roles=("support",), audience="users")
+    why = {"x-audit-reason": "SUP-1234"}
     async with api_client(service, resources, olga) as support:
-        assert (await support.get(f"/internal/users/{user_id}/avatars")).status_code == 200
-        assert (await support.get(f"/internal/users/{user_id}/avatars/{avatar['id']}/image")).status_code == 200
+        # An operator says why, or sees nothing.
+        unexplained = await support.get(f"/internal/users/{user_id}/avatars")
+        assert unexplained.status_code == 422
+        assert unexplained.json()["error"]["code"] == "audit_reason_required"
+        assert (await support.get(f"/internal/users/{user_id}/avatars", headers=why)).status_code == 200
+        image = await support.get(f"/internal/users/{user_id}/avatars/{avatar['id']}/image", headers=why)
+        assert image.status_code == 200
         restore = await support.put(f"/internal/users/{user_id}/avatars/current", json={"avatar_id": avatar["id"]})
         assert restore.status_code == 403
-        assert (await support.delete(f"/internal/users/{user_id}/avatars/current")).status_code == 204
+        assert (await support.delete(f"/internal/users/{user_id}/avatars/current", headers=why)).status_code == 204
 
-    # A person's look is recorded by name; the services' reads are not. Ids only, never image data.
+    # A person's look is recorded by name and reason; the services' reads are not. Ids only, never image data.
     assert await _audit(resources, user_id) == [
-        ("gateway-bot", "avatar_set", {"avatar_id": avatar["id"]}),
-        ("operator:olga", "avatars_read", {}),
-        ("operator:olga", "avatars_read", {"avatar_id": avatar["id"]}),
-        ("operator:olga", "avatar_removed", {"avatar_id": avatar["id"]}),
+        ("gateway-bot", "avatar_set", {"avatar_id": avatar["id"]}, "learner_request"),
+        ("operator:olga", "avatars_read", {}, "SUP-1234"),
+        ("operator:olga", "avatars_read", {"avatar_id": avatar["id"]}, "SUP-1234"),
+        ("operator:olga", "avatar_removed", {"avatar_id": avatar["id"]}, "SUP-1234"),
     ]
 
 

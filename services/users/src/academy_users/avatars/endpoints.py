@@ -16,10 +16,11 @@ from academy_runtime.settings import ServiceSettings, settings_as
 from academy_runtime.storage import object_storage
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
+from academy_users.accounts.service import LEARNER_REQUEST
 from academy_users.avatars import service
 from academy_users.avatars.images import ACCEPTED_TYPES, OUTPUT_CONTENT_TYPE
 from academy_users.avatars.schemas import AvatarOut, AvatarSize, SetCurrentAvatar
-from academy_users.dependencies import SettingsDep
+from academy_users.dependencies import AuditReasonHeader, SettingsDep, reason_of
 from academy_users.models import messaging
 from academy_users.settings import UsersSettings
 
@@ -28,8 +29,8 @@ from academy_users.settings import UsersSettings
 router = APIRouter(prefix="/internal/users", tags=["avatars"])
 
 # Who may call (issue 9 §2): the learner acts through the gateway; support operators may look at a
-# learner's avatars and delete the current one (an operator's look is in the audit log); progress puts the
-# current small image on the transcript PDF.
+# learner's avatars and delete the current one, saying why (`X-Audit-Reason`, in the audit log with their
+# name); progress puts the current small image on the transcript PDF.
 AvatarChanger = Annotated[Caller, accepts("gateway-bot")]
 """Setting an avatar and going back to an earlier one: the learner's own choices, through the gateway."""
 AvatarRemover = Annotated[Caller, accepts("gateway-bot", roles=("support",))]
@@ -118,7 +119,10 @@ async def upload_avatar(  # noqa: PLR0917 - FastAPI dependencies
             content_type=content_type,
             max_pixels=settings.avatar_max_pixels,
             actor=caller.actor,
+            reason=LEARNER_REQUEST,
         ),
+        # The stored answer and request digest are about the learner: an erasure deletes them with them.
+        subject=f"user/{user_id}",
     )
 
 
@@ -127,12 +131,15 @@ async def upload_avatar(  # noqa: PLR0917 - FastAPI dependencies
     response_model=list[AvatarOut],
     responses=error_responses(404, s404="`learner_not_found`: no such learner."),
 )
-async def list_avatars(user_id: LearnerPath, session: SessionDep, caller: AvatarHistoryReader) -> list[AvatarOut]:
+async def list_avatars(
+    user_id: LearnerPath, session: SessionDep, caller: AvatarHistoryReader, x_audit_reason: AuditReasonHeader = None
+) -> list[AvatarOut]:
     """The learner's avatars, newest first (at most one `is_current`; none after the current one was
-    deleted)."""
+    deleted). An operator gives `X-Audit-Reason`, and the look is audited."""
+    reason = reason_of(caller, x_audit_reason)
     avatars = await service.list_avatars(session, user_id)
     if caller.is_operator:
-        service.record_operator_read(session, user_id=user_id, actor=caller.actor)
+        service.record_operator_read(session, user_id=user_id, actor=caller.actor, reason=reason)
     return avatars
 
 
@@ -148,13 +155,16 @@ async def avatar_image(  # noqa: PLR0917 - FastAPI dependencies
     caller: AvatarHistoryReader,
     resources: ResourcesDep,
     size: SizeQuery = "large",
+    x_audit_reason: AuditReasonHeader = None,
 ) -> Response:
-    """One avatar of the learner's history as a WEBP image (`image/webp`)."""
+    """One avatar of the learner's history as a WEBP image (`image/webp`). An operator gives
+    `X-Audit-Reason`, and the look is audited."""
+    reason = reason_of(caller, x_audit_reason)
     shown, image = await service.avatar_image(
         session, object_storage(resources), user_id=user_id, avatar_id=avatar_id, size=size
     )
     if caller.is_operator:
-        service.record_operator_read(session, user_id=user_id, actor=caller.actor, avatar_id=shown)
+        service.record_operator_read(session, user_id=user_id, actor=caller.actor, reason=reason, avatar_id=shown)
     return Response(content=image, media_type=OUTPUT_CONTENT_TYPE)
 
 
@@ -171,20 +181,23 @@ async def avatar_image(  # noqa: PLR0917 - FastAPI dependencies
         ),
     },
 )
-async def current_avatar_image(
+async def current_avatar_image(  # noqa: PLR0917 - FastAPI dependencies
     user_id: LearnerPath,
     session: SessionDep,
     caller: CurrentAvatarReader,
     resources: ResourcesDep,
     size: SizeQuery = "large",
+    x_audit_reason: AuditReasonHeader = None,
 ) -> Response:
     """The learner's current avatar as a WEBP image (`image/webp`); 404 `avatar_not_found` when they have
-    none. Progress puts `size=small` on the transcript PDF."""
+    none. Progress puts `size=small` on the transcript PDF. An operator gives `X-Audit-Reason`, and the
+    look is audited."""
+    reason = reason_of(caller, x_audit_reason)
     shown, image = await service.avatar_image(
         session, object_storage(resources), user_id=user_id, avatar_id=None, size=size
     )
     if caller.is_operator:
-        service.record_operator_read(session, user_id=user_id, actor=caller.actor, avatar_id=shown)
+        service.record_operator_read(session, user_id=user_id, actor=caller.actor, reason=reason, avatar_id=shown)
     return Response(content=image, media_type=OUTPUT_CONTENT_TYPE)
 
 
@@ -198,7 +211,9 @@ async def restore_avatar(
 ) -> AvatarOut:
     """Go back to an earlier avatar of the learner: it becomes the current one (`users.avatar_updated.v1`).
     Already current: answered as it is, nothing published."""
-    return await service.restore_avatar(session, user_id=user_id, avatar_id=command.avatar_id, actor=caller.actor)
+    return await service.restore_avatar(
+        session, user_id=user_id, avatar_id=command.avatar_id, actor=caller.actor, reason=LEARNER_REQUEST
+    )
 
 
 @router.delete(
@@ -213,9 +228,17 @@ async def restore_avatar(
     ),
 )
 async def delete_current_avatar(
-    user_id: LearnerPath, session: SessionDep, caller: AvatarRemover, resources: ResourcesDep
+    user_id: LearnerPath,
+    session: SessionDep,
+    caller: AvatarRemover,
+    resources: ResourcesDep,
+    x_audit_reason: AuditReasonHeader = None,
 ) -> Response:
     """Delete the learner's current avatar: its row and its images are gone, and no avatar is current
-    until they set or go back to one (`users.avatar_removed.v1`). The rest of the history stays."""
-    await service.remove_current_avatar(session, object_storage(resources), user_id=user_id, actor=caller.actor)
+    until they set or go back to one (`users.avatar_removed.v1`). The rest of the history stays. An
+    operator gives `X-Audit-Reason` (the deletion is audited with it)."""
+    reason = reason_of(caller, x_audit_reason, service_reason=LEARNER_REQUEST)
+    await service.remove_current_avatar(
+        session, object_storage(resources), user_id=user_id, actor=caller.actor, reason=reason
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -15,7 +15,8 @@ Order of S3 and PostgreSQL, so that neither holds what the other does not know o
 Every change publishes through the outbox, in the same transaction: `users.avatar_updated.v1` when an
 avatar becomes current (set, or gone back to), `users.avatar_removed.v1` when the current one is deleted;
 and writes an audit entry (`avatar_set`, `avatar_restored`, `avatar_removed`; an operator's look at a
-learner's avatars is `avatars_read`) whose details hold ids only.
+learner's avatars is `avatars_read`) whose details hold ids only, with its reason: `learner_request` for
+the learner's own changes through the gateway, an operator's `X-Audit-Reason` (their ticket).
 """
 
 from __future__ import annotations
@@ -92,10 +93,11 @@ async def set_avatar(
     content_type: str | None,
     max_pixels: int,
     actor: str,
+    reason: str | None,
 ) -> AvatarOut:
     """Check and process an upload (academy_users.avatars.images), store it and make it the learner's
     current avatar; the previous one stays in the history. `data` is the body as sent, `content_type` its
-    declared type, `max_pixels` AVATAR_MAX_PIXELS.
+    declared type, `max_pixels` AVATAR_MAX_PIXELS; `actor` and `reason` go into the audit entry.
 
     Raises LearnerNotFoundError (404), the images module's refusals (415/422), DependencyUnavailableError
     (503) when S3 cannot be reached (nothing is kept then).
@@ -131,7 +133,9 @@ async def set_avatar(
         )
     )
     await session.refresh(avatar)  # created_at and updated_at, set by the database
-    UserRepository(session).audit(user_id=user_id, actor=actor, action="avatar_set", details={"avatar_id": avatar_id})
+    UserRepository(session).audit(
+        user_id=user_id, actor=actor, action="avatar_set", details={"avatar_id": avatar_id}, reason=reason
+    )
     await _publish(session, _updated(avatar, at=avatar.created_at), event_id=_event_id("set", avatar_id))
     metrics.AVATAR_UPLOADS.labels("accepted").inc()
     return AvatarOut.model_validate(avatar)
@@ -161,7 +165,9 @@ async def list_avatars(session: AsyncSession, user_id: int) -> list[AvatarOut]:
     return await avatar_history(session, user_id)
 
 
-async def restore_avatar(session: AsyncSession, *, user_id: int, avatar_id: int, actor: str) -> AvatarOut:
+async def restore_avatar(
+    session: AsyncSession, *, user_id: int, avatar_id: int, actor: str, reason: str | None
+) -> AvatarOut:
     """Make an earlier avatar of the learner current again (the one current until now stays in the
     history). Nothing changes, and nothing is published, when it is current already. Raises
     LearnerNotFoundError, AvatarNotFoundError (not one of this learner's avatars)."""
@@ -176,14 +182,16 @@ async def restore_avatar(session: AsyncSession, *, user_id: int, avatar_id: int,
     avatar.is_current = True
     await session.flush()
     UserRepository(session).audit(
-        user_id=user_id, actor=actor, action="avatar_restored", details={"avatar_id": avatar_id}
+        user_id=user_id, actor=actor, action="avatar_restored", details={"avatar_id": avatar_id}, reason=reason
     )
     # Going back to an avatar can happen many times: each is a fact of its own.
     await _publish(session, _updated(avatar, at=datetime.now(UTC)), event_id=uuid.uuid4())
     return AvatarOut.model_validate(avatar)
 
 
-async def remove_current_avatar(session: AsyncSession, storage: ObjectStorage, *, user_id: int, actor: str) -> int:
+async def remove_current_avatar(
+    session: AsyncSession, storage: ObjectStorage, *, user_id: int, actor: str, reason: str | None
+) -> int:
     """Delete the learner's current avatar, its row and its three objects; afterwards no avatar is
     current (going back to an earlier one is the learner's choice). Returns its id. Raises
     LearnerNotFoundError, AvatarNotFoundError (no current avatar), DependencyUnavailableError (S3 down:
@@ -197,7 +205,7 @@ async def remove_current_avatar(session: AsyncSession, storage: ObjectStorage, *
     await session.delete(avatar)
     await session.flush()
     UserRepository(session).audit(
-        user_id=user_id, actor=actor, action="avatar_removed", details={"avatar_id": avatar_id}
+        user_id=user_id, actor=actor, action="avatar_removed", details={"avatar_id": avatar_id}, reason=reason
     )
     removed = AvatarRemovedV1(user_id=user_id, avatar_id=avatar_id, removed_at=datetime.now(UTC))
     await _publish(session, removed, event_id=_event_id("removed", avatar_id))
@@ -229,11 +237,14 @@ async def avatar_image(
         raise DependencyUnavailableError("object storage is unavailable; try again later") from exc
 
 
-def record_operator_read(session: AsyncSession, *, user_id: int, actor: str, avatar_id: int | None = None) -> None:
-    """A person looked at a learner's avatars (a photo is personal data): the audit log says who. The
-    services' reads (the gateway showing the learner their own, progress's transcript) are not recorded."""
+def record_operator_read(
+    session: AsyncSession, *, user_id: int, actor: str, reason: str | None, avatar_id: int | None = None
+) -> None:
+    """A person looked at a learner's avatars (a photo is personal data): the audit log says who and why
+    (`reason`, their ticket). The services' reads (the gateway showing the learner their own, progress's
+    transcript) are not recorded."""
     details: dict[str, object] = {} if avatar_id is None else {"avatar_id": avatar_id}
-    UserRepository(session).audit(user_id=user_id, actor=actor, action="avatars_read", details=details)
+    UserRepository(session).audit(user_id=user_id, actor=actor, action="avatars_read", details=details, reason=reason)
 
 
 async def erase_avatars(session: AsyncSession, storage: ObjectStorage, user_id: int) -> int:
