@@ -35,6 +35,8 @@ def test_billing_gets_the_yookassa_emulator_and_the_gateways_telegram_settings(t
     assert stack.yookassa_url == "http://127.0.0.1:18181"
     # Billing asks the users service for a receipt's phone, wherever the stack put it.
     assert billing["USERS_URL"] == gateway["USERS_URL"] == stack.api_url("users")
+    # Progress asks it for the learner's avatar on a transcript.
+    assert stack.service_env("progress")["USERS_URL"] == stack.api_url("users")
     assert stack.yookassa_notification_url == f"{stack.api_url('billing')}/webhooks/yookassa"
     assert "YOOKASSA_API_URL" not in stack.service_env("users")
 

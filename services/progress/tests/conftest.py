@@ -1,12 +1,16 @@
 import asyncio
 import inspect
+import io
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+import uvicorn
 from academy_contracts import (
     CloudEvent,
     CourseLesson,
@@ -14,15 +18,20 @@ from academy_contracts import (
     CourseUpdatedV1,
     EventData,
     Money,
-    UserRegisteredV2,
     build_event,
 )
+from academy_contracts.users import UserRegisteredV3
 from academy_progress.app import service as progress_service
+from academy_progress.clients import USERS_EXTRA, UsersClient
 from academy_progress.models import messaging
+from academy_runtime.auth import TokenCache, public_key_set, verify_token
 from academy_runtime.bus import event_message
 from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.service import ServiceDefinition
-from academy_runtime.testing import ProducerBus
+from academy_runtime.testing import ProducerBus, TestPlatform
+from fastapi import FastAPI, Header, Query, Response
+from fastapi.responses import JSONResponse
+from PIL import Image
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -34,6 +43,80 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def service() -> ServiceDefinition:
     return progress_service
+
+
+@pytest.fixture(scope="session")
+def settings(platform: TestPlatform, service: ServiceDefinition):
+    """The run's settings, with the users service at an address nobody listens on: a transcript is made
+    without an avatar unless a test serves one (`users_avatars`)."""
+    return platform.settings_for(service, users_url="http://127.0.0.1:9")
+
+
+def webp_avatar(colour: tuple[int, int, int], size: int = 64) -> bytes:
+    """A square WEBP picture of one colour, as the users service's small avatar is (image/webp)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, "WEBP", lossless=True)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_avatar() -> Callable[..., bytes]:
+    return webp_avatar
+
+
+@dataclass
+class AvatarServer:
+    """A stand-in for the users service's `GET /internal/users/{user_id}/avatar?size=small` on a real port:
+    it checks the caller's token as users does (issued by `progress` for audience `users`) and answers the
+    picture in `avatars`, or 404 `avatar_not_found`. `content_type` overrides the type of the answer."""
+
+    url: str
+    avatars: dict[int, bytes] = field(default_factory=dict)
+    content_type: str = "image/webp"
+    asked: list[tuple[int, str, str]] = field(default_factory=list)  # (user id, size, calling service)
+
+
+@pytest.fixture(scope="session")
+async def avatar_server(platform: TestPlatform) -> AsyncIterator[AvatarServer]:
+    keys = public_key_set(platform.public_keys())
+    app = FastAPI()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server_state = AvatarServer(url=f"http://127.0.0.1:{port}")
+
+    @app.get("/internal/users/{user_id}/avatar")
+    async def avatar(user_id: int, size: Annotated[str, Query()], authorization: Annotated[str, Header()]) -> Response:
+        caller = verify_token(keys, authorization.removeprefix("Bearer "), audience="users")
+        server_state.asked.append((user_id, size, caller.service))
+        if caller.service != "progress":
+            return JSONResponse({"error": {"code": "forbidden", "message": "not admitted"}}, status_code=403)
+        picture = server_state.avatars.get(user_id)
+        if picture is None:
+            return JSONResponse({"error": {"code": "avatar_not_found", "message": "no avatar"}}, status_code=404)
+        return Response(picture, media_type=server_state.content_type)
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+        await asyncio.sleep(0.01)
+    yield server_state
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def users_avatars(resources, avatar_server: AvatarServer) -> AsyncIterator[AvatarServer]:
+    """Progress's users client pointed at `avatar_server` for one test; the avatars it serves start empty."""
+    avatar_server.avatars.clear()
+    avatar_server.asked.clear()
+    avatar_server.content_type = "image/webp"
+    replaced = resources.extras.get(USERS_EXTRA)
+    client = UsersClient("users", avatar_server.url, TokenCache.from_settings(resources.settings), retries=0)
+    resources.extras[USERS_EXTRA] = client
+    yield avatar_server
+    await client.aclose()
+    resources.extras[USERS_EXTRA] = replaced
 
 
 def course_event(
@@ -171,15 +254,14 @@ def project_course(resources) -> Callable[..., Awaitable[None]]:
     return project
 
 
-def registration(user_id: int, *, at: datetime = T0) -> UserRegisteredV2:
-    """The users service's `user_registered.v2` for a learner (what it publishes on a registration)."""
-    return UserRegisteredV2(
+def registration(user_id: int, *, at: datetime = T0) -> UserRegisteredV3:
+    """The users service's `user_registered.v3` for a learner (what it publishes on a registration)."""
+    return UserRegisteredV3(
         user_id=user_id,
         telegram_id=700_000 + user_id,
         locale="ru",
         time_zone="Europe/Moscow",
         time_zone_source="city",
-        consent_personal_data=True,
         consent_version="1",
         revision=1,
         registered_at=at,
@@ -187,7 +269,7 @@ def registration(user_id: int, *, at: datetime = T0) -> UserRegisteredV2:
 
 
 @pytest.fixture
-def make_registration() -> Callable[..., UserRegisteredV2]:
+def make_registration() -> Callable[..., UserRegisteredV3]:
     return registration
 
 

@@ -158,6 +158,8 @@ class Stack:
         if service == "gateway-bot":
             env.update({f"{name.upper().replace('-', '_')}_URL": self.api_url(name) for name, *_ in SERVICES})
             env.update(self.telegram_env())
+        if service == "progress":
+            env["USERS_URL"] = self.api_url("users")  # the learner's avatar on the transcript
         if service == "billing":
             env.update(self.telegram_env())
             env["USERS_URL"] = self.api_url("users")  # a receipt's phone

@@ -8,9 +8,11 @@ from academy_runtime.service import ServiceDefinition
 from academy_runtime.storage import open_object_storage
 from fastapi import FastAPI
 
+from academy_progress.clients import open_users_client
 from academy_progress.enrolments.consumers import enrolments
 from academy_progress.enrolments.endpoints import router as enrolments_router
 from academy_progress.learners.consumers import learner_registry
+from academy_progress.learners.erasure import sweep_erased_learners
 from academy_progress.lessons.endpoints import router as lessons_router
 from academy_progress.models import Base, messaging
 from academy_progress.projections.consumers import catalog_projection
@@ -31,8 +33,8 @@ service = ServiceDefinition(
     # The reports router first: its /internal/learners/inactive must not be read as a learner id.
     routers=[reports_router, enrolments_router, lessons_router, preferences_router, transcripts_router],
     consumers=[catalog_projection, enrolments, learner_time_zones, learner_registry],
-    on_startup=[open_object_storage],
-    worker_jobs=[check_inactive_learners],
+    on_startup=[open_object_storage, open_users_client],
+    worker_jobs=[check_inactive_learners, sweep_erased_learners],
 )
 
 

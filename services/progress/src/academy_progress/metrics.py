@@ -1,4 +1,4 @@
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 ENROLMENTS = Counter("academy_progress_enrolments_total", "Learners enrolled on a course", ["source"])
 PURCHASE_REFUNDS = Counter(
@@ -24,5 +24,27 @@ LEARNER_TIME_ZONE_UPDATES = Counter(
 LEARNER_CHECKS = Counter(
     "academy_progress_learner_checks_total",
     "Writes keyed by a learner id, by outcome: known, or refused with learner_not_found (unknown, erased)",
+    ["outcome"],
+)
+ERASED_LEARNER_EVENTS = Counter(
+    "academy_progress_erased_learner_events_total",
+    "Events about a learner already erased, by type, skipped without writing anything (a purchase, a refund, "
+    "a time zone, a reminder that reached progress after the erasure)",
+    ["event"],
+)
+ERASURES = Counter(
+    "academy_progress_learner_erasures_total",
+    "Erased learners forgotten: rows deleted (rows), transcript objects deleted from S3 (objects); by the "
+    "erasure itself or by the sweep (how)",
+    ["what", "how"],
+)
+ERASURE_OBJECTS_PENDING = Gauge(
+    "academy_progress_erasure_objects_pending",
+    "Erased learners whose transcript objects the last sweep could not delete from S3 (tried again next sweep)",
+)
+TRANSCRIPT_AVATARS = Counter(
+    "academy_progress_transcript_avatars_total",
+    "Avatar look-ups for a transcript, by outcome: embedded, none (the learner has none), unavailable (users "
+    "unreachable or failing), refused (not an image progress draws: type, size, pixels)",
     ["outcome"],
 )

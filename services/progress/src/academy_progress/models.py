@@ -6,7 +6,9 @@
 - `user_transcripts` (roadmap UserTranscript): the learning record, its PDF in S3;
 - `course_projection`, `lesson_projection`: the catalog's courses as its events describe them;
 - `inactivity_reminders`, `learner_preferences`: who was reminded of what, and who wants reminders;
-- `learners`: the learners the users service announced (or erased), checked before every learner-keyed write.
+- `learners`: the learners the users service announced (or erased), checked before every learner-keyed write;
+- `erased_enrolments`: per course, how many erased learners were enrolled and had completed it (numbers
+  without the person, so the course's statistics do not drop when a learner is erased).
 
 Users and courses belong to other services: their ids are stored without foreign keys. Nor do the
 learner's own rows reference the projections: a projection is a rebuildable cache, and a lesson
@@ -50,7 +52,9 @@ class Base(DeclarativeBase):
     metadata = service_metadata("progress")
 
 
-messaging = Messaging(Base.metadata)
+# Subjects: a stored answer to a learner's command is about that learner (`user/<id>`), and an erasure
+# deletes it (academy_runtime.idempotency, `learners.erasure`).
+messaging = Messaging(Base.metadata, idempotency_subjects=True)
 
 ENROLMENT_SOURCES = ("free", "purchase", "operator")
 DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -240,9 +244,10 @@ class InactivityReminder(Base):
 class LearnerPreferences(Base):
     """When and whether to remind a learner (local time needs the learner's time zone).
 
-    The time zone belongs to the users service: its `user_registered.v2` / `profile_updated.v2` events
-    set it here, each only when its `revision` is higher than `profile_revision`, so a late event never
-    brings back an older zone. The opt-out is the learner's answer to progress itself.
+    The time zone belongs to the users service: its `user_registered.v3` / `profile_updated.v3` events (v2
+    before its issue-10 release) set it here, each only when its `revision` is higher than
+    `profile_revision`, so a late event never brings back an older zone. The opt-out is the learner's
+    answer to progress itself. An erasure deletes the row.
     """
 
     __tablename__ = "learner_preferences"
@@ -264,10 +269,15 @@ class LearnerPreferences(Base):
 
 
 class KnownLearner(Base):
-    """The learners progress knows of: a projection of `users.user_registered` (v1, v2) and
-    `users.user_erased.v1` (`learners.consumers`). Every write keyed by a learner id checks it first
-    (`learners.service`). An erasure is kept whatever the order the events arrive in (`registered_at` is
-    null when it came first, or for a backfilled row); the row is never deleted."""
+    """The learners progress knows of: a projection of `users.user_registered` and `users.user_erased`
+    (`learners.consumers`). Every write keyed by a learner id checks it first (`learners.service`). An
+    erasure is kept whatever the order the events arrive in (`registered_at` is null when it came first, or
+    for a backfilled row); the row is never deleted: it is what refuses a later write for the erased id.
+
+    After an erasure (`learners.erasure`): `forgotten_at` once the learner's rows are deleted (in the
+    erasure's transaction, or by the sweep for learners erased before progress deleted anything), and
+    `objects_removed_at` once their transcript PDFs are deleted from S3 (after the commit, or by the sweep).
+    """
 
     __tablename__ = "learners"
 
@@ -276,5 +286,34 @@ class KnownLearner(Base):
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    forgotten_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    objects_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (CheckConstraint(_in("source", LEARNER_SOURCES), name="source_known"),)
+    __table_args__ = (
+        CheckConstraint(_in("source", LEARNER_SOURCES), name="source_known"),
+        CheckConstraint("forgotten_at IS NULL OR erased_at IS NOT NULL", name="forgotten_only_if_erased"),
+        CheckConstraint("objects_removed_at IS NULL OR forgotten_at IS NOT NULL", name="objects_after_rows"),
+        # The sweep's work: erased learners whose rows or objects are not gone yet.
+        Index(
+            "ix_learners_erased_pending",
+            "user_id",
+            postgresql_where=text("erased_at IS NOT NULL AND objects_removed_at IS NULL"),
+        ),
+    )
+
+
+class ErasedEnrolments(Base):
+    """Per course, the enrolments of learners since erased: numbers without the person.
+
+    An erasure deletes the learner's enrolments; the course keeps that it had them (`enrolled`, counted in
+    the popular-courses report with the live enrolments) and how many of them were completed
+    (`completed`). Only totals per course are kept, and only for courses: nothing says who, or when.
+    """
+
+    __tablename__ = "erased_enrolments"
+
+    course_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    enrolled: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    completed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+
+    __table_args__ = (CheckConstraint("completed >= 0 AND completed <= enrolled", name="completed_within_enrolled"),)

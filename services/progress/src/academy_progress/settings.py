@@ -27,6 +27,21 @@ class ProgressSettings(ServiceSettings):
     # Transcripts: the PDF's download link handed to the bot.
     transcript_url_ttl_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
 
+    # The users service: the learner's current avatar, drawn on the transcript (issue 10). A transcript is
+    # produced without it when users does not answer within the timeout.
+    users_url: str = Field(default="http://127.0.0.1:8101", description="The users service (avatars).")
+    users_timeout_s: float = Field(default=3.0, gt=0, le=30, description="Time allowed for the avatar call.")
+    avatar_max_bytes: int = Field(
+        default=512 * 1024, gt=0, description="A small avatar larger than this is not drawn (bytes)."
+    )
+    avatar_max_side_px: int = Field(
+        default=2048, gt=0, le=8192, description="A small avatar wider or taller than this is not drawn (pixels)."
+    )
+
+    # Erasures: how often the worker finishes what an erasure left (objects after an S3 outage, learners
+    # erased before progress deleted anything).
+    erasure_sweep_interval_s: float = Field(default=300.0, gt=0)
+
     @model_validator(mode="after")
     def _window_is_a_daytime_interval(self) -> Self:
         if self.reminder_window_start >= self.reminder_window_end:

@@ -2,14 +2,16 @@
 /internal/learners/2147483000/enrolments` was a 200, and the progress then belonged to whoever registered
 later with that id).
 
-Progress knows learners from the users service's `user_registered` (v1 or v2) and `user_erased.v1`, on
-the real broker here (its `learner-registry` consumer); an unknown or erased learner's write is a 404
-`learner_not_found` that writes nothing. Reads do not check."""
+Progress knows learners from the users service's `user_registered` (v3, or v1/v2 queued from before its
+issue-10 release) and `user_erased` (v2, or v1), on the real broker here (its `learner-registry`
+consumer); an unknown or erased learner's write is a 404 `learner_not_found` that writes nothing. Reads
+do not check. What an erasure deletes: tests/learners/test_erasure.py."""
 
 from datetime import UTC, datetime
 
 import pytest
 from academy_contracts import UserErasedV1, UserRegisteredV1
+from academy_contracts.users import UserErasedV2
 from academy_progress.models import (
     KnownLearner,
     LearnerPreferences,
@@ -129,8 +131,9 @@ async def test_an_erased_learner_is_refused_whichever_event_arrives_first(
     await wait_for(lambda: bus.handled(registered, CONSUMER))
     assert (await api.post("/internal/learners/62/enrolments", json={"course_id": COURSE})).status_code == 200
     # 63's erasure overtakes its registration (a retry reordered them): the registration does not undo it.
+    # 63's is a v1 still queued from before the users service's release: an erasure all the same.
     events = [
-        await bus.publish(UserErasedV1(user_id=62, telegram_id=700_062, erased_at=erased_at)),
+        await bus.publish(UserErasedV2(user_id=62, erased_at=erased_at)),
         await bus.publish(UserErasedV1(user_id=63, telegram_id=700_063, erased_at=erased_at)),
     ]
     for event in events:
@@ -141,8 +144,9 @@ async def test_an_erased_learner_is_refused_whichever_event_arrives_first(
     for user_id in (62, 63):
         response = await api.post(f"/internal/learners/{user_id}/lessons/{PREVIEW}/complete")
         _refused(response, user_id, f"learner {user_id} was erased")
-    # What 62 did before the erasure stays; reads still answer.
-    assert [c["course_id"] for c in (await api.get("/internal/learners/62/courses")).json()] == [COURSE]
+    # What 62 did before the erasure is gone with them; reads still answer, with nothing.
+    assert (await api.get("/internal/learners/62/courses")).json() == []
+    assert (await _rows(resources, 62))["user_courses"] == 0
     assert (await _rows(resources, 63))["user_progress"] == 0
 
 

@@ -1,10 +1,11 @@
-"""The learners' time zones come from the users service's v2 events, through the real broker, and the
-reminders keep to each learner's local daytime; a late event never brings back an older zone."""
+"""The learners' time zones come from the users service's v3 events (v2 still queued from before its
+issue-10 release too), through the real broker, and the reminders keep to each learner's local daytime;
+a late event never brings back an older zone, and an erased learner's event writes nothing."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from academy_contracts.users import ProfileUpdatedV2, UserRegisteredV2
+from academy_contracts.users import ProfileUpdatedV2, ProfileUpdatedV3, UserErasedV2, UserRegisteredV2, UserRegisteredV3
 from academy_progress.models import LearnerPreferences
 from academy_progress.reminders.service import remind_inactive_learners
 from academy_progress.settings import ProgressSettings
@@ -24,30 +25,45 @@ EVENING = datetime(2026, 3, 11, 17, 30, tzinfo=UTC)
 SETTINGS = ProgressSettings()
 
 
-def registered(user_id: int, *, time_zone: str, revision: int = 1, locale: str = "ru") -> UserRegisteredV2:
-    return UserRegisteredV2(
+def registered(user_id: int, *, time_zone: str, revision: int = 1, locale: str = "ru") -> UserRegisteredV3:
+    return UserRegisteredV3(
         user_id=user_id,
         telegram_id=70_000 + user_id,
-        full_name="Анна",
+        display_name="Анна С.",
         locale=locale,
         city=None,
         time_zone=time_zone,
         time_zone_source="city",
-        consent_personal_data=True,
         consent_version="2026-11-01",
         revision=revision,
         registered_at=EVENING - timedelta(days=30),
     )
 
 
-def updated(user_id: int, *, time_zone: str, revision: int, at: datetime, locale: str = "ru") -> ProfileUpdatedV2:
-    return ProfileUpdatedV2(
+def updated(user_id: int, *, time_zone: str, revision: int, at: datetime, locale: str = "ru") -> ProfileUpdatedV3:
+    return ProfileUpdatedV3(
         user_id=user_id,
         telegram_id=70_000 + user_id,
         changed_fields=("locale", "time_zone"),
-        full_name="Анна",
+        display_name="Анна С.",
         city=None,
         locale=locale,
+        time_zone=time_zone,
+        time_zone_source="learner",
+        revision=revision,
+        updated_at=at,
+    )
+
+
+def updated_v2(user_id: int, *, time_zone: str, revision: int, at: datetime) -> ProfileUpdatedV2:
+    """A v2 update queued before the users service's release (it publishes v3 only now)."""
+    return ProfileUpdatedV2(
+        user_id=user_id,
+        telegram_id=70_000 + user_id,
+        changed_fields=("time_zone",),
+        full_name="Анна Смирнова",
+        city=None,
+        locale="ru",
         time_zone=time_zone,
         time_zone_source="learner",
         phone_changed=False,
@@ -73,6 +89,38 @@ async def test_a_registration_brings_the_learners_zone(bus, resources, wait_for)
     await deliver_in_order(bus, wait_for, registered(41, time_zone="Asia/Novosibirsk"))
 
     assert await held(resources, 41) == ("Asia/Novosibirsk", 1)
+
+
+async def test_a_v2_event_still_queued_from_before_the_release_applies_in_revision_order(bus, resources, wait_for):
+    registration_v2 = UserRegisteredV2(
+        user_id=48,
+        telegram_id=70_048,
+        full_name="Анна Смирнова",
+        locale="ru",
+        time_zone="Europe/Moscow",
+        time_zone_source="city",
+        consent_personal_data=True,
+        consent_version="2026-11-01",
+        revision=1,
+        registered_at=EVENING - timedelta(days=30),
+    )
+    v2 = updated_v2(48, time_zone="Asia/Omsk", revision=2, at=EVENING - timedelta(days=2))
+    v3 = updated(48, time_zone="Asia/Tomsk", revision=3, at=EVENING - timedelta(days=1))
+
+    await deliver_in_order(bus, wait_for, registration_v2, v3, v2)
+
+    assert await held(resources, 48) == ("Asia/Tomsk", 3)
+
+
+async def test_an_erased_learners_zone_is_not_written(bus, resources, wait_for):
+    await deliver_in_order(bus, wait_for, registered(49, time_zone="Asia/Omsk"))
+    erasure = await bus.publish(UserErasedV2(user_id=49, erased_at=EVENING))
+    await wait_for(lambda: bus.handled(erasure, "learner-registry"))
+    assert await held(resources, 49) is None  # the erasure deleted it
+
+    await deliver_in_order(bus, wait_for, updated(49, time_zone="Asia/Tomsk", revision=2, at=EVENING))
+
+    assert await held(resources, 49) is None
 
 
 async def test_a_late_registration_does_not_bring_back_the_zone_of_before_a_change(bus, resources, wait_for):

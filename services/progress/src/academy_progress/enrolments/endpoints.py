@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from academy_progress.dependencies import LearnerCommand, LearnerReader
 from academy_progress.enrolments import service
 from academy_progress.enrolments.schemas import EnrolInFreeCourse, EnrolmentResult, LearnerCourse
+from academy_progress.learners.erasure import idempotency_subject
 from academy_progress.learners.service import require_learner
 from academy_progress.models import messaging
 
@@ -54,4 +55,5 @@ async def enrol_in_free_course(
         payload={"user_id": user_id, **command.model_dump()},
         response_model=EnrolmentResult,
         action=lambda: service.enrol_in_free_course(session, user_id=user_id, course_id=command.course_id),
+        subject=idempotency_subject(user_id),
     )

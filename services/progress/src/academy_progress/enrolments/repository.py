@@ -4,16 +4,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from academy_runtime.locks import AdvisoryLock
 from academy_runtime.repository import Repository
 from sqlalchemy import Integer, RowMapping, and_, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from academy_progress.learners.service import hold_learner
 from academy_progress.models import CourseProjection, CoursePurchase, LessonProjection, UserCourse, UserProgress
-
-# A learner's purchase enrolments, one transaction at a time (the space is this lock's own across the
-# platform, and unchanged, so that releases side by side during a rollout still exclude each other).
-_PURCHASE_LOCK = AdvisoryLock(space=0x5052)
 
 
 class EnrolmentRepository(Repository):
@@ -46,9 +42,10 @@ class EnrolmentRepository(Repository):
         A purchase and a refund (of the same or of another purchase of the course) handled side by
         side would each miss the other's uncommitted rows: the refund would find no enrolment to
         remove yet, the purchase no refund yet. Taking turns, each one's statements see what the
-        other committed (READ COMMITTED takes a snapshot per statement).
+        other committed (READ COMMITTED takes a snapshot per statement). It is the learner's events lock
+        (`learners.service.hold_learner`): an erasure of the learner waits for it too.
         """
-        await _PURCHASE_LOCK.hold(self.session, user_id)
+        await hold_learner(self.session, user_id)
 
     async def record_purchase(
         self, *, purchase_id: int, user_id: int, course_id: int, purchased_at: datetime

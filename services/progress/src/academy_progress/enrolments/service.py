@@ -34,6 +34,7 @@ from academy_progress.errors import (
     CourseNotOpenError,
     PaymentRequiredError,
 )
+from academy_progress.learners.service import is_erased
 from academy_progress.models import UserCourse, messaging
 from academy_progress.projections.repository import CourseProjectionRepository
 
@@ -69,10 +70,15 @@ async def enrol_in_free_course(session: AsyncSession, *, user_id: int, course_id
 async def enrol_after_purchase(session: AsyncSession, purchase: CoursePurchasedV1) -> EnrolmentResult | None:
     """Enrol the buyer. Whatever the projection says: billing sold the course, the learner gets it.
 
-    None when the purchase was refunded before this event arrived: it opens nothing.
+    None when the purchase was refunded before this event arrived, or the buyer was erased (their
+    purchase reached progress after the erasure: nothing is written for an erased learner).
     """
     repo = EnrolmentRepository(session)
     await repo.lock_learner_purchases(purchase.user_id)
+    if await is_erased(session, purchase.user_id):
+        log.info("purchase of an erased learner: not enrolled", extra={"purchase_id": purchase.purchase_id})
+        metrics.ERASED_LEARNER_EVENTS.labels(purchase.event_type).inc()
+        return None
     recorded = await repo.record_purchase(
         purchase_id=purchase.purchase_id,
         user_id=purchase.user_id,
@@ -101,9 +107,13 @@ async def revoke_after_refund(session: AsyncSession, refund: PurchaseRefundedV1)
 
     Only the enrolment carrying this purchase is touched; when another standing purchase of the
     course is known, it carries the enrolment on instead (`kept`). Lesson progress is never removed.
+    An erased learner's refund finds nothing and records nothing (`no_enrolment`).
     """
     repo = EnrolmentRepository(session)
     await repo.lock_learner_purchases(refund.user_id)
+    if await is_erased(session, refund.user_id):
+        metrics.ERASED_LEARNER_EVENTS.labels(refund.event_type).inc()
+        return "no_enrolment"
     await repo.record_revocation(
         purchase_id=refund.purchase_id,
         user_id=refund.user_id,

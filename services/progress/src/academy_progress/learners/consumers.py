@@ -1,14 +1,17 @@
-"""`progress.learners` from the users service's events (see `learners.service`).
+"""`progress.learners` from the users service's events (see `learners.service`), and the learner's erasure.
 
-The users service publishes v1 and v2 of `user_registered` for every registration: the queue binds both
-(either one is enough to know the learner exists), and applying the same fact twice changes nothing.
-Order does not matter: a registration never undoes an erasure that arrived first.
+The queue binds every version of `user_registered` and `user_erased` still in flight (v3 and v2 now, v1 and
+v2 queued from before the users service's issue-10 release): either one is enough to know the learner
+exists or is erased, and applying the same fact twice changes nothing. Order does not matter: a
+registration never undoes an erasure that arrived first. An erasure also deletes what progress holds of
+the learner, in the same transaction (`learners.erasure`).
 """
 
 from __future__ import annotations
 
 from academy_runtime.learner_registry import learner_registry_consumer
 
+from academy_progress.learners.erasure import on_learner_erased
 from academy_progress.models import KnownLearner
 
-learner_registry = learner_registry_consumer(KnownLearner)
+learner_registry = learner_registry_consumer(KnownLearner, on_erased=on_learner_erased)

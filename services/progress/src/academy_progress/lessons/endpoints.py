@@ -9,6 +9,7 @@ from academy_runtime.ids import CourseId, LessonId, UserId
 from fastapi import APIRouter, Body, Depends, Path, Request
 
 from academy_progress.dependencies import LearnerCommand, LearnerReader
+from academy_progress.learners.erasure import idempotency_subject
 from academy_progress.learners.service import require_learner
 from academy_progress.lessons import service
 from academy_progress.lessons.schemas import (
@@ -65,6 +66,7 @@ async def complete_lesson(
         payload={"user_id": user_id, "lesson_id": lesson_id, "watch_time": watch_time},
         response_model=LessonCompletion,
         action=lambda: service.complete_lesson(session, user_id=user_id, lesson_id=lesson_id, watch_time=watch_time),
+        subject=idempotency_subject(user_id),
     )
 
 

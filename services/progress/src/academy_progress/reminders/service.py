@@ -3,7 +3,8 @@
 A learner is reminded when they have an unfinished course and neither completed a lesson nor enrolled
 in the last `REMINDER_INACTIVE_DAYS` days, have not opted out, and it is daytime where they live
 (`REMINDER_WINDOW_START` ≤ local time < `REMINDER_WINDOW_END`, in their time zone: the one the users
-service announces in `user_registered.v2` / `profile_updated.v2`, Europe/Moscow until it has). At most
+service announces in `user_registered.v3` / `profile_updated.v3`, Europe/Moscow until it has), and was
+not erased. At most
 one reminder per learner per period: periods are fixed windows of `REMINDER_PERIOD_DAYS` UTC days
 counted from Monday 1970-01-05 (with 7, calendar weeks from Monday).
 The reminder row (primary key learner + period) and the event are written in one transaction, so a
@@ -20,11 +21,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from academy_contracts.progress import LearnerInactiveV1
-from academy_contracts.users import ProfileUpdatedV2, UserRegisteredV2
+from academy_contracts.users import ProfileUpdatedV2, ProfileUpdatedV3, UserRegisteredV2, UserRegisteredV3
 from academy_runtime.db import transaction
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_progress import metrics
+from academy_progress.learners.service import hold_learner, is_erased
 from academy_progress.models import DEFAULT_TIMEZONE, messaging
 from academy_progress.reminders.repository import ReminderRepository
 from academy_progress.reminders.schemas import LearnerPreferencesOut, UpdateLearnerPreferences
@@ -67,6 +69,12 @@ async def _remind_batch(
     for candidate in candidates:
         if not is_daytime_for(now, candidate["timezone"], settings):
             continue
+        # An erasure committing meanwhile deletes the learner's rows: take turns with it (the reminder
+        # row and event would otherwise outlive the erasure), then skip the learner if it came first.
+        await hold_learner(session, candidate["user_id"])
+        if await is_erased(session, candidate["user_id"]):
+            metrics.ERASED_LEARNER_EVENTS.labels(LearnerInactiveV1.event_type).inc()
+            continue
         if await repo.record_reminder(user_id=candidate["user_id"], period_start=period_start, sent_at=now):
             await messaging.publish(session, _inactive_event(candidate, now=now, period_start=period_start))
             reminded.append(candidate["user_id"])
@@ -102,9 +110,17 @@ async def remind_inactive_learners(
     return reminded
 
 
-async def record_learner_time_zone(session: AsyncSession, event: UserRegisteredV2 | ProfileUpdatedV2) -> bool:
+TimeZoneEvent = UserRegisteredV3 | ProfileUpdatedV3 | UserRegisteredV2 | ProfileUpdatedV2
+
+
+async def record_learner_time_zone(session: AsyncSession, event: TimeZoneEvent) -> bool:
     """The learner's zone as the users service announced it, unless a newer revision is already held (a
-    late `user_registered` never brings back the zone of before a change). True when applied."""
+    late `user_registered` never brings back the zone of before a change). True when applied; False too
+    for an erased learner, for whom nothing is written (an event that reached progress after the erasure)."""
+    await hold_learner(session, event.user_id)
+    if await is_erased(session, event.user_id):
+        metrics.ERASED_LEARNER_EVENTS.labels(event.event_type).inc()
+        return False
     applied = await ReminderRepository(session).apply_time_zone(
         event.user_id, time_zone=event.time_zone, revision=event.revision
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from academy_runtime.repository import Repository
 from sqlalchemy import RowMapping, Select, exists, func, select
 
-from academy_progress.models import CourseProjection, UserCourse, UserProgress
+from academy_progress.models import CourseProjection, ErasedEnrolments, UserCourse, UserProgress
 
 
 def inactive_learners_query(since: datetime) -> Select[int, datetime, datetime | None]:
@@ -44,15 +44,17 @@ class ReportRepository(Repository):
         """Students per visible course, most first (seed query 2).
 
         LEFT JOIN from the course, so a course nobody took is listed with 0; counting enrolment ids
-        (one per learner and course) and joining nothing else keeps the count from being multiplied.
-        Archived, hidden and not-yet-published courses are not offered.
+        (one per learner and course) keeps the count from being multiplied. The course's erased learners
+        count too (`erased_enrolments`, one row per course): they were its students, the number stays
+        when the people are forgotten. Archived, hidden and not-yet-published courses are not offered.
         """
-        cp, uc = CourseProjection, UserCourse
-        students = func.count(uc.id)
+        cp, uc, erased = CourseProjection, UserCourse, ErasedEnrolments
+        students = func.count(uc.id) + func.coalesce(func.max(erased.enrolled), 0)
         stmt = (
             select(cp.course_id, cp.title, cp.category, students.label("students_count"))
             .select_from(cp)
             .outerjoin(uc, uc.course_id == cp.course_id)
+            .outerjoin(erased, erased.course_id == cp.course_id)
             .where(cp.is_active.is_(True), cp.archived_at.is_(None), cp.title.is_not(None))
             .group_by(cp.course_id)
             .order_by(students.desc(), cp.course_id)

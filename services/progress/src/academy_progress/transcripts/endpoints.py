@@ -9,6 +9,7 @@ from academy_runtime.ids import UserId
 from academy_runtime.storage import object_storage
 from fastapi import APIRouter, Body, Path
 
+from academy_progress.clients import users_client
 from academy_progress.dependencies import LearnerCommand, SettingsDep
 from academy_progress.learners.service import require_learner
 from academy_progress.transcripts import service
@@ -38,13 +39,16 @@ async def issue_transcript(
 ) -> TranscriptOut:
     """The transcript PDF of the learner's completed courses: stored in S3, returned as a presigned link.
 
-    In the learner's `language` (`en`, else Russian); each language is a PDF of its own.
+    In the learner's `language` (`en`, else Russian); each language is a PDF of its own. The learner's
+    current avatar is drawn on it when they have one (asked of the users service; without it when users
+    does not answer).
 
     404 when no course is completed yet, `learner_not_found` for a learner the users service never
     announced (`academy_progress.learners`); 503 when the object storage cannot be reached. Safe to
     repeat: an unchanged transcript is not rendered again.
     """
     await require_learner(session, user_id)
+    avatar = await service.transcript_avatar(users_client(resources), settings, user_id)
     return await service.issue_transcript(
         session,
         object_storage(resources),
@@ -52,4 +56,5 @@ async def issue_transcript(
         user_id=user_id,
         full_name=command.full_name if command else None,
         language=command.language if command else None,
+        avatar=avatar,
     )

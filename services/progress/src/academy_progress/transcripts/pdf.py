@@ -2,6 +2,7 @@
 
 Every text, fixed or the learner's, goes through `TranscriptFonts.markup` (see `transcripts.fonts`):
 a name in Armenian or a course title with an emoji is drawn by a font that has it, never as boxes.
+The learner's avatar, when given, is drawn beside the heading (reportlab reads WEBP through Pillow).
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from academy_progress.transcripts.fonts import TranscriptFonts, base_font
 from academy_progress.transcripts.texts import DEFAULT_LANGUAGE, Localizer, resolve_language
 
 # Part of the transcript's digest: a change of layout renders every transcript again.
 # 2: a font per character (every script), the learner's language, «Справка об обучении».
-RENDERER_VERSION = "2"
+# 3: the learner's avatar beside the heading.
+RENDERER_VERSION = "3"
+AVATAR_SIZE = 24 * mm
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,12 @@ def _cell(value: _Text | str) -> Paragraph | str:
     return value.paragraph() if isinstance(value, _Text) else value
 
 
-def render_transcript_pdf(data: dict[str, Any]) -> bytes:
-    """Render `data` (see `transcripts.service`): the learner, then one row per completed course and the total."""
+def render_transcript_pdf(data: dict[str, Any], avatar: bytes | None = None) -> bytes:
+    """Render `data` (see `transcripts.service`): the learner, then one row per completed course and the total.
+
+    `avatar`: an image Pillow reads (the learner's small WEBP avatar), drawn square (`AVATAR_SIZE`) at the
+    right of the heading; None leaves the heading full width.
+    """
     local = Localizer(resolve_language(data.get("language") or DEFAULT_LANGUAGE))
     texts = local.texts
     zone = ZoneInfo(data["timezone"])
@@ -119,5 +126,19 @@ def render_transcript_pdf(data: dict[str, Any]) -> bytes:
                 ]
             )
         )
-        document.build([*(item.paragraph() for item in header), Spacer(1, 6 * mm), table])
+        heading_flowables: list[Flowable] = [item.paragraph() for item in header]
+        if avatar is not None:
+            picture = Image(io.BytesIO(avatar), width=AVATAR_SIZE, height=AVATAR_SIZE)
+            beside = Table([[heading_flowables, picture]], colWidths=[170 * mm - AVATAR_SIZE, AVATAR_SIZE])
+            beside.setStyle(
+                TableStyle(
+                    [
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ]
+                )
+            )
+            heading_flowables = [beside]
+        document.build([*heading_flowables, Spacer(1, 6 * mm), table])
     return buffer.getvalue()
