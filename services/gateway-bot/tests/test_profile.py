@@ -21,7 +21,15 @@ async def test_profile_card_shows_name_city_masked_phone_and_points(gateway, tg)
     assert "Телефон: +7 916 •••-••-21" in card.text
     assert "7654321" not in card.text
     assert "Баллы: 50" in card.text
-    assert [b["text"] for b in card.inline_buttons()] == ["✏️ Изменить имя", "🏙 Изменить город"]
+    assert [b["text"] for b in card.inline_buttons()] == [
+        "✏️ Изменить имя",
+        "🏙 Изменить город",
+        "📷 Сменить фото",
+        "🖼 Мои фото",
+        "📄 Мои данные",
+        "🗑 Отозвать согласие / удалить аккаунт",
+    ]
+    assert card.photo is None  # no avatar yet: the card is a text
 
 
 async def test_editing_the_name_and_the_city_updates_the_learner(gateway, tg):

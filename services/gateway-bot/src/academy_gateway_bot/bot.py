@@ -19,6 +19,7 @@ from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerContext
 from academy_gateway_bot.handlers import (
     achievements,
+    avatars,
     catalog,
     communities,
     fallback,
@@ -26,6 +27,7 @@ from academy_gateway_bot.handlers import (
     learning,
     membership,
     menu,
+    privacy,
     profile,
     purchases,
     registration,
@@ -94,6 +96,8 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
         registration.make_router(),
         menu.make_router(),
         profile.make_router(),
+        avatars.make_router(),  # before the menu buttons' routers: a button ends the wait for a photo
+        privacy.make_router(),
         wallet.make_router(),  # before the menu buttons' routers: a button leaves a typed top-up amount
         language.make_router(),
         catalog.make_router(),

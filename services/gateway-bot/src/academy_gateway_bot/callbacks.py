@@ -29,6 +29,9 @@ RemindersAction = Literal["off", "on"]
 BuyAction = Literal["stars", "coins", "confirm"]
 WalletAction = Literal["show", "older", "newer", "confirm_on", "confirm_off"]
 TopUpAction = Literal["menu", "rub", "custom", "stars_menu", "stars"]
+ProfileAction = Literal["card", "photo", "photos", "data", "erase"]
+AvatarAction = Literal["confirm", "decline", "restore", "remove"]
+ErasureAction = Literal["confirm", "cancel"]
 
 # 60 bits of SHA-256: two of a few hundred categories share a reference with a chance of about 1e-13.
 CATEGORY_REF_LENGTH = 10
@@ -142,3 +145,27 @@ class TopUpCb(CallbackData, prefix="top"):
     action: TopUpAction
     amount: int = 0
     fresh: bool = False
+
+
+class ProfileCb(CallbackData, prefix="prf"):
+    """The profile's buttons: the card (as a new message), «Сменить фото» (the chat waits for a photo),
+    «Мои фото» (the avatar history), «Мои данные» (the export), «Отозвать согласие / удалить аккаунт»."""
+
+    action: ProfileAction
+
+
+class AvatarCb(CallbackData, prefix="ava"):
+    """Avatars: Yes/No under «Сделать это фото аватаром?» (the photo is found by the message the buttons are
+    under), go back to an earlier avatar (`avatar_id`), delete the current one (`avatar_id`: the one the
+    screen showed as current, so a stale screen cannot delete a newer avatar)."""
+
+    action: AvatarAction
+    avatar_id: int = 0
+
+
+class ErasureCb(CallbackData, prefix="era"):
+    """The erasure confirmation: erase, or keep everything. `user_id`: the account the question was asked
+    for, so a button left from an earlier account never erases the learner's new one."""
+
+    action: ErasureAction
+    user_id: int

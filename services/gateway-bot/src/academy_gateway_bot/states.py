@@ -21,6 +21,12 @@ class ProfileEditing(StatesGroup):
     city = State()
 
 
+class AvatarUpload(StatesGroup):
+    """After «Сменить фото»: the next photo (or image file) becomes the avatar without asking."""
+
+    photo = State()
+
+
 class TopUp(StatesGroup):
     """A learner typing a top-up amount in roubles (after «Другая сумма»)."""
 

@@ -1,7 +1,9 @@
 """The last router: every update no other handler took gets an answer, never silence.
 
-What the learner sent decides the answer: an unknown command points to /help; a photo, a voice
-message, a sticker or a file says what the bot can read; other text points to the menu. In the middle
+What the learner sent decides the answer: an unknown command points to /help; a voice message, a video,
+a sticker or a file says what the bot can read (a photo or an image file is offered as the avatar by
+`handlers/avatars.py` first: only one sent in the middle of a step comes here); other text points to the
+menu. In the middle
 of a conversation step (registration, editing the profile, typing an amount) the answer repeats what
 that step is waiting for and how to leave it. A button of a screen the bot no longer knows (an old
 version, a removed course) is answered, so the client does not spin.
@@ -17,7 +19,7 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import main_menu
 from academy_gateway_bot.i18n import _
-from academy_gateway_bot.states import ProfileEditing, Registration, TopUp
+from academy_gateway_bot.states import AvatarUpload, ProfileEditing, Registration, TopUp
 
 # What each conversation step waits for (a message id of fallback.ftl).
 _STEP_WAITS_FOR = {
@@ -28,6 +30,7 @@ _STEP_WAITS_FOR = {
     ProfileEditing.full_name.state: "fallback-step-name",
     ProfileEditing.city.state: "fallback-step-city",
     TopUp.amount.state: "fallback-step-amount",
+    AvatarUpload.photo.state: "fallback-step-photo",
 }
 
 
@@ -35,15 +38,14 @@ def _what_it_is(message: Message) -> str:
     """The message id naming what the learner sent that the bot cannot take."""
     if message.text is not None:
         return "fallback-unknown-command" if message.text.startswith("/") else "fallback-unknown-text"
-    if message.voice is not None or message.video_note is not None or message.audio is not None:
-        return "fallback-voice"
-    if message.photo or message.video is not None or message.animation is not None:
-        return "fallback-photo"
-    if message.sticker is not None:
-        return "fallback-sticker"
-    if message.document is not None:
-        return "fallback-document"
-    return "fallback-other"
+    kinds = (
+        (message.voice or message.video_note or message.audio, "fallback-voice"),
+        (message.photo, "fallback-photo"),
+        (message.video or message.animation, "fallback-video"),
+        (message.sticker, "fallback-sticker"),
+        (message.document, "fallback-document"),
+    )
+    return next((key for content, key in kinds if content), "fallback-other")
 
 
 async def anything_else(message: Message, learner: LearnerCtx | None, state: FSMContext) -> None:

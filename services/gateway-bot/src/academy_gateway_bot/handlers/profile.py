@@ -1,4 +1,10 @@
-"""The profile: the learner's card (users + gamification) and editing of name and city."""
+"""The profile: the learner's card (users + gamification) and editing of name and city.
+
+The card is a photo with the card's text as its caption when the learner has an avatar (a text message
+when the text would pass Telegram's 1024-character caption limit: the photo, then the card), a text
+message otherwise. Its buttons lead to editing, the avatars (`handlers/avatars.py`), the learner's data
+and the withdrawal of consent (`handlers/privacy.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,26 @@ import html
 from typing import Any, Literal
 
 from academy_runtime import phones
+from academy_runtime.errors import NotFoundError
 from academy_runtime.resources import Resources
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from academy_gateway_bot.avatars import AvatarImages, current_avatar
+from academy_gateway_bot.callbacks import ProfileCb
 from academy_gateway_bot.clients import Account, ServiceClients
 from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.fitting import CAPTION_LIMIT, telegram_length
 from academy_gateway_bot.handlers.menu import any_menu_button, show_main_menu
 from academy_gateway_bot.handlers.registration import TYPED_ANSWER, city_keyboard, clean_name
 from academy_gateway_bot.i18n import _, button_filter, current_locale
 from academy_gateway_bot.learners import learner_changed
+from academy_gateway_bot.screens import answer_callback, not_registered
+from academy_gateway_bot.settings import GatewaySettings
 from academy_gateway_bot.states import ProfileEditing
 
 
@@ -44,38 +56,83 @@ def _time_zone(account: Account) -> str:
     return zone
 
 
-async def send_profile_card(message: Message, learner: LearnerCtx, clients: ServiceClients) -> None:
+def _card_keyboard() -> InlineKeyboardMarkup:
+    def button(text_key: str, data: CallbackData) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=_(text_key), callback_data=data.pack())
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button("profile-edit-name", EditProfile(field="full_name")),
+                button("profile-edit-city", EditProfile(field="city")),
+            ],
+            [
+                button("avatar-change", ProfileCb(action="photo")),
+                button("avatar-my-photos", ProfileCb(action="photos")),
+            ],
+            [button("privacy-my-data", ProfileCb(action="data"))],
+            [button("privacy-erase", ProfileCb(action="erase"))],
+        ]
+    )
+
+
+async def send_profile_card(
+    message: Message, learner: LearnerCtx, clients: ServiceClients, resources: Resources
+) -> None:
+    """The learner's card in `message`'s chat: a photo with the card as its caption when they have an
+    avatar (Telegram's caption holds 1024 characters; a longer card comes as a text after the photo)."""
     account = await clients.users.account(learner.user_id)
     points = await clients.gamification.get(f"/internal/learners/{learner.user_id}/points")
     unknown = _("value-unknown")
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=_("profile-edit-name"), callback_data=EditProfile(field="full_name").pack()),
-                InlineKeyboardButton(text=_("profile-edit-city"), callback_data=EditProfile(field="city").pack()),
-            ]
-        ]
+    text = _(
+        "profile-details",
+        name=html.escape(account.full_name or unknown),
+        city=html.escape(account.city or unknown),
+        phone=phones.mask_phone(account.phone, hidden="•") if account.phone else unknown,
+        time_zone=_time_zone(account),
+        points=points["total_points"],
+        level=_level(points),
     )
-    await message.answer(
-        _(
-            "profile-details",
-            name=html.escape(account.full_name or unknown),
-            city=html.escape(account.city or unknown),
-            phone=phones.mask_phone(account.phone, hidden="•") if account.phone else unknown,
-            time_zone=_time_zone(account),
-            points=points["total_points"],
-            level=_level(points),
-        ),
-        reply_markup=keyboard,
-    )
+    keyboard = _card_keyboard()
+    try:
+        avatar = await current_avatar(clients, learner.user_id)
+    except NotFoundError:  # erased meanwhile: the card without a photo (the next update finds no learner)
+        avatar = None
+    if avatar is not None and message.bot is not None:
+        fits = telegram_length(text) <= CAPTION_LIMIT
+        prefix = resources.settings_as(GatewaySettings).redis_prefix
+        photo = await AvatarImages(message.bot, resources.redis, prefix, clients).send_photo(
+            message.chat.id,
+            learner.user_id,
+            avatar.id,
+            "large",
+            caption=text if fits else None,
+            reply_markup=keyboard if fits else None,
+        )
+        if photo is not None and fits:
+            return
+    await message.answer(text, reply_markup=keyboard)
 
 
-async def profile(message: Message, learner: LearnerCtx | None, clients: ServiceClients, state: FSMContext) -> None:
+async def profile(
+    message: Message, learner: LearnerCtx | None, clients: ServiceClients, state: FSMContext, resources: Resources
+) -> None:
     if learner is None:
         await message.answer(_("profile-not-registered"))
         return
     await state.clear()
-    await send_profile_card(message, learner, clients)
+    await send_profile_card(message, learner, clients, resources)
+
+
+async def card_pressed(
+    callback: CallbackQuery, learner: LearnerCtx | None, clients: ServiceClients, resources: Resources
+) -> None:
+    """«👤 Профиль» under a message (an avatar set or restored): the card as a new message."""
+    if learner is None or not isinstance(callback.message, Message):
+        await not_registered(callback)
+        return
+    await answer_callback(callback)
+    await send_profile_card(callback.message, learner, clients, resources)
 
 
 async def edit_requested(
@@ -143,7 +200,7 @@ async def _save(  # noqa: PLR0917
     updated = await learner_changed(resources, account)
     await state.clear()
     await show_main_menu(message, _("profile-saved"))
-    await send_profile_card(message, updated, clients)
+    await send_profile_card(message, updated, clients, resources)
 
 
 def make_router() -> Router:
@@ -153,6 +210,7 @@ def make_router() -> Router:
     router.message.register(profile, button_filter("menu-profile"))
     router.message.register(help_command, Command("help"))
     router.callback_query.register(edit_requested, EditProfile.filter())
+    router.callback_query.register(card_pressed, ProfileCb.filter(F.action == "card"))
     menu_button = any_menu_button()
     router.message.register(menu_pressed_while_editing, StateFilter(ProfileEditing), menu_button)
     # The state seen by the filters is the one before menu_pressed_while_editing cleared it.

@@ -6,7 +6,9 @@ fallback-unknown-text =
 fallback-voice =
     🎙 I can't listen to voice or audio messages yet.
 fallback-photo =
-    🖼 I can't look at photos or videos yet.
+    🖼 A photo doesn't fit here right now.
+fallback-video =
+    🎬 I can't watch videos yet.
 fallback-sticker =
     😊 Nice sticker! But I can't answer stickers.
 fallback-document =
@@ -27,6 +29,8 @@ fallback-step-city =
     Right now I'm waiting for your city: pick it with a button or type it.
 fallback-step-amount =
     Right now I'm waiting for the top-up amount in roubles, as a number, for example 500.
+fallback-step-photo =
+    Right now I'm waiting for a profile photo: send a photo or an image file (JPEG, PNG, WebP).
 fallback-step-cancel =
     Changed your mind? Send /cancel.
 fallback-stale-button =

@@ -119,7 +119,8 @@ help =
     /communities — communities
     /transcript — learning transcript (PDF)
     /balance — balance and top-ups
-    /profile — profile
+    /profile — profile, photo, deleting the account
+    /mydata — my data (what is stored, as a file)
     /language — language
     /cancel — cancel the current step
     /help — help

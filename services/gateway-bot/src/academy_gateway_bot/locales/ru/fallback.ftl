@@ -6,7 +6,9 @@ fallback-unknown-text =
 fallback-voice =
     🎙 Голосовые и аудиосообщения я пока не слушаю.
 fallback-photo =
-    🖼 Фото и видео я пока не смотрю.
+    🖼 Фото сейчас не подходит.
+fallback-video =
+    🎬 Видео я пока не смотрю.
 fallback-sticker =
     😊 Красивый стикер! Но отвечать на стикеры я не умею.
 fallback-document =
@@ -27,6 +29,8 @@ fallback-step-city =
     Сейчас я жду ваш город: выберите его кнопкой или напишите текстом.
 fallback-step-amount =
     Сейчас я жду сумму пополнения в рублях числом, например 500.
+fallback-step-photo =
+    Сейчас я жду фото для профиля: пришлите фото или картинку файлом (JPEG, PNG, WebP).
 fallback-step-cancel =
     Передумали — отправьте /cancel.
 fallback-stale-button =

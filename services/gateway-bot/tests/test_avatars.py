@@ -1,0 +1,212 @@
+"""Avatars through the chat: a photo from the profile screen becomes the avatar at once; a photo at any other
+time is offered first (and a doubled «Да» sets it once); image files are taken, other files refused in
+words; the profile card is a photo; «Мои фото» shows the history, goes back to an earlier photo and deletes
+the current one. The users service keeps and processes the images (S3 through TEST_S3_ENDPOINT)."""
+
+import secrets
+import struct
+import time
+import zlib
+from datetime import UTC, datetime
+
+import pytest
+from academy_tg_emulator.client import ChatMessage, TestUser
+from academy_tg_emulator.media import image_size
+from academy_tg_emulator.testing import make_png
+
+from .learning_support import has_text, needs_s3, register, unique, wait_for_edit
+
+pytestmark = pytest.mark.integration
+
+WAIT = 20.0
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header declares `width` x `height` and whose pixels are a few bytes: a decompression bomb
+    as far as anyone who trusts the header is concerned."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+async def avatars_in_users(gateway, user_id: int) -> list:
+    return await gateway.clients.users.avatars(user_id)
+
+
+async def open_profile(tg, user: TestUser) -> ChatMessage:
+    sent = await tg.send_command(user, "profile")
+    return await tg.wait_for_reply(sent, has_text("Имя:"), timeout=WAIT)
+
+
+async def wait_for_photo_change(tg, user: TestUser, card: ChatMessage) -> ChatMessage:
+    """From the profile card: «📷 Сменить фото», and the bot waiting for a photo."""
+    await tg.press_button_by_text(user, card, "📷 Сменить фото")
+    return await tg.wait_for_message(user.id, has_text("Пришлите фото"), after=card.message_id, timeout=WAIT)
+
+
+async def test_someone_not_registered_is_told_to_register_before_setting_a_photo(gateway, tg):
+    stranger = TestUser.new("Stranger", language_code="ru")
+    await tg.create_user(stranger)
+
+    reply = await tg.wait_for_reply(await tg.send_photo(stranger, make_png(64, 64)), timeout=WAIT)
+
+    assert "сначала зарегистрируйтесь" in (reply.text or "")
+    assert "/start" in (reply.text or "")
+
+
+@needs_s3
+async def test_a_photo_sent_from_the_profile_becomes_the_avatar_and_the_card_a_photo(gateway, tg):
+    user, learner = await register(gateway, tg, full_name="Алиса Фотова")
+    card = await open_profile(tg, user)
+    assert card.photo is None  # no avatar yet: the card is a text
+    asked = await wait_for_photo_change(tg, user, card)
+    assert "JPEG, PNG или WebP" in (asked.text or "")
+
+    sent = await tg.send_photo(user, make_png(600, 400))
+    done = await tg.wait_for_reply(sent, has_text("✅ Фото профиля обновлено"), timeout=WAIT)
+    photo_card = await tg.wait_for_message(user.id, lambda m: bool(m.photo), after=done.message_id, timeout=WAIT)
+
+    history = await avatars_in_users(gateway, learner["id"])
+    assert [(a.is_current, a.width, a.height) for a in history] == [(True, 400, 400)]  # the square users made
+    # The card is the avatar (users' square, not scaled up) with the card as its caption and its buttons.
+    assert "Имя: Алиса Фотова" in (photo_card.caption or "")
+    assert "🖼 Мои фото" in [b["text"] for b in photo_card.inline_buttons()]
+    shown = await tg.download_document(photo_card.file_id or "")
+    assert shown[:4] == b"RIFF"
+    assert shown[8:12] == b"WEBP"
+    assert image_size(shown) == (400, 400)
+    # Shown again, the photo goes by Telegram's file id (no second download from users).
+    again = await open_profile(tg, user)
+    assert again.photo is not None
+    assert photo_card.photo is not None
+    assert again.photo[-1]["file_unique_id"] == photo_card.photo[-1]["file_unique_id"]
+
+
+@needs_s3
+async def test_a_photo_at_any_other_time_is_offered_and_a_doubled_yes_sets_it_once(gateway, tg):
+    user, learner = await register(gateway, tg)
+
+    sent = await tg.send_photo(user, make_png(300, 300))
+    offer = await tg.wait_for_reply(sent, has_text("Сделать это фото аватаром?"), timeout=WAIT)
+    assert [b["text"] for b in offer.inline_buttons()] == ["✅ Да", "✖️ Нет"]
+    assert await avatars_in_users(gateway, learner["id"]) == []  # nothing before the answer
+
+    yes = offer.button("✅ Да")["callback_data"]
+    first = await tg.press_button(user, offer.message_id, yes)
+    second = await tg.press_button(user, offer.message_id, yes)
+    await wait_for_edit(tg, offer, has_text("✅ Фото профиля обновлено"), timeout=WAIT)
+    second_answer = await tg.wait_for_callback_answer(second, timeout=WAIT)
+    await tg.wait_for_callback_answer(first, timeout=WAIT)
+
+    history = await avatars_in_users(gateway, learner["id"])
+    assert len(history) == 1
+    assert history[0].is_current
+    assert "уже стоит в профиле" in (second_answer.text or "")
+
+    # No: the photo is not taken.
+    sent = await tg.send_photo(user, make_png(200, 200))
+    offer = await tg.wait_for_reply(sent, has_text("Сделать это фото аватаром?"), timeout=WAIT)
+    await tg.press_button_by_text(user, offer, "✖️ Нет")
+    await wait_for_edit(tg, offer, has_text("не меняем"), timeout=WAIT)
+    assert [a.id for a in await avatars_in_users(gateway, learner["id"])] == [history[0].id]
+
+
+@needs_s3
+async def test_image_files_are_taken_and_other_files_refused_in_words(gateway, tg):
+    user, learner = await register(gateway, tg)
+    card = await open_profile(tg, user)
+    await wait_for_photo_change(tg, user, card)
+
+    async def reply_to_file(content: bytes, name: str, mime: str) -> str:
+        sent = await tg.send_document(user, content, name, mime_type=mime)
+        reply = await tg.wait_for_reply(sent, timeout=WAIT)
+        return reply.text or ""
+
+    # Not an image by its type: refused without a download, and the chat keeps waiting for a photo.
+    pdf = await reply_to_file(b"%PDF-1.4 notes", "notes.pdf", "application/pdf")
+    assert "Это не изображение" in pdf
+    # Says it is a JPEG, is not an image at all: users refuses it.
+    fake = await reply_to_file(b"this is text, not a picture", "photo.jpg", "image/jpeg")
+    assert "Это не изображение" in fake
+    # A format users does not take: named.
+    gif = await reply_to_file(b"GIF89a" + b"\x01\x00\x01\x00" + b"\0" * 32, "anim.gif", "image/gif")
+    assert "формат изображения не подходит" in gif
+    assert "GIF" in gif
+    # A header declaring 400 million pixels: refused before anything is decoded.
+    bomb = await reply_to_file(png_header_only(20_000, 20_000), "huge.png", "image/png")
+    assert "слишком много пикселей" in bomb
+    # Larger than Telegram lets a bot download: refused without trying (the update as Telegram sends it).
+    await tg.send_update(
+        {
+            "message": {
+                "message_id": 900_000 + secrets.randbelow(99_999),
+                "date": int(time.time()),
+                "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+                "from": user.payload() | {"is_bot": False},
+                "document": {
+                    "file_id": unique("BQACbig"),
+                    "file_unique_id": unique("AQADbig"),
+                    "file_name": "raw.png",
+                    "mime_type": "image/png",
+                    "file_size": 25 * 1024 * 1024,
+                },
+            }
+        }
+    )
+    too_big = await tg.wait_for_message(user.id, has_text("слишком большой"), after=card.message_id, timeout=WAIT)
+    assert "до 10 МБ" in (too_big.text or "")
+    assert await avatars_in_users(gateway, learner["id"]) == []
+
+    # An uncompressed image file (whatever its name says, a PNG is taken as a PNG) becomes the avatar.
+    sent = await tg.send_document(user, make_png(128, 160), "portrait.jpg", mime_type="image/jpeg")
+    await tg.wait_for_reply(sent, has_text("✅ Фото профиля обновлено"), timeout=WAIT)
+    history = await avatars_in_users(gateway, learner["id"])
+    assert [(a.is_current, a.width, a.height) for a in history] == [(True, 128, 128)]
+
+
+@needs_s3
+async def test_my_photos_shows_the_history_goes_back_to_an_earlier_photo_and_deletes_the_current(gateway, tg):
+    user, learner = await register(gateway, tg)
+    users = gateway.clients.users
+    first = await users.upload_avatar(learner["id"], make_png(100, 100), "image/png", idempotency_key=unique("a"))
+    second = await users.upload_avatar(learner["id"], make_png(150, 150), "image/png", idempotency_key=unique("a"))
+    card = await open_profile(tg, user)
+    assert card.photo is not None
+
+    await tg.press_button_by_text(user, card, "🖼 Мои фото")
+    screen = await tg.wait_for_message(user.id, has_text("Фото профиля: 2"), after=card.message_id, timeout=WAIT)
+    album = [m for m in await tg.messages(user.id, after=card.message_id) if m.photo]
+    assert len(album) == 2
+    assert album[0].media_group_id is not None
+    assert album[0].media_group_id == album[1].media_group_id
+    today = datetime.now(UTC).strftime("%d.%m.%Y")
+    assert [m.caption for m in album] == [f"№1 · текущее · {today}", f"№2 · {today}"]
+    assert image_size(await tg.download_document(album[1].file_id or "")) == (100, 100)  # small: not scaled up
+    assert [b["text"] for b in screen.inline_buttons()] == ["↩️ Вернуть №2", "🗑 Удалить текущее фото", "📷 Сменить фото"]
+
+    await tg.press_button_by_text(user, screen, "↩️ Вернуть №2")
+    restored = await tg.wait_for_message(
+        user.id, has_text("снова в вашем профиле"), after=screen.message_id, timeout=WAIT
+    )
+    assert restored.photo is not None
+    current = [a.id for a in await users.avatars(learner["id"]) if a.is_current]
+    assert current == [first.id]
+
+    # The first screen's delete button meant the photo that was current then: a stale screen deletes nothing.
+    stale = await tg.press_button_by_text(user, screen, "🗑 Удалить текущее фото")
+    assert "уже не текущее" in ((await tg.wait_for_callback_answer(stale, timeout=WAIT)).text or "")
+    assert len(await users.avatars(learner["id"])) == 2
+
+    await tg.press_button_by_text(user, restored, "🖼 Мои фото")
+    screen = await tg.wait_for_message(user.id, has_text("Фото профиля: 2"), after=restored.message_id, timeout=WAIT)
+    assert "↩️ Вернуть №1" in [b["text"] for b in screen.inline_buttons()]  # the newer one, now not current
+    await tg.press_button_by_text(user, screen, "🗑 Удалить текущее фото")
+    await tg.wait_for_message(user.id, has_text("Текущее фото удалено"), after=screen.message_id, timeout=WAIT)
+
+    assert [(a.id, a.is_current) for a in await users.avatars(learner["id"])] == [(second.id, False)]
+    card = await open_profile(tg, user)
+    assert card.photo is None  # no current avatar: the card is a text again
