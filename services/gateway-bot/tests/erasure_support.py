@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from typing import Any
 
+import pytest
 from academy_gateway_bot.models import ErasedLearner, Learner, NotificationLog, UserState, messaging
 from academy_runtime.db import transaction
 from academy_runtime.resources import Resources
 from sqlalchemy import func, or_, select
+
+needs_s3 = pytest.mark.skipif(
+    not os.environ.get("TEST_S3_ENDPOINT"),
+    reason="users keeps avatars in S3 and erases them with the learner (TEST_S3_ENDPOINT)",
+)
 
 
 async def publish_as(services: Any, service: str, data: Any, event_id: uuid.UUID | None = None) -> uuid.UUID:

@@ -14,7 +14,8 @@ from academy_tg_emulator.client import ChatMessage, TestUser
 from academy_tg_emulator.media import image_size
 from academy_tg_emulator.testing import make_png
 
-from .learning_support import has_text, needs_s3, register, unique, wait_for_edit
+from .erasure_support import needs_s3
+from .learning_support import has_text, register, unique, wait_for_edit
 
 pytestmark = pytest.mark.integration
 

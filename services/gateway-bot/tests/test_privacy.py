@@ -13,12 +13,11 @@ from academy_gateway_bot.personal_data import EXPORT_FILENAME
 from academy_tg_emulator.client import ChatMessage, TestUser
 from academy_tg_emulator.testing import make_png
 
-from .erasure_support import gateway_rows, redis_keys_naming, redis_values_naming, tombstone
+from .erasure_support import gateway_rows, needs_s3, redis_keys_naming, redis_values_naming, tombstone
 from .learning_support import (
     enrol_and_complete,
     fund,
     has_text,
-    needs_s3,
     new_category,
     publish_course,
     unique,
@@ -113,6 +112,7 @@ async def test_withdrawing_consent_is_explained_and_can_be_called_off(gateway, t
     assert await learner_in_users(gateway, user.id) is not None
 
 
+@needs_s3
 async def test_withdrawing_consent_erases_the_learner_once_and_start_registers_them_afresh(
     gateway, tg, resources, services
 ):
