@@ -38,3 +38,14 @@ LEARNER_CHECKS = Counter(
     "(unknown, erased)",
     ["outcome"],
 )
+ERASURES = Counter(
+    "academy_billing_learner_erasures_total",
+    "Erased learners' records pseudonymised, by the erasure event or the sweep (how), complete or with "
+    "something held back for a pending refund or payment (outcome)",
+    ["how", "outcome"],
+)
+ERASED_LEARNER_EVENTS = Counter(
+    "academy_billing_erased_learner_events_total",
+    "Events about a learner already erased that billing skipped (an achievement's coins)",
+    ["event"],
+)

@@ -40,7 +40,9 @@ class Base(DeclarativeBase):
     metadata = service_metadata("billing")
 
 
-messaging = Messaging(Base.metadata)
+# Subjects: a stored answer to a learner's wallet command is about that learner (`user/<id>`), and an
+# erasure deletes it (academy_runtime.idempotency, `learners.erasure`).
+messaging = Messaging(Base.metadata, idempotency_subjects=True)
 
 CURRENCIES = ("RUB", "USD", "XTR")  # XTR: Telegram Stars
 PAYMENT_STATUSES = ("pending", "waiting_for_capture", "succeeded", "failed", "canceled", "refunded")
@@ -348,10 +350,16 @@ class ExchangeRate(Base):
 
 
 class KnownLearner(Base):
-    """The learners billing knows of: a projection of `users.user_registered` (v1, v2) and
-    `users.user_erased.v1`, completed by the users service's answer for a learner whose event has not
-    arrived yet (`source`). Every write keyed by a learner id checks it first (`learners.service`).
-    An erasure is kept whatever the order the events arrive in; the row is never deleted."""
+    """The learners billing knows of: a projection of `users.user_registered` and `users.user_erased`,
+    completed by the users service's answer for a learner whose event has not arrived yet (`source`).
+    Every write keyed by a learner id checks it first (`learners.service`). An erasure is kept whatever
+    the order the events arrive in; the row is never deleted.
+
+    `pseudonymised_at`: when billing last finished detaching the erased learner's financial records from
+    the person (`learners.erasure`); null for an erased learner while something is held back (a Stars
+    refund still needs the payer's Telegram id) or was never done (erased before this release): the
+    reconciliation job's sweep does it then.
+    """
 
     __tablename__ = "learners"
 
@@ -360,5 +368,15 @@ class KnownLearner(Base):
     source: Mapped[str] = mapped_column(String(20), nullable=False)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    pseudonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (CheckConstraint(_one_of("source", LEARNER_SOURCES), name="source_known"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("source", LEARNER_SOURCES), name="source_known"),
+        CheckConstraint("pseudonymised_at IS NULL OR erased_at IS NOT NULL", name="pseudonymised_only_if_erased"),
+        # The sweep's work: erased learners whose records are not (all) pseudonymised yet.
+        Index(
+            "ix_learners_erased_unpseudonymised",
+            "user_id",
+            postgresql_where=text("erased_at IS NOT NULL AND pseudonymised_at IS NULL"),
+        ),
+    )

@@ -31,7 +31,7 @@ from academy_billing.dependencies import (
     RequiredIdempotencyKey,
     SettingsDep,
 )
-from academy_billing.learners.service import require_learner
+from academy_billing.learners.service import idempotency_subject, require_learner
 from academy_billing.models import messaging
 from academy_billing.payments import service
 from academy_billing.payments.providers import ProviderError
@@ -164,6 +164,7 @@ async def buy_with_wallet(
         payload={"user_id": user_id, **command.model_dump()},
         response_model=WalletPurchaseOut,
         action=buy,
+        subject=idempotency_subject(user_id),
     )
 
 

@@ -3,8 +3,10 @@
 The report lists every difference between what must hold and what the database holds:
 - each wallet's balance equals the sum of its ledger (`wallet_balance`);
 - each succeeded top-up has exactly one credit of its coins (`top_up_credit`), and no payment that did
-  not succeed has one (`credit_without_payment`);
-- each succeeded course payment paid for exactly one purchase (`course_purchase`);
+  not succeed has one (`credit_without_payment`), nor one whose money billing gave back at once (an
+  amount that was not the invoice's, a learner erased before their money arrived);
+- each succeeded course payment paid for exactly one purchase, or its money went back at once (the
+  course already held, the amount not the invoice's, the learner erased) (`course_purchase`);
 - each payment's `refunded_amount` equals the sum of its succeeded refunds (`refunded_amount`).
 """
 
@@ -13,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from academy_runtime.resources import Resources
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing import metrics
+from academy_billing.learners.erasure import sweep_erased_learners_once
 from academy_billing.payments.schemas import Difference, ReconciliationReport
 from academy_billing.payments.service import reconcile_once
 from academy_billing.settings import BillingSettings
@@ -33,17 +37,25 @@ _WALLETS = text(
     HAVING w.coins <> COALESCE(SUM(t.amount), 0)
     """
 )
+# A refund billing made by itself, at once, for money that bought nothing (`payments.service`).
+_GIVEN_BACK = """
+    EXISTS (SELECT 1 FROM billing.refunds r
+            WHERE r.payment_id = p.id AND r.requested_by = 'billing' AND r.status <> 'failed'
+              AND r.reason IN ('already_owned', 'amount_mismatch', 'learner_erased'))
+"""
 _TOP_UPS = text(
-    """
-    SELECT p.id, p.user_id, p.status, p.coins,
-           COUNT(t.id) AS credits, COALESCE(SUM(t.amount), 0) AS credited
-    FROM billing.payments p
-    LEFT JOIN billing.wallet_transactions t ON t.payment_id = p.id AND t.type = 'topup'
-    WHERE p.purpose = 'top_up'
-    GROUP BY p.id
-    HAVING (p.status IN ('succeeded', 'refunded') AND (COUNT(t.id) <> 1 OR COALESCE(SUM(t.amount), 0) <> p.coins))
-        OR (p.status NOT IN ('succeeded', 'refunded') AND COUNT(t.id) > 0)
-    """
+    f"""
+    SELECT * FROM (
+        SELECT p.id, p.user_id, p.status, p.coins,
+               COUNT(t.id) AS credits, COALESCE(SUM(t.amount), 0) AS credited, {_GIVEN_BACK} AS given_back
+        FROM billing.payments p
+        LEFT JOIN billing.wallet_transactions t ON t.payment_id = p.id AND t.type = 'topup'
+        WHERE p.purpose = 'top_up'
+        GROUP BY p.id
+    ) AS top_ups
+    WHERE (status IN ('succeeded', 'refunded') AND NOT given_back AND (credits <> 1 OR credited <> coins))
+       OR ((status NOT IN ('succeeded', 'refunded') OR given_back) AND credits > 0)
+    """  # noqa: S608 - a constant of this module, no input
 )
 _COURSES = text(
     """
@@ -51,7 +63,8 @@ _COURSES = text(
         SELECT p.id, p.user_id,
                (SELECT COUNT(*) FROM billing.purchases pu WHERE pu.payment_id = p.id) AS purchases,
                (SELECT COUNT(*) FROM billing.refunds r
-                 WHERE r.payment_id = p.id AND r.reason = 'already_owned' AND r.status <> 'failed') AS auto_refunds
+                 WHERE r.payment_id = p.id AND r.requested_by = 'billing' AND r.status <> 'failed'
+                   AND r.reason IN ('already_owned', 'amount_mismatch', 'learner_erased')) AS auto_refunds
         FROM billing.payments p
         WHERE p.purpose = 'course' AND p.status IN ('succeeded', 'refunded')
     ) AS paid
@@ -70,6 +83,11 @@ _REFUNDED = text(
 _COUNTS = text("SELECT (SELECT COUNT(*) FROM billing.wallets), (SELECT COUNT(*) FROM billing.payments)")
 
 
+def _credit_expected(row: Any) -> bool:
+    """A top-up that succeeded credits its coins, unless billing gave the money back at once."""
+    return row.status in {"succeeded", "refunded"} and not row.given_back
+
+
 async def reconciliation_report(session: AsyncSession) -> ReconciliationReport:
     """Every difference between the ledger, the wallets, the payments, the purchases and the refunds,
     read in one snapshot (run it in a REPEATABLE READ or a read-only transaction for exactness)."""
@@ -79,10 +97,10 @@ async def reconciliation_report(session: AsyncSession) -> ReconciliationReport:
     ]
     differences.extend(
         Difference(
-            kind="top_up_credit" if row.status in {"succeeded", "refunded"} else "credit_without_payment",
+            kind="top_up_credit" if _credit_expected(row) else "credit_without_payment",
             user_id=row.user_id,
             payment_id=row.id,
-            expected=f"1 credit of {row.coins} coins" if row.status in {"succeeded", "refunded"} else "no credit",
+            expected=f"1 credit of {row.coins} coins" if _credit_expected(row) else "no credit",
             actual=f"{row.credits} credits, {row.credited} coins",
         )
         for row in (await session.execute(_TOP_UPS)).all()
@@ -119,7 +137,8 @@ async def reconciliation_report(session: AsyncSession) -> ReconciliationReport:
 
 
 async def reconciliation_job(resources: Resources) -> None:
-    """The worker's loop: settle what notifications left unsettled, then report differences."""
+    """The worker's loop: settle what notifications left unsettled, pseudonymise what erasures had to hold
+    back (`learners.erasure`), then report differences."""
     settings = resources.settings_as(BillingSettings)
     while True:
         try:
@@ -128,6 +147,9 @@ async def reconciliation_job(resources: Resources) -> None:
                 metrics.RECONCILIATION_ACTIONS.labels(action).inc(count)
             if any(counts.values()):
                 log.info("reconciliation settled payments", extra=counts)
+            erased = await sweep_erased_learners_once(resources)
+            if any(erased.values()):
+                log.info("erased learners' records pseudonymised", extra=erased)
             async with resources.sessionmaker() as session, session.begin():
                 await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
                 report = await reconciliation_report(session)

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_billing.models import Payment, ProviderEvent, Purchase, Refund
+from academy_billing.payments.personal_data import provider_record
 
 
 class PaymentRepository(Repository):
@@ -104,7 +105,9 @@ class PaymentRepository(Repository):
         payload: dict[str, Any],
         processed_at: datetime | None,
     ) -> bool:
-        """Log a verified provider event once; False when the same event was recorded before."""
+        """Log a verified provider event once; False when the same event was recorded before. Only what makes
+        it a financial record is kept of `payload` (`personal_data.provider_record`: no card, no payer
+        details but a Stars payer's Telegram id, which a refund needs)."""
         result = await self.session.execute(
             insert(ProviderEvent)
             .values(
@@ -112,7 +115,7 @@ class PaymentRepository(Repository):
                 external_event_id=external_event_id,
                 event_type=event_type,
                 payment_id=payment_id,
-                payload=payload,
+                payload=provider_record(provider, payload),
                 processed_at=processed_at,
             )
             .on_conflict_do_nothing(index_elements=[ProviderEvent.provider, ProviderEvent.external_event_id])

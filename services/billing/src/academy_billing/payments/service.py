@@ -11,8 +11,8 @@ Rules that money depends on (tests show each):
   or a refund row with the idempotence key the provider receives), the call is made, and its outcome is
   committed in a second transaction. A crash in between leaves a pending row that the reconciliation job
   settles by repeating the same call with the same key.
-- Money taken for something that can no longer be delivered (a course the learner already holds) is
-  refunded, never kept silently.
+- Money taken for something that can no longer be delivered (a course the learner already holds, a
+  learner erased between starting the payment and paying) is refunded, never kept silently.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from academy_runtime.resources import Resources
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_billing import metrics
-from academy_billing.learners.service import require_learner
+from academy_billing.learners.service import is_erased, mark_for_pseudonymisation, require_learner
 from academy_billing.models import Payment, Purchase, Refund, WalletTransaction, messaging
 from academy_billing.payments.providers import (
     ProviderError,
@@ -74,6 +74,10 @@ from academy_billing.wallet.schemas import WalletChange, WalletTransactionOut
 log = logging.getLogger(__name__)
 
 _EVENT_NAMESPACE = uuid.UUID("3c0b7f0e-2f5e-5b8a-9d7e-8a4e6f1c2b30")
+LEARNER_ERASED = "learner_erased"
+"""Why billing refunds money that arrived for a learner erased meanwhile, and cancels their open invoices."""
+AUTOMATIC_REFUND_REASONS = frozenset({"already_owned", "amount_mismatch", LEARNER_ERASED})
+"""The reasons of the refunds billing makes by itself (`requested_by = 'billing'`): codes, not anyone's words."""
 # A Stars invoice approved at pre-checkout just before it expired may still be paid a little later.
 _INVOICE_GRACE = timedelta(minutes=10)
 _MAX_TITLE = 32  # Telegram: invoice title 1-32 characters
@@ -431,7 +435,8 @@ async def record_stars_payment(
     credited. A redelivered update (same charge id) returns the first answer and changes nothing.
 
     Money Telegram took is never kept for nothing: the second payment of one invoice, an amount that is
-    not the invoice's, or a course the learner already holds gets a refund (`outcome = refunded`), which
+    not the invoice's, a course the learner already holds, or a learner erased since the invoice (its
+    cancellation at the erasure came too late for Telegram) gets a refund (`outcome = refunded`), which
     the caller completes after the commit. Raises NotFoundError for a payload that is not ours and
     ConflictError for another learner's invoice.
     """
@@ -476,6 +481,8 @@ async def record_stars_payment(
     )
     await _mark_succeeded(session, payment, external_id=charge_id, paid_at=now)
     metrics.PAYMENTS.labels("telegram_stars", payment.purpose, "succeeded").inc()
+    # Paid after the learner was erased (an invoice approved just before): the Stars go back.
+    refund_reason = await _erased_refund_reason(session, payment) or refund_reason
 
     if refund_reason is None and payment.purpose == "top_up":
         change = await _credit_top_up(session, settings, payment)
@@ -619,6 +626,18 @@ async def _mark_failed(session: AsyncSession, payment: Payment, reason: str) -> 
     metrics.PAYMENTS.labels(payment.payment_method, payment.purpose, "canceled").inc()
 
 
+async def cancel_open_invoices(session: AsyncSession, payments: list[Payment], reason: str) -> int:
+    """Cancel the unpaid Stars invoices among `payments` (rows the caller holds locked): Telegram is then
+    refused at pre-checkout (`expired`), and `payment_failed` says so. A YooKassa payment is left pending:
+    the payer may be on YooKassa's page, and what they pay is settled (and given back) as usual."""
+    cancelled = 0
+    for payment in payments:
+        if payment.payment_method == "telegram_stars" and payment.status == "pending":
+            await _mark_failed(session, payment, reason)
+            cancelled += 1
+    return cancelled
+
+
 # -- YooKassa --------------------------------------------------------------------------------------
 
 
@@ -759,13 +778,12 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-async def settle_yookassa_payment(  # noqa: C901 - one branch per provider state, kept together
-    resources: Resources, external_id: str, *, depth: int = 0
-) -> str:
+async def settle_yookassa_payment(resources: Resources, external_id: str, *, depth: int = 0) -> str:
     """Bring our payment in line with YooKassa's state of it, re-read from the API (never from a
-    notification's body). Returns what happened: `succeeded`, `canceled`, `waiting_for_capture`,
-    `unchanged`, `unknown` (not our payment: nothing credited) or `mismatch` (amounts disagree: nothing
-    credited). Safe to run any number of times, concurrently, in any order.
+    notification's body); an erased learner's money goes back. Returns what happened: `succeeded`,
+    `canceled`, `waiting_for_capture`, `unchanged`, `unknown` (not our payment: nothing credited) or
+    `mismatch` (amounts disagree: nothing credited). Safe to run any number of times, concurrently, in any
+    order.
     """
     client = providers(resources).yookassa
     document = await client.get_payment(external_id)
@@ -799,18 +817,7 @@ async def settle_yookassa_payment(  # noqa: C901 - one branch per provider state
             )
             await _mark_succeeded(session, payment, external_id=external_id, paid_at=paid_at)
             metrics.PAYMENTS.labels("yookassa", payment.purpose, "succeeded").inc()
-            if payment.purpose == "top_up":
-                await _credit_top_up(session, settings, payment)
-            elif await _purchase_with_payment(session, payment) is None:
-                refund = await _open_refund(
-                    session,
-                    payment,
-                    amount=payment.amount,
-                    reason="already_owned",
-                    requested_by="billing",
-                    idempotence_key=_key("rf-auto", payment.id),
-                )
-                refund_id = refund.id
+            refund_id = await _deliver_yookassa_payment(session, settings, payment)
             outcome = "succeeded"
         elif status == "canceled" and payment.status in ("pending", "waiting_for_capture"):
             details = document.get("cancellation_details") or {}
@@ -839,6 +846,38 @@ async def settle_yookassa_payment(  # noqa: C901 - one branch per provider state
         log.info("captured a YooKassa payment", extra={"payment_id": payment_id})
         return await settle_yookassa_payment(resources, external_id, depth=1)
     return outcome
+
+
+async def _deliver_yookassa_payment(session: AsyncSession, settings: BillingSettings, payment: Payment) -> int | None:
+    """What a succeeded YooKassa payment pays for: the top-up's coins or the course; or, when that cannot be
+    delivered (the learner holds the course already, or was erased since they started paying), a refund
+    whose id is returned (the caller completes it after the commit)."""
+    refund_reason = await _erased_refund_reason(session, payment)
+    if refund_reason is None and payment.purpose == "top_up":
+        await _credit_top_up(session, settings, payment)
+    elif refund_reason is None and await _purchase_with_payment(session, payment) is None:
+        refund_reason = "already_owned"
+    if refund_reason is None:
+        return None
+    refund = await _open_refund(
+        session,
+        payment,
+        amount=payment.amount,
+        reason=refund_reason,
+        requested_by="billing",
+        idempotence_key=_key("rf-auto", payment.id),
+    )
+    return refund.id
+
+
+async def _erased_refund_reason(session: AsyncSession, payment: Payment) -> str | None:
+    """`learner_erased` when the payment's learner was erased before their money arrived: it goes back, and
+    the sweep pseudonymises what the settlement records (the payer's Telegram id, the payment's key) once
+    the refund is done (`learners.erasure`). None otherwise."""
+    if not await is_erased(session, payment.user_id):
+        return None
+    await mark_for_pseudonymisation(session, payment.user_id)
+    return LEARNER_ERASED
 
 
 async def _find_yookassa_payment(session: AsyncSession, external_id: str, document: dict[str, Any]) -> Payment | None:
@@ -898,7 +937,9 @@ async def _open_refund(
     purchase_id: int | None = None,
 ) -> Refund:
     """A pending refund of (part of) a payment, committed with the caller's transaction; a top-up's
-    coins are taken back now (a refund of coins already spent is refused with 409)."""
+    coins are taken back now (a refund of coins already spent is refused with 409). A top-up that never
+    credited its coins (refunded at once: an amount that is not the invoice's, an erased learner) takes
+    nothing back."""
     refunds = RefundRepository(session)
     existing = await refunds.by_idempotence_key(idempotence_key)
     if existing is not None:
@@ -913,7 +954,8 @@ async def _open_refund(
         requested_by=requested_by[:200],
         idempotence_key=idempotence_key,
     )
-    if payment.purpose == "top_up" and payment.coins:
+    credited = await WalletRepository(session).transaction_by_reference(f"payment:{payment.id}:credit")
+    if payment.purpose == "top_up" and payment.coins and credited is not None:
         coins = await _coins_to_take_back(session, payment, refund)
         if coins > 0:  # a refund of a few kopecks may be worth no whole coin
             await wallet.debit(

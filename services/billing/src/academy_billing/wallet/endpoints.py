@@ -17,7 +17,7 @@ from academy_billing.dependencies import (
     SettingsDep,
     TransactionId,
 )
-from academy_billing.learners.service import require_learner
+from academy_billing.learners.service import idempotency_subject, require_learner
 from academy_billing.models import messaging
 from academy_billing.payments.schemas import WalletSettingsIn
 from academy_billing.wallet import service
@@ -107,6 +107,7 @@ async def adjust_wallet(
         payload={"user_id": user_id, **command.model_dump()},
         response_model=AdjustmentOut,
         action=adjust,
+        subject=idempotency_subject(user_id),
     )
 
 
