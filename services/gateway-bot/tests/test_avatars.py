@@ -57,6 +57,10 @@ async def test_someone_not_registered_is_told_to_register_before_setting_a_photo
 
     assert "сначала зарегистрируйтесь" in (reply.text or "")
     assert "/start" in (reply.text or "")
+    # A file that is no image is not about photos at all.
+    other = await tg.wait_for_reply(await tg.send_document(stranger, b"%PDF-1.4", "cv.pdf"), timeout=WAIT)
+    assert "Файлы я пока не читаю" in (other.text or "")
+    assert "/start" in (other.text or "")
 
 
 @needs_s3

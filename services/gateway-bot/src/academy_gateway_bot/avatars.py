@@ -89,10 +89,12 @@ class IncomingImage:
         return None
 
     def as_data(self) -> dict[str, Any]:
+        """The image as JSON-ready data for the FSM (Redis)."""
         return asdict(self)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> IncomingImage:
+        """The image `as_data` stored."""
         size, declared = data.get("file_size"), data.get("declared_type")
         return cls(
             file_id=str(data["file_id"]),

@@ -62,6 +62,7 @@ _RESTORE_BUTTONS_PER_ROW = 2
 
 
 def images(bot: Bot, clients: ServiceClients, resources: Resources) -> AvatarImages:
+    """The avatar image sender of this bot, on the gateway's Redis (for Telegram file ids)."""
     return AvatarImages(bot, resources.redis, resources.settings_as(GatewaySettings).redis_prefix, clients)
 
 
@@ -107,12 +108,12 @@ async def photo_sent_anytime(
     message: Message, learner: LearnerCtx | None, state: FSMContext, idempotency_key: str
 ) -> None:
     """A photo (or image file) with no conversation going on: offered as the avatar, with Yes / No."""
-    if learner is None:
-        await message.answer(_("avatar-not-registered"))
-        return
     image = IncomingImage.from_message(message)
     if image is None:
         raise SkipHandler  # not an image: the fallback says what the bot reads
+    if learner is None:
+        await message.answer(_("avatar-not-registered"))
+        return
     offer = await message.reply(_("avatar-confirm"), reply_markup=_offer_keyboard())
     offers: dict[str, Any] = dict((await state.get_data()).get(OFFERS) or {})
     offers[str(offer.message_id)] = {"image": image.as_data(), "key": f"{idempotency_key}:avatar"}

@@ -49,6 +49,7 @@ _SECTION_NAMES = {
 async def my_data_command(
     message: Message, learner: LearnerCtx | None, clients: ServiceClients, resources: Resources, bot: Bot
 ) -> None:
+    """/mydata: the summary and the file."""
     if learner is None:
         await not_registered(message)
         return
@@ -58,6 +59,7 @@ async def my_data_command(
 async def my_data_pressed(
     callback: CallbackQuery, learner: LearnerCtx | None, clients: ServiceClients, resources: Resources, bot: Bot
 ) -> None:
+    """«📄 Мои данные» under the profile card: the summary and the file."""
     if learner is None:
         await not_registered(callback)
         return

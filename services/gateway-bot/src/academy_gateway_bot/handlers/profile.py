@@ -117,6 +117,7 @@ async def send_profile_card(
 async def profile(
     message: Message, learner: LearnerCtx | None, clients: ServiceClients, state: FSMContext, resources: Resources
 ) -> None:
+    """/profile and the menu's «👤 Профиль»: leaves any step and shows the card."""
     if learner is None:
         await message.answer(_("profile-not-registered"))
         return
