@@ -21,10 +21,12 @@ def points_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
 
 async def api_get(e2e: Any, service: str, path: str) -> Any:
     """GET from a service as a support operator (`e2e`) looks a learner up: every read the tests make
-    admits the support role."""
+    admits the support role. The reason, which the users service's audit log requires of an operator who
+    reads personal data, names the test run."""
     token = operator_token(e2e.platform, name="e2e", roles=("support",), audience=service)
+    headers = {"authorization": f"Bearer {token}", "x-audit-reason": "E2E-TEST"}
     async with httpx.AsyncClient(base_url=e2e.stack.api_url(service), timeout=10) as client:
-        response = await client.get(path, headers={"authorization": f"Bearer {token}"})
+        response = await client.get(path, headers=headers)
         response.raise_for_status()
         return response.json()
 
