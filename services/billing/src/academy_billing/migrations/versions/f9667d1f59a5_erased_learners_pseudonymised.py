@@ -5,8 +5,9 @@
   job's sweep pseudonymises them after the upgrade.
 - idempotency_keys.subject: whom a stored answer is about (`user/<id>`), so an erasure deletes the
   learner's; answers stored before this release get it where they name the learner (an operator's
-  adjustment: `transaction.user_id`). A stored wallet purchase names no learner (its purchase, course,
-  coins and balance): those from before stay after their learner's erasure, holding no one's id.
+  adjustment: `transaction.user_id`). A stored wallet purchase names no learner, but its key may name the
+  Telegram chat (the gateway's key of a message), so those are deleted: a replay of one is still answered
+  with the first purchase, by the ledger's reference of the request (`purchase:<hash>`).
 
 Revision ID: f9667d1f59a5
 Revises: 5b7e2c91d4a3
@@ -49,6 +50,7 @@ def upgrade() -> None:
         "UPDATE billing.idempotency_keys SET subject = 'user/' || (response -> 'transaction' ->> 'user_id') "
         "WHERE jsonb_typeof(response -> 'transaction' -> 'user_id') = 'number'"
     )
+    op.execute("DELETE FROM billing.idempotency_keys WHERE subject IS NULL")
 
 
 def downgrade() -> None:

@@ -6,9 +6,10 @@
 - erased_enrolments: per course, how many erased learners were enrolled and completed it (numbers
   without the person, counted in the popular-courses report).
 - idempotency_keys.subject: whom a stored answer is about (`user/<id>`), so an erasure deletes the
-  learner's. Answers stored before this release get it where they name the learner (an enrolment); a
-  stored lesson completion does not name one, so those from before stay after their learner's erasure,
-  holding a lesson's progress and no one's id.
+  learner's. Answers stored before this release get it where they name the learner (an enrolment); the
+  others (lesson completions) name no learner but their key may name the Telegram chat (the gateway's
+  key of a message), so they are deleted: a replay of one re-runs the completion, which changes nothing
+  the second time (it answers `newly_completed: false`).
 
 Revision ID: cc5998005614
 Revises: 6c1d0e8b3f27
@@ -71,6 +72,7 @@ def upgrade() -> None:
         "UPDATE progress.idempotency_keys SET subject = 'user/' || (response -> 'enrolment' ->> 'user_id') "
         "WHERE jsonb_typeof(response -> 'enrolment' -> 'user_id') = 'number'"
     )
+    op.execute("DELETE FROM progress.idempotency_keys WHERE subject IS NULL")
 
 
 def downgrade() -> None:
