@@ -849,6 +849,28 @@ def _selects(selector: Obj, labels: dict[str, str]) -> bool:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_progress_api_reaches_users_for_the_transcripts_avatar(variant: str) -> None:
+    objects = render(variant)
+    labels = {
+        name: find(objects, kind, name)["spec"]["template"]["metadata"]["labels"]
+        for kind, name in [
+            ("Deployment", "progress-api"),
+            ("Deployment", "progress-worker"),
+            ("Deployment", "users-api"),
+        ]
+    }
+    assert find(objects, "ConfigMap", "progress-config")["data"]["USERS_URL"] == "http://users"
+    egress = _policy(objects, "allow-progress-egress-to-users")
+    assert _selects(egress["podSelector"], labels["progress-api"])
+    assert not _selects(egress["podSelector"], labels["progress-worker"])
+    assert _selects(egress["egress"][0]["to"][0]["podSelector"], labels["users-api"])
+    assert egress["egress"][0]["ports"] == [{"protocol": "TCP", "port": 8000}]
+    ingress = _policy(objects, "allow-users-ingress-from-progress")
+    assert _selects(ingress["podSelector"], labels["users-api"])
+    assert _selects(ingress["ingress"][0]["from"][0]["podSelector"], labels["progress-api"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_billing_reaches_users_and_the_payment_providers(variant: str) -> None:
     objects = render(variant)
     labels = {
