@@ -23,7 +23,7 @@ async def test_start_registers_the_learner_and_the_welcome_points_arrive(tg, e2e
     assert "Всего баллов: 50" in points.text
     learner = await api_get(e2e, "users", f"/internal/users/by-telegram/{anna.id}")
     assert learner["consent_personal_data"] is True
-    assert learner["consent_version"] == "2026-11-01"
+    assert learner["consent_version"] == "2026-11-30"
     assert (learner["full_name"], learner["phone"], learner["city"]) == ("Анна Тестова", "+79160000000", "Москва")
     assert (await api_get(e2e, "gamification", f"/internal/learners/{learner['id']}/points"))["total_points"] == 50
 

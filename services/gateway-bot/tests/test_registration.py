@@ -64,13 +64,13 @@ async def test_the_whole_registration_conversation(gateway, tg, resources):
     sent = await tg.send_command(anna, "start")
     consent = await tg.wait_for_reply(sent, timeout=WAIT)
     assert "Согласие на обработку персональных данных" in consent.text
-    assert "версия 2026-11-01" in consent.text
+    assert "версия 2026-11-30" in consent.text
     assert [b["text"] for b in consent.inline_buttons()] == ["✅ Принимаю", "✖️ Не принимаю"]
 
     press = await tg.press_button_by_text(anna, consent, "✅ Принимаю")
     await tg.wait_for_callback_answer(press, timeout=WAIT)
     ask_name = await tg.wait_for_message(anna.id, has("Как вас зовут"), after=consent.message_id, timeout=WAIT)
-    assert "Согласие (версия 2026-11-01) принято" in ask_name.text
+    assert "Согласие (версия 2026-11-30) принято" in ask_name.text
 
     sent = await tg.send_text(anna, "A1")
     assert "Имя должно быть" in (await tg.wait_for_reply(sent, timeout=WAIT)).text
@@ -102,7 +102,7 @@ async def test_the_whole_registration_conversation(gateway, tg, resources):
     learner = await learner_in_users(gateway, anna.id)
     assert learner is not None
     assert learner["consent_personal_data"] is True
-    assert learner["consent_version"] == "2026-11-01"
+    assert learner["consent_version"] == "2026-11-30"
     assert learner["consent_at"] is not None
     assert (learner["full_name"], learner["phone"], learner["city"]) == (
         "Анна Смирнова-Петрова",

@@ -38,7 +38,7 @@ class GatewaySettings(ServiceSettings):
     rate_limit_routes: dict[str, str] = Field(default_factory=lambda: {"/telegram/webhook": "200/second;6000/minute"})
 
     # The version of the personal-data consent text (i18n `consent.text`); change it with the text.
-    consent_version: str = "2026-11-01"
+    consent_version: str = "2026-11-30"
     # ISO 3166 region a typed phone number without "+" is read in when the learner's Telegram language
     # tag names no region (most learners are in Russia: «8 916 …», «916 …» are Russian numbers).
     default_phone_region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")

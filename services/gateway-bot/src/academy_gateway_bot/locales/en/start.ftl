@@ -14,7 +14,7 @@ consent-text =
 
     <b>Consent to the processing of personal data</b> (version { $version })
 
-    By pressing “I agree” you consent, under Russian Federal Law No. 152-FZ “On Personal Data”, to Beauty Academy processing your name, phone number, city and Telegram id, and the record of your learning. Purposes: registration, access to courses, tracking progress and achievements, suggesting communities and learning notifications. The data is kept while your account exists and is not shared with third parties except where the law requires. You can withdraw your consent at any time by writing to support, and we will delete your data.
+    By pressing “I agree” you consent, under Russian Federal Law No. 152-FZ “On Personal Data”, to Beauty Academy processing your name, phone number, city, Telegram id and profile photo (if you send one), and the record of your learning and payments. Purposes: registration, access to courses, tracking progress and achievements, suggesting communities and learning notifications. The data is kept while your account exists and is not shared with third parties except where the law requires. You can withdraw your consent at any time with “🗑 Withdraw consent / delete account” in your profile (or by writing to support), and we will delete your data; payment records, which the law requires us to keep, stay without your name and phone. /mydata sends you a file of everything stored about you.
 
     Without your consent we store nothing about you.
 
