@@ -14,6 +14,7 @@ from typing import Any
 
 from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
+from academy_runtime.tombstones import ErasedLearnerColumns
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -211,13 +212,11 @@ class CourseEnrolment(Base):
     )
 
 
-class ErasedLearner(Base):
+class ErasedLearner(ErasedLearnerColumns, Base):
     """A learner whose data was erased (`users.user_erased.v2`): the id alone. An enrolment of theirs
     announced after the erasure (delivered late, or again) is not recorded."""
 
     __tablename__ = "erased_learners"
-
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class AuditLog(Base):

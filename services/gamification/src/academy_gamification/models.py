@@ -11,6 +11,7 @@ from datetime import date, datetime
 from academy_contracts.users import DISPLAY_NAME_MAX_LENGTH
 from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
+from academy_runtime.tombstones import ErasedLearnerColumns
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -125,7 +126,7 @@ class LearnerProfile(Base):
     )
 
 
-class ErasedLearner(Base):
+class ErasedLearner(ErasedLearnerColumns, Base):
     """A learner whose data was erased (`users.user_erased`): the id alone, nothing else about them.
 
     Every write keyed by a learner checks it under the learner's lock, so a fact delivered after the
@@ -134,8 +135,6 @@ class ErasedLearner(Base):
     """
 
     __tablename__ = "erased_learners"
-
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class Level(Base):

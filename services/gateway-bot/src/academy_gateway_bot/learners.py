@@ -19,8 +19,8 @@ from academy_runtime.locks import hold_named_lock
 from academy_runtime.projections import upsert_if_newer
 from academy_runtime.repository import Repository
 from academy_runtime.resources import Resources
+from academy_runtime.tombstones import TombstoneRepository
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gateway_bot.clients import Account, ServiceClients
@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 class LearnerErasedError(Exception):
     """The learner was erased: there is no one to tell anything (a notification of theirs is dropped)."""
+
+
+class ErasedLearnerRepository(TombstoneRepository):
+    """The tombstones of erased learners (`erased_learners`: the user id and `erased_at`)."""
+
+    model = ErasedLearner
 
 
 class LearnerRepository(Repository):
@@ -66,8 +72,7 @@ class LearnerRepository(Repository):
 
     async def is_erased(self, user_id: int) -> bool:
         """Whether the learner `user_id` was erased (their tombstone is here)."""
-        found = await self.session.execute(select(ErasedLearner.user_id).where(ErasedLearner.user_id == user_id))
-        return found.first() is not None
+        return await ErasedLearnerRepository(self.session).is_erased(user_id)
 
     async def erase(self, user_id: int, *, erased_at: datetime, telegram_id: int | None = None) -> int | None:
         """Delete what the gateway's tables hold of the learner — the `learners` row, the `user_states`
@@ -83,8 +88,7 @@ class LearnerRepository(Repository):
             states.append(UserState.telegram_id == known)
         await self.session.execute(delete(UserState).where(or_(*states)))
         await self.session.execute(delete(NotificationLog).where(NotificationLog.user_id == user_id))
-        tombstone = insert(ErasedLearner).values(user_id=user_id, erased_at=erased_at)
-        await self.session.execute(tombstone.on_conflict_do_nothing(index_elements=[ErasedLearner.user_id]))
+        await ErasedLearnerRepository(self.session).remember(user_id, erased_at=erased_at)
         return known
 
     async def _hold(self, user_id: int) -> None:

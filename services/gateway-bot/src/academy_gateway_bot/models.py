@@ -7,6 +7,7 @@ from typing import Any
 
 from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
+from academy_runtime.tombstones import ErasedLearnerColumns
 from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, func
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -41,7 +42,7 @@ class Learner(Base):
     )
 
 
-class ErasedLearner(Base):
+class ErasedLearner(ErasedLearnerColumns, Base):
     """A learner the users service erased (`users.user_erased.v2`, or the bot's own erasure flow): a
     tombstone of the user id alone, no personal data. A registration or profile event of this id that
     arrives late (events come in any order) must not bring the `learners` row back; a new registration
@@ -49,7 +50,6 @@ class ErasedLearner(Base):
 
     __tablename__ = "erased_learners"
 
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 

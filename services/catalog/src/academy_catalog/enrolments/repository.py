@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import Boolean, func, literal_column, select, update
+from academy_runtime.tombstones import TombstoneRepository
+from sqlalchemy import Boolean, func, literal_column, update
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_catalog.models import CourseEnrolment, ErasedLearner
@@ -37,13 +38,7 @@ class EnrolmentRepository(Repository):
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-class ErasedLearnerRepository(Repository):
-    """The tombstones of erased learners (`erased_learners`: ids only)."""
+class ErasedLearnerRepository(TombstoneRepository):
+    """The tombstones of erased learners (`erased_learners`: ids only): `remember`, `is_erased`."""
 
-    async def remember(self, user_id: int) -> None:
-        """Record that the learner was erased (again is a no-op)."""
-        await self.session.execute(insert(ErasedLearner).values(user_id=user_id).on_conflict_do_nothing())
-
-    async def is_erased(self, user_id: int) -> bool:
-        found = await self.session.scalar(select(ErasedLearner.user_id).where(ErasedLearner.user_id == user_id))
-        return found is not None
+    model = ErasedLearner

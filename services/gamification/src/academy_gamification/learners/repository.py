@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from academy_runtime.locks import AdvisoryLock
 from academy_runtime.repository import Repository
-from sqlalchemy import Integer, any_, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from academy_runtime.tombstones import TombstoneRepository
+from sqlalchemy import delete
 
 from academy_gamification.models import ErasedLearner, LearnerProfile, messaging
 
@@ -29,25 +27,11 @@ class LearnerProfileRepository(Repository):
         await self.session.execute(delete(LearnerProfile).where(LearnerProfile.user_id == user_id))
 
 
-class ErasedLearnerRepository(Repository):
-    """The tombstones of erased learners (`erased_learners`: ids only)."""
+class ErasedLearnerRepository(TombstoneRepository):
+    """The tombstones of erased learners (`erased_learners`: ids only): `remember`, `is_erased`,
+    `erased_among` (a whole leaderboard's ids in one query)."""
 
-    async def remember(self, user_id: int) -> None:
-        """Record that the learner was erased (again is a no-op)."""
-        await self.session.execute(insert(ErasedLearner).values(user_id=user_id).on_conflict_do_nothing())
-
-    async def is_erased(self, user_id: int) -> bool:
-        found = await self.session.scalar(select(ErasedLearner.user_id).where(ErasedLearner.user_id == user_id))
-        return found is not None
-
-    async def erased_among(self, user_ids: Collection[int]) -> set[int]:
-        """Which of `user_ids` were erased: one query with one array parameter, however many ids (a whole
-        leaderboard's, after a rebuild)."""
-        if not user_ids:
-            return set()
-        ids = bindparam("user_ids", list(user_ids), type_=ARRAY(Integer))
-        stmt = select(ErasedLearner.user_id).where(ErasedLearner.user_id == any_(ids))
-        return set((await self.session.scalars(stmt)).all())
+    model = ErasedLearner
 
 
 class LearnerOutboxRepository(Repository):
