@@ -145,10 +145,64 @@ def enable_rabbitmq_management(log: object = print) -> bool:
     return up
 
 
+# Connections the test suites and `make run` may hold at once: every service process and in-process test
+# app has a pool (DB_POOL_SIZE 10 + DB_MAX_OVERFLOW 10), the end-to-end stack runs twelve processes, and
+# PostgreSQL's default of 100 was seen exhausted ("remaining connection slots are reserved") when a
+# `make run` and a `make test` shared a machine.
+MIN_POSTGRES_CONNECTIONS = 300
+
+
+def _postgres_cluster() -> tuple[str, str] | None:
+    """(version, cluster) of the local Debian cluster `pg_ctlcluster` manages, or None."""
+    root = Path("/etc/postgresql")
+    versions = sorted(p.name for p in root.iterdir() if (p / "main").is_dir()) if root.is_dir() else []
+    return (versions[-1], "main") if versions else None
+
+
+def raise_postgres_connections(log: object = print, minimum: int = MIN_POSTGRES_CONNECTIONS) -> bool:
+    """Make the local PostgreSQL accept at least `minimum` connections: `ALTER SYSTEM SET max_connections`
+    and a restart of the local cluster (a setting PostgreSQL reads only at start), once per machine.
+    Only a local Debian cluster reached as superuser over trust auth is changed; any other server is
+    left as it is, with a warning. Never fails; returns whether the server now allows `minimum`."""
+    say = cast("Callable[[str], object]", log)
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc"]
+    try:
+        current = subprocess.run(  # noqa: S603
+            [*psql, "SHOW max_connections"], check=True, capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        say(f"could not read PostgreSQL's max_connections ({exc!r}); tests may run out of connections")
+        return False
+    if current.isdigit() and int(current) >= minimum:
+        return True
+    cluster = _postgres_cluster()
+    if cluster is None or shutil.which("pg_ctlcluster") is None:
+        say(f"PostgreSQL allows {current} connections (< {minimum}) and is not a local cluster: tests may run out")
+        return False
+    try:
+        subprocess.run(  # noqa: S603
+            [*psql, f"ALTER SYSTEM SET max_connections = {minimum}"], check=True, capture_output=True, timeout=30
+        )
+        subprocess.run(  # noqa: S603
+            ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"],  # noqa: S607
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        say(f"could not raise PostgreSQL's max_connections from {current} to {minimum}: {exc!r}")
+        return False
+    up = wait_for_port("127.0.0.1", 5432, 60)
+    where = "/".join(cluster)
+    say(f"raised PostgreSQL's max_connections from {current} to {minimum} (ALTER SYSTEM; cluster {where} restarted)")
+    return up
+
+
 def ensure_services(log: object = print) -> None:
     for dep in DEPENDENCIES:
         ensure_dependency(dep, log)
     enable_rabbitmq_management(log)
+    raise_postgres_connections(log)
 
 
 class S3Server:
