@@ -6,9 +6,10 @@ a Telegram id), in:
 - every row of every table of every schema of the run's database (services' tables, outboxes, inboxes,
   idempotency records, audit logs), through the row's text form: a value inside a JSON document, an
   array or a composite is found as well as a plain column, and also in its JSON-escaped form (`\\u0417…`)
-  and as UTF-8 hex (a `bytea` column);
+  and as UTF-8 hex (a `bytea` column) — `academy_runtime.testing.rows_mentioning`, as the services' own
+  erasure tests search their schema;
 - every Redis key of the run (its prefix) and every value of it, whatever the type (string, hash, list,
-  set, sorted set, stream);
+  set, sorted set, stream) — `academy_runtime.testing.redis_entries_mentioning`;
 - every object of the run's S3 bucket: its key, and its bytes (the values, and the digests of the images
   the learner sent).
 
@@ -20,70 +21,23 @@ a learner. Each hit is described as `where: what`, so a failing test says exactl
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 
-import asyncpg
 import redis.asyncio as aioredis
-from academy_runtime.testing import TestPlatform
+from academy_runtime.testing import TestPlatform, redis_entries_mentioning, rows_mentioning
 from miniopy_async.api import Minio
-
-_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
-
-def _patterns(values: Iterable[str]) -> dict[str, list[str]]:
-    """Each value with the forms it may take in a row's text: as written, JSON-escaped, UTF-8 hex."""
-    forms: dict[str, list[str]] = {}
-    for value in values:
-        escaped = json.dumps(value)[1:-1]
-        forms[value] = sorted({value, escaped, value.encode().hex()})
-    return forms
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 async def _database_leftovers(platform: TestPlatform, values: list[str]) -> list[str]:
-    found: list[str] = []
-    forms = _patterns(values)
-    connection = await asyncpg.connect(platform.admin_dsn())
+    dsn = platform.admin_dsn().split("://", 1)[1]
+    engine = create_async_engine(f"postgresql+asyncpg://{dsn}")
     try:
-        tables = await connection.fetch(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'BASE TABLE' AND table_schema <> ALL($1::text[]) ORDER BY 1, 2",
-            list(_SYSTEM_SCHEMAS),
-        )
-        for table in tables:
-            name = f'"{table["table_schema"]}"."{table["table_name"]}"'
-            for value, patterns in forms.items():
-                like = [f"%{pattern}%" for pattern in patterns]
-                rows = await connection.fetch(
-                    f"SELECT r::text AS row FROM {name} AS r WHERE lower(r::text) LIKE ANY($1::text[]) LIMIT 3",
-                    [pattern.lower() for pattern in like],
-                )
-                found += [f"PostgreSQL {name}: {value!r} in {row['row'][:300]}" for row in rows]
+        async with engine.connect() as connection:
+            return [f"PostgreSQL {hit}" for hit in await rows_mentioning(connection, None, values)]
     finally:
-        await connection.close()
-    return found
-
-
-async def _redis_values(client: aioredis.Redis, key: bytes) -> list[bytes]:
-    """Every string a key holds, whatever its type (a stream's field names and values)."""
-    kind = (await client.type(key)).decode()
-    readers = {
-        "string": lambda: client.mget([key]),
-        "hash": lambda: client.hgetall(key),
-        "list": lambda: client.lrange(key, 0, -1),
-        "set": lambda: client.smembers(key),
-        "zset": lambda: client.zrange(key, 0, -1),
-        "stream": lambda: client.xrange(key),
-    }
-    if kind not in readers:
-        return []
-    held = await readers[kind]()
-    if kind == "hash":
-        return [item for pair in held.items() for item in pair]
-    if kind == "stream":
-        return [item for _id, fields in held for pair in fields.items() for item in pair]
-    return [item for item in held if item is not None]
+        await engine.dispose()
 
 
 def _segment(user_ids: Iterable[int], separators: str) -> re.Pattern[str] | None:
@@ -95,21 +49,12 @@ def _segment(user_ids: Iterable[int], separators: str) -> re.Pattern[str] | None
 
 
 async def _redis_leftovers(platform: TestPlatform, prefix: str, values: list[str], user_ids: list[int]) -> list[str]:
-    found: list[str] = []
     by_id = _segment(user_ids, ":/_-")
     client = aioredis.from_url(platform.infra.redis_url)
     try:
-        async for key in client.scan_iter(match=f"{prefix}*", count=500):
-            name = key.decode(errors="replace")
-            texts = [name] + [item.decode(errors="replace") for item in await _redis_values(client, key)]
-            found += [
-                f"Redis {name}: {value!r}" for value in values if any(value.lower() in text.lower() for text in texts)
-            ]
-            if by_id is not None and by_id.search(name.removeprefix(prefix)):
-                found.append(f"Redis {name}: a key of the learner")
+        return await redis_entries_mentioning(client, prefix, values, in_keys=[by_id] if by_id is not None else [])
     finally:
         await client.aclose()
-    return found
 
 
 async def _s3_leftovers(

@@ -12,6 +12,7 @@ import pytest
 from academy_gateway_bot.models import ErasedLearner, Learner, NotificationLog, UserState, messaging
 from academy_runtime.db import transaction
 from academy_runtime.resources import Resources
+from academy_runtime.testing import redis_entries_mentioning
 from sqlalchemy import func, or_, select
 
 needs_s3 = pytest.mark.skipif(
@@ -65,16 +66,9 @@ async def redis_keys_naming(resources: Resources, telegram_id: int, user_id: int
 
 
 async def redis_values_naming(resources: Resources, text: str) -> list[str]:
-    """Keys of this run whose string value holds `text` (a name, a phone, a Telegram id)."""
-    prefix = resources.settings.redis_prefix
-    found = []
-    async for raw in resources.redis.scan_iter(match=f"{prefix}*", count=1000):
-        key = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if await resources.redis.type(key) in {b"string", "string"}:
-            value = await resources.redis.get(key)
-            if value is not None and text.encode() in (value if isinstance(value, bytes) else str(value).encode()):
-                found.append(key)
-    return found
+    """Keys of this run whose name or value (whatever its type) holds `text` (a name, a phone, a Telegram
+    id), one line each."""
+    return await redis_entries_mentioning(resources.redis, resources.settings.redis_prefix, [text])
 
 
 async def gateway_rows(resources: Resources, *, user_id: int, telegram_id: int) -> dict[str, int]:

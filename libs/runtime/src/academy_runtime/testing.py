@@ -25,10 +25,11 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,9 @@ import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.auth import (
@@ -753,6 +756,7 @@ __all__ = [
     "SERVICES",
     "EventProbe",
     "Infrastructure",
+    "Needle",
     "ProducerBus",
     "TestPlatform",
     "api_client",
@@ -762,10 +766,15 @@ __all__ = [
     "cleanup_broker",
     "cleanup_redis",
     "discover_infrastructure",
+    "mentioned",
     "operator_token",
     "query_as",
     "real_service_keys_env",
+    "redis_entries",
+    "redis_entries_mentioning",
+    "rows_mentioning",
     "schema_drift",
+    "schema_rows",
     "schema_tables",
     "service_token",
 ]
@@ -862,3 +871,134 @@ async def assert_role_isolated(platform: TestPlatform, schema: str, table: str) 
             continue
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
             await query_as(platform, other, f'SELECT 1 FROM "{schema}"."{table}" LIMIT 1')  # noqa: S608
+
+
+# -- looking for a learner's values after their erasure ---------------------------------------------
+
+Needle = str | re.Pattern[str]
+"""What a search looks for: a string, found in any letter case, also JSON-escaped (inside a JSON document:
+`\\u0417…`) and as UTF-8 hex (a `bytea` column); or a pattern, found where it matches (a user id as a
+number of its own: `re.compile(rf"(?<!\\d){user_id}(?!\\d)")`)."""
+
+_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+_SHOWN_OF_A_ROW = 300
+
+
+def _forms(value: str) -> set[str]:
+    return {value.casefold(), json.dumps(value)[1:-1].casefold(), value.encode().hex()}
+
+
+def mentioned(haystack: str, needles: Iterable[Needle]) -> list[Needle]:
+    """Which of `needles` `haystack` holds (see `Needle`), in their order; empty when none."""
+    folded = haystack.casefold()
+    found: list[Needle] = []
+    for needle in needles:
+        if isinstance(needle, re.Pattern):
+            if needle.search(haystack):
+                found.append(needle)
+        elif any(form in folded for form in _forms(needle)):
+            found.append(needle)
+    return found
+
+
+def _describe(needle: Needle) -> str:
+    return f"/{needle.pattern}/" if isinstance(needle, re.Pattern) else repr(needle)
+
+
+async def _tables(connection: AsyncConnection | AsyncSession, schema: str | None) -> list[tuple[str, str]]:
+    """(schema, table) of every base table of `schema`, or of every schema but PostgreSQL's own."""
+    where = "table_schema = :schema" if schema is not None else "table_schema <> ALL(:system)"
+    found = await connection.execute(
+        text(
+            "SELECT table_schema, table_name FROM information_schema.tables "  # noqa: S608 - no value in it
+            f"WHERE table_type = 'BASE TABLE' AND {where} ORDER BY 1, 2"
+        ),
+        {"schema": schema} if schema is not None else {"system": list(_SYSTEM_SCHEMAS)},
+    )
+    return [(row[0], row[1]) for row in found]
+
+
+async def _rows_as_text(connection: AsyncConnection | AsyncSession, schema: str, table: str) -> list[str]:
+    rows = await connection.execute(text(f'SELECT r::text FROM "{schema}"."{table}" AS r'))  # noqa: S608 - names
+    return [str(row[0]) for row in rows]
+
+
+async def schema_rows(connection: AsyncConnection | AsyncSession, schema: str) -> dict[str, list[str]]:
+    """Every row of every table of `schema`, as PostgreSQL prints it (`row::text`: a JSON document, an
+    array or a composite inside it as text too), by table name (tables without rows included)."""
+    return {
+        table: await _rows_as_text(connection, schema, table) for _schema, table in await _tables(connection, schema)
+    }
+
+
+async def rows_mentioning(
+    connection: AsyncConnection | AsyncSession,
+    schema: str | None,
+    values: Iterable[Needle],
+    *,
+    except_tables: Collection[str] = (),
+) -> list[str]:
+    """Every row of `schema` (None: of every schema of the database but PostgreSQL's own) that holds one
+    of `values` (see `Needle`), one line per row and value found: `schema.table: 'value' in <the row>`;
+    empty when none does. `except_tables` are left out (a table name, or `schema.table`): a service's
+    tombstones, which hold the id by design."""
+    needles = list(values)
+    found: list[str] = []
+    for table_schema, table in await _tables(connection, schema):
+        name = f"{table_schema}.{table}"
+        if table in except_tables or name in except_tables:
+            continue
+        for row in await _rows_as_text(connection, table_schema, table):
+            found += [f"{name}: {_describe(needle)} in {row[:_SHOWN_OF_A_ROW]}" for needle in mentioned(row, needles)]
+    return found
+
+
+def _as_text(item: bytes | str | float) -> str:
+    return item.decode(errors="replace") if isinstance(item, bytes) else str(item)
+
+
+async def _redis_values(redis: Redis, key: bytes | str) -> list[str]:
+    kind = _as_text(await redis.type(key))
+    held: list[Any]
+    if kind == "string":
+        held = [await redis.get(key)]
+    elif kind == "hash":
+        held = [item for pair in (await redis.hgetall(key)).items() for item in pair]
+    elif kind == "list":
+        held = list(await redis.lrange(key, 0, -1))
+    elif kind == "set":
+        held = list(await redis.smembers(key))
+    elif kind == "zset":
+        held = [item for pair in await redis.zrange(key, 0, -1, withscores=True) for item in pair]
+    elif kind == "stream":
+        entries = await redis.xrange(key) or []
+        held = [item for _id, fields in entries for pair in (fields or {}).items() for item in pair]
+    else:  # gone meanwhile ("none")
+        held = []
+    return [_as_text(item) for item in held if item is not None]
+
+
+async def redis_entries(redis: Redis, prefix: str) -> dict[str, list[str]]:
+    """Every key under `prefix` (the run's), by its whole name, with every string it holds, whatever its
+    type: a string's value, a hash's fields and values, a list's or a set's items, a sorted set's members
+    and scores, a stream's field names and values. Works with and without `decode_responses`."""
+    return {
+        _as_text(key): await _redis_values(redis, key) async for key in redis.scan_iter(match=f"{prefix}*", count=500)
+    }
+
+
+async def redis_entries_mentioning(
+    redis: Redis, prefix: str, values: Iterable[Needle], *, in_keys: Iterable[Needle] = ()
+) -> list[str]:
+    """Every key under `prefix` whose name (without `prefix`, the run's) or any string it holds (see
+    `redis_entries`) holds one of `values` (see `Needle`), one line per key and value found:
+    `Redis <key>: 'value'`; empty when none does. `in_keys` are looked for in the key's name only (a user
+    id, a small number other values hold by chance)."""
+    needles, key_needles = list(values), list(in_keys)
+    found: list[str] = []
+    for key, held in (await redis_entries(redis, prefix)).items():
+        own = key.removeprefix(prefix)
+        hits = [needle for needle in needles if any(mentioned(item, [needle]) for item in (own, *held))]
+        hits += mentioned(own, key_needles)
+        found += [f"Redis {key}: {_describe(needle)}" for needle in hits]
+    return found

@@ -14,7 +14,7 @@ why) and nowhere else. The money of a payment started before the erasure and pai
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Iterable
 from datetime import UTC, datetime
 
 import httpx
@@ -33,7 +33,15 @@ from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.inprocess import InProcessStack
 from academy_runtime.migrations import migrate
 from academy_runtime.resources import Resources
-from academy_runtime.testing import TestPlatform, cleanup_broker, service_token
+from academy_runtime.testing import (
+    Needle,
+    TestPlatform,
+    cleanup_broker,
+    redis_entries_mentioning,
+    rows_mentioning,
+    schema_rows,
+    service_token,
+)
 from academy_tg_emulator import TestUser
 from academy_users.app import service as users_service
 from sqlalchemy import select, text, update
@@ -100,37 +108,17 @@ async def billing_consumers(resources: Resources) -> AsyncIterator[ConsumerRunti
     await runtime.stop()
 
 
-async def _every_row(resources: Resources) -> dict[str, list[str]]:
-    """Every row of every table of the billing schema, as PostgreSQL prints it (`row::text`)."""
+async def _rows_with(
+    resources: Resources, values: Iterable[Needle], *, except_tables: Collection[str] = ()
+) -> list[str]:
+    """The rows of the billing schema that hold one of `values` (each row as text)."""
     async with resources.sessionmaker() as session:
-        tables = (
-            await session.scalars(
-                text(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = 'billing' AND table_type = 'BASE TABLE' ORDER BY table_name"
-                )
-            )
-        ).all()
-        return {
-            table: list((await session.scalars(text(f'SELECT t::text FROM billing."{table}" t'))).all())
-            for table in tables
-        }
+        return await rows_mentioning(session, "billing", values, except_tables=except_tables)
 
 
-async def _redis_contents(resources: Resources) -> list[str]:
-    found = []
-    async for key in resources.redis.scan_iter(match=f"{resources.settings.redis_prefix}*", count=500):
-        found.append(key)
-        if await resources.redis.type(key) == "string":
-            found.append(str(await resources.redis.get(key)))
-    return found
-
-
-def _assert_nowhere(rows: dict[str, list[str]], values: tuple[str, ...]) -> None:
-    for table, table_rows in rows.items():
-        for row in table_rows:
-            for value in values:
-                assert value not in row, f"{value!r} left in billing.{table}: {row}"
+async def _redis_with(resources: Resources, values: Iterable[Needle]) -> list[str]:
+    """The Redis keys of the run whose name or value holds one of `values`."""
+    return await redis_entries_mentioning(resources.redis, resources.settings.redis_prefix, values)
 
 
 async def _erase(publish, eventually, resources: Resources, user_id: int) -> None:
@@ -179,11 +167,12 @@ async def test_a_receipts_phone_is_sent_to_yookassa_and_stored_nowhere_in_billin
 
     sent = await yk.payment(body["external_id"])
     assert sent.receipt["customer"] == {"phone": "79995550177"}  # the phone went where the law wants it
-    rows = await _every_row(resources)
-    assert any(str(body["external_id"]) in row for row in rows["provider_events"])
-    _assert_nowhere(rows, ("79995550177", "9995550177"))  # nor in the outbox, provider events or answers
-    for found in await _redis_contents(resources):
-        assert "9995550177" not in found
+    async with resources.sessionmaker() as session:
+        provider_events = (await schema_rows(session, "billing"))["provider_events"]
+    assert any(str(body["external_id"]) in row for row in provider_events)
+    # Nor in the outbox, provider events or answers.
+    assert await _rows_with(resources, ("79995550177", "9995550177")) == []
+    assert await _redis_with(resources, ("9995550177",)) == []
 
 
 async def test_an_erased_learners_records_are_kept_without_the_person(  # noqa: PLR0915 - one journey, then the search
@@ -259,9 +248,8 @@ async def test_an_erased_learners_records_are_kept_without_the_person(  # noqa: 
             .where(ProviderEvent.payment_id == top_up["id"])
             .values(payload=(await yk.payment(top_up["external_id"])).api)
         )
-    before = await _every_row(resources)
     for value in (str(TELEGRAM_ID), "Жмуркин", "555555", PHONE.lstrip("+")):  # the search below finds them
-        assert any(value in row for rows in before.values() for row in rows), value
+        assert await _rows_with(resources, (value,)), value
     money_before = [(p.id, p.amount, p.currency, p.external_id, p.paid_at) for p in await db("payments")]
 
     await _erase(publish, eventually, resources, user_id)
@@ -301,14 +289,9 @@ async def test_an_erased_learners_records_are_kept_without_the_person(  # noqa: 
     assert (await http.get(f"/internal/wallets/{user_id}")).json()["coins"] == coins
     assert await sweep_erased_learners_once(resources) == {"pseudonymised": 1, "held_back": 0}
 
-    after = await _every_row(resources)
-    _assert_nowhere(after, DISTINCTIVE)
-    for table, rows in after.items():
-        if table not in FINANCIAL_TABLES:
-            for row in rows:
-                assert not learner_id.search(row), f"the learner's id left in billing.{table}: {row}"
-    for found in await _redis_contents(resources):
-        assert all(value not in found for value in DISTINCTIVE)
+    assert await _rows_with(resources, DISTINCTIVE) == []
+    assert await _rows_with(resources, (learner_id,), except_tables=FINANCIAL_TABLES) == []
+    assert await _redis_with(resources, DISTINCTIVE) == []
     # What the law keeps: every payment with its amount, currency, provider id and time.
     money_after = {p.id: (p.id, p.amount, p.currency, p.external_id, p.paid_at) for p in await db("payments")}
     for kept in money_before:
@@ -359,11 +342,11 @@ async def test_stars_paid_for_an_erased_learners_invoice_go_back_and_the_payer_i
     refunded = [p for p in await tg.payments() if p.get("refunded")]
     assert payment.external_id in {p["telegram_payment_charge_id"] for p in refunded}
     assert (await http.get(f"/internal/wallets/{user_id}")).json()["coins"] == 0
-    assert str(TELEGRAM_ID + 1) in str(await _every_row(resources))  # recorded with the payment...
+    assert await _rows_with(resources, (str(TELEGRAM_ID + 1),))  # recorded with the payment...
 
     assert (await sweep_erased_learners_once(resources))["pseudonymised"] == 1
 
-    _assert_nowhere(await _every_row(resources), (str(TELEGRAM_ID + 1),))  # ...and gone after the refund
+    assert await _rows_with(resources, (str(TELEGRAM_ID + 1),)) == []  # ...and gone after the refund
     report = (await operator.get("/internal/reconciliation")).json()
     assert report["consistent"], report["differences"]
     assert (await reconcile_once(resources))["payments_settled"] == 0

@@ -11,7 +11,8 @@ import pytest
 from academy_catalog.models import CourseEnrolment, ErasedLearner, messaging
 from academy_contracts.progress import CourseEnrolledV1
 from academy_contracts.users import UserErasedV2
-from sqlalchemy import func, select, text
+from academy_runtime.testing import redis_entries_mentioning, rows_mentioning
+from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
 
@@ -46,25 +47,9 @@ def the_id(user_id: int) -> re.Pattern[str]:
 async def leftovers(resources, user_id: int) -> list[str]:
     """Every row of the catalog schema (as text, but the tombstones') and every Redis key of the run, by its
     name and value, that holds the user id."""
-    found = []
     async with resources.sessionmaker() as session:
-        tables = (
-            await session.execute(
-                text(
-                    "SELECT table_name FROM information_schema.tables"
-                    " WHERE table_schema = 'catalog' AND table_type = 'BASE TABLE' AND table_name <> 'erased_learners'"
-                )
-            )
-        ).scalars()
-        for table in list(tables):
-            rows = (await session.execute(text(f'SELECT r::text FROM catalog."{table}" AS r'))).scalars()
-            found += [f"{table}: {row[:300]}" for row in rows if the_id(user_id).search(row)]
-    redis = resources.redis
-    async for key in redis.scan_iter(match=resources.rkey("*"), count=500):
-        value = await redis.get(key) if await redis.type(key) == "string" else ""
-        if the_id(user_id).search(key) or the_id(user_id).search(value or ""):
-            found.append(f"Redis {key}")
-    return found
+        rows = await rows_mentioning(session, "catalog", [the_id(user_id)], except_tables=("erased_learners",))
+    return rows + await redis_entries_mentioning(resources.redis, resources.settings.redis_prefix, [the_id(user_id)])
 
 
 async def test_an_erased_learners_enrolments_count_but_name_nobody(api, resources, new_course, bus, eventually):

@@ -5,7 +5,6 @@ the platform's points total is unchanged (their ledger rows stay, belonging to n
 them delivered late store nothing again."""
 
 import asyncio
-import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +15,7 @@ from academy_gamification.leaderboards.board import Board
 from academy_gamification.leaderboards.cache import LeaderboardCache, member
 from academy_gamification.models import ErasedLearner, PointsLedgerEntry
 from academy_runtime.migrations import migrate
+from academy_runtime.testing import redis_entries_mentioning, rows_mentioning
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -57,68 +57,27 @@ async def erase(gamification, user_id: int, handled: int) -> None:
     await gamification.wait_handled(PROFILES, handled)
 
 
-def forms(value: str) -> list[str]:
-    """`value` as a row's text may hold it: as written, and JSON-escaped (inside a JSONB document)."""
-    return sorted({value.casefold(), json.dumps(value)[1:-1].casefold()})
-
-
 def the_id(user_id: int) -> re.Pattern[str]:
     """The user id as a number of its own, or zero-padded as the leaderboards name members."""
     return re.compile(rf"(?<!\d)(0*{user_id})(?!\d)")
 
 
 async def database_leftovers(gamification, user_id: int) -> list[str]:
-    """Every row of every table of the gamification schema that holds the name, the city or the user id."""
-    found = []
+    """Every row of every table of the gamification schema (but the tombstones') that holds the name, the
+    city or the user id."""
     async with gamification.resources.sessionmaker() as session:
-        tables = (
-            await session.execute(
-                text(
-                    "SELECT table_name FROM information_schema.tables"
-                    " WHERE table_schema = 'gamification' AND table_type = 'BASE TABLE' ORDER BY 1"
-                )
-            )
-        ).scalars()
-        for table in list(tables):
-            rows = (await session.execute(text(f'SELECT r::text FROM gamification."{table}" AS r'))).scalars()
-            for row in rows:
-                folded = row.casefold()
-                found += [
-                    f"{table}: {value!r} in {row[:300]}"
-                    for value in (NAME, CITY)
-                    if any(f in folded for f in forms(value))
-                ]
-                if the_id(user_id).search(row) and table != "erased_learners":
-                    found.append(f"{table}: the user id in {row[:300]}")
-    return found
+        return await rows_mentioning(
+            session, "gamification", [NAME, CITY, the_id(user_id)], except_tables=("erased_learners",)
+        )
 
 
 async def redis_leftovers(gamification, user_id: int) -> list[str]:
     """Every Redis key of the run, by its name and every value it holds (read by its type), that holds the
     name, the city or the user id."""
-    redis = gamification.resources.redis
-    found = []
-    async for key in redis.scan_iter(match=gamification.resources.rkey("*"), count=500):
-        kind = await redis.type(key)
-        if kind == "zset":
-            values = [f"{name} {score}" for name, score in await redis.zrange(key, 0, -1, withscores=True)]
-        elif kind == "string":
-            values = [await redis.get(key) or ""]
-        elif kind == "hash":
-            values = [f"{field} {value}" for field, value in (await redis.hgetall(key)).items()]
-        elif kind == "list":
-            values = list(await redis.lrange(key, 0, -1))
-        elif kind == "set":
-            values = list(await redis.smembers(key))
-        else:
-            values = [f"<{kind}>"]
-        for item in [key, *values]:
-            folded = str(item).casefold()
-            found += [f"{key}: {value!r}" for value in (NAME, CITY) if any(f in folded for f in forms(value))]
-        own = key.removeprefix(gamification.resources.settings.redis_prefix)
-        if any(the_id(user_id).search(str(item)) for item in [own, *values]):
-            found.append(f"{key}: the user id")
-    return found
+    resources = gamification.resources
+    return await redis_entries_mentioning(
+        resources.redis, resources.settings.redis_prefix, [NAME, CITY, the_id(user_id)]
+    )
 
 
 async def platform_points(gamification) -> tuple[int, int]:
