@@ -11,24 +11,11 @@ from academy_users.accounts.repository import UserRepository
 from academy_users.models import AuditLog
 from sqlalchemy import select
 
-from .test_registration import registration
+from .test_registration import register_learner
 
 pytestmark = pytest.mark.integration
 
 TICKET = {"x-audit-reason": "SUP-1234"}
-
-
-async def _register(api, telegram_id: int, **fields) -> int:
-    response = await api.post("/internal/users/register", json=registration(telegram_id, **fields))
-    assert response.status_code == 200, response.text
-    return response.json()["learner"]["id"]
-
-
-@pytest.fixture
-async def support(service, resources, platform):
-    token = operator_token(platform, name="olga", roles=("support",), audience="users")
-    async with api_client(service, resources, token) as client:
-        yield client
 
 
 @pytest.fixture
@@ -50,7 +37,7 @@ async def _entries(resources, user_id: int | None = None) -> list[tuple[str, str
 
 
 async def test_every_read_and_change_of_personal_data_is_recorded_with_who_and_why(api, support, resources):
-    user_id = await _register(api, 6001, username="anna_nails")
+    user_id = await register_learner(api, 6001, username="anna_nails")
 
     await api.get(f"/internal/users/{user_id}")  # the gateway, for the learner: not a read to account for
     await support.get(f"/internal/users/{user_id}", headers=TICKET)
@@ -90,7 +77,7 @@ async def test_every_read_and_change_of_personal_data_is_recorded_with_who_and_w
     ],
 )
 async def test_an_operator_must_say_why(api, support, resources, method, path):
-    user_id = await _register(api, 6002)
+    user_id = await register_learner(api, 6002)
     bodies = {"PATCH": {"city": "Омск"}, "POST": {"reason": "operator_request"}}
 
     response = await support.request(method, path.format(id=user_id), json=bodies.get(method))
@@ -109,7 +96,7 @@ async def test_an_operator_must_say_why(api, support, resources, method, path):
     ["Анна Смирнова", "Anna Smirnova", "+79161234567", "79161234567", "Anna", "SUP 1234", "a" * 65, "x-"[:1]],
 )
 async def test_a_reason_that_could_hold_a_name_or_a_phone_is_refused(api, support, resources, reason):
-    user_id = await _register(api, 6003)
+    user_id = await register_learner(api, 6003)
 
     response = await support.get(f"/internal/users/{user_id}", headers={"x-audit-reason": reason.encode()})
 
@@ -119,7 +106,7 @@ async def test_a_reason_that_could_hold_a_name_or_a_phone_is_refused(api, suppor
 
 @pytest.mark.parametrize("reason", ["SUP-1234", "ticket:4711", "ZD#5521", "gdpr/2026-11-30", "learner_request"])
 async def test_ticket_references_are_reasons(api, support, reason):
-    user_id = await _register(api, 6004)
+    user_id = await register_learner(api, 6004)
 
     response = await support.get(f"/internal/users/{user_id}", headers={"x-audit-reason": reason})
 
@@ -158,7 +145,7 @@ async def test_a_reason_is_checked_by_the_table_too(resources):
 
 
 async def test_only_auditors_read_the_audit_log(api, support, service, resources, platform):
-    await _register(api, 6101)
+    await register_learner(api, 6101)
     for client in (api, support):
         response = await client.get("/internal/audit-log")
         assert response.status_code == 403
@@ -169,7 +156,7 @@ async def test_only_auditors_read_the_audit_log(api, support, service, resources
 
 
 async def test_the_audit_log_pages_newest_first(api, auditor, resources):
-    learners = [await _register(api, 6200 + n) for n in range(5)]
+    learners = [await register_learner(api, 6200 + n) for n in range(5)]
 
     first = await auditor.get("/internal/audit-log", params={"limit": 2, "action": "registered"})
     second = await auditor.get(
@@ -195,8 +182,8 @@ async def test_the_audit_log_pages_newest_first(api, auditor, resources):
 
 
 async def test_the_audit_log_filters_by_learner_actor_action_and_time(api, support, auditor, resources):
-    anna = await _register(api, 6301)
-    boris = await _register(api, 6302)
+    anna = await register_learner(api, 6301)
+    boris = await register_learner(api, 6302)
     await support.get(f"/internal/users/{anna}", headers=TICKET)
     await support.get(f"/internal/users/{boris}", headers=TICKET)
     now = datetime.now(UTC)
@@ -216,7 +203,7 @@ async def test_the_audit_log_filters_by_learner_actor_action_and_time(api, suppo
 
 
 async def test_reading_the_audit_log_is_recorded(api, auditor, resources):
-    anna = await _register(api, 6401)
+    anna = await register_learner(api, 6401)
 
     await auditor.get("/internal/audit-log", params={"user_id": anna, "action": "registered"})
     await auditor.get("/internal/audit-log", headers={"x-audit-reason": "AUDIT-2026-Q4"})

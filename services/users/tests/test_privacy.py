@@ -13,26 +13,12 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from .test_images import BLUE, RED, encoded
-from .test_registration import registration
+from .test_registration import register_learner, registration
 
 pytestmark = pytest.mark.integration
 
 ANNA = {"full_name": "Анна Смирнова", "phone": "+79161234567", "username": "anna_nails", "city": "Казань"}
 TICKET = {"x-audit-reason": "SUP-1234"}
-
-
-async def _register(api, telegram_id: int, **fields) -> int:
-    response = await api.post("/internal/users/register", json=registration(telegram_id, **fields))
-    assert response.status_code == 200, response.text
-    return response.json()["learner"]["id"]
-
-
-@pytest.fixture
-async def support(service, resources, platform):
-    """Olga, a support operator."""
-    token = operator_token(platform, name="olga", roles=("support",), audience="users")
-    async with api_client(service, resources, token) as client:
-        yield client
 
 
 async def _audit(resources, user_id: int | None = None) -> list[AuditLog]:
@@ -60,7 +46,7 @@ async def _idempotency_records(resources) -> list[tuple[str, str | None]]:
 
 
 async def test_the_export_holds_the_profile_avatars_and_what_was_done_by_whom(api, support, resources):
-    user_id = await _register(api, 9001, **ANNA)
+    user_id = await register_learner(api, 9001, **ANNA)
     await support.get(f"/internal/users/{user_id}", headers=TICKET)
     await api.patch(f"/internal/users/{user_id}", json={"city": "Москва"})
 
@@ -90,7 +76,7 @@ async def test_the_export_holds_the_profile_avatars_and_what_was_done_by_whom(ap
 
 
 async def test_an_operator_exports_with_a_reason_and_is_named(api, support, resources):
-    user_id = await _register(api, 9002, **ANNA)
+    user_id = await register_learner(api, 9002, **ANNA)
 
     without = await support.get(f"/internal/users/{user_id}/personal-data")
     exported = await support.get(f"/internal/users/{user_id}/personal-data", headers=TICKET)
@@ -114,12 +100,12 @@ async def test_the_export_of_an_unknown_learner_is_404(api):
 
 
 async def test_erasure_removes_the_learner_and_everything_that_holds_their_data(api, resources):
-    user_id = await _register(api, 9101, **ANNA)
+    user_id = await register_learner(api, 9101, **ANNA)
     await api.post(
         "/internal/users/register", json=registration(9101, **ANNA), headers={"idempotency-key": "tg:1:1:register"}
     )
     await api.patch(f"/internal/users/{user_id}", json={"city": "Омск"}, headers={"idempotency-key": "tg:1:2:city"})
-    other = await _register(api, 9102, full_name="Борис Иванов", phone="+79031112233")
+    other = await register_learner(api, 9102, full_name="Борис Иванов", phone="+79031112233")
     await api.patch(f"/internal/users/{other}", json={"city": "Омск"}, headers={"idempotency-key": "tg:1:3:city"})
     assert {subject for _, subject in await _idempotency_records(resources)} == {f"user/{user_id}", f"user/{other}"}
 
@@ -148,8 +134,8 @@ async def test_erasure_removes_the_learner_and_everything_that_holds_their_data(
 
 
 async def test_the_export_lists_the_avatars_and_the_erasure_deletes_them_everywhere(api, resources):
-    user_id = await _register(api, 9110, **ANNA)
-    other = await _register(api, 9111, phone="+79031112233")
+    user_id = await register_learner(api, 9110, **ANNA)
+    other = await register_learner(api, 9111, phone="+79031112233")
     storage = object_storage(resources)
     await storage.remove_prefix("avatars/")  # ids start at 1 again in every test
     first, second, kept = await _avatar(api, user_id, RED), await _avatar(api, user_id, BLUE), await _avatar(api, other)
@@ -189,7 +175,7 @@ async def _object_keys(storage, user_id: int) -> list[str]:
 
 
 async def test_a_second_erasure_is_404_and_a_new_registration_starts_fresh(api, resources):
-    user_id = await _register(api, 9103, **ANNA)
+    user_id = await register_learner(api, 9103, **ANNA)
     key = {"idempotency-key": "tg:1:9:register"}
     first_answer = await api.post("/internal/users/register", json=registration(9103, **ANNA), headers=key)
     assert first_answer.json()["learner"]["id"] == user_id
@@ -214,7 +200,7 @@ async def test_a_second_erasure_is_404_and_a_new_registration_starts_fresh(api, 
 
 
 async def test_an_operator_erases_with_a_ticket(api, support, resources):
-    user_id = await _register(api, 9104, **ANNA)
+    user_id = await register_learner(api, 9104, **ANNA)
 
     without = await support.post(f"/internal/users/{user_id}/erasure", json={"reason": "operator_request"})
     erased = await support.post(
@@ -234,7 +220,7 @@ async def test_an_operator_erases_with_a_ticket(api, support, resources):
 
 @pytest.mark.parametrize("body", [{}, {"reason": "bored"}, {"reason": "consent_withdrawn", "note": "x"}])
 async def test_an_erasure_without_known_grounds_is_refused(api, resources, body):
-    user_id = await _register(api, 9105, **ANNA)
+    user_id = await register_learner(api, 9105, **ANNA)
 
     response = await api.post(f"/internal/users/{user_id}/erasure", json=body)
 
@@ -244,7 +230,7 @@ async def test_an_erasure_without_known_grounds_is_refused(api, resources, body)
 
 
 async def test_only_the_gateway_and_support_erase(api, service, resources, platform):
-    user_id = await _register(api, 9106, **ANNA)
+    user_id = await register_learner(api, 9106, **ANNA)
     for roles in (("finance",), ("auditor",), ("catalog-editor",)):
         token = operator_token(platform, name="mallory", roles=roles, audience="users")
         async with api_client(service, resources, token) as other:
@@ -260,8 +246,8 @@ async def test_only_the_gateway_and_support_erase(api, service, resources, platf
 
 
 async def test_support_finds_a_learner_by_phone_and_the_search_is_audited(api, support, resources):
-    user_id = await _register(api, 9201, **ANNA)
-    await _register(api, 9202, phone="+79031112233")
+    user_id = await register_learner(api, 9201, **ANNA)
+    await register_learner(api, 9202, phone="+79031112233")
 
     found = await support.post("/internal/users/lookup-by-phone", json={"phone": "+79161234567"}, headers=TICKET)
     missed = await support.post("/internal/users/lookup-by-phone", json={"phone": "+79990001122"}, headers=TICKET)
@@ -279,7 +265,7 @@ async def test_support_finds_a_learner_by_phone_and_the_search_is_audited(api, s
 
 
 async def test_the_phone_lookup_needs_support_and_a_reason(api, support, service, resources, platform):
-    await _register(api, 9203, **ANNA)
+    await register_learner(api, 9203, **ANNA)
 
     by_gateway = await api.post("/internal/users/lookup-by-phone", json={"phone": "+79161234567"}, headers=TICKET)
     without_reason = await support.post("/internal/users/lookup-by-phone", json={"phone": "+79161234567"})

@@ -24,6 +24,13 @@ def registration(telegram_id: int, **fields: object) -> dict[str, object]:
     } | fields
 
 
+async def register_learner(api, telegram_id: int, **fields: object) -> int:
+    """Register a learner through the API (`registration` with `fields` changed); their user id."""
+    response = await api.post("/internal/users/register", json=registration(telegram_id, **fields))
+    assert response.status_code == 200, response.text
+    return response.json()["learner"]["id"]
+
+
 async def _count(resources, stmt) -> int:
     async with resources.sessionmaker() as session:
         return (await session.execute(stmt)).scalar_one()

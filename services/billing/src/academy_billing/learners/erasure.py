@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import TypeVar
 
 from academy_contracts.billing import PurchaseRefundedV1
 from academy_runtime.consumer import EventContext
@@ -65,10 +66,24 @@ _UNSETTLED = ("pending", "waiting_for_capture")
 _HASHED_PURCHASE = "^purchase:[0-9a-f]{32,}$"
 """A wallet purchase's reference: `purchase:` and the hash of (learner, course, request key)."""
 SWEEP_BATCH = 100
+LearnersRowT = TypeVar("LearnersRowT", Refund, Payment)
 
 
 def _random_key(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(24)}"
+
+
+async def _lock_learners_rows(session: AsyncSession, model: type[LearnersRowT], user_id: int) -> list[LearnersRowT]:
+    """The learner's rows of `model` (`Refund`, `Payment`), locked in id order (the order the settlements
+    lock them in) and read afresh: the session may hold them from before the lock."""
+    statement = (
+        select(model)
+        .where(model.user_id == user_id)
+        .order_by(model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(statement)).all())
 
 
 async def pseudonymise_learner(session: AsyncSession, user_id: int) -> bool:
@@ -79,16 +94,7 @@ async def pseudonymise_learner(session: AsyncSession, user_id: int) -> bool:
     Locks, in the order the settlements take them: the learner's refunds, then their payments, so a
     settlement or a refund in flight commits first and is covered here. Idempotent.
     """
-    refunds = (
-        await session.scalars(
-            select(Refund)
-            .where(Refund.user_id == user_id)
-            .order_by(Refund.id)
-            .with_for_update()
-            # populate_existing: the session may hold these rows from before the lock.
-            .execution_options(populate_existing=True)
-        )
-    ).all()
+    refunds = await _lock_learners_rows(session, Refund, user_id)
     for refund in refunds:
         if refund.reason not in AUTOMATIC_REFUND_REASONS:
             refund.reason = REDACTED_REASON
@@ -110,17 +116,7 @@ async def pseudonymise_learner(session: AsyncSession, user_id: int) -> bool:
 async def _detach_payments(session: AsyncSession, user_id: int) -> bool:
     """Lock the learner's payments, cancel their unpaid Stars invoices, give settled ones a random key;
     True when one is still pending at its provider (its key is kept for it)."""
-    payments = list(
-        (
-            await session.scalars(
-                select(Payment)
-                .where(Payment.user_id == user_id)
-                .order_by(Payment.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).all()
-    )
+    payments = await _lock_learners_rows(session, Payment, user_id)
     await cancel_open_invoices(session, payments, LEARNER_ERASED)
     held_back = False
     for payment in payments:

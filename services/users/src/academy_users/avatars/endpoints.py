@@ -12,9 +12,11 @@ from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import IntegerId, UserId
+from academy_runtime.resources import Resources
 from academy_runtime.settings import ServiceSettings, settings_as
 from academy_runtime.storage import object_storage
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_users.accounts.service import LEARNER_REQUEST
 from academy_users.avatars import service
@@ -159,13 +161,9 @@ async def avatar_image(  # noqa: PLR0917 - FastAPI dependencies
 ) -> Response:
     """One avatar of the learner's history as a WEBP image (`image/webp`). An operator gives
     `X-Audit-Reason`, and the look is audited."""
-    reason = reason_of(caller, x_audit_reason)
-    shown, image = await service.avatar_image(
-        session, object_storage(resources), user_id=user_id, avatar_id=avatar_id, size=size
+    return await _image_response(
+        session, resources, caller, x_audit_reason, user_id=user_id, avatar_id=avatar_id, size=size
     )
-    if caller.is_operator:
-        service.record_operator_read(session, user_id=user_id, actor=caller.actor, reason=reason, avatar_id=shown)
-    return Response(content=image, media_type=OUTPUT_CONTENT_TYPE)
 
 
 @router.get(
@@ -192,9 +190,25 @@ async def current_avatar_image(  # noqa: PLR0917 - FastAPI dependencies
     """The learner's current avatar as a WEBP image (`image/webp`); 404 `avatar_not_found` when they have
     none. Progress puts `size=small` on the transcript PDF. An operator gives `X-Audit-Reason`, and the
     look is audited."""
+    return await _image_response(session, resources, caller, x_audit_reason, user_id=user_id, avatar_id=None, size=size)
+
+
+async def _image_response(
+    session: AsyncSession,
+    resources: Resources,
+    caller: Caller,
+    x_audit_reason: str | None,
+    *,
+    user_id: int,
+    avatar_id: int | None,
+    size: AvatarSize,
+) -> Response:
+    """The avatar `avatar_id` (None: the current one) as WEBP; an operator's look is audited with the
+    avatar shown. An operator's reason is checked before anything is read (422 `audit_reason_required`
+    without one); 404 for no such learner or avatar, 503 when object storage does not answer."""
     reason = reason_of(caller, x_audit_reason)
     shown, image = await service.avatar_image(
-        session, object_storage(resources), user_id=user_id, avatar_id=None, size=size
+        session, object_storage(resources), user_id=user_id, avatar_id=avatar_id, size=size
     )
     if caller.is_operator:
         service.record_operator_read(session, user_id=user_id, actor=caller.actor, reason=reason, avatar_id=shown)
