@@ -71,10 +71,10 @@ async def test_events_committed_during_a_broker_outage_all_arrive_when_it_is_bac
 
 
 async def test_the_same_event_delivered_twice_has_one_effect(tg, e2e):
-    async with BusTap(e2e, "users.user_registered.v1") as tap:
+    async with BusTap(e2e, "users.user_registered.v3") as tap:
         gala = TestUser.new("Галина")
         await start(tg, gala)
-        event = await tap.next("users.user_registered.v1", lambda e: e["data"]["telegram_id"] == gala.id)
+        event = await tap.next("users.user_registered.v3", lambda e: e["data"]["telegram_id"] == gala.id)
 
     await publish(e2e, event, event["type"])
     await publish(e2e, event, event["type"])
@@ -88,7 +88,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(tg, e2e):
 
 
 async def test_a_malformed_message_is_dead_lettered_and_consumers_go_on(tg, e2e):
-    await publish(e2e, b'{"this is": "not a CloudEvent"}', "users.user_registered.v1")
+    await publish(e2e, b'{"this is": "not a CloudEvent"}', "users.user_registered.v3")
 
     dina = TestUser.new("Dina")
     _, points = await start(tg, dina)
