@@ -3,13 +3,17 @@ time is offered first (and a doubled «Да» sets it once); image files are tak
 words; the profile card is a photo; «Мои фото» shows the history, goes back to an earlier photo and deletes
 the current one. The users service keeps and processes the images (S3 through TEST_S3_ENDPOINT)."""
 
+import asyncio
 import secrets
 import struct
 import time
 import zlib
 from datetime import UTC, datetime
+from typing import Any
 
+import httpx
 import pytest
+from academy_runtime.errors import DependencyUnavailableError
 from academy_tg_emulator.client import ChatMessage, TestUser
 from academy_tg_emulator.media import image_size
 from academy_tg_emulator.testing import make_png
@@ -215,3 +219,117 @@ async def test_my_photos_shows_the_history_goes_back_to_an_earlier_photo_and_del
     assert [(a.id, a.is_current) for a in await users.avatars(learner["id"])] == [(second.id, False)]
     card = await open_profile(tg, user)
     assert card.photo is None  # no current avatar: the card is a text again
+
+
+def image_file_of(size: int) -> bytes:
+    """`size` bytes that start as a PNG (the rest random, so nothing compresses it on the way)."""
+    return b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(size - 8)
+
+
+async def offer_for(tg, user: TestUser, content: bytes, name: str) -> tuple[ChatMessage, ChatMessage]:
+    """The image file sent, and the bot's offer to make it the avatar."""
+    sent = await tg.send_document(user, content, name, mime_type="image/png")
+    return sent, await tg.wait_for_reply(sent, has_text("Сделать это фото аватаром?"), timeout=WAIT)
+
+
+@needs_s3
+async def test_a_file_over_the_users_limit_is_refused_by_its_size_before_any_download(gateway, tg):
+    user, learner = await register(gateway, tg)
+    content = image_file_of(12 * 1024 * 1024)  # over users' AVATAR_MAX_BYTES, under Telegram's 20 MB
+    sent, offer = await offer_for(tg, user, content, "big.png")
+    file_id = sent.file_id
+    since = max([call.seq for call in await tg.calls()] or [0])
+
+    await tg.press_button_by_text(user, offer, "✅ Да")
+
+    refusal = await tg.wait_for_message(
+        user.id, has_text("Файл слишком большой для фото профиля"), after=offer.message_id, timeout=WAIT
+    )
+    assert "до 10 МБ" in (refusal.text or "")
+    downloads = [call for call in await tg.calls("getFile", since=since) if call.params.get("file_id") == file_id]
+    assert file_id is not None
+    assert downloads == []  # refused by Telegram's file_size: not one byte downloaded
+    assert await avatars_in_users(gateway, learner["id"]) == []
+
+
+class BodyRefusingUsers:
+    """In front of the users service: the avatar upload is answered as users behind a real server answers a
+    body over AVATAR_MAX_BYTES (413, `Connection: close`, the connection closed while the gateway still
+    sends: over TCP, so httpx meets the reset as it would); everything else goes to users."""
+
+    def __init__(self, users_transport: Any, port: int) -> None:
+        self.users = users_transport
+        self.tcp = httpx.AsyncHTTPTransport()
+        self.port = port
+        self.uploads = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/avatars"):
+            self.uploads += 1
+            url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+            forwarded = httpx.Request(
+                request.method, url, headers=request.headers, content=request.content, extensions=request.extensions
+            )
+            return await self.tcp.handle_async_request(forwarded)
+        return await self.users.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.tcp.aclose()
+
+
+async def refuse_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read the request's head and a little of its body, answer 413 and close (users' body limit)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += await reader.read(65536)
+    body = b'{"error":{"code":"payload_too_large","message":"the request body is over the limit"}}'
+    writer.write(
+        b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        + f"content-length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    writer.close()
+
+
+@needs_s3
+async def test_a_body_users_refuses_by_closing_the_connection_is_too_big_not_unavailable(gateway, tg, monkeypatch):
+    user, learner = await register(gateway, tg)
+    server = await asyncio.start_server(refuse_body, "127.0.0.1", 0)
+    users_http = gateway.clients.users._http  # the test puts a refusing server in front of users
+    refusing = BodyRefusingUsers(users_http._transport, server.sockets[0].getsockname()[1])
+    monkeypatch.setattr(users_http, "_transport", refusing)
+    try:
+        # Under the gateway's limit, yet refused: a users configured with a lower AVATAR_MAX_BYTES.
+        _sent, offer = await offer_for(tg, user, image_file_of(8 * 1024 * 1024), "large.png")
+        await tg.press_button_by_text(user, offer, "✅ Да")
+        refusal = await tg.wait_for_message(
+            user.id, has_text("Файл слишком большой для фото профиля"), after=offer.message_id, timeout=WAIT
+        )
+    finally:
+        server.close()
+        await refusing.aclose()
+    said = [m.text or "" for m in await tg.messages(user.id, after=offer.message_id)]
+    assert not any("временно недоступен" in text for text in said)
+    assert refusing.uploads == 1  # a refused body is not sent again
+    assert refusal.text is not None
+    assert await avatars_in_users(gateway, learner["id"]) == []
+
+
+@needs_s3
+async def test_a_failure_after_the_press_was_answered_is_told_in_the_chat(gateway, tg, monkeypatch):
+    user, learner = await register(gateway, tg)
+    offer = await tg.wait_for_reply(
+        await tg.send_photo(user, make_png(64, 64)), has_text("Сделать это фото аватаром?"), timeout=WAIT
+    )
+
+    async def users_down(*_args: object, **_kwargs: object) -> None:
+        raise DependencyUnavailableError("users is unreachable")
+
+    monkeypatch.setattr(gateway.clients.users, "upload_avatar", users_down)
+    press = await tg.press_button_by_text(user, offer, "✅ Да")  # answered at once, then the upload fails
+
+    told = await tg.wait_for_message(user.id, has_text("временно недоступен"), after=offer.message_id, timeout=WAIT)
+    assert told.text is not None
+    assert (await tg.wait_for_callback_answer(press, timeout=WAIT)).text in (None, "")
+    assert await avatars_in_users(gateway, learner["id"]) == []

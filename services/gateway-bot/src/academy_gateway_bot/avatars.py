@@ -122,12 +122,16 @@ def sniff_image_type(data: bytes) -> str | None:
 
 
 async def set_avatar(
-    bot: Bot, clients: ServiceClients, user_id: int, image: IncomingImage, *, idempotency_key: str
+    bot: Bot, clients: ServiceClients, user_id: int, image: IncomingImage, *, idempotency_key: str, max_bytes: int
 ) -> Avatar:
     """Download `image` from Telegram and make it the learner's avatar. Raises `AvatarRefusedError` (too
     big for Telegram's download or for users, not an image, a format users does not take, lying about its
-    type, too many pixels); `NotFoundError` when users has no such learner (erased)."""
-    if image.file_size is not None and image.file_size > TELEGRAM_DOWNLOAD_LIMIT_BYTES:
+    type, too many pixels); `NotFoundError` when users has no such learner (erased).
+
+    `max_bytes` is users' AVATAR_MAX_BYTES (the gateway's setting of the same name): a file Telegram says is
+    larger is refused unread, one that downloads larger is refused unsent (users would close the connection on
+    it mid-body). Telegram's `file_size` is optional, hence both."""
+    if image.file_size is not None and image.file_size > min(max_bytes, TELEGRAM_DOWNLOAD_LIMIT_BYTES):
         raise AvatarRefusedError("too_big")
     try:
         downloaded = await bot.download(image.file_id)
@@ -136,6 +140,8 @@ async def set_avatar(
             raise AvatarRefusedError("too_big") from exc
         raise
     data = downloaded.read() if downloaded is not None else b""
+    if len(data) > max_bytes:
+        raise AvatarRefusedError("too_big")
     content_type = sniff_image_type(data) or (image.declared_type or "application/octet-stream")
     try:
         return await clients.users.upload_avatar(user_id, data, content_type, idempotency_key=idempotency_key)

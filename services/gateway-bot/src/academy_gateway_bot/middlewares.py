@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from academy_gateway_bot import metrics, redis_keys
 from academy_gateway_bot.i18n import _
 from academy_gateway_bot.learners import mark_reachable
+from academy_gateway_bot.screens import tell_failure
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,9 @@ class Throttling(BaseMiddleware):
 
 
 class FriendlyErrors(BaseMiddleware):
-    """A service that is down gets the learner a clear message, and the update is retried later.
+    """A service that is down gets the learner a clear message, and the update is retried later. A button
+    press hears it as the answer, or as a message when its handler had answered it before the failure
+    (`screens.tell_failure`).
 
     A learner who blocked the bot while their update was being handled (Telegram answers 403 to the
     reply) is marked unreachable, like a 403 to a notification; the update is done, not an error:
@@ -141,7 +144,10 @@ class FriendlyErrors(BaseMiddleware):
         try:
             return await handler(event, data)
         except DependencyUnavailableError:
-            if hasattr(event, "answer"):
+            if isinstance(event, CallbackQuery):
+                # Its handler may have answered the press already: a second answer would be refused.
+                await tell_failure(event, _("error-temporary"))
+            elif isinstance(event, Message):
                 await event.answer(_("error-temporary"))
             raise
         except TelegramForbiddenError:

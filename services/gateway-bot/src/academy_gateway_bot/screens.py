@@ -113,6 +113,7 @@ async def answer_callback(callback: CallbackQuery, text: str | None = None, *, a
 class _PendingAnswer:
     query_id: str
     answered: bool = False
+    failure_told: bool = False
 
 
 _PENDING_ANSWER: ContextVar[_PendingAnswer | None] = ContextVar("pending_callback_answer", default=None)
@@ -126,14 +127,50 @@ def note_answered(query_id: str) -> None:
         pending.answered = True
 
 
+def callback_answered(query_id: str) -> bool:
+    """Whether the callback query being handled has been answered already (by its handler or a middleware):
+    Telegram refuses a second answer ("query is too old"), so what is left to say goes as a message."""
+    pending = _PENDING_ANSWER.get()
+    return pending is not None and pending.query_id == query_id and pending.answered
+
+
+async def tell_failure(callback: CallbackQuery, text: str) -> None:
+    """Tell the learner that their press failed, once per press however many layers report it: as the
+    query's answer (an alert) while it is unanswered, as a message in the chat once it has been answered
+    (the handler answered first and failed after, e.g. an upload after «Да»)."""
+    pending = _PENDING_ANSWER.get()
+    if pending is not None and pending.query_id == callback.id:
+        if pending.failure_told:
+            return
+        pending.failure_told = True
+    if not callback_answered(callback.id):
+        try:
+            await callback.answer(text, show_alert=True)
+        except TelegramBadRequest:  # too old, or answered where nobody noted it: said in the chat instead
+            pass
+        else:
+            note_answered(callback.id)
+            return
+    message = callback.message
+    chat_id = message.chat.id if message is not None else callback.from_user.id
+    if callback.bot is None:
+        return
+    try:
+        await callback.bot.send_message(chat_id, text)
+    except TelegramAPIError as exc:  # blocked, or Telegram down: nothing more can be said
+        log.info("failure not told", extra={"error": exc.message})
+
+
 class AnswerEveryCallback(BaseMiddleware):
     """Every callback query is answered exactly once, whatever its handler did: Telegram's client spins the
     button until the bot answers, and a second answer is refused.
 
     After the handler, a query nobody answered is answered: silently when the handler finished, with «try
-    again» when it failed, with «this button is out of date» when no handler takes its data (a button of an
-    older layout). "Message is not modified" escaping a handler means the screen already shows what the
-    press asked for (the same button pressed twice): not an error.
+    again» when it failed (`tell_failure`: a message in the chat when the handler had answered before it
+    failed, and nothing more when an inner layer told it already), with «this button is out of date» when no
+    handler takes its data (a button of an older layout, or data its factory refuses). "Message is not
+    modified" escaping a handler means the screen already shows what the press asked for (the same button
+    pressed twice): not an error.
 
     An outer middleware of `dispatcher.callback_query`, registered before the others, so a press they stop
     (throttling) is answered too. It knows of answers made through `answer_callback`; `NoteCallbackAnswers`
@@ -146,24 +183,27 @@ class AnswerEveryCallback(BaseMiddleware):
         pending = _PendingAnswer(event.id)
         token = _PENDING_ANSWER.set(pending)
         text: str | None = None
+        failed = False
         try:
             result = await handler(event, data)
         except TelegramBadRequest as exc:
             if not is_not_modified(exc):
-                text = _("navigation-failed")
+                failed = True
                 raise
             log.debug("a press asked for the screen already shown", extra={"data": event.data})
             return None
         except Exception:
-            text = _("navigation-failed")
+            failed = True
             raise
         else:
             if result is UNHANDLED:
                 text = _("navigation-button-outdated")
             return result
         finally:
+            if failed:
+                await tell_failure(event, _("navigation-failed"))
             _PENDING_ANSWER.reset(token)
-            if not pending.answered:
+            if not pending.answered and not failed:
                 await self._answer(event, text)
 
     @staticmethod

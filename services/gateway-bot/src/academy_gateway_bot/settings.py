@@ -44,6 +44,9 @@ class GatewaySettings(ServiceSettings):
     default_phone_region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     # An abandoned conversation (and the answers it holds) leaves Redis after this long.
     conversation_ttl_s: int = 24 * 3600
+    # The users service's AVATAR_MAX_BYTES (its avatar upload refuses a larger body with 413): a file Telegram
+    # says is larger, or that downloads larger, is refused in the chat without being sent. Keep the two equal.
+    avatar_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Self:

@@ -97,7 +97,11 @@ async def photo_for_avatar(  # noqa: PLR0917 - aiogram injects what the handler 
     if image is None:  # a file that is no image: the chat keeps waiting for one
         await message.answer(_("avatar-refused-not-an-image") + "\n" + _("avatar-send-photo-again"))
         return
-    if await _upload(message, bot, clients, learner, image, idempotency_key=f"{idempotency_key}:avatar") is None:
+    limit = resources.settings_as(GatewaySettings).avatar_max_bytes
+    if (
+        await _upload(message, bot, clients, learner, image, idempotency_key=f"{idempotency_key}:avatar", limit=limit)
+        is None
+    ):
         return
     await state.clear()
     await message.answer(_("avatar-set"))
@@ -138,6 +142,7 @@ async def offer_answered(  # noqa: PLR0917 - aiogram injects what the handler ne
     learner: LearnerCtx | None,
     state: FSMContext,
     clients: ServiceClients,
+    resources: Resources,
     bot: Bot,
 ) -> None:
     """Yes: the offered photo becomes the avatar (once, however often Yes is pressed); No: it does not."""
@@ -161,7 +166,8 @@ async def offer_answered(  # noqa: PLR0917 - aiogram injects what the handler ne
         return
     await answer_callback(callback)
     image = IncomingImage.from_data(offer["image"])
-    if await _upload(offer_message, bot, clients, learner, image, idempotency_key=offer["key"]) is None:
+    limit = resources.settings_as(GatewaySettings).avatar_max_bytes
+    if await _upload(offer_message, bot, clients, learner, image, idempotency_key=offer["key"], limit=limit) is None:
         await _mark_answered(state, offers, offer_message.message_id, "refused")
         await _drop_buttons(offer_message)
         return
@@ -190,11 +196,12 @@ async def _upload(
     image: IncomingImage,
     *,
     idempotency_key: str,
+    limit: int,
 ) -> Avatar | None:
-    """Set the avatar; a refusal is told in the chat (and None returned)."""
+    """Set the avatar (`limit`: users' AVATAR_MAX_BYTES); a refusal is told in the chat (and None returned)."""
     await bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_PHOTO)
     try:
-        return await set_avatar(bot, clients, learner.user_id, image, idempotency_key=idempotency_key)
+        return await set_avatar(bot, clients, learner.user_id, image, idempotency_key=idempotency_key, max_bytes=limit)
     except AvatarRefusedError as refusal:
         text = _(_REFUSAL_TEXTS[refusal.reason])
         if refusal.detected:
