@@ -162,6 +162,40 @@ async def test_the_table_holds_ciphertext_and_the_api_plain_text(api, resources)
     assert {name: learner[name] for name in ANNA} == ANNA
 
 
+async def test_stored_idempotent_answers_hold_no_personal_value_in_clear_and_replay_the_same(api, resources):
+    body = registration(8_002_777_001, **ANNA)
+    first = await api.post("/internal/users/register", json=body, headers={"idempotency-key": "reg-8002"})
+    user_id = first.json()["learner"]["id"]
+    changed = await api.patch(
+        f"/internal/users/{user_id}", json={"full_name": "Анна Петрова"}, headers={"idempotency-key": "patch-8002"}
+    )
+    assert changed.status_code == 200, changed.text
+
+    async with resources.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text("SELECT key, subject, response, response::text AS stored FROM users.idempotency_keys ORDER BY key")
+            )
+        ).all()
+    assert [(row.key, row.subject) for row in rows] == [
+        ("patch-8002", f"user/{user_id}"),
+        ("reg-8002", f"user/{user_id}"),
+    ]
+    for row in rows:
+        assert isinstance(row.response, str), row.key
+        assert row.response.startswith("v1:run:"), row.key
+        for value in ("Анна", "Смирнова", "Петрова", "79161234567", "anna_nails", "8002777001"):
+            assert value not in row.stored, (row.key, value)
+        assert installed_key_ring().decrypt(row.response, column="users.idempotency_keys.response")
+
+    again = await api.post("/internal/users/register", json=body, headers={"idempotency-key": "reg-8002"})
+    assert again.json() == first.json()
+    patched_again = await api.patch(
+        f"/internal/users/{user_id}", json={"full_name": "Анна Петрова"}, headers={"idempotency-key": "patch-8002"}
+    )
+    assert patched_again.json() == changed.json()
+
+
 @contextlib.asynccontextmanager
 async def _client(service, resources, platform) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway's client, answering a 500 as a client sees it (not raising the app's exception)."""

@@ -80,25 +80,42 @@ async def test_a_rotation_puts_every_value_under_the_new_key_and_the_old_one_can
     assert (await api.get(f"/internal/users/{learners[0]['id']}")).json()["full_name"] == "Анна Смирнова"
     # A change made meanwhile is written under the new key already.
     await api.patch(f"/internal/users/{learners[1]['id']}", json={"full_name": "Борис Смирнов"})
+    # A stored idempotent answer written under the old key (a retried registration replays it).
+    install_key_ring(old)
+    retried = registration(7009, full_name="Дарья Орлова", phone="+79035556677")
+    first = await api.post("/internal/users/register", json=retried, headers={"idempotency-key": "reg-7009"})
+    install_key_ring(rotated)
 
     # Step 2: the command, as `academy-users reencrypt-personal-data` runs it.
     command = service.commands["reencrypt-personal-data"]
     output = await command.run(dataclasses.replace(resources, settings=settings))
 
     # 8 values were stored (3 names, 3 phones, 2 usernames); the PATCH had rewritten one name already.
-    assert output.startswith("3 learners examined: 7 values re-encrypted under key next, 3 phone lookups recomputed")
+    assert output.startswith("4 learners examined: 9 values re-encrypted under key next, 4 phone lookups recomputed")
     assert "0 learners still hold values under another key" in output
+    assert "1 stored idempotent answers re-encrypted, 0 still under another key" in output
     stored = await _stored(resources)
     for row in stored:
         for column in ENCRYPTED:
             assert row[column] is None or row[column].startswith("v1:next:"), (row["id"], column)
-    assert [row["phone_lookup"] for row in stored] == [rotated.phone_lookup(fields["phone"]) for fields in LEARNERS]
+    phones = [fields["phone"] for fields in LEARNERS] + ["+79035556677"]
+    assert [row["phone_lookup"] for row in stored] == [rotated.phone_lookup(phone) for phone in phones]
     async with resources.sessionmaker() as session:
         entry = (
             await session.execute(select(AuditLog).where(AuditLog.action == "personal_data_reencrypted"))
         ).scalar_one()
     assert (entry.actor, entry.user_id) == ("users:reencrypt-personal-data", None)
-    assert entry.details == {"key_id": "next", "examined": 3, "values": 7, "lookups": 3, "remaining": 0}
+    assert entry.details == {
+        "key_id": "next",
+        "examined": 4,
+        "values": 9,
+        "lookups": 4,
+        "remaining": 0,
+        "answers": 1,
+    }
+    async with resources.engine.connect() as connection:
+        answers = (await connection.execute(text("SELECT response FROM users.idempotency_keys"))).scalars().all()
+    assert [answer[: len("v1:next:")] for answer in answers] == ["v1:next:"]
 
     # Step 3: the old key goes; everything reads the same, and support finds learners by the new lookup.
     install_key_ring(KeyRing(keys={"next": new_key}, active_key_id="next", lookup_key=new_lookup))
@@ -106,9 +123,12 @@ async def test_a_rotation_puts_every_value_under_the_new_key_and_the_old_one_can
     for learner in expected:
         now = (await api.get(f"/internal/users/{learner['id']}")).json()
         assert {name: now[name] for name in ENCRYPTED} == {name: learner[name] for name in ENCRYPTED}
+    again_answer = await api.post("/internal/users/register", json=retried, headers={"idempotency-key": "reg-7009"})
+    assert again_answer.json() == first.json()
     # Run again: nothing left to do.
     again = await reencrypt_personal_data(resources.sessionmaker, installed_key_ring())
-    assert (again.examined, again.values_reencrypted, again.lookups_recomputed, again.remaining) == (3, 0, 0, 0)
+    assert (again.examined, again.values_reencrypted, again.lookups_recomputed, again.remaining) == (4, 0, 0, 0)
+    assert (again.answers_reencrypted, again.answers_remaining) == (0, 0)
 
 
 async def test_a_learner_locked_while_it_runs_is_left_for_the_next_run(api, resources, restore_key_ring):
@@ -209,6 +229,17 @@ async def test_the_migration_encrypts_the_learners_already_there_and_scrubs_the_
         assert tuple(empty) == (None, None, None, None, None)
         assert list(details) == [{"consent_version": "1"}, {"fields": ["city"]}]
         assert [tuple(row) for row in subjects] == [("a", "user/1"), ("b", "user/1"), ("c", None)]
+        # The answers stored in clear are encrypted (d7a1c3e5f9b2): the same JSON behind the ciphertext.
+        async with engine.connect() as connection:
+            answers = (
+                await connection.execute(text("SELECT response FROM users.idempotency_keys ORDER BY key"))
+            ).scalars()
+            decrypted = [json.loads(ring.decrypt(a, column="users.idempotency_keys.response")) for a in answers]
+        assert decrypted == [
+            {"learner": {"id": 1}, "created": True},
+            {"id": 1, "full_name": "Анна Смирнова"},
+            {"something": "else"},
+        ]
 
         # The downgrade decrypts again, with the same keys.
         await asyncio.to_thread(migrate, service, "downgrade", "b3d5f7a9c1e2", database_url=scratch_database_url)
@@ -216,6 +247,10 @@ async def test_the_migration_encrypts_the_learners_already_there_and_scrubs_the_
             plain = (
                 await connection.execute(text("SELECT full_name, phone, username FROM users.users WHERE id = 1"))
             ).one()
+            answers = (
+                await connection.execute(text("SELECT response FROM users.idempotency_keys ORDER BY key"))
+            ).scalars()
+            assert list(answers) == decrypted
         assert tuple(plain) == ("Анна Смирнова", "+79161234567", "anna_nails")
     finally:
         await engine.dispose()

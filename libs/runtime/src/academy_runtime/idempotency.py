@@ -10,6 +10,13 @@ service whose answers are about someone builds its table with a `subject` column
 (`Messaging(metadata, idempotency_subjects=True)`), names the subject of each command
 (`run(..., subject=lambda answer: f"user/{answer.id}")`), and deletes every record about a person with
 `forget_subject` when it erases them.
+
+Encrypted answers (issue 10): the subject lets an erasure find a person's answers, but until then they sit
+in clear in every backup. A service whose answers hold personal data gives the store a `ResponseCipher`
+(`Messaging(metadata, idempotency_response_cipher=ResponseCipher(encrypt=..., decrypt=...))`): each
+answer's JSON text is then stored as the cipher's text (a JSON string in `response`) and decrypted on
+replay, so the replay is the same answer and the table holds no value in clear. The cipher is the
+service's own (its keys, its rotation); the store only calls it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Header, Request
@@ -35,6 +43,17 @@ MAX_SUBJECT_LENGTH = 100
 
 Subject = str | Callable[[Any], str | None] | None
 """Whom a command's answer is about: a text (`user/42`), a function of the answer, or None."""
+
+
+@dataclass(frozen=True)
+class ResponseCipher:
+    """How a service has its stored answers encrypted: `encrypt(json_text) -> stored_text` and
+    `decrypt(stored_text) -> json_text`. Both are called at request time (not at import), so they may use
+    keys installed at start-up; `decrypt` raises whatever the service's cipher raises for a value it cannot
+    authenticate (the replay is then a 500, never a garbled answer)."""
+
+    encrypt: Callable[[str], str]
+    decrypt: Callable[[str], str]
 
 
 def idempotency_table(metadata: MetaData, *, with_subject: bool = False) -> Table:
@@ -68,8 +87,23 @@ async def idempotency_key_header(
 class IdempotencyStore:
     """Runs a command once per (Idempotency-Key, caller) and replays its first answer."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, response_cipher: ResponseCipher | None = None) -> None:
         self.table = table
+        self.response_cipher = response_cipher
+
+    def stored_response(self, answer: BaseModel) -> Any:
+        """What `response` holds for `answer`: its JSON, or with a cipher the cipher's text of that JSON."""
+        data = answer.model_dump(mode="json")
+        if self.response_cipher is None:
+            return data
+        return self.response_cipher.encrypt(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    def replayed_response(self, stored: Any) -> Any:
+        """The answer's JSON from what `response` holds. With a cipher, a stored text is decrypted; a JSON
+        object (written before the service had a cipher, and not yet migrated) is returned as it is."""
+        if self.response_cipher is not None and isinstance(stored, str):
+            return json.loads(self.response_cipher.decrypt(stored))
+        return stored
 
     @property
     def has_subjects(self) -> bool:
@@ -112,9 +146,9 @@ class IdempotencyStore:
                 )
             if row.response is None:
                 raise ConflictError("a request with this Idempotency-Key is still in progress")
-            return response_model.model_validate(row.response)
+            return response_model.model_validate(self.replayed_response(row.response))
         result = await action()
-        values: dict[str, Any] = {"status_code": 200, "response": result.model_dump(mode="json")}
+        values: dict[str, Any] = {"status_code": 200, "response": self.stored_response(result)}
         if subject is not None:
             values["subject"] = subject(result) if callable(subject) else subject
         await session.execute(update(table).where(table.c.key == key, table.c.caller == caller).values(**values))

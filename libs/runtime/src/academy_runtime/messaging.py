@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_runtime.bus import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, encode_event
-from academy_runtime.idempotency import IdempotencyStore, idempotency_table
+from academy_runtime.idempotency import IdempotencyStore, ResponseCipher, idempotency_table
 from academy_runtime.telemetry import current_traceparent
 
 
@@ -61,7 +61,12 @@ class Messaging:
     """Outbox, inbox and idempotency-key tables in one service's metadata, plus `publish()`."""
 
     def __init__(
-        self, metadata: MetaData, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, idempotency_subjects: bool = False
+        self,
+        metadata: MetaData,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        idempotency_subjects: bool = False,
+        idempotency_response_cipher: ResponseCipher | None = None,
     ) -> None:
         if metadata.schema is None:
             raise ValueError("service metadata must name its schema")
@@ -101,8 +106,12 @@ class Messaging:
         )
 
         # idempotency_subjects: a `subject` column naming whom each stored answer is about, for services
-        # that erase people (academy_runtime.idempotency).
-        self.idempotency = IdempotencyStore(idempotency_table(metadata, with_subject=idempotency_subjects))
+        # that erase people (academy_runtime.idempotency). idempotency_response_cipher: stored answers
+        # encrypted with the service's keys, for services whose answers hold personal data.
+        self.idempotency = IdempotencyStore(
+            idempotency_table(metadata, with_subject=idempotency_subjects),
+            response_cipher=idempotency_response_cipher,
+        )
 
     @property
     def channel(self) -> str:

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from academy_runtime.idempotency import ResponseCipher
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Text
@@ -278,3 +279,19 @@ class EncryptedText(TypeDecorator[str]):
 
     def copy(self, **kw: Any) -> EncryptedText:  # noqa: ARG002 - SQLAlchemy's signature
         return EncryptedText(self.column)
+
+
+IDEMPOTENCY_RESPONSE_COLUMN = "users.idempotency_keys.response"
+"""The associated data of stored idempotent answers (a learner's profile, an avatar): see below."""
+
+
+def idempotency_response_cipher() -> ResponseCipher:
+    """The runtime idempotency store's cipher for this service (`Messaging(..., idempotency_response_cipher=)`):
+    the answers of the registration, the PATCH and the avatar upload hold a learner's profile, so they are
+    stored as `v1:<key id>:<ciphertext>` under the installed key ring, column IDEMPOTENCY_RESPONSE_COLUMN,
+    and re-encrypted by `academy-users reencrypt-personal-data` like the learners' columns. The ring is
+    looked up at each call: the models are imported before start-up installs it."""
+    return ResponseCipher(
+        encrypt=lambda text: installed_key_ring().encrypt(text, column=IDEMPOTENCY_RESPONSE_COLUMN),
+        decrypt=lambda stored: installed_key_ring().decrypt(stored, column=IDEMPOTENCY_RESPONSE_COLUMN),
+    )

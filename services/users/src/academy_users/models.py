@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
-from academy_users.encryption import EncryptedText, installed_key_ring
+from academy_users.encryption import EncryptedText, idempotency_response_cipher, installed_key_ring
 
 
 class Base(DeclarativeBase):
@@ -31,8 +31,11 @@ class Base(DeclarativeBase):
 
 
 # Idempotency records name the learner their stored answer is about (`user/<id>`), so an erasure can
-# delete them with the learner (academy_runtime.idempotency, subjects).
-messaging = Messaging(Base.metadata, idempotency_subjects=True)
+# delete them with the learner (academy_runtime.idempotency, subjects); the answers themselves (profiles)
+# are stored encrypted like the learners' columns (academy_users.encryption.idempotency_response_cipher).
+messaging = Messaging(
+    Base.metadata, idempotency_subjects=True, idempotency_response_cipher=idempotency_response_cipher()
+)
 
 TIME_ZONE_SOURCES = ("learner", "city", "default")
 
