@@ -46,10 +46,10 @@ def service() -> ServiceDefinition:
 
 
 @pytest.fixture(scope="session")
-def settings(platform: TestPlatform, service: ServiceDefinition):
-    """The run's settings, with the users service at an address nobody listens on: a transcript is made
-    without an avatar unless a test serves one (`users_avatars`)."""
-    return platform.settings_for(service, users_url="http://127.0.0.1:9")
+def settings(platform: TestPlatform, service: ServiceDefinition, avatar_server: "AvatarServer"):
+    """The run's settings, with the users service played by `avatar_server`: every learner has no name and
+    no avatar unless a test gives them one (`users_avatars`); `users_unreachable` takes it away."""
+    return platform.settings_for(service, users_url=avatar_server.url)
 
 
 def webp_avatar(colour: tuple[int, int, int], size: int = 64) -> bytes:
@@ -66,14 +66,29 @@ def make_avatar() -> Callable[..., bytes]:
 
 @dataclass
 class AvatarServer:
-    """A stand-in for the users service's `GET /internal/users/{user_id}/avatar?size=small` on a real port:
-    it checks the caller's token as users does (issued by `progress` for audience `users`) and answers the
-    picture in `avatars`, or 404 `avatar_not_found`. `content_type` overrides the type of the answer."""
+    """A stand-in for the users service on a real port, for what progress asks of it: `GET
+    /internal/users/{user_id}` (the learner, with the full name in `names`, else none; 404 for the ids in
+    `gone`) and `GET /internal/users/{user_id}/avatar?size=small` (the picture in `avatars`, or 404
+    `avatar_not_found`; `content_type` overrides the type of the answer). It checks the caller's token as
+    users does (issued by `progress` for audience `users`)."""
 
     url: str
     avatars: dict[int, bytes] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    gone: set[int] = field(default_factory=set)
     content_type: str = "image/webp"
+    avatars_failing: bool = False  # the avatar endpoint answers 503 (the learner endpoint still answers)
     asked: list[tuple[int, str, str]] = field(default_factory=list)  # (user id, size, calling service)
+    learners_asked: list[tuple[int, str]] = field(default_factory=list)  # (user id, calling service)
+
+    def reset(self) -> None:
+        self.avatars.clear()
+        self.names.clear()
+        self.gone.clear()
+        self.asked.clear()
+        self.learners_asked.clear()
+        self.content_type = "image/webp"
+        self.avatars_failing = False
 
 
 @pytest.fixture(scope="session")
@@ -85,12 +100,25 @@ async def avatar_server(platform: TestPlatform) -> AsyncIterator[AvatarServer]:
         port = probe.getsockname()[1]
     server_state = AvatarServer(url=f"http://127.0.0.1:{port}")
 
+    @app.get("/internal/users/{user_id}")
+    async def learner(user_id: int, authorization: Annotated[str, Header()]) -> Response:
+        caller = verify_token(keys, authorization.removeprefix("Bearer "), audience="users")
+        server_state.learners_asked.append((user_id, caller.service))
+        if caller.service != "progress":
+            return JSONResponse({"error": {"code": "forbidden", "message": "not admitted"}}, status_code=403)
+        if user_id in server_state.gone:
+            return JSONResponse({"error": {"code": "not_found", "message": "no such learner"}}, status_code=404)
+        # What users answers, trimmed to what progress reads (and a value it must not keep).
+        return JSONResponse({"id": user_id, "full_name": server_state.names.get(user_id), "phone": "+79990000000"})
+
     @app.get("/internal/users/{user_id}/avatar")
     async def avatar(user_id: int, size: Annotated[str, Query()], authorization: Annotated[str, Header()]) -> Response:
         caller = verify_token(keys, authorization.removeprefix("Bearer "), audience="users")
         server_state.asked.append((user_id, size, caller.service))
         if caller.service != "progress":
             return JSONResponse({"error": {"code": "forbidden", "message": "not admitted"}}, status_code=403)
+        if server_state.avatars_failing:
+            return JSONResponse({"error": {"code": "unavailable", "message": "try later"}}, status_code=503)
         picture = server_state.avatars.get(user_id)
         if picture is None:
             return JSONResponse({"error": {"code": "avatar_not_found", "message": "no avatar"}}, status_code=404)
@@ -105,16 +133,25 @@ async def avatar_server(platform: TestPlatform) -> AsyncIterator[AvatarServer]:
     await task
 
 
+@pytest.fixture(autouse=True)
+async def _users_start_empty(avatar_server: AvatarServer) -> None:
+    """Each test starts with learners without a name or an avatar in the users stand-in."""
+    avatar_server.reset()
+
+
 @pytest.fixture
-async def users_avatars(resources, avatar_server: AvatarServer) -> AsyncIterator[AvatarServer]:
-    """Progress's users client pointed at `avatar_server` for one test; the avatars it serves start empty."""
-    avatar_server.avatars.clear()
-    avatar_server.asked.clear()
-    avatar_server.content_type = "image/webp"
+def users_avatars(avatar_server: AvatarServer) -> AvatarServer:
+    """The users service progress's client calls (`avatar_server`): a test sets names and avatars there."""
+    return avatar_server
+
+
+@pytest.fixture
+async def users_unreachable(resources) -> AsyncIterator[None]:
+    """Progress's users client pointed at a port nobody listens on, for one test."""
     replaced = resources.extras.get(USERS_EXTRA)
-    client = UsersClient("users", avatar_server.url, TokenCache.from_settings(resources.settings), retries=0)
+    client = UsersClient("users", "http://127.0.0.1:9", TokenCache.from_settings(resources.settings), retries=0)
     resources.extras[USERS_EXTRA] = client
-    yield avatar_server
+    yield
     await client.aclose()
     resources.extras[USERS_EXTRA] = replaced
 

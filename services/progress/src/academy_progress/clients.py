@@ -1,16 +1,17 @@
-"""The users service as progress calls it: the learner's current avatar, for the transcript (issue 10).
+"""The users service as progress calls it: the learner's full name and current avatar, for the transcript
+(issue 10). Progress keeps neither: both are read when a transcript is rendered and drawn on the PDF only.
 
 One `UsersClient` per process, opened by `open_users_client` (a `ServiceDefinition.on_startup` hook) and
 kept in `resources.extras`; it signs its calls as `progress` (the users service admits progress on the
-avatar endpoint only).
+avatar endpoint and on `GET /internal/users/{user_id}`, its `LearnerReader`).
 """
 
 from __future__ import annotations
 
 import httpx
 from academy_runtime.auth import TokenCache
-from academy_runtime.client import ServiceClient
-from academy_runtime.errors import DependencyUnavailableError
+from academy_runtime.client import ServiceCallError, ServiceClient
+from academy_runtime.errors import DependencyUnavailableError, LearnerNotFoundError, NotFoundError
 from academy_runtime.resources import Resources
 from academy_runtime.telemetry import inject_headers
 
@@ -25,7 +26,29 @@ class AvatarRefusedError(ValueError):
 
 
 class UsersClient(ServiceClient):
-    """`GET /internal/users/{user_id}/avatar?size=small` of the users service (image/webp bytes)."""
+    """The users service: `GET /internal/users/{user_id}` (the full name) and
+    `GET /internal/users/{user_id}/avatar?size=small` (image/webp bytes)."""
+
+    async def full_name(self, user_id: int) -> str | None:
+        """The learner's full name as the users service holds it now; None when they gave none.
+
+        Only the name is taken from the answer (the rest of the profile is dropped at once), and it is never
+        logged. Raises LearnerNotFoundError for a 404 (users no longer knows the learner: erased there, the
+        erasure not yet heard of here) and DependencyUnavailableError when users cannot be reached, times
+        out, fails, refuses progress or answers something that is not a learner.
+        """
+        try:
+            learner = await self.get(f"/internal/users/{user_id}")
+        except NotFoundError as exc:
+            raise LearnerNotFoundError(user_id, f"learner {user_id} is not known to the users service") from exc
+        except ServiceCallError as exc:  # 403 (progress not admitted yet), 422...: not the learner's doing
+            raise DependencyUnavailableError(f"users answered {exc.status_code} for a learner") from exc
+        except ValueError as exc:  # a 200 that is not JSON
+            raise DependencyUnavailableError("users answered a learner that is not JSON") from exc
+        name = learner.get("full_name") if isinstance(learner, dict) else None
+        if name is not None and not isinstance(name, str):
+            raise DependencyUnavailableError("users answered a learner without a readable full_name")
+        return name or None
 
     async def small_avatar(self, user_id: int, *, max_bytes: int) -> bytes | None:
         """The learner's current avatar, small size, as WEBP bytes; None when they have none (404

@@ -42,6 +42,12 @@ ERASURE_OBJECTS_PENDING = Gauge(
     "academy_progress_erasure_objects_pending",
     "Erased learners whose transcript objects the last sweep could not delete from S3 (tried again next sweep)",
 )
+TRANSCRIPT_NAMES = Counter(
+    "academy_progress_transcript_names_total",
+    "Full-name look-ups for a transcript, by outcome: printed, none (the learner gave none), unavailable "
+    "(users unreachable or failing: the request is refused with 503), unknown (users no longer knows them)",
+    ["outcome"],
+)
 TRANSCRIPT_AVATARS = Counter(
     "academy_progress_transcript_avatars_total",
     "Avatar look-ups for a transcript, by outcome: embedded, none (the learner has none), unavailable (users "

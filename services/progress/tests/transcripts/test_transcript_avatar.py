@@ -2,8 +2,9 @@
 
 The avatar endpoint (`GET /internal/users/{id}/avatar?size=small`) is served here by `avatar_server`, a
 real HTTP server on a local port that checks progress's token as the users service does; progress's own
-users client calls it, and the picture found in the PDF is the one served. Without an avatar, with users
-unreachable, or with an answer that is not a small WEBP picture, the transcript is produced all the same.
+users client calls it, and the picture found in the PDF is the one served. Without an avatar, with the
+avatar endpoint failing, or with an answer that is not a small WEBP picture, the transcript is produced all
+the same (users unreachable altogether is a 503: the name is missing too, `test_transcript_name.py`).
 """
 
 import io
@@ -82,8 +83,7 @@ async def test_a_new_avatar_renders_the_transcript_again_and_the_same_one_does_n
     assert _colour(picture) == TEAL
     async with resources.sessionmaker() as session:
         row = await session.scalar(select(UserTranscript).where(UserTranscript.user_id == ANNA))
-    assert row.transcript_data["avatar"] is not None  # the picture's hash, not the picture
-    assert len(row.transcript_data["avatar"]) == 64
+    assert "avatar" not in row.transcript_data  # not even the picture's hash: the keyed digest stands for it
 
 
 async def test_a_learner_without_an_avatar_gets_a_transcript_without_a_picture(api, users_avatars):
@@ -94,8 +94,10 @@ async def test_a_learner_without_an_avatar_gets_a_transcript_without_a_picture(a
     assert body["courses"][0]["course_id"] == 5
 
 
-async def test_the_transcript_is_made_when_the_users_service_is_unreachable(api):
-    # The session's settings point the users client at a port nobody listens on.
+async def test_the_transcript_is_made_when_the_users_avatar_endpoint_fails(api, users_avatars, make_avatar):
+    # Unlike the name (tests/transcripts/test_transcript_name.py), the picture is not worth a refusal.
+    users_avatars.avatars[ANNA] = make_avatar(ORANGE)
+    users_avatars.avatars_failing = True
     unavailable = _avatar_lookups("unavailable")
 
     body, pdf = await _pdf(api)

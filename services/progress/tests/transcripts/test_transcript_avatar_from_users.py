@@ -1,6 +1,7 @@
 """The transcript's avatar from the real users service: its app (migrations, S3, its caller rules) runs in
 this process and listens on a local port; a learner registered there sets an avatar through its API, and
-progress's own users client fetches it over HTTP as `progress` (which the users service must admit)."""
+progress's own users client fetches it, and the learner's full name, over HTTP as `progress` (which the
+users service must admit on both endpoints)."""
 
 import asyncio
 import io
@@ -73,11 +74,14 @@ def _png(colour: tuple[int, int, int]) -> bytes:
 
 
 async def _transcript_pictures(api, user_id: int) -> tuple[dict, list[Image.Image]]:
-    response = await api.post(f"/internal/learners/{user_id}/transcript", json={"full_name": "Анна Смирнова"})
+    response = await api.post(f"/internal/learners/{user_id}/transcript")
     assert response.status_code == 200, response.text
     async with httpx.AsyncClient() as client:
         pdf = (await client.get(response.json()["download_url"])).content
-    return response.json(), [p.image for page in PdfReader(io.BytesIO(pdf)).pages for p in page.images]
+    reader = PdfReader(io.BytesIO(pdf))
+    # The name is the one registered in users, read by progress as `progress` (users admits it).
+    assert "Анна Смирнова" in "".join(page.extract_text() or "" for page in reader.pages)
+    return response.json(), [p.image for page in reader.pages for p in page.images]
 
 
 async def test_the_avatar_a_learner_set_in_users_is_on_their_transcript_and_goes_when_deleted(

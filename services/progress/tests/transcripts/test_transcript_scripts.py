@@ -119,10 +119,11 @@ async def completed_emoji_course(api, project_course, make_course_event):
 
 
 @pytest.mark.parametrize("script", list(NAMES))
-async def test_a_name_in_any_script_is_drawn_by_a_font_that_has_it(api, completed_emoji_course, script):
+async def test_a_name_in_any_script_is_drawn_by_a_font_that_has_it(api, completed_emoji_course, users_avatars, script):
     name = NAMES[script]
+    users_avatars.names[LEARNER] = name  # as the users service holds it
 
-    response = await api.post(f"/internal/learners/{LEARNER}/transcript", json={"full_name": name})
+    response = await api.post(f"/internal/learners/{LEARNER}/transcript")
 
     assert response.status_code == 200, response.text
     pdf = await _download(response.json()["download_url"])

@@ -11,8 +11,8 @@ learner's row until the write commits: an erasure arriving meanwhile waits for t
 what it wrote (`academy_runtime.learner_registry`).
 
 The edge, decided: a learner whose registration event has not reached progress yet is refused too.
-Progress does not ask the users service whether a learner exists (its users client fetches avatars for
-transcripts, nothing else), nor any other service on a learner's request; the
+Progress does not ask the users service whether a learner exists (its users client fetches the name and avatar
+printed on a transcript, nothing else), nor any other service on a learner's request; the
 gateway, its only caller, registers the learner before it shows them anything to enrol in, and the event
 takes milliseconds through the outbox relay. The refusal is safe to retry after a moment. Reads do not
 check: an unknown learner has no courses, no progress and the default preferences.
