@@ -19,8 +19,9 @@ SettingsDep = Annotated[UsersSettings, settings_dependency(UsersSettings)]
 # receipt phone look-up). Support operators read and correct a learner's profile; the audit log names them.
 Registrar = Annotated[Caller, accepts("gateway-bot")]
 """Registration: only the gateway, which speaks with the learner."""
-LearnerReader = Annotated[Caller, accepts("gateway-bot", "billing", roles=("support",))]
-"""A learner by id: the gateway, billing (a fiscal receipt's phone), support operators."""
+LearnerReader = Annotated[Caller, accepts("gateway-bot", "billing", "progress", roles=("support",))]
+"""A learner by id: the gateway, billing (a fiscal receipt's phone), progress (the full name printed on the
+learner's transcript PDF, read at render time so that progress never stores it), support operators."""
 TelegramLookup = Annotated[Caller, accepts("gateway-bot", roles=("support",))]
 """A learner by Telegram id: the gateway, support operators."""
 ProfileEditor = Annotated[Caller, accepts("gateway-bot", roles=("support",))]
