@@ -119,8 +119,13 @@ async def test_a_photo_at_any_other_time_is_offered_and_a_doubled_yes_sets_it_on
     # No: the photo is not taken.
     sent = await tg.send_photo(user, make_png(200, 200))
     offer = await tg.wait_for_reply(sent, has_text("Сделать это фото аватаром?"), timeout=WAIT)
+    yes = offer.button("✅ Да")["callback_data"]
     await tg.press_button_by_text(user, offer, "✖️ Нет")
     await wait_for_edit(tg, offer, has_text("не меняем"), timeout=WAIT)
+    assert [a.id for a in await avatars_in_users(gateway, learner["id"])] == [history[0].id]
+    # «Да» of the declined offer, delivered late: the offer was answered, nothing is set.
+    late = await tg.press_button(user, offer.message_id, yes, check_button=False)
+    assert "не меняем" in ((await tg.wait_for_callback_answer(late, timeout=WAIT)).text or "")
     assert [a.id for a in await avatars_in_users(gateway, learner["id"])] == [history[0].id]
 
 

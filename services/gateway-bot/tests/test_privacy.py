@@ -111,6 +111,29 @@ async def test_withdrawing_consent_is_explained_and_can_be_called_off(gateway, t
     await wait_for_edit(tg, question, has_text("ничего не удаляем"), timeout=WAIT)
     assert await learner_in_users(gateway, user.id) is not None
 
+    # The confirmation of that same question, delivered after «Нет» (an old client, a late retry): stale.
+    yes = question.button("🗑 Да, удалить мои данные")["callback_data"]
+    late = await tg.press_button(user, question.message_id, yes, check_button=False)
+    answer = await tg.wait_for_callback_answer(late, timeout=WAIT)
+    assert "устарел" in (answer.text or "")
+    assert "ничего не удаляем" in (answer.text or "")
+    assert await learner_in_users(gateway, user.id) is not None
+
+    # Asked twice: the first question's confirmation is stale, the second one's acts.
+    await tg.press_button_by_text(user, card, "🗑 Отозвать согласие / удалить аккаунт")
+    older = await tg.wait_for_message(user.id, has_text("Удалить аккаунт?"), after=question.message_id, timeout=WAIT)
+    await tg.press_button_by_text(user, card, "🗑 Отозвать согласие / удалить аккаунт")
+    newer = await tg.wait_for_message(user.id, has_text("Удалить аккаунт?"), after=older.message_id, timeout=WAIT)
+    stale = await tg.press_button_by_text(user, older, "🗑 Да, удалить мои данные")
+    assert "устарел" in ((await tg.wait_for_callback_answer(stale, timeout=WAIT)).text or "")
+    assert await learner_in_users(gateway, user.id) is not None
+    await tg.press_button_by_text(user, newer, "✖️ Нет, оставить")
+    await wait_for_edit(tg, newer, has_text("ничего не удаляем"), timeout=WAIT)
+    # A forged confirmation without the question's reference (or a button from before it had one) is stale too.
+    forged = await tg.press_button(user, newer.message_id, yes.rsplit(":", 1)[0] + ":", check_button=False)
+    assert "устарел" in ((await tg.wait_for_callback_answer(forged, timeout=WAIT)).text or "")
+    assert await learner_in_users(gateway, user.id) is not None
+
 
 @needs_s3
 async def test_withdrawing_consent_erases_the_learner_once_and_start_registers_them_afresh(

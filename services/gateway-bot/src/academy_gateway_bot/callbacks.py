@@ -163,9 +163,17 @@ class AvatarCb(CallbackData, prefix="ava"):
     avatar_id: int = 0
 
 
+# The erasure question's one-time reference (`handlers/privacy.py`): 48 random bits as 8 URL-safe characters,
+# "" on buttons sent before questions had one.
+QuestionRef = Annotated[str, StringConstraints(max_length=12, pattern=r"^[A-Za-z0-9_-]*$")]
+
+
 class ErasureCb(CallbackData, prefix="era"):
     """The erasure confirmation: erase, or keep everything. `user_id`: the account the question was asked
-    for, so a button left from an earlier account never erases the learner's new one."""
+    for, so a button left from an earlier account never erases the learner's new one; `question`: the
+    question's one-time reference, kept in the chat's FSM data until the question is answered (either
+    button consumes it), so a confirmation pressed after «Нет», or under an older question, erases nothing."""
 
     action: ErasureAction
     user_id: int
+    question: QuestionRef = ""

@@ -6,13 +6,16 @@
 - **Withdraw consent**: what erasure means (profile, avatars, progress, points deleted; payments kept as
   accounting records without the name, as the accounting law requires), a confirmation, then users
   `POST .../erasure` (reason `consent_withdrawn`) and, at once, `forget_erased_learner` for the gateway's
-  own rows and Redis keys, so the chat is clean before `users.user_erased.v2` arrives. A stale or second
-  press of the confirmation finds no learner (or another account) and erases nothing.
+  own rows and Redis keys, so the chat is clean before `users.user_erased.v2` arrives. The confirmation is
+  single-use and tied to its question (a reference in the buttons and the chat's FSM data, consumed by
+  either answer): a second press finds no learner, a press under a cancelled or older question, or from an
+  earlier account, is stale; none of them erases anything.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 from datetime import UTC, datetime
 
 from academy_runtime.db import transaction
@@ -21,6 +24,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
 
 from academy_gateway_bot import keyboards
@@ -34,6 +38,8 @@ from academy_gateway_bot.screens import answer_callback, format_coins, not_regis
 from academy_gateway_bot.settings import GatewaySettings
 
 ERASURE_REASON = "consent_withdrawn"
+ERASURE_QUESTION = "erasure_question"
+"""FSM data key: the one-time reference of the open «Удалить аккаунт?» question (None once answered)."""
 
 # The services' sections of the export, as the summary names them when one did not answer.
 _SECTION_NAMES = {
@@ -99,16 +105,29 @@ def _summary(export: PersonalDataExport) -> str:
 # -- withdrawing consent ---------------------------------------------------------------------------
 
 
-async def erase_pressed(callback: CallbackQuery, learner: LearnerCtx | None) -> None:
-    """«Отозвать согласие / удалить аккаунт»: what it means, and the confirmation."""
+async def erase_pressed(callback: CallbackQuery, learner: LearnerCtx | None, state: FSMContext) -> None:
+    """«Отозвать согласие / удалить аккаунт»: what it means, and the confirmation. The question gets a
+    one-time reference (FSM data `ERASURE_QUESTION`, carried by both buttons); asking again replaces it, so
+    only the latest question's buttons act."""
     if learner is None or not isinstance(callback.message, Message):
         await not_registered(callback)
         return
     await answer_callback(callback)
+    question = secrets.token_urlsafe(6)
+    await state.update_data({ERASURE_QUESTION: question})
+    user_id = learner.user_id
     confirm = keyboards.markup(
         [
-            [keyboards.button(_("privacy-erase-confirm"), ErasureCb(action="confirm", user_id=learner.user_id))],
-            [keyboards.button(_("privacy-erase-cancel"), ErasureCb(action="cancel", user_id=learner.user_id))],
+            [
+                keyboards.button(
+                    _("privacy-erase-confirm"), ErasureCb(action="confirm", user_id=user_id, question=question)
+                )
+            ],
+            [
+                keyboards.button(
+                    _("privacy-erase-cancel"), ErasureCb(action="cancel", user_id=user_id, question=question)
+                )
+            ],
         ]
     )
     await callback.message.answer(_("privacy-erase-explained"), reply_markup=confirm)
@@ -118,11 +137,14 @@ async def erasure_answered(  # noqa: PLR0917 - aiogram injects what the handler 
     callback: CallbackQuery,
     callback_data: ErasureCb,
     learner: LearnerCtx | None,
+    state: FSMContext,
     clients: ServiceClients,
     resources: Resources,
     bot: Bot,
 ) -> None:
-    """Erase (once: a second press finds no learner) or keep everything."""
+    """Erase (once: a second press finds no learner) or keep everything. Only the open question's buttons
+    act: «Нет» consumes its reference, the erasure deletes it with the conversation; a press under a
+    question answered, cancelled or asked again since is answered «устарел» and erases nothing."""
     question = callback.message if isinstance(callback.message, Message) else None
     if learner is None:  # erased already (the first press), or never registered
         await answer_callback(callback, _("privacy-erase-already"), alert=True)
@@ -132,7 +154,12 @@ async def erasure_answered(  # noqa: PLR0917 - aiogram injects what the handler 
         await answer_callback(callback, _("fallback-stale-button"), alert=True)
         await _drop_buttons(question)
         return
+    if not callback_data.question or (await state.get_data()).get(ERASURE_QUESTION) != callback_data.question:
+        await answer_callback(callback, _("privacy-erase-stale"), alert=True)
+        await _drop_buttons(question)
+        return
     if callback_data.action == "cancel":
+        await state.update_data({ERASURE_QUESTION: None})
         await answer_callback(callback)
         if question is not None:
             await question.edit_text(_("privacy-erase-cancelled"))

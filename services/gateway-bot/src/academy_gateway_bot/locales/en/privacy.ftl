@@ -51,5 +51,8 @@ privacy-erase-done =
     ✅ Consent withdrawn and your data deleted: profile, photos, progress, points and your chat with the bot. Payments stay in the books without your name.
 
     To learn again, send /start — we will register you anew.
+# The confirmation of an earlier question (answered, cancelled or asked again since): erases nothing.
+privacy-erase-stale =
+    This question is out of date, so nothing is deleted. To delete your account, open the profile and press «🗑 Withdraw consent» again.
 privacy-erase-already =
     Your account is deleted already. Send /start to register again.
