@@ -157,8 +157,28 @@ def test_an_operator_token_carries_the_person_and_roles(keys, trusted):
         ("alice", ["admin"]),  # a role nobody defined
         ("alice", []),
         ("", ["finance"]),
+        # A person's full name and phone as the name: it would land in the audit log as the actor.
+        ("Прасковья Второва +79161234598", ["finance"]),
+        ("praskovya+79161234598", ["finance"]),
+        ("p.vtorova79161234598", ["finance"]),
+        ("Alice", ["finance"]),
+        ("alice smith", ["finance"]),
     ],
-    ids=["long", "nul", "newline", "space", "colon", "unknown-role", "no-role", "empty"],
+    ids=[
+        "long",
+        "nul",
+        "newline",
+        "space",
+        "colon",
+        "unknown-role",
+        "no-role",
+        "empty",
+        "full-name-and-phone",
+        "plus-phone",
+        "digits-of-a-phone",
+        "capital",
+        "inner-space",
+    ],
 )
 def test_a_signed_operator_token_breaking_the_naming_rules_is_refused(keys, trusted, sub, roles):
     """The key signs what it is given; the callee applies the same rules as the command that issues."""
@@ -166,6 +186,19 @@ def test_a_signed_operator_token_breaking_the_naming_rules_is_refused(keys, trus
     claims = {"iss": OPERATORS_ISSUER, "sub": sub, "roles": roles, "aud": "billing", "iat": now, "exp": now + 60}
     with pytest.raises(UnauthorizedError, match="invalid operator token"):
         verify_token(trusted, _raw_token(keys[OPERATORS_ISSUER], claims), audience="billing")
+
+
+@pytest.mark.parametrize("name", ["alice", "o.petrova", "support-7", "a_b"])
+def test_logins_are_operator_names(keys, trusted, name):
+    token = issue_operator_token(keys[OPERATORS_ISSUER], operator=name, roles=["support"], audience="billing")
+    assert verify_token(trusted, token, audience="billing").actor == f"operator:{name}"
+
+
+def test_an_operator_name_that_is_no_login_cannot_be_issued_either(keys):
+    with pytest.raises(ValueError, match="a login"):
+        issue_operator_token(
+            keys[OPERATORS_ISSUER], operator="Прасковья Второва +79161234598", roles=["support"], audience="users"
+        )
 
 
 def test_an_operator_token_is_bounded_too(keys, trusted):

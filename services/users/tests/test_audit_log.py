@@ -3,13 +3,16 @@ give a reason; the log holds no personal values; auditors query it, and their re
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from academy_runtime.migrations import migrate
 from academy_runtime.testing import api_client, operator_token
 from academy_users.accounts.repository import UserRepository
 from academy_users.models import AuditLog
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from .test_registration import register_learner
 
@@ -41,7 +44,7 @@ async def test_every_read_and_change_of_personal_data_is_recorded_with_who_and_w
 
     await api.get(f"/internal/users/{user_id}")  # the gateway, for the learner: not a read to account for
     await support.get(f"/internal/users/{user_id}", headers=TICKET)
-    await support.get("/internal/users/by-telegram/6001", headers={"x-audit-reason": "ticket:77"})
+    await support.get("/internal/users/by-telegram/6001", headers={"x-audit-reason": "SUP-77"})
     await support.patch(f"/internal/users/{user_id}", json={"phone": "+79030001122"}, headers=TICKET)
     await api.patch(f"/internal/users/{user_id}", json={"city": "Омск", "full_name": "Анна Петрова"})
     await api.get(f"/internal/users/{user_id}/personal-data")
@@ -49,7 +52,7 @@ async def test_every_read_and_change_of_personal_data_is_recorded_with_who_and_w
     assert await _entries(resources, user_id) == [
         ("gateway-bot", "registered", "learner_request", {"consent_version": "2026-11-01"}),
         ("operator:olga", "profile_read", "SUP-1234", {"via": "id"}),
-        ("operator:olga", "profile_read", "ticket:77", {"via": "telegram_id"}),
+        ("operator:olga", "profile_read", "SUP-77", {"via": "telegram_id"}),
         ("operator:olga", "profile_updated", "SUP-1234", {"fields": ["phone"]}),
         (
             "gateway-bot",
@@ -93,7 +96,22 @@ async def test_an_operator_must_say_why(api, support, resources, method, path):
 
 @pytest.mark.parametrize(
     "reason",
-    ["Анна Смирнова", "Anna Smirnova", "+79161234567", "79161234567", "Anna", "SUP 1234", "a" * 65, "x-"[:1]],
+    [
+        "Анна Смирнова",
+        "Anna Smirnova",
+        "+79161234567",
+        "79161234567",
+        "Anna",
+        "SUP 1234",
+        "a" * 65,
+        "x-"[:1],
+        # Both fitted the earlier pattern (a letter, a separator, letters and digits): a phone and a name.
+        "tel:79161234598",
+        "Praskovya.Vtorova",
+        "SUP-79161234598",  # a phone dressed as a ticket: at most 8 digits
+        "ticket:4711",
+        "sup-1234",
+    ],
 )
 async def test_a_reason_that_could_hold_a_name_or_a_phone_is_refused(api, support, resources, reason):
     user_id = await register_learner(api, 6003)
@@ -104,7 +122,7 @@ async def test_a_reason_that_could_hold_a_name_or_a_phone_is_refused(api, suppor
     assert len(await _entries(resources, user_id)) == 1
 
 
-@pytest.mark.parametrize("reason", ["SUP-1234", "ticket:4711", "ZD#5521", "gdpr/2026-11-30", "learner_request"])
+@pytest.mark.parametrize("reason", ["SUP-1234", "ZD-5521", "GDPR-20261130", "learner_request"])
 async def test_ticket_references_are_reasons(api, support, reason):
     user_id = await register_learner(api, 6004)
 
@@ -139,6 +157,29 @@ async def test_a_reason_is_checked_by_the_table_too(resources):
         session.add(AuditLog(user_id=1, actor="operator:olga", action="profile_read", reason="Анна Смирнова"))
         with pytest.raises(IntegrityError, match="reason_is_a_reference"):
             await session.flush()
+
+
+async def test_the_migration_removes_earlier_reasons_that_could_hold_a_name_or_a_phone(service, scratch_database_url):
+    await asyncio.to_thread(migrate, service, "upgrade", "d7a1c3e5f9b2", database_url=scratch_database_url)
+    engine = create_async_engine(scratch_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO users.audit_log (user_id, actor, action, reason) VALUES "
+                    "(1, 'operator:olga', 'profile_read', 'tel:79161234598'), "
+                    "(1, 'operator:olga', 'profile_read', 'Praskovya.Vtorova'), "
+                    "(1, 'operator:olga', 'profile_read', 'SUP-1234'), "
+                    "(1, 'gateway-bot', 'registered', 'learner_request'), "
+                    "(1, 'users:reencrypt-personal-data', 'personal_data_reencrypted', NULL)"
+                )
+            )
+        await asyncio.to_thread(migrate, service, "upgrade", "head", database_url=scratch_database_url)
+        async with engine.connect() as connection:
+            reasons = (await connection.execute(text("SELECT reason FROM users.audit_log ORDER BY id"))).scalars()
+            assert list(reasons) == ["reason_removed", "reason_removed", "SUP-1234", "learner_request", None]
+    finally:
+        await engine.dispose()
 
 
 # -- the query API ------------------------------------------------------------------------------------
@@ -206,11 +247,11 @@ async def test_reading_the_audit_log_is_recorded(api, auditor, resources):
     anna = await register_learner(api, 6401)
 
     await auditor.get("/internal/audit-log", params={"user_id": anna, "action": "registered"})
-    await auditor.get("/internal/audit-log", headers={"x-audit-reason": "AUDIT-2026-Q4"})
+    await auditor.get("/internal/audit-log", headers={"x-audit-reason": "AUDIT-2026"})
     after = (await auditor.get("/internal/audit-log", params={"action": "audit_log_read"})).json()
 
     assert [(e["actor"], e["user_id"], e["reason"], e["details"]) for e in after["entries"]] == [
-        ("operator:audrey", None, "AUDIT-2026-Q4", {"filters": [], "entries": 2}),
+        ("operator:audrey", None, "AUDIT-2026", {"filters": [], "entries": 2}),
         ("operator:audrey", anna, None, {"filters": ["user_id", "action"], "entries": 1}),
     ]
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
+from academy_runtime.auth import OPERATORS_ISSUER
 from academy_runtime.testing import (
     TestPlatform,
     api_client,
@@ -79,4 +83,24 @@ async def test_an_operator_without_the_support_role_cannot_read_a_learner(api, s
     async with api_client(service, resources, token) as fin:
         response = await fin.get(f"/internal/users/{user_id}")
     assert response.status_code == 403
+    assert await _audit(resources, user_id) == [("gateway-bot", "registered", "learner_request")]
+
+
+async def test_an_operator_token_whose_name_is_a_full_name_and_phone_is_refused(api, service, resources, platform):
+    """Without OPERATOR_ACCOUNTS (development) the token's `sub` is trusted as it is: before, a person's name
+    and phone landed in the audit log as the actor. Signed by the operators' key, it is still a 401."""
+    user_id = await _registered(api, 5104)
+    key = platform.signing_key(OPERATORS_ISSUER)
+    now = int(time.time())
+    claims = {"iss": OPERATORS_ISSUER, "sub": "Прасковья Второва +79161234598", "roles": ["support"]}
+    token = jwt.encode(
+        {**claims, "aud": "users", "iat": now, "exp": now + 60},
+        key.private_key,
+        algorithm="EdDSA",
+        headers={"kid": key.kid},
+    )
+    async with api_client(service, resources, token) as stranger:
+        response = await stranger.get(f"/internal/users/{user_id}", headers={"x-audit-reason": "SUP-1234"})
+    assert response.status_code == 401
+    assert "a login" in response.json()["error"]["message"]
     assert await _audit(resources, user_id) == [("gateway-bot", "registered", "learner_request")]

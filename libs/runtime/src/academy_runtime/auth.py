@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -247,16 +248,28 @@ def issue_service_token(
 
 OPERATOR_NAME_MAX_LENGTH = 64
 """Longest operator name, in characters: it is written into audit columns (`operator:<name>`, 100 wide)."""
+OPERATOR_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]*$")
+"""The house pattern of an operator's name: a login (`alice`, `o.petrova`, `support-7`), lowercase ASCII
+letters, digits and `._-`, a letter first. It becomes the audit log's actor (`operator:<name>`), which
+must hold no personal value: no space, `+`, `:`, capital or letter outside ASCII."""
+OPERATOR_NAME_MAX_DIGITS = 4
+"""At most this many digits in an operator's name: a phone number (7 digits or more) cannot be one."""
 
 
 def operator_name_problem(name: str) -> str | None:
-    """Why `name` cannot be an operator's name (None when it can): 1..64 printable characters, no ':'
-    (the actor is `operator:<name>`), no surrounding spaces. The same rule for issuing and for accepting,
-    so a correctly signed token with a name no audit column holds is a 401, not a database error."""
-    if not name or len(name) > OPERATOR_NAME_MAX_LENGTH or name != name.strip():
-        return f"an operator's name is 1..{OPERATOR_NAME_MAX_LENGTH} characters without surrounding spaces"
-    if ":" in name or not name.isprintable():
-        return "an operator's name has no ':' and no control characters"
+    """Why `name` cannot be an operator's name (None when it can): 1..64 characters of OPERATOR_NAME_PATTERN
+    with at most OPERATOR_NAME_MAX_DIGITS digits (a login, never a person's full name or phone: it lands in
+    audit records as `operator:<name>`, and `:` would split that). The same rule for issuing and for
+    accepting (`verify_token`), so a correctly signed token with another name is a 401, whether or not
+    OPERATOR_ACCOUNTS is set, not a name in the audit log or a database error."""
+    if not name or len(name) > OPERATOR_NAME_MAX_LENGTH:
+        return f"an operator's name is 1..{OPERATOR_NAME_MAX_LENGTH} characters"
+    if not OPERATOR_NAME_PATTERN.fullmatch(name) or sum(ch.isdigit() for ch in name) > OPERATOR_NAME_MAX_DIGITS:
+        return (
+            "an operator's name is a login: lowercase ASCII letters, digits and '._-', a letter first, at most "
+            f"{OPERATOR_NAME_MAX_DIGITS} digits (no space, '+', ':', capital or other letters: it goes into "
+            "the audit log, which holds no personal value)"
+        )
     return None
 
 

@@ -34,9 +34,9 @@ AuditReader = Annotated[Caller, accepts(roles=("auditor",))]
 """The audit log: operators with the auditor role only (issue 10)."""
 
 _REASON_DESCRIPTION = (
-    "Why an operator reads or changes this learner's personal data: a ticket reference such as `SUP-1234` or "
-    "`ticket:4711` (ASCII letters and digits with `-_.:#/`, a letter first and a separator inside; no spaces, "
-    "so no name or phone fits). Recorded in the audit log. Required of operators, ignored for services."
+    "Why an operator reads or changes this learner's personal data: a ticket reference, 2..10 capital ASCII "
+    "letters, `-` and 1..8 digits (`SUP-1234`), or a fixed code (`learner_request`); nothing else, so no name "
+    "or phone fits. Recorded in the audit log. Required of operators, ignored for services."
 )
 AuditReasonHeader = Annotated[
     str | None,

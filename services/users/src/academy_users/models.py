@@ -129,11 +129,15 @@ class UserAvatar(Base):
     )
 
 
-AUDIT_REASON_PATTERN = r"^[A-Za-z][A-Za-z0-9]*[-_.:#/][A-Za-z0-9_.:#/-]*$"
-"""Why an entry was made: a reference such as a ticket (`SUP-1234`, `ticket:4711`) or a fixed code
-(`learner_request`, `consent_withdrawn`). ASCII letters, digits and `-_.:#/` only, a letter first and
-a separator inside: no space, `+` or Cyrillic, so neither a name nor a phone fits (the audit log holds
-no personal values)."""
+AUDIT_REASON_CODES = ("learner_request", "consent_withdrawn", "operator_request", "reason_removed")
+"""The fixed reasons: the gateway's `learner_request`, the erasure's grounds, and `reason_removed` (what the
+migration `e8b2d4f6a0c3` wrote in place of earlier free-form reasons, which could hold a name or a phone)."""
+AUDIT_REASON_PATTERN = rf"^([A-Z]{{2,10}}-[0-9]{{1,8}}|{'|'.join(AUDIT_REASON_CODES)})$"
+"""Why an entry was made: an operator's ticket reference, a project key and a number (`SUP-1234`,
+`ZD-5521`: 2..10 capital ASCII letters, `-`, 1..8 digits), or one of AUDIT_REASON_CODES. Nothing else:
+no lowercase word, dot, space, `+` or letter outside ASCII, and at most 8 digits, so neither a name
+(`Praskovya.Vtorova`) nor a phone (`tel:79161234598`, 11 digits) fits; the audit log holds no personal
+value. The same regular expression in the API, the repository and the column's CHECK."""
 AUDIT_REASON_MAX_LENGTH = 64
 
 
