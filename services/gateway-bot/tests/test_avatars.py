@@ -338,3 +338,17 @@ async def test_a_failure_after_the_press_was_answered_is_told_in_the_chat(gatewa
     assert told.text is not None
     assert (await tg.wait_for_callback_answer(press, timeout=WAIT)).text in (None, "")
     assert await avatars_in_users(gateway, learner["id"]) == []
+
+
+@pytest.mark.parametrize(
+    "forged", ["ava:restore:-1", "ava:restore:2147483648", "ava:remove:0", "era:confirm:-5:", "crs:card:99999999999"]
+)
+async def test_a_forged_id_in_a_button_is_answered_as_a_stale_button(gateway, tg, forged):
+    user, learner = await register(gateway, tg)
+    card = await open_profile(tg, user)
+
+    press = await tg.press_button(user, card.message_id, forged, check_button=False)
+
+    answer = await tg.wait_for_callback_answer(press, timeout=WAIT)
+    assert "устарела" in (answer.text or "")
+    assert await gateway.clients.users.account(learner["id"])  # nothing was done to the account

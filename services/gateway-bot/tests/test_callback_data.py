@@ -97,7 +97,7 @@ def test_a_category_travels_as_a_short_reference_resolved_against_the_categories
     assert len(ref) <= callbacks.CATEGORY_REF_LENGTH
     assert callbacks.category_for_ref(ref, categories) == slug
     assert ref == callbacks.category_ref(slug)  # stable: a button sent yesterday still opens its category
-    packed = callbacks.CourseCb(action="continue", course_id=INT64_MAX, category=ref, page=10_000, fresh=True).pack()
+    packed = callbacks.CourseCb(action="continue", course_id=2**31 - 1, category=ref, page=10_000, fresh=True).pack()
     assert len(packed.encode()) <= MAX_CALLBACK_LENGTH
 
 
@@ -111,3 +111,21 @@ def test_an_unknown_reference_resolves_to_nothing_and_a_button_from_before_refer
     # Buttons sent before categories travelled as references carried the slug itself.
     assert callbacks.category_for_ref("manicure", ["manicure", "pedicure"]) == "manicure"
     assert callbacks.category_for_ref("", ["manicure"]) is None
+
+
+@pytest.mark.parametrize(
+    ("factory", "data"),
+    [
+        (callbacks.AvatarCb, "ava:restore:-1"),
+        (callbacks.AvatarCb, "ava:restore:2147483648"),
+        (callbacks.ErasureCb, "era:confirm:0:"),
+        (callbacks.CourseCb, "crs:card:-7::0:0"),
+        (callbacks.LessonCb, "lsn:open:1:9999999999:0"),
+        (callbacks.WalletCb, "wal:older:-1:0"),
+    ],
+)
+def test_a_forged_id_is_refused_by_its_factory(factory: type[CallbackData], data: str) -> None:
+    """Ids are positive and fit the services' 32-bit ids (billing's transaction refs 64-bit): a forged one
+    never unpacks, so no handler's filter takes it and the fallback answers «устарела»."""
+    with pytest.raises(ValueError, match="validation error"):
+        factory.unpack(data)

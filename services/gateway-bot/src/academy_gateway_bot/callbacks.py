@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
+from academy_runtime.ids import INT32_MAX, INT64_MAX
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field, StringConstraints
 
@@ -40,6 +41,16 @@ CategoryRef = Annotated[str, StringConstraints(max_length=CATEGORY_REF_LENGTH, p
 
 # The catalog serves at most page 10 000 of a listing.
 CatalogPage = Annotated[int, Field(ge=0, le=10_000)]
+
+# Ids as the services take them (academy_runtime.ids): a forged or mangled id (`ava:restore:-1`, one past
+# 2**31 - 1) fails the factory's validation, so its filter does not match and the press is answered as any
+# button of an old screen is («устарела», handlers/fallback.py), never sent to a service that would refuse it.
+Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
+IdOrNone = Annotated[int, Field(ge=0, le=INT32_MAX)]
+"""An id, or 0 where the button names none (the avatar offer's Yes/No)."""
+BigIdOrNone = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A 64-bit id (billing's transactions), or 0 for none."""
+Amount = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
 def category_ref(slug: str) -> str:
@@ -78,7 +89,7 @@ class CourseCb(CallbackData, prefix="crs"):
     """
 
     action: CourseAction
-    course_id: int
+    course_id: Id
     category: CategoryRef = ""
     page: CatalogPage = 0
     fresh: bool = False
@@ -86,8 +97,8 @@ class CourseCb(CallbackData, prefix="crs"):
 
 class LessonCb(CallbackData, prefix="lsn"):
     action: LessonAction
-    course_id: int
-    lesson_id: int
+    course_id: Id
+    lesson_id: Id
     fresh: bool = False
 
 
@@ -125,8 +136,8 @@ class BuyCb(CallbackData, prefix="buy"):
     so a price that changed since is refused rather than charged); `confirm` is the confirmation tap."""
 
     action: BuyAction
-    course_id: int
-    coins: int = 0
+    course_id: Id
+    coins: Amount = 0
 
 
 class WalletCb(CallbackData, prefix="wal"):
@@ -134,7 +145,7 @@ class WalletCb(CallbackData, prefix="wal"):
     (`ref` = the id of the newest transaction shown), and the purchase-confirmation setting."""
 
     action: WalletAction
-    ref: int = 0
+    ref: BigIdOrNone = 0
     fresh: bool = False
 
 
@@ -143,7 +154,7 @@ class TopUpCb(CallbackData, prefix="top"):
     (`amount` roubles), a typed amount, the Stars amounts, one amount in Stars (`amount` stars)."""
 
     action: TopUpAction
-    amount: int = 0
+    amount: Amount = 0
     fresh: bool = False
 
 
@@ -160,7 +171,7 @@ class AvatarCb(CallbackData, prefix="ava"):
     screen showed as current, so a stale screen cannot delete a newer avatar)."""
 
     action: AvatarAction
-    avatar_id: int = 0
+    avatar_id: IdOrNone = 0
 
 
 # The erasure question's one-time reference (`handlers/privacy.py`): 48 random bits as 8 URL-safe characters,
@@ -175,5 +186,5 @@ class ErasureCb(CallbackData, prefix="era"):
     button consumes it), so a confirmation pressed after «Нет», or under an older question, erases nothing."""
 
     action: ErasureAction
-    user_id: int
+    user_id: Id
     question: QuestionRef = ""

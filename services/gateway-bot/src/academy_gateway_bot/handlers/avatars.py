@@ -342,8 +342,9 @@ def make_router() -> Router:
     router.callback_query.register(change_photo_pressed, ProfileCb.filter(F.action == "photo"))
     router.callback_query.register(my_photos_pressed, ProfileCb.filter(F.action == "photos"))
     router.callback_query.register(offer_answered, AvatarCb.filter(F.action.in_({"confirm", "decline"})))
-    router.callback_query.register(restore_pressed, AvatarCb.filter(F.action == "restore"))
-    router.callback_query.register(remove_pressed, AvatarCb.filter(F.action == "remove"))
+    # Restore and remove name an avatar (0 names none: a forged press is left to the fallback, «устарела»).
+    router.callback_query.register(restore_pressed, AvatarCb.filter((F.action == "restore") & (F.avatar_id > 0)))
+    router.callback_query.register(remove_pressed, AvatarCb.filter((F.action == "remove") & (F.avatar_id > 0)))
     router.message.register(menu_pressed_while_waiting, AvatarUpload.photo, any_menu_button())
     router.message.register(photo_for_avatar, AvatarUpload.photo, private, image)
     router.message.register(photo_sent_anytime, StateFilter(None), private, image)
