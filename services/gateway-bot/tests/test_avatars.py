@@ -146,6 +146,12 @@ async def test_image_files_are_taken_and_other_files_refused_in_words(gateway, t
     # Says it is a JPEG, is not an image at all: users refuses it.
     fake = await reply_to_file(b"this is text, not a picture", "photo.jpg", "image/jpeg")
     assert "Это не изображение" in fake
+    assert "Формат файла" not in fake  # it is no JPEG: no format is named for what is not an image
+    # A GIF sent as a photo (no declared type): named as well, by its bytes.
+    gif_bytes = b"GIF89a" + b"\x01\x00\x01\x00" + b"\0" * 32
+    gif_photo = await tg.wait_for_reply(await tg.send_photo(user, gif_bytes), timeout=WAIT)
+    assert "формат изображения не подходит" in (gif_photo.text or "")
+    assert "GIF" in (gif_photo.text or "")
     # A format users does not take: named.
     gif = await reply_to_file(b"GIF89a" + b"\x01\x00\x01\x00" + b"\0" * 32, "anim.gif", "image/gif")
     assert "формат изображения не подходит" in gif
@@ -224,6 +230,11 @@ async def test_my_photos_shows_the_history_goes_back_to_an_earlier_photo_and_del
     assert [(a.id, a.is_current) for a in await users.avatars(learner["id"])] == [(second.id, False)]
     card = await open_profile(tg, user)
     assert card.photo is None  # no current avatar: the card is a text again
+    # No current photo: the history neither offers nor mentions deleting one.
+    await tg.press_button_by_text(user, card, "🖼 Мои фото")
+    screen = await tg.wait_for_message(user.id, has_text("Фото профиля: 1"), after=card.message_id, timeout=WAIT)
+    assert "Удалить текущее фото" not in (screen.text or "")
+    assert "🗑 Удалить текущее фото" not in [b["text"] for b in screen.inline_buttons()]
 
 
 def image_file_of(size: int) -> bytes:
@@ -352,3 +363,20 @@ async def test_a_forged_id_in_a_button_is_answered_as_a_stale_button(gateway, tg
     answer = await tg.wait_for_callback_answer(press, timeout=WAIT)
     assert "устарела" in (answer.text or "")
     assert await gateway.clients.users.account(learner["id"])  # nothing was done to the account
+
+
+@needs_s3
+async def test_a_refused_offer_says_so_instead_of_still_asking(gateway, tg):
+    user, _learner = await register(gateway, tg)
+    gif = b"GIF89a" + b"\x01\x00\x01\x00" + b"\0" * 32
+    offer = await tg.wait_for_reply(
+        await tg.send_photo(user, gif), has_text("Сделать это фото аватаром?"), timeout=WAIT
+    )
+
+    await tg.press_button_by_text(user, offer, "✅ Да")
+
+    refusal = await tg.wait_for_message(user.id, has_text("не подходит"), after=offer.message_id, timeout=WAIT)
+    assert "GIF" in (refusal.text or "")
+    settled = await wait_for_edit(tg, offer, has_text("не подошло"), timeout=WAIT)
+    assert "Сделать это фото аватаром?" not in (settled.text or "")
+    assert settled.inline_buttons() == []

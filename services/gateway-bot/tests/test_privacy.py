@@ -5,6 +5,7 @@ nothing of the learner left in the gateway's tables or Redis, and /start registe
 import asyncio
 import json
 import time
+from datetime import datetime
 
 import pytest
 from academy_gateway_bot import redis_keys
@@ -91,6 +92,10 @@ async def test_my_data_sends_a_summary_and_a_json_file_of_everything_held(gatewa
     assert f"достижения ({len(unlocked)})" in summary.text
     assert data["gateway_bot"]["chat"]["telegram_id"] == user.id
     assert any("баллов" in n["text"] for n in data["gateway_bot"]["notifications"])
+    # Every moment in the file is ISO 8601, the gateway's own included.
+    for notification in data["gateway_bot"]["notifications"]:
+        assert datetime.fromisoformat(notification["sent_at"]).isoformat() == notification["sent_at"]
+        assert "T" in notification["sent_at"]
 
     # The command does the same.
     sent = await tg.send_command(user, "mydata")

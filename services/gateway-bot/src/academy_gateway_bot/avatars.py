@@ -54,6 +54,15 @@ _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
 _WEBP_HEADER_LENGTH = 12
+# Formats users refuses, named in the refusal (ISO/IEC 23008-12 brands for HEIF).
+_OTHER_FORMATS = (
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"})
 
 
 class AvatarRefusedError(Exception):
@@ -151,8 +160,33 @@ async def set_avatar(
             reason = "too_big"
         if reason is None:
             raise
-        detected = (exc.details or {}).get("detected") or _declared_format(image.declared_type)
-        raise AvatarRefusedError(reason, str(detected) if detected else None) from exc
+        raise AvatarRefusedError(reason, _format_named(reason, exc.details, data, image)) from exc
+
+
+def _format_named(
+    reason: RefusalReason, details: dict[str, Any] | None, data: bytes, image: IncomingImage
+) -> str | None:
+    """The format a refusal names: for a format users does not take, what users detected, else what the
+    bytes' signature shows (a GIF sent as a photo declares no type), else what the file declared; for a type
+    lie, what users detected. Never for a file that is not an image at all (a text named photo.jpg is no
+    JPEG)."""
+    detected = (details or {}).get("detected")
+    if reason == "unsupported_type":
+        detected = detected or sniff_format_name(data) or _declared_format(image.declared_type)
+    elif reason != "type_mismatch":
+        detected = None
+    return str(detected) if detected else None
+
+
+def sniff_format_name(data: bytes) -> str | None:
+    """The name of an image format users does not take, by the bytes' signature (GIF, BMP, TIFF, HEIC), to
+    name it in the refusal; None for anything else."""
+    for signature, name in _OTHER_FORMATS:
+        if data.startswith(signature):
+            return name
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIC"
+    return None
 
 
 def _declared_format(declared_type: str | None) -> str | None:

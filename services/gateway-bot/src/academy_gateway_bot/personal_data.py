@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from academy_runtime.client import ServiceCallError, ServiceClient
@@ -47,7 +47,7 @@ class PersonalDataExport:
 
     def as_json(self) -> bytes:
         """The document as indented UTF-8 JSON (Cyrillic kept readable)."""
-        return json.dumps(self.document, ensure_ascii=False, indent=2, default=str).encode()
+        return json.dumps(self.document, ensure_ascii=False, indent=2, default=_json_value).encode()
 
     def count(self, *path: str) -> int:
         """The length of the list at `path` in the document (0 when a service did not answer)."""
@@ -62,6 +62,14 @@ class PersonalDataExport:
         for step in path:
             node = node.get(step) if isinstance(node, dict) else None
         return node
+
+
+def _json_value(value: object) -> str:
+    """Moments and dates as ISO 8601 (`2026-11-30T13:06:37+00:00`), as the services write theirs; anything
+    else as its text."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
 
 
 async def collect_personal_data(

@@ -154,7 +154,7 @@ async def offer_answered(  # noqa: PLR0917 - aiogram injects what the handler ne
     offer = offers.get(str(offer_message.message_id))
     if offer is None:
         await answer_callback(callback, _("avatar-offer-expired"), alert=True)
-        await _drop_buttons(offer_message)
+        await _settle(offer_message, _("avatar-offer-expired"))
         return
     if offer.get("answered"):  # the second press of a doubled Yes (or No): already done
         await answer_callback(callback, _(_ANSWERED_TEXTS[offer["answered"]]))
@@ -169,7 +169,7 @@ async def offer_answered(  # noqa: PLR0917 - aiogram injects what the handler ne
     limit = resources.settings_as(GatewaySettings).avatar_max_bytes
     if await _upload(offer_message, bot, clients, learner, image, idempotency_key=offer["key"], limit=limit) is None:
         await _mark_answered(state, offers, offer_message.message_id, "refused")
-        await _drop_buttons(offer_message)
+        await _settle(offer_message, _("avatar-offer-refused"))
         return
     await _mark_answered(state, offers, offer_message.message_id, "accepted")
     await offer_message.edit_text(
@@ -183,9 +183,10 @@ async def _mark_answered(state: FSMContext, offers: dict[str, Any], message_id: 
     await state.update_data({OFFERS: offers})
 
 
-async def _drop_buttons(message: Message) -> None:
-    with contextlib.suppress(TelegramBadRequest):  # already without buttons, or too old to edit
-        await message.edit_reply_markup(reply_markup=None)
+async def _settle(message: Message, text: str) -> None:
+    """The offer says how it ended (its question and buttons go)."""
+    with contextlib.suppress(TelegramBadRequest):  # already says it, or too old to edit
+        await message.edit_text(text, reply_markup=None)
 
 
 async def _upload(
@@ -245,6 +246,8 @@ async def my_photos_pressed(
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
     await images(bot, clients, resources).send_album(chat_id, learner.user_id, shown, captions, "small")
     text = _("avatar-history", count=len(history), shown=len(shown))
+    if any(avatar.is_current for avatar in shown):  # the delete button is there only then
+        text += "\n" + _("avatar-history-remove-hint")
     await bot.send_message(chat_id, text, reply_markup=_history_keyboard(shown))
 
 

@@ -49,7 +49,10 @@ avatar-history-empty =
     You have no profile photo yet. Press «📷 Change photo» and send one.
 avatar-history =
     🖼 Profile photos: { $count }. Above are the latest { $shown }, numbered.
-    «↩️ Restore» puts a photo back in your profile, «🗑 Delete current photo» removes the current one.
+    «↩️ Restore» puts a photo back in your profile.
+# Added to avatar-history only when one of the photos is the current one.
+avatar-history-remove-hint =
+    «🗑 Delete current photo» removes the current one.
 avatar-history-item =
     #{ $number } · { $date }
 avatar-history-item-current =

@@ -49,7 +49,10 @@ avatar-history-empty =
     У вас пока нет фото профиля. Нажмите «📷 Сменить фото» и пришлите снимок.
 avatar-history =
     🖼 Фото профиля: { $count }. Выше — последние { $shown }, под номерами.
-    «↩️ Вернуть» снова ставит фото в профиль, «🗑 Удалить текущее фото» убирает текущее.
+    «↩️ Вернуть» снова ставит фото в профиль.
+# Added to avatar-history only when one of the photos is the current one.
+avatar-history-remove-hint =
+    «🗑 Удалить текущее фото» убирает текущее.
 avatar-history-item =
     №{ $number } · { $date }
 avatar-history-item-current =
