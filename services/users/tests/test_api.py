@@ -24,6 +24,7 @@ __all__ = ["api_test_tokens", "test_api_conforms_to_openapi", "test_api_refuses_
 # (libphonenumber) and whether a zone is in the tz database are facts no pattern can hold.
 _PHONE_PLAN = "a phone in E.164 shape that is not valid in its country's numbering plan: 422 invalid_phone"
 _TIME_ZONE = "a time zone name the IANA tz database does not know: 422"
+_ONE_LINE = "a name, city or username with a control or format character (Unicode Cc, Cf): 422 control_characters"
 
 
 LEARNERS = 4
@@ -43,7 +44,7 @@ async def learners(platform: TestPlatform, service: ServiceDefinition, resources
 @pytest.fixture(scope="session")
 def api_test_refusals() -> list[ExpectedRefusal]:
     return [
-        ExpectedRefusal("POST /internal/users/register", (422,), f"{_PHONE_PLAN}; {_TIME_ZONE}"),
-        ExpectedRefusal("PATCH /internal/users/{user_id}", (422,), f"{_PHONE_PLAN}; {_TIME_ZONE}"),
+        ExpectedRefusal("POST /internal/users/register", (422,), f"{_PHONE_PLAN}; {_TIME_ZONE}; {_ONE_LINE}"),
+        ExpectedRefusal("PATCH /internal/users/{user_id}", (422,), f"{_PHONE_PLAN}; {_TIME_ZONE}; {_ONE_LINE}"),
         ExpectedRefusal("POST /internal/users/lookup-by-phone", (422,), _PHONE_PLAN),
     ]

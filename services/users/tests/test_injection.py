@@ -1,6 +1,7 @@
 """Injection payloads (issue 9) in every text input of the users API: names, cities, usernames, the consent
 version, the time zone, path ids and the Idempotency-Key. Never a 5xx; an accepted text is stored and returned
-verbatim; no other learner changes; every table is still there."""
+verbatim (names, cities and usernames are one line: control and format characters are refused); no other
+learner changes; every table is still there."""
 
 import pytest
 from academy_runtime.injection_tests import (
@@ -60,7 +61,8 @@ async def test_registration_stores_any_text_verbatim(api, resources, service, fi
         assert_not_server_error(response, f"{field}={name}")
         if not accepted(response):
             refused_as_input(response, f"{field}={name}")
-            assert not fits(text, *LIMITS[field]), f"{field}={name} refused: {response.text[:300]}"
+            # One line of text: a control or format character (a newline, U+202E) is refused too.
+            assert not fits(text, *LIMITS[field], one_line=True), f"{field}={name} refused: {response.text[:300]}"
             continue
         registered += 1
         learner = response.json()["learner"]
@@ -105,7 +107,7 @@ async def test_profile_changes_store_any_text_verbatim_and_touch_no_one_else(api
         assert_not_server_error(response, f"PATCH {field}={name}")
         if not accepted(response):
             refused_as_input(response, f"PATCH {field}={name}")
-            assert not fits(text, *LIMITS[field]), f"PATCH {field}={name} refused: {response.text[:300]}"
+            assert not fits(text, *LIMITS[field], one_line=True), f"PATCH {field}={name} refused: {response.text[:300]}"
             continue
         wrong += [f"{name}: {m}" for m in mismatches({field: text}, response.json())]
         stored = (await api.get(f"/internal/users/{learner['id']}")).json()

@@ -131,6 +131,33 @@ async def test_invalid_patch_gets_422_naming_the_field_and_changes_nothing(api, 
     assert await _profile_events(resources) == []
 
 
+@pytest.mark.parametrize(
+    ("payload", "code_point"),
+    [
+        ({"city": "Казань\nУфа"}, "U+000A"),
+        ({"city": "\u202eнаказ"}, "U+202E"),
+        ({"full_name": "Анна\nСмирнова"}, "U+000A"),
+        ({"full_name": "Анна \u202eавонримС"}, "U+202E"),
+        ({"full_name": "Анна\u200bСмирнова"}, "U+200B"),
+        ({"city": "Омск\tТомск"}, "U+0009"),
+        ({"city": "Омск\x1b[2J"}, "U+001B"),
+    ],
+)
+async def test_an_operator_cannot_set_text_with_control_characters(api, support, resources, payload, code_point):
+    user_id = await _registered(api, 2006)
+
+    response = await support.patch(f"/internal/users/{user_id}", json=payload, headers={"x-audit-reason": "SUP-1"})
+
+    assert response.status_code == 422, response.text
+    (detail,) = response.json()["error"]["details"]
+    assert detail["field"] == f"body.{next(iter(payload))}"
+    assert detail["message"].startswith("control_characters")
+    assert code_point in detail["message"]
+    learner = (await api.get(f"/internal/users/{user_id}")).json()
+    assert (learner["city"], learner["full_name"]) == ("Москва", "Анна Смирнова")
+    assert await _profile_events(resources) == []
+
+
 async def test_patch_of_an_unknown_learner_is_404(api, resources):
     response = await api.patch("/internal/users/999999", json={"city": "Казань"})
 

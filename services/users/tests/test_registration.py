@@ -168,6 +168,26 @@ async def test_a_value_past_the_calendar_or_not_text_gets_422_and_stores_nothing
 
 
 @pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("full_name", "Анна\nСмирнова"),
+        ("full_name", "Анна \u202eавонримС"),
+        ("city", "Москва\r\nКазань"),
+        ("city", "\u2066Москва\u2069"),
+        ("username", "anna\u200d_nails"),
+        ("username", "anna\nnails"),
+    ],
+)
+async def test_text_with_control_or_format_characters_gets_422_and_stores_nothing(api, resources, field, value):
+    response = await api.post("/internal/users/register", json=registration(1020, **{field: value}))
+
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert [(d["field"], d["message"].split(":")[0]) for d in details] == [(f"body.{field}", "control_characters")]
+    assert await _count(resources, select(func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
     ("phone", "reason"),
     [
         ("8 (916) 123-45-67", "not_e164"),  # reading a typed number is the gateway's part

@@ -1,4 +1,17 @@
-"""Request fields that may be left out but not set to null, as their OpenAPI says.
+"""Request field types shared by every service.
+
+Text without control or format characters
+    `NoControlCharacters` (a pydantic `AfterValidator`) refuses, in a free-text field that is one line
+    of text (a name, a city, a title), any character of Unicode categories Cc (control: line breaks, tabs,
+    ESC) and Cf (format: bidi overrides such as U+202E, zero-width spaces and joiners). Such a value is
+    stored and then goes out as it is, into events, leaderboards, PDFs and logs, where a newline forges
+    a line and a bidi override turns the text around. A 422 whose detail starts with
+    `control_characters` names the field and the character (`U+202E`). It complements
+    `http.refuse_nul_characters`, which refuses U+0000 in any request (no text column can hold it).
+
+        FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoControlCharacters]
+
+Fields that may be left out but not set to null, as their OpenAPI says.
 
 A command such as "change some fields of a profile" reads an absent field as "leave it as it is"; for
 a field the record always has, null means nothing and is refused by a validator. Typed `X | None` (so
@@ -10,7 +23,32 @@ pydantic's errors name the field as for any other, `body.full_name`), its schema
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
+
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf"})
+"""Unicode categories a one-line text field refuses: control and format characters."""
+
+
+def refuse_control_characters(value: str) -> str:
+    """`value` unchanged when it holds no character of REFUSED_CATEGORIES; else PydanticCustomError
+    `control_characters` naming the first such character by its code point (never the value)."""
+    for char in value:
+        if unicodedata.category(char) in REFUSED_CATEGORIES:
+            raise PydanticCustomError(
+                "control_characters",
+                "control_characters: one line of text, without control or format characters (a line break, "
+                "a tab, a bidi override, a zero-width space); found {code_point}",
+                {"code_point": f"U+{ord(char):04X}"},
+            )
+    return value
+
+
+NoControlCharacters = AfterValidator(refuse_control_characters)
+"""The validator of a one-line free-text field: `Annotated[str, ..., NoControlCharacters]` (see above)."""
 
 _NULL = {"type": "null"}
 

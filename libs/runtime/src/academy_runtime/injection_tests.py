@@ -9,12 +9,14 @@ hold the rows they held).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from academy_runtime.fields import REFUSED_CATEGORIES
 from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 
@@ -110,8 +112,12 @@ async def assert_tables_intact(
     return after
 
 
-def fits(text: str, min_length: int = 1, max_length: int = 10_000) -> bool:
-    """Whether a field of these limits must accept `text` (it is refused only for its length)."""
+def fits(text: str, min_length: int = 1, max_length: int = 10_000, *, one_line: bool = False) -> bool:
+    """Whether a field of these limits must accept `text` (it is refused only for its length, and for a
+    `one_line` field, one typed with `academy_runtime.fields.NoControlCharacters`, for a control or
+    format character: `crlf_inside`, `rtl_override`, `zero_width`)."""
+    if one_line and any(unicodedata.category(char) in REFUSED_CATEGORIES for char in text):
+        return False
     return min_length <= len(text) <= max_length
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from academy_runtime.fields import omit_null
+from academy_runtime.fields import NoControlCharacters, omit_null
 from academy_runtime.ids import TelegramId
 from academy_runtime.phones import RejectedPhone, check_e164
 from academy_runtime.time_zones import TimeZoneName
@@ -44,8 +44,11 @@ Phone = Annotated[
     ),
     AfterValidator(valid_e164),
 ]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+# Free text goes out as it is (a city into events and onto leaderboards, a name into the transcript): one
+# line without control or format characters (a newline, U+202E), a 422 `control_characters` otherwise.
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), NoControlCharacters]
+City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), NoControlCharacters]
+Username = Annotated[str, StringConstraints(max_length=255), NoControlCharacters]
 
 
 CONSENT_EARLIEST = datetime(2024, 1, 1, tzinfo=UTC)
@@ -59,7 +62,9 @@ class Consent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: str = Field(min_length=1, max_length=32, description="Version of the consent text shown")
+    version: Annotated[str, NoControlCharacters] = Field(
+        min_length=1, max_length=32, description="Version of the consent text shown"
+    )
     accepted_at: AwareDatetime = Field(
         description="When the learner accepted it (with its time zone): not before 2024-01-01 and not more than "
         f"{CONSENT_CLOCK_SKEW.seconds // 60} minutes ahead of the server's clock (422 `consent_time` otherwise)"
@@ -98,7 +103,7 @@ class RegisterLearner(BaseModel):
     )
 
     telegram_id: TelegramId
-    username: str | None = Field(default=None, max_length=255)
+    username: Username | None = None
     locale: Locale = "ru"
     full_name: FullName
     phone: Phone
