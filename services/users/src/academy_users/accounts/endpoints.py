@@ -33,6 +33,7 @@ from academy_users.models import messaging
 router = APIRouter(prefix="/internal/users", tags=["learners"])
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+_NO_LEARNER = "`learner_not_found`: no such learner (the code of every route that names a learner)."
 
 
 @router.post("/register", response_model=RegistrationOut)
@@ -75,7 +76,11 @@ async def lookup_by_phone(
     return LearnersFound(learners=found)
 
 
-@router.get("/by-telegram/{telegram_id}", responses=error_responses(404), response_model=LearnerOut)
+@router.get(
+    "/by-telegram/{telegram_id}",
+    responses=error_responses(404, s404="`learner_not_found`: no learner has this Telegram account."),
+    response_model=LearnerOut,
+)
 async def get_by_telegram_id(
     telegram_id: Annotated[TelegramId, Path(examples=[880001])],
     session: SessionDep,
@@ -90,7 +95,7 @@ async def get_by_telegram_id(
     return learner
 
 
-@router.get("/{user_id}", responses=error_responses(404), response_model=LearnerOut)
+@router.get("/{user_id}", responses=error_responses(404, s404=_NO_LEARNER), response_model=LearnerOut)
 async def get_learner(
     user_id: Annotated[UserId, Path(examples=[1])],
     session: SessionDep,
@@ -105,7 +110,7 @@ async def get_learner(
     return learner
 
 
-@router.patch("/{user_id}", responses=error_responses(404), response_model=LearnerOut)
+@router.patch("/{user_id}", responses=error_responses(404, s404=_NO_LEARNER), response_model=LearnerOut)
 async def update_profile(  # noqa: PLR0917 - FastAPI dependencies
     user_id: Annotated[UserId, Path(examples=[1])],
     changes: UpdateProfile,

@@ -25,7 +25,7 @@ from typing import Any, cast
 from academy_contracts import EventData
 from academy_contracts.users import ProfileFieldV3, ProfileUpdatedV3, TimeZoneSource, UserRegisteredV3
 from academy_runtime.db import transaction
-from academy_runtime.errors import NotFoundError
+from academy_runtime.errors import LearnerNotFoundError, NotFoundError
 from academy_runtime.phones import phone_region
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -152,10 +152,10 @@ async def update_profile(
 ) -> LearnerOut:
     """Change the fields given; an audit row (with `reason`: the operator's ticket, or the gateway's
     `learner_request`) when something changed, and `users.profile_updated.v3` when something subscribers
-    hold changed. NotFoundError (404) for an unknown learner."""
+    hold changed. LearnerNotFoundError (404 `learner_not_found`) for an unknown learner."""
     user = await UserRepository(session).by_id(user_id, for_update=True)
     if user is None:
-        raise NotFoundError(f"learner {user_id} not found")
+        raise LearnerNotFoundError(user_id, f"learner {user_id} not found")
     await _apply_profile_changes(session, user, changes, actor=actor, settings=settings, reason=reason)
     return LearnerOut.model_validate(user)
 
@@ -289,11 +289,19 @@ async def derive_missing_time_zones(
     return derived
 
 
+class TelegramAccountNotFoundError(NotFoundError):
+    """No learner has this Telegram account: the same code as an unknown learner id
+    (`academy_runtime.errors.LearnerNotFoundError`), whose details would name a user id there is none of."""
+
+    code = LearnerNotFoundError.code
+
+
 async def get_learner(session: AsyncSession, user_id: int) -> LearnerOut:
-    """The learner `user_id`; NotFoundError (404) when there is none."""
+    """The learner `user_id`; LearnerNotFoundError (404 `learner_not_found`, as on every route that names a
+    learner) when there is none."""
     user = await UserRepository(session).by_id(user_id)
     if user is None:
-        raise NotFoundError(f"learner {user_id} not found")
+        raise LearnerNotFoundError(user_id, f"learner {user_id} not found")
     return LearnerOut.model_validate(user)
 
 
@@ -309,10 +317,11 @@ def record_operator_read(
 
 
 async def get_learner_by_telegram_id(session: AsyncSession, telegram_id: int) -> LearnerOut:
-    """The learner of a Telegram account; NotFoundError (404) when there is none."""
+    """The learner of a Telegram account; TelegramAccountNotFoundError (404 `learner_not_found`) when there
+    is none."""
     user = await UserRepository(session).by_telegram_id(telegram_id)
     if user is None:
-        raise NotFoundError(f"no learner with telegram id {telegram_id}")
+        raise TelegramAccountNotFoundError(f"no learner with telegram id {telegram_id}")
     return LearnerOut.model_validate(user)
 
 
