@@ -166,6 +166,22 @@ async def test_history_newest_first_going_back_and_the_events(api, resources):
     ]
 
 
+async def test_an_avatar_whose_images_are_gone_is_not_made_current_again(api, resources):
+    user_id = await _registered(api, 7012)
+    first = await _set(api, user_id, RED)
+    second = await _set(api, user_id, BLUE)
+    # The bucket lost the first avatar's images (a restore from an older backup; moto after a restart).
+    await object_storage(resources).remove_prefix(f"avatars/{user_id}/{first['id']}/")
+
+    back = await api.put(f"/internal/users/{user_id}/avatars/current", json={"avatar_id": first["id"]})
+
+    assert back.status_code == 404, back.text
+    assert back.json()["error"]["code"] == "avatar_not_found"
+    history = (await api.get(f"/internal/users/{user_id}/avatars")).json()
+    assert [(a["id"], a["is_current"]) for a in history] == [(second["id"], True), (first["id"], False)]
+    assert [kind for kind, _data in await _events(resources, user_id)] == ["users.avatar_updated.v1"] * 2
+
+
 async def test_deleting_the_current_avatar_leaves_none_current(api, resources):
     user_id = await _registered(api, 7003)
     kept = await _set(api, user_id, RED)

@@ -218,15 +218,26 @@ async def _image_response(
 @router.put(
     "/{user_id}/avatars/current",
     response_model=AvatarOut,
-    responses=error_responses(404, s404=_LEARNER_OR_AVATAR),
+    responses=error_responses(
+        404,
+        503,
+        s404=_LEARNER_OR_AVATAR + " Also `avatar_not_found` when the avatar's images are gone from the storage.",
+        s503=_STORAGE_DOWN,
+    ),
 )
 async def restore_avatar(
-    user_id: LearnerPath, command: SetCurrentAvatar, session: SessionDep, caller: AvatarChanger
+    user_id: LearnerPath, command: SetCurrentAvatar, session: SessionDep, caller: AvatarChanger, resources: ResourcesDep
 ) -> AvatarOut:
     """Go back to an earlier avatar of the learner: it becomes the current one (`users.avatar_updated.v1`).
-    Already current: answered as it is, nothing published."""
+    Already current: answered as it is, nothing published. An avatar whose images are gone from the
+    object storage is refused with 404 `avatar_not_found`."""
     return await service.restore_avatar(
-        session, user_id=user_id, avatar_id=command.avatar_id, actor=caller.actor, reason=LEARNER_REQUEST
+        session,
+        object_storage(resources),
+        user_id=user_id,
+        avatar_id=command.avatar_id,
+        actor=caller.actor,
+        reason=LEARNER_REQUEST,
     )
 
 

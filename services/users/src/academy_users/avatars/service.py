@@ -166,11 +166,14 @@ async def list_avatars(session: AsyncSession, user_id: int) -> list[AvatarOut]:
 
 
 async def restore_avatar(
-    session: AsyncSession, *, user_id: int, avatar_id: int, actor: str, reason: str | None
+    session: AsyncSession, storage: ObjectStorage, *, user_id: int, avatar_id: int, actor: str, reason: str | None
 ) -> AvatarOut:
     """Make an earlier avatar of the learner current again (the one current until now stays in the
-    history). Nothing changes, and nothing is published, when it is current already. Raises
-    LearnerNotFoundError, AvatarNotFoundError (not one of this learner's avatars)."""
+    history). Nothing changes, and nothing is published, when it is current already. Its images must
+    still be in the object storage: an avatar whose images were lost (a bucket restored from an older
+    backup; locally, moto forgets its objects on restart) is not made current, so no learner is left
+    with a current avatar nobody can show. Raises LearnerNotFoundError, AvatarNotFoundError (not one of
+    this learner's avatars, or its images are gone), DependencyUnavailableError (S3 down)."""
     repo = AvatarRepository(session)
     await _require_learner(repo, user_id, lock=True)
     avatar = await repo.of_learner(user_id, avatar_id, for_update=True)
@@ -178,6 +181,16 @@ async def restore_avatar(
         raise AvatarNotFoundError(f"learner {user_id} has no avatar {avatar_id}", details={"avatar_id": avatar_id})
     if avatar.is_current:
         return AvatarOut.model_validate(avatar)
+    keys = avatar_keys(user_id, avatar_id)
+    try:
+        present = [await storage.exists(key) for key in (keys.large, keys.small)]
+    except _STORAGE_ERRORS as exc:
+        raise DependencyUnavailableError("object storage is unavailable; try again later") from exc
+    if not all(present):
+        raise AvatarNotFoundError(
+            f"the images of avatar {avatar_id} are missing from the object storage: it cannot be shown again",
+            details={"avatar_id": avatar_id},
+        )
     await repo.clear_current(user_id)
     avatar.is_current = True
     await session.flush()
