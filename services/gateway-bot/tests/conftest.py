@@ -9,6 +9,7 @@ from academy_gateway_bot.app import service as gateway_service
 from academy_gateway_bot.bot import BotRuntime, open_bot_runtime
 from academy_gateway_bot.polling import receive_telegram_updates
 from academy_progress.app import service as progress_service
+from academy_progress.clients import USERS_EXTRA, UsersClient
 from academy_runtime.auth import OPERATORS_ISSUER, OperatorTokenCache, TokenCache
 from academy_runtime.client import ServiceClient
 from academy_runtime.consumer import ConsumerRuntime
@@ -84,6 +85,16 @@ async def services(
         await providers.users.aclose()
         tokens = TokenCache.from_settings(billing.settings)
         providers.users = ServiceClient("users", "http://users", tokens, transport=stack["users"].transport())
+        # Progress asks users for the name and avatar a transcript shows: likewise through the users app.
+        progress = stack["progress"]
+        await progress.resources.extras[USERS_EXTRA].aclose()
+        progress.resources.extras[USERS_EXTRA] = UsersClient(
+            "users",
+            "http://users",
+            TokenCache.from_settings(progress.settings),
+            transport=stack["users"].transport(),
+            retries=0,
+        )
         queues = stack.queue_names()
         yield stack
     await cleanup_broker(platform.infra.rabbitmq_url, platform.run_id, queues)

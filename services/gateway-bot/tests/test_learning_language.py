@@ -109,7 +109,7 @@ async def test_the_transcript_is_asked_for_in_the_learner_s_language(gateway, tg
     sent = await tg.send_command(user, "transcript")
 
     reply = await tg.wait_for_reply(sent, has_text("Your learning transcript appears"))
-    assert asked == [{"language": "en", "full_name": "Anna Smith"}]
+    assert asked == [{"language": "en"}]  # the name: progress reads it from users, the bot never passes it on
     assert reply.inline_buttons()  # the way to the catalog
 
 

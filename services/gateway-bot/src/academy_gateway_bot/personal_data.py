@@ -121,6 +121,8 @@ async def _progress(progress: ServiceClient, user_id: int) -> dict[str, Any]:
         "enrolments": courses,
         "lessons_by_course": lessons,
         "preferences": await _optional(progress, f"{base}/preferences"),
+        # The transcripts issued and their PDFs (object keys, sizes, dates).
+        "transcripts": await _optional(progress, f"{base}/transcripts"),
     }
 
 

@@ -795,14 +795,11 @@ async def transcript_command(
 
 async def send_transcript(bot: Bot, learner: LearnerCtx, clients: ServiceClients, idempotency_key: str) -> None:
     """Have progress render the transcript PDF in the learner's language, fetch it from object storage
-    and send it as a document. The certificate names the learner in full: the name is read from users
-    for it and passed on, not kept by the bot."""
+    and send it as a document. The certificate names the learner in full: progress reads the name from
+    users when it renders the PDF (neither the bot nor progress keeps it)."""
     chat_id = learner.telegram_id
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
     request: dict[str, str] = {"language": current_locale()}
-    full_name = (await clients.users.account(learner.user_id)).full_name
-    if full_name:
-        request["full_name"] = full_name
     try:
         transcript = await clients.progress.post(
             f"/internal/learners/{learner.user_id}/transcript",
