@@ -24,7 +24,7 @@ async def api_get(e2e: Any, service: str, path: str) -> Any:
     admits the support role. The reason, which the users service's audit log requires of an operator who
     reads personal data, names the test run."""
     token = operator_token(e2e.platform, name="e2e", roles=("support",), audience=service)
-    headers = {"authorization": f"Bearer {token}", "x-audit-reason": "E2E-TEST"}
+    headers = {"authorization": f"Bearer {token}", "x-audit-reason": "TEST-1"}
     async with httpx.AsyncClient(base_url=e2e.stack.api_url(service), timeout=10) as client:
         response = await client.get(path, headers=headers)
         response.raise_for_status()

@@ -172,6 +172,7 @@ async def test_a_learner_sets_avatars_downloads_their_data_withdraws_consent_and
     assert FULL_NAME in dumped
     assert "9123456789" in dumped.replace(" ", "").replace("-", "")
     assert len(exported["users"]["avatars"]) == 2
+    assert exported["progress"]["transcripts"]["files"], "the transcript PDF made above is listed"
 
     # The search finds her everywhere before the erasure (so that an empty answer after it means something).
     values = [FULL_NAME, SURNAME, *PHONE_FORMS, CITY, USERNAME, str(zina.id)]
