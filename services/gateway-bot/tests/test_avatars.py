@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from academy_runtime.errors import DependencyUnavailableError
+from academy_runtime.storage import object_storage
 from academy_tg_emulator.client import ChatMessage, TestUser
 from academy_tg_emulator.media import image_size
 from academy_tg_emulator.testing import make_png
@@ -380,3 +381,82 @@ async def test_a_refused_offer_says_so_instead_of_still_asking(gateway, tg):
     settled = await wait_for_edit(tg, offer, has_text("не подошло"), timeout=WAIT)
     assert "Сделать это фото аватаром?" not in (settled.text or "")
     assert settled.inline_buttons() == []
+
+
+@needs_s3
+async def test_older_photos_are_a_page_further_numbered_on_and_restorable(gateway, tg):
+    user, learner = await register(gateway, tg)
+    users = gateway.clients.users
+    uploaded = [
+        await users.upload_avatar(learner["id"], make_png(64 + i, 64 + i), "image/png", idempotency_key=unique("a"))
+        for i in range(12)
+    ]
+    card = await open_profile(tg, user)
+
+    await tg.press_button_by_text(user, card, "🖼 Мои фото")
+    first = await tg.wait_for_message(user.id, has_text("Фото профиля: 12"), after=card.message_id, timeout=WAIT)
+    assert "№1–10" in (first.text or "")
+    buttons = [b["text"] for b in first.inline_buttons()]
+    assert "↩️ Вернуть №10" in buttons
+    assert "↩️ Вернуть №11" not in buttons
+    assert buttons[-3:] == ["⬅️ Старше", "🗑 Удалить текущее фото", "📷 Сменить фото"]
+
+    await tg.press_button_by_text(user, first, "⬅️ Старше")
+    second = await tg.wait_for_message(user.id, has_text("Фото профиля: 12"), after=first.message_id, timeout=WAIT)
+    album = [m for m in await tg.messages(user.id, after=first.message_id) if m.photo]
+    today = datetime.now(UTC).strftime("%d.%m.%Y")
+    assert [m.caption for m in album] == [f"№11 · {today}", f"№12 · {today}"]
+    assert "№11–12" in (second.text or "")
+    assert "Удалить текущее фото" in (second.text or "")  # the current photo is on the first page, still deletable
+    assert [b["text"] for b in second.inline_buttons()] == [
+        "↩️ Вернуть №11",
+        "↩️ Вернуть №12",
+        "Новее ➡️",
+        "🗑 Удалить текущее фото",
+        "📷 Сменить фото",
+    ]
+
+    await tg.press_button_by_text(user, second, "↩️ Вернуть №12")
+    await tg.wait_for_message(user.id, has_text("снова в вашем профиле"), after=second.message_id, timeout=WAIT)
+    assert [a.id for a in await users.avatars(learner["id"]) if a.is_current] == [uploaded[0].id]
+
+    # Back to the newer page: №1 (the newest) is not current any more and can be restored.
+    await tg.press_button_by_text(user, second, "Новее ➡️")
+    newer = await tg.wait_for_message(user.id, has_text("№1–10"), after=second.message_id, timeout=WAIT)
+    assert "↩️ Вернуть №1" in [b["text"] for b in newer.inline_buttons()]
+
+
+@needs_s3
+async def test_photos_gone_from_storage_are_named_on_the_card_and_in_my_photos(gateway, tg, services):
+    user, learner = await register(gateway, tg)
+    users = gateway.clients.users
+    storage = object_storage(services["users"].resources)
+    gone = [
+        await users.upload_avatar(learner["id"], make_png(80 + i, 80 + i), "image/png", idempotency_key=unique("a"))
+        for i in range(2)
+    ]
+    for avatar in gone:
+        assert await storage.remove_prefix(f"avatars/{learner['id']}/{avatar.id}/") > 0
+
+    card = await open_profile(tg, user)
+    assert card.photo is None
+    assert "Фото профиля сейчас недоступно" in (card.text or "")
+    assert "пришлите новое" in (card.text or "")
+
+    await tg.press_button_by_text(user, card, "🖼 Мои фото")
+    screen = await tg.wait_for_message(user.id, has_text("Фото профиля: 2"), after=card.message_id, timeout=WAIT)
+    assert "Не удалось показать ни одно фото: №1, №2" in (screen.text or "")
+    assert "Выше" not in (screen.text or "")
+    assert not [m for m in await tg.messages(user.id, after=card.message_id) if m.photo]
+    assert [b["text"] for b in screen.inline_buttons()] == ["🗑 Удалить текущее фото", "📷 Сменить фото"]
+
+    # A new photo is shown; the gone ones are named by their numbers.
+    await users.upload_avatar(learner["id"], make_png(120, 120), "image/png", idempotency_key=unique("a"))
+    card = await open_profile(tg, user)
+    assert card.photo is not None
+    assert "недоступно" not in (card.caption or "")
+    await tg.press_button_by_text(user, card, "🖼 Мои фото")
+    screen = await tg.wait_for_message(user.id, has_text("Фото профиля: 3"), after=card.message_id, timeout=WAIT)
+    assert "Выше — №1–3" in (screen.text or "")
+    assert "Не удалось показать №2, №3" in (screen.text or "")
+    assert [b["text"] for b in screen.inline_buttons()] == ["🗑 Удалить текущее фото", "📷 Сменить фото"]

@@ -113,11 +113,17 @@ def test_an_unknown_reference_resolves_to_nothing_and_a_button_from_before_refer
     assert callbacks.category_for_ref("", ["manicure"]) is None
 
 
+def test_an_avatar_button_from_before_pages_still_unpacks() -> None:
+    assert callbacks.AvatarCb.unpack("ava:restore:5") == callbacks.AvatarCb(action="restore", avatar_id=5, page=0)
+
+
 @pytest.mark.parametrize(
     ("factory", "data"),
     [
         (callbacks.AvatarCb, "ava:restore:-1"),
         (callbacks.AvatarCb, "ava:restore:2147483648"),
+        (callbacks.AvatarCb, "ava:page:0:-1"),
+        (callbacks.AvatarCb, "ava:page:0:1001"),
         (callbacks.ErasureCb, "era:confirm:0:"),
         (callbacks.CourseCb, "crs:card:-7::0:0"),
         (callbacks.LessonCb, "lsn:open:1:9999999999:0"),

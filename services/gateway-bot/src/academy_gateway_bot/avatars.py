@@ -239,9 +239,10 @@ class AvatarImages:
 
     async def send_album(
         self, chat_id: int, user_id: int, avatars: Sequence[Avatar], captions: Sequence[str], size: AvatarSize
-    ) -> list[Message]:
+    ) -> list[Avatar]:
         """Up to `ALBUM_LIMIT` avatars as one media group (one photo alone as a photo), each with its
-        caption; an avatar users no longer has is left out."""
+        caption; an avatar users no longer has (its image gone from storage) is left out. Returns the
+        avatars shown, so the chat can say which could not be."""
         items: list[tuple[Avatar, str, str | BufferedInputFile]] = []
         for avatar, caption in zip(avatars[:ALBUM_LIMIT], captions, strict=False):
             cached = await self.redis.get(redis_keys.avatar_file(self.prefix, user_id, avatar.id, size))
@@ -257,7 +258,7 @@ class AvatarImages:
         if len(items) == 1:
             avatar, caption, _media = items[0]
             single = await self.send_photo(chat_id, user_id, avatar.id, size, caption=caption)
-            return [single] if single is not None else []
+            return [avatar] if single is not None else []
         try:
             sent = await self.bot.send_media_group(
                 chat_id, [InputMediaPhoto(media=media, caption=caption) for _avatar, caption, media in items]
@@ -272,7 +273,7 @@ class AvatarImages:
             return await self.send_album(chat_id, user_id, [a for a, _c, _m in items], [c for _a, c, _m in items], size)
         for (avatar, _caption, _media), message in zip(items, sent, strict=False):
             await self._remember(redis_keys.avatar_file(self.prefix, user_id, avatar.id, size), message)
-        return sent
+        return [avatar for avatar, _caption, _media in items]
 
     async def forget(self, user_id: int, avatar_id: int) -> None:
         """Forget the file ids of a deleted avatar's images."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from academy_runtime.ids import INT32_MAX, INT64_MAX
 from aiogram.filters.callback_data import CallbackData
@@ -31,7 +31,7 @@ BuyAction = Literal["stars", "coins", "confirm"]
 WalletAction = Literal["show", "older", "newer", "confirm_on", "confirm_off"]
 TopUpAction = Literal["menu", "rub", "custom", "stars_menu", "stars"]
 ProfileAction = Literal["card", "photo", "photos", "data", "erase"]
-AvatarAction = Literal["confirm", "decline", "restore", "remove"]
+AvatarAction = Literal["confirm", "decline", "restore", "remove", "page"]
 ErasureAction = Literal["confirm", "cancel"]
 
 # 60 bits of SHA-256: two of a few hundred categories share a reference with a chance of about 1e-13.
@@ -47,6 +47,8 @@ CatalogPage = Annotated[int, Field(ge=0, le=10_000)]
 # button of an old screen is («устарела», handlers/fallback.py), never sent to a service that would refuse it.
 Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
 IdOrNone = Annotated[int, Field(ge=0, le=INT32_MAX)]
+AvatarPage = Annotated[int, Field(ge=0, le=1_000)]
+"""A page of «Мои фото» (10 avatars each): far more pages than anyone keeps photos."""
 """An id, or 0 where the button names none (the avatar offer's Yes/No)."""
 BigIdOrNone = Annotated[int, Field(ge=0, le=INT64_MAX)]
 """A 64-bit id (billing's transactions), or 0 for none."""
@@ -168,10 +170,19 @@ class ProfileCb(CallbackData, prefix="prf"):
 class AvatarCb(CallbackData, prefix="ava"):
     """Avatars: Yes/No under «Сделать это фото аватаром?» (the photo is found by the message the buttons are
     under), go back to an earlier avatar (`avatar_id`), delete the current one (`avatar_id`: the one the
-    screen showed as current, so a stale screen cannot delete a newer avatar)."""
+    screen showed as current, so a stale screen cannot delete a newer avatar), show a `page` of the history
+    («⬅️ Старше» / «Новее ➡️»)."""
 
     action: AvatarAction
     avatar_id: IdOrNone = 0
+    page: AvatarPage = 0
+
+    @classmethod
+    def unpack(cls, value: str) -> Self:
+        """As `CallbackData.unpack`; a button sent before the history had pages (`ava:restore:5`) is page 0."""
+        if value.count(cls.__separator__) == len(cls.model_fields) - 1:
+            value += f"{cls.__separator__}0"
+        return super().unpack(value)
 
 
 # The erasure question's one-time reference (`handlers/privacy.py`): 48 random bits as 8 URL-safe characters,

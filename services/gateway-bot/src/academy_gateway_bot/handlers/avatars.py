@@ -1,6 +1,7 @@
 """Avatars: a photo sent from the profile («Сменить фото») becomes the avatar at once; a photo sent at any
 other time is offered («Сделать это фото аватаром?» Да / Нет); «Мои фото» shows the history as an album,
-with buttons to go back to an earlier photo and to delete the current one.
+with buttons to go back to an earlier photo, to delete the current one and to page to older photos (10 an
+album: Telegram's media group limit); photos whose images are gone from storage are named, not hidden.
 
 The photo waiting for an answer is kept in the FSM data (`avatar_offers`: the offer's message id → the
 photo and the idempotency key of the message that brought it), so both presses of a doubled «Да» upload
@@ -230,8 +231,36 @@ async def my_photos_pressed(
     resources: Resources,
     bot: Bot,
 ) -> None:
-    """«Мои фото»: the avatars, newest first, as an album of small images numbered in their captions, then
-    a message with a button to go back to each earlier one and one to delete the current one."""
+    """«Мои фото»: the newest avatars (the history's first page), see `show_history`."""
+    await show_history(callback, learner, clients, resources, bot, page=0)
+
+
+async def page_pressed(  # noqa: PLR0917 - aiogram injects what the handler needs
+    callback: CallbackQuery,
+    callback_data: AvatarCb,
+    learner: LearnerCtx | None,
+    clients: ServiceClients,
+    resources: Resources,
+    bot: Bot,
+) -> None:
+    """«⬅️ Старше» / «Новее ➡️»: another page of the history, see `show_history`."""
+    await show_history(callback, learner, clients, resources, bot, page=callback_data.page)
+
+
+async def show_history(
+    callback: CallbackQuery,
+    learner: LearnerCtx | None,
+    clients: ServiceClients,
+    resources: Resources,
+    bot: Bot,
+    *,
+    page: int,
+) -> None:
+    """A page of the avatars, newest first (`ALBUM_LIMIT` a page, numbered across pages: №11… on the
+    second), as an album of small images numbered in their captions, then a message saying which numbers
+    could not be shown (their images are gone from storage), with a button to go back to each earlier one
+    shown, one to delete the current one (wherever it is in the history) and the pages' buttons. A page past
+    the end (photos deleted meanwhile) is the last one."""
     if learner is None:
         await not_registered(callback)
         return
@@ -241,14 +270,31 @@ async def my_photos_pressed(
     if not history:
         await bot.send_message(chat_id, _("avatar-history-empty"), reply_markup=_change_photo_keyboard())
         return
-    shown = history[:ALBUM_LIMIT]
-    captions = [_caption(number, avatar) for number, avatar in enumerate(shown, start=1)]
+    page = min(page, (len(history) - 1) // ALBUM_LIMIT)
+    numbered = list(enumerate(history, start=1))[page * ALBUM_LIMIT : (page + 1) * ALBUM_LIMIT]
+    captions = [_caption(number, avatar) for number, avatar in numbered]
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
-    await images(bot, clients, resources).send_album(chat_id, learner.user_id, shown, captions, "small")
-    text = _("avatar-history", count=len(history), shown=len(shown))
-    if any(avatar.is_current for avatar in shown):  # the delete button is there only then
-        text += "\n" + _("avatar-history-remove-hint")
-    await bot.send_message(chat_id, text, reply_markup=_history_keyboard(shown))
+    sent = await images(bot, clients, resources).send_album(
+        chat_id, learner.user_id, [avatar for _number, avatar in numbered], captions, "small"
+    )
+    shown_ids = {avatar.id for avatar in sent}
+    shown = [(number, avatar) for number, avatar in numbered if avatar.id in shown_ids]
+    missing = [number for number, avatar in numbered if avatar.id not in shown_ids]
+    lines = [_("avatar-history", count=len(history))]
+    if not shown:
+        lines.append(_("avatar-history-none-shown", numbers=_numbers(missing)))
+    else:
+        lines.append(_("avatar-history-shown", numbers=_number_range(numbered[0][0], numbered[-1][0])))
+        if missing:
+            lines.append(_("avatar-history-missing", numbers=_numbers(missing)))
+    if any(not avatar.is_current for _number, avatar in shown):
+        lines.append(_("avatar-history-restore-hint"))
+    current = next((avatar for avatar in history if avatar.is_current), None)
+    if current is not None:  # the delete button is there only then
+        lines.append(_("avatar-history-remove-hint"))
+    has_older = (page + 1) * ALBUM_LIMIT < len(history)
+    keyboard = _history_keyboard(shown, current, page=page, has_older=has_older)
+    await bot.send_message(chat_id, "\n".join(lines), reply_markup=keyboard)
 
 
 def _caption(number: int, avatar: Avatar) -> str:
@@ -256,14 +302,34 @@ def _caption(number: int, avatar: Avatar) -> str:
     return _(key, number=number, date=format_date(avatar.created_at))
 
 
-def _history_keyboard(shown: list[Avatar]) -> InlineKeyboardMarkup:
+def _numbers(numbers: list[int]) -> str:
+    """«№3, №5»: the numbers of the history's photos, in the learner's language."""
+    return ", ".join(_("avatar-number", number=number) for number in numbers)
+
+
+def _number_range(first: int, last: int) -> str:
+    """«№11–12» (or «№11» alone)."""
+    if first == last:
+        return _("avatar-number", number=first)
+    return _("avatar-number-range", first=first, last=last)
+
+
+def _history_keyboard(
+    shown: list[tuple[int, Avatar]], current: Avatar | None, *, page: int, has_older: bool
+) -> InlineKeyboardMarkup:
     restore = [
         keyboards.button(_("avatar-restore", number=number), AvatarCb(action="restore", avatar_id=avatar.id))
-        for number, avatar in enumerate(shown, start=1)
+        for number, avatar in shown
         if not avatar.is_current
     ]
     rows = [restore[i : i + _RESTORE_BUTTONS_PER_ROW] for i in range(0, len(restore), _RESTORE_BUTTONS_PER_ROW)]
-    current = next((avatar for avatar in shown if avatar.is_current), None)
+    pages = []
+    if has_older:
+        pages.append(keyboards.button(_("avatar-history-older"), AvatarCb(action="page", page=page + 1)))
+    if page > 0:
+        pages.append(keyboards.button(_("avatar-history-newer"), AvatarCb(action="page", page=page - 1)))
+    if pages:
+        rows.append(pages)
     if current is not None:
         rows.append([keyboards.button(_("avatar-remove"), AvatarCb(action="remove", avatar_id=current.id))])
     rows.append([keyboards.button(_("avatar-change"), ProfileCb(action="photo"))])
@@ -348,6 +414,7 @@ def make_router() -> Router:
     # Restore and remove name an avatar (0 names none: a forged press is left to the fallback, «устарела»).
     router.callback_query.register(restore_pressed, AvatarCb.filter((F.action == "restore") & (F.avatar_id > 0)))
     router.callback_query.register(remove_pressed, AvatarCb.filter((F.action == "remove") & (F.avatar_id > 0)))
+    router.callback_query.register(page_pressed, AvatarCb.filter(F.action == "page"))
     router.message.register(menu_pressed_while_waiting, AvatarUpload.photo, any_menu_button())
     router.message.register(photo_for_avatar, AvatarUpload.photo, private, image)
     router.message.register(photo_sent_anytime, StateFilter(None), private, image)

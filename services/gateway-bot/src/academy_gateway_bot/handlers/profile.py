@@ -111,6 +111,8 @@ async def send_profile_card(
         )
         if photo is not None and fits:
             return
+        if photo is None:  # the image is gone from storage: the card says so instead of hiding it
+            text += "\n\n" + _("avatar-card-unavailable")
     await message.answer(text, reply_markup=keyboard)
 
 

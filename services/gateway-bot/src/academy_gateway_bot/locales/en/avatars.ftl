@@ -48,8 +48,28 @@ avatar-formats =
 avatar-history-empty =
     You have no profile photo yet. Press «📷 Change photo» and send one.
 avatar-history =
-    🖼 Profile photos: { $count }. Above are the latest { $shown }, numbered.
+    🖼 Profile photos: { $count }.
+# $numbers: «#1–10», «#11»…
+avatar-history-shown =
+    Above: { $numbers }, numbered.
+# Photos whose images are gone from storage: $numbers is «#3, #5».
+avatar-history-missing =
+    😕 Could not show { $numbers }: these photos are gone. They cannot be restored — you can send a new one.
+avatar-history-none-shown =
+    😕 Could not show any photo: { $numbers } are gone. They cannot be restored — you can send a new one.
+avatar-history-restore-hint =
     «↩️ Restore» puts a photo back in your profile.
+avatar-number =
+    #{ $number }
+avatar-number-range =
+    #{ $first }–{ $last }
+avatar-history-older =
+    ⬅️ Older
+avatar-history-newer =
+    Newer ➡️
+# The profile card when the current photo's image is gone from storage.
+avatar-card-unavailable =
+    📷 Your profile photo is unavailable right now — send a new one: «📷 Change photo».
 # Added to avatar-history only when one of the photos is the current one.
 avatar-history-remove-hint =
     «🗑 Delete current photo» removes the current one.

@@ -48,8 +48,28 @@ avatar-formats =
 avatar-history-empty =
     У вас пока нет фото профиля. Нажмите «📷 Сменить фото» и пришлите снимок.
 avatar-history =
-    🖼 Фото профиля: { $count }. Выше — последние { $shown }, под номерами.
+    🖼 Фото профиля: { $count }.
+# $numbers: «№1–10», «№11»…
+avatar-history-shown =
+    Выше — { $numbers }, под номерами.
+# Photos whose images are gone from storage: $numbers is «№3, №5».
+avatar-history-missing =
+    😕 Не удалось показать { $numbers }: этих фото больше нет. Их не вернуть — можно прислать новое.
+avatar-history-none-shown =
+    😕 Не удалось показать ни одно фото: { $numbers } больше нет. Их не вернуть — можно прислать новое.
+avatar-history-restore-hint =
     «↩️ Вернуть» снова ставит фото в профиль.
+avatar-number =
+    №{ $number }
+avatar-number-range =
+    №{ $first }–{ $last }
+avatar-history-older =
+    ⬅️ Старше
+avatar-history-newer =
+    Новее ➡️
+# The profile card when the current photo's image is gone from storage.
+avatar-card-unavailable =
+    📷 Фото профиля сейчас недоступно — пришлите новое: «📷 Сменить фото».
 # Added to avatar-history only when one of the photos is the current one.
 avatar-history-remove-hint =
     «🗑 Удалить текущее фото» убирает текущее.
