@@ -2,16 +2,20 @@
 `users.user_erased.v2`, which makes the gateway forget the learner — their rows, their chat's conversation
 and every Redis key of theirs — idempotently and in any order with the registration."""
 
+import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from academy_contracts.envelope import CloudEvent
 from academy_contracts.progress import LearnerInactiveV1
 from academy_contracts.users import ProfileUpdatedV3, UserErasedV2, UserRegisteredV3
 from academy_gateway_bot import redis_keys
 from academy_gateway_bot.erasure import forget_erased_learner
 from academy_gateway_bot.learners import LearnerRepository
 from academy_gateway_bot.models import Learner, NotificationLog, UserState
+from academy_gateway_bot.notifications.consumers import deliver
+from academy_runtime.consumer import EventContext
 from academy_runtime.db import transaction
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
@@ -203,3 +207,65 @@ async def test_a_notification_for_an_erased_learner_is_dropped(gateway, services
             select(func.count()).select_from(NotificationLog).where(NotificationLog.user_id == user_id)
         )
     assert logged == 0
+
+
+async def test_a_notification_being_sent_while_the_learner_is_erased_leaves_no_line_in_the_log(gateway, resources):
+    """The race CI met: a reward notification found the learner, the erasure committed while it rendered,
+    and its log line (the text it sent) was written after the erasure had deleted the log. An erasure now
+    waits for a delivery under way and deletes what it logged; a delivery that comes after finds the
+    tombstone and says nothing."""
+    user_id, telegram_id = unknown_user_id(), 10**9 + secrets.randbelow(10**9)
+    async with transaction(resources.sessionmaker) as session:
+        await LearnerRepository(session).remember(
+            user_id=user_id, telegram_id=telegram_id, locale="ru", time_zone=None, revision=1
+        )
+    rendering, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow_render():
+        rendering.set()
+        await go_on.wait()
+        return "🎁 Награда за достижение: +10 монет", None
+
+    async def notify() -> None:
+        event = completed_event(user_id)
+        async with transaction(resources.sessionmaker) as session:
+            ctx = EventContext(session=session, event=event, resources=resources, consumer="notifications", attempt=0)
+            await deliver(ctx, user_id, kind=f"balance:{secrets.randbelow(10**6)}", render=slow_render)
+
+    async def erase() -> None:
+        async with transaction(resources.sessionmaker) as session:
+            await forget_erased_learner(
+                session, resources.redis, resources.settings.redis_prefix, user_id, erased_at=datetime.now(UTC)
+            )
+
+    delivery = asyncio.create_task(notify())
+    await asyncio.wait_for(rendering.wait(), timeout=10)
+    erasure = asyncio.create_task(erase())
+    await asyncio.wait({erasure}, timeout=1.0)  # unguarded, the erasure commits here, before the log line
+    go_on.set()
+    await asyncio.wait_for(asyncio.gather(delivery, erasure), timeout=20)
+
+    async with resources.sessionmaker() as session:
+        logged = await session.scalar(
+            select(func.count()).select_from(NotificationLog).where(NotificationLog.user_id == user_id)
+        )
+    assert logged == 0
+    assert await learner_row(resources, user_id) is None
+
+    # Once erased, a delivery finds the tombstone and logs nothing either.
+    go_on.set()
+    await notify()
+    async with resources.sessionmaker() as session:
+        assert not await session.scalar(
+            select(func.count()).select_from(NotificationLog).where(NotificationLog.user_id == user_id)
+        )
+
+
+def completed_event(user_id: int) -> CloudEvent:
+    """A CloudEvent to stand for the one a notification is about (its id keys the log line)."""
+    return CloudEvent(
+        source="/beauty-academy/billing",
+        type="billing.balance_changed.v1",
+        time=datetime.now(UTC),
+        data={"user_id": user_id},
+    )

@@ -44,6 +44,13 @@ class AdvisoryLock:
         await session.execute(select(func.pg_advisory_xact_lock(self.space, key)))
 
 
-async def hold_named_lock(session: AsyncSession, name: str) -> None:
-    """Wait for, then hold until the session's transaction ends, the lock called `name`."""
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
+async def hold_named_lock(session: AsyncSession, name: str, *, shared: bool = False) -> None:
+    """Wait for, then hold until the session's transaction ends, the lock called `name`.
+
+    `shared=True` takes it in shared mode (`pg_advisory_xact_lock_shared`): any number of shared holders
+    at once, none while someone holds it exclusively — readers that must not overlap a writer (a
+    notification being sent while the learner is erased) without queueing behind one another. A
+    transaction's own locks never conflict with each other, so it may hold both modes of one name.
+    """
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    await session.execute(select(lock(func.hashtextextended(name, 0))))

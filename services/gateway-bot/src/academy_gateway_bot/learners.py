@@ -91,6 +91,17 @@ class LearnerRepository(Repository):
         await ErasedLearnerRepository(self.session).remember(user_id, erased_at=erased_at)
         return known
 
+    async def hold_for_delivery(self, user_id: int) -> bool:
+        """Hold, until the transaction ends, the learner's lock in shared mode — deliveries to one learner
+        run side by side, an erasure (`erase`, exclusive) waits for them and then deletes what they logged —
+        and say whether the learner is still there (False: erased meanwhile; tell them nothing).
+
+        Without it, a notification that found the learner before an erasure committed could log its
+        text after the erasure had deleted the log: a copy of what they were told outliving them.
+        """
+        await hold_named_lock(self.session, f"gateway-bot:learner:{user_id}", shared=True)
+        return not await self.is_erased(user_id)
+
     async def _hold(self, user_id: int) -> None:
         """One writer of a learner's row at a time: a registration and an erasure of the same id take
         turns, so the registration either sees the tombstone or is deleted by the erasure."""

@@ -430,6 +430,9 @@ async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render,
     except LearnerErasedError:
         log.info("notification of an erased learner dropped", extra={"user_id": user_id, "kind": kind})
         return
+    if not await LearnerRepository(ctx.session).hold_for_delivery(user_id):
+        log.info("notification of a learner erased meanwhile dropped", extra={"user_id": user_id, "kind": kind})
+        return
     log_entries = NotificationRepository(ctx.session)
     if once:
         await log_entries.hold_fact(user_id, kind)
