@@ -383,8 +383,9 @@ async def pipeline_round(
 class RawPipe:
     """A publisher with confirms and an acking consumer on their own connections, as relay and worker have."""
 
-    def __init__(self, settings: ServiceSettings, queue_name: str) -> None:
+    def __init__(self, settings: ServiceSettings, queue_name: str, broker_url: str) -> None:
         self.settings = settings
+        self.broker_url = broker_url  # the administrator's: the baseline's queue is none of the services' own
         self.queue_name = queue_name
         self.acked = 0
         self._target = 0
@@ -394,8 +395,8 @@ class RawPipe:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[RawPipe]:
-        publisher = await aio_pika.connect(self.settings.rabbitmq_url)
-        consumer = await aio_pika.connect(self.settings.rabbitmq_url)
+        publisher = await aio_pika.connect(self.broker_url)
+        consumer = await aio_pika.connect(self.broker_url)
         try:
             channel = await publisher.channel(publisher_confirms=True)
             self.exchange = await declare_events_exchange(channel, self.settings.events_exchange)
@@ -457,7 +458,7 @@ async def measure(
         async with (
             subject(platform, options.mode) as target,
             Probe.open(platform) as probe,
-            RawPipe(settings, baseline_queue).running() as raw,
+            RawPipe(settings, baseline_queue, platform.infra.rabbitmq_url).running() as raw,
         ):
             info["postgresql"] = str(await probe.connection.fetchval("SHOW server_version"))
             writer = create_sessionmaker(engine)

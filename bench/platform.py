@@ -25,6 +25,9 @@ from academy_runtime.testing import (
     TestPlatform,
     cleanup_broker,
     cleanup_redis,
+    create_run_exchange,
+    provision_bus_users,
+    remove_bus_users,
 )
 
 from bench.env import admin_url, rabbitmq_url
@@ -74,9 +77,15 @@ async def bench_platform(
     )
     try:
         await provision(platform.infra.admin_url, platform.database, role_prefix=platform.role_prefix, services=schemas)
+        # As deployed: each service connects as its own broker user and only looks the exchange up.
+        await asyncio.to_thread(provision_bus_users, platform)
+        await create_run_exchange(platform)
         yield platform
     finally:
         leftovers: list[str] = []
+        await _attempt(
+            f"RabbitMQ users {platform.bus_user_prefix}*", asyncio.to_thread(remove_bus_users, platform), leftovers
+        )
         queues = [*consumer_queues(platform, definitions), *(f"{run_id}.{s}" for s in extra_queue_suffixes)]
         await _attempt(
             f"RabbitMQ exchange {run_id}.academy.events and queues {run_id}.*",
