@@ -69,6 +69,45 @@ async def test_the_running_relay_wakes_on_notify_rather_than_polling(resources, 
     assert event["data"]["user_id"] == 7
 
 
+async def test_one_notify_per_transaction_and_a_savepoint_rolled_back_does_not_silence_the_next(resources, event_probe):
+    """Three events in one transaction send one NOTIFY (a round trip each was a tenth of gamification's
+    statements); a NOTIFY made inside a savepoint that rolls back is gone with it, so the outer transaction
+    sends its own, and the relay, polling only every 60 s, still wakes at the commit."""
+    from sqlalchemy import event as sa_event
+
+    statements: list[str] = []
+    settings = resources.settings.model_copy(update={"outbox_poll_interval_s": 60.0})
+    relay = OutboxRelay(settings, resources.sessionmaker, messaging)
+    task = asyncio.create_task(relay.run())
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    sa_event.listen(resources.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await asyncio.sleep(0.5)
+        async with resources.sessionmaker() as session, session.begin():
+            for user_id in (31, 32, 33):
+                await messaging.publish(session, registered(user_id))
+        assert sum(s.startswith("NOTIFY") for s in statements) == 1
+        assert {(await event_probe.next(timeout=15))["data"]["user_id"] for _ in range(3)} == {31, 32, 33}
+
+        statements.clear()
+        async with resources.sessionmaker() as session, session.begin():
+            savepoint = await session.begin_nested()
+            await messaging.publish(session, registered(34))
+            await savepoint.rollback()
+            await messaging.publish(session, registered(35))
+        assert sum(s.startswith("NOTIFY") for s in statements) == 2
+        assert (await event_probe.next(timeout=15))["data"]["user_id"] == 35
+    finally:
+        sa_event.remove(resources.engine.sync_engine, "before_cursor_execute", seen)
+        relay.stop()
+        await task
+        await relay.close()
+    assert await event_probe.drain() == []
+
+
 async def test_two_relays_never_publish_a_row_twice(resources, event_probe):
     await _write(resources, *range(100, 160))
     relays = [

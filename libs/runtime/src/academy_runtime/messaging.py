@@ -151,9 +151,23 @@ class Messaging:
                 payload=payload,
             )
         )
-        # Delivered when the transaction commits, dropped on rollback; duplicates fold into one.
-        await session.execute(text(f"NOTIFY {self.channel}"))
+        await self._notify_relay(session)
         return event
+
+    async def _notify_relay(self, session: AsyncSession) -> None:
+        """NOTIFY the relay once per transaction (and per savepoint, whose rollback would drop it).
+
+        A NOTIFY is delivered when the transaction commits and dropped on rollback, and PostgreSQL folds
+        identical ones into one: a second in the same transaction only costs a round trip (a gamification
+        event publishes two or three events).
+        """
+        sync = session.sync_session
+        scope = sync.get_nested_transaction() or sync.get_transaction()
+        key = f"academy_runtime.outbox_notified:{self.channel}"
+        if scope is not None and session.info.get(key) is scope:
+            return
+        await session.execute(text(f"NOTIFY {self.channel}"))
+        session.info[key] = scope
 
     def inbox_values(self, event: CloudEvent, consumer: str) -> dict[str, Any]:
         """The inbox row recording that `consumer` handled `event` (with the digest of its content)."""
