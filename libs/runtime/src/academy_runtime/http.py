@@ -233,14 +233,16 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
             await resources.close()
 
     # The tracer provider must exist before FastAPI builds its middleware, which then emits the
-    # server spans itself (no extra instrumentation: that would double every span).
+    # server spans itself (no extra instrumentation: that would double every span). One span per
+    # request: FastAPI's operation spans (dependency resolution, endpoint, serialisation) tripled the
+    # spans of every request, and their cost was a sixth of a cached catalog read's CPU.
     configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
     app = FastAPI(
         title=f"Beauty Academy {service.name} service",
         description=service.description,
         version="1.0.0",
         lifespan=lifespan,
-        telemetry={"exclude": _is_operational, "metrics": False},
+        telemetry={"exclude": _is_operational, "metrics": False, "operation_spans": False},
         # The rate limit first: a refused request costs one Redis round trip and nothing else.
         dependencies=[Depends(enforce_rate_limit), Depends(refuse_nul_characters)],
     )
