@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -11,11 +12,13 @@ import httpx
 import jwt
 import pytest
 from academy_runtime.auth import (
+    LEEWAY_S,
     OPERATORS_ISSUER,
     Caller,
     OperatorAccount,
     PublicKeySet,
     SigningKey,
+    VerifiedTokens,
     accepts,
     admit_operator,
     dev_signing_key,
@@ -416,3 +419,111 @@ def test_an_empty_variable_is_an_unset_one(monkeypatch):
         monkeypatch.setenv(name, "")
     settings = ServiceSettings(_env_file=None)
     assert (settings.service_public_keys, settings.operator_accounts) == ({}, None)
+
+
+# -- verified tokens (one verification per token, not per request) ----------------------------------
+
+
+def _counting_verify(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from academy_runtime import auth
+
+    calls: list[str] = []
+    real = auth.verify_token
+
+    def counting(keys: PublicKeySet, token: str, **kwargs: Any) -> Caller:
+        calls.append(token)
+        return real(keys, token, **kwargs)
+
+    monkeypatch.setattr(auth, "verify_token", counting)
+    return calls
+
+
+def test_a_verified_token_is_remembered_until_it_expires(keys, trusted, monkeypatch):
+    calls = _counting_verify(monkeypatch)
+    tokens = VerifiedTokens()
+    token = issue_service_token(keys["gateway-bot"], caller="gateway-bot", audience="billing", ttl_s=60)
+
+    first = tokens.verify(trusted, token, audience="billing")
+    second = tokens.verify(trusted, token, audience="billing")
+
+    assert first == second == Caller(service="gateway-bot")
+    assert calls == [token]
+    # Past exp + LEEWAY_S it is verified anew (here with a clock moved on, so the token still passes).
+    assert first.expires_at == int(jwt.decode(token, options={"verify_signature": False})["exp"])
+    tokens.verify(trusted, token, audience="billing", now=first.expires_at + LEEWAY_S)
+    assert calls == [token, token]
+
+
+def test_an_expired_token_is_refused_although_it_was_remembered(keys, trusted):
+    tokens = VerifiedTokens()
+    # Valid for one or two more seconds by the clock: until exp + LEEWAY_S.
+    exp = math.ceil(time.time()) + 1 - LEEWAY_S
+    token = _raw_token(keys["gateway-bot"], {"iss": "gateway-bot", "aud": "billing", "iat": exp - 60, "exp": exp})
+    assert tokens.verify(trusted, token, audience="billing").service == "gateway-bot"
+    time.sleep(exp + LEEWAY_S + 0.1 - time.time())
+    with pytest.raises(UnauthorizedError, match="token expired"):
+        tokens.verify(trusted, token, audience="billing")
+    assert len(tokens) == 0
+
+
+def test_a_remembered_token_is_checked_again_for_other_keys_or_another_audience(keys, trusted, monkeypatch):
+    tokens = VerifiedTokens()
+    token = issue_service_token(keys["gateway-bot"], caller="gateway-bot", audience="billing")
+    tokens.verify(trusted, token, audience="billing")
+
+    # The gateway's key was removed from SERVICE_PUBLIC_KEYS (another key set): refused.
+    rotated = PublicKeySet.from_texts({"progress": [keys["progress"].public_text()]})
+    with pytest.raises(UnauthorizedError, match="unknown issuer 'gateway-bot'"):
+        tokens.verify(rotated, token, audience="billing")
+    tokens.verify(trusted, token, audience="billing")
+    with pytest.raises(UnauthorizedError, match="not meant for progress"):
+        tokens.verify(trusted, token, audience="progress")
+
+
+def test_only_valid_tokens_are_remembered_and_at_most_max_entries(keys, trusted):
+    tokens = VerifiedTokens(max_entries=2)
+    with pytest.raises(UnauthorizedError):
+        tokens.verify(trusted, "not.a.token", audience="billing")
+    assert len(tokens) == 0
+    for ttl_s in (10, 20, 30):
+        tokens.verify(
+            trusted,
+            issue_service_token(keys["gateway-bot"], caller="gateway-bot", audience="billing", ttl_s=ttl_s),
+            audience="billing",
+        )
+    assert len(tokens) == 2
+
+
+async def test_an_endpoint_verifies_a_token_once_and_still_applies_revocation(keys, monkeypatch):
+    """The app remembers the verified token across requests; what the operator's account says (roles,
+    `tokens_not_before`) is applied on every request all the same."""
+    calls = _counting_verify(monkeypatch)
+    app = FastAPI()
+    install_error_handlers(app)
+    settings = ServiceSettings(
+        _env_file=None,
+        service_name="billing",
+        service_public_keys={issuer: [key.public_text()] for issuer, key in keys.items()},
+        operator_accounts={"alice": {"roles": ["finance"]}},
+    )
+    app.state.resources = SimpleNamespace(settings=settings)
+
+    @app.post("/internal/adjustments")
+    async def adjust(caller: Annotated[Caller, accepts(roles=("finance",))]) -> dict[str, str]:
+        return {"actor": caller.actor}
+
+    alice = issue_operator_token(keys[OPERATORS_ISSUER], operator="alice", roles=["finance"], audience="billing")
+    assert (await _call(app, "POST", "/internal/adjustments", alice)).json() == {"actor": "operator:alice"}
+    assert (await _call(app, "POST", "/internal/adjustments", alice)).status_code == 200
+    assert calls == [alice]
+
+    # A lost laptop: every token alice was issued so far is void, at once.
+    revoked = {"alice": OperatorAccount(roles=frozenset({"finance"}), tokens_not_before=int(time.time()) + 1)}
+    app.state.resources = SimpleNamespace(settings=settings.model_copy(update={"operator_accounts": revoked}))
+    response = await _call(app, "POST", "/internal/adjustments", alice)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+    # Her role taken away: 403 for the same remembered token.
+    demoted = {"alice": OperatorAccount(roles=frozenset({"support"}))}
+    app.state.resources = SimpleNamespace(settings=settings.model_copy(update={"operator_accounts": demoted}))
+    assert (await _call(app, "POST", "/internal/adjustments", alice)).status_code == 403

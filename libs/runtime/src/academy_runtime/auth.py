@@ -222,6 +222,9 @@ class Caller:
     operator: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
     issued_at: float = 0.0  # the token's `iat`, seconds since the epoch
+    # The token's `exp` (seconds since the epoch), when it came from `verify_token`: how long
+    # `VerifiedTokens` may remember it. Not part of who the caller is (equality ignores it).
+    expires_at: float = field(default=0.0, compare=False)
 
     @property
     def actor(self) -> str:
@@ -412,19 +415,85 @@ def verify_token(keys: PublicKeySet, token: str, *, audience: str, now: float | 
     except jwt.PyJWTError as exc:
         raise UnauthorizedError(f"invalid token: {exc}") from exc
     _check_lifetime(issuer, claims, time.time() if now is None else now)
-    return _operator(claims) if issuer == OPERATORS_ISSUER else Caller(service=issuer)
+    caller = _operator(claims) if issuer == OPERATORS_ISSUER else Caller(service=issuer)
+    return replace(caller, expires_at=claims["exp"])
+
+
+VERIFIED_TOKENS_MAX = 1024
+"""Most tokens `VerifiedTokens` remembers: far more than the callers of one service hold at a time (a
+service re-signs its token for a callee every few minutes, an operator a few times a shift)."""
+
+
+@dataclass(frozen=True)
+class _Verified:
+    keys: PublicKeySet
+    audience: str
+    caller: Caller
+
+
+class VerifiedTokens:
+    """The tokens an app verified, by their exact text, until they expire: `verify_token` once per
+    token rather than once per request (a caller sends the same token for minutes; three JWT decodings
+    and an Ed25519 verification were the dearest step of a cached catalog read).
+
+    A token is served from here only while it would still pass `verify_token`: against the same
+    `PublicKeySet` object (settings' keys; a key removed from SERVICE_PUBLIC_KEYS is another set) and
+    audience, and before `exp` + LEEWAY_S, exactly the moment `verify_token` calls it expired. Then it
+    is verified anew (and refused). Only tokens that passed are remembered, so garbage costs a full
+    verification every time, never memory. What is checked per request afterwards is not cached:
+    `admit_operator` (accounts, roles, revocation by `tokens_not_before`) and the endpoint's callers.
+    At most `max_entries` tokens: expired ones are dropped first, then the oldest.
+    """
+
+    def __init__(self, max_entries: int = VERIFIED_TOKENS_MAX) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, _Verified] = {}
+
+    def verify(self, keys: PublicKeySet, token: str, *, audience: str, now: float | None = None) -> Caller:
+        """`verify_token(keys, token, audience=audience)`, remembered until the token expires."""
+        at = time.time() if now is None else now
+        entry = self._entries.get(token)
+        if entry is not None:
+            if entry.keys is keys and entry.audience == audience and at < entry.caller.expires_at + LEEWAY_S:
+                return entry.caller
+            del self._entries[token]
+        caller = verify_token(keys, token, audience=audience, now=now)
+        if len(self._entries) >= self.max_entries:
+            self._evict(at)
+        self._entries[token] = _Verified(keys, audience, caller)
+        return caller
+
+    def _evict(self, now: float) -> None:
+        for token in [t for t, e in self._entries.items() if now >= e.caller.expires_at + LEEWAY_S]:
+            del self._entries[token]
+        while len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]  # the oldest: dicts keep insertion order
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def app_verified_tokens(app: Any) -> VerifiedTokens:
+    """The `VerifiedTokens` of a FastAPI app (made at its first request, kept in `app.state`)."""
+    tokens = getattr(app.state, "verified_tokens", None)
+    if not isinstance(tokens, VerifiedTokens):
+        tokens = app.state.verified_tokens = VerifiedTokens()
+    return tokens
 
 
 def verified_caller(request: Request, token: str) -> Caller:
-    """`verify_token` of the request's bearer `token` for this service, once per request: the rate
-    limiter (which runs first) and the endpoint's `Callers` both need it, and an Ed25519 check is the
-    dearest step of a cached read. Raises UnauthorizedError as `verify_token` does."""
+    """`verify_token` of the request's bearer `token` for this service, through the app's
+    `VerifiedTokens`, and kept on the request: the rate limiter (which runs first) and the endpoint's
+    `Callers` both need it. Raises UnauthorizedError as `verify_token` does."""
     cached = getattr(request.state, "verified_token", None)
     if cached is not None and cached[0] == token:
         caller: Caller = cached[1]
         return caller
     settings = request.app.state.resources.settings
-    caller = verify_token(settings.public_key_set(), token, audience=settings.service_name)
+    caller = app_verified_tokens(request.app).verify(settings.public_key_set(), token, audience=settings.service_name)
     request.state.verified_token = (token, caller)
     return caller
 
