@@ -21,6 +21,7 @@ from academy_gamification.models import (
     messaging,
 )
 from academy_gamification.points.consumers import welcome_points
+from academy_gamification.reference import forget_reference_data
 from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.bus import event_message
 from academy_runtime.consumer import ConsumerRuntime
@@ -51,6 +52,7 @@ async def _reference_data(request: pytest.FixtureRequest) -> None:
     if "resources" not in request.fixturenames:
         return
     resources = request.getfixturevalue("resources")
+    forget_reference_data()  # the tables were emptied after the previous test
     async with transaction(resources.sessionmaker) as session:
         await session.execute(insert(Level).values(REFERENCE.LEVELS).on_conflict_do_nothing())
         await session.execute(insert(Achievement).values(REFERENCE.ACHIEVEMENTS).on_conflict_do_nothing())

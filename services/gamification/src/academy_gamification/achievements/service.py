@@ -19,6 +19,7 @@ from academy_gamification.achievements.repository import AchievementRepository
 from academy_gamification.achievements.schemas import LearnerAchievementOut, LearnerAchievementsOut
 from academy_gamification.models import Achievement, messaging
 from academy_gamification.points.service import award_points, learner_standing, publish_in_learner_order
+from academy_gamification.reference import AchievementRule, reference_data
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class LearnerCounts:
     courses_by_category: Mapping[str, int]
     longest_streak_days: int
 
-    def progress(self, rule: Achievement) -> int:
+    def progress(self, rule: Achievement | AchievementRule) -> int:
         if rule.condition_type == "lessons_completed":
             return self.lessons_completed
         if rule.condition_type == "courses_completed":
@@ -52,7 +53,7 @@ async def unlock_earned(
     repo = AchievementRepository(session)
     earned = await repo.earned(user_id)
     unlocked = []
-    for rule in await repo.active_rules():
+    for rule in (await reference_data(session)).rules:
         if rule.id in earned or counts.progress(rule) < rule.condition_value:
             continue
         earned_at = await repo.unlock(user_id, rule.id)

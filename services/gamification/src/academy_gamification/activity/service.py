@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.achievements.service import LearnerCounts, unlock_earned
 from academy_gamification.activity.repository import ActivityRepository
-from academy_gamification.activity.streaks import streak_runs
+from academy_gamification.activity.streaks import StreakRuns, extend_runs, streak_runs
 from academy_gamification.learners.repository import LEARNER_LOCK
 from academy_gamification.learners.service import learner_erased
 from academy_gamification.points import service as points
+from academy_gamification.points.repository import PointsRepository
 from academy_gamification.settings import GamificationSettings
 
 
@@ -53,13 +54,47 @@ async def record_lesson_completed(
         category=category,
         source_event_id=source_event_id,
     )
-    # A late lesson from an earlier day may join two runs: the streak is recomputed from all days.
-    runs = streak_runs(await repo.study_days(user_id, settings.streak_timezone))
+    lessons, courses = await PointsRepository(session).add_completions(user_id, lessons=1)
+    longest_streak = await _extend_streak(repo, settings, user_id, completed_at, first_lesson=lessons == 1)
+    counts = LearnerCounts(
+        lessons_completed=lessons,
+        courses_completed=courses,
+        courses_by_category=await repo.courses_by_category(user_id),
+        longest_streak_days=longest_streak,
+    )
+    await unlock_earned(session, user_id, counts, source_event_id=source_event_id)
+    return True
+
+
+async def _extend_streak(
+    repo: ActivityRepository,
+    settings: GamificationSettings,
+    user_id: int,
+    completed_at: datetime,
+    *,
+    first_lesson: bool,
+) -> int:
+    """Add the day of a newly recorded lesson to the learner's streak; the longest streak now.
+
+    A lesson on the last study day or after it extends the stored runs (`streak_runs` of the days so far,
+    plus one day at the end, gives the same): one read, at most one write. A late lesson from an earlier
+    day may join two runs, so then, and when no streak is stored for a learner who has lessons, the streak
+    is recomputed from every study day.
+    """
+    day = completed_at.astimezone(settings.streak_zone).date()
+    stored = await repo.streak(user_id)
+    if stored is not None and stored.last_activity_date is not None and day >= stored.last_activity_date:
+        runs = extend_runs(StreakRuns(stored.current_days, stored.longest_days, stored.last_activity_date), day)
+        if runs == StreakRuns(stored.current_days, stored.longest_days, stored.last_activity_date):
+            return runs.longest_days
+    elif stored is None and first_lesson:
+        runs = StreakRuns(current_days=1, longest_days=1, last_day=day)
+    else:
+        runs = streak_runs(await repo.study_days(user_id, settings.streak_timezone))
     await repo.save_streak(
         user_id, current_days=runs.current_days, longest_days=runs.longest_days, last_day=runs.last_day
     )
-    await _recount_and_unlock(session, user_id, source_event_id=source_event_id)
-    return True
+    return runs.longest_days
 
 
 async def record_course_completed(
@@ -93,7 +128,15 @@ async def record_course_completed(
         category=category,
         source_event_id=source_event_id,
     )
-    await _recount_and_unlock(session, user_id, source_event_id=source_event_id)
+    lessons, courses = await PointsRepository(session).add_completions(user_id, courses=1)
+    streak = await repo.streak(user_id)
+    counts = LearnerCounts(
+        lessons_completed=lessons,
+        courses_completed=courses,
+        courses_by_category=await repo.courses_by_category(user_id),
+        longest_streak_days=streak.longest_days if streak else 0,
+    )
+    await unlock_earned(session, user_id, counts, source_event_id=source_event_id)
     return True
 
 
@@ -119,11 +162,3 @@ async def learner_counts(session: AsyncSession, user_id: int) -> LearnerCounts:
         courses_by_category=by_category,
         longest_streak_days=streak.longest_days if streak else 0,
     )
-
-
-async def _recount_and_unlock(session: AsyncSession, user_id: int, *, source_event_id: str) -> None:
-    counts = await learner_counts(session, user_id)
-    await points.record_counts(
-        session, user_id, lessons_completed=counts.lessons_completed, courses_completed=counts.courses_completed
-    )
-    await unlock_earned(session, user_id, counts, source_event_id=source_event_id)

@@ -22,3 +22,15 @@ def streak_runs(days: list[date]) -> StreakRuns:
         longest = max(longest, current)
         previous = day
     return StreakRuns(current_days=current, longest_days=longest, last_day=previous)
+
+
+def extend_runs(runs: StreakRuns, day: date) -> StreakRuns:
+    """`streak_runs(days + [day])` from `streak_runs(days)`, for a `day` on or after `runs.last_day`."""
+    if runs.last_day is None:
+        return StreakRuns(current_days=1, longest_days=max(runs.longest_days, 1), last_day=day)
+    if day < runs.last_day:
+        raise ValueError(f"{day} is before the last study day {runs.last_day}: recompute from every day")
+    if day == runs.last_day:
+        return runs
+    current = runs.current_days + 1 if day - runs.last_day == timedelta(days=1) else 1
+    return StreakRuns(current_days=current, longest_days=max(runs.longest_days, current), last_day=day)

@@ -62,20 +62,36 @@ class LeaderboardRepository(Repository):
         return [OVERALL, *(Board("city", c) for c in cities), *(Board("category", c) for c in categories)]
 
     async def standing(self, user_id: int) -> list[tuple[Board, int]]:
-        """Where one learner belongs and with how many points: overall, their city, their categories."""
-        score = await self.session.get(LearnerScore, user_id)
-        if score is None or score.total_points <= 0:
-            return []
-        standing = [(OVERALL, score.total_points)]
-        profile = await self.session.get(LearnerProfile, user_id)
-        if profile is not None and profile.city_key is not None:
-            standing.append((Board("city", profile.city_key), score.total_points))
-        categories = await self.session.execute(
-            select(LearnerCategoryScore.category, LearnerCategoryScore.points).where(
-                LearnerCategoryScore.user_id == user_id, LearnerCategoryScore.points > 0
+        """Where one learner belongs and with how many points: overall, their city, their categories.
+
+        One statement (it runs after every award): the score row, joined to the profile's city and to the
+        categories with points; read past the session's identity map, as the totals were just upserted.
+        """
+        rows = (
+            await self.session.execute(
+                select(
+                    LearnerScore.total_points,
+                    LearnerProfile.city_key,
+                    LearnerCategoryScore.category,
+                    LearnerCategoryScore.points,
+                )
+                .select_from(LearnerScore)
+                .outerjoin(LearnerProfile, LearnerProfile.user_id == LearnerScore.user_id)
+                .outerjoin(
+                    LearnerCategoryScore,
+                    (LearnerCategoryScore.user_id == LearnerScore.user_id) & (LearnerCategoryScore.points > 0),
+                )
+                .where(LearnerScore.user_id == user_id)
+                .order_by(LearnerCategoryScore.category)
             )
-        )
-        standing += [(Board("category", row.category), row.points) for row in categories]
+        ).all()
+        if not rows or rows[0].total_points <= 0:
+            return []
+        total, city_key = rows[0].total_points, rows[0].city_key
+        standing = [(OVERALL, total)]
+        if city_key is not None:
+            standing.append((Board("city", city_key), total))
+        standing += [(Board("category", row.category), row.points) for row in rows if row.category is not None]
         return standing
 
     async def profiles(self, user_ids: set[int]) -> dict[int, LearnerProfile]:

@@ -34,55 +34,94 @@ class PointsRepository(Repository):
         )
         return result.scalar_one_or_none()
 
-    async def ledger_total(self, user_id: int, *, category: str | None = None) -> int:
-        stmt = select(func.coalesce(func.sum(PointsLedgerEntry.points), 0)).where(PointsLedgerEntry.user_id == user_id)
-        if category is not None:
-            stmt = stmt.where(PointsLedgerEntry.category == category)
-        return int(await self.session.scalar(stmt) or 0)
+    async def total_points(self, user_id: int) -> int:
+        """The learner's points total as stored now (0 without a row); read past the session's identity map,
+        which may hold the row as it was before an upsert of this transaction."""
+        total = await self.session.scalar(select(LearnerScore.total_points).where(LearnerScore.user_id == user_id))
+        return int(total or 0)
 
-    async def save_total(self, user_id: int, *, total_points: int, level: int) -> None:
-        await self.session.execute(
+    async def add_to_total(self, user_id: int, points: int) -> int:
+        """Add `points` to the learner's total (creating the row), set the level it reaches; the new total.
+
+        The caller holds the learner's lock and has just inserted the ledger row these points are (a
+        granted award key is never granted again), so the total stays the sum of the ledger without
+        summing it: one statement instead of three (sum, level, save).
+        """
+        reached = (
+            select(func.coalesce(func.max(Level.level), 1))
+            .where(Level.min_points <= LearnerScore.total_points + points)
+            .scalar_subquery()
+        )
+        first = select(func.coalesce(func.max(Level.level), 1)).where(Level.min_points <= points).scalar_subquery()
+        result = await self.session.execute(
             insert(LearnerScore)
-            .values(user_id=user_id, total_points=total_points, level=level)
+            .values(user_id=user_id, total_points=points, level=first)
             .on_conflict_do_update(
                 index_elements=[LearnerScore.user_id],
-                set_={"total_points": total_points, "level": level, "updated_at": func.now()},
+                set_={
+                    "total_points": LearnerScore.total_points + points,
+                    "level": reached,
+                    "updated_at": func.now(),
+                },
             )
+            .returning(LearnerScore.total_points)
         )
+        return int(result.scalar_one())
 
-    async def save_counts(self, user_id: int, *, lessons_completed: int, courses_completed: int) -> None:
-        values = {"lessons_completed": lessons_completed, "courses_completed": courses_completed}
-        await self.session.execute(
-            insert(LearnerScore)
-            .values(user_id=user_id, **values)
-            .on_conflict_do_update(index_elements=[LearnerScore.user_id], set_={**values, "updated_at": func.now()})
-        )
-
-    async def save_category_total(self, user_id: int, category: str, points: int) -> None:
+    async def add_to_category(self, user_id: int, category: str, points: int) -> None:
+        """Add `points` to the learner's points in `category` (same rule as `add_to_total`)."""
         await self.session.execute(
             insert(LearnerCategoryScore)
             .values(user_id=user_id, category=category, points=points)
             .on_conflict_do_update(
-                index_elements=[LearnerCategoryScore.user_id, LearnerCategoryScore.category], set_={"points": points}
+                index_elements=[LearnerCategoryScore.user_id, LearnerCategoryScore.category],
+                set_={"points": LearnerCategoryScore.points + points},
             )
         )
 
-    async def levels(self) -> list[Level]:
-        return list((await self.session.execute(select(Level).order_by(Level.min_points))).scalars())
+    async def add_completions(self, user_id: int, *, lessons: int = 0, courses: int = 0) -> tuple[int, int]:
+        """Count a newly recorded lesson or course completion; the learner's (lessons, courses) now. The
+        caller holds the learner's lock and has just inserted the completion row (a fact counted once)."""
+        result = await self.session.execute(
+            insert(LearnerScore)
+            .values(user_id=user_id, lessons_completed=lessons, courses_completed=courses)
+            .on_conflict_do_update(
+                index_elements=[LearnerScore.user_id],
+                set_={
+                    "lessons_completed": LearnerScore.lessons_completed + lessons,
+                    "courses_completed": LearnerScore.courses_completed + courses,
+                    "updated_at": func.now(),
+                },
+            )
+            .returning(LearnerScore.lessons_completed, LearnerScore.courses_completed)
+        )
+        row = result.one()
+        return int(row.lessons_completed), int(row.courses_completed)
 
-    async def level_for(self, total_points: int) -> int:
-        level = await self.session.scalar(select(func.max(Level.level)).where(Level.min_points <= total_points))
-        return level or 1
+    async def swap_last_event_id(self, user_id: int, event_id: str) -> str | None:
+        """Make `event_id` the learner's last v2 event and return the one it replaces (None: the first).
+        One statement: the old value is read from the row as it was before the update (the caller holds
+        the learner's lock)."""
+        before = (
+            select(LearnerScore.user_id.label("uid"), LearnerScore.last_event_id.label("previous"))
+            .where(LearnerScore.user_id == user_id)
+            .subquery("before")
+        )
+        swapped = await self.session.execute(
+            update(LearnerScore)
+            .where(LearnerScore.user_id == before.c.uid)
+            .values(last_event_id=event_id)
+            .returning(before.c.previous)
+        )
+        row = swapped.first()
+        if row is not None:
+            previous: str | None = row.previous
+            return previous
+        await self.save_last_event_id(user_id, event_id)
+        return None
 
     async def score(self, user_id: int) -> LearnerScore | None:
         return await self.session.get(LearnerScore, user_id)
-
-    async def last_event_id(self, user_id: int) -> str | None:
-        """The v2 event last published about the learner (what the next one follows), if any."""
-        last: str | None = await self.session.scalar(
-            select(LearnerScore.last_event_id).where(LearnerScore.user_id == user_id)
-        )
-        return last
 
     async def save_last_event_id(self, user_id: int, event_id: str) -> None:
         await self.session.execute(

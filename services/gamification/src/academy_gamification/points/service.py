@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from academy_contracts.gamification import (
     AchievementUnlockedV2,
@@ -14,9 +16,26 @@ from academy_contracts.gamification import Level as LevelInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification import metrics
-from academy_gamification.models import Level, messaging
+from academy_gamification.models import messaging
 from academy_gamification.points.repository import PointsRepository
 from academy_gamification.points.schemas import LearnerPointsOut
+from academy_gamification.reference import reference_data
+
+
+class LevelLike(Protocol):
+    """A row of `levels` (the ORM model or the cached `reference.LevelRow`)."""
+
+    @property
+    def level(self) -> int: ...
+    @property
+    def min_points(self) -> int: ...
+    @property
+    def title_ru(self) -> str: ...
+    @property
+    def title_en(self) -> str: ...
+
+
+L = TypeVar("L", bound=LevelLike)
 
 
 async def award_points(
@@ -32,8 +51,9 @@ async def award_points(
 ) -> PointsAwardedV2 | None:
     """Grant `points` once per `award_key`; returns the published v2 event, or None if already granted.
 
-    The caller holds the learner's lock (`LEARNER_LOCK`): the totals are recomputed from the ledger,
-    never incremented, so they are right whatever was granted before and in whichever order. Both
+    The caller holds the learner's lock (`LEARNER_LOCK`), and the points are added to the totals only
+    when their ledger row was inserted (an award key is granted once): the totals stay the sums of the
+    ledger whatever was granted before and in whichever order, without summing it on every award. Both
     versions are published during the transition (v2 adds what the points are for and the levels).
     """
     repo = PointsRepository(session)
@@ -47,11 +67,10 @@ async def award_points(
     )
     if entry_id is None:
         return None
-    total = await repo.ledger_total(user_id)
-    await repo.save_total(user_id, total_points=total, level=await repo.level_for(total))
+    total = await repo.add_to_total(user_id, points)
     if category is not None:
-        await repo.save_category_total(user_id, category, await repo.ledger_total(user_id, category=category))
-    levels = await repo.levels()
+        await repo.add_to_category(user_id, category, points)
+    levels = (await reference_data(session)).levels
     awarded_at = datetime.now(UTC)
     event = await publish_in_learner_order(
         session,
@@ -94,14 +113,14 @@ async def publish_in_learner_order(session: AsyncSession, data: E) -> E:
     The caller holds the learner's lock, so the links are in the order the facts were applied, one
     after the other with no gap: consumers that tell the learner handle each after the one it follows.
     """
-    repo = PointsRepository(session)
-    linked = data.model_copy(update={"follows_event_id": await repo.last_event_id(data.user_id)})
-    event = await messaging.publish(session, linked)
-    await repo.save_last_event_id(data.user_id, event.id)
+    event_id = uuid.uuid4()
+    previous = await PointsRepository(session).swap_last_event_id(data.user_id, str(event_id))
+    linked = data.model_copy(update={"follows_event_id": previous})
+    await messaging.publish(session, linked, event_id=event_id)
     return linked
 
 
-def level_of(levels: list[Level], total_points: int) -> LevelInfo:
+def level_of(levels: Sequence[LevelLike], total_points: int) -> LevelInfo:
     """The level reached with `total_points`, as events carry it."""
     level, _ = current_level(levels, total_points)
     if level is None:  # the levels table starts at 0 points (migration reference data)
@@ -111,18 +130,11 @@ def level_of(levels: list[Level], total_points: int) -> LevelInfo:
 
 async def learner_standing(session: AsyncSession, user_id: int) -> tuple[int, LevelInfo]:
     """The learner's points total and level now (the caller holds the learner's lock)."""
-    repo = PointsRepository(session)
-    total = await repo.ledger_total(user_id)
-    return total, level_of(await repo.levels(), total)
+    total = await PointsRepository(session).total_points(user_id)
+    return total, level_of((await reference_data(session)).levels, total)
 
 
-async def record_counts(session: AsyncSession, user_id: int, *, lessons_completed: int, courses_completed: int) -> None:
-    await PointsRepository(session).save_counts(
-        user_id, lessons_completed=lessons_completed, courses_completed=courses_completed
-    )
-
-
-def current_level(levels: list[Level], total_points: int) -> tuple[Level | None, Level | None]:
+def current_level(levels: Sequence[L], total_points: int) -> tuple[L | None, L | None]:
     """The level reached with `total_points` and the one after it (None at the top)."""
     reached = [lv for lv in levels if lv.min_points <= total_points]
     ahead = [lv for lv in levels if lv.min_points > total_points]
@@ -140,7 +152,7 @@ async def learner_points(session: AsyncSession, user_id: int, *, today: date) ->
     score = await repo.score(user_id)
     streak = await repo.streak(user_id)
     total = score.total_points if score else 0
-    level, next_level = current_level(await repo.levels(), total)
+    level, next_level = current_level((await reference_data(session)).levels, total)
     current_streak = streak.current_days if streak and streak_alive(streak.last_activity_date, today) else 0
     return LearnerPointsOut(
         user_id=user_id,
