@@ -19,11 +19,14 @@ Who is counted
 
 How
     The `limits` library's sliding-window counter (two counters per key and window, so memory does not
-    grow with the rate) in Redis (`limits.aio.storage.RedisStorage`, `async+redis://` from `REDIS_URL`,
-    keys under `REDIS_PREFIX` + `ratelimit`). A limit is `limits` notation; several separated by `;`
-    all apply (`"100/second;3000/minute"`: bursts and the sustained rate). Over the limit: 429 in the
-    house error shape, code `rate_limited`, with `Retry-After` (whole seconds until a request would be
-    admitted) and `RateLimit-Limit`/`-Remaining`/`-Reset` plus their `X-RateLimit-*` twins.
+    grow with the rate) in Redis (`limits.aio.storage.RedisStorage`, `async+redis://` from `REDIS_URL`;
+    with `REDIS_CLUSTER=true` `RedisClusterStorage`, `async+redis+cluster://`; keys under `REDIS_PREFIX` +
+    `ratelimit:`). `limits` itself hash-tags a window's two counters (`{<limit key>}` and
+    `{<limit key>}/-1`), so the script that reads both keeps to one slot of a cluster.
+    A limit is `limits` notation; several separated by `;` all apply (`"100/second;3000/minute"`: bursts
+    and the sustained rate). Over the limit: 429 in the house error shape, code `rate_limited`, with
+    `Retry-After` (whole seconds until a request would be admitted) and `RateLimit-Limit`/`-Remaining`/
+    `-Reset` plus their `X-RateLimit-*` twins.
 
 The check runs as an app-wide dependency, before the endpoint's own. The auth dependency of the
 endpoint (`academy_runtime.auth.Callers`) has not run yet then, so the limiter reads the caller from
@@ -47,11 +50,12 @@ import math
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from prometheus_client import Counter
@@ -134,10 +138,21 @@ def parse_limits(text: str) -> list[RateLimitItem]:
     return items
 
 
-def storage_url(redis_url: str) -> str:
+def storage_url(redis_url: str, *, cluster: bool = False) -> str:
     """REDIS_URL as the `limits` async storage URL: `redis://h:6379/0` → `async+redis://h:6379/0`
-    (`rediss://` → `async+rediss://`)."""
-    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+    (`rediss://` → `async+rediss://`); of a cluster node, `redis://h:7000/0` → `async+redis+cluster://h:7000`
+    (a cluster has database 0 only, which `limits` takes no path for; `rediss://` nodes: see `_tls_options`)."""
+    if redis_url.startswith("async+"):
+        return redis_url
+    if not cluster:
+        return f"async+{redis_url}"
+    parts = urlsplit(redis_url)
+    return urlunsplit(("async+redis+cluster", parts.netloc, "", parts.query, ""))
+
+
+def _tls_options(settings: ServiceSettings) -> dict[str, bool]:
+    """`limits` has no TLS scheme for a cluster: a `rediss://` node asks the cluster client for TLS itself."""
+    return {"ssl": True} if settings.redis_cluster and settings.redis_url.startswith("rediss://") else {}
 
 
 class RateLimiter:
@@ -158,13 +173,15 @@ class RateLimiter:
         self.routes = {route: parse_limits(text) for route, text in settings.rate_limit_routes.items()}
         self.fail_open_s = settings.rate_limit_fail_open_s
         timeout = settings.rate_limit_redis_timeout_s
-        self.storage = RedisStorage(
-            storage_url(settings.redis_url),
+        storage_kind = RedisClusterStorage if settings.redis_cluster else RedisStorage
+        self.storage = storage_kind(
+            storage_url(settings.redis_url, cluster=settings.redis_cluster),
             wrap_exceptions=True,
             implementation="redispy",
             key_prefix=f"{settings.redis_prefix}ratelimit",
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
+            **_tls_options(settings),
         )
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self._unchecked_until = 0.0

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.db import create_engine, create_sessionmaker
 from academy_runtime.settings import ServiceSettings, SettingsT, settings_as
+
+RedisClient: TypeAlias = Redis | RedisCluster
+"""The process's Redis: one server, or a Redis Cluster with `REDIS_CLUSTER=true` (see `open_redis`)."""
+
+
+def open_redis(settings: ServiceSettings) -> RedisClient:
+    """A client of REDIS_URL with decoded responses: `RedisCluster` when REDIS_CLUSTER is set (the URL
+    names any node; the others are discovered), else `Redis`. Code that runs against both keeps the keys of
+    one multi-key command, script or transaction on one slot (a shared `{hash tag}`)."""
+    if settings.redis_cluster:
+        return RedisCluster.from_url(settings.redis_url, decode_responses=True)
+    return Redis.from_url(settings.redis_url, decode_responses=True)
 
 
 @dataclass
@@ -25,7 +38,7 @@ class Resources:
     settings: ServiceSettings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis
+    redis: RedisClient
     # Service-specific clients (HTTP clients of other services, the bot, an S3 client...).
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -37,8 +50,9 @@ class Resources:
             max_overflow=settings.db_max_overflow,
             app_name=f"academy-{settings.service_name}",
         )
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        return cls(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), redis=redis)
+        return cls(
+            settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), redis=open_redis(settings)
+        )
 
     def settings_as(self, kind: type[SettingsT]) -> SettingsT:
         """The settings as the service's own class; TypeError when they are another's (a wiring bug)."""

@@ -24,6 +24,14 @@ DER), the only keys whose tokens it accepts (`{"gateway-bot": ["MCowBQYDK2VwAyEA
 both. With ENVIRONMENT=development and either left empty, the development keys are used (derived from
 each issuer's name, the same on every machine, so `make run` needs no key files); any other environment
 refuses an empty value and every development key, as signing key or as trusted public key.
+
+Redis (`REDIS_URL`, `REDIS_PREFIX`, `REDIS_CLUSTER`): `REDIS_CLUSTER=true` makes `REDIS_URL` name one node of
+a Redis Cluster (`redis://node-1:6379`, any node: the client discovers the others and follows the slots'
+moves), and `Resources.open` then creates `redis.asyncio.cluster.RedisCluster` instead of `Redis`; the rate
+limiter uses the `limits` library's cluster storage (`async+redis+cluster://`). A cluster has only database
+0, so a URL naming another is refused. Every key the platform writes keeps the keys one operation touches on
+one slot (hash tags, `{...}` in the key: the gateway's per-learner keys by the learner, a leaderboard and
+its rebuild's staging copy by the board, the send windows together), so nothing else changes.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_network
 from typing import Self, TypeVar
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -124,6 +133,20 @@ class ServiceSettings(BaseSettings):
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "academy:"
+    redis_cluster: bool = Field(
+        default=False, description="REDIS_URL names a node of a Redis Cluster (see the module docstring)."
+    )
+
+    @model_validator(mode="after")
+    def _cluster_has_database_zero_only(self) -> Self:
+        if self.redis_cluster:
+            database = urlsplit(self.redis_url).path.strip("/")
+            if database not in ("", "0"):
+                raise ValueError(
+                    f"REDIS_CLUSTER=true and REDIS_URL names database {database!r}: a Redis Cluster has only "
+                    "database 0 (drop the /N from the URL, or keep deployments apart with REDIS_PREFIX)"
+                )
+        return self
 
     # S3 (MinIO in compose and Kubernetes, any S3 server locally)
     s3_endpoint: str = "127.0.0.1:9000"
