@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import aio_pika
 import asyncpg
-from academy_runtime.bus import declare_events_exchange
+from academy_runtime.bus import create_events_exchange
 from academy_runtime.db import asyncpg_dsn, create_engine, create_sessionmaker, service_metadata
 from academy_runtime.messaging import Messaging
 from academy_runtime.provisioning import drop, provision
@@ -125,8 +125,8 @@ class BenchEnv:
         version = props.get("version", b"?")
         self.server_versions["rabbitmq"] = version.decode() if isinstance(version, bytes) else str(version)
         self.channel = await self.connection.channel(publisher_confirms=True)
-        # The same declaration as the relay's: a durable topic exchange.
-        self.exchange = await declare_events_exchange(self.channel, self.exchange_name)
+        # As provisioning declares it (a durable topic exchange); the relay then only looks it up.
+        self.exchange = await create_events_exchange(self.channel, self.exchange_name)
         self.queue = await self.channel.declare_queue(self.queue_name, durable=True)
         await self.queue.bind(self.exchange, routing_key="#")
 
