@@ -1,9 +1,13 @@
 """The learner queries are served from Redis and forgotten after every committed change."""
 
 import pytest
+from academy_catalog.app import create_app
+from academy_catalog.cache import CatalogCache
+from academy_catalog.courses.schemas import CoursePage
 from academy_catalog.models import Course
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
+from redis.crc import key_slot
 from sqlalchemy import update
 
 pytestmark = pytest.mark.integration
@@ -99,8 +103,9 @@ async def test_a_new_category_and_a_new_community_show_at_once(api):
 )
 async def test_a_failed_command_does_not_invalidate(api, resources, new_course, course_path, body, status):
     course = await new_course(publish=True)
-    generation_key = resources.rkey("catalog", "cache", "generation")
+    generation_key = CatalogCache(resources).generation_key
     before = await resources.redis.get(generation_key)
+    assert before is not None  # the conftest's invalidation made one
 
     response = await api.patch(f"/internal/courses/{course_path.format(id=course['id'])}", json=body)
 
@@ -135,6 +140,81 @@ async def test_cache_keys_live_in_the_deployment_namespace(api, resources, new_c
 
     await api.get(f"/internal/courses/{course['id']}")
 
-    keys = [key async for key in resources.redis.scan_iter(match=f"{resources.settings.redis_prefix}catalog:cache:*")]
+    # `[{]catalog[}]`: the braces of the hash tag, matched literally.
+    pattern = f"{resources.settings.redis_prefix}[{{]catalog[}}]:cache:*"
+    keys = [key async for key in resources.redis.scan_iter(match=pattern)]
     assert any(key.endswith(f":course:{course['id']}") for key in keys)
     assert all(key.startswith(resources.settings.redis_prefix) for key in keys)
+
+
+async def test_every_key_of_the_cache_shares_one_redis_cluster_slot(resources):
+    """One MGET reads the generation and an answer: both keys must hash to the same slot of a cluster."""
+    cache = CatalogCache(resources)
+    slots = {key_slot(key.encode()) for key in (cache.generation_key, cache.answer_key("courses", ("*", 1, 20)))}
+    assert len(slots) == 1
+
+
+async def test_a_cached_read_is_one_redis_round_trip(api, resources, new_course, monkeypatch):
+    await new_course(publish=True)
+    await api.get("/internal/courses", params={"category": "manicure"})  # stored
+    commands: list[str] = []
+    real = resources.redis.execute_command
+
+    async def counting(*args, **kwargs):
+        commands.append(str(args[0]))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(resources.redis, "execute_command", counting)
+    hits = _cache("courses", "hit")
+
+    response = await api.get("/internal/courses", params={"category": "manicure"})
+
+    assert response.status_code == 200
+    assert _cache("courses", "hit") == hits + 1
+    assert commands == ["MGET"]
+
+
+async def test_an_answer_stored_under_an_older_generation_is_not_served(api, resources, new_course):
+    """A reader that read generation N, then PostgreSQL before a change committed, stores the old answer
+    marked N after the change bumped the generation to N+1: nobody serves it."""
+    course = await new_course(publish=True)
+    cache = CatalogCache(resources)
+    first = await api.get(f"/internal/courses/{course['id']}")
+    key = cache.answer_key("course", (course["id"],))
+    old_generation = await resources.redis.get(cache.generation_key)
+    await _rename_behind_the_cache(resources, course["id"], "Переименовано")
+    await cache.invalidate()
+    # The raced reader's late write: the old answer, marked with the generation it read.
+    await resources.redis.set(key, f"{old_generation}\n{first.text}")
+    misses = _cache("course", "miss")
+
+    second = await api.get(f"/internal/courses/{course['id']}")
+
+    assert second.json()["title"] == "Переименовано"
+    assert _cache("course", "miss") == misses + 1
+    assert (await resources.redis.get(key)).startswith(f"{await resources.redis.get(cache.generation_key)}\n")
+
+
+async def test_a_cached_answer_is_what_the_response_model_gives(api, new_course):
+    """Served as stored, unvalidated: the bytes are those of the response model's own serialisation."""
+    await new_course(publish=True)
+    await api.get("/internal/courses", params={"page_size": 5})
+
+    cached = await api.get("/internal/courses", params={"page_size": 5})
+
+    assert cached.headers["content-type"] == "application/json"
+    assert cached.content == CoursePage.model_validate_json(cached.content).model_dump_json().encode()
+    assert cached.json()["items"]
+
+
+def test_the_openapi_document_names_the_response_models_of_the_cached_reads():
+    document = create_app().openapi()
+    for path, model in [
+        ("/internal/courses", "CoursePage"),
+        ("/internal/courses/top", "CourseDetail"),
+        ("/internal/courses/{course_id}", "CourseDetail"),
+    ]:
+        schema = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}, path
+    categories = document["paths"]["/internal/categories"]["get"]["responses"]["200"]["content"]
+    assert categories["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/CategoryOut"}

@@ -4,6 +4,7 @@ from academy_runtime.db import SessionDep
 from academy_runtime.errors import error_responses
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.audit import audited
 from academy_catalog.cache import CacheDep, InvalidatesCache
@@ -18,10 +19,10 @@ _CATEGORY_LIST = TypeAdapter(list[CategoryOut])
 
 
 @router.get("", response_model=list[CategoryOut])
-async def list_categories(session: SessionDep, cache: CacheDep, _: CatalogReader) -> Response:
+async def list_categories(cache: CacheDep, _: CatalogReader) -> Response:
     """The course categories, in display order."""
 
-    async def load() -> bytes:
+    async def load(session: AsyncSession) -> bytes:
         return _CATEGORY_LIST.dump_json(await service.list_categories(session))
 
     return Response(content=await cache.get_or_load("categories", (), load), media_type="application/json")

@@ -9,6 +9,7 @@ from academy_runtime.errors import error_responses
 from academy_runtime.ids import IntegerId
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.audit import audited
 from academy_catalog.cache import CacheDep, InvalidatesCache
@@ -31,7 +32,6 @@ _COMMUNITY_LIST = TypeAdapter(list[CommunityOut])
 
 @router.get("", response_model=list[CommunityOut])
 async def list_communities(
-    session: SessionDep,
     cache: CacheDep,
     _: CatalogReader,
     # No NUL (U+0000): the runtime refuses it in any request with a 422, and the schema says so.
@@ -48,7 +48,7 @@ async def list_communities(
     city_key = city.strip().lower() if city else None
     categories = sorted(set(category)) if category else None
 
-    async def load() -> bytes:
+    async def load(session: AsyncSession) -> bytes:
         return _COMMUNITY_LIST.dump_json(await service.communities_for(session, city=city_key, categories=categories))
 
     # "*" stands for "no filter", so a city is keyed with a prefix: the city "*" (or "*" with categories)

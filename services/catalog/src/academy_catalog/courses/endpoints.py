@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from academy_runtime.auth import Caller
-from academy_runtime.db import SessionDep
+from academy_runtime.db import SessionDep, transaction
 from academy_runtime.errors import error_responses
 from academy_runtime.ids import CourseId, LessonId
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -45,12 +45,17 @@ async def _as_json(answer: Awaitable[BaseModel]) -> bytes:
     return (await answer).model_dump_json().encode()
 
 
+def _cached(body: bytes) -> Response:
+    """A cached answer as it was stored: JSON the response model serialised when it was loaded. Sent as
+    it is (the decorator's `response_model` documents it; FastAPI validates nothing a `Response` carries)."""
+    return Response(content=body, media_type="application/json")
+
+
 # -- learner queries -----------------------------------------------------------------------------
 
 
 @router.get("", response_model=CoursePage)
 async def list_courses(
-    session: SessionDep,
     cache: CacheDep,
     _: CatalogReader,
     category: Annotated[
@@ -63,13 +68,13 @@ async def list_courses(
     body = await cache.get_or_load(
         "courses",
         (category or "*", page, page_size),
-        lambda: _as_json(service.list_courses(session, category=category, page=page, page_size=page_size)),
+        lambda session: _as_json(service.list_courses(session, category=category, page=page, page_size=page_size)),
     )
-    return Response(content=body, media_type="application/json")
+    return _cached(body)
 
 
 @router.get("/top", responses=error_responses(404), response_model=CourseDetail)
-async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep, _: CatalogReader) -> Response:
+async def top_course(cache: CacheDep, settings: SettingsDep, _: CatalogReader) -> Response:
     """The course of the month: the operator's `is_top` flag, else the most enrolled this month, else the newest.
 
     404 when no course is published.
@@ -77,16 +82,15 @@ async def top_course(session: SessionDep, cache: CacheDep, settings: SettingsDep
     body = await cache.get_or_load(
         "top",
         (),
-        lambda: _as_json(service.top_course(session, timezone=settings.catalog_timezone)),
+        lambda session: _as_json(service.top_course(session, timezone=settings.catalog_timezone)),
         ttl_s=settings.top_course_cache_ttl_s,
     )
-    return Response(content=body, media_type="application/json")
+    return _cached(body)
 
 
 @router.get("/{course_id}", responses=error_responses(404), response_model=CourseDetail)
 async def get_course(
     course_id: PublishedCourseId,
-    session: SessionDep,
     cache: CacheDep,
     _: CatalogReader,
     include_drafts: Annotated[
@@ -109,16 +113,19 @@ async def get_course(
     (then archived or hidden); `include_drafts` (operators) finds any course, uncached.
     """
     if include_drafts:
-        return _json(await service.get_course(session, course_id, include_drafts=True))
+        async with transaction(cache.resources.sessionmaker) as session:
+            return _json(await service.get_course(session, course_id, include_drafts=True))
     if include_archived:
         body = await cache.get_or_load(
             "course",
             (course_id, "include_archived"),
-            lambda: _as_json(service.get_course(session, course_id, include_archived=True)),
+            lambda session: _as_json(service.get_course(session, course_id, include_archived=True)),
         )
     else:
-        body = await cache.get_or_load("course", (course_id,), lambda: _as_json(service.get_course(session, course_id)))
-    return Response(content=body, media_type="application/json")
+        body = await cache.get_or_load(
+            "course", (course_id,), lambda session: _as_json(service.get_course(session, course_id))
+        )
+    return _cached(body)
 
 
 # -- operator commands ---------------------------------------------------------------------------
