@@ -14,6 +14,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security.base import SecurityBase
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_runtime import metrics
@@ -26,40 +30,113 @@ from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
 from academy_runtime.telemetry import configure_tracing
 
-_UNTRACED = ["/healthz", "/readyz", "/metrics"]
+_UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Operational paths: neither traced nor counted in the request metrics."""
 
 
 def _is_operational(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in _UNTRACED
 
 
-class RequestMetricsMiddleware:
-    """Counts and times requests by route template (not raw path, which would explode cardinality)."""
+class _RawHeaderGetter(Getter[list[tuple[bytes, bytes]]]):
+    """Reads propagation headers (`traceparent`, `tracestate`, `baggage`...) from an ASGI scope's raw
+    header list, without building a `Headers` for them."""
+
+    def get(self, carrier: list[tuple[bytes, bytes]], key: str) -> list[str] | None:
+        name = key.lower().encode("latin-1")
+        values = [value.decode("latin-1") for header, value in carrier if header == name]
+        if not values:
+            return None
+        # The baggage propagator reads only the first value.
+        return [",".join(values)] if name == b"baggage" else values
+
+    def keys(self, carrier: list[tuple[bytes, bytes]]) -> list[str]:
+        return [header.decode("latin-1") for header, _ in carrier]
+
+
+_HEADER_GETTER = _RawHeaderGetter()
+_SERVER_ERROR = 500
+
+
+class RequestTelemetryMiddleware:
+    """One server span per request, and the request metrics, by route template (not the raw path, which
+    would explode cardinality). Operational paths (`_UNTRACED`) get neither.
+
+    The span continues the caller's trace (W3C trace context and baggage, through the global propagator),
+    is current while the app handles the request (the handler's spans are its children, logs carry its
+    ids, outgoing calls propagate it), and is named and attributed as OpenTelemetry's HTTP server spans
+    are: `GET /internal/courses/{course_id}`, `http.request.method`, `url.scheme`, `url.path`,
+    `network.protocol.version`, `http.route`, `http.response.status_code`, and `error.type` with an
+    error status for a 5xx or an exception. The query string is not recorded.
+
+    It replaces FastAPI's native request tracing (disabled in `create_app`), which cost a cached catalog
+    read about 130 us of CPU for the same span: its own ASGI layers, the query string parsed and
+    re-encoded, the authority parsed, attributes set and cleaned twice.
+    """
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        self.tracer = trace.get_tracer("academy_runtime.http")
+        self._counters: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _UNTRACED:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = {"code": 500}
+        method: str = scope["method"]
+        parent = propagate.extract(scope["headers"], getter=_HEADER_GETTER)
+        span = self.tracer.start_span(
+            method,
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={
+                "http.request.method": method,
+                "url.scheme": scope.get("scheme", "http"),
+                "url.path": scope["path"],
+                "network.protocol.version": scope.get("http_version", "1.1"),
+            },
+        )
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        status = 500
+        error: BaseException | None = None
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status = message["status"]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status["code"])).inc()
-            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
+            template = getattr(scope.get("route"), "path", None)
+            self._record(method, template or "unmatched", status, time.perf_counter() - started)
+            attributes: dict[str, Any] = {"http.response.status_code": status}
+            if template is not None:
+                attributes["http.route"] = template
+                span.update_name(f"{method} {template}")
+            if error is not None or status >= _SERVER_ERROR:
+                attributes["error.type"] = type(error).__qualname__ if error is not None else str(status)
+                span.set_status(StatusCode.ERROR)
+            span.set_attributes(attributes)
+            span.end()
+            otel_context.detach(token)
+
+    def _record(self, method: str, template: str, status: int, seconds: float) -> None:
+        key = (method, template, str(status))
+        counters = self._counters.get(key)
+        if counters is None:
+            counters = self._counters[key] = (
+                metrics.HTTP_REQUESTS.labels(self.service, method, template, key[2]),
+                metrics.HTTP_LATENCY.labels(self.service, method, template),
+            )
+        counters[0].inc()
+        counters[1].observe(seconds)
 
 
 # JSON's escape of U+0000 (a raw NUL byte is not valid JSON and fails parsing already).
@@ -115,6 +192,14 @@ async def refuse_nul_characters(request: Request) -> None:
                 raise ValidationFailedError(
                     "the body contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
                 )
+
+
+async def _request_checks(request: Request) -> None:
+    """The app-wide checks of every request, in one dependency (FastAPI's resolution of each dependency
+    costs as much as a cheap check itself): the rate limit first (a refused request costs one Redis round
+    trip and nothing else), then `refuse_nul_characters`."""
+    await enforce_rate_limit(request)
+    await refuse_nul_characters(request)
 
 
 _SECURITY_SCHEME = "ServiceToken"
@@ -232,31 +317,30 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
         finally:
             await resources.close()
 
-    # The tracer provider must exist before FastAPI builds its middleware, which then emits the
-    # server spans itself (no extra instrumentation: that would double every span). One span per
-    # request: FastAPI's operation spans (dependency resolution, endpoint, serialisation) tripled the
-    # spans of every request, and their cost was a sixth of a cached catalog read's CPU.
     configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
     app = FastAPI(
         title=f"Beauty Academy {service.name} service",
         description=service.description,
         version="1.0.0",
         lifespan=lifespan,
-        telemetry={"exclude": _is_operational, "metrics": False, "operation_spans": False},
-        # The rate limit first: a refused request costs one Redis round trip and nothing else.
-        dependencies=[Depends(enforce_rate_limit), Depends(refuse_nul_characters)],
+        # One server span per request, RequestTelemetryMiddleware's: FastAPI's own request tracing (a
+        # server span, plus operation spans for the dependencies, the endpoint and the serialisation)
+        # is off, and no other instrumentation may be added (it would double every span).
+        telemetry={"exclude": _is_operational, "tracing": False, "metrics": False},
+        dependencies=[Depends(_request_checks)],
     )
     install_error_handlers(app)
     app.include_router(health_router)
     for router in service.routers:
         app.include_router(router)
-    # Inside the metrics, so that a 413 is counted; outside everything else, so that a body over the
-    # limit by its Content-Length is refused before routing, the rate limit or any dependency.
+    # Inside the metrics and the span, so that a 413 is counted and traced; outside everything else, so
+    # that a body over the limit by its Content-Length is refused before routing, the rate limit or any
+    # dependency.
     # A route's own limit (`body_limit`) is found among the app's routes, matched as the router does.
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes, routes=app.router.routes, settings=settings
     )
-    app.add_middleware(RequestMetricsMiddleware, service=settings.service_name)
+    app.add_middleware(RequestTelemetryMiddleware, service=settings.service_name)
     _install_openapi(app)
     install_rate_limits(app)
     return app
