@@ -1,4 +1,7 @@
-"""`python -m bench [outbox|catalog|pipeline|all]`: benchmarks against a baseline in the same run (bench/README.md)."""
+"""`python -m bench [outbox|catalog|pipeline|bot|all]`: benchmarks against a baseline in the same run.
+
+See bench/README.md.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
-from bench import catalog, pipeline, suite
+from bench import bot, catalog, pipeline, suite
 from bench.report import say
 
-SUITES = ("outbox", "catalog", "pipeline")
+SUITES = ("outbox", "catalog", "pipeline", "bot")
 
 
 @dataclass
@@ -19,6 +22,7 @@ class Plan:
     outbox: suite.Options
     catalog: catalog.Options
     pipeline: pipeline.Options
+    bot: bot.Options
 
 
 def parse(argv: list[str] | None = None) -> Plan:
@@ -35,7 +39,11 @@ def parse(argv: list[str] | None = None) -> Plan:
     outbox.add_argument("--samples", type=int, help="idle latency samples per side (default 300, --quick 100)")
     outbox.add_argument("--spacing-ms", type=float, default=20.0, help="pause after each latency sample")
     outbox.add_argument("--batch-size", type=int, help="outbox_batch_size (default: the runtime's setting)")
-    outbox.add_argument("--profile", action="store_true", help="one more relay throughput round under cProfile")
+    outbox.add_argument(
+        "--profile",
+        action="store_true",
+        help="outbox: one more relay throughput round under cProfile; bot: one more gateway round, its worker profiled",
+    )
     cat = parser.add_argument_group("catalog")
     cat.add_argument("--requests", type=int, help="requests per round and side (default 3000, --quick 600)")
     cat.add_argument("--concurrency", type=int, default=32, help="requests in flight (default 32)")
@@ -47,6 +55,10 @@ def parse(argv: list[str] | None = None) -> Plan:
         default="processes",
         help="the services as their worker processes (default) or in the bench's process (InProcessStack)",
     )
+    bot_group = parser.add_argument_group("bot")
+    bot_group.add_argument("--learners", type=int, help="learners (chats) per side (default 100)")
+    bot_group.add_argument("--rate", type=float, default=50.0, help="updates/s, open-loop (default 50)")
+    bot_group.add_argument("--seconds", type=float, help="length of a counted round (default 15, --quick 12)")
     args = parser.parse_args(argv)
     quick = args.quick
     rounds = args.rounds or (1 if quick else 5)
@@ -70,8 +82,18 @@ def parse(argv: list[str] | None = None) -> Plan:
         pipeline=pipeline.Options(
             events=args.events or (200 if quick else 1_000), rounds=rounds, mode=args.pipeline_mode
         ),
+        bot=bot.Options(
+            learners=args.learners or 100,
+            rate=args.rate,
+            seconds=args.seconds or (12.0 if quick else 15.0),
+            # Each counted round is many samples already: 2 per side by default, not 5.
+            rounds=args.rounds or (1 if quick else 2),
+            warmup_seconds=3.0 if quick else 5.0,
+            profile=args.profile,
+        ),
     )
     positive = (rounds, plan.outbox.events, plan.outbox.samples, plan.catalog.requests, args.concurrency)
+    positive += (plan.bot.learners, plan.bot.rate, plan.bot.seconds)
     if min(positive) <= 0 or not 1 <= args.page_size <= 100:
         parser.error("counts must be positive and --page-size within 1..100")
     return plan
@@ -95,6 +117,14 @@ async def run(plan: Plan) -> None:
                 f"catalog:  requests/s catalog/bare {r['requests_per_s']:.2f}x "
                 f"(rounds {min(r['requests_per_s_paired']):.2f}-{max(r['requests_per_s_paired']):.2f}), "
                 f"p99 {r['latency_p99']:.2f}x"
+            )
+        elif name == "bot":
+            results = await bot.run(plan.bot)
+            g, e = results["gateway"], results["echo"]
+            headlines.append(
+                f"bot:      answer p99 gateway {g['answer_ms']['p99']:.0f} ms vs echo {e['answer_ms']['p99']:.0f} ms "
+                f"({results['ratios']['answer_p99']:.2f}x), points p99 {g['points_ms']['p99']:.0f} ms, "
+                f"{g['updates_per_s_median']:.1f} updates/s answered"
             )
         else:
             results = await pipeline.run(plan.pipeline)
