@@ -61,7 +61,6 @@ from academy_contracts.registry import SOURCE_PREFIX
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from opentelemetry import trace
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_runtime import metrics
@@ -413,10 +412,7 @@ class ConsumerRuntime:
         inbox = self.messaging.inbox
         async with self.resources.sessionmaker() as session, session.begin():
             inserted = await session.execute(
-                pg_insert(inbox)
-                .values(self.messaging.inbox_values(event, consumer.purpose))
-                .on_conflict_do_nothing()
-                .returning(inbox.c.event_id)
+                self.messaging.inbox_insert, self.messaging.inbox_values(event, consumer.purpose)
             )
             if inserted.first() is None:
                 stored = (

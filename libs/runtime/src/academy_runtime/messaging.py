@@ -32,6 +32,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_runtime.bus import DEFAULT_MAX_EVENT_BYTES, EventTooLargeError, encode_event
@@ -105,6 +106,13 @@ class Messaging:
             Column("digest", String(64), nullable=True),
         )
 
+        # Built once (each is run for every event; building it per call costs more than running it).
+        self._outbox_insert = insert(self.outbox)
+        self._notify = text(f"NOTIFY {self.channel}")
+        self.inbox_insert = pg_insert(self.inbox).on_conflict_do_nothing().returning(self.inbox.c.event_id)
+        """INSERT … ON CONFLICT DO NOTHING RETURNING event_id of one inbox row (`inbox_values`' keys as
+        parameters): a row back means the event is new to the consumer."""
+
         # idempotency_subjects: a `subject` column naming whom each stored answer is about, for services
         # that erase people (academy_runtime.idempotency). idempotency_response_cipher: stored answers
         # encrypted with the service's keys, for services whose answers hold personal data.
@@ -144,12 +152,13 @@ class Messaging:
         if size > self.max_event_bytes:
             raise EventTooLargeError(event.type, size, self.max_event_bytes)
         await session.execute(
-            insert(self.outbox).values(
-                event_id=uuid.UUID(event.id),
-                event_type=event.type,
-                partition_key=event.partitionkey,
-                payload=payload,
-            )
+            self._outbox_insert,
+            {
+                "event_id": uuid.UUID(event.id),
+                "event_type": event.type,
+                "partition_key": event.partitionkey,
+                "payload": payload,
+            },
         )
         await self._notify_relay(session)
         return event
@@ -166,7 +175,7 @@ class Messaging:
         key = f"academy_runtime.outbox_notified:{self.channel}"
         if scope is not None and session.info.get(key) is scope:
             return
-        await session.execute(text(f"NOTIFY {self.channel}"))
+        await session.execute(self._notify)
         session.info[key] = scope
 
     def inbox_values(self, event: CloudEvent, consumer: str) -> dict[str, Any]:

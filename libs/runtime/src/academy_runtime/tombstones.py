@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, ClassVar
 
-from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy import Integer, Select, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,7 +54,7 @@ class TombstoneRepository(Repository):
 
     async def is_erased(self, user_id: int) -> bool:
         """Whether the learner `user_id` was erased (their tombstone is here)."""
-        found = await self.session.scalar(select(self.model.user_id).where(self.model.user_id == user_id))
+        found = await self.session.scalar(_is_erased_statement(self.model), {"user_id": user_id})
         return found is not None
 
     async def erased_among(self, user_ids: Collection[int]) -> set[int]:
@@ -65,6 +65,18 @@ class TombstoneRepository(Repository):
         ids = bindparam("user_ids", list(user_ids), type_=ARRAY(Integer))
         statement = select(self.model.user_id).where(self.model.user_id == any_(ids))
         return set((await self.session.scalars(statement)).all())
+
+
+_IS_ERASED: dict[str, Select[Any]] = {}
+
+
+def _is_erased_statement(model: type[ErasedLearnerColumns]) -> Select[Any]:
+    """Built once per table: asked on every event of the consumers that hold learners' data."""
+    key = f"{model.__module__}.{model.__qualname__}"
+    statement = _IS_ERASED.get(key)
+    if statement is None:
+        statement = _IS_ERASED[key] = select(model.user_id).where(model.user_id == bindparam("user_id", type_=Integer))
+    return statement
 
 
 __all__ = ["ErasedLearnerColumns", "TombstoneRepository"]
