@@ -3,10 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_gamification.models import Achievement, UserAchievement
+
+# Built once (asked on every completed lesson; see points.repository).
+_EARNED = select(UserAchievement.achievement_id, UserAchievement.earned_at).where(
+    UserAchievement.user_id == bindparam("user_id", type_=Integer)
+)
 
 
 class AchievementRepository(Repository):
@@ -26,9 +31,7 @@ class AchievementRepository(Repository):
 
     async def earned(self, user_id: int) -> dict[int, datetime]:
         """achievement_id → when this learner earned it."""
-        rows = await self.session.execute(
-            select(UserAchievement.achievement_id, UserAchievement.earned_at).where(UserAchievement.user_id == user_id)
-        )
+        rows = await self.session.execute(_EARNED, {"user_id": user_id})
         return {row.achievement_id: row.earned_at for row in rows}
 
     async def delete_unlocks(self, user_id: int) -> None:

@@ -3,10 +3,41 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import Date, cast, delete, func, select
+from sqlalchemy import Date, DateTime, Integer, bindparam, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from academy_gamification.activity.streaks import StreakRuns
 from academy_gamification.models import CourseCompletion, LessonCompletion, Streak
+
+# Built once, with bound parameters: the statements of every completed lesson (see points.repository).
+_USER = bindparam("p_user_id", type_=Integer)
+_ADD_LESSON_COMPLETION = (
+    insert(LessonCompletion)
+    .values(
+        user_id=_USER,
+        lesson_id=bindparam("p_lesson_id", type_=Integer),
+        course_id=bindparam("p_course_id", type_=Integer),
+        completed_at=bindparam("p_completed_at", type_=DateTime(timezone=True)),
+    )
+    .on_conflict_do_nothing(index_elements=[LessonCompletion.user_id, LessonCompletion.lesson_id])
+    .returning(LessonCompletion.lesson_id)
+)
+_COURSES_BY_CATEGORY = (
+    select(CourseCompletion.category, func.count().label("courses"))
+    .where(CourseCompletion.user_id == _USER)
+    .group_by(CourseCompletion.category)
+)
+_STREAK_VALUES = {
+    "current_days": bindparam("p_current_days", type_=Integer),
+    "longest_days": bindparam("p_longest_days", type_=Integer),
+    "last_activity_date": bindparam("p_last_day", type_=Date),
+}
+_SAVE_STREAK = (
+    insert(Streak)
+    .values(user_id=_USER, **_STREAK_VALUES)
+    .on_conflict_do_update(index_elements=[Streak.user_id], set_=_STREAK_VALUES)
+)
+_STREAK = select(Streak.current_days, Streak.longest_days, Streak.last_activity_date).where(Streak.user_id == _USER)
 
 
 class ActivityRepository(Repository):
@@ -17,10 +48,8 @@ class ActivityRepository(Repository):
     ) -> bool:
         """Record the fact; False when this learner's lesson was already recorded (any event id)."""
         result = await self.session.execute(
-            insert(LessonCompletion)
-            .values(user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at)
-            .on_conflict_do_nothing(index_elements=[LessonCompletion.user_id, LessonCompletion.lesson_id])
-            .returning(LessonCompletion.lesson_id)
+            _ADD_LESSON_COMPLETION,
+            {"p_user_id": user_id, "p_lesson_id": lesson_id, "p_course_id": course_id, "p_completed_at": completed_at},
         )
         return result.scalar_one_or_none() is not None
 
@@ -46,11 +75,7 @@ class ActivityRepository(Repository):
         return int(await self.session.scalar(stmt) or 0)
 
     async def courses_by_category(self, user_id: int) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(CourseCompletion.category, func.count().label("courses"))
-            .where(CourseCompletion.user_id == user_id)
-            .group_by(CourseCompletion.category)
-        )
+        rows = await self.session.execute(_COURSES_BY_CATEGORY, {"p_user_id": user_id})
         return {row.category: row.courses for row in rows}
 
     async def study_days(self, user_id: int, time_zone: str) -> list[date]:
@@ -60,15 +85,23 @@ class ActivityRepository(Repository):
         return list((await self.session.execute(stmt)).scalars())
 
     async def save_streak(self, user_id: int, *, current_days: int, longest_days: int, last_day: date | None) -> None:
-        values = {"current_days": current_days, "longest_days": longest_days, "last_activity_date": last_day}
         await self.session.execute(
-            insert(Streak)
-            .values(user_id=user_id, **values)
-            .on_conflict_do_update(index_elements=[Streak.user_id], set_=values)
+            _SAVE_STREAK,
+            {
+                "p_user_id": user_id,
+                "p_current_days": current_days,
+                "p_longest_days": longest_days,
+                "p_last_day": last_day,
+            },
         )
 
     async def streak(self, user_id: int) -> Streak | None:
         return await self.session.get(Streak, user_id)
+
+    async def streak_runs(self, user_id: int) -> StreakRuns | None:
+        """The stored streak (None: none yet), read past the session's identity map."""
+        row = (await self.session.execute(_STREAK, {"p_user_id": user_id})).first()
+        return None if row is None else StreakRuns(row.current_days, row.longest_days, row.last_activity_date)
 
     async def delete_learner(self, user_id: int) -> None:
         """Delete the learner's lesson and course completions and their streak."""

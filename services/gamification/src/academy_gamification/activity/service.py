@@ -82,10 +82,10 @@ async def _extend_streak(
     is recomputed from every study day.
     """
     day = completed_at.astimezone(settings.streak_zone).date()
-    stored = await repo.streak(user_id)
-    if stored is not None and stored.last_activity_date is not None and day >= stored.last_activity_date:
-        runs = extend_runs(StreakRuns(stored.current_days, stored.longest_days, stored.last_activity_date), day)
-        if runs == StreakRuns(stored.current_days, stored.longest_days, stored.last_activity_date):
+    stored = await repo.streak_runs(user_id)
+    if stored is not None and stored.last_day is not None and day >= stored.last_day:
+        runs = extend_runs(stored, day)
+        if runs == stored:
             return runs.longest_days
     elif stored is None and first_lesson:
         runs = StreakRuns(current_days=1, longest_days=1, last_day=day)
@@ -129,7 +129,7 @@ async def record_course_completed(
         source_event_id=source_event_id,
     )
     lessons, courses = await PointsRepository(session).add_completions(user_id, courses=1)
-    streak = await repo.streak(user_id)
+    streak = await repo.streak_runs(user_id)
     counts = LearnerCounts(
         lessons_completed=lessons,
         courses_completed=courses,

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
 from academy_runtime.repository import Repository
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Integer, Select, bindparam, func, or_, select
 
 from academy_gamification.leaderboards.board import OVERALL, Board, BoardSlice, RankedEntry
 from academy_gamification.models import LearnerCategoryScore, LearnerProfile, LearnerScore
+
+# Built once: read after every award (see points.repository).
+_STANDING = (
+    select(
+        LearnerScore.total_points, LearnerProfile.city_key, LearnerCategoryScore.category, LearnerCategoryScore.points
+    )
+    .select_from(LearnerScore)
+    .outerjoin(LearnerProfile, LearnerProfile.user_id == LearnerScore.user_id)
+    .outerjoin(
+        LearnerCategoryScore,
+        (LearnerCategoryScore.user_id == LearnerScore.user_id) & (LearnerCategoryScore.points > 0),
+    )
+    .where(LearnerScore.user_id == bindparam("user_id", type_=Integer))
+    .order_by(LearnerCategoryScore.category)
+)
 
 
 class LeaderboardRepository(Repository):
@@ -67,24 +82,7 @@ class LeaderboardRepository(Repository):
         One statement (it runs after every award): the score row, joined to the profile's city and to the
         categories with points; read past the session's identity map, as the totals were just upserted.
         """
-        rows = (
-            await self.session.execute(
-                select(
-                    LearnerScore.total_points,
-                    LearnerProfile.city_key,
-                    LearnerCategoryScore.category,
-                    LearnerCategoryScore.points,
-                )
-                .select_from(LearnerScore)
-                .outerjoin(LearnerProfile, LearnerProfile.user_id == LearnerScore.user_id)
-                .outerjoin(
-                    LearnerCategoryScore,
-                    (LearnerCategoryScore.user_id == LearnerScore.user_id) & (LearnerCategoryScore.points > 0),
-                )
-                .where(LearnerScore.user_id == user_id)
-                .order_by(LearnerCategoryScore.category)
-            )
-        ).all()
+        rows = (await self.session.execute(_STANDING, {"user_id": user_id})).all()
         if not rows or rows[0].total_points <= 0:
             return []
         total, city_key = rows[0].total_points, rows[0].city_key

@@ -1,10 +1,102 @@
 from __future__ import annotations
 
 from academy_runtime.repository import Repository
-from sqlalchemy import String, cast, delete, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_gamification.models import LearnerCategoryScore, LearnerScore, Level, PointsLedgerEntry, Streak
+
+# The statements every award runs are built once, with bound parameters: building one per call (its
+# construction and cache key) cost more CPU than PostgreSQL spent running it (pipeline bench).
+_USER = bindparam("p_user_id", type_=Integer)
+_POINTS = bindparam("p_points", type_=Integer)
+_CATEGORY = bindparam("p_category", type_=String)
+
+_ADD_ENTRY = (
+    insert(PointsLedgerEntry)
+    .values(
+        user_id=_USER,
+        points=_POINTS,
+        reason=bindparam("p_reason", type_=String),
+        award_key=bindparam("p_award_key", type_=String),
+        category=_CATEGORY,
+        source_event_id=bindparam("p_source_event_id", type_=String),
+    )
+    .on_conflict_do_nothing(index_elements=[PointsLedgerEntry.award_key])
+    .returning(PointsLedgerEntry.id)
+)
+
+
+def _level_reached(points: ColumnElement[int]) -> ScalarSelect[int]:
+    """The highest level whose threshold `points` reach (1 when the table is empty)."""
+    return select(func.coalesce(func.max(Level.level), 1)).where(Level.min_points <= points).scalar_subquery()
+
+
+_ADD_TO_TOTAL = (
+    insert(LearnerScore)
+    .values(user_id=_USER, total_points=_POINTS, level=_level_reached(_POINTS))
+    .on_conflict_do_update(
+        index_elements=[LearnerScore.user_id],
+        set_={
+            "total_points": LearnerScore.total_points + _POINTS,
+            "level": _level_reached(LearnerScore.total_points + _POINTS),
+            "updated_at": func.now(),
+        },
+    )
+    .returning(LearnerScore.total_points)
+)
+
+_ADD_TO_CATEGORY = (
+    insert(LearnerCategoryScore)
+    .values(user_id=_USER, category=_CATEGORY, points=_POINTS)
+    .on_conflict_do_update(
+        index_elements=[LearnerCategoryScore.user_id, LearnerCategoryScore.category],
+        set_={"points": LearnerCategoryScore.points + _POINTS},
+    )
+)
+
+_LESSONS = bindparam("p_lessons", type_=Integer)
+_COURSES = bindparam("p_courses", type_=Integer)
+_ADD_COMPLETIONS = (
+    insert(LearnerScore)
+    .values(user_id=_USER, lessons_completed=_LESSONS, courses_completed=_COURSES)
+    .on_conflict_do_update(
+        index_elements=[LearnerScore.user_id],
+        set_={
+            "lessons_completed": LearnerScore.lessons_completed + _LESSONS,
+            "courses_completed": LearnerScore.courses_completed + _COURSES,
+            "updated_at": func.now(),
+        },
+    )
+    .returning(LearnerScore.lessons_completed, LearnerScore.courses_completed)
+)
+
+# The row as it was before the update (the subquery's snapshot), joined to the row being updated.
+_BEFORE = (
+    select(LearnerScore.user_id.label("uid"), LearnerScore.last_event_id.label("previous"))
+    .where(LearnerScore.user_id == _USER)
+    .subquery("before")
+)
+_SWAP_LAST_EVENT_ID = (
+    update(LearnerScore)
+    .where(LearnerScore.user_id == _BEFORE.c.uid)
+    .values(last_event_id=bindparam("p_event_id", type_=String))
+    .returning(_BEFORE.c.previous)
+)
+
+_TOTAL_POINTS = select(LearnerScore.total_points).where(LearnerScore.user_id == _USER)
 
 
 class PointsRepository(Repository):
@@ -20,24 +112,23 @@ class PointsRepository(Repository):
     ) -> int | None:
         """Insert a ledger row; None when this award key was already granted."""
         result = await self.session.execute(
-            insert(PointsLedgerEntry)
-            .values(
-                user_id=user_id,
-                points=points,
-                reason=reason,
-                award_key=award_key,
-                category=category,
-                source_event_id=source_event_id,
-            )
-            .on_conflict_do_nothing(index_elements=[PointsLedgerEntry.award_key])
-            .returning(PointsLedgerEntry.id)
+            _ADD_ENTRY,
+            {
+                "p_user_id": user_id,
+                "p_points": points,
+                "p_reason": reason,
+                "p_award_key": award_key,
+                "p_category": category,
+                "p_source_event_id": source_event_id,
+            },
         )
-        return result.scalar_one_or_none()
+        entry_id: int | None = result.scalar_one_or_none()
+        return entry_id
 
     async def total_points(self, user_id: int) -> int:
         """The learner's points total as stored now (0 without a row); read past the session's identity map,
         which may hold the row as it was before an upsert of this transaction."""
-        total = await self.session.scalar(select(LearnerScore.total_points).where(LearnerScore.user_id == user_id))
+        total = await self.session.scalar(_TOTAL_POINTS, {"p_user_id": user_id})
         return int(total or 0)
 
     async def add_to_total(self, user_id: int, points: int) -> int:
@@ -47,53 +138,18 @@ class PointsRepository(Repository):
         granted award key is never granted again), so the total stays the sum of the ledger without
         summing it: one statement instead of three (sum, level, save).
         """
-        reached = (
-            select(func.coalesce(func.max(Level.level), 1))
-            .where(Level.min_points <= LearnerScore.total_points + points)
-            .scalar_subquery()
-        )
-        first = select(func.coalesce(func.max(Level.level), 1)).where(Level.min_points <= points).scalar_subquery()
-        result = await self.session.execute(
-            insert(LearnerScore)
-            .values(user_id=user_id, total_points=points, level=first)
-            .on_conflict_do_update(
-                index_elements=[LearnerScore.user_id],
-                set_={
-                    "total_points": LearnerScore.total_points + points,
-                    "level": reached,
-                    "updated_at": func.now(),
-                },
-            )
-            .returning(LearnerScore.total_points)
-        )
+        result = await self.session.execute(_ADD_TO_TOTAL, {"p_user_id": user_id, "p_points": points})
         return int(result.scalar_one())
 
     async def add_to_category(self, user_id: int, category: str, points: int) -> None:
         """Add `points` to the learner's points in `category` (same rule as `add_to_total`)."""
-        await self.session.execute(
-            insert(LearnerCategoryScore)
-            .values(user_id=user_id, category=category, points=points)
-            .on_conflict_do_update(
-                index_elements=[LearnerCategoryScore.user_id, LearnerCategoryScore.category],
-                set_={"points": LearnerCategoryScore.points + points},
-            )
-        )
+        await self.session.execute(_ADD_TO_CATEGORY, {"p_user_id": user_id, "p_category": category, "p_points": points})
 
     async def add_completions(self, user_id: int, *, lessons: int = 0, courses: int = 0) -> tuple[int, int]:
         """Count a newly recorded lesson or course completion; the learner's (lessons, courses) now. The
         caller holds the learner's lock and has just inserted the completion row (a fact counted once)."""
         result = await self.session.execute(
-            insert(LearnerScore)
-            .values(user_id=user_id, lessons_completed=lessons, courses_completed=courses)
-            .on_conflict_do_update(
-                index_elements=[LearnerScore.user_id],
-                set_={
-                    "lessons_completed": LearnerScore.lessons_completed + lessons,
-                    "courses_completed": LearnerScore.courses_completed + courses,
-                    "updated_at": func.now(),
-                },
-            )
-            .returning(LearnerScore.lessons_completed, LearnerScore.courses_completed)
+            _ADD_COMPLETIONS, {"p_user_id": user_id, "p_lessons": lessons, "p_courses": courses}
         )
         row = result.one()
         return int(row.lessons_completed), int(row.courses_completed)
@@ -102,17 +158,7 @@ class PointsRepository(Repository):
         """Make `event_id` the learner's last v2 event and return the one it replaces (None: the first).
         One statement: the old value is read from the row as it was before the update (the caller holds
         the learner's lock)."""
-        before = (
-            select(LearnerScore.user_id.label("uid"), LearnerScore.last_event_id.label("previous"))
-            .where(LearnerScore.user_id == user_id)
-            .subquery("before")
-        )
-        swapped = await self.session.execute(
-            update(LearnerScore)
-            .where(LearnerScore.user_id == before.c.uid)
-            .values(last_event_id=event_id)
-            .returning(before.c.previous)
-        )
+        swapped = await self.session.execute(_SWAP_LAST_EVENT_ID, {"p_user_id": user_id, "p_event_id": event_id})
         row = swapped.first()
         if row is not None:
             previous: str | None = row.previous
