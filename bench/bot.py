@@ -284,6 +284,7 @@ class Recorder:
     timeouts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     exhausted: int = 0  # slots skipped: the learner had no lesson left
+    unsent: int = 0  # updates still due when the round was over (their learner was that far behind)
     first_due: float = 0.0
     last_answer: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
@@ -411,7 +412,13 @@ class Driver:
 
     async def learner_round(self, learner: Learner, slots: list[float], recorder: Recorder) -> None:
         flow = self.flow
-        for due in slots:
+        # A learner behind schedule stops sending this long after its last slot: a bot that does not keep up
+        # would otherwise stretch the round by its whole backlog. What it did not send is counted.
+        stop = (slots[-1] if slots else 0.0) + self.options.answer_timeout_s
+        for number, due in enumerate(slots):
+            if time.time() > stop:
+                recorder.unsent += len(slots) - number
+                break
             if flow.side == "gateway" and learner.course is None:
                 recorder.exhausted += 1
                 continue
@@ -896,6 +903,7 @@ def side_summary(rounds: list[Recorder], seconds: float) -> dict[str, Any]:
     rates = [len(r.all_answers()) / max(seconds, r.last_answer - r.first_due) for r in rounds if r.all_answers()]
     return {
         "sent": sent,
+        "unsent": sum(r.unsent for r in rounds),
         "answered": len(answers),
         "timeouts": dict(sum((r.timeouts for r in rounds), Counter())),
         "errors": dict(sum((r.errors for r in rounds), Counter())),
@@ -999,6 +1007,7 @@ def print_report(results: dict[str, Any], path: Path) -> None:
     errors = sum(echo["errors"].values()), sum(gateway["errors"].values())
     rows.append(("timeouts / errors", f"{timeouts[0]} / {errors[0]}", f"{timeouts[1]} / {errors[1]}", ""))
     rows.append(("points notifications missing", "-", str(gateway["points_missing"]), ""))
+    rows.append(("updates never sent (learner too far behind)", str(echo["unsent"]), str(gateway["unsent"]), ""))
     print(render_table(("metric", "baseline: echo", "gateway", "gateway/echo"), rows))
     print()
     step_rows = [
