@@ -58,7 +58,7 @@ def parse(argv: list[str] | None = None) -> Plan:
     bot_group = parser.add_argument_group("bot")
     bot_group.add_argument("--learners", type=int, help="learners (chats) per side (default 100)")
     bot_group.add_argument("--rate", type=float, default=50.0, help="updates/s, open-loop (default 50)")
-    bot_group.add_argument("--seconds", type=float, help="length of a counted round (default 15, --quick 12)")
+    bot_group.add_argument("--seconds", type=float, help="length of a counted round (default 12, --quick 10)")
     args = parser.parse_args(argv)
     quick = args.quick
     rounds = args.rounds or (1 if quick else 5)
@@ -85,7 +85,7 @@ def parse(argv: list[str] | None = None) -> Plan:
         bot=bot.Options(
             learners=args.learners or 100,
             rate=args.rate,
-            seconds=args.seconds or (12.0 if quick else 15.0),
+            seconds=args.seconds or (10.0 if quick else 12.0),
             # Each counted round is many samples already: 2 per side by default, not 5.
             rounds=args.rounds or (1 if quick else 2),
             warmup_seconds=3.0 if quick else 5.0,

@@ -95,6 +95,7 @@ POINTS_FOR_COURSE = "баллов за курс"
 VISIBLE = frozenset({"sendMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "sendPhoto"})
 GOALS_MS = {"answer_p99": 300.0, "points_p99": 2000.0}
 LESSONS_PER_FREE_COURSE = 3
+STRAGGLE_S = 2.0  # how long after its last slot a learner behind schedule may still send
 POLL_S = 0.1  # the answers are timed by the emulator: polling less often delays only the next step
 REGISTER_CONCURRENCY = 50
 READY_TIMEOUT_S = 120.0
@@ -104,7 +105,7 @@ READY_TIMEOUT_S = 120.0
 class Options:
     learners: int = 100
     rate: float = 50.0  # updates per second, all learners together
-    seconds: float = 15.0  # length of a counted round (per side)
+    seconds: float = 12.0  # length of a counted round (per side)
     rounds: int = 2  # counted rounds per side
     warmup_seconds: float = 5.0  # one warm-up round per side first, not counted
     answer_timeout_s: float = 5.0
@@ -414,7 +415,7 @@ class Driver:
         flow = self.flow
         # A learner behind schedule stops sending this long after its last slot: a bot that does not keep up
         # would otherwise stretch the round by its whole backlog. What it did not send is counted.
-        stop = (slots[-1] if slots else 0.0) + self.options.answer_timeout_s
+        stop = (slots[-1] if slots else 0.0) + STRAGGLE_S
         for number, due in enumerate(slots):
             if time.time() > stop:
                 recorder.unsent += len(slots) - number
