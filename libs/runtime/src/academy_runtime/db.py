@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # Deterministic constraint names keep alembic autogenerate and downgrades stable.
@@ -31,6 +31,17 @@ def service_metadata(schema: str) -> MetaData:
     Each service declares `class Base(DeclarativeBase): metadata = service_metadata("<schema>")`
     (a class statement, because type checkers accept only a class as a base)."""
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core `Table` of a mapped class. A hot statement built once on it (with `bindparam`s) costs about
+    0.12 ms of CPU per execution; built on the mapped class it goes through the ORM's per-execution work
+    too (0.27 ms), and built anew per call 0.33 ms (measured for an upsert; the pipeline bench runs ~17 per
+    event). Raises TypeError for a class mapped to something else than a table."""
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, Table):
+        raise TypeError(f"{model!r} is not mapped to a table")
+    return table
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, app_name: str = "") -> AsyncEngine:

@@ -29,6 +29,7 @@ from sqlalchemy import Integer, Select, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
 
 
@@ -75,7 +76,10 @@ def _is_erased_statement(model: type[ErasedLearnerColumns]) -> Select[Any]:
     key = f"{model.__module__}.{model.__qualname__}"
     statement = _IS_ERASED.get(key)
     if statement is None:
-        statement = _IS_ERASED[key] = select(model.user_id).where(model.user_id == bindparam("user_id", type_=Integer))
+        table = table_of(model)
+        statement = _IS_ERASED[key] = select(table.c.user_id).where(
+            table.c.user_id == bindparam("user_id", type_=Integer)
+        )
     return statement
 
 

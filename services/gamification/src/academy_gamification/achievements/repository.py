@@ -2,15 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
 from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_gamification.models import Achievement, UserAchievement
 
+_UNLOCKS = table_of(UserAchievement)
+
 # Built once (asked on every completed lesson; see points.repository).
-_EARNED = select(UserAchievement.achievement_id, UserAchievement.earned_at).where(
-    UserAchievement.user_id == bindparam("user_id", type_=Integer)
+_EARNED = select(_UNLOCKS.c.achievement_id, _UNLOCKS.c.earned_at).where(
+    _UNLOCKS.c.user_id == bindparam("user_id", type_=Integer)
 )
 
 

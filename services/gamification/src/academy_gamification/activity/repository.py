@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
 from sqlalchemy import Date, DateTime, Integer, bindparam, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -9,23 +10,27 @@ from sqlalchemy.dialects.postgresql import insert
 from academy_gamification.activity.streaks import StreakRuns
 from academy_gamification.models import CourseCompletion, LessonCompletion, Streak
 
+_COURSES_DONE = table_of(CourseCompletion)
+_LESSONS_DONE = table_of(LessonCompletion)
+_STREAKS = table_of(Streak)
+
 # Built once, with bound parameters: the statements of every completed lesson (see points.repository).
 _USER = bindparam("p_user_id", type_=Integer)
 _ADD_LESSON_COMPLETION = (
-    insert(LessonCompletion)
+    insert(_LESSONS_DONE)
     .values(
         user_id=_USER,
         lesson_id=bindparam("p_lesson_id", type_=Integer),
         course_id=bindparam("p_course_id", type_=Integer),
         completed_at=bindparam("p_completed_at", type_=DateTime(timezone=True)),
     )
-    .on_conflict_do_nothing(index_elements=[LessonCompletion.user_id, LessonCompletion.lesson_id])
-    .returning(LessonCompletion.lesson_id)
+    .on_conflict_do_nothing(index_elements=[_LESSONS_DONE.c.user_id, _LESSONS_DONE.c.lesson_id])
+    .returning(_LESSONS_DONE.c.lesson_id)
 )
 _COURSES_BY_CATEGORY = (
-    select(CourseCompletion.category, func.count().label("courses"))
-    .where(CourseCompletion.user_id == _USER)
-    .group_by(CourseCompletion.category)
+    select(_COURSES_DONE.c.category, func.count().label("courses"))
+    .where(_COURSES_DONE.c.user_id == _USER)
+    .group_by(_COURSES_DONE.c.category)
 )
 _STREAK_VALUES = {
     "current_days": bindparam("p_current_days", type_=Integer),
@@ -33,11 +38,13 @@ _STREAK_VALUES = {
     "last_activity_date": bindparam("p_last_day", type_=Date),
 }
 _SAVE_STREAK = (
-    insert(Streak)
+    insert(_STREAKS)
     .values(user_id=_USER, **_STREAK_VALUES)
-    .on_conflict_do_update(index_elements=[Streak.user_id], set_=_STREAK_VALUES)
+    .on_conflict_do_update(index_elements=[_STREAKS.c.user_id], set_=_STREAK_VALUES)
 )
-_STREAK = select(Streak.current_days, Streak.longest_days, Streak.last_activity_date).where(Streak.user_id == _USER)
+_STREAK = select(_STREAKS.c.current_days, _STREAKS.c.longest_days, _STREAKS.c.last_activity_date).where(
+    _STREAKS.c.user_id == _USER
+)
 
 
 class ActivityRepository(Repository):

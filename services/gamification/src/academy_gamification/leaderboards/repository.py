@@ -1,24 +1,27 @@
 from __future__ import annotations
 
+from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
 from sqlalchemy import Integer, Select, bindparam, func, or_, select
 
 from academy_gamification.leaderboards.board import OVERALL, Board, BoardSlice, RankedEntry
 from academy_gamification.models import LearnerCategoryScore, LearnerProfile, LearnerScore
 
+_CATEGORY_SCORES = table_of(LearnerCategoryScore)
+_PROFILES = table_of(LearnerProfile)
+_SCORES = table_of(LearnerScore)
+
 # Built once: read after every award (see points.repository).
 _STANDING = (
-    select(
-        LearnerScore.total_points, LearnerProfile.city_key, LearnerCategoryScore.category, LearnerCategoryScore.points
-    )
-    .select_from(LearnerScore)
-    .outerjoin(LearnerProfile, LearnerProfile.user_id == LearnerScore.user_id)
+    select(_SCORES.c.total_points, _PROFILES.c.city_key, _CATEGORY_SCORES.c.category, _CATEGORY_SCORES.c.points)
+    .select_from(_SCORES)
+    .outerjoin(_PROFILES, _PROFILES.c.user_id == _SCORES.c.user_id)
     .outerjoin(
-        LearnerCategoryScore,
-        (LearnerCategoryScore.user_id == LearnerScore.user_id) & (LearnerCategoryScore.points > 0),
+        _CATEGORY_SCORES,
+        (_CATEGORY_SCORES.c.user_id == _SCORES.c.user_id) & (_CATEGORY_SCORES.c.points > 0),
     )
-    .where(LearnerScore.user_id == bindparam("user_id", type_=Integer))
-    .order_by(LearnerCategoryScore.category)
+    .where(_SCORES.c.user_id == bindparam("user_id", type_=Integer))
+    .order_by(_CATEGORY_SCORES.c.category)
 )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
 from sqlalchemy import (
     ColumnElement,
@@ -18,6 +19,11 @@ from sqlalchemy.dialects.postgresql import insert
 
 from academy_gamification.models import LearnerCategoryScore, LearnerScore, Level, PointsLedgerEntry, Streak
 
+_CATEGORY_SCORES = table_of(LearnerCategoryScore)
+_SCORES = table_of(LearnerScore)
+_LEVELS = table_of(Level)
+_LEDGER = table_of(PointsLedgerEntry)
+
 # The statements every award runs are built once, with bound parameters: building one per call (its
 # construction and cache key) cost more CPU than PostgreSQL spent running it (pipeline bench).
 _USER = bindparam("p_user_id", type_=Integer)
@@ -25,7 +31,7 @@ _POINTS = bindparam("p_points", type_=Integer)
 _CATEGORY = bindparam("p_category", type_=String)
 
 _ADD_ENTRY = (
-    insert(PointsLedgerEntry)
+    insert(_LEDGER)
     .values(
         user_id=_USER,
         points=_POINTS,
@@ -34,69 +40,69 @@ _ADD_ENTRY = (
         category=_CATEGORY,
         source_event_id=bindparam("p_source_event_id", type_=String),
     )
-    .on_conflict_do_nothing(index_elements=[PointsLedgerEntry.award_key])
-    .returning(PointsLedgerEntry.id)
+    .on_conflict_do_nothing(index_elements=[_LEDGER.c.award_key])
+    .returning(_LEDGER.c.id)
 )
 
 
 def _level_reached(points: ColumnElement[int]) -> ScalarSelect[int]:
     """The highest level whose threshold `points` reach (1 when the table is empty)."""
-    return select(func.coalesce(func.max(Level.level), 1)).where(Level.min_points <= points).scalar_subquery()
+    return select(func.coalesce(func.max(_LEVELS.c.level), 1)).where(_LEVELS.c.min_points <= points).scalar_subquery()
 
 
 _ADD_TO_TOTAL = (
-    insert(LearnerScore)
+    insert(_SCORES)
     .values(user_id=_USER, total_points=_POINTS, level=_level_reached(_POINTS))
     .on_conflict_do_update(
-        index_elements=[LearnerScore.user_id],
+        index_elements=[_SCORES.c.user_id],
         set_={
-            "total_points": LearnerScore.total_points + _POINTS,
-            "level": _level_reached(LearnerScore.total_points + _POINTS),
+            "total_points": _SCORES.c.total_points + _POINTS,
+            "level": _level_reached(_SCORES.c.total_points + _POINTS),
             "updated_at": func.now(),
         },
     )
-    .returning(LearnerScore.total_points)
+    .returning(_SCORES.c.total_points)
 )
 
 _ADD_TO_CATEGORY = (
-    insert(LearnerCategoryScore)
+    insert(_CATEGORY_SCORES)
     .values(user_id=_USER, category=_CATEGORY, points=_POINTS)
     .on_conflict_do_update(
-        index_elements=[LearnerCategoryScore.user_id, LearnerCategoryScore.category],
-        set_={"points": LearnerCategoryScore.points + _POINTS},
+        index_elements=[_CATEGORY_SCORES.c.user_id, _CATEGORY_SCORES.c.category],
+        set_={"points": _CATEGORY_SCORES.c.points + _POINTS},
     )
 )
 
 _LESSONS = bindparam("p_lessons", type_=Integer)
 _COURSES = bindparam("p_courses", type_=Integer)
 _ADD_COMPLETIONS = (
-    insert(LearnerScore)
+    insert(_SCORES)
     .values(user_id=_USER, lessons_completed=_LESSONS, courses_completed=_COURSES)
     .on_conflict_do_update(
-        index_elements=[LearnerScore.user_id],
+        index_elements=[_SCORES.c.user_id],
         set_={
-            "lessons_completed": LearnerScore.lessons_completed + _LESSONS,
-            "courses_completed": LearnerScore.courses_completed + _COURSES,
+            "lessons_completed": _SCORES.c.lessons_completed + _LESSONS,
+            "courses_completed": _SCORES.c.courses_completed + _COURSES,
             "updated_at": func.now(),
         },
     )
-    .returning(LearnerScore.lessons_completed, LearnerScore.courses_completed)
+    .returning(_SCORES.c.lessons_completed, _SCORES.c.courses_completed)
 )
 
 # The row as it was before the update (the subquery's snapshot), joined to the row being updated.
 _BEFORE = (
-    select(LearnerScore.user_id.label("uid"), LearnerScore.last_event_id.label("previous"))
-    .where(LearnerScore.user_id == _USER)
+    select(_SCORES.c.user_id.label("uid"), _SCORES.c.last_event_id.label("previous"))
+    .where(_SCORES.c.user_id == _USER)
     .subquery("before")
 )
 _SWAP_LAST_EVENT_ID = (
-    update(LearnerScore)
-    .where(LearnerScore.user_id == _BEFORE.c.uid)
+    update(_SCORES)
+    .where(_SCORES.c.user_id == _BEFORE.c.uid)
     .values(last_event_id=bindparam("p_event_id", type_=String))
     .returning(_BEFORE.c.previous)
 )
 
-_TOTAL_POINTS = select(LearnerScore.total_points).where(LearnerScore.user_id == _USER)
+_TOTAL_POINTS = select(_SCORES.c.total_points).where(_SCORES.c.user_id == _USER)
 
 
 class PointsRepository(Repository):
