@@ -55,6 +55,13 @@ def parse(argv: list[str] | None = None) -> Plan:
         default="processes",
         help="the services as their worker processes (default) or in the bench's process (InProcessStack)",
     )
+    pipe.add_argument(
+        "--gamification-workers",
+        type=int,
+        default=1,
+        help="gamification worker processes sharing its queues (processes mode; the scale-out figure: compare "
+        "pipeline/raw of 1 and of 2)",
+    )
     bot_group = parser.add_argument_group("bot")
     bot_group.add_argument("--learners", type=int, help="learners (chats) per side (default 100)")
     bot_group.add_argument("--rate", type=float, default=50.0, help="updates/s, open-loop (default 50)")
@@ -80,7 +87,10 @@ def parse(argv: list[str] | None = None) -> Plan:
             page_size=args.page_size,
         ),
         pipeline=pipeline.Options(
-            events=args.events or (200 if quick else 1_000), rounds=rounds, mode=args.pipeline_mode
+            events=args.events or (200 if quick else 1_000),
+            rounds=rounds,
+            mode=args.pipeline_mode,
+            gamification_workers=args.gamification_workers,
         ),
         bot=bot.Options(
             learners=args.learners or 100,

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -90,6 +91,7 @@ class Options:
     warmup_rounds: int = 1
     lessons_per_learner: int = 8
     mode: str = "processes"  # or "inprocess"
+    gamification_workers: int = 1  # processes mode: worker processes of gamification sharing its queues
 
 
 # -- the events --------------------------------------------------------------------------------------
@@ -181,7 +183,7 @@ def consumer_stats(metrics_text: str) -> dict[str, float]:
                 continue
             key = names.get((sample.name, sample.labels.get("outcome")))
             if key is not None:
-                stats[key] = sample.value
+                stats[key] += sample.value
     return stats
 
 
@@ -192,16 +194,20 @@ class InProcessSubject:
     def __init__(self, stack: InProcessStack) -> None:
         self.stack = stack
         self.statements = 0
+        self.histogram: dict[str, int] = {}
         self._engines = [service.resources.engine.sync_engine for service in stack.services.values()]
 
     def cpu_seconds(self) -> float:
         return time.process_time()
 
-    async def metrics_text(self) -> str:
-        return generate_latest(REGISTRY).decode()
+    async def consumer_stats(self) -> dict[str, float]:
+        return consumer_stats(generate_latest(REGISTRY).decode())
 
-    def _count(self, *_: object) -> None:
+    def _count(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
         self.statements += 1
+        if os.environ.get("BENCH_SQL_HISTOGRAM"):
+            key = " ".join(statement.split())[:110]
+            self.histogram[key] = self.histogram.get(key, 0) + 1
 
     def count_statements(self, *, on: bool) -> None:
         for engine in self._engines:
@@ -222,11 +228,18 @@ class ProcessSubject:
     def cpu_seconds(self) -> float:
         return sum(process_cpu_seconds(w.popen.pid) for w in self.workers.values() if w.popen is not None)
 
-    async def metrics_text(self) -> str:
+    async def consumer_stats(self) -> dict[str, float]:
+        """`consumer_stats` summed over every gamification worker's metrics endpoint."""
+        total: dict[str, float] = {}
         async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.get(f"http://127.0.0.1:{self.metrics_ports[gamification_service.name]}/metrics")
-            response.raise_for_status()
-            return response.text
+            for name, port in self.metrics_ports.items():
+                if not name.startswith(gamification_service.name):
+                    continue
+                response = await client.get(f"http://127.0.0.1:{port}/metrics")
+                response.raise_for_status()
+                for key, value in consumer_stats(response.text).items():
+                    total[key] = total.get(key, 0.0) + value
+        return total
 
     def count_statements(self, *, on: bool) -> None:
         pass
@@ -247,8 +260,9 @@ def worker_env(platform: TestPlatform, schema: str, metrics_port: int) -> dict[s
     }
 
 
-async def wait_consuming(platform: TestPlatform, worker: Process) -> None:
-    """Until gamification's lesson queue has a consumer (the worker declared its queues and consumes)."""
+async def wait_consuming(platform: TestPlatform, worker: Process, consumers_wanted: int = 1) -> None:
+    """Until gamification's lesson queue has `consumers_wanted` consumers (the worker declared its queues and
+    consumes)."""
     queue_name = platform.settings_for(gamification_service).queue_name(lesson_consumer())
     deadline = time.monotonic() + READY_TIMEOUT_S
     connection = await aio_pika.connect(platform.infra.rabbitmq_url)
@@ -261,7 +275,7 @@ async def wait_consuming(platform: TestPlatform, worker: Process) -> None:
                 queue = await channel.declare_queue(queue_name, passive=True)
                 consumers = queue.declaration_result.consumer_count
                 await channel.close()
-                if consumers:
+                if consumers >= consumers_wanted:
                     return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{worker.name} worker not consuming in {READY_TIMEOUT_S:.0f}s:\n{worker.tail()}")
@@ -271,7 +285,7 @@ async def wait_consuming(platform: TestPlatform, worker: Process) -> None:
 
 
 @contextlib.asynccontextmanager
-async def subject(platform: TestPlatform, mode: str) -> AsyncIterator[Subject]:
+async def subject(platform: TestPlatform, mode: str, gamification_workers: int = 1) -> AsyncIterator[Subject]:
     """The services under test, migrated and running; stopped on exit."""
     # Gamification first: its queues must exist before progress's relay publishes.
     definitions = [gamification_service, progress_service]
@@ -287,14 +301,18 @@ async def subject(platform: TestPlatform, mode: str) -> AsyncIterator[Subject]:
     with tempfile.TemporaryDirectory(prefix="academy-bench-") as log_dir:
         try:
             for definition in definitions:
-                name = definition.name
-                ports[name] = free_port()
-                env = worker_env(platform, definition.metadata.schema or name, ports[name])
-                command = [venv_script(f"academy-{name.replace('_', '-')}"), "worker"]
-                workers[name] = Process(name, command, env, Path(log_dir) / f"{name}-worker.log")
-                workers[name].start()
-                if definition is gamification_service:
-                    await wait_consuming(platform, workers[name])
+                copies = gamification_workers if definition is gamification_service else 1
+                for copy in range(1, copies + 1):
+                    name = definition.name if copy == 1 else f"{definition.name}-{copy}"
+                    ports[name] = free_port()
+                    env = worker_env(platform, definition.metadata.schema or definition.name, ports[name])
+                    command = [venv_script(f"academy-{definition.name.replace('_', '-')}"), "worker"]
+                    if profile_dir := os.environ.get("BENCH_PROFILE_DIR"):  # cProfile each worker (a .prof each)
+                        command = [sys.executable, "-m", "cProfile", "-o", f"{profile_dir}/{name}.prof", *command]
+                    workers[name] = Process(name, command, env, Path(log_dir) / f"{name}-worker.log")
+                    workers[name].start()
+                    if definition is gamification_service:
+                        await wait_consuming(platform, workers[name], consumers_wanted=copy)
             yield ProcessSubject(workers, ports)
         finally:
             await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers.values()))
@@ -332,7 +350,7 @@ async def pipeline_round(
     relay had published, confirmed and marked them all), with what the consumer did meanwhile."""
     events = len(bodies)
     mark = await probe.ledger_mark()
-    stats_before = consumer_stats(await target.metrics_text())
+    stats_before = await target.consumer_stats()
     await commit_to_outbox(writer, bodies)
     target.statements = 0
     target.count_statements(on=True)
@@ -357,7 +375,10 @@ async def pipeline_round(
             await asyncio.sleep(POLL_S)
     finally:
         target.count_statements(on=False)
-    after = consumer_stats(await target.metrics_text())
+        for statement, count in sorted(getattr(target, "histogram", {}).items(), key=lambda kv: -kv[1]):
+            say(f"    {count / events:5.2f}/event  {statement}")
+        getattr(target, "histogram", {}).clear()
+    after = await target.consumer_stats()
     stats = {k: v - stats_before[k] for k, v in after.items()}
     # Not timed: let gamification's relay publish what the handlers wrote (points awarded, achievements),
     # so that it does not run into the next round.
@@ -456,7 +477,7 @@ async def measure(
     engine = create_engine(platform.database_url("progress"), app_name="bench-writer")
     try:
         async with (
-            subject(platform, options.mode) as target,
+            subject(platform, options.mode, options.gamification_workers) as target,
             Probe.open(platform) as probe,
             RawPipe(settings, baseline_queue, platform.infra.rabbitmq_url).running() as raw,
         ):
@@ -515,7 +536,11 @@ async def run(options: Options) -> dict[str, Any]:
             **asdict(options),
             **info,
             "message_body_bytes": body_size(sample),
-            "mode": MODES[options.mode],
+            "mode": MODES[options.mode]
+            if options.gamification_workers == 1
+            else MODES[options.mode].replace(
+                "academy-gamification worker", f"{options.gamification_workers} academy-gamification workers"
+            ),
         },
     }
     for side, side_rounds in rounds.items():
