@@ -558,8 +558,9 @@ def registration_steps(learner: Learner) -> list[tuple[str, dict[str, Any], Chec
     def sent_message(method: str, _message: dict[str, Any]) -> bool:
         return method == "sendMessage"
 
-    def has_inline(method: str, message: dict[str, Any]) -> bool:
-        return method == "sendMessage" and bool(inline_buttons(message))
+    def consent_or_menu(method: str, message: dict[str, Any]) -> bool:
+        # /start: the consent (inline buttons) for a newcomer, the main menu for a learner registered already.
+        return method == "sendMessage" and (bool(inline_buttons(message)) or welcome_back(method, message))
 
     def asks_contact(method: str, message: dict[str, Any]) -> bool:
         return method == "sendMessage" and "request_contact" in str(message.get("reply_markup"))
@@ -568,7 +569,7 @@ def registration_steps(learner: Learner) -> list[tuple[str, dict[str, Any], Chec
         return method == "sendMessage" and "Beauty Academy" in str(message.get("text") or "")
 
     return [
-        ("/_emulator/updates/command", {"user": user, "command": "start"}, has_inline),
+        ("/_emulator/updates/command", {"user": user, "command": "start"}, consent_or_menu),
         ("consent", {}, sent_message),  # the press: its message and data come from the answer before
         ("/_emulator/updates/message", {"user": user, "text": "Анна Тестова"}, asks_contact),
         ("/_emulator/updates/contact", {"user": user, "phone_number": learner.phone(), "own": True}, sent_message),
@@ -576,20 +577,40 @@ def registration_steps(learner: Learner) -> list[tuple[str, dict[str, Any], Chec
     ]
 
 
-async def register(driver: Driver, learner: Learner) -> None:
+async def register(driver: Driver, learner: Learner, attempts: int = 3) -> None:
+    """Through the bot's conversation; an attempt whose answer does not come (an update the gateway failed
+    on is not delivered again) starts over with /start, which a learner already registered passes."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await register_once(driver, learner)
+        except TimeoutError:
+            if attempt == attempts:
+                raise
+            say(f"  registration of {learner.user_id}: no answer, starting over (attempt {attempt + 1})")
+        else:
+            return
+
+
+def welcome_back(method: str, message: dict[str, Any]) -> bool:
+    return method == "sendMessage" and "С возвращением" in str(message.get("text") or "")  # welcome-back
+
+
+async def register_once(driver: Driver, learner: Learner) -> None:
     consent: dict[str, Any] = {}
-    for step_path, step_body, check in registration_steps(learner):
+    for number, (step_path, step_body, check) in enumerate(registration_steps(learner)):
         path, body = step_path, step_body
         if path == "consent":
             data = button_data(consent, lambda _d: True)
             path = "/_emulator/updates/callback"
             body = {"user": learner.user(), "message_id": consent.get("message_id"), "data": data}
         try:
-            _sent, _at, message = await driver.update(learner, check, path, body, timeout=60)
+            _sent, _at, message = await driver.update(learner, check, path, body, timeout=20)
         except TimeoutError:
             history = list(driver.log.chats[learner.user_id].history)
             raise TimeoutError(f"registration of {learner.user_id}: no answer to {body}; the chat: {history}") from None
-        if not consent:
+        if number == 0:
+            if welcome_back("sendMessage", message):
+                return  # registered by an attempt before, whose last answer was lost
             consent = message
 
 
