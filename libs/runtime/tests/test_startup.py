@@ -26,3 +26,33 @@ async def test_start_up_objects_are_left_to_no_garbage_collection(
             assert any(obj is made_later for obj in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+async def test_api_only_warm_ups_run_in_the_api_process_and_not_in_the_worker(
+    migrated: ServiceSettings, service: ServiceDefinition
+):
+    """`on_api_startup` hooks (users' city gazetteer, ~130 MB) run when the API starts, after `on_startup`;
+    the worker opens its resources without them."""
+    calls: list[str] = []
+
+    async def everywhere(_resources) -> None:
+        calls.append("on_startup")
+
+    async def api_only(resources) -> None:
+        assert calls[-1] == "on_startup", "API warm-ups come after the resources are open"
+        calls.append("on_api_startup")
+
+    definition = replace(service, routers=[], on_startup=[everywhere], on_api_startup=[api_only])
+    app = create_app(definition, migrated)
+    try:
+        async with app.router.lifespan_context(app):
+            assert calls == ["on_startup", "on_api_startup"]
+    finally:
+        gc.unfreeze()
+
+    calls.clear()
+    resources = await definition.open_resources(migrated)  # what the worker and the commands open
+    try:
+        assert calls == ["on_startup"]
+    finally:
+        await resources.close()

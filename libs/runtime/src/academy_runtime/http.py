@@ -322,6 +322,8 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
         resources = await service.open_resources(settings)
+        for hook in service.on_api_startup:
+            await hook(resources)
         app.state.resources = resources
         freeze_startup_objects()
         try:

@@ -54,7 +54,9 @@ service = ServiceDefinition(
     # The privacy routes (/internal/users/{id}/...) before the accounts' /internal/users/{id}.
     routers=[privacy_router, accounts_router, audit_router, avatars_router],
     # The key ring first: any later hook may read learners.
-    on_startup=[install_personal_data_keys, start_loading_gazetteer, open_object_storage],
+    on_startup=[install_personal_data_keys, open_object_storage],
+    # Registrations (the API) look cities up; the worker never does, and kept 130 MB it had no use for.
+    on_api_startup=[start_loading_gazetteer],
     commands={
         "derive-time-zones": ServiceCommand(
             help="give every learner still on the default zone the zone of their city, if the gazetteer knows it",
