@@ -1,4 +1,4 @@
-"""`python -m bench [outbox|catalog|pipeline|bot|all]`: benchmarks against a baseline in the same run.
+"""`python -m bench [outbox|catalog|pipeline|bot|memory|all]`: benchmarks against a baseline in the same run.
 
 See bench/README.md.
 """
@@ -10,10 +10,10 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
-from bench import bot, catalog, pipeline, suite
+from bench import bot, catalog, memory, pipeline, suite
 from bench.report import say
 
-SUITES = ("outbox", "catalog", "pipeline", "bot")
+SUITES = ("outbox", "catalog", "pipeline", "bot", "memory")
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Plan:
     catalog: catalog.Options
     pipeline: pipeline.Options
     bot: bot.Options
+    memory: memory.Options
 
 
 def parse(argv: list[str] | None = None) -> Plan:
@@ -101,6 +102,7 @@ def parse(argv: list[str] | None = None) -> Plan:
             warmup_seconds=3.0 if quick else 5.0,
             profile=args.profile,
         ),
+        memory=memory.Options(idle_seconds=5.0 if quick else memory.IDLE_S),
     )
     positive = (rounds, plan.outbox.events, plan.outbox.samples, plan.catalog.requests, args.concurrency)
     positive += (plan.bot.learners, plan.bot.rate, plan.bot.seconds)
@@ -135,6 +137,14 @@ async def run(plan: Plan) -> None:
                 f"bot:      answer p99 gateway {g['answer_ms']['p99']:.0f} ms vs echo {e['answer_ms']['p99']:.0f} ms "
                 f"({results['ratios']['answer_p99']:.2f}x), points p99 {g['points_ms']['p99']:.0f} ms, "
                 f"{g['updates_per_s_median']:.1f} updates/s answered"
+            )
+        elif name == "memory":
+            results = await memory.run(plan.memory)
+            over = results["over_goal"]
+            worst = max(results["processes"].items(), key=lambda kv: kv[1]["rss_mb"] if "emulator" not in kv[0] else 0)
+            headlines.append(
+                f"memory:   idle RSS per process, largest {worst[0]} {worst[1]['rss_mb']:.0f} MB "
+                f"(goal {results['goal_mb']:.0f} MB; over: {', '.join(over) or 'none'})"
             )
         else:
             results = await pipeline.run(plan.pipeline)
