@@ -4,17 +4,29 @@ A member is the zero-padded user id and its score is minus the points, so the as
 sorted set (score, then member bytes) is: most points first, and among equal points the smaller user
 id first. ZRANK is then the 0-based rank, with the same tie rule as the SQL fallback.
 
-Keys (all under `REDIS_PREFIX`): `gamification:leaderboard:overall`, `...:city:<city key>`,
-`...:category:<slug>`, and a rebuild's staging copy `<board key>:rebuild:<hex>` (expires in 5 minutes).
+Keys (all under `REDIS_PREFIX`): `gamification:leaderboard:{overall}`, `...:{city:<city key>}`,
+`...:{category:<slug>}`, and a rebuild's staging copy `<board key>:rebuild:<hex>` (expires in 5 minutes).
 Members are user ids, scores points: no names or cities other than the city key in a board's name.
+
+The braces are the board's hash tag: on a Redis Cluster (`REDIS_CLUSTER=true`) a board and its staging
+copies share one slot, so the rebuild's swap (RENAME and PERSIST in one script) stays on one node, while the
+boards spread over the cluster. The staging key starts with the board's key, so it has the same tag
+whatever the city key holds. Until the tags (issue 11) the names had none (`...:leaderboard:overall`):
+after a rollout the boards are rebuilt from PostgreSQL at the workers' start (`service.rebuild_all`, which
+also deletes the old keys: keys of the pattern no board has) or on their first read; nothing reads the old.
+
+Updates run one script per (board, learner). On a single Redis they go in one pipeline; redis-py refuses
+scripts in a cluster pipeline, so on a cluster they run concurrently instead, each on its board's node.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
 from academy_runtime.resources import Resources
+from redis.asyncio.cluster import RedisCluster
 
 from academy_gamification.leaderboards.board import Board, BoardSlice, RankedEntry
 
@@ -27,6 +39,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('ZADD', KEYS[1], 'LT', ARGV[1], ARGV[2])
 end
 return -1
+"""
+# The swap of a rebuilt board: atomic like MULTI/RENAME/PERSIST/EXEC, which a redis-py cluster pipeline
+# refuses (RENAME is among its blocked commands); both keys carry the board's tag, so one slot.
+_SWAP_IN = """
+redis.call('RENAME', KEYS[1], KEYS[2])
+return redis.call('PERSIST', KEYS[2])
 """
 _REBUILD_CHUNK = 1000
 _STAGING_TTL_S = 300
@@ -41,10 +59,12 @@ class LeaderboardCache:
         self.redis = resources.redis
         self._rkey = resources.rkey
         self._add_if_board_exists = self.redis.register_script(_ADD_IF_BOARD_EXISTS)
+        self._swap_in = self.redis.register_script(_SWAP_IN)
 
     def key(self, board: Board) -> str:
-        parts = ("gamification", "leaderboard", board.scope, *((board.value,) if board.value is not None else ()))
-        return self._rkey(*parts)
+        """The board's key, hash-tagged by the board: `<prefix>gamification:leaderboard:{<scope>[:<value>]}`."""
+        name = board.scope if board.value is None else f"{board.scope}:{board.value}"
+        return self._rkey("gamification", "leaderboard", f"{{{name}}}")
 
     @property
     def every_key(self) -> str:
@@ -55,6 +75,14 @@ class LeaderboardCache:
     async def set_points(self, updates: list[tuple[Board, int, int]]) -> None:
         """(board, user_id, points) for boards that exist; others wait for their rebuild."""
         if not updates:
+            return
+        if isinstance(self.redis, RedisCluster):
+            await asyncio.gather(
+                *(
+                    self._add_if_board_exists(keys=[self.key(board)], args=[-points, member(user_id)])
+                    for board, user_id, points in updates
+                )
+            )
             return
         async with self.redis.pipeline(transaction=False) as pipe:
             for board, user_id, points in updates:
@@ -83,10 +111,7 @@ class LeaderboardCache:
             chunk = rows[start : start + _REBUILD_CHUNK]
             await self.redis.zadd(staging, {member(user_id): -points for user_id, points in chunk})
             await self.redis.expire(staging, _STAGING_TTL_S)  # a crashed rebuild leaves nothing behind
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rename(staging, key)
-            pipe.persist(key)
-            await pipe.execute()
+        await self._swap_in(keys=[staging, key])
 
     async def read(self, board: Board, *, limit: int, user_id: int | None) -> BoardSlice | None:
         """The top `limit`, me and my neighbours; None when the board is not in Redis (rebuild it)."""
