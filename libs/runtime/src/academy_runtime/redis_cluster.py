@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ _PIDS = "pids"
 _SLOTS = 16384
 _CREATE_OPTIONS = ("--cluster-replicas", "0", "--cluster-yes")
 _MAX_PORT = 65535
+_PR_SET_PDEATHSIG = 1
 
 
 class RedisClusterUnavailableError(RuntimeError):
@@ -84,6 +86,13 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the starting process dies, however (Linux's PR_SET_PDEATHSIG),
+    so an aborted test run leaves no nodes behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def binaries() -> tuple[str, str]:
@@ -134,9 +143,13 @@ def _wait_for(predicate_name: str, check: Callable[[], object], timeout_s: float
         time.sleep(0.05)
 
 
-def start_local_cluster(directory: Path | None = None, *, nodes: int = 3, timeout_s: float = 30) -> LocalRedisCluster:
+def start_local_cluster(
+    directory: Path | None = None, *, nodes: int = 3, timeout_s: float = 30, detach: bool = False
+) -> LocalRedisCluster:
     """Start `nodes` primaries and join them into one cluster covering all 16384 slots (see the module
-    docstring). On a failure the nodes started so far are stopped before the error is raised."""
+    docstring). On a failure the nodes started so far are stopped before the error is raised. `detach`:
+    the nodes leave this process's session (`up`, which exits while they run); otherwise a signal to the
+    caller's process group (a test run interrupted) ends them too."""
     server, cli = binaries()
     directory = Path(tempfile.mkdtemp(prefix="academy-redis-cluster-")) if directory is None else directory
     directory.mkdir(parents=True, exist_ok=True)
@@ -170,7 +183,8 @@ def start_local_cluster(directory: Path | None = None, *, nodes: int = 3, timeou
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C of the terminal is for the caller; `down` stops the nodes
+                start_new_session=detach,
+                preexec_fn=None if detach else _die_with_parent,  # noqa: PLW1509 - prctl only, no locks
             )
             log.close()
             pids.append(process.pid)
@@ -236,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "up":
         try:
-            cluster = start_local_cluster(args.dir, nodes=args.nodes)
+            cluster = start_local_cluster(args.dir, nodes=args.nodes, detach=True)
         except RedisClusterUnavailableError as exc:
             print(exc, file=sys.stderr)  # noqa: T201 - a command-line tool's output
             return 2
