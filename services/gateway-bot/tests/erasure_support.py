@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 import uuid
 from typing import Any
@@ -58,7 +59,8 @@ async def redis_keys_naming(resources: Resources, telegram_id: int, user_id: int
     found = []
     async for raw in resources.redis.scan_iter(match=f"{prefix}*", count=1000):
         key = raw.decode() if isinstance(raw, bytes) else str(raw)
-        parts = key.removeprefix(prefix).replace(".", ":").split(":")
+        # `{...}` is a hash tag (redis_keys): `tg:learner:{123}` names 123 as a whole part.
+        parts = re.split(r"[:.{}]", key.removeprefix(prefix))
         by_user = user_id is not None and parts[0] in _GATEWAY_NAMESPACES and str(user_id) in parts[1:]
         if str(telegram_id) in parts or by_user:
             found.append(key)

@@ -177,7 +177,7 @@ async def test_a_new_account_of_the_same_telegram_user_replaces_the_row_of_the_e
     assert new_row is not None
     assert new_row.telegram_id == telegram_id
     # The old account's erasure, arriving now, knows no chat: the new account's conversation stays.
-    storage_key_state = f"{redis_keys.fsm_prefix(resources.settings.redis_prefix)}:{telegram_id}:{telegram_id}:state"
+    storage_key_state = redis_keys.fsm(resources.settings.redis_prefix, telegram_id, telegram_id, "state")
     await resources.redis.set(storage_key_state, "AvatarUpload:photo", ex=60)
     async with transaction(resources.sessionmaker) as session:
         forgotten = await forget_erased_learner(

@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from academy_runtime.client import ServiceCallError
+from academy_runtime.resources import RedisClient
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, Document, InlineKeyboardMarkup, InputMediaPhoto, Message
-from redis.asyncio import Redis
 
 from academy_gateway_bot import redis_keys
 from academy_gateway_bot.clients import Avatar, AvatarSize, ServiceClients
@@ -206,7 +206,7 @@ class AvatarImages:
     """Sends avatar images from users to a chat, by Telegram `file_id` once it has one."""
 
     bot: Bot
-    redis: Redis
+    redis: RedisClient
     prefix: str
     clients: ServiceClients
 

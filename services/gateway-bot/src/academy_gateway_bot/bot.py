@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import httpx
 from academy_runtime.resources import Resources
@@ -11,8 +12,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
 
 from academy_gateway_bot import redis_keys
 from academy_gateway_bot.clients import ServiceClients
@@ -59,16 +60,25 @@ def create_bot(settings: GatewaySettings) -> Bot:
     return bot
 
 
-def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatcher:
+def conversation_storage(resources: Resources) -> RedisStorage:
+    """aiogram's FSM storage on the process's Redis, its keys hash-tagged by chat (`redis_keys.TaggedKeyBuilder`).
+
+    The conversation's answers (personal data before registration) expire with an abandoned conversation.
+    aiogram types its client as `Redis`; it calls only GET, SET, DEL and `lock()` (a one-key lock), which a
+    `RedisCluster` (REDIS_CLUSTER=true) has as well, each on one key."""
     settings = resources.settings_as(GatewaySettings)
-    prefix = settings.redis_prefix
-    # The conversation's answers (personal data before registration) expire with an abandoned conversation.
-    storage = RedisStorage(
-        resources.redis,
-        key_builder=DefaultKeyBuilder(prefix=redis_keys.fsm_prefix(prefix)),
+    return RedisStorage(
+        cast("Redis", resources.redis),
+        key_builder=redis_keys.TaggedKeyBuilder(prefix=redis_keys.fsm_prefix(settings.redis_prefix)),
         state_ttl=settings.conversation_ttl_s,
         data_ttl=settings.conversation_ttl_s,
     )
+
+
+def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatcher:
+    settings = resources.settings_as(GatewaySettings)
+    prefix = settings.redis_prefix
+    storage = conversation_storage(resources)
     # Events isolation: one update of a chat at a time (a Redis lock per user and chat), so two messages
     # sent in one burst are handled in order, each seeing the state the other left.
     dp = Dispatcher(storage=storage, events_isolation=storage.create_isolation())

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from academy_runtime.resources import RedisClient
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 from aiogram_i18n import I18nContext
-from redis.asyncio import Redis
 
 from academy_gateway_bot import redis_keys
 from academy_gateway_bot.clients import Account, ServiceClients
@@ -51,7 +51,7 @@ class LearnerCtx:
         )
 
 
-async def load_learner(redis: Redis, prefix: str, clients: ServiceClients, telegram_id: int) -> LearnerCtx | None:
+async def load_learner(redis: RedisClient, prefix: str, clients: ServiceClients, telegram_id: int) -> LearnerCtx | None:
     """The learner with this Telegram id, or None when they have not registered (not cached: a
     registration must show at once)."""
     cached = await redis.get(redis_keys.learner_context(prefix, telegram_id))
@@ -69,13 +69,13 @@ async def load_learner(redis: Redis, prefix: str, clients: ServiceClients, teleg
     return learner
 
 
-async def remember_in_cache(redis: Redis, prefix: str, learner: LearnerCtx) -> None:
+async def remember_in_cache(redis: RedisClient, prefix: str, learner: LearnerCtx) -> None:
     await redis.set(
         redis_keys.learner_context(prefix, learner.telegram_id), json.dumps(asdict(learner)), ex=LEARNER_CACHE_TTL_S
     )
 
 
-async def forget_learner(redis: Redis, prefix: str, telegram_id: int) -> None:
+async def forget_learner(redis: RedisClient, prefix: str, telegram_id: int) -> None:
     """Drop the cached learner after their profile or language changed."""
     await redis.delete(redis_keys.learner_context(prefix, telegram_id))
 
@@ -85,7 +85,7 @@ class LearnerContext(BaseMiddleware):
     renders their texts in the learner's language. Registered as an inner middleware, so only updates
     some handler takes cost a lookup."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
 

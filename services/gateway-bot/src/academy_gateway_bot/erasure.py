@@ -13,6 +13,10 @@ bot in another process), and the bot's own erasure flow, which runs it at once s
 the event arrives. The event carries no Telegram id; it is read from the `learners` row before the row goes
 (the bot's flow also knows it from the update). Idempotent and order-tolerant: a second run finds nothing,
 and an erasure that arrives before the registration leaves the tombstone the registration then respects.
+
+On a Redis Cluster (REDIS_CLUSTER=true) the SCAN of each pattern visits every primary (redis-py's cluster
+`scan_iter`), and the learner's keys of one pattern share their hash tag (`{T}`, `{U}`), so each DEL is one
+slot's.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from redis.asyncio import Redis
+from academy_runtime.resources import RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gateway_bot import redis_keys
@@ -44,7 +48,7 @@ class ForgottenLearner:
 
 async def forget_erased_learner(
     session: AsyncSession,
-    redis: Redis,
+    redis: RedisClient,
     prefix: str,
     user_id: int,
     *,
@@ -67,7 +71,7 @@ async def forget_erased_learner(
     return ForgottenLearner(user_id=user_id, telegram_id=known, redis_keys_deleted=deleted)
 
 
-async def _delete_keys(redis: Redis, patterns: list[str]) -> int:
+async def _delete_keys(redis: RedisClient, patterns: list[str]) -> int:
     """Delete every key matching one of `patterns` but an events-isolation lock (`redis_keys.is_fsm_lock`:
     the update being handled holds it and aiogram deletes it when the update ends)."""
     deleted = 0

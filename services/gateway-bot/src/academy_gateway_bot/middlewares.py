@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from academy_runtime.errors import DependencyUnavailableError
+from academy_runtime.resources import RedisClient
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
-from redis.asyncio import Redis
 
 from academy_gateway_bot import metrics, redis_keys
 from academy_gateway_bot.i18n import _
@@ -71,7 +71,7 @@ class UpdateDeduplication(BaseMiddleware):
     (`identity_digest`), not the identity, which names the chat.
     """
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
 
@@ -103,7 +103,7 @@ def _records_money(event: TelegramObject) -> bool:
 class Throttling(BaseMiddleware):
     """At most N messages/callbacks a minute per user; the excess gets one polite warning."""
 
-    def __init__(self, redis: Redis, prefix: str, per_minute: int) -> None:
+    def __init__(self, redis: RedisClient, prefix: str, per_minute: int) -> None:
         self.redis = redis
         self.prefix = prefix
         self.per_minute = per_minute

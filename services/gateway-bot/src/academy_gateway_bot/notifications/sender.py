@@ -14,10 +14,10 @@ import secrets
 import time
 from typing import Any
 
+from academy_runtime.resources import RedisClient
 from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import Message
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from academy_gateway_bot import metrics, redis_keys
@@ -32,7 +32,9 @@ _MAX_RETRY_AFTER_S = 60
 _WINDOW_MS = 1100
 
 # Sliding windows kept as sorted sets of send times (ms), checked and reserved atomically for every
-# gateway process at once. Returns 0 when a slot was taken, else the milliseconds to wait.
+# gateway process at once. Returns 0 when a slot was taken, else the milliseconds to wait. The global
+# window and the chat's share the `{send}` hash tag (redis_keys), so on a Redis Cluster the script's two
+# keys are on one slot.
 _SLIDING_WINDOW = """
 local now = tonumber(ARGV[1])
 local limits = {tonumber(ARGV[2]), tonumber(ARGV[3])}
@@ -60,7 +62,7 @@ class LearnerUnreachableError(Exception):
 
 
 class NotificationSender:
-    def __init__(self, bot: Bot, redis: Redis, *, prefix: str, global_per_s: int, per_chat_per_s: int) -> None:
+    def __init__(self, bot: Bot, redis: RedisClient, *, prefix: str, global_per_s: int, per_chat_per_s: int) -> None:
         self.bot = bot
         self.redis = redis
         self.prefix = prefix
