@@ -146,6 +146,23 @@ def learner_key_patterns(prefix: str, *, user_id: int, telegram_id: int | None) 
             f"{p}tg:press:{t}:*",
             _literal(chat_send_window(prefix, telegram_id)),
         ]
+    return patterns + _untagged_key_patterns(p, user_id=user_id, telegram_id=telegram_id)
+
+
+def _untagged_key_patterns(p: str, *, user_id: int, telegram_id: int | None) -> list[str]:
+    """The same keys as named before the hash tags (issue 11), which a gateway of the previous release may
+    still have written during the rollout: the erasure deletes them too. Remove 30 days (`AVATAR_FILE_TTL_S`,
+    the longest TTL of them) after every gateway runs with the tags."""
+    patterns = [f"{p}tg:avatar:{user_id}:*"]
+    if telegram_id is not None:
+        t = str(telegram_id)
+        patterns += [
+            f"{p}{FSM}:{t}:*",
+            f"{p}tg:learner:{t}",
+            f"{p}tg:throttle:{t}",
+            f"{p}tg:press:{t}:*",
+            f"{p}tg:rate:chat:{t}",
+        ]
     return patterns
 
 
