@@ -25,10 +25,11 @@ the send windows share `{send}`, because one script checks and reserves the glob
 at once (the global window is one key anyway, and a chat's lives two seconds, so the slot stays small).
 The update claims have no tag: each is used alone, and they spread over the cluster.
 
-Until the tags (issue 11) the keys had none (`fsm:T:T:state`, `tg:learner:T`, `tg:rate:global`, ...). All of
-them expire soon (the conversation with `CONVERSATION_TTL_S`): a rollout makes the gateway forget what the
-old names held once (a learner mid-conversation starts it again, a cached context or file id is read
-again), and the old keys expire on their own.
+Until the tags (issue 11) the keys had none (`fsm:T:T:state`, `tg:learner:T`, `tg:rate:global`, ...). All
+of them expire (the conversation after `CONVERSATION_TTL_S`, avatar file ids after 30 days): a rollout makes
+the gateway forget what the old names held once (a learner mid-conversation starts it again, a cached
+context or file id is read again), and the old keys expire on their own; an erasure meanwhile deletes them
+too (`learner_key_patterns` names both forms until 30 days after the rollout).
 
 `learner_key_patterns` lists the learner's keys as SCAN patterns; `academy_gateway_bot.erasure` deletes them.
 """
