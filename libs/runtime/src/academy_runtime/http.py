@@ -7,7 +7,7 @@ import gc
 import json
 import re
 import time
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -195,12 +195,56 @@ async def refuse_nul_characters(request: Request) -> None:
                 )
 
 
+def _takes_many(schema: Mapping[str, Any]) -> bool:
+    """Whether a parameter's JSON Schema admits an array (`type: array`, or one in `anyOf`/`oneOf`)."""
+    if schema.get("type") == "array":
+        return True
+    return any(_takes_many(option) for key in ("anyOf", "oneOf") for option in schema.get(key, ()))
+
+
+def _single_value_query_parameters(app: FastAPI, route: APIRoute, method: str) -> frozenset[str]:
+    """The query parameters of `route` that take one value, as the app's OpenAPI document describes them
+    (cached on the app per route and method)."""
+    cache: dict[tuple[str, str], frozenset[str]] | None = getattr(app.state, "single_value_query", None)
+    if cache is None:
+        cache = app.state.single_value_query = {}
+    key = (route.path_format, method)
+    names = cache.get(key)
+    if names is None:
+        operation = app.openapi().get("paths", {}).get(route.path_format, {}).get(method.lower(), {})
+        names = frozenset(
+            parameter["name"]
+            for parameter in operation.get("parameters", ())
+            if parameter.get("in") == "query" and not _takes_many(parameter.get("schema", {}))
+        )
+        cache[key] = names
+    return names
+
+
+def refuse_repeated_query_parameters(request: Request) -> None:
+    """Refuse with 422 a query that repeats a parameter taking one value (`?city=A&city=B`): FastAPI
+    would keep the last and drop the others without a word, answering for a request the client did not
+    make. A parameter declared as a list may repeat. Raises ValidationFailedError."""
+    query = request.query_params
+    if len(query) == len(query.multi_items()):  # no name twice: the usual request costs this comparison
+        return
+    route = request.scope.get("route")
+    app = request.scope.get("app")
+    if not isinstance(route, APIRoute) or not isinstance(app, FastAPI):
+        return
+    for name in sorted(_single_value_query_parameters(app, route, request.method)):
+        given = len(query.getlist(name))
+        if given > 1:
+            raise ValidationFailedError(f"the query parameter {name!r} takes one value, and was given {given}")
+
+
 async def _request_checks(request: Request) -> None:
     """The app-wide checks of every request, in one dependency (FastAPI's resolution of each dependency
     costs as much as a cheap check itself): the rate limit first (a refused request costs one Redis round
-    trip and nothing else), then `refuse_nul_characters`."""
+    trip and nothing else), then `refuse_nul_characters` and `refuse_repeated_query_parameters`."""
     await enforce_rate_limit(request)
     await refuse_nul_characters(request)
+    refuse_repeated_query_parameters(request)
 
 
 _SECURITY_SCHEME = "ServiceToken"
