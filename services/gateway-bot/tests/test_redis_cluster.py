@@ -92,7 +92,8 @@ async def clustered(
     try:
         yield scoped
     finally:
-        # As the session's gateway stops: the dispatcher first (a cancelled poll can hang), then the task.
+        # As the session's gateway stops: the dispatcher first (cancelling a running poll can hang), then
+        # the task; stop_polling waits for the long poll to end, at most a few seconds here.
         with contextlib.suppress(RuntimeError, TimeoutError):  # not polling (yet, or between its retries)
             await asyncio.wait_for(runtime.dispatcher.stop_polling(), timeout=5)
         polling.cancel()

@@ -60,6 +60,16 @@ def create_bot(settings: GatewaySettings) -> Bot:
     return bot
 
 
+class ResourcesRedisStorage(RedisStorage):
+    """aiogram's RedisStorage on the process's Redis, which `Resources` owns and closes. The dispatcher's
+    shutdown (the end of polling) closes its storage: aiogram's `close` would close the client under every
+    other user of it, and on a `RedisCluster` fail outright (its `aclose` takes no `close_connection_pool`),
+    which made the polling job log «telegram unreachable» and retry instead of stopping."""
+
+    async def close(self) -> None:
+        return None
+
+
 def conversation_storage(resources: Resources) -> RedisStorage:
     """aiogram's FSM storage on the process's Redis, its keys hash-tagged by chat (`redis_keys.TaggedKeyBuilder`).
 
