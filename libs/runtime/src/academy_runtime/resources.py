@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,8 +22,18 @@ def open_redis(settings: ServiceSettings) -> RedisClient:
     names any node; the others are discovered), else `Redis`. Code that runs against both keeps the keys of
     one multi-key command, script or transaction on one slot (a shared `{hash tag}`)."""
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, decode_responses=True)
-    return Redis.from_url(settings.redis_url, decode_responses=True)
+        return RedisCluster.from_url(
+            settings.redis_url, decode_responses=True, max_connections=settings.redis_max_connections
+        )
+    # A blocking pool: past REDIS_MAX_CONNECTIONS in use, a caller waits (up to REDIS_POOL_TIMEOUT_S) for
+    # one to come back, where redis-py's default pool refuses at once with MaxConnectionsError.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout_s,
+    )
+    return Redis.from_pool(pool)
 
 
 @dataclass

@@ -136,6 +136,11 @@ class ServiceSettings(BaseSettings):
     redis_cluster: bool = Field(
         default=False, description="REDIS_URL names a node of a Redis Cluster (see the module docstring)."
     )
+    # Connections per process (per node of a cluster). On one server a caller waits up to
+    # REDIS_POOL_TIMEOUT_S for a free connection instead of failing at once (redis-py's own pool raises
+    # MaxConnectionsError: under the bot bench's backlog updates failed that way).
+    redis_max_connections: int = Field(default=100, gt=0)
+    redis_pool_timeout_s: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _cluster_has_database_zero_only(self) -> Self:
