@@ -4,6 +4,7 @@ import asyncio
 import base64
 
 import pytest
+from academy_gateway_bot.bot import conversation_storage
 from academy_gateway_bot.learners import LearnerRepository
 from academy_gateway_bot.models import Learner
 from academy_runtime.db import transaction
@@ -344,3 +345,17 @@ async def test_an_english_speakers_number_without_a_country_code_is_not_taken_fo
 
     await tg.wait_for_reply(await tg.send_text(emma, "916 123 45 67"), has("country code"), timeout=WAIT)
     await tg.wait_for_reply(await tg.send_text(emma, "+44 20 7946 0958"), has("city"), timeout=WAIT)
+
+
+async def test_the_end_of_polling_leaves_the_process_redis_open(resources, monkeypatch):
+    """The dispatcher closes its FSM storage when polling ends; aiogram's RedisStorage.close closed the
+    Redis client it was given — the process's own, which Resources owns and every other user shares (and
+    which a RedisCluster refused to close that way, so stopping the gateway hung). Closing is Resources'."""
+    closed: list[dict[str, object]] = []
+
+    async def record_close(**kwargs: object) -> None:
+        closed.append(kwargs)
+
+    monkeypatch.setattr(resources.redis, "aclose", record_close)
+    await conversation_storage(resources).close()
+    assert closed == []

@@ -77,7 +77,7 @@ def conversation_storage(resources: Resources) -> RedisStorage:
     aiogram types its client as `Redis`; it calls only GET, SET, DEL and `lock()` (a one-key lock), which a
     `RedisCluster` (REDIS_CLUSTER=true) has as well, each on one key."""
     settings = resources.settings_as(GatewaySettings)
-    return RedisStorage(
+    return ResourcesRedisStorage(
         cast("Redis", resources.redis),
         key_builder=redis_keys.TaggedKeyBuilder(prefix=redis_keys.fsm_prefix(settings.redis_prefix)),
         state_ttl=settings.conversation_ttl_s,
