@@ -2,9 +2,9 @@
 # A local three-node Redis Cluster from the machine's redis-server, to run the platform with REDIS_CLUSTER=true
 # (issue 11). The tests start their own (academy_runtime.testing's redis_cluster_url fixture); this is for people.
 #
-#   scripts/redis-cluster.sh up [DIR]     start it (files in DIR, default .run/redis-cluster); prints
+#   scripts/redis-cluster.sh up [DIR]     start it (files in DIR, new or empty, default .run/redis-cluster); prints
 #                                         REDIS_CLUSTER=true REDIS_URL=redis://127.0.0.1:<port>
-#   scripts/redis-cluster.sh down [DIR]   stop it and remove DIR
+#   scripts/redis-cluster.sh down [DIR]   stop it and remove its files (DIR too, once empty)
 #
 # Free ports are chosen (each node also listens on its port + 10000, the cluster bus); no replicas, nothing
 # persisted. Needs redis-server and redis-cli (Debian: apt-get install redis-server).

@@ -132,3 +132,29 @@ async def test_a_transaction_must_keep_to_one_slot(cluster_settings: ServiceSett
     finally:
         await cleanup_redis(cluster_settings.redis_url, cluster_settings.redis_prefix, cluster=True)
         await resources.close()
+
+
+def test_a_local_cluster_keeps_to_files_of_its_own(tmp_path):
+    """`up` into a directory holding other files is refused (`down` once removed the whole directory,
+    so `scripts/redis-cluster.sh up .` then `down .` would have deleted the checkout); `down` removes what
+    the cluster made and leaves the directory's other files."""
+    import shutil
+
+    from academy_runtime.redis_cluster import start_local_cluster
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    crowded = tmp_path / "crowded"
+    crowded.mkdir()
+    (crowded / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not empty"):
+        start_local_cluster(crowded)
+    assert (crowded / "keep.txt").read_text() == "mine"
+
+    cluster = start_local_cluster(tmp_path / "fresh")
+    (cluster.directory / "notes.txt").write_text("written while it ran")
+    cluster.stop()
+    assert [p.name for p in cluster.directory.iterdir()] == ["notes.txt"]
+    cluster = start_local_cluster(tmp_path / "empty-after")
+    cluster.stop()
+    assert not cluster.directory.exists()

@@ -61,7 +61,8 @@ class LocalRedisCluster:
         return f"redis://127.0.0.1:{self.ports[0]}"
 
     def stop(self) -> None:
-        """Stop every node (SIGTERM, then SIGKILL after 5 s) and remove the directory."""
+        """Stop every node (SIGTERM, then SIGKILL after 5 s) and remove the files the cluster made (and the
+        directory, once empty)."""
         for pid in self.pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -72,7 +73,13 @@ class LocalRedisCluster:
             if _alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(self.directory, ignore_errors=True)
+        # Only what `start_local_cluster` made there: each node's directory and log, and the pids file.
+        for port in self.ports:
+            shutil.rmtree(self.directory / str(port), ignore_errors=True)
+            (self.directory / f"{port}.log").unlink(missing_ok=True)
+        (self.directory / _PIDS).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: someone else's files stay
+            self.directory.rmdir()
 
 
 def _alive(pid: int) -> bool:
@@ -152,6 +159,8 @@ def start_local_cluster(
     caller's process group (a test run interrupted) ends them too."""
     server, cli = binaries()
     directory = Path(tempfile.mkdtemp(prefix="academy-redis-cluster-")) if directory is None else directory
+    if directory.exists() and any(directory.iterdir()):
+        raise FileExistsError(f"{directory} is not empty: the cluster's files go in a new or empty directory")
     directory.mkdir(parents=True, exist_ok=True)
     ports = _free_ports(nodes)
     pids: list[int] = []
