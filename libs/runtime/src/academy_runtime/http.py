@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping, MutableMapping
@@ -30,6 +31,8 @@ from academy_runtime.ratelimit import enforce_rate_limit, install_rate_limits
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
 from academy_runtime.telemetry import configure_tracing
+
+log = logging.getLogger(__name__)
 
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 """Operational paths: neither traced nor counted in the request metrics."""
@@ -211,7 +214,12 @@ def _single_value_query_parameters(app: FastAPI, route: APIRoute, method: str) -
     key = (route.path_format, method)
     names = cache.get(key)
     if names is None:
-        operation = app.openapi().get("paths", {}).get(route.path_format, {}).get(method.lower(), {})
+        try:
+            document = app.openapi()
+        except Exception:  # an app whose document cannot be built: the rule stands aside, nothing fails
+            log.warning("no OpenAPI document: repeated query parameters are not checked", exc_info=True)
+            document = {}
+        operation = document.get("paths", {}).get(route.path_format, {}).get(method.lower(), {})
         names = frozenset(
             parameter["name"]
             for parameter in operation.get("parameters", ())
