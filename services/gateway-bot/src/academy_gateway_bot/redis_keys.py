@@ -135,34 +135,37 @@ def _literal(text: str) -> str:
 def learner_key_patterns(prefix: str, *, user_id: int, telegram_id: int | None) -> list[str]:
     """SCAN patterns of every key of one learner (the table above). Keys by Telegram id only when it is
     known: after the learner's row is gone (a new account of the same person took the chat), the chat's
-    keys are the new account's."""
+    keys are the new account's.
+
+    The keys as named before the hash tags (issue 11) are matched too: a gateway of the previous release
+    may still write them during the rollout, and the erasure deletes them as well. Drop the second set
+    30 days (`AVATAR_FILE_TTL_S`, the longest TTL of them) after every gateway runs with the tags."""
     p = _literal(prefix)
-    patterns = [f"{p}tg:avatar:{tag(user_id)}:*"]
-    if telegram_id is not None:
-        t = tag(telegram_id)
-        patterns += [
-            f"{p}{FSM}:{t}:*",
-            f"{p}tg:learner:{t}",
-            f"{p}tg:throttle:{t}",
-            f"{p}tg:press:{t}:*",
-            _literal(chat_send_window(prefix, telegram_id)),
-        ]
-    return patterns + _untagged_key_patterns(p, user_id=user_id, telegram_id=telegram_id)
+    tagged = _key_patterns(
+        p,
+        user=tag(user_id),
+        chat=None if telegram_id is None else tag(telegram_id),
+        send_window=None if telegram_id is None else _literal(chat_send_window(prefix, telegram_id)),
+    )
+    untagged = _key_patterns(
+        p,
+        user=str(user_id),
+        chat=None if telegram_id is None else str(telegram_id),
+        send_window=None if telegram_id is None else f"{p}tg:rate:chat:{telegram_id}",
+    )
+    return tagged + untagged
 
 
-def _untagged_key_patterns(p: str, *, user_id: int, telegram_id: int | None) -> list[str]:
-    """The same keys as named before the hash tags (issue 11), which a gateway of the previous release may
-    still have written during the rollout: the erasure deletes them too. Remove 30 days (`AVATAR_FILE_TTL_S`,
-    the longest TTL of them) after every gateway runs with the tags."""
-    patterns = [f"{p}tg:avatar:{user_id}:*"]
-    if telegram_id is not None:
-        t = str(telegram_id)
+def _key_patterns(p: str, *, user: str, chat: str | None, send_window: str | None) -> list[str]:
+    """The patterns of one learner's keys, their ids written as `user` and `chat` (tagged or not)."""
+    patterns = [f"{p}tg:avatar:{user}:*"]
+    if chat is not None and send_window is not None:
         patterns += [
-            f"{p}{FSM}:{t}:*",
-            f"{p}tg:learner:{t}",
-            f"{p}tg:throttle:{t}",
-            f"{p}tg:press:{t}:*",
-            f"{p}tg:rate:chat:{t}",
+            f"{p}{FSM}:{chat}:*",
+            f"{p}tg:learner:{chat}",
+            f"{p}tg:throttle:{chat}",
+            f"{p}tg:press:{chat}:*",
+            send_window,
         ]
     return patterns
 
