@@ -10,9 +10,10 @@ instances outlive neither their session nor its commit.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.models import Achievement, Level
@@ -55,13 +56,14 @@ class ReferenceData:
     loaded_at: float
 
 
-# Per database (a test process may run several services' stacks): the engine URL without its password.
-_cache: dict[str, ReferenceData] = {}
+# Per engine (a test process may run several services' stacks, each on its own database); weakly, so a
+# disposed engine takes its entry with it. Keyed by the object: rendering its URL cost a string per event.
+_cache: weakref.WeakKeyDictionary[Engine, ReferenceData] = weakref.WeakKeyDictionary()
 
 
 async def reference_data(session: AsyncSession) -> ReferenceData:
     """The levels and active rules, read at most once per `REFERENCE_TTL_S` per database and process."""
-    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = session.get_bind().engine
     cached = _cache.get(key)
     now = time.monotonic()
     if cached is not None and now - cached.loaded_at < REFERENCE_TTL_S:
