@@ -29,12 +29,16 @@ fi
 uv sync --frozen --quiet
 
 # 3. Servers: PostgreSQL, Redis and RabbitMQ from Debian packages; the PostgreSQL client tools for
-#    backups. Started by `academy-devstack`/the test runner when installed but stopped.
+#    backups. Started by `academy-devstack`/the test runner when installed but stopped. Chromium for the
+#    operators' console browser tests (Playwright drives Debian's build; it cannot download its own here)
+#    and promtool (Debian's `prometheus` package) for the alert rules' unit tests.
 missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}" || true
 fi

@@ -67,10 +67,11 @@ OPERATORS_ISSUER = "operators"
 """The `iss` of every operator token; its key belongs to the operator-token command, not a service."""
 SERVICE_ISSUERS = ("users", "catalog", "progress", "gamification", "billing", "gateway-bot")
 ISSUERS = (*SERVICE_ISSUERS, OPERATORS_ISSUER)
-OPERATOR_ROLES = ("catalog-editor", "support", "finance", "auditor")
+OPERATOR_ROLES = ("catalog-editor", "support", "finance", "auditor", "broadcaster", "operations")
 """catalog-editor: courses, lessons, communities; support: learners' profiles and payments (read);
 finance: refunds, adjustments, exchange rates, reconciliation; auditor: the users service's audit log
-of who read or changed learners' personal data (issue 10)."""
+of who read or changed learners' personal data (issue 10); broadcaster: announcements to segments of
+learners (issue 12); operations: dead letters (list, inspect, re-drive) and the platform's plumbing."""
 
 _DEV_KEY_SEED = b"beauty-academy development signing key:"
 
