@@ -348,18 +348,41 @@ def _operator(claims: dict[str, Any]) -> Caller:
     return Caller(service=OPERATORS_ISSUER, operator=operator, roles=frozenset(roles), issued_at=claims["iat"])
 
 
+PASSWORD_HASH_PREFIX = "$argon2id$"  # noqa: S105 - a format prefix, not a password
+"""Every operator's password hash is argon2id in the PHC string format (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`):
+the variant RFC 9106 and OWASP's password storage cheat sheet recommend."""
+OPERATOR_PASSWORD_MIN_LENGTH = 12
+"""Shortest password `academy-platform operator-password` hashes, in characters (NIST SP 800-63B asks ≥ 8; a
+console that reaches every learner's personal data asks more)."""
+
+
 class OperatorAccount(BaseModel):
     """One person's operator account (an entry of OPERATOR_ACCOUNTS, `{"alice": {"roles": ["finance"]}}`).
 
     `roles`: what the person may hold (⊆ OPERATOR_ROLES); a token's roles are cut down to these, so a
     role taken away stops working at once, whatever tokens were issued. `tokens_not_before`: seconds
     since the epoch; every token of this person issued earlier is void (a lost laptop: set it to now).
+    `password_hash` (optional): the argon2id hash of the person's console password, from
+    `academy-platform operator-password --name alice`; an account without one cannot sign in to the
+    operators' console (issue 12), and keeps working with `academy-platform operator-token` as before.
+    Changing or removing the hash ends nothing already signed in: set `tokens_not_before` to now for that
+    (the console checks it against each session's start).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     roles: frozenset[str]
     tokens_not_before: int = Field(default=0, ge=0)
+    password_hash: str | None = Field(default=None, repr=False, max_length=512)
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2id_hash(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(PASSWORD_HASH_PREFIX):
+            raise ValueError(
+                "password_hash must be an argon2id hash ($argon2id$...) from `academy-platform operator-password`"
+            )
+        return value
 
     @field_validator("roles")
     @classmethod
@@ -368,6 +391,49 @@ class OperatorAccount(BaseModel):
         if unknown:
             raise ValueError(f"unknown operator roles {unknown}; known: {', '.join(OPERATOR_ROLES)}")
         return roles
+
+
+@lru_cache(maxsize=1)
+def _password_hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    # argon2-cffi's defaults are RFC 9106's second recommended option (t=3, m=64 MiB, p=4).
+    return PasswordHasher()
+
+
+def hash_operator_password(password: str) -> str:
+    """The argon2id hash (PHC string, `$argon2id$...`) of an operator's console password, with a fresh
+    random salt. ValueError when the password is shorter than OPERATOR_PASSWORD_MIN_LENGTH characters or
+    holds a NUL character."""
+    if len(password) < OPERATOR_PASSWORD_MIN_LENGTH:
+        raise ValueError(f"a password has at least {OPERATOR_PASSWORD_MIN_LENGTH} characters")
+    if "\x00" in password:
+        raise ValueError("a password cannot hold the NUL character")
+    text: str = _password_hasher().hash(password)
+    return text
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def verify_operator_password(account: OperatorAccount | None, password: str) -> bool:
+    """Whether `password` is `account`'s console password. An unknown person (None) or an account without a
+    hash is verified against a dummy hash all the same, so the time taken does not tell which names exist
+    (OWASP authentication cheat sheet). Never raises for a wrong or malformed password."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher = _password_hasher()
+    if account is None or account.password_hash is None:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hasher.hash("not a password of anyone"))
+        stored, known = _DUMMY_HASH[0], False
+    else:
+        stored, known = account.password_hash, True
+    try:
+        hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return known
 
 
 def admit_operator(caller: Caller, accounts: Mapping[str, OperatorAccount] | None) -> Caller:

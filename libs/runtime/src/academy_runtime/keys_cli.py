@@ -29,12 +29,19 @@ operator-token --name alice --role finance [--role support] --audience billing [
     Authorize). The key comes from `--key-file`, else OPERATOR_SIGNING_KEY, else, with
     ENVIRONMENT=development (the default), the development operators key `make run` trusts. The lifetime
     is at most 12 h (`academy_runtime.auth.OPERATOR_TOKEN_MAX_LIFETIME_S`).
+
+operator-password --name alice
+    Asks for a new console password twice (no echo; from standard input when it is not a terminal, one
+    line) and prints the operator's OPERATOR_ACCOUNTS entry with its argon2id hash, to paste:
+    `"alice": {"roles": [...], "password_hash": "$argon2id$..."}` (the roles of the account as
+    OPERATOR_ACCOUNTS has them, else none: add them). The password itself is printed nowhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import getpass
 import json
 import os
 import re
@@ -55,7 +62,9 @@ from academy_runtime.auth import (
     SigningKey,
     dev_signing_key,
     generate_signing_key,
+    hash_operator_password,
     issue_operator_token,
+    operator_name_problem,
 )
 from academy_runtime.placeholders import placeholder_reason
 
@@ -100,6 +109,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     token.add_argument("--key-file", type=Path, help="the operators' private key (else OPERATOR_SIGNING_KEY)")
 
+    password = sub.add_parser(
+        "operator-password", help="hash an operator's console password for OPERATOR_ACCOUNTS (argon2id)"
+    )
+    password.add_argument("--name", required=True, help="the operator whose OPERATOR_ACCOUNTS entry gets the hash")
+
 
 def run(args: argparse.Namespace) -> bool:
     """Run the command if it is one of these; False when it is another module's."""
@@ -120,7 +134,48 @@ def run(args: argparse.Namespace) -> bool:
             raise SystemExit(f"academy-platform operator-token: {exc}") from exc
         sys.stdout.write(token + "\n")
         return True
+    if args.command == "operator-password":
+        sys.stdout.write(operator_password_entry(args.name, read_new_password()) + "\n")
+        return True
     return False
+
+
+def read_new_password() -> str:
+    """The new password: typed twice without echo on a terminal, else the first line of standard input.
+    SystemExit when the two differ or nothing was given."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("New console password: ")
+        if getpass.getpass("Again: ") != first:
+            raise SystemExit("academy-platform operator-password: the two passwords differ")
+        return first
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise SystemExit("academy-platform operator-password: no password on standard input")
+    return line
+
+
+def operator_password_entry(name: str, password: str) -> str:
+    """`"alice": {...}`: the operator's OPERATOR_ACCOUNTS entry (its roles as OPERATOR_ACCOUNTS has them,
+    else none) with `password_hash` set to the argon2id hash of `password`. SystemExit for a name that
+    cannot be an operator's or a password the hash refuses (too short)."""
+    if (problem := operator_name_problem(name)) is not None:
+        raise SystemExit(f"academy-platform operator-password: {problem}")
+    try:
+        password_hash = hash_operator_password(password)
+    except ValueError as exc:
+        raise SystemExit(f"academy-platform operator-password: {exc}") from exc
+    entry: dict[str, object] = {"roles": []}
+    text = os.environ.get("OPERATOR_ACCOUNTS", "").strip()
+    if text:
+        try:
+            accounts = TypeAdapter(dict[str, OperatorAccount]).validate_json(text)
+        except ValidationError as exc:
+            raise SystemExit(f"academy-platform operator-password: OPERATOR_ACCOUNTS is not valid: {exc}") from exc
+        if (account := accounts.get(name)) is not None:
+            entry = account.model_dump(mode="json", exclude={"password_hash"})
+            entry["roles"] = sorted(account.roles)
+    entry["password_hash"] = password_hash
+    return f"{json.dumps(name)}: {json.dumps(entry)}"
 
 
 def generate_keys(out: Path, issuers: list[str], *, env_lines: bool = False) -> dict[str, SigningKey]:
