@@ -8,7 +8,18 @@ from typing import Any
 from academy_runtime.db import service_metadata
 from academy_runtime.messaging import Messaging
 from academy_runtime.tombstones import ErasedLearnerColumns
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -31,6 +42,9 @@ class Learner(Base):
     telegram_id: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
     locale: Mapped[str] = mapped_column(String(8), nullable=False, server_default=sql_text("'ru'"))
     notifications_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=sql_text("true"))
+    # Operators' broadcasts (announcements): the learner may turn them off in the bot (the button under an
+    # announcement); notifications of their own facts do not depend on it.
+    announcements_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=sql_text("true"))
     # IANA zone from the users service (None until it is known): scheduled messages keep to its daytime.
     time_zone: Mapped[str | None] = mapped_column(String(64))
     # The users revision this row reflects: an older fact (a late event) never overwrites a newer one.
@@ -93,19 +107,77 @@ class NotificationLog(Base):
     )
 
 
+BROADCAST_STATUSES = ("draft", "scheduled", "sending", "paused", "cancelled", "finished")
+RECIPIENT_STATUSES = ("pending", "sending", "sent", "blocked", "failed", "skipped", "unknown")
+SEGMENT_KINDS = ("everyone", "city", "category", "inactive", "course")
+
+
 class Broadcast(Base):
-    """A message an operator sends to many learners, paced by the notification sender."""
+    """A message an operator sends to a segment of learners (issue 12), paced by the notification sender.
+
+    `text_ru` / `text_en` are Telegram HTML (`parse_mode=HTML`, only the tags Telegram allows); a learner
+    whose locale is `en` gets `text_en`, or `text_ru` when there is none. `photo` is a URL or a Telegram
+    `file_id` (the text is then its caption). `segment` is `{"kind": ..., "value": ...}` (SEGMENT_KINDS).
+    The figures are counted from `broadcast_recipients`; `recipients_total` is set once the segment is
+    resolved (`resolved_at`).
+    """
 
     __tablename__ = "broadcasts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(String(255), nullable=False)
-    text: Mapped[str] = mapped_column(Text, nullable=False)
-    audience: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=sql_text("'{}'::jsonb"))
+    text_ru: Mapped[str] = mapped_column(Text, nullable=False)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(Text)
+    button_url: Mapped[str | None] = mapped_column(Text)
+    button_text_ru: Mapped[str | None] = mapped_column(String(64))
+    button_text_en: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default=sql_text("'draft'"))
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)
-    sent_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql_text("0"))
-    failed_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql_text("0"))
+    recipients_total: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in BROADCAST_STATUSES)})", name="broadcast_status_known"
+        ),
+        Index("ix_broadcasts_status", "status"),
+    )
+
+
+class BroadcastRecipient(Base):
+    """One learner of a broadcast: listed once (the primary key), claimed (`sending`, committed) before the
+    Bot API call and marked after it. A row found in `sending` after its claim's lease is `unknown`: the
+    message may or may not have gone (sendMessage is not idempotent), and it is not sent again.
+    `not_before`: the learner's quiet hours (local night) defer it."""
+
+    __tablename__ = "broadcast_recipients"
+
+    broadcast_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    locale: Mapped[str] = mapped_column(String(8), nullable=False)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default=sql_text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql_text("0"))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in RECIPIENT_STATUSES)})", name="recipient_status_known"
+        ),
+        Index("ix_broadcast_recipients_broadcast_id_status", "broadcast_id", "status"),
+    )
