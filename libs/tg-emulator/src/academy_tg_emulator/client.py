@@ -287,14 +287,28 @@ class EmulatorClient:
         per_chat_per_second: int = 1,
         global_per_second: int = 30,
         retry_after: int | None = None,
+        inject_every: int | None = None,
+        injected_retry_after: int = 1,
     ) -> JsonDict:
+        """Flood control: sends over the limits get 429; with `inject_every`, every Nth send within them too."""
         body = {
             "enabled": enabled,
             "per_chat_per_second": per_chat_per_second,
             "global_per_second": global_per_second,
             "retry_after": retry_after,
+            "inject_every": inject_every,
+            "injected_retry_after": injected_retry_after,
         }
         return await self._object("POST", "/rate-limit", json=body)
+
+    async def open_chats(self, user_ids: list[int], *, language_code: str | None = None) -> None:
+        """These users have started the bot: their chats exist (no update is queued)."""
+        await self._object("POST", "/chats/open", json={"user_ids": user_ids, "language_code": language_code})
+
+    async def send_stats(self, *, window_s: float = 1.0) -> JsonDict:
+        """What the bot delivered: `messages`, `chats`, `chats_with_more_than_one`, `max_per_chat`,
+        `peak_global` and `peak_per_chat` (the most in any `window_s` seconds)."""
+        return await self._object("GET", "/send-stats", params={"window_s": window_s})
 
     async def fail_next(
         self,

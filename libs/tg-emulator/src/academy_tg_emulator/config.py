@@ -60,6 +60,10 @@ class RateLimitConfig(BaseModel):
     global_per_second: int = Field(default=30, ge=1)
     #: Fixed ``retry_after`` to answer with; by default the seconds until the window frees up (at least 1).
     retry_after: int | None = Field(default=None, ge=1)
+    #: Besides the limits: every Nth send within them is refused too (429 with ``injected_retry_after``), the
+    #: flood control Telegram applies for reasons of its own; None: never. Needs ``enabled``.
+    inject_every: int | None = Field(default=None, ge=2)
+    injected_retry_after: int = Field(default=1, ge=1)
 
 
 class EmulatorConfig(BaseModel):

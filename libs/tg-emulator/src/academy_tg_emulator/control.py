@@ -51,6 +51,13 @@ class UserIn(BaseModel):
     is_premium: bool | None = None
 
 
+class OpenChatsIn(BaseModel):
+    """Users (created when unknown) whose chats with the bot open at once."""
+
+    user_ids: list[int] = Field(max_length=100_000)
+    language_code: str | None = None
+
+
 class TextIn(BaseModel):
     user: UserIn
     text: str = Field(min_length=1)
@@ -470,6 +477,7 @@ def build_control_router(emulator: Emulator, api: BotApi) -> APIRouter:
     _chat_routes(router, emulator, control)
     _inspection_routes(router, emulator, control)
     _steering_routes(router, emulator, control)
+    _statistics_routes(router, emulator, control)
     return router
 
 
@@ -528,6 +536,17 @@ def _user_routes(router: APIRouter, emulator: Emulator, control: Control) -> Non
             if user is None:
                 raise _http_error(404, f"no user {user_id}")
             return user.to_api()
+
+    @router.post("/chats/open")
+    async def open_chats(body: OpenChatsIn, token: TokenQuery = None) -> JsonDict:
+        """Users who have started the bot (their private chats exist, no update is queued): many at once, as a
+        broadcast's load test needs (a chat is otherwise opened by the user's first message)."""
+        async with lock:
+            bot = control.bot(token)
+            for user_id in body.user_ids:
+                user = control.user(UserIn(id=user_id, language_code=body.language_code))
+                emulator.open_chat(bot, user)
+        return {"ok": True, "opened": len(body.user_ids)}
 
     @router.post("/users/{user_id}/block")
     async def block(user_id: int, token: TokenQuery = None) -> JsonDict:
@@ -750,6 +769,18 @@ def _steering_routes(router: APIRouter, emulator: Emulator, control: Control) ->
         async with lock:
             queued = emulator.push_update(control.bot(token), kinds[0], update[kinds[0]])
         return {"update": queued, "update_id": queued and queued["update_id"]}
+
+
+def _statistics_routes(router: APIRouter, emulator: Emulator, control: Control) -> None:
+    lock = emulator.lock
+
+    @router.get("/send-stats")
+    async def send_stats(token: TokenQuery = None, window_s: float = 1.0) -> JsonDict:
+        """Messages the bot delivered: counts, chats with more than one, peaks in any `window_s` seconds."""
+        if not 0 < window_s <= 3600:  # noqa: PLR2004 - an hour is the longest window that means anything here
+            raise _http_error(400, "window_s must be within (0, 3600]")
+        async with lock:
+            return emulator.send_statistics(control.bot(token), window_s=window_s)
 
 
 def _default_description(error_code: int, retry_after: int | None) -> str:

@@ -349,6 +349,10 @@ class BotState:
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
     fail_rules: list[FailRule] = field(default_factory=list)
     send_log: deque[tuple[float, int]] = field(default_factory=deque)
+    #: Every message delivered (monotonic time, chat id), whatever the limits: `send_statistics` reads it.
+    deliveries: list[tuple[float, int]] = field(default_factory=list)
+    #: Sends within the limits so far (`RateLimitConfig.inject_every` counts them).
+    sends_admitted: int = 0
 
     @property
     def token(self) -> str:
@@ -386,6 +390,8 @@ class BotState:
         self.payments.clear()
         self.fail_rules.clear()
         self.send_log.clear()
+        self.deliveries.clear()
+        self.sends_admitted = 0
         if self.webhook is not None:
             self.webhook.last_error_date = None
             self.webhook.last_error_message = None
@@ -654,13 +660,39 @@ class Emulator:
         elif len(bot.send_log) >= limits.global_per_second:
             oldest = bot.send_log[0][0]
         if oldest is None:
+            bot.sends_admitted += 1
+            if limits.inject_every is not None and bot.sends_admitted % limits.inject_every == 0:
+                raise too_many_requests(limits.injected_retry_after)
             return
         retry_after = limits.retry_after or max(1, math.ceil(1.0 - (now - oldest)))
         raise too_many_requests(retry_after)
 
     def record_send(self, bot: BotState, chat_id: int) -> None:
+        now = time.monotonic()
+        bot.deliveries.append((now, chat_id))
         if self.rate_limit.enabled:
-            bot.send_log.append((time.monotonic(), chat_id))
+            bot.send_log.append((now, chat_id))
+
+    def send_statistics(self, bot: BotState, *, window_s: float = 1.0) -> JsonDict:
+        """What the bot delivered (messages stored in chats, each counted once): how many, to how many chats,
+        how many chats got more than one, the most in one chat, and the most in any `window_s` seconds
+        (sliding, overall and in one chat) — what a broadcast's test reads to check Telegram's limits."""
+        times = [sent for sent, _ in bot.deliveries]
+        per_chat: dict[int, list[float]] = {}
+        for sent, chat_id in bot.deliveries:
+            per_chat.setdefault(chat_id, []).append(sent)
+        counts = {chat_id: len(sent) for chat_id, sent in per_chat.items()}
+        return {
+            "messages": len(times),
+            "chats": len(per_chat),
+            "chats_with_more_than_one": sum(1 for count in counts.values() if count > 1),
+            "max_per_chat": max(counts.values(), default=0),
+            "window_s": window_s,
+            "peak_global": _peak(times, window_s),
+            "peak_per_chat": max((_peak(sent, window_s) for sent in per_chat.values()), default=0),
+            "first_at": times[0] if times else None,
+            "last_at": times[-1] if times else None,
+        }
 
     def log_call(self, entry: JsonDict) -> JsonDict:
         entry["seq"] = next(self._call_ids)
@@ -670,3 +702,13 @@ class Emulator:
     def new_id(self) -> str:
         """A query id shaped like Telegram's: a long decimal number as a string."""
         return str(secrets.randbits(62))
+
+
+def _peak(times: list[float], window_s: float) -> int:
+    """The most of the ascending `times` within any half-open window of `window_s` seconds."""
+    best = start = 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
