@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import Any, cast
 
 import httpx
 from academy_runtime.resources import Resources
@@ -13,6 +13,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import Update
 from redis.asyncio import Redis
 
 from academy_gateway_bot import redis_keys
@@ -36,12 +37,18 @@ from academy_gateway_bot.handlers import (
     wallet,
 )
 from academy_gateway_bot.i18n import create_i18n_middleware
-from academy_gateway_bot.middlewares import FriendlyErrors, Throttling, UpdateDeduplication
+from academy_gateway_bot.middlewares import (
+    FriendlyErrors,
+    Throttling,
+    UpdateDeduplication,
+    UpdateHandlerAttributes,
+    update_span,
+)
 from academy_gateway_bot.notifications.sender import NotificationSender
 from academy_gateway_bot.runtime import BotRuntime, bot_runtime
 from academy_gateway_bot.screens import AnswerEveryCallback, NoteCallbackAnswers
 
-__all__ = ["BotRuntime", "bot_runtime", "create_bot", "create_dispatcher", "open_bot_runtime"]
+__all__ = ["BotRuntime", "TracedDispatcher", "bot_runtime", "create_bot", "create_dispatcher", "open_bot_runtime"]
 from academy_gateway_bot.settings import GatewaySettings
 
 
@@ -85,13 +92,28 @@ def conversation_storage(resources: Resources) -> RedisStorage:
     )
 
 
+class TracedDispatcher(Dispatcher):
+    """aiogram's Dispatcher, handling each update inside its own span (`middlewares.update_span`).
+
+    `feed_update` is where both ways in meet: the webhook endpoint calls it, and long polling reaches it
+    through `Dispatcher._process_update`. Wrapping it (rather than adding an update middleware) puts
+    aiogram's own outer middlewares inside the span too: the errors middleware, the FSM's per-chat lock,
+    then de-duplication and translations. In webhook mode the span is a child of the request's server span
+    (the same trace); in long polling it starts the update's trace.
+    """
+
+    async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
+        with update_span(update):
+            return await super().feed_update(bot, update, **kwargs)
+
+
 def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatcher:
     settings = resources.settings_as(GatewaySettings)
     prefix = settings.redis_prefix
     storage = conversation_storage(resources)
     # Events isolation: one update of a chat at a time (a Redis lock per user and chat), so two messages
     # sent in one burst are handled in order, each seeing the state the other left.
-    dp = Dispatcher(storage=storage, events_isolation=storage.create_isolation())
+    dp = TracedDispatcher(storage=storage, events_isolation=storage.create_isolation())
     dp["resources"] = resources
     dp["clients"] = clients
     dp.update.outer_middleware(UpdateDeduplication(resources.redis, prefix))
@@ -104,6 +126,11 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     throttling = Throttling(resources.redis, prefix, settings.throttle_updates_per_minute)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
+    # The handler (and command) that takes an update, named on its span: on every kind of event.
+    handler_attributes = UpdateHandlerAttributes()
+    for name, observer in dp.observers.items():
+        if name not in {"update", "error"}:
+            observer.middleware(handler_attributes)
     dp.message.middleware(FriendlyErrors())
     dp.callback_query.middleware(FriendlyErrors())
     learner_context = LearnerContext(resources.redis, prefix)

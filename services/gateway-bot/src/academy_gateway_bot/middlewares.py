@@ -1,18 +1,23 @@
-"""Update-level middlewares: de-duplication, idempotency key, per-user throttling, error replies."""
+"""Update-level middlewares: the update's trace, de-duplication, idempotency key, per-user throttling, error
+replies."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from academy_runtime.errors import DependencyUnavailableError
 from academy_runtime.resources import RedisClient
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
 
 from academy_gateway_bot import metrics, redis_keys
 from academy_gateway_bot.i18n import _
@@ -25,6 +30,68 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 _DONE_TTL_S = 24 * 3600
 _CLAIM_TTL_S = 300
+
+_TRACER = "academy_gateway_bot.updates"
+UNKNOWN_UPDATE_TYPE = "unknown"
+"""`telegram.update.type` of an update of no kind aiogram knows (a newer Bot API's)."""
+
+
+def update_type(update: Update) -> str:
+    """The update's kind as the Bot API names its field (`message`, `callback_query`...), or
+    `UNKNOWN_UPDATE_TYPE` for one aiogram cannot read."""
+    try:
+        return update.event_type
+    except UpdateTypeLookupError:
+        return UNKNOWN_UPDATE_TYPE
+
+
+@contextlib.contextmanager
+def update_span(update: Update) -> Iterator[Span]:
+    """The span of handling one Telegram update, current while it is handled: every span the update causes
+    (the ServiceClient calls, the services' requests, the events they publish and the consumers downstream,
+    the notifications those send) is in its trace (issue 12: "one Telegram update is one trace").
+
+    Named `telegram.update <type>`, kind CONSUMER (OpenTelemetry's messaging conventions: the processing of
+    a received message), a child of the current span: the webhook request's server span in webhook mode, a
+    root in long polling. Attributes: `telegram.update.id`, `telegram.update.type`, the messaging ones
+    (`messaging.system` = telegram, `messaging.operation.type` = process, `messaging.message.id`); the
+    handler and command are added by `UpdateHandlerAttributes` once a handler is chosen. No personal data:
+    no text, names, phone or chat id (a learner's Telegram id is personal data, see `identity_digest`).
+    An exception escaping the handling is recorded on the span, which is then marked as an error.
+    """
+    kind = update_type(update)
+    with trace.get_tracer(_TRACER).start_as_current_span(
+        f"telegram.update {kind}",
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "telegram",
+            "messaging.operation.type": "process",
+            "messaging.message.id": str(update.update_id),
+            "telegram.update.id": update.update_id,
+            "telegram.update.type": kind,
+        },
+    ) as span:
+        yield span
+
+
+class UpdateHandlerAttributes(BaseMiddleware):
+    """An inner middleware (on every event observer of the dispatcher, so on every router): names on the
+    update's span (`update_span`) the handler that takes the update (`telegram.handler`, the function's
+    module and qualified name) and, for a command, the command (`telegram.command`, without its `/` and
+    without its arguments, which may be anything the learner typed)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        span = trace.get_current_span()
+        if span.is_recording():
+            chosen = data.get("handler")
+            callback = getattr(chosen, "callback", None)
+            if callback is not None:
+                name = getattr(callback, "__qualname__", type(callback).__qualname__)
+                span.set_attribute("telegram.handler", f"{getattr(callback, '__module__', '')}.{name}")
+            command = data.get("command")
+            if isinstance(command, CommandObject) and command.command:
+                span.set_attribute("telegram.command", command.command)
+        return await handler(event, data)
 
 
 def update_identity(update: Update) -> str:
