@@ -30,6 +30,8 @@ PhoneLookup = Annotated[Caller, accepts(roles=("support",))]
 """A learner by phone: support operators only (the gateway knows its learners by Telegram id)."""
 PersonalDataHandler = Annotated[Caller, accepts("gateway-bot", roles=("support",))]
 """Export and erasure: the gateway (the learner asked in the bot), support operators (a request by mail)."""
+SegmentReader = Annotated[Caller, accepts("gateway-bot")]
+"""Ids of the learners of a city (a broadcast's segment, issue 12): the gateway only; ids, no personal data."""
 AuditReader = Annotated[Caller, accepts(roles=("auditor",))]
 """The audit log: operators with the auditor role only (issue 10)."""
 

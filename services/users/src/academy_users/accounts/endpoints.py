@@ -5,11 +5,13 @@ from typing import Annotated
 from academy_runtime.db import SessionDep
 from academy_runtime.errors import error_responses
 from academy_runtime.idempotency import idempotency_key_header
-from academy_runtime.ids import TelegramId, UserId
-from fastapi import APIRouter, Depends, Path, Request
+from academy_runtime.ids import INT32_MAX, TelegramId, UserId
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from academy_users.accounts import service
 from academy_users.accounts.schemas import (
+    City,
+    LearnerIdsPage,
     LearnerOut,
     LearnersFound,
     PhoneQuery,
@@ -24,6 +26,7 @@ from academy_users.dependencies import (
     ProfileEditor,
     Registrar,
     RequiredAuditReasonHeader,
+    SegmentReader,
     SettingsDep,
     TelegramLookup,
     reason_of,
@@ -93,6 +96,19 @@ async def get_by_telegram_id(
     if caller.is_operator:
         service.record_operator_read(session, learner, actor=caller.actor, reason=reason, via="telegram_id")
     return learner
+
+
+@router.get("/ids", response_model=LearnerIdsPage)
+async def learner_ids_in_city(
+    session: SessionDep,
+    _: SegmentReader,
+    city: Annotated[City, Query(examples=["Казань"], description="The learners' city, as they gave it (any case).")],
+    after_user_id: Annotated[int, Query(ge=0, le=INT32_MAX, description="Keyset pagination: the last id seen.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> LearnerIdsPage:
+    """Ids of the registered learners of a city, ascending (a broadcast's segment): ids only, no personal
+    data, so nothing is audited."""
+    return await service.learner_ids_in_city(session, city, after_user_id=after_user_id, limit=limit)
 
 
 @router.get("/{user_id}", responses=error_responses(404, s404=_NO_LEARNER), response_model=LearnerOut)

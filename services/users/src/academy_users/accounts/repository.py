@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from academy_users.encryption import installed_key_ring
@@ -108,6 +108,22 @@ class UserRepository(Repository):
             .order_by(User.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def ids_in_city(self, city: str, *, after_id: int, limit: int) -> Sequence[int]:
+        """Ids of the registered learners (consented, active) whose city is `city` (case and surrounding
+        spaces aside), ascending from after `after_id`, at most `limit`."""
+        stmt = (
+            select(User.id)
+            .where(
+                func.lower(func.btrim(User.city)) == city.strip().lower(),
+                User.consent_personal_data.is_(True),
+                User.is_active.is_(True),
+                User.id > after_id,
+            )
+            .order_by(User.id)
+            .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
 

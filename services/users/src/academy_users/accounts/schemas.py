@@ -189,3 +189,11 @@ class LearnersFound(BaseModel):
     """The learners a phone lookup found: usually one, none when nobody has the number."""
 
     learners: list[LearnerOut]
+
+
+class LearnerIdsPage(BaseModel):
+    """One page of learner ids, ascending; `next_after_user_id` is the `after_user_id` of the next page
+    (null: this was the last)."""
+
+    user_ids: list[int]
+    next_after_user_id: int | None

@@ -33,7 +33,7 @@ from academy_users import metrics
 from academy_users.accounts.gazetteer import load_gazetteer
 from academy_users.accounts.names import display_name
 from academy_users.accounts.repository import UserRepository, audit_code
-from academy_users.accounts.schemas import LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
+from academy_users.accounts.schemas import LearnerIdsPage, LearnerOut, RegisterLearner, RegistrationOut, UpdateProfile
 from academy_users.models import User, messaging
 from academy_users.settings import UsersSettings
 
@@ -337,3 +337,10 @@ async def find_by_phone(session: AsyncSession, phone: str, *, actor: str, reason
             user_id=None, actor=actor, action="phone_lookup", details={"found": 0}, reason=reason
         )
     return found
+
+
+async def learner_ids_in_city(session: AsyncSession, city: str, *, after_user_id: int, limit: int) -> LearnerIdsPage:
+    """A page of the ids of the registered learners of `city` (a broadcast's segment, issue 12), ascending
+    from after `after_user_id`; `next_after_user_id` is null on the last page."""
+    ids = list(await UserRepository(session).ids_in_city(city, after_id=after_user_id, limit=limit))
+    return LearnerIdsPage(user_ids=ids, next_after_user_id=ids[-1] if len(ids) == limit else None)
