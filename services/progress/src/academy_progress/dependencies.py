@@ -18,4 +18,8 @@ LearnerReader = Annotated[Caller, accepts("gateway-bot", roles=("support",))]
 LearnerCommand = Annotated[Caller, accepts("gateway-bot")]
 """What the learner does (enrol, complete a lesson, watch time, reminders, a transcript): the gateway only."""
 ReportReader = Annotated[Caller, accepts(roles=("support", "catalog-editor"))]
-"""Reports (popular courses, inactive learners): operators; no service calls them."""
+"""Reports (popular courses): operators; no service calls them."""
+InactiveLearnersReader = Annotated[Caller, accepts("gateway-bot", roles=("support", "catalog-editor"))]
+"""Inactive learners: operators, and the gateway (a broadcast's segment "inactive for N days", issue 12)."""
+SegmentReader = Annotated[Caller, accepts("gateway-bot")]
+"""Ids of the learners of courses or of a category (a broadcast's segment, issue 12): the gateway only."""

@@ -3,12 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
-from academy_runtime.ids import INT32_MAX
+from academy_runtime.errors import ValidationFailedError
+from academy_runtime.fields import NoControlCharacters
+from academy_runtime.ids import INT32_MAX, CourseId
 from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
-from academy_progress.dependencies import ReportReader
+from academy_progress.dependencies import InactiveLearnersReader, ReportReader, SegmentReader
 from academy_progress.reports import service
-from academy_progress.reports.schemas import InactiveLearner, PopularCourse
+from academy_progress.reports.schemas import InactiveLearner, LearnerIdsPage, PopularCourse
 
 router = APIRouter(prefix="/internal", tags=["reports"])
 
@@ -24,7 +27,7 @@ async def popular_courses(
 @router.get("/learners/inactive", response_model=list[InactiveLearner])
 async def inactive_learners(
     session: SessionDep,
-    _: ReportReader,
+    _: InactiveLearnersReader,
     days: Annotated[int, Query(ge=1, le=365)] = 7,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     after_user_id: Annotated[
@@ -33,3 +36,32 @@ async def inactive_learners(
 ) -> list[InactiveLearner]:
     """Learners with an unfinished course and no lesson completed in the last `days` days, by user id."""
     return await service.inactive_learners(session, days=days, limit=limit, after_user_id=after_user_id)
+
+
+_MAX_COURSES = 100
+
+
+@router.get("/enrolments/learner-ids", response_model=LearnerIdsPage)
+async def enrolled_learner_ids(
+    session: SessionDep,
+    _: SegmentReader,
+    course_id: Annotated[
+        list[CourseId] | None,
+        Query(max_length=_MAX_COURSES, description="Learners of any of these courses (repeat the parameter)."),
+    ] = None,
+    category: Annotated[
+        str | None,
+        StringConstraints(min_length=1, max_length=100),
+        NoControlCharacters,
+        Query(description="Or: learners of any course of this category (its slug, as the catalog names it)."),
+    ] = None,
+    after_user_id: Annotated[int, Query(ge=0, le=INT32_MAX, description="Keyset pagination: the last id seen.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> LearnerIdsPage:
+    """Ids of the learners enrolled on any of the courses `course_id`, or on any course of `category` (one of
+    the two), each once, ascending, enrolments completed or not (a broadcast's segment): ids only."""
+    if (not course_id) == (category is None):
+        raise ValidationFailedError("give either course_id (one or more) or category")
+    return await service.enrolled_learner_ids(
+        session, course_ids=course_id or [], category=category, after_user_id=after_user_id, limit=limit
+    )

@@ -70,3 +70,18 @@ class ReportRepository(Repository):
             .limit(limit)
         )
         return (await self.session.execute(stmt)).mappings().all()
+
+    async def enrolled_learner_ids(
+        self, *, course_ids: Sequence[int], category: str | None, after_user_id: int, limit: int
+    ) -> Sequence[int]:
+        """Ids of the learners enrolled (completed or not) on any of `course_ids`, or on any course of the
+        category `category` (the course projection's), each once, ascending from after `after_user_id`."""
+        uc = UserCourse
+        stmt = select(uc.user_id).where(uc.user_id > after_user_id)
+        if category is not None:
+            in_category = select(CourseProjection.course_id).where(CourseProjection.category == category)
+            stmt = stmt.where(uc.course_id.in_(in_category))
+        else:
+            stmt = stmt.where(uc.course_id.in_(list(course_ids)))
+        stmt = stmt.group_by(uc.user_id).order_by(uc.user_id).limit(limit)
+        return (await self.session.execute(stmt)).scalars().all()
