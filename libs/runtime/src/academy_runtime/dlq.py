@@ -92,6 +92,12 @@ def check_redrive_user(settings: ServiceSettings) -> None:
 
 @dataclass(frozen=True)
 class DeadLetter:
+    """One dead letter as `dlq list` and `GET /internal/dead-letters` show it: `message_id` and `event_type`
+    (the AMQP properties, the type read from the body when the property is unset), the consumer's `reason`,
+    `error` and `attempts`, `failed_at` (ISO 8601, as the consumer wrote it), the first 300 bytes of the
+    body, the first 50 headers as bounded text, who put it in the queue (`publisher`, broker-validated) and
+    what it states of its origin, and whether a re-drive would move it (`refusal`: why not)."""
+
     message_id: str | None
     event_type: str | None
     reason: str
@@ -178,6 +184,28 @@ class Redrive:
     present: int  # letters in the queue when the run started: the most it looks at
     moved: int = 0
     left: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def dead_letter_depths(settings: ServiceSettings, purposes: list[str]) -> dict[str, int | None]:
+    """How many dead letters each consumer purpose's dead-letter queue holds (RabbitMQ's `message_count` of a
+    passive declare: ready messages, not those a reader holds unacknowledged), by purpose; None for a purpose
+    whose queue does not exist (nothing declared it yet: the worker and `migrate` do). One connection."""
+    depths: dict[str, int | None] = {}
+    connection = await connect(settings, name="dlq-depths")
+    try:
+        for purpose in purposes:
+            # A passive declare of a missing queue closes its channel: one channel a purpose.
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(f"{settings.queue_name(purpose)}.dlq", passive=True)
+            except aio_pika.exceptions.ChannelNotFoundEntity:
+                depths[purpose] = None
+                continue
+            depths[purpose] = queue.declaration_result.message_count or 0
+            await channel.close()
+        return depths
+    finally:
+        await connection.close()
 
 
 async def list_dead_letters(settings: ServiceSettings, purpose: str, limit: int = 100) -> list[DeadLetter]:

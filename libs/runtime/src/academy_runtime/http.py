@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from academy_runtime import metrics
 from academy_runtime.bodylimit import BodySizeLimitMiddleware, route_body_limit
+from academy_runtime.dlq_api import dead_letters_router
 from academy_runtime.errors import ErrorBody, ValidationFailedError, error_responses, install_error_handlers
 from academy_runtime.health import router as health_router
 from academy_runtime.logs import configure_logging
@@ -399,6 +400,8 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
     app.include_router(health_router)
     for router in service.routers:
         app.include_router(router)
+    # Every service's consumers' dead letters, for the operators' console (academy_runtime.dlq_api).
+    app.include_router(dead_letters_router([consumer.purpose for consumer in service.consumers]))
     # Inside the metrics and the span, so that a 413 is counted and traced; outside everything else, so
     # that a body over the limit by its Content-Length is refused before routing, the rate limit or any
     # dependency.
