@@ -82,7 +82,11 @@ class ServiceClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
+        """Call `method path` with the service token; `headers` are sent as well (the console's
+        `X-Audit-Reason`); raises as `_result` says (NotFoundError, ServiceCallError and its kinds,
+        DependencyUnavailableError for a 5xx or an unreachable service)."""
         retryable = method.upper() == "GET" or idempotency_key is not None
         attempts = self.retries + 1 if retryable else 1
         with tracer("academy.http.client").start_as_current_span(
@@ -95,11 +99,13 @@ class ServiceClient:
             },
         ) as span:
             for attempt in range(1, attempts + 1):
-                headers = inject_headers({"authorization": f"Bearer {self.tokens.token_for(self.service)}"})
+                sent = inject_headers(
+                    {**(headers or {}), "authorization": f"Bearer {self.tokens.token_for(self.service)}"}
+                )
                 if idempotency_key:
-                    headers["idempotency-key"] = idempotency_key
+                    sent["idempotency-key"] = idempotency_key
                 try:
-                    response = await self._http.request(method, path, json=json, params=params, headers=headers)
+                    response = await self._http.request(method, path, json=json, params=params, headers=sent)
                 except httpx.TransportError as exc:
                     if attempt < attempts:
                         await asyncio.sleep(0.2 * 2**attempt)

@@ -1,0 +1,1 @@
+"""Beauty Academy operators' web console (issue 12)."""

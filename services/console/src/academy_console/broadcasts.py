@@ -1,0 +1,83 @@
+"""Broadcasts (broadcaster): the list with figures, a new one (segment, Russian and English text), preview to
+oneself, send, pause, resume, cancel — through the gateway-bot's `/internal/broadcasts`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from academy_runtime.errors import ValidationFailedError
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
+
+from academy_console import forms
+from academy_console.backends import Operator
+from academy_console.web import FormDep, redirect, render, requires
+
+router = APIRouter(prefix="/broadcasts")
+Broadcaster = Annotated[Operator, requires("broadcaster")]
+BroadcastId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+SEGMENTS = (
+    ("everyone", "Everyone", ""),
+    ("city", "A city", "the city's name, e.g. Москва"),
+    ("category", "Learners of a category", "a category slug, e.g. manicure"),
+    ("inactive", "Inactive for N days", "days, e.g. 14"),
+    ("course", "Learners of a course", "a course id"),
+)
+ACTIONS = ("preview", "send", "pause", "resume", "cancel")
+
+
+@router.get("", response_class=HTMLResponse)
+async def list_broadcasts(request: Request, operator: Broadcaster) -> Response:
+    answer = await operator.call("gateway-bot", "GET", "/internal/broadcasts")
+    items = answer.get("items", answer) if isinstance(answer, dict) else answer
+    return render(request, "broadcasts/list.html", broadcasts=items)
+
+
+@router.get("/new", response_class=HTMLResponse)
+async def new_broadcast(request: Request, _: Broadcaster) -> Response:
+    return render(request, "broadcasts/new.html", segments=SEGMENTS, request_key=forms.request_key())
+
+
+def _segment(form: dict[str, str]) -> dict[str, Any]:
+    kind = form.get("segment_kind", "")
+    if kind not in {k for k, _, _ in SEGMENTS}:
+        raise ValidationFailedError("choose a segment")
+    if kind == "everyone":
+        return {"kind": kind}
+    value: Any = forms.required(form, "segment_value", "The segment's value")
+    if kind in {"inactive", "course"}:
+        value = forms.integer(form, "segment_value", "The segment's value", low=1)
+    return {"kind": kind, "value": value}
+
+
+@router.post("")
+async def create_broadcast(operator: Broadcaster, form: FormDep) -> Response:
+    body: dict[str, Any] = {
+        "text_ru": forms.required(form, "text_ru", "The Russian text"),
+        "segment": _segment(form),
+    }
+    if text_en := forms.text(form, "text_en"):
+        body["text_en"] = text_en
+    created = await operator.call(
+        "gateway-bot", "POST", "/internal/broadcasts", json=body, idempotency_key=forms.idempotency_key(form)
+    )
+    return redirect(f"/broadcasts/{created['id']}", "broadcast-created")
+
+
+@router.get("/{broadcast_id}", response_class=HTMLResponse)
+async def show_broadcast(request: Request, operator: Broadcaster, broadcast_id: BroadcastId) -> Response:
+    broadcast = await operator.call("gateway-bot", "GET", f"/internal/broadcasts/{broadcast_id}")
+    return render(request, "broadcasts/detail.html", broadcast=broadcast)
+
+
+@router.post("/{broadcast_id}/{action}")
+async def act(operator: Broadcaster, form: FormDep, broadcast_id: BroadcastId, action: str) -> Response:
+    if action not in ACTIONS:
+        raise ValidationFailedError(f"action is one of {', '.join(ACTIONS)}")
+    body: dict[str, Any] | None = None
+    if action == "preview":
+        chat_id = forms.integer(form, "chat_id", "Your Telegram id", low=1, high=2**53)
+        body = {"chat_id": chat_id} if chat_id else None
+    await operator.call("gateway-bot", "POST", f"/internal/broadcasts/{broadcast_id}/{action}", json=body)
+    return redirect(f"/broadcasts/{broadcast_id}", f"broadcast-{action}")
