@@ -8,6 +8,8 @@ from academy_runtime.service import ServiceDefinition
 from fastapi import FastAPI
 
 from academy_gateway_bot.bot import open_bot_runtime
+from academy_gateway_bot.broadcasts.endpoints import router as broadcasts_router
+from academy_gateway_bot.broadcasts.jobs import send_broadcasts
 from academy_gateway_bot.models import Base, messaging
 from academy_gateway_bot.notifications.consumers import learner_directory, notifications
 from academy_gateway_bot.polling import receive_telegram_updates
@@ -22,10 +24,10 @@ service = ServiceDefinition(
     metadata=Base.metadata,
     messaging=messaging,
     migrations="academy_gateway_bot:migrations",
-    routers=[webhook_router],
+    routers=[webhook_router, broadcasts_router],
     consumers=[learner_directory, notifications],
     on_startup=[keep_response_types, open_bot_runtime],
-    worker_jobs=[receive_telegram_updates],
+    worker_jobs=[receive_telegram_updates, send_broadcasts],
 )
 
 

@@ -33,6 +33,7 @@ TopUpAction = Literal["menu", "rub", "custom", "stars_menu", "stars"]
 ProfileAction = Literal["card", "photo", "photos", "data", "erase"]
 AvatarAction = Literal["confirm", "decline", "restore", "remove", "page"]
 ErasureAction = Literal["confirm", "cancel"]
+AnnouncementsAction = Literal["off", "on"]
 
 # 60 bits of SHA-256: two of a few hundred categories share a reference with a chance of about 1e-13.
 CATEGORY_REF_LENGTH = 10
@@ -199,3 +200,10 @@ class ErasureCb(CallbackData, prefix="era"):
     action: ErasureAction
     user_id: Id
     question: QuestionRef = ""
+
+
+class AnnouncementsCb(CallbackData, prefix="ann"):
+    """Under an operator's announcement (a broadcast, issue 12): stop announcements (`off`), or take them
+    again (`on`, under the answer to `off`)."""
+
+    action: AnnouncementsAction

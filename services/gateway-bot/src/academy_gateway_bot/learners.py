@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gateway_bot.clients import Account, ServiceClients
 from academy_gateway_bot.context import LearnerCtx, forget_learner, remember_in_cache
-from academy_gateway_bot.models import ErasedLearner, Learner, NotificationLog, UserState
+from academy_gateway_bot.models import BroadcastRecipient, ErasedLearner, Learner, NotificationLog, UserState
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,10 @@ class LearnerRepository(Repository):
 
     async def erase(self, user_id: int, *, erased_at: datetime, telegram_id: int | None = None) -> int | None:
         """Delete what the gateway's tables hold of the learner — the `learners` row, the `user_states`
-        row, the `notification_log` (it keeps the texts sent to them) — and leave the tombstone. Returns the
-        Telegram id the row named (else `telegram_id`, the caller's own knowledge), None when neither
-        knows it. Idempotent: a second call finds nothing and keeps the first tombstone."""
+        row, the `notification_log` (it keeps the texts sent to them), their `broadcast_recipients` rows —
+        and leave the tombstone. Returns the Telegram id the row named (else `telegram_id`, the caller's own
+        knowledge), None when neither knows it. Idempotent: a second call finds nothing and keeps the first
+        tombstone."""
         await self._hold(user_id)
         row = await self.get(user_id)
         known = row.telegram_id if row is not None else telegram_id
@@ -88,6 +89,8 @@ class LearnerRepository(Repository):
             states.append(UserState.telegram_id == known)
         await self.session.execute(delete(UserState).where(or_(*states)))
         await self.session.execute(delete(NotificationLog).where(NotificationLog.user_id == user_id))
+        # A broadcast's row names their chat: it goes too (the broadcast's figures lose one recipient).
+        await self.session.execute(delete(BroadcastRecipient).where(BroadcastRecipient.user_id == user_id))
         await ErasedLearnerRepository(self.session).remember(user_id, erased_at=erased_at)
         return known
 

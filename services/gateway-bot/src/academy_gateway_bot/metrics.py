@@ -1,6 +1,15 @@
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 UPDATES = Counter("academy_bot_updates_total", "Telegram updates received", ["outcome"])
 MESSAGES_SENT = Counter("academy_bot_notifications_sent_total", "Messages pushed to learners")
 SEND_THROTTLED = Counter("academy_bot_send_throttled_total", "Sends delayed by the rate limiter")
 TELEGRAM_RETRY_AFTER = Counter("academy_bot_retry_after_total", "429 answers from Telegram")
+
+# Broadcasts (issue 12): each recipient's outcome once (`unknown` ones, a sender stopped mid-send, count as
+# failed), and the recipients still to be sent of the broadcasts sending, paused or scheduled.
+BROADCAST_DELIVERIES = Counter("academy_broadcast_deliveries_total", "Broadcast recipients by outcome", ["outcome"])
+for _outcome in ("sent", "blocked", "failed", "skipped"):
+    BROADCAST_DELIVERIES.labels(outcome=_outcome)  # every series exists from the start, at 0
+BROADCAST_RECIPIENTS_PENDING = Gauge(
+    "academy_broadcast_recipients_pending", "Broadcast recipients not sent yet (sending, paused or scheduled ones)"
+)

@@ -145,9 +145,7 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint(
-            f"status IN ({', '.join(repr(s) for s in BROADCAST_STATUSES)})", name="broadcast_status_known"
-        ),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in BROADCAST_STATUSES)})", name="broadcast_status_known"),
         Index("ix_broadcasts_status", "status"),
     )
 
@@ -176,8 +174,6 @@ class BroadcastRecipient(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint(
-            f"status IN ({', '.join(repr(s) for s in RECIPIENT_STATUSES)})", name="recipient_status_known"
-        ),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in RECIPIENT_STATUSES)})", name="recipient_status_known"),
         Index("ix_broadcast_recipients_broadcast_id_status", "broadcast_id", "status"),
     )

@@ -33,6 +33,20 @@ class GatewaySettings(ServiceSettings):
     send_rate_global_per_s: int = 30
     send_rate_per_chat_per_s: int = 1
     throttle_updates_per_minute: int = 40
+
+    # Broadcasts (issue 12, `broadcasts/delivery.py`): sends in flight per worker process; a claim older than
+    # the lease is a sender that stopped mid-send (its rows become `unknown`, never sent twice); announcements
+    # wait out the learner's local night (start == end: no quiet hours); a 429 the sender gave up on is tried
+    # again up to the maximum of attempts.
+    broadcast_concurrency: int = Field(default=32, ge=1, le=1000)
+    broadcast_poll_interval_s: float = Field(default=1.0, gt=0)
+    broadcast_claim_lease_s: float = Field(default=300.0, ge=0)
+    broadcast_quiet_start_hour: int = Field(default=21, ge=0, le=23)
+    broadcast_quiet_end_hour: int = Field(default=9, ge=0, le=23)
+    broadcast_default_time_zone: str = "Europe/Moscow"
+    broadcast_max_attempts: int = Field(default=5, ge=1)
+    # An operator's own Telegram chat for previews when the request names none (operator name → chat id).
+    broadcast_preview_chats: dict[str, int] = Field(default_factory=dict)
     # Per source address on the webhook (academy_runtime.ratelimit): Telegram may deliver every update
     # of the bot from one address, so this is the bot's ceiling, far above its load.
     rate_limit_routes: dict[str, str] = Field(default_factory=lambda: {"/telegram/webhook": "200/second;6000/minute"})

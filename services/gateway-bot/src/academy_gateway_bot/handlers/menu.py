@@ -13,6 +13,7 @@ from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
 from aiogram.utils.magic_filter import MagicFilter
 
 from academy_gateway_bot.context import LearnerCtx
+from academy_gateway_bot.handlers import announcements
 from academy_gateway_bot.i18n import _, in_every_locale
 
 MENU_LAYOUT = (
@@ -52,4 +53,6 @@ def make_router() -> Router:
     """A fresh router each time: an aiogram router can belong to one dispatcher only."""
     router = Router(name="menu")
     router.message.register(menu_command, Command("menu"))
+    # The buttons under operators' announcements (they belong to no screen of their own).
+    router.include_router(announcements.make_router())
     return router

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from academy_runtime.resources import RedisClient
@@ -71,10 +72,20 @@ class NotificationSender:
         self._script: AsyncScript | None = None
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Message:
+        """`sendMessage` within the limits (retried after a 429's `retry_after`, up to 4 attempts, a
+        `retry_after` of at most 60 s; else TelegramRetryAfter); LearnerUnreachableError for a 403."""
+        return await self.deliver(chat_id, lambda: self.bot.send_message(chat_id, text, **kwargs))
+
+    async def send_photo(self, chat_id: int, photo: str, **kwargs: Any) -> Message:
+        """`sendPhoto` (a URL or a Telegram `file_id`) within the limits, as `send_message`."""
+        return await self.deliver(chat_id, lambda: self.bot.send_photo(chat_id, photo, **kwargs))
+
+    async def deliver(self, chat_id: int, call: Callable[[], Awaitable[Message]]) -> Message:
+        """Make the Bot API `call` to `chat_id` once both send windows have room, as `send_message` does."""
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             await self._acquire(chat_id)
             try:
-                message = await self.bot.send_message(chat_id, text, **kwargs)
+                message = await call()
             except TelegramRetryAfter as exc:
                 metrics.TELEGRAM_RETRY_AFTER.inc()
                 if attempt == _MAX_ATTEMPTS or exc.retry_after > _MAX_RETRY_AFTER_S:

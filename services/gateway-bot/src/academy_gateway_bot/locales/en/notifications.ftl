@@ -84,3 +84,15 @@ notify-payment-failed =
 
 notify-balance-button =
     💰 Balance
+
+announcements-off-button =
+    🔕 No more announcements
+
+announcements-off =
+    We will not send you announcements any more. Notifications about your courses, points and payments stay.
+
+announcements-on-button =
+    🔔 Send announcements again
+
+announcements-on =
+    We will send you announcements again.

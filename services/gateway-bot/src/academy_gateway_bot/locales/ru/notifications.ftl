@@ -86,3 +86,15 @@ notify-payment-failed =
 
 notify-balance-button =
     💰 Баланс
+
+announcements-off-button =
+    🔕 Не присылать объявления
+
+announcements-off =
+    Больше не будем присылать объявления. Уведомления о ваших курсах, баллах и оплатах останутся.
+
+announcements-on-button =
+    🔔 Снова присылать объявления
+
+announcements-on =
+    Снова будем присылать объявления.
