@@ -29,6 +29,17 @@ REFUNDS = Counter("academy_billing_refunds_total", "Refunds by method and state"
 RECONCILIATION_DIFFERENCES = Gauge(
     "academy_billing_reconciliation_differences", "Differences the last reconciliation report found"
 )
+RECONCILIATION_LAST_SUCCESS = Gauge(
+    "academy_billing_reconciliation_last_success_timestamp_seconds",
+    "Unix time at which the worker's reconciliation job last completed a pass (settle, sweep, report); "
+    "0 until the first pass of the process",
+)
+REVENUE = Counter(
+    "academy_billing_revenue_total",
+    "Money received by provider payments that succeeded, in units of the currency (RUB, XTR: Telegram Stars), "
+    "before refunds (academy_billing_refunds_total)",
+    ["currency", "method", "purpose"],
+)
 RECONCILIATION_ACTIONS = Counter(
     "academy_billing_reconciliation_actions_total", "What the reconciliation job settled", ["action"]
 )

@@ -136,25 +136,38 @@ async def reconciliation_report(session: AsyncSession) -> ReconciliationReport:
     )
 
 
+async def reconciliation_pass(resources: Resources) -> ReconciliationReport:
+    """One pass of the worker's job: settle what notifications left unsettled (`reconcile_once`),
+    pseudonymise what erasures had to hold back (`learners.erasure`), then report differences.
+
+    A pass that completes sets `academy_billing_reconciliation_last_success_timestamp_seconds` to the
+    time (differences or not: those are `academy_billing_reconciliation_differences`); one that raises
+    leaves it, so the alert AcademyReconciliationNotRunning fires when passes stop completing.
+    Raises whatever the database, Telegram or YooKassa raise (the job logs it and tries again)."""
+    counts = await reconcile_once(resources)
+    for action, count in counts.items():
+        metrics.RECONCILIATION_ACTIONS.labels(action).inc(count)
+    if any(counts.values()):
+        log.info("reconciliation settled payments", extra=counts)
+    erased = await sweep_erased_learners_once(resources)
+    if any(erased.values()):
+        log.info("erased learners' records pseudonymised", extra=erased)
+    async with resources.sessionmaker() as session, session.begin():
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        report = await reconciliation_report(session)
+    if not report.consistent:
+        log.error("reconciliation found differences", extra={"differences": len(report.differences)})
+    metrics.RECONCILIATION_LAST_SUCCESS.set_to_current_time()
+    return report
+
+
 async def reconciliation_job(resources: Resources) -> None:
-    """The worker's loop: settle what notifications left unsettled, pseudonymise what erasures had to hold
-    back (`learners.erasure`), then report differences."""
+    """The worker's loop: a `reconciliation_pass` every RECONCILIATION_INTERVAL_S seconds; a pass that
+    fails is logged and the next one retries."""
     settings = resources.settings_as(BillingSettings)
     while True:
         try:
-            counts = await reconcile_once(resources)
-            for action, count in counts.items():
-                metrics.RECONCILIATION_ACTIONS.labels(action).inc(count)
-            if any(counts.values()):
-                log.info("reconciliation settled payments", extra=counts)
-            erased = await sweep_erased_learners_once(resources)
-            if any(erased.values()):
-                log.info("erased learners' records pseudonymised", extra=erased)
-            async with resources.sessionmaker() as session, session.begin():
-                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-                report = await reconciliation_report(session)
-            if not report.consistent:
-                log.error("reconciliation found differences", extra={"differences": len(report.differences)})
+            await reconciliation_pass(resources)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -560,6 +560,7 @@ async def _mark_succeeded(session: AsyncSession, payment: Payment, *, external_i
     payment.paid_at = paid_at
     payment.failure_reason = None
     await session.flush()
+    metrics.REVENUE.labels(payment.currency, payment.payment_method, payment.purpose).inc(float(payment.amount))
     await messaging.publish(
         session,
         PaymentSucceededV1(
