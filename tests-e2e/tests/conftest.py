@@ -6,6 +6,7 @@ RabbitMQ is reached through a TCP proxy the tests can cut, to show what a broker
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from academy_devstack.supervisor import RestartPolicy
 from academy_gamification.app import service as gamification
 from academy_gateway_bot.app import service as gateway_bot
 from academy_progress.app import service as progress
+from academy_runtime.auth import OPERATOR_ROLES, OPERATORS_ISSUER, hash_operator_password
 from academy_runtime.consumer import declare_consumer_queues
 from academy_runtime.migrations import migrate
 from academy_runtime.service import ServiceDefinition
@@ -27,6 +29,27 @@ from academy_runtime.testing import TestPlatform, cleanup_broker
 from academy_tg_emulator.client import EmulatorClient
 
 pytest_plugins = ["academy_runtime.testing"]
+
+CONSOLE_OPERATOR = "olivia"
+"""The operator who signs in to the console in the browser tests (every role)."""
+CONSOLE_PASSWORD = "e2e console password"
+
+
+def console_env(platform: TestPlatform) -> dict[str, str]:
+    """The console's settings for the run: its Redis prefix, the run's operators key, one account with a password."""
+    accounts = {
+        CONSOLE_OPERATOR: {"roles": list(OPERATOR_ROLES), "password_hash": hash_operator_password(CONSOLE_PASSWORD)}
+    }
+    return {
+        "ENVIRONMENT": "test",
+        "LOG_LEVEL": "INFO",
+        "REDIS_URL": platform.infra.redis_url,
+        "REDIS_PREFIX": f"{platform.run_id}:",
+        "OPERATOR_SIGNING_KEY": platform.signing_key(OPERATORS_ISSUER).private_text(),
+        "OPERATOR_ACCOUNTS": json.dumps(accounts),
+        "SERVICE_TIMEOUT_S": "20",
+    }
+
 
 DEFINITIONS: dict[str, ServiceDefinition] = {
     "users": __import__("academy_users.app", fromlist=["service"]).service,
@@ -79,6 +102,8 @@ async def e2e(platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory) 
             ports={name: (free_port(), free_port()) for name, *_ in SERVICES},
             emulator_port=free_port(),
             log_dir=log_dir,
+            console_port=free_port(),
+            console_env=console_env(platform),
         )
     )
     try:

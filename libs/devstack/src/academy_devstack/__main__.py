@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from academy_runtime.provisioning import provision
 from academy_devstack.bus import provision_bus_users
 from academy_devstack.infra import InfrastructureError, S3Server, ensure_services, port_open
 from academy_devstack.stack import (
+    CONSOLE_PORT,
     EMULATOR_PORT,
     SERVICES,
     YOOKASSA_EMULATOR_PORT,
@@ -76,6 +78,7 @@ def check_ports_free(*, with_emulator: bool = True, with_yookassa_emulator: bool
     taken = [p for _, _, api, metrics in SERVICES for p in (api, metrics) if port_open("127.0.0.1", p)]
     emulators = [(EMULATOR_PORT, with_emulator), (YOOKASSA_EMULATOR_PORT, with_yookassa_emulator)]
     taken += [port for port, wanted in emulators if wanted and port_open("127.0.0.1", port)]
+    taken += [CONSOLE_PORT] if port_open("127.0.0.1", CONSOLE_PORT) else []
     if taken:
         raise SystemExit(f"ports already in use: {taken} (is another `make run` going?)")
 
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     migrate_all(envs)
     load_demo_catalog(envs["catalog"])
 
+    # The console's `dev` account (every role): a password made for this run, unless one is given.
+    console_password = os.environ.get("CONSOLE_DEV_PASSWORD") or secrets.token_urlsafe(12)
     config = StackConfig(
         env=envs,
         ports={service: (api, metrics) for service, _, api, metrics in SERVICES},
@@ -117,6 +122,11 @@ def main(argv: list[str] | None = None) -> None:
         with_emulator=not token,
         yookassa_port=YOOKASSA_EMULATOR_PORT,
         with_yookassa_emulator=with_yookassa,
+        console_port=CONSOLE_PORT,
+        console_env={
+            "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
+            "CONSOLE_DEV_PASSWORD": console_password,
+        },
     )
     stack = Stack(config)
     stopping = {"flag": False}
@@ -129,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         stack.start()
         print_table(log_dir, with_emulator=not token, with_yookassa_emulator=with_yookassa)
+        say(f"operators' console: http://127.0.0.1:{CONSOLE_PORT}  sign in as dev / {console_password}")
         if args.check:
             return
         # A process that dies is restarted with backoff and reported; the others keep running.

@@ -30,6 +30,8 @@ SERVICES: tuple[tuple[str, str, int, int], ...] = (
     ("billing", "billing", 8105, 9105),
     ("gateway-bot", "gateway_bot", 8106, 9106),
 )
+CONSOLE_PORT = 8107
+"""The operators' web console under `make run` (services/console)."""
 EMULATOR_PORT = 8180
 EMULATOR_TOKEN = "123456:TEST-TOKEN"  # noqa: S105 - the emulator's default bot
 YOOKASSA_EMULATOR_PORT = 8181
@@ -114,6 +116,8 @@ class StackConfig:
     with_emulator: bool = True
     yookassa_port: int = field(default_factory=free_port)  # `make run`: 8181
     with_yookassa_emulator: bool = True  # False: billing keeps the YOOKASSA_* of its environment
+    console_port: int | None = None  # the operators' console (`make run`: 8107); None: not started
+    console_env: dict[str, str] = field(default_factory=dict)  # its OPERATOR_* settings, Redis prefix...
 
 
 @dataclass
@@ -124,6 +128,28 @@ class Stack:
 
     def api_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.ports[service][0]}"
+
+    @property
+    def console_url(self) -> str:
+        """The operators' console; ValueError when this stack runs none."""
+        if self.config.console_port is None:
+            raise ValueError("this stack runs no console (StackConfig.console_port)")
+        return f"http://127.0.0.1:{self.config.console_port}"
+
+    def console_process_env(self) -> dict[str, str]:
+        """The console's environment: every service's URL (USERS_URL, GATEWAY_BOT_URL...), its port, and
+        `console_env` (operator accounts and key, Redis)."""
+        env = {**os.environ, **self.config.console_env}
+        env.update({f"{name.upper().replace('-', '_')}_URL": self.api_url(name) for name, *_ in SERVICES})
+        env.update(
+            {
+                "SERVICE_NAME": "console",
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_PORT": str(self.config.console_port),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
 
     @property
     def emulator_url(self) -> str:
@@ -237,6 +263,16 @@ class Stack:
                     log_dir / f"{service}-worker.log",
                     # The worker's own probe: broker and database reachable, consumers connected.
                     ready_url=f"http://127.0.0.1:{self.config.ports[service][1]}/readyz",
+                )
+            )
+        if self.config.console_port is not None:
+            self.processes.append(
+                Process(
+                    "console",
+                    [venv_script("academy-console")],
+                    self.console_process_env(),
+                    log_dir / "console.log",
+                    ready_url=f"{self.console_url}/readyz",
                 )
             )
         for process in self.processes:

@@ -1,8 +1,11 @@
-"""Broadcasts (broadcaster): the list with figures, a new one (segment, Russian and English text), preview to
-oneself, send, pause, resume, cancel — through the gateway-bot's `/internal/broadcasts`."""
+"""Broadcasts (broadcaster): the list with figures, a new one (segment, Russian and English text in Telegram HTML,
+optional photo and URL button), preview to oneself, send now or at a time, pause, resume, cancel — through the
+gateway-bot's `/internal/broadcasts` (academy_gateway_bot.broadcasts.schemas: CreateBroadcast, BroadcastOut with
+its Figures, BroadcastPage, PreviewBroadcast, SendBroadcast)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from academy_runtime.errors import ValidationFailedError
@@ -59,6 +62,14 @@ async def create_broadcast(operator: Broadcaster, form: FormDep) -> Response:
     }
     if text_en := forms.text(form, "text_en"):
         body["text_en"] = text_en
+    if photo := forms.text(form, "photo"):
+        body["photo"] = photo
+    if button_url := forms.text(form, "button_url"):
+        body["button"] = {
+            "url": button_url,
+            "text_ru": forms.required(form, "button_text_ru", "The button's Russian label"),
+            **({"text_en": label} if (label := forms.text(form, "button_text_en")) else {}),
+        }
     created = await operator.call(
         "gateway-bot", "POST", "/internal/broadcasts", json=body, idempotency_key=forms.idempotency_key(form)
     )
@@ -71,13 +82,25 @@ async def show_broadcast(request: Request, operator: Broadcaster, broadcast_id: 
     return render(request, "broadcasts/detail.html", broadcast=broadcast)
 
 
+def _utc(moment: str) -> str:
+    """An HTML `datetime-local` value (`2026-12-01T09:30`), read as UTC, in ISO 8601 with its offset."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        raise ValidationFailedError("Send at: a date and time such as 2026-12-01T09:30") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+
+
 @router.post("/{broadcast_id}/{action}")
 async def act(operator: Broadcaster, form: FormDep, broadcast_id: BroadcastId, action: str) -> Response:
     if action not in ACTIONS:
         raise ValidationFailedError(f"action is one of {', '.join(ACTIONS)}")
     body: dict[str, Any] | None = None
     if action == "preview":
-        chat_id = forms.integer(form, "chat_id", "Your Telegram id", low=1, high=2**53)
+        # Without a chat id the gateway previews in the chat configured for the operator (BROADCAST_PREVIEW_CHATS).
+        chat_id = forms.integer(form, "chat_id", "Your Telegram id", low=1, high=2**63 - 1)
         body = {"chat_id": chat_id} if chat_id else None
+    elif action == "send" and (moment := forms.text(form, "scheduled_at")):
+        body = {"scheduled_at": _utc(moment)}
     await operator.call("gateway-bot", "POST", f"/internal/broadcasts/{broadcast_id}/{action}", json=body)
     return redirect(f"/broadcasts/{broadcast_id}", f"broadcast-{action}")

@@ -1,6 +1,7 @@
 """Dead letters (operations): per service, its consumers' purposes with the depth of each dead-letter queue; a
-purpose's messages (headers with the reason, the body); re-drive them — through each service's
-`/internal/dead-letters` (academy_runtime.dlq_api)."""
+purpose's letters (event, reason, error, attempts, body preview, headers, whether a re-drive would move it);
+re-drive them and see what moved — through each service's `/internal/dead-letters` (academy_runtime.dlq_api:
+`DeadLetterPurposes`, `DeadLetterList`, `RedriveOut`)."""
 
 from __future__ import annotations
 
@@ -54,16 +55,21 @@ async def overview(request: Request, operator: Operations) -> Response:
 
 @router.get("/{service}/{purpose}", response_class=HTMLResponse)
 async def messages(
+    *,
     request: Request,
     operator: Operations,
     service: Service,
     purpose: Purpose,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    redriven: Annotated[int | None, Query(ge=0, le=10**9)] = None,
+    present: Annotated[int | None, Query(ge=0, le=10**9)] = None,
+    refused: Annotated[int | None, Query(ge=0, le=10**9)] = None,
 ) -> Response:
     answer = await operator.call(
         _service(service), "GET", "/internal/dead-letters", params={"purpose": purpose, "limit": limit}
     )
-    items = answer.get("messages", answer.get("items", [])) if isinstance(answer, dict) else answer
+    items = answer.get("messages", []) if isinstance(answer, dict) else answer
+    report = None if redriven is None else {"redriven": redriven, "present": present or 0, "refused": refused or 0}
     return render(
         request,
         "dead_letters/messages.html",
@@ -71,6 +77,7 @@ async def messages(
         purpose=purpose,
         answer=answer,
         items=items,
+        report=report,
         pretty=_pretty,
     )
 
@@ -80,5 +87,8 @@ async def redrive(operator: Operations, form: FormDep, service: Service, purpose
     body: dict[str, Any] = {}
     if (limit := forms.integer(form, "limit", "How many", low=1, high=10_000)) is not None:
         body["limit"] = limit
-    await operator.call(_service(service), "POST", f"/internal/dead-letters/{purpose}/redrive", json=body or None)
-    return redirect(f"/dead-letters/{service}/{purpose}", "redriven")
+    report = await operator.call(
+        _service(service), "POST", f"/internal/dead-letters/{purpose}/redrive", json=body or None
+    )
+    counts = f"redriven={int(report['redriven'])}&present={int(report['present'])}&refused={len(report['refused'])}"
+    return redirect(f"/dead-letters/{service}/{purpose}?{counts}")

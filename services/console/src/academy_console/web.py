@@ -55,7 +55,6 @@ NOTICES = {
     "broadcast-pause": "Broadcast paused.",
     "broadcast-resume": "Broadcast resumed.",
     "broadcast-cancel": "Broadcast cancelled.",
-    "redriven": "Dead letters sent back to their queue.",
 }
 """Messages a redirect may show (`?notice=<code>`): fixed texts, so a link cannot put words on the page."""
 
