@@ -16,7 +16,6 @@ when a re-drive could not run as the service's own broker user (`dlq.WrongBusUse
 `academy_runtime.dlq`'s. A re-drive is logged with the operator, purpose and counts (never a body).
 """
 
-
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
