@@ -5,8 +5,8 @@
 #   docker build --build-arg SERVICE=users -t beauty-academy/users:0.1.0 .
 #
 # SERVICE is the workspace member under services/ (users, catalog, progress, gamification, billing,
-# gateway-bot). The image runs `academy-<SERVICE> <command>`: the default command is `api`; pass
-# `worker`, `migrate upgrade head` or `dlq list` instead. Every image also ships the platform CLI
+# gateway-bot, console). The image runs `academy-<SERVICE> <command>`: the default command is `api`; pass
+# `worker`, `migrate upgrade head` or `dlq list` instead (the operators' console has `api` only). Every image also ships the platform CLI
 # (`academy-platform provision`), which comes with the shared runtime.
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -20,8 +20,8 @@ FROM ${UV_IMAGE} AS uv
 FROM ${PYTHON_IMAGE} AS builder
 ARG SERVICE
 RUN case "${SERVICE}" in \
-        users|catalog|progress|gamification|billing|gateway-bot) ;; \
-        *) echo "build with --build-arg SERVICE=users|catalog|progress|gamification|billing|gateway-bot (got '${SERVICE}')" >&2; exit 1 ;; \
+        users|catalog|progress|gamification|billing|gateway-bot|console) ;; \
+        *) echo "build with --build-arg SERVICE=users|catalog|progress|gamification|billing|gateway-bot|console (got '${SERVICE}')" >&2; exit 1 ;; \
     esac
 COPY --from=uv /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 \
@@ -46,6 +46,7 @@ COPY services/progress/pyproject.toml services/progress/
 COPY services/gamification/pyproject.toml services/gamification/
 COPY services/billing/pyproject.toml services/billing/
 COPY services/gateway-bot/pyproject.toml services/gateway-bot/
+COPY services/console/pyproject.toml services/console/
 COPY tests-e2e/pyproject.toml tests-e2e/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package "beauty-academy-${SERVICE}"

@@ -105,10 +105,16 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     return app
 
 
-def main() -> None:
-    """`academy-console`: serve the console (uvicorn; proxy headers from FORWARDED_ALLOW_IPS only)."""
+def main(argv: list[str] | None = None) -> None:
+    """`academy-console [api]`: serve the console (uvicorn; proxy headers from FORWARDED_ALLOW_IPS only). `api`
+    is the only command, as the services' images run `academy-<service> api` by default."""
+    import argparse
+
     import uvicorn
 
+    parser = argparse.ArgumentParser(prog="academy-console", description="The operators' web console.")
+    parser.add_argument("command", nargs="?", default="api", choices=["api"])
+    parser.parse_args(argv)
     settings = ConsoleSettings()
     uvicorn.run(
         create_app(settings),
