@@ -35,7 +35,7 @@ uv run --frozen python -m academy_contracts.generate --check || failed+=(contrac
 
 results=$(mktemp -d)
 packages=(libs/contracts libs/runtime libs/tg-emulator libs/yookassa-emulator libs/devstack services/users services/catalog services/progress
-          services/gamification services/billing services/gateway-bot deploy tests-e2e)
+          services/gamification services/billing services/gateway-bot services/console deploy tests-e2e)
 for pkg in "${packages[@]}"; do
   [ -d "$pkg" ] || continue
   say "pytest $pkg"
