@@ -6,6 +6,8 @@
 * every metric a query reads is registered by the code — the names and label names are read from the
   `Counter`/`Gauge`/`Histogram` definitions in libs/*/src and services/*/src — so a renamed counter or
   label breaks this test instead of leaving a panel empty for ever;
+* every query parses as PromQL (`promtool check rules` on the queries as recording rules, Grafana's
+  variables replaced by sample values; promtool comes with Debian's `prometheus` package);
 * the business dashboard shows the counters issue 12 names: registrations, enrolments, completions,
   payments by provider and status, revenue by currency, wallet top-ups, broadcasts.
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +66,15 @@ def registered_metrics() -> dict[str, set[str]]:
     return metrics
 
 
-# Outside the code: Prometheus' own `up`.
-EXTERNAL = {"up": set[str]()}
+# Outside the code: Prometheus' own `up`, and RabbitMQ's rabbitmq_prometheus plugin (job `rabbitmq`,
+# /metrics/detailed with the families queue_coarse_metrics and queue_consumer_count).
+_QUEUE = {"vhost", "queue"}
+EXTERNAL = {
+    "up": set[str](),
+    "rabbitmq_detailed_queue_messages_ready": _QUEUE,
+    "rabbitmq_detailed_queue_messages": _QUEUE,
+    "rabbitmq_detailed_queue_consumers": _QUEUE,
+}
 
 
 def promql_selectors(expr: str) -> list[tuple[str, set[str]]]:
@@ -200,3 +211,19 @@ def test_the_business_dashboard_shows_the_business_counters() -> None:
     assert "sum by (method, outcome) (increase(academy_billing_payments_total" in joined
     assert 'academy_billing_payments_total{purpose="top_up", outcome="succeeded"}' in joined
     assert "sum by (outcome) (rate(academy_broadcast_deliveries_total" in joined
+
+
+def test_every_query_parses_as_promql(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed: `sudo apt-get install prometheus` (scripts/bootstrap.sh installs it)")
+    rules = []
+    for path in DASHBOARDS:
+        for index, expr in enumerate(_expressions(_load(path))):
+            sample = re.sub(r"\$__(rate_interval|interval|range)", "5m", expr)
+            sample = re.sub(r"\$\w+", "x", sample)
+            rules.append({"record": f"dashboard:{path.stem.replace('-', '_')}:{index}", "expr": sample})
+    file = tmp_path / "dashboards.rules.yml"
+    file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}), encoding="utf-8")
+    result = subprocess.run([promtool, "check", "rules", str(file)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
