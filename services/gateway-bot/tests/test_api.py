@@ -40,6 +40,17 @@ def api_test_credentials(resources: Resources) -> dict[str, str]:
 def api_test_refusals() -> list[ExpectedRefusal]:
     return [
         ExpectedRefusal(
+            "POST /internal/broadcasts",
+            (422,),
+            "the text is Telegram HTML (its tags, nesting and entities) with 1..4096 characters of text once parsed "
+            "(1024 under a photo), a photo an http(s) URL or a file_id: rules of the text no schema expresses",
+        ),
+        ExpectedRefusal(
+            "POST /internal/broadcasts/{broadcast_id}/preview",
+            (422,),
+            "a chat Telegram does not deliver to (preview_undeliverable), or no chat given and none configured",
+        ),
+        ExpectedRefusal(
             "POST /telegram/webhook",
             (422,),
             "an update aiogram's model of the Bot API cannot read (the schema documents an update's frame, "

@@ -49,7 +49,7 @@ def _html_text(value: str) -> str:
     return value
 
 
-HtmlText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_html_text)]
+HtmlText = Annotated[str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(_html_text)]
 """Telegram HTML of at most 4096 characters of text (1024 under a photo: checked with the photo)."""
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoControlCharacters]
 
@@ -79,35 +79,61 @@ class Button(BaseModel):
     text_en: Label | None = None
 
 
-class Segment(BaseModel):
-    """Who gets the broadcast: `everyone` (value null), `city` (its name as learners give it), `category`
-    (a catalog category's slug: learners of any of its courses), `inactive` (days without a completed
-    lesson, 1..365, with an unfinished course), `course` (a course id: its learners)."""
+SegmentName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoControlCharacters
+]
+
+
+class EveryoneSegment(BaseModel):
+    """Every learner the gateway can reach."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: SegmentKind
-    value: str | int | None = None
+    kind: Literal["everyone"]
+    value: None = None
 
-    @model_validator(mode="after")
-    def _value_fits_kind(self) -> Self:
-        kind, value = self.kind, self.value
-        if kind == "everyone":
-            if value is not None:
-                raise ValueError("segment everyone takes no value")
-        elif kind in {"city", "category"}:
-            if not isinstance(value, str) or not value.strip() or len(value) > 100:  # noqa: PLR2004 - users' column
-                raise ValueError(f"segment {kind} needs a value of 1..100 characters")
-            if any(unicodedata.category(c) in {"Cc", "Cf"} for c in value):
-                raise ValueError(f"segment {kind}: one line of text, without control characters")
-            self.value = value.strip()
-        else:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"segment {kind} needs a whole number")
-            upper = 365 if kind == "inactive" else 2**31 - 1
-            if not 1 <= value <= upper:
-                raise ValueError(f"segment {kind} needs a value within 1..{upper}")
-        return self
+
+class CitySegment(BaseModel):
+    """The learners of a city, by its name as learners give it (any case)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["city"]
+    value: SegmentName = Field(examples=["Казань"])
+
+
+class CategorySegment(BaseModel):
+    """The learners of any course of a catalog category (its slug)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["category"]
+    value: SegmentName = Field(examples=["manicure"])
+
+
+class InactiveSegment(BaseModel):
+    """Learners with an unfinished course and no lesson completed for `value` days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["inactive"]
+    value: int = Field(ge=1, le=365, strict=True, examples=[14])
+
+
+class CourseSegment(BaseModel):
+    """The learners of one course (its id in the catalog)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["course"]
+    value: int = Field(ge=1, le=2**31 - 1, strict=True, examples=[1])
+
+
+Segment = Annotated[
+    EveryoneSegment | CitySegment | CategorySegment | InactiveSegment | CourseSegment, Field(discriminator="kind")
+]
+"""Who gets the broadcast: `{"kind": "everyone"}`, `{"kind": "city", "value": "Казань"}`, `{"kind": "category",
+"value": "<slug>"}`, `{"kind": "inactive", "value": <days 1..365>}`, `{"kind": "course", "value": <course id>}`."""
 
 
 class CreateBroadcast(BaseModel):
@@ -151,7 +177,7 @@ class PreviewBroadcast(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    chat_id: Annotated[int, Field(ge=1, le=INT64_MAX)] | None = None
+    chat_id: Annotated[int, Field(ge=1, le=INT64_MAX, examples=[880001])] | None = None
     locale: Locale | None = None
 
 
