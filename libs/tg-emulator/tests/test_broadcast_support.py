@@ -29,6 +29,7 @@ async def test_every_nth_send_within_the_limits_is_refused_with_retry_after(api:
     assert outcomes == [True, True, 2, True, True, 2]
     stats = await tg.send_stats()
     assert stats["messages"] == 4  # the refused ones delivered nothing
+    assert stats["refused_429"] == 2
 
 
 async def test_send_stats_count_duplicates_and_peaks(api: RawBotApi, tg: EmulatorClient) -> None:

@@ -353,6 +353,8 @@ class BotState:
     deliveries: list[tuple[float, int]] = field(default_factory=list)
     #: Sends within the limits so far (`RateLimitConfig.inject_every` counts them).
     sends_admitted: int = 0
+    #: Sends refused with 429 by the flood control (over a limit, or injected).
+    sends_refused: int = 0
 
     @property
     def token(self) -> str:
@@ -392,6 +394,7 @@ class BotState:
         self.send_log.clear()
         self.deliveries.clear()
         self.sends_admitted = 0
+        self.sends_refused = 0
         if self.webhook is not None:
             self.webhook.last_error_date = None
             self.webhook.last_error_message = None
@@ -662,8 +665,10 @@ class Emulator:
         if oldest is None:
             bot.sends_admitted += 1
             if limits.inject_every is not None and bot.sends_admitted % limits.inject_every == 0:
+                bot.sends_refused += 1
                 raise too_many_requests(limits.injected_retry_after)
             return
+        bot.sends_refused += 1
         retry_after = limits.retry_after or max(1, math.ceil(1.0 - (now - oldest)))
         raise too_many_requests(retry_after)
 
@@ -675,8 +680,8 @@ class Emulator:
 
     def send_statistics(self, bot: BotState, *, window_s: float = 1.0) -> JsonDict:
         """What the bot delivered (messages stored in chats, each counted once): how many, to how many chats,
-        how many chats got more than one, the most in one chat, and the most in any `window_s` seconds
-        (sliding, overall and in one chat) — what a broadcast's test reads to check Telegram's limits."""
+        how many chats got more than one, the most in one chat, the most in any `window_s` seconds
+        (sliding, overall and in one chat), and how many sends the flood control refused with 429 — what a broadcast's test reads to check Telegram's limits."""
         times = [sent for sent, _ in bot.deliveries]
         per_chat: dict[int, list[float]] = {}
         for sent, chat_id in bot.deliveries:
@@ -690,6 +695,7 @@ class Emulator:
             "window_s": window_s,
             "peak_global": _peak(times, window_s),
             "peak_per_chat": max((_peak(sent, window_s) for sent in per_chat.values()), default=0),
+            "refused_429": bot.sends_refused,
             "first_at": times[0] if times else None,
             "last_at": times[-1] if times else None,
         }
