@@ -681,7 +681,8 @@ class Emulator:
     def send_statistics(self, bot: BotState, *, window_s: float = 1.0) -> JsonDict:
         """What the bot delivered (messages stored in chats, each counted once): how many, to how many chats,
         how many chats got more than one, the most in one chat, the most in any `window_s` seconds
-        (sliding, overall and in one chat), and how many sends the flood control refused with 429 — what a broadcast's test reads to check Telegram's limits."""
+        (sliding, overall and in one chat), and how many sends the flood control refused with 429 — what a
+        broadcast's test reads to check Telegram's limits."""
         times = [sent for sent, _ in bot.deliveries]
         per_chat: dict[int, list[float]] = {}
         for sent, chat_id in bot.deliveries:
