@@ -29,7 +29,7 @@ async def test_every_nth_send_within_the_limits_is_refused_with_retry_after(api:
     assert outcomes == [True, True, 2, True, True, 2]
     stats = await tg.send_stats()
     assert stats["messages"] == 4  # the refused ones delivered nothing
-    assert stats["refused_429"] == 2
+    assert (stats["refused_429"], stats["injected_429"], stats["attempts"]) == (0, 2, 6)
 
 
 async def test_send_stats_count_duplicates_and_peaks(api: RawBotApi, tg: EmulatorClient) -> None:
@@ -43,5 +43,6 @@ async def test_send_stats_count_duplicates_and_peaks(api: RawBotApi, tg: Emulato
     assert stats["max_per_chat"] == 2
     assert stats["peak_global"] == 4  # all four within a second
     assert stats["peak_per_chat"] == 2
+    assert (stats["peak_global_attempts"], stats["peak_per_chat_attempts"]) == (4, 2)
     await tg.reset()
     assert (await tg.send_stats())["messages"] == 0

@@ -353,8 +353,11 @@ class BotState:
     deliveries: list[tuple[float, int]] = field(default_factory=list)
     #: Sends within the limits so far (`RateLimitConfig.inject_every` counts them).
     sends_admitted: int = 0
-    #: Sends refused with 429 by the flood control (over a limit, or injected).
+    #: Sends refused with 429 by the flood control: over a limit, and injected (`inject_every`).
     sends_refused: int = 0
+    sends_injected: int = 0
+    #: Every send that reached the flood control (monotonic time, chat id), refused or not: the sender's pace.
+    send_attempts: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def token(self) -> str:
@@ -395,6 +398,8 @@ class BotState:
         self.deliveries.clear()
         self.sends_admitted = 0
         self.sends_refused = 0
+        self.sends_injected = 0
+        self.send_attempts.clear()
         if self.webhook is not None:
             self.webhook.last_error_date = None
             self.webhook.last_error_message = None
@@ -651,9 +656,10 @@ class Emulator:
 
     def check_rate_limit(self, bot: BotState, chat_id: int) -> None:
         limits: RateLimitConfig = self.rate_limit
+        now = time.monotonic()
+        bot.send_attempts.append((now, chat_id))
         if not limits.enabled:
             return
-        now = time.monotonic()
         while bot.send_log and now - bot.send_log[0][0] >= 1.0:
             bot.send_log.popleft()
         in_chat = [sent for sent, chat in bot.send_log if chat == chat_id]
@@ -665,7 +671,7 @@ class Emulator:
         if oldest is None:
             bot.sends_admitted += 1
             if limits.inject_every is not None and bot.sends_admitted % limits.inject_every == 0:
-                bot.sends_refused += 1
+                bot.sends_injected += 1
                 raise too_many_requests(limits.injected_retry_after)
             return
         bot.sends_refused += 1
@@ -681,22 +687,27 @@ class Emulator:
     def send_statistics(self, bot: BotState, *, window_s: float = 1.0) -> JsonDict:
         """What the bot delivered (messages stored in chats, each counted once): how many, to how many chats,
         how many chats got more than one, the most in one chat, the most in any `window_s` seconds
-        (sliding, overall and in one chat), and how many sends the flood control refused with 429 — what a
-        broadcast's test reads to check Telegram's limits."""
+        (sliding, overall and in one chat), how many sends the flood control refused with 429 (over a limit:
+        `refused_429`; injected: `injected_429`), and the same peaks of every send that reached it, refused or
+        not (`peak_global_attempts`, `peak_per_chat_attempts`: the sender's own pace) — what a broadcast's
+        test reads to check Telegram's limits."""
         times = [sent for sent, _ in bot.deliveries]
-        per_chat: dict[int, list[float]] = {}
-        for sent, chat_id in bot.deliveries:
-            per_chat.setdefault(chat_id, []).append(sent)
-        counts = {chat_id: len(sent) for chat_id, sent in per_chat.items()}
+        counts: dict[int, int] = {}
+        for _, chat_id in bot.deliveries:
+            counts[chat_id] = counts.get(chat_id, 0) + 1
         return {
             "messages": len(times),
-            "chats": len(per_chat),
+            "chats": len(counts),
             "chats_with_more_than_one": sum(1 for count in counts.values() if count > 1),
             "max_per_chat": max(counts.values(), default=0),
             "window_s": window_s,
             "peak_global": _peak(times, window_s),
-            "peak_per_chat": max((_peak(sent, window_s) for sent in per_chat.values()), default=0),
+            "peak_per_chat": _peak_per_chat(bot.deliveries, window_s),
             "refused_429": bot.sends_refused,
+            "injected_429": bot.sends_injected,
+            "attempts": len(bot.send_attempts),
+            "peak_global_attempts": _peak([sent for sent, _ in bot.send_attempts], window_s),
+            "peak_per_chat_attempts": _peak_per_chat(bot.send_attempts, window_s),
             "first_at": times[0] if times else None,
             "last_at": times[-1] if times else None,
         }
@@ -719,3 +730,11 @@ def _peak(times: list[float], window_s: float) -> int:
             start += 1
         best = max(best, end - start + 1)
     return best
+
+
+def _peak_per_chat(events: list[tuple[float, int]], window_s: float) -> int:
+    """The most of `events` (ascending time, chat id) of one chat within any `window_s` seconds."""
+    per_chat: dict[int, list[float]] = {}
+    for moment, chat_id in events:
+        per_chat.setdefault(chat_id, []).append(moment)
+    return max((_peak(times, window_s) for times in per_chat.values()), default=0)
