@@ -1,4 +1,4 @@
-"""`python -m bench [outbox|catalog|pipeline|bot|memory|all]`: benchmarks against a baseline in the same run.
+"""`python -m bench [outbox|catalog|pipeline|bot|memory|broadcast|all]`: benchmarks against a baseline in the same run.
 
 See bench/README.md.
 """
@@ -10,10 +10,10 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
-from bench import bot, catalog, memory, pipeline, suite
+from bench import bot, broadcast, catalog, memory, pipeline, suite
 from bench.report import say
 
-SUITES = ("outbox", "catalog", "pipeline", "bot", "memory")
+SUITES = ("outbox", "catalog", "pipeline", "bot", "memory", "broadcast")
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Plan:
     pipeline: pipeline.Options
     bot: bot.Options
     memory: memory.Options
+    broadcast: broadcast.Options
 
 
 def parse(argv: list[str] | None = None) -> Plan:
@@ -67,6 +68,16 @@ def parse(argv: list[str] | None = None) -> Plan:
     bot_group.add_argument("--learners", type=int, help="learners (chats) per side (default 100)")
     bot_group.add_argument("--rate", type=float, default=50.0, help="updates/s, open-loop (default 50)")
     bot_group.add_argument("--seconds", type=float, help="length of a counted round (default 12, --quick 10)")
+    cast = parser.add_argument_group("broadcast")
+    cast.add_argument("--recipients", type=int, help="learners the broadcast goes to (default 100000, --quick 2000)")
+    cast.add_argument(
+        "--global-rate",
+        type=int,
+        default=300,
+        help="the configured global send limit, messages/s, enforced by the emulator too (default 300; Telegram's 30)",
+    )
+    cast.add_argument("--inject-every", type=int, default=50, help="every Nth send within the limits gets a 429")
+    cast.add_argument("--kill-at", type=float, default=0.4, help="SIGKILL the sender once this share is sent")
     args = parser.parse_args(argv)
     quick = args.quick
     rounds = args.rounds or (1 if quick else 5)
@@ -103,9 +114,18 @@ def parse(argv: list[str] | None = None) -> Plan:
             profile=args.profile,
         ),
         memory=memory.Options(idle_seconds=5.0 if quick else memory.IDLE_S),
+        broadcast=broadcast.Options(
+            recipients=args.recipients or (2_000 if quick else 100_000),
+            global_rate=args.global_rate,
+            inject_every=args.inject_every,
+            kill_at=args.kill_at,
+        ),
     )
     positive = (rounds, plan.outbox.events, plan.outbox.samples, plan.catalog.requests, args.concurrency)
     positive += (plan.bot.learners, plan.bot.rate, plan.bot.seconds)
+    positive += (plan.broadcast.recipients, plan.broadcast.global_rate)
+    if args.inject_every < 2 or not 0 < args.kill_at < 1:  # the emulator refuses inject_every < 2
+        parser.error("--inject-every must be at least 2 and --kill-at within (0, 1)")
     if min(positive) <= 0 or not 1 <= args.page_size <= 100:
         parser.error("counts must be positive and --page-size within 1..100")
     return plan
@@ -137,6 +157,15 @@ async def run(plan: Plan) -> None:
                 f"bot:      answer p99 gateway {g['answer_ms']['p99']:.0f} ms vs echo {e['answer_ms']['p99']:.0f} ms "
                 f"({results['ratios']['answer_p99']:.2f}x), points p99 {g['points_ms']['p99']:.0f} ms, "
                 f"{g['updates_per_s_median']:.1f} updates/s answered"
+            )
+        elif name == "broadcast":
+            results = await broadcast.run(plan.broadcast)
+            s = results["emulator"]
+            headlines.append(
+                f"broadcast: {plan.broadcast.recipients} recipients in {results['elapsed_s']:.0f}s, peak "
+                f"{s['peak_global_attempts']}/s (limit {plan.broadcast.global_rate}) and "
+                f"{s['peak_per_chat_attempts']}/s per chat, {s['chats_with_more_than_one']} duplicates, "
+                f"{results['recipients'].get('unknown', 0)} unknown after SIGKILL"
             )
         elif name == "memory":
             results = await memory.run(plan.memory)
