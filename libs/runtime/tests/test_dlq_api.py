@@ -192,7 +192,15 @@ async def test_a_bad_limit_or_body_is_422(platform, resources):
         for limit in ("0", "-1", "1001", "many", "1e3"):
             answer = await client.get("/internal/dead-letters", params={"purpose": PURPOSE, "limit": limit})
             assert answer.status_code == 422, (limit, answer.text)
-        for body in ({"limit": 0}, {"limit": "all"}, {"limit": 10**12}, {"limit": 1, "purpose": "x"}, [1]):
+        for body in (
+            {"limit": 0},
+            {"limit": "all"},
+            {"limit": True},
+            {"limit": "5"},
+            {"limit": 10**12},
+            {"limit": 1, "purpose": "x"},
+            [1],
+        ):
             answer = await client.post(f"/internal/dead-letters/{PURPOSE}/redrive", json=body)
             assert answer.status_code == 422, (body, answer.text)
         assert (await client.get("/internal/dead-letters")).status_code == 422  # no purpose

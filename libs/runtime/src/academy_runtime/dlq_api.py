@@ -94,8 +94,13 @@ class DeadLetterList(BaseModel):
 class RedriveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it).
     limit: int | None = Field(
-        default=None, ge=1, le=REDRIVE_LIMIT_MAX, description="Move at most this many; all of them when absent."
+        default=None,
+        ge=1,
+        le=REDRIVE_LIMIT_MAX,
+        strict=True,
+        description="Move at most this many; all of them when absent.",
     )
 
 
