@@ -3,6 +3,7 @@ preview, publish, archive — through the catalog's `/internal/courses` and `/in
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from academy_runtime.errors import ValidationFailedError
@@ -44,12 +45,14 @@ async def list_courses(
     params: dict[str, Any] = {"page": page, "page_size": 50}
     if category:
         params["category"] = category
-    listing = await operator.call("catalog", "GET", "/internal/courses", params=params)
+    listing, categories = await asyncio.gather(
+        operator.call("catalog", "GET", "/internal/courses", params=params), _categories(operator)
+    )
     return render(
         request,
         "courses/list.html",
         listing=listing,
-        categories=await _categories(operator),
+        categories=categories,
         category=category,
         page=page,
     )
@@ -106,8 +109,7 @@ async def create_course(operator: Editor, form: FormDep) -> Response:
 
 @router.get("/{course_id}", response_class=HTMLResponse)
 async def show_course(request: Request, operator: Editor, course_id: CourseId) -> Response:
-    course = await _course(operator, course_id)
-    categories = await _categories(operator)
+    course, categories = await asyncio.gather(_course(operator, course_id), _categories(operator))
     titles = {c["slug"]: c for c in categories}
     category = titles.get(course["category"], {})
     return render(
