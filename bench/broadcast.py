@@ -85,12 +85,11 @@ def sender_env(platform: TestPlatform, emulator_url: str, options: Options) -> d
     }
 
 
-async def seed(db: asyncpg.Connection, emulator: httpx.AsyncClient, n: int) -> None:
+async def seed(db: asyncpg.Pool, emulator: httpx.AsyncClient, n: int) -> None:
     """N learners in the gateway's projection, their chats open in the emulator, one broadcast sending."""
     rows = [
         (i + 1, CHAT_ID_BASE + i, "en" if i % 2 else "ru", "Europe/Moscow", i % 50 != 7, i % 100 == 3) for i in range(n)
     ]
-    await db.execute("SET search_path TO gateway_bot")
     await db.copy_records_to_table(
         "learners",
         records=[(u, t, loc, tz, ann, datetime.now(UTC) if blocked else None) for u, t, loc, tz, ann, blocked in rows],
@@ -110,12 +109,21 @@ async def seed(db: asyncpg.Connection, emulator: httpx.AsyncClient, n: int) -> N
     )
 
 
-async def figures(db: asyncpg.Connection) -> dict[str, int]:
-    rows = await db.fetch("SELECT status, count(*) AS n FROM gateway_bot.broadcast_recipients GROUP BY status")
-    return {row["status"]: int(row["n"]) for row in rows}
+async def figures(db: asyncpg.Pool) -> dict[str, int]:
+    """The recipients by status (a dropped connection is retried on a new one)."""
+    for attempt in range(3):
+        try:
+            rows = await db.fetch("SELECT status, count(*) AS n FROM gateway_bot.broadcast_recipients GROUP BY status")
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, ConnectionError):
+            if attempt == 2:  # the last of three
+                raise
+            await asyncio.sleep(1)
+        else:
+            return {row["status"]: int(row["n"]) for row in rows}
+    raise AssertionError("unreachable")
 
 
-async def wait_until_sent(db: asyncpg.Connection, target: int, process: Process, timeout_s: float) -> None:
+async def wait_until_sent(db: asyncpg.Pool, target: int, process: Process, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         counts = await figures(db)
@@ -162,7 +170,7 @@ def checks(options: Options, stats: dict[str, Any], counts: dict[str, int]) -> l
 
 
 async def send_with_a_kill(
-    db: asyncpg.Connection, env: dict[str, str], log_dir: Path, options: Options
+    db: asyncpg.Pool, env: dict[str, str], log_dir: Path, options: Options
 ) -> tuple[float, dict[str, int], float]:
     """Start a sender, SIGKILL it once `kill_at` of the recipients are sent, start another and wait for it to
     finish the broadcast. Returns when the kill came (s), the figures then, and the whole time (s)."""
@@ -224,7 +232,9 @@ async def run(options: Options) -> dict[str, Any]:
                     "injected_retry_after": 1,
                 }
                 (await control.post("/_emulator/rate-limit", json=limits)).raise_for_status()
-                db = await asyncpg.connect(platform.admin_dsn())
+                # A pool, not one connection: a connection the server drops (another suite's clean-up, a
+                # restart) is replaced at the next query instead of ending the run.
+                db = await asyncpg.create_pool(platform.admin_dsn(), min_size=1, max_size=2)
                 try:
                     say(f"  seeding {n} learners and their chats")
                     await seed(db, control, n)
