@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -88,8 +89,9 @@ def console_settings(platform: TestPlatform, catalog_url: str, password_hash: st
 class Browser:
     """An HTTP client with cookies, as a browser is: signs in, reads pages, sends their forms back."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
         self.client = client
+        self.app = app
 
     async def sign_in(self, name: str, password: str = PASSWORD, *, next_path: str = "/") -> httpx.Response:
         form = await self.client.get("/login")
@@ -121,7 +123,7 @@ async def browsers(settings: ConsoleSettings) -> AsyncIterator[Callable[[], Awai
         async def make() -> Browser:
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://console.test")
             clients.append(client)
-            return Browser(client)
+            return Browser(client, app)
 
         yield make
         for client in clients:

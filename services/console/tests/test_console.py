@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
 from academy_console.sessions import SESSION_COOKIE, SessionStore
+from academy_console.settings import ConsoleSettings
+from academy_runtime.auth import (
+    OPERATOR_ROLES,
+    OPERATORS_ISSUER,
+    OperatorAccount,
+    dev_signing_key,
+    generate_signing_key,
+)
 from academy_runtime.resources import open_redis
+from pydantic import ValidationError
 
 from .conftest import PASSWORD, browsers
 
@@ -230,3 +241,79 @@ def test_telegram_html_keeps_telegrams_tags_and_escapes_everything_else():
     assert "<i>i</i>" in shown
     assert "onclick" not in shown.replace("&lt;", "").split("<i>")[1]
     assert "<br>next" in shown
+
+
+async def test_a_role_taken_away_or_a_revocation_applies_to_a_live_session_at_once(browser, password_hash):
+    b = await browser()
+    await b.sign_in("alice")
+    assert (await b.client.get("/courses")).status_code == 200
+    state = b.app.state.console
+    settings = state.settings
+    accounts = dict(settings.operator_accounts)
+    accounts["alice"] = OperatorAccount(roles=frozenset({"support"}), password_hash=password_hash)
+    state.settings = settings.model_copy(update={"operator_accounts": accounts})
+    try:
+        assert (await b.client.get("/courses")).status_code == 403  # the account's roles, read per request
+        accounts["alice"] = OperatorAccount(
+            roles=frozenset({"catalog-editor"}), password_hash=password_hash, tokens_not_before=int(time.time()) + 5
+        )
+        state.settings = settings.model_copy(update={"operator_accounts": accounts})
+        response = await b.client.get("/courses", follow_redirects=False)
+        assert response.status_code == 303  # revoked: the session began before tokens_not_before
+        assert response.headers["location"].startswith("/login")
+    finally:
+        state.settings = settings
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({}, "OPERATOR_SIGNING_KEY is empty"),
+        ({"operator_signing_key": dev_signing_key(OPERATORS_ISSUER).private_text()}, "development key"),
+        ({"console_dev_password": "a development password"}, "development only"),
+        ({"operator_accounts": None}, "OPERATOR_ACCOUNTS is not set"),
+    ],
+)
+def test_production_refuses_the_development_shortcuts(overrides, refusal):
+    values = {
+        "environment": "production",
+        "operator_signing_key": generate_signing_key().private_text(),
+        "operator_accounts": {},
+        "redis_url": "redis://:a-real-password@redis:6379/0",
+        **overrides,
+    }
+    if "operator_signing_key" in overrides or overrides == {}:
+        values["operator_signing_key"] = overrides.get("operator_signing_key", "")
+    with pytest.raises(ValidationError, match=refusal):
+        ConsoleSettings(**values)
+
+
+def test_production_starts_with_a_real_key_and_accounts():
+    settings = ConsoleSettings(
+        environment="production",
+        operator_signing_key=generate_signing_key().private_text(),
+        operator_accounts={},
+        redis_url="redis://:a-real-password@redis:6379/0",
+    )
+    assert settings.secure_cookies is True
+    assert settings.accounts() == {}
+
+
+def test_development_signs_in_as_dev_with_the_runs_password_only_without_real_accounts(password_hash):
+    dev = ConsoleSettings(environment="development", console_dev_password="a run's password")
+    assert set(dev.accounts()) == {"dev"}
+    assert dev.accounts()["dev"].roles == frozenset(OPERATOR_ROLES)
+    assert dev.secure_cookies is False
+    real = {"alice": OperatorAccount(roles=frozenset({"support"}), password_hash=password_hash)}
+    with_accounts = ConsoleSettings(environment="development", console_dev_password="x" * 12, operator_accounts=real)
+    assert set(with_accounts.accounts()) == {"alice"}
+
+
+def test_production_still_refuses_a_placeholder_in_what_the_console_uses():
+    with pytest.raises(ValidationError, match="REDIS_URL"):
+        ConsoleSettings(
+            environment="production",
+            operator_signing_key=generate_signing_key().private_text(),
+            operator_accounts={},
+            redis_url="redis://:CHANGE-ME@redis:6379/0",
+        )

@@ -25,11 +25,15 @@ from academy_runtime.auth import (
     dev_signing_key,
     hash_operator_password,
 )
+from academy_runtime.placeholders import placeholder_settings
 from academy_runtime.settings import Environment, ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 
 DEV_OPERATOR = "dev"
 """The development account's name (ENVIRONMENT=development, no OPERATOR_ACCOUNTS with passwords)."""
+
+UNUSED_SECRET_SETTINGS = ("DATABASE_URL", "RABBITMQ_URL", "S3_", "SERVICE_SIGNING_KEY")
+"""Secret settings of the base class the console never uses (no database, broker, S3 or service key)."""
 
 SERVICES = ("users", "catalog", "progress", "gamification", "billing", "gateway-bot")
 """The services the console calls, by SERVICE_NAME (each one's token audience)."""
@@ -126,6 +130,21 @@ class ConsoleSettings(ServiceSettings):
     # The console stores nothing in S3: the base class's refusal of the development S3 secret does not apply.
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_development(self) -> Self:
+        return self
+
+    # The base class's refusal of placeholder secrets, for the settings the console uses: it has no database,
+    # broker or S3 client, so their defaults (which it never connects with) are not its secrets.
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Self:
+        if self.environment == Environment.PRODUCTION:
+            problems = [
+                problem for problem in placeholder_settings(self) if not problem.startswith(UNUSED_SECRET_SETTINGS)
+            ]
+            if problems:
+                raise ValueError(
+                    "ENVIRONMENT=production refuses placeholder secrets: " + "; ".join(problems) + ". Set real "
+                    "values; only ENVIRONMENT=development accepts these"
+                )
         return self
 
 
