@@ -317,3 +317,17 @@ def test_production_still_refuses_a_placeholder_in_what_the_console_uses():
             operator_accounts={},
             redis_url="redis://:CHANGE-ME@redis:6379/0",
         )
+
+
+async def test_signing_in_again_ends_the_browsers_previous_session_and_a_forged_sign_out_is_refused(browser):
+    b = await browser()
+    await b.sign_in("alice")
+    first = b.client.cookies[SESSION_COOKIE]
+    forged = await b.client.post("/logout", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    assert (await b.client.get("/")).status_code == 200  # still signed in
+    await b.sign_in("alice")
+    assert b.client.cookies[SESSION_COOKIE] != first
+    replay = await browser()
+    replay.client.cookies.set(SESSION_COOKIE, first, domain="console.test")
+    assert (await replay.client.get("/", follow_redirects=False)).status_code == 303

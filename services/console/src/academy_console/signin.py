@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from academy_console.sessions import LOGIN_CSRF_COOKIE, SESSION_COOKIE
-from academy_console.web import OperatorDep, console, redirect, render
+from academy_console.web import FormDep, OperatorDep, console, redirect, render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -66,6 +66,8 @@ async def login(
     if not await asyncio.to_thread(verify_operator_password, account, password):
         log.info("console sign-in refused", extra={"operator": name if account else "unknown"})
         return _login_page(request, target, "Wrong name or password.", status_code=401)
+    # A new id at every sign-in (no session fixation), and the session this browser had before ends.
+    await state.sessions.end(request.cookies.get(SESSION_COOKIE))
     session_id, _ = await state.sessions.start(name)
     log.info("console sign-in", extra={"operator": name})
     response = redirect(target)
@@ -82,11 +84,9 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, operator: OperatorDep) -> Response:
-    form = await request.form()
-    token = form.get("csrf_token")
-    if isinstance(token, str) and secrets.compare_digest(token.encode(), operator.csrf_token.encode()):
-        await console(request).sessions.end(request.cookies.get(SESSION_COOKIE))
+async def logout(request: Request, _form: FormDep) -> Response:
+    """End the session on the server (a form of this session only: CSRF-checked like every other)."""
+    await console(request).sessions.end(request.cookies.get(SESSION_COOKIE))
     response = redirect("/login", "signed-out")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
