@@ -32,21 +32,36 @@ async def test_learners_of_courses_once_each_page_by_page(api, enrolments):
 
 
 async def test_learners_of_a_category(api, enrolments):
-    body = (await api.get("/internal/enrolments/learner-ids", params={"category": "b12-brows"})).json()
+    body = (await api.get("/internal/enrolments/category-learner-ids", params={"category": "b12-brows"})).json()
     assert body == {"user_ids": [9_301_003, 9_301_004], "next_after_user_id": None}
 
 
 @pytest.mark.parametrize(
-    "params",
-    [{}, {"course_id": 1, "category": "x"}, {"course_id": 0}, {"category": "a\x00b"}, {"course_id": 1, "limit": 0}],
+    ("path", "params"),
+    [
+        ("learner-ids", {}),
+        ("learner-ids", {"course_id": 0}),
+        ("learner-ids", {"course_id": 2**31}),
+        ("learner-ids", {"course_id": 1, "limit": 0}),
+        ("learner-ids", {"course_id": list(range(1, 102))}),
+        ("category-learner-ids", {}),
+        ("category-learner-ids", {"category": "a\x00b"}),
+        ("category-learner-ids", {"category": "a\u202eb"}),
+        ("category-learner-ids", {"category": "Маникюр"}),
+        ("category-learner-ids", {"category": "x" * 101}),
+    ],
 )
-async def test_bad_questions_are_422(api, params):
-    assert (await api.get("/internal/enrolments/learner-ids", params=params)).status_code == 422
+async def test_bad_questions_are_4xx(api, path, params):
+    response = await api.get(f"/internal/enrolments/{path}", params=params)
+    assert 400 <= response.status_code < 500
+    assert response.status_code != 404
 
 
 async def test_only_the_gateway_reads_segments_and_it_may_read_the_inactive(service, resources, platform, api):
     billing = service_token(platform, caller="billing", audience="progress")
     async with api_client(service, resources, billing) as other:
         assert (await other.get("/internal/enrolments/learner-ids", params={"course_id": 1})).status_code == 403
+        category = await other.get("/internal/enrolments/category-learner-ids", params={"category": "x"})
+        assert category.status_code == 403
         assert (await other.get("/internal/learners/inactive")).status_code == 403
     assert (await api.get("/internal/learners/inactive", params={"days": 3})).status_code == 200

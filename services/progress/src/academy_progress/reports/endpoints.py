@@ -3,11 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from academy_runtime.db import SessionDep
-from academy_runtime.errors import ValidationFailedError
-from academy_runtime.fields import NoControlCharacters
 from academy_runtime.ids import INT32_MAX, CourseId
 from fastapi import APIRouter, Query
-from pydantic import StringConstraints
 
 from academy_progress.dependencies import InactiveLearnersReader, ReportReader, SegmentReader
 from academy_progress.reports import service
@@ -41,27 +38,47 @@ async def inactive_learners(
 _MAX_COURSES = 100
 
 
+_Category = Annotated[
+    str,
+    Query(
+        max_length=100,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",  # the catalog's slugs
+        description="A catalog category's slug, as the course projection holds it.",
+        examples=["manicure"],
+    ),
+]
+_AfterUserId = Annotated[int, Query(ge=0, le=INT32_MAX, description="Keyset pagination: the last id seen.")]
+_Limit = Annotated[int, Query(ge=1, le=5000)]
+
+
 @router.get("/enrolments/learner-ids", response_model=LearnerIdsPage)
 async def enrolled_learner_ids(
     session: SessionDep,
     _: SegmentReader,
     course_id: Annotated[
-        list[CourseId] | None,
-        Query(max_length=_MAX_COURSES, description="Learners of any of these courses (repeat the parameter)."),
-    ] = None,
-    category: Annotated[
-        str | None,
-        StringConstraints(min_length=1, max_length=100),
-        NoControlCharacters,
-        Query(description="Or: learners of any course of this category (its slug, as the catalog names it)."),
-    ] = None,
-    after_user_id: Annotated[int, Query(ge=0, le=INT32_MAX, description="Keyset pagination: the last id seen.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+        list[CourseId],
+        Query(min_length=1, max_length=_MAX_COURSES, description="Learners of any of these courses (repeat it)."),
+    ],
+    after_user_id: _AfterUserId = 0,
+    limit: _Limit = 1000,
 ) -> LearnerIdsPage:
-    """Ids of the learners enrolled on any of the courses `course_id`, or on any course of `category` (one of
-    the two), each once, ascending, enrolments completed or not (a broadcast's segment): ids only."""
-    if (not course_id) == (category is None):
-        raise ValidationFailedError("give either course_id (one or more) or category")
+    """Ids of the learners enrolled (completed or not) on any of the courses `course_id`, each once, ascending
+    (a broadcast's segment, issue 12): ids only."""
     return await service.enrolled_learner_ids(
-        session, course_ids=course_id or [], category=category, after_user_id=after_user_id, limit=limit
+        session, course_ids=course_id, category=None, after_user_id=after_user_id, limit=limit
+    )
+
+
+@router.get("/enrolments/category-learner-ids", response_model=LearnerIdsPage)
+async def category_learner_ids(
+    session: SessionDep,
+    _: SegmentReader,
+    category: _Category,
+    after_user_id: _AfterUserId = 0,
+    limit: _Limit = 1000,
+) -> LearnerIdsPage:
+    """Ids of the learners enrolled (completed or not) on any course of the category (by the course
+    projection), each once, ascending (a broadcast's segment, issue 12): ids only."""
+    return await service.enrolled_learner_ids(
+        session, course_ids=[], category=category, after_user_id=after_user_id, limit=limit
     )
