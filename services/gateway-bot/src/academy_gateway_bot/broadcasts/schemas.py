@@ -103,12 +103,12 @@ class CitySegment(BaseModel):
 
 
 class CategorySegment(BaseModel):
-    """The learners of any course of a catalog category (its slug)."""
+    """The learners of any course of a catalog category (its slug, as the catalog writes it)."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["category"]
-    value: SegmentName = Field(examples=["manicure"])
+    value: str = Field(max_length=100, pattern=r"^[a-z0-9][a-z0-9_-]*$", examples=["manicure"])
 
 
 class InactiveSegment(BaseModel):

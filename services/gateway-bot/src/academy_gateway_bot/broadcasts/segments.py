@@ -27,7 +27,7 @@ def segment_user_ids(clients: ServiceClients | None, segment: dict[str, Any]) ->
     if kind == "course":
         return _pages(clients, "progress", "/internal/enrolments/learner-ids", {"course_id": value})
     if kind == "category":
-        return _pages(clients, "progress", "/internal/enrolments/learner-ids", {"category": value})
+        return _pages(clients, "progress", "/internal/enrolments/category-learner-ids", {"category": value})
     if kind == "inactive":
         return _inactive_pages(clients, int(value or 0))
     raise ValueError(f"unknown segment kind {kind!r}")
