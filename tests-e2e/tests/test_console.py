@@ -142,6 +142,7 @@ async def test_an_operator_signs_in_creates_a_course_with_a_lesson_and_publishes
 
     await submit(page, "form[action$='/publish'] button", "course page")
     assert "Course published" in await page.inner_text(".notice")
+    await page.screenshot(path=str(screenshots / "console-course.png"), full_page=True)
     # The catalog serves it to learners now (without include_drafts), with both lessons.
     token = operator_token(e2e.platform, name="e2e", roles=("catalog-editor",), audience="catalog")
     async with httpx.AsyncClient(base_url=e2e.stack.api_url("catalog"), timeout=10) as client:

@@ -331,3 +331,10 @@ async def test_signing_in_again_ends_the_browsers_previous_session_and_a_forged_
     replay = await browser()
     replay.client.cookies.set(SESSION_COOKIE, first, domain="console.test")
     assert (await replay.client.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_a_body_over_the_limit_is_refused_before_any_page_reads_it(browser):
+    b = await browser()
+    await b.sign_in("alice")
+    response = await b.client.post("/courses", content=b"x" * (2 * 1024 * 1024), headers={"content-type": "text/plain"})
+    assert response.status_code == 413

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from academy_runtime.bodylimit import BodySizeLimitMiddleware
 from academy_runtime.http import RequestTelemetryMiddleware
 from academy_runtime.logs import configure_logging
 from academy_runtime.ratelimit import RateLimiter
@@ -101,6 +102,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     for module in (signin, courses, learners, money, broadcasts, dead_letters):
         app.include_router(module.router)
+    # Forms are small: a body over MAX_REQUEST_BODY_BYTES (1 MiB) is a 413 before any page reads it.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestTelemetryMiddleware, service=settings.service_name)
     return app
 
