@@ -22,6 +22,7 @@ _TEXTS = {
         "price": "💰 Цена: {p}",
         "free": "Бесплатно",
         "free_lessons": "🔓 <b>Бесплатные уроки:</b>",
+        "more": "…и ещё {n}",
     },
     "en": {
         "lessons": "🎬 Lessons: {n}",
@@ -31,6 +32,7 @@ _TEXTS = {
         "price": "💰 Price: {p}",
         "free": "Free",
         "free_lessons": "🔓 <b>Free preview lessons:</b>",
+        "more": "…and {n} more",
     },
 }
 
@@ -53,24 +55,42 @@ def format_price(course: dict[str, Any], locale: str) -> str:
     return f"{_amount(amount, locale)} {_CURRENCY_SIGNS.get(currency, currency)}"
 
 
+FREE_LESSONS_LISTED = 5
+FREE_LESSON_TITLE_CHARS = 80
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def course_card(course: dict[str, Any], category_title: str, locale: str = "ru") -> str:
-    """The course card's text in Telegram HTML (every value escaped), for `telegram_html` to display."""
+    """The course card's text in Telegram HTML (every value escaped), for `telegram_html` to display: the
+    title, the short description and then the full one (handlers/learning.py `course_about`), category,
+    lessons, duration, price, and the free preview lessons (`free_lessons_text`)."""
     texts = _TEXTS.get(locale, _TEXTS["ru"])
     hours = course.get("duration_hours")
     duration = texts["hours"].format(n=hours) if hours else texts["no_duration"]
+    about = html.escape(str(course.get("description") or ""), quote=False)
+    full = str(course.get("full_description") or "").strip()
+    if full and full != str(course.get("description") or "").strip():
+        about += "\n\n" + html.escape(full, quote=False)
     lines = [
         f"🎓 <b>{html.escape(str(course['title']), quote=False)}</b>",
         "",
-        html.escape(str(course.get("full_description") or course.get("description") or ""), quote=False),
+        about,
         "",
         f"📂 {html.escape(category_title, quote=False)}",
         texts["lessons"].format(n=course.get("lessons_count", len(course.get("lessons", [])))),
         texts["duration"].format(d=duration),
-        "",
         texts["price"].format(p=format_price(course, locale)),
     ]
     free = [lesson for lesson in course.get("lessons", []) if lesson.get("is_free")]
     if free:
         lines += ["", texts["free_lessons"]]
-        lines += [f"{lesson['order']}. {html.escape(str(lesson['title']), quote=False)}" for lesson in free[:5]]
+        lines += [
+            f"• {lesson['order']}. {html.escape(_short(str(lesson['title']), FREE_LESSON_TITLE_CHARS), quote=False)}"
+            for lesson in free[:FREE_LESSONS_LISTED]
+        ]
+        if len(free) > FREE_LESSONS_LISTED:
+            lines.append(texts["more"].format(n=len(free) - FREE_LESSONS_LISTED))
     return "\n".join(lines)
