@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from academy_runtime.errors import ValidationFailedError
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from academy_console import forms
@@ -31,10 +31,17 @@ ACTIONS = ("preview", "send", "pause", "resume", "cancel")
 
 
 @router.get("", response_class=HTMLResponse)
-async def list_broadcasts(request: Request, operator: Broadcaster) -> Response:
-    answer = await operator.call("gateway-bot", "GET", "/internal/broadcasts")
-    items = answer.get("items", answer) if isinstance(answer, dict) else answer
-    return render(request, "broadcasts/list.html", broadcasts=items)
+async def list_broadcasts(
+    request: Request,
+    operator: Broadcaster,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> Response:
+    """Newest first, 20 a page (the gateway's keyset pages: `before_id`)."""
+    params = {"limit": 20} | ({"before_id": before_id} if before_id else {})
+    answer = await operator.call("gateway-bot", "GET", "/internal/broadcasts", params=params)
+    return render(
+        request, "broadcasts/list.html", broadcasts=answer["items"], next_before_id=answer.get("next_before_id")
+    )
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -99,7 +106,7 @@ async def act(operator: Broadcaster, form: FormDep, broadcast_id: BroadcastId, a
     if action == "preview":
         # Without a chat id the gateway previews in the chat configured for the operator (BROADCAST_PREVIEW_CHATS).
         chat_id = forms.integer(form, "chat_id", "Your Telegram id", low=1, high=2**63 - 1)
-        body = {"chat_id": chat_id} if chat_id else None
+        body = {"chat_id": chat_id} if chat_id else {}  # the endpoint takes a body, even an empty one
     elif action == "send" and (moment := forms.text(form, "scheduled_at")):
         body = {"scheduled_at": _utc(moment)}
     await operator.call("gateway-bot", "POST", f"/internal/broadcasts/{broadcast_id}/{action}", json=body)
