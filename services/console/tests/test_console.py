@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -338,3 +339,38 @@ async def test_a_body_over_the_limit_is_refused_before_any_page_reads_it(browser
     await b.sign_in("alice")
     response = await b.client.post("/courses", content=b"x" * (2 * 1024 * 1024), headers={"content-type": "text/plain"})
     assert response.status_code == 413
+
+
+async def test_an_editor_edits_moves_and_deletes_lessons_then_archives_the_course(browser):
+    b = await browser()
+    await b.sign_in("alice")
+    created = await b.submit(
+        "/courses/new",
+        "/courses",
+        {"title": "Lessons to move", "description": "d", "category": "pedicure", "lesson_title": "First"},
+    )
+    course = created.headers["location"].split("?")[0]
+    added = await b.submit(course, f"{course}/lessons", {"title": "Second", "video_duration": "600"})
+    assert added.status_code == 303
+    page = (await b.client.get(course)).text
+    first_id, second_id = re.findall(rf'action="{course}/lessons/(\d+)"', page)[:2]
+    moved = await b.submit(course, f"{course}/lessons/{second_id}/move", {"direction": "up"})
+    assert moved.status_code == 303
+    page = (await b.client.get(course)).text
+    assert page.index("Second") < page.index("First")
+    edited = await b.submit(course, f"{course}/lessons/{first_id}", {"title": "First, renamed", "is_free": "on"})
+    assert edited.status_code == 303
+    assert "First, renamed" in (await b.client.get(course)).text
+    deleted = await b.submit(course, f"{course}/lessons/{second_id}/delete", {})
+    assert deleted.status_code == 303
+    page = (await b.client.get(course)).text
+    assert "Second" not in page
+    saved = await b.submit(course, course, {"title": "Lessons moved", "price": "990", "is_active": "on"})
+    assert saved.status_code == 303
+    archived = await b.submit(course, f"{course}/archive", {})
+    assert archived.status_code == 303
+    page = (await b.client.get(course)).text
+    assert "Lessons moved" in page
+    assert "archived" in page
+    bad = await b.submit(course, f"{course}/lessons/{first_id}/move", {"direction": "sideways"})
+    assert bad.status_code == 422
