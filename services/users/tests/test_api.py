@@ -47,4 +47,5 @@ def api_test_refusals() -> list[ExpectedRefusal]:
         ExpectedRefusal("POST /internal/users/register", (422,), f"{_PHONE_PLAN}; {_TIME_ZONE}; {_ONE_LINE}"),
         ExpectedRefusal("PATCH /internal/users/{user_id}", (422,), f"{_PHONE_PLAN}; {_TIME_ZONE}; {_ONE_LINE}"),
         ExpectedRefusal("POST /internal/users/lookup-by-phone", (422,), _PHONE_PLAN),
+        ExpectedRefusal("GET /internal/users/ids", (422,), _ONE_LINE),
     ]
