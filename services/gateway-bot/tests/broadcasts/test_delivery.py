@@ -12,6 +12,7 @@ from academy_gateway_bot import metrics
 from academy_gateway_bot.broadcasts.delivery import DeliveryPolicy
 from academy_gateway_bot.broadcasts.message import Content
 from academy_gateway_bot.broadcasts.repository import BroadcastRepository
+from academy_gateway_bot.learners import LearnerRepository
 from academy_gateway_bot.models import Broadcast, Learner
 from academy_gateway_bot.notifications.sender import NotificationSender
 from academy_runtime.db import transaction
@@ -258,3 +259,15 @@ def test_quiet_hours_policy():
     assert policy.quiet_until(noon_utc, "Pacific/Honolulu") == datetime(2026, 6, 1, 19, 0, tzinfo=UTC)  # 02:00
     assert policy.quiet_until(noon_utc, "No/Such_Zone") is None  # the default zone, Moscow, 15:00
     assert NO_QUIET_HOURS.quiet_until(noon_utc, "Asia/Tokyo") is None
+
+
+async def test_an_erased_learner_leaves_no_broadcast_row(broadcaster, make_learner, resources, bot_runtime):
+    city = unique_city()
+    kept = await make_learner(city)
+    erased = await make_learner(city)
+    created = await create(broadcaster, segment={"kind": "city", "value": city})
+    await start(broadcaster, created["id"])
+    assert await delivery_for(resources, bot_runtime).resolve(created["id"])
+    async with transaction(resources.sessionmaker) as session:
+        await LearnerRepository(session).erase(erased.user_id, erased_at=datetime.now(UTC))
+    assert set(await recipients(resources, created["id"])) == {kept.user_id}  # their chat id went with them
