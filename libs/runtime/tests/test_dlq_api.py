@@ -197,6 +197,7 @@ async def test_a_bad_limit_or_body_is_422(platform, resources):
             {"limit": "all"},
             {"limit": True},
             {"limit": "5"},
+            {"limit": 2.5},
             {"limit": 10**12},
             {"limit": 1, "purpose": "x"},
             [1],

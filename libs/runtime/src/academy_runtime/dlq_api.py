@@ -29,6 +29,7 @@ from academy_runtime import dlq
 from academy_runtime.auth import Caller, accepts
 from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import DependencyUnavailableError, NotFoundError, error_responses
+from academy_runtime.fields import JsonInteger
 from academy_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -94,12 +95,10 @@ class DeadLetterList(BaseModel):
 class RedriveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # strict: JSON `true` is not the number 1 (pydantic's lax mode would take it).
-    limit: int | None = Field(
+    limit: JsonInteger | None = Field(
         default=None,
         ge=1,
         le=REDRIVE_LIMIT_MAX,
-        strict=True,
         description="Move at most this many; all of them when absent.",
     )
 

@@ -19,14 +19,23 @@ pydantic's errors name the field as for any other, `body.full_name`), its schema
 `omit_null` takes the null out of the schema, so the document says what the validator accepts.
 
     full_name: FullName | None = Field(default=None, json_schema_extra=omit_null)
+
+A JSON integer, as JSON Schema's `integer` says
+
+`JsonInteger` takes what the schema `{"type": "integer"}` admits: a JSON number without a fractional part
+(`5`, and `5.0`, which JSON Schema counts as an integer), and refuses what pydantic's lax mode would turn
+into one: `true` (a bool is not a number) and the text `"5"`. pydantic's strict mode is too strict the
+other way (it refuses `5.0`, which the published schema admits).
+
+    limit: JsonInteger | None = Field(default=None, ge=1, le=1000)
 """
 
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf"})
@@ -62,3 +71,18 @@ def omit_null(schema: dict[str, Any]) -> None:
         schema["anyOf"] = options
     if "default" in schema and schema["default"] is None:
         del schema["default"]
+
+
+def refuse_non_numbers(value: object) -> object:
+    """`value` unchanged unless it is a bool or a str, which a JSON `integer` field refuses (pydantic's lax mode
+    would read `true` as 1 and `"5"` as 5); PydanticCustomError `int_type` then. Floats go on to pydantic,
+    which takes `5.0` and refuses `5.5`."""
+    if isinstance(value, bool | str | bytes):
+        raise PydanticCustomError(
+            "int_type", "Input should be a valid integer (a JSON number, not {kind})", {"kind": type(value).__name__}
+        )
+    return value
+
+
+JsonInteger = Annotated[int, BeforeValidator(refuse_non_numbers)]
+"""An int request field that takes exactly what JSON Schema's `integer` admits (see above)."""

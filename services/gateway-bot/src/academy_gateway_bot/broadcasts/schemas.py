@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from academy_runtime.fields import NoControlCharacters
+from academy_runtime.fields import JsonInteger, NoControlCharacters
 from academy_runtime.ids import INT64_MAX
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
@@ -117,7 +117,7 @@ class InactiveSegment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["inactive"]
-    value: int = Field(ge=1, le=365, strict=True, examples=[14])
+    value: JsonInteger = Field(ge=1, le=365, examples=[14])
 
 
 class CourseSegment(BaseModel):
@@ -126,7 +126,7 @@ class CourseSegment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["course"]
-    value: int = Field(ge=1, le=2**31 - 1, strict=True, examples=[1])
+    value: JsonInteger = Field(ge=1, le=2**31 - 1, examples=[1])
 
 
 Segment = Annotated[
