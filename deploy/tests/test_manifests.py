@@ -838,6 +838,82 @@ def test_yookassa_notifications_route_to_billing_with_the_sender_preserved(varia
     assert webhook["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8000}]
 
 
+# Kustomizations applied on their own next to an overlay (the console, when it is there): their
+# Deployments are held to the same scheduling rules.
+EXTRA_KUSTOMIZATIONS = tuple(
+    str(p.parent.relative_to(K8S)) for p in sorted((K8S / "base" / "services").glob("*/kustomization.yaml"))
+)
+
+
+def _pods_of_other_deployments(objects: list[Obj], deployment: Obj) -> list[dict[str, str]]:
+    return [
+        d["spec"]["template"]["metadata"]["labels"]
+        for d in of_kind(objects, "Deployment")
+        if d["metadata"]["name"] != deployment["metadata"]["name"]
+    ]
+
+
+def _disruptions_allowed(pdb: Obj, replicas: int) -> int:
+    """How many of `replicas` ready pods an eviction may take (policy/v1: maxUnavailable or minAvailable)."""
+    spec = pdb["spec"]
+    if "maxUnavailable" in spec:
+        value = spec["maxUnavailable"]
+        return -(-replicas * int(value[:-1]) // 100) if isinstance(value, str) else int(value)
+    value = spec["minAvailable"]
+    minimum = -(-replicas * int(value[:-1]) // 100) if isinstance(value, str) else int(value)
+    return replicas - minimum
+
+
+@pytest.mark.parametrize("variant", VARIANTS + EXTRA_KUSTOMIZATIONS)
+def test_every_deployment_spreads_its_replicas_over_nodes(variant: str) -> None:
+    """Issue 12: a node's loss must not take every replica; the constraints select this Deployment's pods only."""
+    objects = render(variant)
+    deployments = of_kind(objects, "Deployment")
+    assert deployments
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        constraints = deployment["spec"]["template"]["spec"].get("topologySpreadConstraints", [])
+        keys = {c["topologyKey"] for c in constraints}
+        assert "kubernetes.io/hostname" in keys, f"{variant}: {name} is not spread over nodes"
+        for constraint in constraints:
+            where = f"{variant}: {name} {constraint['topologyKey']}"
+            assert _selects(constraint["labelSelector"], pod_labels), f"{where}: selects none of its own pods"
+            for other in _pods_of_other_deployments(objects, deployment):
+                assert not _selects(constraint["labelSelector"], other), f"{where}: counts another Deployment's pods"
+            assert constraint["maxSkew"] == 1
+            if constraint["topologyKey"] == "topology.kubernetes.io/zone":
+                assert constraint["whenUnsatisfiable"] == "ScheduleAnyway", f"{where}: a one-zone cluster must schedule"
+            if constraint["whenUnsatisfiable"] == "DoNotSchedule":
+                assert constraint.get("nodeTaintsPolicy") == "Honor", f"{where}: a cordoned node would block pods"
+        if name.endswith(("-api", "-worker")):
+            assert "topology.kubernetes.io/zone" in keys, f"{variant}: {name} is not spread over zones"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_worker_has_a_disruption_budget_that_still_lets_a_node_drain(variant: str) -> None:
+    """Issue 12: a drain evicts workers one at a time, and never blocks (one disruption always allowed)."""
+    objects = render(variant)
+    budgets = of_kind(objects, "PodDisruptionBudget")
+    for deployment in of_kind(objects, "Deployment"):
+        name = deployment["metadata"]["name"]
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        covering = [b for b in budgets if _selects(b["spec"]["selector"], pod_labels)]
+        if component(deployment) == "worker":
+            assert [b["metadata"]["name"] for b in covering] == [name], f"{variant}: {name} needs its own budget"
+        if not covering:
+            continue
+        (pdb,) = covering  # two budgets over one pod make the eviction API refuse every eviction
+        for other in _pods_of_other_deployments(objects, deployment):
+            assert not _selects(pdb["spec"]["selector"], other), f"{pdb['metadata']['name']} covers another's pods"
+        if "replicas" in deployment["spec"]:
+            replicas = deployment["spec"]["replicas"]
+        else:
+            replicas = find(objects, "HorizontalPodAutoscaler", name)["spec"]["minReplicas"]
+        allowed = _disruptions_allowed(pdb, replicas)
+        assert 1 <= allowed < max(replicas, 2), f"{variant}: {name} x{replicas} allows {allowed} disruption(s)"
+
+
 def _selects(selector: Obj, labels: dict[str, str]) -> bool:
     if not selector.get("matchLabels", {}).items() <= labels.items():
         return False
