@@ -36,16 +36,31 @@ _WINDOW_MS = 1100
 # gateway process at once. Returns 0 when a slot was taken, else the milliseconds to wait. The global
 # window and the chat's share the `{send}` hash tag (redis_keys), so on a Redis Cluster the script's two
 # keys are on one slot.
+#
+# The global window is also smoothed: at most ceil(limit / SLICES) sends in any 1/SLICES of the window.
+# Without it a whole second's allowance can be reserved in a few milliseconds at the start of the window,
+# and the next one right at its end; a request delayed on the way then lands in the same second as the
+# next burst, and Telegram counts more than the limit on arrival (the broadcast bench saw 321 arrivals in
+# one second against 300 on a loaded machine). Spread out, a burst cannot form, so arrival jitter moves a
+# few sends across a second's edge, not a whole window's worth. The average rate stays the same.
 _SLIDING_WINDOW = """
 local now = tonumber(ARGV[1])
 local limits = {tonumber(ARGV[2]), tonumber(ARGV[3])}
 local window = tonumber(ARGV[5])
+local slices = tonumber(ARGV[6])
 local wait = 0
 for i, key in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   if redis.call('ZCARD', key) >= limits[i] then
     local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
     wait = math.max(wait, oldest + window - now + 1)
+  end
+  if i == 1 and slices > 1 then
+    local slice = math.floor(window / slices)
+    local in_slice = redis.call('ZRANGEBYSCORE', key, '(' .. (now - slice), '+inf', 'WITHSCORES')
+    if #in_slice / 2 >= math.ceil(limits[1] / slices) then
+      wait = math.max(wait, tonumber(in_slice[2]) + slice - now + 1)
+    end
   end
 end
 if wait > 0 then return wait end
@@ -55,6 +70,7 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 """
+_SLICES = 10
 _MAX_ATTEMPTS = 4
 
 
@@ -112,6 +128,7 @@ class NotificationSender:
                     self.per_chat_per_s,
                     secrets.token_hex(8),
                     _WINDOW_MS,
+                    _SLICES,
                 ],
             )
             if int(wait_ms) <= 0:
