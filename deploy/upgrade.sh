@@ -89,7 +89,7 @@ log "upgrading $overlay to $tag"
 # b. provisioning, then migrations; Jobs are immutable, so the previous runs go first.
 k delete job -l "$COMPONENT in (provision,migrate)" --ignore-not-found --wait=true
 k apply -f "$rendered" -l "$COMPONENT notin (api,worker,migrate)"
-for job in academy-db-provision academy-bus-provision; do
+for job in academy-db-provision academy-bus-provision academy-backup-s3-provision; do
     wait_for_job "$job" || die "provisioning failed: nothing else was applied, the previous release still serves"
 done
 k apply -f "$rendered" -l "$COMPONENT=migrate"

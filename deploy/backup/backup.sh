@@ -4,11 +4,17 @@
 #   1. pg_dump --format=custom of PGDATABASE (every service schema, one consistent snapshot);
 #   2. check the archive is readable (pg_restore --list) and write its SHA-256 next to it;
 #   3. upload both to s3://$S3_BUCKET/$S3_PREFIX/$PGDATABASE/$PGDATABASE_<UTC stamp>.dump[.sha256];
-#   4. only then delete the dumps of that database older than RETENTION_DAYS (by the stamp in the
-#      name, so that retention does not depend on the server's object dates and can be tested).
+#   4. retention is the bucket's lifecycle rule (provision-s3.sh: objects under S3_PREFIX/ expire after
+#      30 days), so the key this script runs with may write but not delete, and a stolen key cannot
+#      erase the backups. BACKUP_PRUNE=true (off by default; only with a key that may list and delete)
+#      also deletes, after the upload, the dumps older than RETENTION_DAYS by the stamp in their name,
+#      for an S3 server without lifecycle rules.
+#
+# Any failure (pg_dump, the archive check, an upload) ends the script with a non-zero status, so the
+# Kubernetes Job fails and kube-state-metrics' kube_job_status_failed reports it.
 #
 # Environment: PGHOST, PGPORT, PGUSER, PGPASSWORD (libpq), PGDATABASE (default beauty_academy),
-# RETENTION_DAYS (default 30), BACKUP_DIR (scratch space, default $TMPDIR or /tmp),
+# RETENTION_DAYS (default 30), BACKUP_PRUNE (default false), BACKUP_DIR (scratch space, default $TMPDIR or /tmp),
 # S3_CREATE_BUCKET (true: create the bucket if missing), and the S3 settings of lib.sh
 # (S3_CLI=aws|mc, S3_ENDPOINT, S3_SECURE, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION, S3_BUCKET, S3_PREFIX).
 set -eu
@@ -46,7 +52,12 @@ s3_put "$workdir/$name" "$folder/$name"
 s3_put "$workdir/$name.sha256" "$folder/$name.sha256"
 log "uploaded s3://$S3_BUCKET/$folder/$name ($size bytes, sha256 $(cat "$workdir/$name.sha256"))"
 
-# Retention: the stamp is part of the name, so a string comparison orders dumps in time.
+if [ "${BACKUP_PRUNE:-false}" != true ]; then
+    log "backup done: $name (retention: the bucket's lifecycle rule expires objects under $S3_PREFIX/)"
+    exit 0
+fi
+
+# Pruning by the script: the stamp is part of the name, so a string comparison orders dumps in time.
 cutoff=$(utc_stamp_days_ago "$RETENTION_DAYS")
 s3_ls "$folder" "$workdir/listing"
 awk -v db="$PGDATABASE" -v cutoff="$cutoff" '

@@ -36,12 +36,19 @@ utc_stamp_days_ago() {
     date -u -d "@$_then" +%Y%m%dT%H%M%SZ 2>/dev/null || date -u -r "$_then" +%Y%m%dT%H%M%SZ
 }
 
+# sha256_of FILE: its SHA-256 in hex; fails (rather than print nothing) when the file cannot be read.
 sha256_of() {
     if command -v sha256sum >/dev/null 2>&1; then
-        sha256sum "$1" | awk '{print $1}'
+        _sum=$(sha256sum "$1") || return 1
     else
-        shasum -a 256 "$1" | awk '{print $1}'
+        _sum=$(shasum -a 256 "$1") || return 1
     fi
+    _sum=${_sum%% *}
+    case $_sum in
+        *[!0-9a-f]* | '') die "no SHA-256 of $1" ;;
+    esac
+    [ ${#_sum} -eq 64 ] || die "no SHA-256 of $1"
+    printf '%s\n' "$_sum"
 }
 
 s3_init() {
@@ -126,6 +133,15 @@ s3_ensure_bucket() {
     case $S3_CLI in
         aws) _aws s3api head-bucket --bucket "$S3_BUCKET" >/dev/null 2>&1 || _aws s3 mb "s3://$S3_BUCKET" >/dev/null ;;
         mc) _mc mb --ignore-existing "academy-backup/$S3_BUCKET" >/dev/null ;;
+    esac
+}
+
+# s3_put_lifecycle FILE: replace the bucket's lifecycle configuration (S3 PutBucketLifecycleConfiguration)
+# with FILE, a JSON document {"Rules": [...]} in the S3 API's shape (which `mc ilm import` reads too).
+s3_put_lifecycle() {
+    case $S3_CLI in
+        aws) _aws s3api put-bucket-lifecycle-configuration --bucket "$S3_BUCKET" --lifecycle-configuration "file://$1" ;;
+        mc) _mc ilm import "academy-backup/$S3_BUCKET" <"$1" >/dev/null ;;
     esac
 }
 

@@ -597,6 +597,8 @@ def test_placeholder_secrets_only_in_the_base() -> None:
         "academy-postgres-admin",
         "academy-rabbitmq-admin",
         "academy-backup-s3",
+        "academy-backup-s3-restore",
+        "academy-s3-admin",
         "gateway-bot-secrets",
         "billing-secrets",
     }
@@ -631,6 +633,43 @@ def test_the_backup_runs_daily_with_thirty_days_retention(variant: str) -> None:
     assert env["BACKUP_DIR"] in {m["mountPath"] for m in container["volumeMounts"]}
 
 
+def _s3_key_secret(objects: list[Obj], container: Obj, variable: str = "S3_ACCESS_KEY") -> str:
+    value = resolved_env(objects, container)[variable]
+    match = re.fullmatch(r"<secret:([^/]+)/S3_(ACCESS|SECRET)_KEY>", value)
+    assert match, f"{variable} = {value}"
+    return match[1]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_backups_bucket_is_provisioned_with_its_lifecycle_and_keys(variant: str) -> None:
+    """Issue 12: the administrator's key sets the 30-day lifecycle and creates the keys; the CronJob writes only."""
+    objects = render(variant)
+    job = find(objects, "Job", "academy-backup-s3-provision")
+    assert component(job) == "provision", "re-run before the workloads by the procedure and deploy/upgrade.sh"
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["/usr/local/bin/provision-s3.sh"]
+    env = resolved_env(objects, container)
+    assert env["RETENTION_DAYS"] == "30"
+    assert env["S3_BUCKET"] == "beauty-academy-backups"
+    assert (
+        _s3_key_secret(objects, container) == _s3_key_secret(objects, container, "S3_SECRET_KEY") == "academy-s3-admin"
+    )
+    assert env["BACKUP_WRITER_ACCESS_KEY"] == "<secret:academy-backup-s3/S3_ACCESS_KEY>"
+    assert env["BACKUP_READER_ACCESS_KEY"] == "<secret:academy-backup-s3-restore/S3_ACCESS_KEY>"
+    cron = find(objects, "CronJob", "academy-db-backup")
+    (backup,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == backup["image"], "the script ships in the pg-backup image"
+    assert _s3_key_secret(objects, backup) == "academy-backup-s3", "the CronJob writes with the write-only key"
+    assert resolved_env(objects, backup).get("BACKUP_PRUNE", "false") == "false", "retention is the bucket's"
+    # Only the provisioning Job reads the administrator's key.
+    for obj in objects:
+        for other in containers(obj):
+            if obj is not job:
+                refs = json.dumps(other.get("env", [])) + json.dumps(other.get("envFrom", []))
+                assert "academy-s3-admin" not in refs, obj["metadata"]["name"]
+
+
 def test_the_restore_job_is_a_template_outside_the_kustomization() -> None:
     path = K8S / "base" / "backup" / "restore-job.yaml"
     kustomization = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text(encoding="utf-8"))
@@ -657,6 +696,7 @@ def test_the_restore_job_is_a_template_outside_the_kustomization() -> None:
     env = resolved_env(objects, container)
     assert {"DUMP_KEY", "TARGET_DATABASE", "BACKUP_DATABASE", "PGHOST", "PGUSER", "PGPASSWORD"} <= env.keys()
     assert env["TARGET_DATABASE"] != DATABASE, "the template restores next to the live database"
+    assert _s3_key_secret(objects, container) == "academy-backup-s3-restore", "the restore reads with the reader's key"
 
 
 def _policy(objects: list[Obj], name: str) -> Obj:
@@ -1177,6 +1217,15 @@ def test_compose_backup_and_restore_use_the_scripts() -> None:
     assert backup["environment"]["RETENTION_DAYS"] == "30"
     assert restore["environment"]["TARGET_DATABASE"].startswith("${TARGET_DATABASE")
     assert "beauty-academy-backups" in services["minio-init"]["command"][0]
+    # Issue 12: the bucket's lifecycle and the keys are provisioned first; the backup writes with the
+    # write-only key, the restore reads with the reader's, and neither holds MinIO's root user.
+    provision = services["db-backup-provision"]
+    assert provision["command"] == ["/usr/local/bin/provision-s3.sh"]
+    assert backup["depends_on"]["db-backup-provision"] == {"condition": "service_completed_successfully"}
+    assert provision["environment"]["S3_ACCESS_KEY"].startswith("${MINIO_ROOT_USER")
+    assert backup["environment"]["S3_ACCESS_KEY"] == provision["environment"]["BACKUP_WRITER_ACCESS_KEY"]
+    assert restore["environment"]["S3_ACCESS_KEY"] == provision["environment"]["BACKUP_READER_ACCESS_KEY"]
+    assert backup["environment"].get("BACKUP_PRUNE", "false") == "false"
 
 
 def test_compose_billing_has_the_payment_settings_and_shares_the_bot_with_the_gateway() -> None:
@@ -1387,8 +1436,9 @@ def test_dockerfile_builds_one_locked_non_root_image_per_service() -> None:
 def test_backup_image_ships_the_scripts() -> None:
     dockerfile = (BACKUP / "Dockerfile").read_text(encoding="utf-8")
     assert "ARG POSTGRES_IMAGE=postgres:16-alpine" in dockerfile
-    assert "COPY --chmod=0755 backup.sh restore.sh /usr/local/bin/" in dockerfile
+    assert "COPY --chmod=0755 backup.sh restore.sh provision-s3.sh /usr/local/bin/" in dockerfile
     assert "lib.sh /usr/local/bin/" in dockerfile
+    assert "COPY --chmod=0644 s3/ /usr/local/bin/s3/" in dockerfile, "provision-s3.sh reads s3/ next to it"
     assert re.search(r"^USER 70:70$", dockerfile, re.MULTILINE)
 
 
@@ -1403,6 +1453,10 @@ log = pathlib.Path(os.environ["FAKE_LOG"])
 with log.open("a") as f:
     f.write(tool + " " + " ".join(args) + "\n")
 bucket_root = pathlib.Path(os.environ["FAKE_S3"])
+if os.environ.get("FAKE_FAIL") == tool:
+    sys.exit(tool + ": simulated failure")
+if os.environ.get("FAKE_FAIL") == "upload" and "cp" in args and not args[-1].startswith("/"):
+    sys.exit(tool + ": simulated upload failure (AccessDenied)")
 
 
 def opt(name):
@@ -1522,9 +1576,10 @@ def test_scripts_are_posix_sh(script: str) -> None:
 
 
 @pytest.mark.parametrize("s3_cli", ["aws", "mc"])
-def test_backup_uploads_a_checked_dump_and_prunes_after_thirty_days(
+def test_backup_uploads_a_checked_dump_and_prunes_after_thirty_days_when_asked(
     fake_tools: dict[str, str], tmp_path: Path, s3_cli: str
 ) -> None:
+    """BACKUP_PRUNE=true: the script's own retention, for an S3 server without lifecycle rules."""
     folder = tmp_path / "s3" / "backups" / "postgres" / DATABASE
     folder.mkdir(parents=True)
     expired, kept = f"{DATABASE}_{_stamp(31)}.dump", f"{DATABASE}_{_stamp(29)}.dump"
@@ -1532,7 +1587,7 @@ def test_backup_uploads_a_checked_dump_and_prunes_after_thirty_days(
     for name in (expired, f"{expired}.sha256", kept, f"{kept}.sha256", *unrelated):
         (folder / name).write_text("old", encoding="utf-8")
 
-    result = _run("backup.sh", {**fake_tools, "S3_CLI": s3_cli})
+    result = _run("backup.sh", {**fake_tools, "S3_CLI": s3_cli, "BACKUP_PRUNE": "true"})
 
     assert result.returncode == 0, result.stderr
     names = {p.name for p in folder.iterdir()}
@@ -1547,6 +1602,40 @@ def test_backup_uploads_a_checked_dump_and_prunes_after_thirty_days(
     assert "pg_dump --format=custom --no-password" in calls
     assert "pg_restore --list" in calls
     assert "2 expired object(s) removed (retention 30 days" in result.stderr
+    assert not list((tmp_path / "scratch").iterdir()), "the scratch directory is cleaned up"
+
+
+@pytest.mark.parametrize("s3_cli", ["aws", "mc"])
+def test_backup_leaves_retention_to_the_bucket_and_never_lists_or_deletes(
+    fake_tools: dict[str, str], tmp_path: Path, s3_cli: str
+) -> None:
+    """Issue 12: by default the key only writes (the lifecycle rule of provision-s3.sh expires the dumps)."""
+    folder = tmp_path / "s3" / "backups" / "postgres" / DATABASE
+    folder.mkdir(parents=True)
+    expired = f"{DATABASE}_{_stamp(90)}.dump"
+    (folder / expired).write_text("old", encoding="utf-8")
+
+    result = _run("backup.sh", {**fake_tools, "S3_CLI": s3_cli})
+
+    assert result.returncode == 0, result.stderr
+    assert expired in {p.name for p in folder.iterdir()}
+    assert len(list(folder.iterdir())) == 3, "the new dump and its checksum were uploaded"
+    calls = Path(fake_tools["FAKE_LOG"]).read_text(encoding="utf-8").splitlines()
+    s3_calls = [c.split() for c in calls if c.startswith(s3_cli)]
+    assert not [c for c in s3_calls if {"rm", "ls", "list-objects-v2"} & set(c)], "the writer may not list or delete"
+    assert "retention: the bucket's lifecycle rule" in result.stderr
+
+
+@pytest.mark.parametrize("failure", ["pg_dump", "pg_restore", "upload"])
+def test_a_failed_backup_exits_non_zero_and_says_why(fake_tools: dict[str, str], tmp_path: Path, failure: str) -> None:
+    """A failure fails the Kubernetes Job (kube_job_status_failed), never a silent success."""
+    result = _run("backup.sh", {**fake_tools, "S3_CLI": "mc", "FAKE_FAIL": failure})
+
+    assert result.returncode != 0
+    assert "simulated" in result.stderr
+    assert "backup done" not in result.stderr
+    uploaded = list((tmp_path / "s3" / "backups").rglob("*.dump"))
+    assert uploaded == [], "nothing is uploaded after a failed dump, nor reported after a failed upload"
     assert not list((tmp_path / "scratch").iterdir()), "the scratch directory is cleaned up"
 
 
@@ -1763,7 +1852,7 @@ def test_the_provisioning_jobs_run_before_the_workloads() -> None:
     lines = _readme_procedure()
     applies = [(i, line) for i, line in enumerate(lines) if line.startswith("kubectl apply")]
     workloads_at = next(i for i, line in applies if " -l " not in line)  # the apply of everything else
-    for name in ("academy-db-provision", "academy-bus-provision"):
+    for name in ("academy-db-provision", "academy-bus-provision", "academy-backup-s3-provision"):
         labels = find(objects, "Job", name)["metadata"]["labels"]
         first = next(
             i
