@@ -447,7 +447,9 @@ def test_every_pod_is_restricted_pinned_and_sized(variant: str) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_deployment_has_probes(variant: str) -> None:
     deployments = of_kind(render(variant), "Deployment")
-    assert {d["metadata"]["name"] for d in deployments} == {f"{s}-{p}" for s in SERVICES for p in ("api", "worker")}
+    # The six services' API and worker, and the operators' console (an API of its own, no worker).
+    expected = {f"{s}-{p}" for s in SERVICES for p in ("api", "worker")} | {"console"}
+    assert {d["metadata"]["name"] for d in deployments} == expected
     for deployment in deployments:
         template = deployment["spec"]["template"]
         assert deployment["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
@@ -458,7 +460,7 @@ def test_every_deployment_has_probes(variant: str) -> None:
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             get = container[probe]["httpGet"]
             assert get["port"] in ports, f"{deployment['metadata']['name']} {probe} port"
-        if component(deployment) == "api":
+        if component(deployment) in ("api", "console"):
             assert ports == {"http": 8000}
             assert annotations["prometheus.io/port"] == "8000"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -601,6 +603,7 @@ def test_placeholder_secrets_only_in_the_base() -> None:
         "academy-s3-admin",
         "gateway-bot-secrets",
         "billing-secrets",
+        "academy-console",
     }
     for secret in secrets:
         assert "data" not in secret, "placeholders are readable stringData, never base64 data"

@@ -64,8 +64,13 @@ def test_the_pod_is_restricted_probed_sized_and_spread():
 def test_the_console_reads_its_key_and_accounts_from_its_own_secret_and_every_service_url():
     (container,) = _deployment()["spec"]["template"]["spec"]["containers"]
     env = {var["name"]: var for var in container["env"]}
-    for name in ("OPERATOR_SIGNING_KEY", "OPERATOR_ACCOUNTS"):
-        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "academy-console", "key": name}
+    # The accounts with hashes are the Secret's CONSOLE_OPERATOR_ACCOUNTS: academy-config's OPERATOR_ACCOUNTS
+    # (roles only, for the services) is a ConfigMap key, and no key name is in both.
+    for name, key in (
+        ("OPERATOR_SIGNING_KEY", "OPERATOR_SIGNING_KEY"),
+        ("OPERATOR_ACCOUNTS", "CONSOLE_OPERATOR_ACCOUNTS"),
+    ):
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "academy-console", "key": key}
     from academy_console.settings import SERVICES
 
     for service in SERVICES:
