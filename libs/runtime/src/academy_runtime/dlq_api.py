@@ -29,7 +29,7 @@ from academy_runtime import dlq
 from academy_runtime.auth import Caller, accepts
 from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import DependencyUnavailableError, NotFoundError, error_responses
-from academy_runtime.fields import JsonInteger
+from academy_runtime.fields import json_integer
 from academy_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -95,11 +95,8 @@ class DeadLetterList(BaseModel):
 class RedriveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: JsonInteger | None = Field(
-        default=None,
-        ge=1,
-        le=REDRIVE_LIMIT_MAX,
-        description="Move at most this many; all of them when absent.",
+    limit: json_integer(ge=1, le=REDRIVE_LIMIT_MAX) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Move at most this many; all of them when absent."
     )
 
 

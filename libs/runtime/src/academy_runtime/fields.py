@@ -22,12 +22,12 @@ pydantic's errors name the field as for any other, `body.full_name`), its schema
 
 A JSON integer, as JSON Schema's `integer` says
 
-`JsonInteger` takes what the schema `{"type": "integer"}` admits: a JSON number without a fractional part
-(`5`, and `5.0`, which JSON Schema counts as an integer), and refuses what pydantic's lax mode would turn
-into one: `true` (a bool is not a number) and the text `"5"`. pydantic's strict mode is too strict the
-other way (it refuses `5.0`, which the published schema admits).
+`json_integer(ge=, le=)` is the type of a field that takes what the schema `{"type": "integer"}` admits:
+a JSON number without a fractional part (`5`, and `5.0`, which JSON Schema counts as an integer), and
+refuses what pydantic's lax mode would turn into one: `true` (a bool is not a number) and the text `"5"`.
+pydantic's strict mode is too strict the other way (it refuses `5.0`, which the published schema admits).
 
-    limit: JsonInteger | None = Field(default=None, ge=1, le=1000)
+    limit: json_integer(ge=1, le=1000) | None = None
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf"})
@@ -84,5 +84,9 @@ def refuse_non_numbers(value: object) -> object:
     return value
 
 
-JsonInteger = Annotated[int, BeforeValidator(refuse_non_numbers)]
-"""An int request field that takes exactly what JSON Schema's `integer` admits (see above)."""
+def json_integer(*, ge: int | None = None, le: int | None = None) -> Any:
+    """`Annotated[int, Field(ge=ge, le=le), BeforeValidator(refuse_non_numbers)]`: an int request field that takes
+    exactly what JSON Schema's `integer` admits (module docstring), within [ge, le]. The bounds come before the
+    validator so the OpenAPI schema says `minimum`/`maximum` (after it, pydantic writes `ge`/`le` into the schema,
+    keywords JSON Schema does not know, and the published bounds are lost)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(refuse_non_numbers)]

@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from academy_runtime.fields import JsonInteger, NoControlCharacters
+from academy_runtime.fields import NoControlCharacters, json_integer
 from academy_runtime.ids import INT64_MAX
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
@@ -117,7 +117,7 @@ class InactiveSegment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["inactive"]
-    value: JsonInteger = Field(ge=1, le=365, examples=[14])
+    value: json_integer(ge=1, le=365) = Field(examples=[14])  # type: ignore[valid-type]
 
 
 class CourseSegment(BaseModel):
@@ -126,7 +126,7 @@ class CourseSegment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["course"]
-    value: JsonInteger = Field(ge=1, le=2**31 - 1, examples=[1])
+    value: json_integer(ge=1, le=2**31 - 1) = Field(examples=[1])  # type: ignore[valid-type]
 
 
 Segment = Annotated[
