@@ -170,8 +170,8 @@ class _DiesMidSend(NotificationSender):
         self.survives = survives
         self.hanging = asyncio.Event()
 
-    async def deliver(self, chat_id, call):  # type: ignore[no-untyped-def]
-        message: Message = await super().deliver(chat_id, call)
+    async def deliver(self, chat_id, call, **kwargs):  # type: ignore[no-untyped-def]
+        message: Message = await super().deliver(chat_id, call, **kwargs)
         if self.survives == 0:
             self.hanging.set()
             await asyncio.Event().wait()
@@ -220,7 +220,13 @@ async def test_telegrams_429_is_honoured(broadcaster, make_learner, resources, b
     since = calls_before[-1].seq if calls_before else 0
     await tg.set_rate_limit(global_per_second=1000, per_chat_per_second=1, inject_every=2, injected_retry_after=1)
 
-    await drain(delivery_for(resources, bot_runtime), created["id"])
+    # A 429's recipient waits `retry_after` as `pending` with `not_before`, so rounds go on until it is due.
+    delivery = delivery_for(resources, bot_runtime)
+    for _ in range(100):
+        await drain(delivery, created["id"])
+        if (await broadcaster.get(f"/internal/broadcasts/{created['id']}")).json()["status"] == "finished":
+            break
+        await asyncio.sleep(0.2)
 
     assert (await broadcaster.get(f"/internal/broadcasts/{created['id']}")).json()["figures"]["sent"] == 4
     for learner in learners:
@@ -271,3 +277,86 @@ async def test_an_erased_learner_leaves_no_broadcast_row(broadcaster, make_learn
     async with transaction(resources.sessionmaker) as session:
         await LearnerRepository(session).erase(erased.user_id, erased_at=datetime.now(UTC))
     assert set(await recipients(resources, created["id"])) == {kept.user_id}  # their chat id went with them
+
+
+async def test_a_429_puts_the_recipient_back_so_a_cancel_meanwhile_is_obeyed(
+    broadcaster, make_learner, resources, bot_runtime, tg
+):
+    """The sender hands a broadcast's 429 back at once: the recipient waits as `pending` with `not_before`
+    (not inside the sender, where a pause or a cancel could not reach it: QA saw a cancelled broadcast
+    delivered ten seconds later, when the retry_after was over)."""
+    city = unique_city()
+    [learner] = [await make_learner(city)]
+    created = await create(broadcaster, segment={"kind": "city", "value": city})
+    url = f"/internal/broadcasts/{created['id']}"
+    await start(broadcaster, created["id"])
+    await tg.fail_next(1, retry_after=30, methods=["sendMessage"])
+
+    await drain(delivery_for(resources, bot_runtime), created["id"])
+
+    [row] = (await recipients(resources, created["id"])).values()
+    assert row.status == "pending"
+    assert row.not_before is not None
+    assert row.not_before > datetime.now(UTC) + timedelta(seconds=20)
+    cancelled = (await broadcaster.post(f"{url}/cancel")).json()
+    assert (cancelled["status"], cancelled["figures"]["skipped"], cancelled["figures"]["sending"]) == (
+        "cancelled",
+        1,
+        0,
+    )
+    assert await tg.messages(learner.chat_id) == []
+
+
+class _WindowNeverOpens(NotificationSender):
+    """The real sender whose send windows stay full: every send waits for its slot (as 32 sends in flight do at
+    Telegram's 30/s) until the test stops the worker."""
+
+    def __init__(self, runtime_sender: NotificationSender) -> None:
+        super().__init__(
+            runtime_sender.bot,
+            runtime_sender.redis,
+            prefix=runtime_sender.prefix,
+            global_per_s=runtime_sender.global_per_s,
+            per_chat_per_s=runtime_sender.per_chat_per_s,
+        )
+        self.waiting = 0
+
+    async def _acquire(self, chat_id: int) -> None:
+        self.waiting += 1
+        await asyncio.Event().wait()
+
+
+async def test_a_worker_stopped_while_its_sends_wait_for_a_window_puts_them_back(
+    broadcaster, make_learner, resources, bot_runtime, tg
+):
+    """A stop (Ctrl-C of `make run`, a rolling update) cancels the sends in flight; those still waiting for a
+    send window never reached Telegram, so they go back to `pending` and the next worker sends them — they do
+    not turn `unknown` after the lease (QA: a stop during a wait lost the broadcast for those learners)."""
+    city = unique_city()
+    learners = [await make_learner(city) for _ in range(3)]
+    created = await create(broadcaster, segment={"kind": "city", "value": city})
+    await start(broadcaster, created["id"])
+    stopping = delivery_for(resources, bot_runtime)
+    stopping.sender = _WindowNeverOpens(bot_runtime.sender)
+    assert await stopping.resolve(created["id"])
+    async with resources.sessionmaker() as session:
+        broadcast = await session.get(Broadcast, created["id"])
+        assert broadcast is not None
+        content = Content.of(broadcast)
+    pump = asyncio.create_task(stopping.pump(created["id"], content))
+    for _ in range(200):
+        if stopping.sender.waiting == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert stopping.sender.waiting == 3
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+
+    figures = (await broadcaster.get(f"/internal/broadcasts/{created['id']}")).json()["figures"]
+    assert (figures["pending"], figures["sending"]) == (3, 0)
+    lease_over = DeliveryPolicy(quiet_start_hour=0, quiet_end_hour=0, claim_lease_s=0)
+    await drain(delivery_for(resources, bot_runtime, lease_over), created["id"])
+    body = (await broadcaster.get(f"/internal/broadcasts/{created['id']}")).json()
+    assert (body["status"], body["figures"]["sent"], body["figures"]["unknown"]) == ("finished", 3, 0)
+    for learner in learners:
+        assert len(await tg.messages(learner.chat_id)) == 1

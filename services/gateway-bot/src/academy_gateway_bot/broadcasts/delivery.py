@@ -261,8 +261,19 @@ class BroadcastDelivery:
         if wake is not None:
             await self._release(broadcast_id, recipient, not_before=wake, undo_attempt=True)
             return
+        attempt = message.Attempt()
         try:
-            sent = await message.send(self.sender, recipient.chat_id, content, recipient.locale)
+            # A 429 comes back here at once (attempts=1) and the row waits with `not_before`: waiting it out
+            # inside the sender would ignore a pause or a cancel meanwhile, and a stop would leave it `sending`.
+            sent = await message.send(
+                self.sender, recipient.chat_id, content, recipient.locale, attempts=1, attempt=attempt
+            )
+        except asyncio.CancelledError:
+            # Stopped (a pause of the worker, a shutdown) while waiting for a send window: nothing went to
+            # Telegram, so the recipient goes back to `pending` instead of turning `unknown` after the lease.
+            if not attempt.started:
+                await asyncio.shield(self._release(broadcast_id, recipient, not_before=None, undo_attempt=True))
+            raise
         except Exception as exc:  # every failure has an outcome (`_failed`)
             await self._failed(broadcast_id, recipient, exc)
         else:

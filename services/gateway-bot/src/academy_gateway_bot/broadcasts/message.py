@@ -3,6 +3,7 @@ operator's URL button and the learner's «🔕 Не присылать объя�
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,11 +57,37 @@ def render(content: Content, locale: str) -> tuple[str, InlineKeyboardMarkup]:
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def send(sender: NotificationSender, chat_id: int, content: Content, locale: str) -> Message:
+@dataclass
+class Attempt:
+    """Whether a send reached the Bot API call (`started`): before it, a stopped send changed nothing and its
+    recipient can go back to `pending`; after it, the outcome is unknown."""
+
+    started: bool = False
+
+
+async def send(
+    sender: NotificationSender,
+    chat_id: int,
+    content: Content,
+    locale: str,
+    *,
+    attempts: int | None = None,
+    attempt: Attempt | None = None,
+) -> Message:
     """Deliver the broadcast to `chat_id` through the one sender (Telegram's limits, retry_after).
+    `attempts`: the 429s waited out in the sender (None: its default; 1: the first is raised to the caller).
+    `attempt.started` turns True just before the Bot API call.
     Raises what the sender raises: LearnerUnreachableError (403), aiogram's TelegramAPIError and network errors."""
     text, markup = render(content, locale)
     options: dict[str, Any] = {"parse_mode": ParseMode.HTML, "reply_markup": markup}
-    if content.photo:
-        return await sender.send_photo(chat_id, content.photo, caption=text, **options)
-    return await sender.send_message(chat_id, text, disable_web_page_preview=True, **options)
+
+    def call() -> Awaitable[Message]:
+        if attempt is not None:
+            attempt.started = True
+        if content.photo:
+            return sender.bot.send_photo(chat_id, content.photo, caption=text, **options)
+        return sender.bot.send_message(chat_id, text, disable_web_page_preview=True, **options)
+
+    if attempts is None:
+        return await sender.deliver(chat_id, call)
+    return await sender.deliver(chat_id, call, attempts=attempts)

@@ -96,15 +96,20 @@ class NotificationSender:
         """`sendPhoto` (a URL or a Telegram `file_id`) within the limits, as `send_message`."""
         return await self.deliver(chat_id, lambda: self.bot.send_photo(chat_id, photo, **kwargs))
 
-    async def deliver(self, chat_id: int, call: Callable[[], Awaitable[Message]]) -> Message:
-        """Make the Bot API `call` to `chat_id` once both send windows have room, as `send_message` does."""
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
+    async def deliver(
+        self, chat_id: int, call: Callable[[], Awaitable[Message]], *, attempts: int = _MAX_ATTEMPTS
+    ) -> Message:
+        """Make the Bot API `call` to `chat_id` once both send windows have room, as `send_message` does.
+        `attempts`: how many 429s are waited out here before TelegramRetryAfter is raised; 1 hands the first
+        one to the caller (a broadcast puts the recipient back with `not_before` instead of waiting here, so
+        a pause or a cancel meanwhile is obeyed and a stop loses nothing)."""
+        for attempt in range(1, attempts + 1):
             await self._acquire(chat_id)
             try:
                 message = await call()
             except TelegramRetryAfter as exc:
                 metrics.TELEGRAM_RETRY_AFTER.inc()
-                if attempt == _MAX_ATTEMPTS or exc.retry_after > _MAX_RETRY_AFTER_S:
+                if attempt == attempts or exc.retry_after > _MAX_RETRY_AFTER_S:
                     raise
                 log.info("telegram asked to slow down", extra={"retry_after": exc.retry_after, "chat_id": chat_id})
                 await asyncio.sleep(exc.retry_after)
