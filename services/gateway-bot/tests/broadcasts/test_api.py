@@ -146,3 +146,10 @@ async def test_a_scheduled_broadcast_waits_for_its_moment(broadcaster):
         f"/internal/broadcasts/{(await create(broadcaster))['id']}/send", json={"scheduled_at": "2030-01-01T10:00:00"}
     )
     assert naive.status_code == 422
+    # A moment past what can be stored (its UTC is in year 10000: it was a 500) or years ahead: a 422 saying why.
+    for moment in ("9999-12-31T23:59:59-00:01", "9999-12-31T23:59:59+00:00", "2100-01-01T00:00:00+03:00"):
+        far = await broadcaster.post(
+            f"/internal/broadcasts/{(await create(broadcaster))['id']}/send", json={"scheduled_at": moment}
+        )
+        assert far.status_code == 422, (moment, far.text)
+        assert "schedule_too_far" in far.text

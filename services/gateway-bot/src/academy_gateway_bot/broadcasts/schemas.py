@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
 from academy_runtime.fields import NoControlCharacters, json_integer
 from academy_runtime.ids import INT64_MAX
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from academy_gateway_bot.broadcasts.formatting import CAPTION_LIMIT, TEXT_LIMIT, TelegramHtmlError, visible_length
@@ -21,6 +30,8 @@ Locale = Literal["ru", "en"]
 _FILE_ID = re.compile(r"^[A-Za-z0-9_-]{10,255}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _TEXT_KEPT_CONTROLS = frozenset("\n\t")
+SCHEDULE_AHEAD_MAX = timedelta(days=366)
+"""How far ahead a broadcast may be scheduled: a year (a later date is a typo, and the text would be stale)."""
 
 
 def _html_text(value: str) -> str:
@@ -169,6 +180,25 @@ class SendBroadcast(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scheduled_at: AwareDatetime | None = None
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _within_a_year(cls, value: datetime | None) -> datetime | None:
+        """At most SCHEDULE_AHEAD_MAX ahead, in UTC. A moment whose UTC falls past year 9999
+        (`9999-12-31T23:59:59-00:01`) cannot be stored at all (it was a 500: asyncpg's date out of range)."""
+        if value is None:
+            return None
+        try:
+            moment = value.astimezone(UTC)
+        except OverflowError:
+            moment = datetime.max.replace(tzinfo=UTC)
+        if moment > datetime.now(UTC) + SCHEDULE_AHEAD_MAX:
+            raise PydanticCustomError(
+                "schedule_too_far",
+                "schedule_too_far: a broadcast is scheduled at most {days} days ahead",
+                {"days": SCHEDULE_AHEAD_MAX.days},
+            )
+        return moment
 
 
 class PreviewBroadcast(BaseModel):
