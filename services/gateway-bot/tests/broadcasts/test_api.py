@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -153,3 +154,21 @@ async def test_a_scheduled_broadcast_waits_for_its_moment(broadcaster):
         )
         assert far.status_code == 422, (moment, far.text)
         assert "schedule_too_far" in far.text
+
+
+async def test_a_create_repeated_with_its_idempotency_key_answers_the_first_draft(broadcaster):
+    """A form submitted twice (a double click, a retry) makes one draft, not two that would each be sent
+    (QA: four concurrent posts of one console form made four broadcasts)."""
+    body = {"text_ru": "Один раз", "segment": {"kind": "everyone"}}
+    headers = {"Idempotency-Key": "console-form-7f3a"}
+    answers = await asyncio.gather(
+        *(broadcaster.post("/internal/broadcasts", json=body, headers=headers) for _ in range(4))
+    )
+    created = [a.json()["id"] for a in answers if a.status_code == 201]
+    assert created
+    assert len(set(created)) == 1, [a.text for a in answers]
+    assert all(a.status_code in (201, 409) for a in answers), [a.text for a in answers]
+    again = await broadcaster.post("/internal/broadcasts", json=body, headers=headers)
+    assert (again.status_code, again.json()["id"]) == (201, created[0])
+    other = await broadcaster.post("/internal/broadcasts", json=body | {"text_ru": "Другое"}, headers=headers)
+    assert other.status_code == 422  # the key came with another request

@@ -9,8 +9,9 @@ from academy_runtime.auth import Caller, accepts
 from academy_runtime.db import SessionDep
 from academy_runtime.dependencies import ResourcesDep
 from academy_runtime.errors import error_responses
+from academy_runtime.idempotency import idempotency_key_header
 from academy_runtime.ids import IntegerId
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from academy_gateway_bot.broadcasts import service
 from academy_gateway_bot.broadcasts.schemas import (
@@ -22,6 +23,7 @@ from academy_gateway_bot.broadcasts.schemas import (
     PreviewOut,
     SendBroadcast,
 )
+from academy_gateway_bot.models import messaging
 from academy_gateway_bot.runtime import bot_runtime
 from academy_gateway_bot.settings import GatewaySettings
 
@@ -33,11 +35,26 @@ BroadcastId = Annotated[IntegerId, Path(examples=[1])]
 _TRANSITION = error_responses(404, 409, s409="`invalid_transition`: the status does not allow it (`details.status`).")
 
 
-@router.post("", status_code=201, response_model=BroadcastOut, responses=error_responses(422))
-async def create_broadcast(command: CreateBroadcast, session: SessionDep, caller: Broadcaster) -> BroadcastOut:
+@router.post("", status_code=201, response_model=BroadcastOut, responses=error_responses(409, 422))
+async def create_broadcast(
+    command: CreateBroadcast,
+    request: Request,
+    session: SessionDep,
+    caller: Broadcaster,
+    idempotency_key: Annotated[str | None, Depends(idempotency_key_header)],
+) -> BroadcastOut:
     """A draft: the text in Telegram HTML (4096 characters, 1024 under a photo), optional English text,
-    photo and URL button, and the segment. Nothing is sent until `send`."""
-    return await service.create(session, command, operator=caller.operator or caller.actor)
+    photo and URL button, and the segment. Nothing is sent until `send`. With an `Idempotency-Key` (the console
+    sends one per form) a repeated request answers the first one's draft instead of making another: a form
+    submitted twice would otherwise make two drafts, and sending both would message every learner twice."""
+    return await messaging.idempotency.run(
+        session,
+        request,
+        key=idempotency_key,
+        payload=command.model_dump(mode="json"),
+        response_model=BroadcastOut,
+        action=lambda: service.create(session, command, operator=caller.operator or caller.actor),
+    )
 
 
 @router.get("", response_model=BroadcastPage)
