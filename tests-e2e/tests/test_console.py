@@ -157,7 +157,7 @@ async def test_an_operator_signs_in_creates_a_course_with_a_lesson_and_publishes
 
 async def test_an_operator_finds_a_learner_and_the_read_is_audited(e2e, page, tg):
     vera = TestUser.new("Вера")
-    await start(tg, vera, full_name="Вера Консольная", city="Урюпинск")
+    await start(tg, vera, full_name="Вера Консольная", city="Кострома")
     await sign_in(page, "/learners", "learner search form")
     await page.select_option("select[name=kind]", "telegram_id")
     await page.fill("input[name=query]", str(vera.id))
@@ -165,7 +165,7 @@ async def test_an_operator_finds_a_learner_and_the_read_is_audited(e2e, page, tg
     await submit(page, "form[action='/learners/search'] button", "learner profile")
     profile = await page.inner_text("main")
     assert "Вера Консольная" in profile
-    assert "Урюпинск" in profile
+    assert "Кострома" in profile
     user_id = int(re.search(r"/learners/(\d+)", page.url).group(1))  # type: ignore[union-attr]
 
     token = operator_token(e2e.platform, name="e2e", roles=("auditor",), audience="users")
@@ -185,7 +185,9 @@ async def test_an_operator_finds_a_learner_and_the_read_is_audited(e2e, page, tg
 async def test_an_operator_sends_a_broadcast_to_a_city_and_only_its_learner_gets_it(e2e, page, tg):
     if not await service_has(e2e, "gateway-bot", "/internal/broadcasts"):
         pytest.skip("the gateway-bot does not serve POST /internal/broadcasts yet (broadcasts API, issue 12)")
-    city, elsewhere = "Урюпинск", "Москва"
+    # Not test_personal_data's Урюпинск: that test erases its learner and then finds no trace of its values
+    # anywhere, so another test's learners in the same city would read as a leftover.
+    city, elsewhere = "Кострома", "Москва"
     here, there = TestUser.new("Зоя"), TestUser.new("Яна")
     await start(tg, here, city=city)
     await start(tg, there, city=elsewhere)
