@@ -22,13 +22,7 @@ async def main() -> int:
     settings = GatewaySettings()
     resources = Resources.open(settings)
     bot = create_bot(settings)
-    sender = NotificationSender(
-        bot,
-        resources.redis,
-        prefix=settings.redis_prefix,
-        global_per_s=settings.send_rate_global_per_s,
-        per_chat_per_s=settings.send_rate_per_chat_per_s,
-    )
+    sender = NotificationSender.from_settings(bot, resources.redis, settings)
     delivery = BroadcastDelivery(resources.sessionmaker, sender, None, DeliveryPolicy.from_settings(settings))
     try:
         while True:

@@ -166,12 +166,6 @@ async def open_bot_runtime(
         bot=bot,
         dispatcher=create_dispatcher(resources, clients),
         clients=clients,
-        sender=NotificationSender(
-            bot,
-            resources.redis,
-            prefix=settings.redis_prefix,
-            global_per_s=settings.send_rate_global_per_s,
-            per_chat_per_s=settings.send_rate_per_chat_per_s,
-        ),
+        sender=NotificationSender.from_settings(bot, resources.redis, settings),
     )
     resources.extras["bot"] = runtime

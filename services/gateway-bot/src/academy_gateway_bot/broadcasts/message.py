@@ -13,7 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from academy_gateway_bot.callbacks import AnnouncementsCb
 from academy_gateway_bot.i18n import _, use_locale
 from academy_gateway_bot.models import Broadcast
-from academy_gateway_bot.notifications.sender import NotificationSender
+from academy_gateway_bot.notifications.sender import MAX_ATTEMPTS, NotificationSender
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,11 @@ async def send(
     content: Content,
     locale: str,
     *,
-    attempts: int | None = None,
+    attempts: int = MAX_ATTEMPTS,
     attempt: Attempt | None = None,
 ) -> Message:
     """Deliver the broadcast to `chat_id` through the one sender (Telegram's limits, retry_after).
-    `attempts`: the 429s waited out in the sender (None: its default; 1: the first is raised to the caller).
+    `attempts`: the 429s waited out in the sender (1: the first is raised to the caller).
     `attempt.started` turns True just before the Bot API call.
     Raises what the sender raises: LearnerUnreachableError (403), aiogram's TelegramAPIError and network errors."""
     text, markup = render(content, locale)
@@ -88,6 +88,4 @@ async def send(
             return sender.bot.send_photo(chat_id, content.photo, caption=text, **options)
         return sender.bot.send_message(chat_id, text, disable_web_page_preview=True, **options)
 
-    if attempts is None:
-        return await sender.deliver(chat_id, call)
     return await sender.deliver(chat_id, call, attempts=attempts)

@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from academy_runtime.resources import RedisClient
 from aiogram import Bot
@@ -22,6 +22,9 @@ from aiogram.types import Message
 from redis.commands.core import AsyncScript
 
 from academy_gateway_bot import metrics, redis_keys
+
+if TYPE_CHECKING:
+    from academy_gateway_bot.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,8 @@ end
 return 0
 """
 _SLICES = 10
-_MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 4
+"""How many 429s a send waits out before TelegramRetryAfter reaches its caller (`deliver`'s default)."""
 
 
 class LearnerUnreachableError(Exception):
@@ -87,17 +91,24 @@ class NotificationSender:
         self.per_chat_per_s = per_chat_per_s
         self._script: AsyncScript | None = None
 
+    @classmethod
+    def from_settings(cls, bot: Bot, redis: RedisClient, settings: GatewaySettings) -> NotificationSender:
+        """The sender of a gateway process: its Redis prefix and the `SEND_RATE_*` limits."""
+        return cls(
+            bot,
+            redis,
+            prefix=settings.redis_prefix,
+            global_per_s=settings.send_rate_global_per_s,
+            per_chat_per_s=settings.send_rate_per_chat_per_s,
+        )
+
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Message:
         """`sendMessage` within the limits (retried after a 429's `retry_after`, up to 4 attempts, a
         `retry_after` of at most 60 s; else TelegramRetryAfter); LearnerUnreachableError for a 403."""
         return await self.deliver(chat_id, lambda: self.bot.send_message(chat_id, text, **kwargs))
 
-    async def send_photo(self, chat_id: int, photo: str, **kwargs: Any) -> Message:
-        """`sendPhoto` (a URL or a Telegram `file_id`) within the limits, as `send_message`."""
-        return await self.deliver(chat_id, lambda: self.bot.send_photo(chat_id, photo, **kwargs))
-
     async def deliver(
-        self, chat_id: int, call: Callable[[], Awaitable[Message]], *, attempts: int = _MAX_ATTEMPTS
+        self, chat_id: int, call: Callable[[], Awaitable[Message]], *, attempts: int = MAX_ATTEMPTS
     ) -> Message:
         """Make the Bot API `call` to `chat_id` once both send windows have room, as `send_message` does.
         `attempts`: how many 429s are waited out here before TelegramRetryAfter is raised; 1 hands the first
