@@ -69,3 +69,20 @@ async def test_the_emulators_start_and_yookassa_notifies_billing(tmp_path: Path)
             assert (await http.get(f"{stack.emulator_url}/_emulator/health")).json()["ok"] is True
     finally:
         stack.stop()
+
+
+# The console: started only when asked, pointed at every service of the stack.
+def test_the_console_calls_every_service_of_the_stack_on_its_own_port(tmp_path: Path) -> None:
+    stack = make_stack(tmp_path, console_port=18107, console_env={"CONSOLE_DEV_PASSWORD": "a run's password"})
+    env = stack.console_process_env()
+    assert stack.console_url == "http://127.0.0.1:18107"
+    assert (env["HTTP_PORT"], env["SERVICE_NAME"]) == ("18107", "console")
+    assert env["CONSOLE_DEV_PASSWORD"] == "a run's password"
+    for name, *_ in SERVICES:
+        assert env[f"{name.upper().replace('-', '_')}_URL"] == stack.api_url(name)
+
+
+def test_a_stack_without_a_console_port_runs_no_console(tmp_path: Path) -> None:
+    stack = make_stack(tmp_path)
+    with pytest.raises(ValueError, match="no console"):
+        _ = stack.console_url

@@ -155,11 +155,10 @@ async def test_pause_stops_resume_continues_cancel_ends(broadcaster, make_learne
     assert (await broadcaster.post(f"{other_url}/send")).status_code == 409
 
 
-class _DiesMidSend(NotificationSender):
-    """The real sender, whose process "dies" after `survives` messages: the next message reaches Telegram,
-    then its task hangs before the mark (the test cancels it, as a SIGKILL would end it)."""
+class _LikeTheRuntimes(NotificationSender):
+    """A sender with the test runtime's bot, Redis and limits, for subclasses that change one step of it."""
 
-    def __init__(self, runtime_sender: NotificationSender, survives: int) -> None:
+    def __init__(self, runtime_sender: NotificationSender) -> None:
         super().__init__(
             runtime_sender.bot,
             runtime_sender.redis,
@@ -167,6 +166,14 @@ class _DiesMidSend(NotificationSender):
             global_per_s=runtime_sender.global_per_s,
             per_chat_per_s=runtime_sender.per_chat_per_s,
         )
+
+
+class _DiesMidSend(_LikeTheRuntimes):
+    """The real sender, whose process "dies" after `survives` messages: the next message reaches Telegram,
+    then its task hangs before the mark (the test cancels it, as a SIGKILL would end it)."""
+
+    def __init__(self, runtime_sender: NotificationSender, survives: int) -> None:
+        super().__init__(runtime_sender)
         self.survives = survives
         self.hanging = asyncio.Event()
 
@@ -307,18 +314,12 @@ async def test_a_429_puts_the_recipient_back_so_a_cancel_meanwhile_is_obeyed(
     assert await tg.messages(learner.chat_id) == []
 
 
-class _WindowNeverOpens(NotificationSender):
+class _WindowNeverOpens(_LikeTheRuntimes):
     """The real sender whose send windows stay full: every send waits for its slot (as 32 sends in flight do at
     Telegram's 30/s) until the test stops the worker."""
 
     def __init__(self, runtime_sender: NotificationSender) -> None:
-        super().__init__(
-            runtime_sender.bot,
-            runtime_sender.redis,
-            prefix=runtime_sender.prefix,
-            global_per_s=runtime_sender.global_per_s,
-            per_chat_per_s=runtime_sender.per_chat_per_s,
-        )
+        super().__init__(runtime_sender)
         self.waiting = 0
 
     async def _acquire(self, chat_id: int) -> None:
