@@ -18,12 +18,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# 1. uv (the workspace's package manager), from PyPI when it is not on the PATH.
-if ! command -v uv >/dev/null 2>&1; then
-  say "installing uv"
-  python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || python3 -m pip install --quiet --user uv
-  export PATH="$HOME/.local/bin:$PATH"
-fi
+# 1. uv (the workspace's package manager): found where it is, or installed from PyPI (scripts/uv-env.sh).
+. scripts/uv-env.sh
+ACADEMY_UV_INSTALL=1 academy_uv_env
 
 # 2. Python 3.11 and every workspace package, exactly as locked.
 uv sync --frozen --quiet

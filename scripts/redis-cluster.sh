@@ -18,10 +18,10 @@ case "$command" in
       echo "a cluster already runs from $dir (scripts/redis-cluster.sh down $dir first)" >&2
       exit 1
     fi
-    exec uv run --frozen python -m academy_runtime.redis_cluster up --dir "$dir" ;;
+    exec "$(dirname "${BASH_SOURCE[0]}")/uv" run --frozen python -m academy_runtime.redis_cluster up --dir "$dir" ;;
   down)
     [ -f "$dir/pids" ] || { echo "no cluster in $dir" >&2; exit 1; }
-    exec uv run --frozen python -m academy_runtime.redis_cluster down --dir "$dir" ;;
+    exec "$(dirname "${BASH_SOURCE[0]}")/uv" run --frozen python -m academy_runtime.redis_cluster down --dir "$dir" ;;
   *)
     echo "usage: $0 up|down [DIR]" >&2
     exit 2 ;;

@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/bootstrap.sh || exit 1
+. scripts/uv-env.sh
+academy_uv_env || exit 1
 
 say() { printf '\n[make test] %s\n' "$*"; }
 failed=()
