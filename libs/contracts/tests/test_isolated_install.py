@@ -21,6 +21,8 @@ ALLOWED = {
 
 SMOKE = """
 import json, sys
+# What the interpreter loaded before the package (Debian's Python imports its own sitecustomize at start-up).
+at_start = set(sys.modules)
 from academy_contracts import EVENT_TYPES, build_event, parse_event
 from academy_contracts.registry import example_event
 for model in EVENT_TYPES.values():
@@ -28,7 +30,7 @@ for model in EVENT_TYPES.values():
     assert parse_event(event.to_json()) == (event, model.example())
 third_party = sorted(
     name for name in sys.modules
-    if "." not in name and not name.startswith("_") and name not in sys.stdlib_module_names
+    if "." not in name and not name.startswith("_") and name not in sys.stdlib_module_names and name not in at_start
 )
 print(json.dumps(third_party))
 """
