@@ -19,7 +19,7 @@ from academy_runtime.resources import Resources
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
 from fastapi import APIRouter
-from sqlalchemy import Integer, String, func, select
+from sqlalchemy import Integer, String, func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -62,6 +62,8 @@ class FailurePlan:
     def __init__(self) -> None:
         self.remaining: dict[int, int] = {}
         self.calls: dict[int, int] = {}
+        self.transactions: dict[int, int] = {}
+        """user id → the id of the transaction its handler last ran in (batches share one)."""
 
 
 failures = FailurePlan()
@@ -71,6 +73,7 @@ registrations = Consumer("registrations")
 @registrations.on(UserRegisteredV1)
 async def record_registration(ctx: EventContext, event: UserRegisteredV1) -> None:
     failures.calls[event.user_id] = failures.calls.get(event.user_id, 0) + 1
+    failures.transactions[event.user_id] = (await ctx.session.execute(text("SELECT txid_current()"))).scalar_one()
     ctx.session.add(Effect(user_id=event.user_id, note=f"attempt {ctx.attempt}"))
     await ctx.session.flush()
     left = failures.remaining.get(event.user_id, 0)
@@ -152,6 +155,7 @@ def _publish_as_producers(request: pytest.FixtureRequest) -> None:
 def _reset_failures() -> None:
     failures.remaining.clear()
     failures.calls.clear()
+    failures.transactions.clear()
 
 
 async def purge_registrations(settings: ServiceSettings) -> None:

@@ -139,11 +139,87 @@ class EventContext:
 Handler = Callable[[EventContext, Any], Awaitable[None]]
 
 
-class Consumer:
-    """One durable queue of a service for one purpose, with a handler per event type."""
+@dataclass
+class _Delivery:
+    """A message that passed the bus checks and parsed, with the handler its type has."""
 
-    def __init__(self, purpose: str) -> None:
+    consumer: Consumer
+    message: AbstractIncomingMessage
+    origin: Origin
+    event: CloudEvent
+    data: EventData
+    handler: Handler
+    attempt: int
+
+
+class _Batcher:
+    """Gathers one consumer's deliveries into batches of at most `consumer.batch_size`, and runs at most
+    `parallel` batches at once (the prefetch window split between them).
+
+    A delivery waits for no timer: a batch starts one loop iteration after its first delivery arrived, with
+    what arrived meanwhile (the deliveries of one read from the socket), so a lone event is handled at
+    once and a backlog in full batches.
+    """
+
+    def __init__(self, runtime: ConsumerRuntime, consumer: Consumer, parallel: int) -> None:
+        self.runtime = runtime
+        self.consumer = consumer
+        self.parallel = max(1, parallel)
+        self.pending: list[tuple[_Delivery, asyncio.Future[None]]] = []
+        self.running: set[asyncio.Task[None]] = set()
+
+    async def submit(self, delivery: _Delivery) -> None:
+        """Queue `delivery` and return once it was handled (acknowledged, retried or dead-lettered)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((delivery, done))
+        if len(self.running) < self.parallel:
+            self.running.add(asyncio.create_task(self._drain()))
+        await done
+
+    async def _drain(self) -> None:
+        try:
+            await self._drain_pending()
+        finally:
+            # Synchronously with the check that nothing is pending: a delivery queued after this always
+            # finds a free place and starts a drain of its own (a done callback would come too late).
+            task = asyncio.current_task()
+            if task is not None:
+                self.running.discard(task)
+
+    async def _drain_pending(self) -> None:
+        await asyncio.sleep(0)  # let the deliveries of the same read join this batch
+        while self.pending:
+            batch = self.pending[: self.consumer.batch_size]
+            del self.pending[: len(batch)]
+            try:
+                await self.runtime.process_batch([delivery for delivery, _ in batch])
+            except BaseException as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                raise
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+
+class Consumer:
+    """One durable queue of a service for one purpose, with a handler per event type.
+
+    `batch_size` > 1 lets the runtime handle up to that many deliveries in one database transaction
+    (see `ConsumerRuntime` § batches): one BEGIN/COMMIT, one connection checkout and one outbox NOTIFY
+    for the lot instead of one each. Only for handlers whose every effect is in their transaction (or
+    registered with `run_after_commit`): when a batch fails, it is rolled back and each of its events is
+    handled again on its own, so anything a handler did outside the transaction would happen twice. A
+    handler that takes per-learner locks must take them by the event's `partitionkey` (a batch is
+    ordered by it, so that two batches take their locks in the same order and never deadlock).
+    """
+
+    def __init__(self, purpose: str, *, batch_size: int = 1) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size is at least 1, not {batch_size}")
         self.purpose = purpose
+        self.batch_size = batch_size
         self.handlers: dict[str, Handler] = {}
 
     def on(self, model: type[M]) -> Callable[[Callable[[EventContext, M], Awaitable[None]]], Handler]:
@@ -239,6 +315,7 @@ class ConsumerRuntime:
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._names: dict[str, QueueNames] = {}
+        self._batchers: dict[str, _Batcher] = {}
         self._monitor: asyncio.Task[None] | None = None
         # One per consumer: a message stuck in its handler makes the worker's liveness probe fail.
         self.heartbeats = {c.purpose: Heartbeat(f"consumer {c.purpose}") for c in consumers}
@@ -254,6 +331,9 @@ class ConsumerRuntime:
             await channel.set_qos(prefetch_count=self.resources.settings.consumer_prefetch)
             queue, names = await declare_topology(channel, self.resources, consumer)
             self._names[consumer.purpose] = names
+            if consumer.batch_size > 1:
+                parallel = -(-self.resources.settings.consumer_prefetch // consumer.batch_size)
+                self._batchers[consumer.purpose] = _Batcher(self, consumer, parallel)
 
             async def on_message(message: AbstractIncomingMessage, consumer: Consumer = consumer) -> None:
                 with self.heartbeats[consumer.purpose].working():
@@ -353,6 +433,19 @@ class ConsumerRuntime:
         return raw
 
     async def handle(self, consumer: Consumer, message: AbstractIncomingMessage) -> None:
+        """Check, parse and handle one delivered message (in a batch when the consumer batches)."""
+        delivery = await self._prepare(consumer, message)
+        if delivery is None:
+            return
+        batcher = self._batchers.get(consumer.purpose)
+        if batcher is None:
+            await self._process_one(delivery)
+        else:
+            await batcher.submit(delivery)
+
+    async def _prepare(self, consumer: Consumer, message: AbstractIncomingMessage) -> _Delivery | None:
+        """The delivery to handle, or None when the message was refused, dead-lettered as invalid or
+        acknowledged as a type nothing handles any more."""
         names = self._names[consumer.purpose]
         attempt = _as_int((message.headers or {}).get(ATTEMPT_HEADER)) + 1
         origin = self.origin(message, names)
@@ -361,35 +454,45 @@ class ConsumerRuntime:
             event, data = parse_event(message.body if raw is None else raw)
         except RefusedEventError as refused:
             await self._refuse(consumer, message, origin, refused)
-            return
+            return None
         except InvalidEventError as exc:
             log.warning("invalid event dead-lettered", extra={"queue": names.main, "reason": str(exc)})
             metrics.EVENTS_CONSUMED.labels(self.service, consumer.purpose, "invalid", "invalid").inc()
             await self._forward(message, names.dlq, origin, {REASON_HEADER: "invalid", ERROR_HEADER: str(exc)[:1000]})
-            return
+            return None
         handler = consumer.handlers.get(event.type)
         if handler is None:
             # Bound by an older version of this consumer; nothing here handles it any more.
             metrics.EVENTS_CONSUMED.labels(self.service, consumer.purpose, event.type, "ignored").inc()
             await message.ack()
-            return
+            return None
+        return _Delivery(consumer, message, origin, event, data, handler, attempt)
 
-        parent = extract_context({"traceparent": event.traceparent} if event.traceparent else message.headers)
+    def _span(self, delivery: _Delivery, batch_size: int = 1) -> Any:
+        """The CONSUMER span of handling one event, a child of the trace the event carries."""
+        event = delivery.event
+        parent = extract_context({"traceparent": event.traceparent} if event.traceparent else delivery.message.headers)
+        attributes: dict[str, Any] = {
+            "messaging.system": "rabbitmq",
+            "messaging.destination.name": self._names[delivery.consumer.purpose].main,
+            "messaging.message.id": event.id,
+            "cloudevents.event_type": event.type,
+            "messaging.consumer.attempt": delivery.attempt,
+        }
+        if batch_size > 1:
+            attributes["messaging.batch.message_count"] = batch_size
+        return tracer("academy.consumer").start_as_current_span(
+            f"{event.type} process", context=parent, kind=trace.SpanKind.CONSUMER, attributes=attributes
+        )
+
+    async def _process_one(self, delivery: _Delivery) -> None:
+        """Handle one event in a transaction of its own; ack, or retry / dead-letter it."""
+        consumer, message, origin, event = delivery.consumer, delivery.message, delivery.origin, delivery.event
         started = time.perf_counter()
-        with tracer("academy.consumer").start_as_current_span(
-            f"{event.type} process",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "rabbitmq",
-                "messaging.destination.name": names.main,
-                "messaging.message.id": event.id,
-                "cloudevents.event_type": event.type,
-                "messaging.consumer.attempt": attempt,
-            },
-        ) as span:
+        with self._span(delivery) as span:
             try:
-                outcome = await self._run_handler(consumer, handler, event, data, attempt)
+                async with self.resources.sessionmaker() as session, session.begin():
+                    outcome = await self._run_handler(session, delivery)
             except RefusedEventError as refused:
                 span.set_status(trace.StatusCode.ERROR, refused.reason)
                 await self._refuse(consumer, message, origin, refused, event)
@@ -397,7 +500,7 @@ class ConsumerRuntime:
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(trace.StatusCode.ERROR)
-                await self._retry_or_dead_letter(consumer, message, origin, event, attempt, exc)
+                await self._retry_or_dead_letter(consumer, message, origin, event, delivery.attempt, exc)
                 return
             finally:
                 metrics.HANDLER_LATENCY.labels(self.service, consumer.purpose, event.type).observe(
@@ -406,38 +509,76 @@ class ConsumerRuntime:
         metrics.EVENTS_CONSUMED.labels(self.service, consumer.purpose, event.type, outcome).inc()
         await message.ack()
 
-    async def _run_handler(
-        self, consumer: Consumer, handler: Handler, event: CloudEvent, data: EventData, attempt: int
-    ) -> str:
+    async def process_batch(self, deliveries: list[_Delivery]) -> None:
+        """Handle `deliveries` (of one consumer) in one transaction, in the order of their `partitionkey`
+        (stable: one learner's events keep their order), then ack each.
+
+        When anything in the batch fails (a handler raises, a refused event, a deadlock, the commit), the
+        transaction is rolled back and each event is handled again on its own (`_process_one`), so a
+        failing event is retried or dead-lettered alone and the others are handled as if never batched.
+        A duplicate inside the batch (the same event id twice) is found by the inbox as usual.
+        """
+        if len(deliveries) == 1:
+            await self._process_one(deliveries[0])
+            return
+        ordered = sorted(deliveries, key=lambda delivery: delivery.event.partitionkey or "")
+        outcomes: list[tuple[_Delivery, str, float]] = []
+        try:
+            async with self.resources.sessionmaker() as session, session.begin():
+                for delivery in ordered:
+                    started = time.perf_counter()
+                    with self._span(delivery, len(ordered)):
+                        outcome = await self._run_handler(session, delivery)
+                    outcomes.append((delivery, outcome, time.perf_counter() - started))
+        except Exception as exc:  # every failure falls back to one by one
+            queue = self._names[ordered[0].consumer.purpose].main
+            log.info(
+                "event batch rolled back; handling its events one by one",
+                extra={"queue": queue, "events": len(ordered), "error": repr(exc)},
+            )
+            metrics.CONSUMER_BATCH_FALLBACKS.labels(self.service, ordered[0].consumer.purpose).inc()
+            for delivery in ordered:
+                await self._process_one(delivery)
+            return
+        for delivery, outcome, seconds in outcomes:
+            purpose, event_type = delivery.consumer.purpose, delivery.event.type
+            metrics.HANDLER_LATENCY.labels(self.service, purpose, event_type).observe(seconds)
+            metrics.EVENTS_CONSUMED.labels(self.service, purpose, event_type, outcome).inc()
+        for delivery in ordered:
+            await delivery.message.ack()
+
+    async def _run_handler(self, session: AsyncSession, delivery: _Delivery) -> str:
+        """Record the event in the inbox and run its handler in `session`'s transaction: "handled", or
+        "duplicate" when the inbox already had it (RefusedEventError when it had it with other content)."""
+        consumer, event = delivery.consumer, delivery.event
         inbox = self.messaging.inbox
-        async with self.resources.sessionmaker() as session, session.begin():
-            inserted = await session.execute(
-                self.messaging.inbox_insert, self.messaging.inbox_values(event, consumer.purpose)
-            )
-            if inserted.first() is None:
-                stored = (
-                    await session.execute(
-                        select(inbox.c.digest).where(inbox.c.event_id == event.id, inbox.c.consumer == consumer.purpose)
-                    )
-                ).scalar()
-                digest = self.messaging.inbox_values(event, consumer.purpose)["digest"]
-                if stored is not None and stored != digest:
-                    raise RefusedEventError(
-                        "event_id_reused",
-                        f"event id {event.id} was handled before with other content (digest {stored[:12]}…, "
-                        f"now {digest[:12]}…)",
-                    )
-                return "duplicate"
-            await handler(
-                EventContext(
-                    session=session,
-                    event=event,
-                    resources=self.resources,
-                    consumer=consumer.purpose,
-                    attempt=attempt,
-                ),
-                data,
-            )
+        inserted = await session.execute(
+            self.messaging.inbox_insert, self.messaging.inbox_values(event, consumer.purpose)
+        )
+        if inserted.first() is None:
+            stored = (
+                await session.execute(
+                    select(inbox.c.digest).where(inbox.c.event_id == event.id, inbox.c.consumer == consumer.purpose)
+                )
+            ).scalar()
+            digest = self.messaging.inbox_values(event, consumer.purpose)["digest"]
+            if stored is not None and stored != digest:
+                raise RefusedEventError(
+                    "event_id_reused",
+                    f"event id {event.id} was handled before with other content (digest {stored[:12]}…, "
+                    f"now {digest[:12]}…)",
+                )
+            return "duplicate"
+        await delivery.handler(
+            EventContext(
+                session=session,
+                event=event,
+                resources=self.resources,
+                consumer=consumer.purpose,
+                attempt=delivery.attempt,
+            ),
+            delivery.data,
+        )
         return "handled"
 
     async def _retry_or_dead_letter(  # noqa: PLR0917 - private, called from one place

@@ -39,6 +39,11 @@ EVENTS_CONSUMED = Counter(
 HANDLER_LATENCY = Histogram(
     "academy_event_handler_duration_seconds", "Event handler latency", ["service", "consumer", "type"]
 )
+CONSUMER_BATCH_FALLBACKS = Counter(
+    "academy_consumer_batch_fallbacks_total",
+    "Event batches rolled back and handled again one event at a time (a handler failed, a deadlock...)",
+    ["service", "consumer"],
+)
 DEAD_LETTERS = Gauge("academy_dead_letters", "Messages waiting in a dead-letter queue", ["service", "queue"])
 EVENTS_REFUSED = Counter(
     "academy_events_refused_total",

@@ -1,0 +1,96 @@
+"""A consumer with `batch_size` > 1 handles a backlog in shared transactions, and keeps every guarantee of
+one event per transaction: one effect per event, a failing event retried alone, duplicates absorbed."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from academy_runtime import metrics
+from academy_runtime.consumer import ConsumerRuntime, declare_consumer_queues
+from academy_runtime.resources import Resources
+from sqlalchemy import select
+
+from .conftest import Effect, effects, failures, messaging, purge_registrations, registrations
+from .helpers import eventually, publish_event, publish_raw, registered
+
+pytestmark = pytest.mark.integration
+
+BATCH = 8
+
+
+@pytest.fixture
+async def batched(resources: Resources) -> AsyncIterator[ConsumerRuntime]:
+    """The `registrations` consumer with batches of 8, not started: the test queues a backlog first."""
+    await declare_consumer_queues(resources.settings, [registrations])
+    registrations.batch_size = BATCH
+    consumer_runtime = ConsumerRuntime(resources, messaging, [registrations])
+    yield consumer_runtime
+    await consumer_runtime.stop()
+    registrations.batch_size = 1
+    await purge_registrations(resources.settings)
+
+
+def _fallbacks(resources: Resources) -> float:
+    child = metrics.CONSUMER_BATCH_FALLBACKS.labels(resources.settings.service_name, "registrations")
+    return child._value.get()
+
+
+async def _all_handled(resources: Resources, users: range) -> bool:
+    return all([await effects(resources, user) == 1 for user in users])
+
+
+async def test_a_backlog_is_handled_in_batches_each_event_once(resources, batched):
+    users = range(100, 124)
+    for user in users:
+        await publish_event(resources.settings, registered(user))
+
+    await batched.start()
+
+    await eventually(lambda: _all_handled(resources, users), what="every event of the backlog handled")
+    transactions = {failures.transactions[user] for user in users}
+    # 24 events in batches of at most 8: at least three shared transactions, far fewer than one per event.
+    assert 3 <= len(transactions) <= 12
+    assert all(failures.calls[user] == 1 for user in users)
+
+
+async def test_a_failing_event_rolls_its_batch_back_and_is_retried_alone(resources, batched):
+    users = range(200, 216)
+    failures.remaining[205] = 2  # fails in the batch, then alone: retried, and succeeds on attempt 2
+    fallbacks_before = _fallbacks(resources)
+    for user in users:
+        await publish_event(resources.settings, registered(user))
+
+    await batched.start()
+
+    await eventually(lambda: _all_handled(resources, users), what="every event handled, the failing one retried")
+    assert _fallbacks(resources) >= fallbacks_before + 1
+    # Nothing of the rolled-back batch stayed: one effect each, and the failing event's is its retry's.
+    assert [await effects(resources, user) for user in users] == [1] * len(users)
+    assert failures.calls[205] == 3  # in the batch, alone after the rollback, then on its retry
+    async with resources.sessionmaker() as session:
+        note = (await session.execute(select(Effect.note).where(Effect.user_id == 205))).scalar_one()
+    assert note == "attempt 2"  # the batch's failure is not counted against the event: its own is
+    # The others ran in the rolled-back batch and once more each (alone), with one committed effect.
+    assert all(failures.calls[user] in {1, 2} for user in users if user != 205)
+
+
+async def test_the_same_event_twice_in_one_batch_has_one_effect(resources, batched):
+    payload = await publish_event(resources.settings, registered(300))
+    await publish_raw(resources.settings, payload, payload["type"])
+    for user in range(301, 306):
+        await publish_event(resources.settings, registered(user))
+
+    await batched.start()
+
+    await eventually(lambda: _all_handled(resources, range(300, 306)), what="backlog handled")
+    await asyncio.sleep(0.3)
+    assert await effects(resources, 300) == 1
+    assert failures.calls[300] == 1
+
+
+async def test_a_lone_event_is_handled_without_waiting_for_a_batch(resources, batched):
+    await batched.start()
+    await publish_event(resources.settings, registered(400))
+
+    # No timer holds it back: it is handled as soon as it arrives (the eventually's deadline is generous).
+    await eventually(lambda: _all_handled(resources, range(400, 401)), timeout=5, what="lone event handled")
