@@ -7,7 +7,10 @@ from academy_gamification.activity import service
 from academy_gamification.leaderboards.service import refresh_after_commit
 from academy_gamification.settings import GamificationSettings
 
-learning_progress = Consumer("learning-progress")
+# A backlog of completions (an evening of learners finishing lessons) is handled 16 events per transaction:
+# every handler here keeps its effects in the transaction (the leaderboards are written after commit) and
+# locks the learner of the event's partition key (academy_runtime.consumer.Consumer).
+learning_progress = Consumer("learning-progress", batch_size=16)
 
 
 @learning_progress.on(LessonCompletedV1)

@@ -44,7 +44,7 @@ async def record_lesson_completed(
         user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at
     ):
         return False
-    await points.award_points(
+    awarded = await points.award_counting(
         session,
         user_id=user_id,
         points=settings.lesson_points,
@@ -53,8 +53,12 @@ async def record_lesson_completed(
         awarded_for=PointsAwardedFor(kind="lesson", id=lesson_id),  # lesson_completed.v1 does not name it
         category=category,
         source_event_id=source_event_id,
+        lessons=1,
     )
-    lessons, courses = await PointsRepository(session).add_completions(user_id, lessons=1)
+    if awarded is not None:
+        lessons, courses = awarded[1]
+    else:  # the award was granted before (the completion was not): count the completion alone
+        lessons, courses = await PointsRepository(session).add_completions(user_id, lessons=1)
     longest_streak = await _extend_streak(repo, settings, user_id, completed_at, first_lesson=lessons == 1)
     counts = LearnerCounts(
         lessons_completed=lessons,
@@ -118,7 +122,7 @@ async def record_course_completed(
         user_id=user_id, course_id=course_id, category=category, completed_at=completed_at
     ):
         return False
-    await points.award_points(
+    awarded = await points.award_counting(
         session,
         user_id=user_id,
         points=settings.course_points,
@@ -127,8 +131,12 @@ async def record_course_completed(
         awarded_for=PointsAwardedFor(kind="course", id=course_id, title=course_title),
         category=category,
         source_event_id=source_event_id,
+        courses=1,
     )
-    lessons, courses = await PointsRepository(session).add_completions(user_id, courses=1)
+    if awarded is not None:
+        lessons, courses = awarded[1]
+    else:  # the award was granted before (the completion was not): count the completion alone
+        lessons, courses = await PointsRepository(session).add_completions(user_id, courses=1)
     streak = await repo.streak_runs(user_id)
     counts = LearnerCounts(
         lessons_completed=lessons,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
 from sqlalchemy import (
@@ -13,6 +15,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -30,48 +33,11 @@ _USER = bindparam("p_user_id", type_=Integer)
 _POINTS = bindparam("p_points", type_=Integer)
 _CATEGORY = bindparam("p_category", type_=String)
 
-_ADD_ENTRY = (
-    insert(_LEDGER)
-    .values(
-        user_id=_USER,
-        points=_POINTS,
-        reason=bindparam("p_reason", type_=String),
-        award_key=bindparam("p_award_key", type_=String),
-        category=_CATEGORY,
-        source_event_id=bindparam("p_source_event_id", type_=String),
-    )
-    .on_conflict_do_nothing(index_elements=[_LEDGER.c.award_key])
-    .returning(_LEDGER.c.id)
-)
-
 
 def _level_reached(points: ColumnElement[int]) -> ScalarSelect[int]:
     """The highest level whose threshold `points` reach (1 when the table is empty)."""
     return select(func.coalesce(func.max(_LEVELS.c.level), 1)).where(_LEVELS.c.min_points <= points).scalar_subquery()
 
-
-_ADD_TO_TOTAL = (
-    insert(_SCORES)
-    .values(user_id=_USER, total_points=_POINTS, level=_level_reached(_POINTS))
-    .on_conflict_do_update(
-        index_elements=[_SCORES.c.user_id],
-        set_={
-            "total_points": _SCORES.c.total_points + _POINTS,
-            "level": _level_reached(_SCORES.c.total_points + _POINTS),
-            "updated_at": func.now(),
-        },
-    )
-    .returning(_SCORES.c.total_points)
-)
-
-_ADD_TO_CATEGORY = (
-    insert(_CATEGORY_SCORES)
-    .values(user_id=_USER, category=_CATEGORY, points=_POINTS)
-    .on_conflict_do_update(
-        index_elements=[_CATEGORY_SCORES.c.user_id, _CATEGORY_SCORES.c.category],
-        set_={"points": _CATEGORY_SCORES.c.points + _POINTS},
-    )
-)
 
 _LESSONS = bindparam("p_lessons", type_=Integer)
 _COURSES = bindparam("p_courses", type_=Integer)
@@ -102,11 +68,82 @@ _SWAP_LAST_EVENT_ID = (
     .returning(_BEFORE.c.previous)
 )
 
+# An award in one statement (it runs for every completed lesson): the ledger row, and only when it was
+# inserted (the award key was new), the points added to the totals and the category, the level the total
+# reaches and the completions it counts. Data-modifying CTEs all run, on the statement's one snapshot.
+_ENTRY = (
+    insert(_LEDGER)
+    .values(
+        user_id=_USER,
+        points=_POINTS,
+        reason=bindparam("p_reason", type_=String),
+        award_key=bindparam("p_award_key", type_=String),
+        category=_CATEGORY,
+        source_event_id=bindparam("p_source_event_id", type_=String),
+    )
+    .on_conflict_do_nothing(index_elements=[_LEDGER.c.award_key])
+    .returning(_LEDGER.c.id, _LEDGER.c.user_id, _LEDGER.c.points, _LEDGER.c.category)
+    .cte("entry")
+)
+_CATEGORY_ADD = insert(_CATEGORY_SCORES).from_select(
+    ["user_id", "category", "points"],
+    select(_ENTRY.c.user_id, _ENTRY.c.category, _ENTRY.c.points).where(_ENTRY.c.category.is_not(None)),
+)
+_CATEGORY_ADDED = _CATEGORY_ADD.on_conflict_do_update(
+    index_elements=[_CATEGORY_SCORES.c.user_id, _CATEGORY_SCORES.c.category],
+    set_={"points": _CATEGORY_SCORES.c.points + _CATEGORY_ADD.excluded.points},
+).cte("category_added")
+# The learner's totals as they are (this transaction's earlier awards included), plus the award's. The new
+# values are computed in the SELECT, and the upsert only copies them: a correlated subquery in ON CONFLICT's
+# SET inside a CTE is rendered with a FROM of its own by SQLAlchemy (every learner's row, not this one's).
+_HELD = _SCORES.alias("held")
+_NEW_TOTAL = func.coalesce(_HELD.c.total_points, 0) + _ENTRY.c.points
+_TOTAL_ADD = insert(_SCORES).from_select(
+    ["user_id", "total_points", "level", "lessons_completed", "courses_completed"],
+    select(
+        _ENTRY.c.user_id,
+        _NEW_TOTAL,
+        _level_reached(_NEW_TOTAL),
+        func.coalesce(_HELD.c.lessons_completed, 0) + _LESSONS,
+        func.coalesce(_HELD.c.courses_completed, 0) + _COURSES,
+    ).select_from(_ENTRY.outerjoin(_HELD, _HELD.c.user_id == _ENTRY.c.user_id)),
+)
+_TOTAL_ADDED = (
+    _TOTAL_ADD.on_conflict_do_update(
+        index_elements=[_SCORES.c.user_id],
+        set_={
+            "total_points": _TOTAL_ADD.excluded.total_points,
+            "level": _TOTAL_ADD.excluded.level,
+            "lessons_completed": _TOTAL_ADD.excluded.lessons_completed,
+            "courses_completed": _TOTAL_ADD.excluded.courses_completed,
+            "updated_at": func.now(),
+        },
+    )
+    .returning(_SCORES.c.total_points, _SCORES.c.lessons_completed, _SCORES.c.courses_completed)
+    .cte("total_added")
+)
+_AWARD = (
+    select(_ENTRY.c.id, _TOTAL_ADDED.c.total_points, _TOTAL_ADDED.c.lessons_completed, _TOTAL_ADDED.c.courses_completed)
+    .select_from(_ENTRY.join(_TOTAL_ADDED, true()))
+    .add_cte(_CATEGORY_ADDED)
+)
+
+
+@dataclass(frozen=True)
+class AwardRow:
+    """What `PointsRepository.award` stored: the ledger row's id and the learner's totals after it."""
+
+    entry_id: int
+    total_points: int
+    lessons_completed: int
+    courses_completed: int
+
+
 _TOTAL_POINTS = select(_SCORES.c.total_points).where(_SCORES.c.user_id == _USER)
 
 
 class PointsRepository(Repository):
-    async def add_entry(
+    async def award(
         self,
         *,
         user_id: int,
@@ -115,41 +152,38 @@ class PointsRepository(Repository):
         award_key: str,
         category: str | None,
         source_event_id: str | None,
-    ) -> int | None:
-        """Insert a ledger row; None when this award key was already granted."""
-        result = await self.session.execute(
-            _ADD_ENTRY,
-            {
-                "p_user_id": user_id,
-                "p_points": points,
-                "p_reason": reason,
-                "p_award_key": award_key,
-                "p_category": category,
-                "p_source_event_id": source_event_id,
-            },
-        )
-        entry_id: int | None = result.scalar_one_or_none()
-        return entry_id
+        lessons: int = 0,
+        courses: int = 0,
+    ) -> AwardRow | None:
+        """Insert a ledger row and, in the same statement, add its points to the learner's total (with the
+        level it reaches) and to `category`'s, and `lessons`/`courses` to their completion counts.
+
+        None when this award key was already granted: then nothing changes, the counts included. The caller
+        holds the learner's lock (`LEARNER_LOCK`), so the totals stay the sums of the ledger."""
+        row = (
+            await self.session.execute(
+                _AWARD,
+                {
+                    "p_user_id": user_id,
+                    "p_points": points,
+                    "p_reason": reason,
+                    "p_award_key": award_key,
+                    "p_category": category,
+                    "p_source_event_id": source_event_id,
+                    "p_lessons": lessons,
+                    "p_courses": courses,
+                },
+            )
+        ).first()
+        if row is None:
+            return None
+        return AwardRow(int(row.id), int(row.total_points), int(row.lessons_completed), int(row.courses_completed))
 
     async def total_points(self, user_id: int) -> int:
         """The learner's points total as stored now (0 without a row); read past the session's identity map,
         which may hold the row as it was before an upsert of this transaction."""
         total = await self.session.scalar(_TOTAL_POINTS, {"p_user_id": user_id})
         return int(total or 0)
-
-    async def add_to_total(self, user_id: int, points: int) -> int:
-        """Add `points` to the learner's total (creating the row), set the level it reaches; the new total.
-
-        The caller holds the learner's lock and has just inserted the ledger row these points are (a
-        granted award key is never granted again), so the total stays the sum of the ledger without
-        summing it: one statement instead of three (sum, level, save).
-        """
-        result = await self.session.execute(_ADD_TO_TOTAL, {"p_user_id": user_id, "p_points": points})
-        return int(result.scalar_one())
-
-    async def add_to_category(self, user_id: int, category: str, points: int) -> None:
-        """Add `points` to the learner's points in `category` (same rule as `add_to_total`)."""
-        await self.session.execute(_ADD_TO_CATEGORY, {"p_user_id": user_id, "p_category": category, "p_points": points})
 
     async def add_completions(self, user_id: int, *, lessons: int = 0, courses: int = 0) -> tuple[int, int]:
         """Count a newly recorded lesson or course completion; the learner's (lessons, courses) now. The

@@ -49,34 +49,64 @@ async def award_points(
     category: str | None = None,
     source_event_id: str | None = None,
 ) -> PointsAwardedV2 | None:
-    """Grant `points` once per `award_key`; returns the published v2 event, or None if already granted.
+    """Grant `points` once per `award_key`; returns the published v2 event, or None if already granted
+    (`award_counting`, counting no completion)."""
+    awarded = await award_counting(
+        session,
+        user_id=user_id,
+        points=points,
+        reason=reason,
+        award_key=award_key,
+        awarded_for=awarded_for,
+        category=category,
+        source_event_id=source_event_id,
+    )
+    return awarded[0] if awarded is not None else None
+
+
+async def award_counting(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    points: int,
+    reason: PointsReason,
+    award_key: str,
+    awarded_for: PointsAwardedFor | None = None,
+    category: str | None = None,
+    source_event_id: str | None = None,
+    lessons: int = 0,
+    courses: int = 0,
+) -> tuple[PointsAwardedV2, tuple[int, int]] | None:
+    """Grant `points` once per `award_key` and count `lessons`/`courses` completed with them; the published
+    v2 event and the learner's (lessons, courses) completed now, or None if already granted (then nothing
+    is counted either: the caller counts the completion itself, `PointsRepository.add_completions`).
 
     The caller holds the learner's lock (`LEARNER_LOCK`), and the points are added to the totals only
     when their ledger row was inserted (an award key is granted once): the totals stay the sums of the
-    ledger whatever was granted before and in whichever order, without summing it on every award. Both
-    versions are published during the transition (v2 adds what the points are for and the levels).
+    ledger whatever was granted before and in whichever order, without summing it on every award. Ledger
+    row, totals, category and counts are one statement (`PointsRepository.award`). Both versions are
+    published during the transition (v2 adds what the points are for and the levels).
     """
-    repo = PointsRepository(session)
-    entry_id = await repo.add_entry(
+    row = await PointsRepository(session).award(
         user_id=user_id,
         points=points,
         reason=reason,
         award_key=award_key,
         category=category,
         source_event_id=source_event_id,
+        lessons=lessons,
+        courses=courses,
     )
-    if entry_id is None:
+    if row is None:
         return None
-    total = await repo.add_to_total(user_id, points)
-    if category is not None:
-        await repo.add_to_category(user_id, category, points)
+    total = row.total_points
     levels = (await reference_data(session)).levels
     awarded_at = datetime.now(UTC)
     event = await publish_in_learner_order(
         session,
         PointsAwardedV2(
             user_id=user_id,
-            award_id=entry_id,
+            award_id=row.entry_id,
             points=points,
             reason=reason,
             awarded_for=awarded_for,
@@ -91,7 +121,7 @@ async def award_points(
         session,
         PointsAwardedV1(
             user_id=user_id,
-            award_id=entry_id,
+            award_id=row.entry_id,
             points=points,
             reason=reason,
             source_event_id=source_event_id,
@@ -100,7 +130,7 @@ async def award_points(
         ),
     )
     metrics.POINTS_AWARDED.labels(reason).inc(points)
-    return event
+    return event, (row.lessons_completed, row.courses_completed)
 
 
 E = TypeVar("E", PointsAwardedV2, AchievementUnlockedV2)
