@@ -7,7 +7,7 @@ met once stays met, and the final set of achievements does not depend on the ord
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,12 @@ class LearnerCounts:
 
 
 async def unlock_earned(
-    session: AsyncSession, user_id: int, counts: LearnerCounts, *, source_event_id: str | None
+    session: AsyncSession,
+    user_id: int,
+    counts: LearnerCounts,
+    *,
+    source_event_id: str | None,
+    earned: Collection[int] | None = None,
 ) -> list[AchievementUnlockedV2]:
     """Unlock every rule the counts meet that the learner does not have yet, and award its points.
 
@@ -51,7 +56,8 @@ async def unlock_earned(
     rewards bind v1; v2 carries the texts in both languages and the points and level it brought).
     """
     repo = AchievementRepository(session)
-    earned = await repo.earned(user_id)
+    if earned is None:  # `earned`: the ids the learner has, when the caller read them already
+        earned = set(await repo.earned(user_id))
     unlocked = []
     for rule in (await reference_data(session)).rules:
         if rule.id in earned or counts.progress(rule) < rule.condition_value:

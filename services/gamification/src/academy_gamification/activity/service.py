@@ -59,14 +59,17 @@ async def record_lesson_completed(
         lessons, courses = awarded[1]
     else:  # the award was granted before (the completion was not): count the completion alone
         lessons, courses = await PointsRepository(session).add_completions(user_id, lessons=1)
-    longest_streak = await _extend_streak(repo, settings, user_id, completed_at, first_lesson=lessons == 1)
+    facts = await repo.learner_facts(user_id)
+    longest_streak = await _extend_streak(
+        repo, settings, user_id, completed_at, stored=facts.streak, first_lesson=lessons == 1
+    )
     counts = LearnerCounts(
         lessons_completed=lessons,
         courses_completed=courses,
-        courses_by_category=await repo.courses_by_category(user_id),
+        courses_by_category=facts.courses_by_category,
         longest_streak_days=longest_streak,
     )
-    await unlock_earned(session, user_id, counts, source_event_id=source_event_id)
+    await unlock_earned(session, user_id, counts, source_event_id=source_event_id, earned=facts.earned)
     return True
 
 
@@ -76,9 +79,11 @@ async def _extend_streak(
     user_id: int,
     completed_at: datetime,
     *,
+    stored: StreakRuns | None,
     first_lesson: bool,
 ) -> int:
-    """Add the day of a newly recorded lesson to the learner's streak; the longest streak now.
+    """Add the day of a newly recorded lesson to the learner's streak (`stored`: as it was before this
+    lesson, read by the caller); the longest streak now.
 
     A lesson on the last study day or after it extends the stored runs (`streak_runs` of the days so far,
     plus one day at the end, gives the same): one read, at most one write. A late lesson from an earlier
@@ -86,7 +91,6 @@ async def _extend_streak(
     is recomputed from every study day.
     """
     day = completed_at.astimezone(settings.streak_zone).date()
-    stored = await repo.streak_runs(user_id)
     if stored is not None and stored.last_day is not None and day >= stored.last_day:
         runs = extend_runs(stored, day)
         if runs == stored:
