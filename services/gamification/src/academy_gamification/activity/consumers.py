@@ -25,8 +25,8 @@ async def reward_completed_lesson(ctx: EventContext, event: LessonCompletedV1) -
         completed_at=event.completed_at,
         source_event_id=ctx.event.id,
     )
-    if recorded:
-        await refresh_after_commit(ctx.session, ctx.resources, event.user_id)
+    if recorded is not False:
+        await refresh_after_commit(ctx.session, ctx.resources, event.user_id, standing=recorded)
 
 
 @learning_progress.on(CourseCompletedV2)

@@ -6,11 +6,20 @@ from typing import Any
 
 from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
-from sqlalchemy import Date, DateTime, Integer, ScalarSelect, bindparam, cast, delete, func, select
+from sqlalchemy import Date, DateTime, Integer, ScalarSelect, bindparam, cast, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 
 from academy_gamification.activity.streaks import StreakRuns
-from academy_gamification.models import CourseCompletion, LessonCompletion, Streak, UserAchievement
+from academy_gamification.models import (
+    CourseCompletion,
+    ErasedLearner,
+    LearnerCategoryScore,
+    LearnerProfile,
+    LearnerScore,
+    LessonCompletion,
+    Streak,
+    UserAchievement,
+)
 
 _COURSES_DONE = table_of(CourseCompletion)
 _LESSONS_DONE = table_of(LessonCompletion)
@@ -18,13 +27,20 @@ _STREAKS = table_of(Streak)
 
 # Built once, with bound parameters: the statements of every completed lesson (see points.repository).
 _USER = bindparam("p_user_id", type_=Integer)
+_ERASED = table_of(ErasedLearner)
+# The fact, unless the learner was erased: the tombstone is read by this statement, which runs after the
+# learner's lock was taken (an erasure committed while the lock was awaited is seen), so a completion
+# needs no read of its own for it.
 _ADD_LESSON_COMPLETION = (
     insert(_LESSONS_DONE)
-    .values(
-        user_id=_USER,
-        lesson_id=bindparam("p_lesson_id", type_=Integer),
-        course_id=bindparam("p_course_id", type_=Integer),
-        completed_at=bindparam("p_completed_at", type_=DateTime(timezone=True)),
+    .from_select(
+        ["user_id", "lesson_id", "course_id", "completed_at"],
+        select(
+            _USER,
+            bindparam("p_lesson_id", type_=Integer),
+            bindparam("p_course_id", type_=Integer),
+            bindparam("p_completed_at", type_=DateTime(timezone=True)),
+        ).where(~exists().where(_ERASED.c.user_id == _USER)),
     )
     .on_conflict_do_nothing(index_elements=[_LESSONS_DONE.c.user_id, _LESSONS_DONE.c.lesson_id])
     .returning(_LESSONS_DONE.c.lesson_id)
@@ -55,6 +71,9 @@ def _streak_column(column: str) -> ScalarSelect[Any]:
 
 _COUNTED = _COURSES_BY_CATEGORY.subquery("counted")
 _UNLOCKS = table_of(UserAchievement)
+_SCORES = table_of(LearnerScore)
+_PROFILES = table_of(LearnerProfile)
+_CATEGORY_SCORES = table_of(LearnerCategoryScore)
 # What a completed lesson reads of the learner, in one statement instead of three: the stored streak,
 # their completed courses per category and the achievements they have.
 _LEARNER_FACTS = select(
@@ -68,17 +87,31 @@ _LEARNER_FACTS = select(
     .where(_UNLOCKS.c.user_id == _USER)
     .scalar_subquery()
     .label("earned"),
+    # Where the learner stands on the leaderboards (`leaderboards.repository.standing_of`).
+    select(_SCORES.c.total_points).where(_SCORES.c.user_id == _USER).scalar_subquery().label("total_points"),
+    select(_PROFILES.c.city_key).where(_PROFILES.c.user_id == _USER).scalar_subquery().label("city_key"),
+    select(
+        func.coalesce(func.jsonb_object_agg(_CATEGORY_SCORES.c.category, _CATEGORY_SCORES.c.points), cast({}, JSONB))
+    )
+    .where(_CATEGORY_SCORES.c.user_id == _USER, _CATEGORY_SCORES.c.points > 0)
+    .scalar_subquery()
+    .label("category_points"),
 )
 
 
 @dataclass(frozen=True)
 class LearnerFacts:
     """What the rules of a completion read: the stored streak (None: none yet), completed courses per
-    category, and the ids of the achievements the learner has."""
+    category, and the ids of the achievements the learner has; and where the learner stands on the
+    leaderboards as the facts were read (points total, city, points per category)."""
 
     streak: StreakRuns | None
     courses_by_category: dict[str, int]
     earned: frozenset[int]
+    total_points: int
+    city_key: str | None
+    category_points: dict[str, int]
+    """Points per category, of the categories where the learner has any."""
 
 
 class ActivityRepository(Repository):
@@ -87,7 +120,8 @@ class ActivityRepository(Repository):
     async def add_lesson_completion(
         self, *, user_id: int, lesson_id: int, course_id: int, completed_at: datetime
     ) -> bool:
-        """Record the fact; False when this learner's lesson was already recorded (any event id)."""
+        """Record the fact; False when this learner's lesson was already recorded (any event id), or the
+        learner was erased (ask it holding the learner's lock, `LEARNER_LOCK`, which the erasure takes too)."""
         result = await self.session.execute(
             _ADD_LESSON_COMPLETION,
             {"p_user_id": user_id, "p_lesson_id": lesson_id, "p_course_id": course_id, "p_completed_at": completed_at},
@@ -112,12 +146,20 @@ class ActivityRepository(Repository):
         return (await self.session.execute(stmt.limit(1))).first() is not None
 
     async def learner_facts(self, user_id: int) -> LearnerFacts:
-        """The learner's streak, courses per category and achievements, in one statement (past the session's
-        identity map). The caller holds the learner's lock."""
+        """The learner's streak, courses per category, achievements and standing, in one statement (past the
+        session's identity map). The caller holds the learner's lock."""
         row = (await self.session.execute(_LEARNER_FACTS, {"p_user_id": user_id})).one()
         streak = None if row.current_days is None else StreakRuns(row.current_days, row.longest_days, row.last_day)
         by_category = {str(category): int(count) for category, count in row.courses_by_category.items()}
-        return LearnerFacts(streak, by_category, frozenset(row.earned))
+        category_points = {str(category): int(points) for category, points in row.category_points.items()}
+        return LearnerFacts(
+            streak,
+            by_category,
+            frozenset(row.earned),
+            total_points=int(row.total_points or 0),
+            city_key=row.city_key,
+            category_points=category_points,
+        )
 
     async def lessons_completed(self, user_id: int) -> int:
         stmt = select(func.count()).select_from(LessonCompletion).where(LessonCompletion.user_id == user_id)

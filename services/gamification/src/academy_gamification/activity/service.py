@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Literal
 
 from academy_contracts.gamification import PointsAwardedFor
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from academy_gamification.achievements.service import LearnerCounts, unlock_earned
 from academy_gamification.activity.repository import ActivityRepository
 from academy_gamification.activity.streaks import StreakRuns, extend_runs, streak_runs
+from academy_gamification.leaderboards.board import Board
+from academy_gamification.leaderboards.repository import standing_of
 from academy_gamification.learners.repository import LEARNER_LOCK
 from academy_gamification.learners.service import learner_erased
 from academy_gamification.points import service as points
@@ -33,14 +36,13 @@ async def record_lesson_completed(
     category: str,
     completed_at: datetime,
     source_event_id: str,
-) -> bool:
-    """False when this lesson was already recorded for the learner, or the learner was erased (nothing
-    changes then)."""
+) -> list[tuple[Board, int]] | Literal[False] | None:
+    """The learner's standing on the leaderboards after it (`leaderboards.repository.standing_of`; None when
+    an achievement's points changed it after it was read: read it again), or False when this lesson was
+    already recorded for the learner, or the learner was erased (nothing changes then)."""
     await LEARNER_LOCK.hold(session, user_id)
-    if await learner_erased(session, user_id):
-        return False
     repo = ActivityRepository(session)
-    if not await repo.add_lesson_completion(
+    if not await repo.add_lesson_completion(  # also refused when the learner was erased
         user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at
     ):
         return False
@@ -69,8 +71,9 @@ async def record_lesson_completed(
         courses_by_category=facts.courses_by_category,
         longest_streak_days=longest_streak,
     )
-    await unlock_earned(session, user_id, counts, source_event_id=source_event_id, earned=facts.earned)
-    return True
+    if await unlock_earned(session, user_id, counts, source_event_id=source_event_id, earned=facts.earned):
+        return None
+    return standing_of(facts.total_points, facts.city_key, facts.category_points)
 
 
 async def _extend_streak(

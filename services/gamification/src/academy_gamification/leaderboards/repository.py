@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
 from sqlalchemy import Integer, Select, bindparam, func, or_, select
@@ -23,6 +25,19 @@ _STANDING = (
     .where(_SCORES.c.user_id == bindparam("user_id", type_=Integer))
     .order_by(_CATEGORY_SCORES.c.category)
 )
+
+
+def standing_of(total_points: int, city_key: str | None, category_points: Mapping[str, int]) -> list[tuple[Board, int]]:
+    """The boards a learner belongs to, with their points on each: overall and their city's with their total,
+    each category's where they have points (`category_points`, only those > 0 count). None with 0 points."""
+    if total_points <= 0:
+        return []
+    standing = [(OVERALL, total_points)]
+    if city_key is not None:
+        standing.append((Board("city", city_key), total_points))
+    categories = sorted(category_points.items())
+    standing += [(Board("category", category), points) for category, points in categories if points > 0]
+    return standing
 
 
 class LeaderboardRepository(Repository):
@@ -86,14 +101,13 @@ class LeaderboardRepository(Repository):
         categories with points; read past the session's identity map, as the totals were just upserted.
         """
         rows = (await self.session.execute(_STANDING, {"user_id": user_id})).all()
-        if not rows or rows[0].total_points <= 0:
+        if not rows:
             return []
-        total, city_key = rows[0].total_points, rows[0].city_key
-        standing = [(OVERALL, total)]
-        if city_key is not None:
-            standing.append((Board("city", city_key), total))
-        standing += [(Board("category", row.category), row.points) for row in rows if row.category is not None]
-        return standing
+        return standing_of(
+            rows[0].total_points,
+            rows[0].city_key,
+            {row.category: row.points for row in rows if row.category is not None},
+        )
 
     async def profiles(self, user_ids: set[int]) -> dict[int, LearnerProfile]:
         if not user_ids:

@@ -103,11 +103,18 @@ def _city_key(profile: LearnerProfile | None) -> str | None:
 
 
 async def refresh_after_commit(
-    session: AsyncSession, resources: Resources, user_id: int, *, left_city_key: str | None = None
+    session: AsyncSession,
+    resources: Resources,
+    user_id: int,
+    *,
+    left_city_key: str | None = None,
+    standing: list[tuple[Board, int]] | None = None,
 ) -> None:
     """After the commit, put the learner's committed standing on the cached boards they belong to
-    (and take them off the board of the city they left)."""
-    standing = await LeaderboardRepository(session).standing(user_id)
+    (and take them off the board of the city they left). `standing`: as the caller read it after its last
+    change in this transaction (`leaderboards.repository.standing_of`); else it is read now."""
+    if standing is None:
+        standing = await LeaderboardRepository(session).standing(user_id)
     current_city = next((board.value for board, _ in standing if board.scope == "city"), None)
     cache = LeaderboardCache(resources)
 
