@@ -28,8 +28,10 @@ async def install_personal_data_keys(resources: Resources) -> None:
 
 
 async def start_loading_gazetteer(resources: Resources) -> None:
-    """Build the city gazetteer in the background at start, so no registration waits the 2 s it takes."""
-    gazetteer.start_loading(resources.settings_as(UsersSettings).gazetteer_min_population)
+    """Open the city gazetteer in the background at start (building its index file first, 3 s, when this
+    machine has none yet), so no registration waits for it."""
+    settings = resources.settings_as(UsersSettings)
+    gazetteer.start_loading(settings.gazetteer_min_population, settings.gazetteer_directory())
 
 
 async def derive_time_zones(resources: Resources) -> str:
@@ -55,7 +57,7 @@ service = ServiceDefinition(
     routers=[privacy_router, accounts_router, audit_router, avatars_router],
     # The key ring first: any later hook may read learners.
     on_startup=[install_personal_data_keys, open_object_storage],
-    # Registrations (the API) look cities up; the worker never does, and kept 130 MB it had no use for.
+    # Registrations (the API) look cities up; the worker only in `derive-time-zones`, on first use.
     on_api_startup=[start_loading_gazetteer],
     commands={
         "derive-time-zones": ServiceCommand(

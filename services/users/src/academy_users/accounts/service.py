@@ -54,7 +54,7 @@ async def locate_time_zone(city: str | None, phone: str | None, settings: UsersS
     """The zone of `city` (namesakes: the most populous in the country of the phone number, else anywhere),
     or the settings' default zone when the gazetteer does not know the city."""
     if city:
-        gazetteer = await load_gazetteer(settings.gazetteer_min_population)
+        gazetteer = await load_gazetteer(settings.gazetteer_min_population, settings.gazetteer_directory())
         found = gazetteer.find(city, country_code=phone_region(phone) if phone else None)
         if found is not None:
             return found.time_zone, "city"
