@@ -309,3 +309,63 @@ async def test_the_token_is_verified_once_per_request(settings: ServiceSettings,
         response = await client.get("/internal/ping", headers=bearer(service_token("gateway-bot")))
     assert response.status_code == 200
     assert calls == 1
+
+
+@pytest.fixture
+def script_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every hit the limiters send to Redis, as (identity, cost): one script call each."""
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    calls: list[tuple[str, int]] = []
+    real = SlidingWindowCounterRateLimiter.hit
+
+    async def counting(self: Any, item: Any, *identifiers: str, cost: int = 1) -> bool:
+        calls.append((identifiers[-1], cost))
+        return await real(self, item, *identifiers, cost=cost)
+
+    monkeypatch.setattr(SlidingWindowCounterRateLimiter, "hit", counting)
+    return calls
+
+
+async def test_a_busy_service_is_counted_in_batches_and_never_past_its_limit(
+    settings: ServiceSettings, script_calls: list[tuple[str, int]]
+):
+    """A service's requests at a high limit are counted a few at a time (one Redis round trip per batch,
+    the dearest step of a cached read), yet two replicas together admit no more than the limit, and
+    leave at most a batch each (a hundredth of the limit) counted but unspent when it runs out."""
+    from academy_runtime.ratelimit import LEASE_SHARE
+
+    limit = 400
+    token = service_token("gateway-bot")
+    async with (
+        replicas(limited(settings, rate_limit_service=f"{limit}/minute"), count=2) as (first, second),
+        first() as a,
+        second() as b,
+    ):
+        statuses = [
+            (await c.get("/internal/ping", headers=bearer(token))).status_code for _ in range(260) for c in (a, b)
+        ]
+    admitted = statuses.count(200)
+    assert admitted + statuses.count(429) == len(statuses)
+    unspent_at_most = 2 * (limit // LEASE_SHARE - 1)
+    assert limit - unspent_at_most <= admitted <= limit, f"{admitted} admitted at {limit}/minute"
+    counted = sum(cost for _, cost in script_calls if cost)
+    assert counted >= admitted  # nothing admitted that Redis did not count
+    # Most requests were paid for by a batch: far fewer round trips than requests.
+    assert len(script_calls) < len(statuses) / 2, f"{len(script_calls)} script calls for {len(statuses)} requests"
+    assert max(cost for _, cost in script_calls) == limit // LEASE_SHARE
+
+
+async def test_operators_and_small_limits_are_counted_one_request_at_a_time(
+    settings: ServiceSettings, script_calls: list[tuple[str, int]]
+):
+    """Batches are for services at a limit of at least LEASE_SHARE × 2 per period: a person (whatever
+    their limit) and a service under a small limit are counted exactly, one script call per request."""
+    run = limited(settings, rate_limit_operator="1000/minute", rate_limit_callers={"billing": "150/minute"})
+    alice, billing = operator_token("alice", "support"), service_token("billing")
+    async with replicas(run) as (replica,), replica() as client:
+        for token in (alice, billing):
+            statuses = [(await client.get("/internal/ping", headers=bearer(token))).status_code for _ in range(60)]
+            assert statuses == [200] * 60
+    assert sorted({cost for _, cost in script_calls}) == [1]
+    assert len(script_calls) == 120
