@@ -6,6 +6,7 @@ import pytest
 from academy_contracts import build_event
 from academy_devstack.chaos import TcpProxy
 from academy_runtime import metrics
+from academy_runtime.bus import EventTooLargeError
 from academy_runtime.relay import OutboxRelay
 from sqlalchemy import func, insert, select
 
@@ -249,3 +250,29 @@ async def test_a_parked_row_is_published_once_an_operator_clears_it(resources, e
     finally:
         await relay.close()
     assert (await event_probe.next())["data"]["user_id"] == 310
+
+
+async def test_events_written_together_are_published_in_their_order_with_their_ids(resources, event_probe):
+    chosen = uuid.uuid4()
+    async with resources.sessionmaker() as session, session.begin():
+        written = await messaging.publish_all(session, [(registered(61), chosen), (registered(62), None)])
+    assert written[0].id == str(chosen)
+    relay = OutboxRelay(resources.settings, resources.sessionmaker, messaging)
+    try:
+        assert await relay.publish_pending() == 2
+    finally:
+        await relay.close()
+
+    events = [await event_probe.next() for _ in range(2)]
+    assert [(e["id"], e["data"]["user_id"]) for e in events] == [(str(chosen), 61), (written[1].id, 62)]
+
+
+async def test_events_written_together_are_refused_together_when_one_is_oversized(resources, monkeypatch):
+    small = registered(63)
+    large = small.model_copy(update={"full_name": "x" * 200})
+    monkeypatch.setattr(messaging, "max_event_bytes", len(build_event(small).to_json()) + 50)
+    async with resources.sessionmaker() as session, session.begin():
+        with pytest.raises(EventTooLargeError):
+            await messaging.publish_all(session, [(small, None), (large, None)])
+        # Nothing was written before the refusal, not even in this transaction.
+        assert (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one() == 0

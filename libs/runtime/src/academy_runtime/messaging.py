@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,27 +142,41 @@ class Messaging:
         Raises EventTooLargeError when the event's JSON is longer than `max_event_bytes` (256 KiB by
         default): the bus would refuse it, so the command that produced it fails now, in its transaction.
         """
-        event = build_event(
-            data,
-            event_id=str(event_id or uuid.uuid4()),
-            time=occurred_at or datetime.now(UTC),
-            traceparent=current_traceparent(),
-        )
-        payload = event.model_dump(mode="json", exclude_none=True)
-        size = len(encode_event(payload))
-        if size > self.max_event_bytes:
-            raise EventTooLargeError(event.type, size, self.max_event_bytes)
-        await session.execute(
-            self._outbox_insert,
-            {
-                "event_id": uuid.UUID(event.id),
-                "event_type": event.type,
-                "partition_key": event.partitionkey,
-                "payload": payload,
-            },
-        )
+        return (await self.publish_all(session, [(data, event_id)], occurred_at=occurred_at))[0]
+
+    async def publish_all(
+        self,
+        session: AsyncSession,
+        events: Sequence[tuple[EventData, uuid.UUID | None]],
+        *,
+        occurred_at: datetime | None = None,
+    ) -> list[CloudEvent]:
+        """`publish` for several events (data, event id or None) in one INSERT: the relay publishes them in
+        this order. Raises EventTooLargeError as `publish` does, before anything is written."""
+        at = occurred_at or datetime.now(UTC)
+        traceparent = current_traceparent()
+        built, rows = [], []
+        for data, event_id in events:
+            event = build_event(data, event_id=str(event_id or uuid.uuid4()), time=at, traceparent=traceparent)
+            payload = event.model_dump(mode="json", exclude_none=True)
+            size = len(encode_event(payload))
+            if size > self.max_event_bytes:
+                raise EventTooLargeError(event.type, size, self.max_event_bytes)
+            built.append(event)
+            rows.append(
+                {
+                    "event_id": uuid.UUID(event.id),
+                    "event_type": event.type,
+                    "partition_key": event.partitionkey,
+                    "payload": payload,
+                }
+            )
+        if not rows:
+            return []
+        # Several rows: one executemany (asyncpg sends them in one round trip), not one statement each.
+        await session.execute(self._outbox_insert, rows[0] if len(rows) == 1 else rows)
         await self._notify_relay(session)
-        return event
+        return built
 
     async def _notify_relay(self, session: AsyncSession) -> None:
         """NOTIFY the relay once per transaction (and per savepoint, whose rollback would drop it).

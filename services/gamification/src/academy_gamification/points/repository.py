@@ -99,13 +99,14 @@ _CATEGORY_ADDED = _CATEGORY_ADD.on_conflict_do_update(
 _HELD = _SCORES.alias("held")
 _NEW_TOTAL = func.coalesce(_HELD.c.total_points, 0) + _ENTRY.c.points
 _TOTAL_ADD = insert(_SCORES).from_select(
-    ["user_id", "total_points", "level", "lessons_completed", "courses_completed"],
+    ["user_id", "total_points", "level", "lessons_completed", "courses_completed", "last_event_id"],
     select(
         _ENTRY.c.user_id,
         _NEW_TOTAL,
         _level_reached(_NEW_TOTAL),
         func.coalesce(_HELD.c.lessons_completed, 0) + _LESSONS,
         func.coalesce(_HELD.c.courses_completed, 0) + _COURSES,
+        bindparam("p_event_id", type_=String),
     ).select_from(_ENTRY.outerjoin(_HELD, _HELD.c.user_id == _ENTRY.c.user_id)),
 )
 _TOTAL_ADDED = (
@@ -116,15 +117,25 @@ _TOTAL_ADDED = (
             "level": _TOTAL_ADD.excluded.level,
             "lessons_completed": _TOTAL_ADD.excluded.lessons_completed,
             "courses_completed": _TOTAL_ADD.excluded.courses_completed,
+            "last_event_id": _TOTAL_ADD.excluded.last_event_id,
             "updated_at": func.now(),
         },
     )
     .returning(_SCORES.c.total_points, _SCORES.c.lessons_completed, _SCORES.c.courses_completed)
     .cte("total_added")
 )
+# The learner's previous last event (the link the award's v2 event follows): the main SELECT reads the
+# table as it was before the CTEs changed it.
+_PRIOR = _SCORES.alias("prior")
 _AWARD = (
-    select(_ENTRY.c.id, _TOTAL_ADDED.c.total_points, _TOTAL_ADDED.c.lessons_completed, _TOTAL_ADDED.c.courses_completed)
-    .select_from(_ENTRY.join(_TOTAL_ADDED, true()))
+    select(
+        _ENTRY.c.id,
+        _TOTAL_ADDED.c.total_points,
+        _TOTAL_ADDED.c.lessons_completed,
+        _TOTAL_ADDED.c.courses_completed,
+        _PRIOR.c.last_event_id.label("previous_event_id"),
+    )
+    .select_from(_ENTRY.join(_TOTAL_ADDED, true()).outerjoin(_PRIOR, _PRIOR.c.user_id == _ENTRY.c.user_id))
     .add_cte(_CATEGORY_ADDED)
 )
 
@@ -137,6 +148,8 @@ class AwardRow:
     total_points: int
     lessons_completed: int
     courses_completed: int
+    previous_event_id: str | None
+    """The learner's last v2 event before this award's (None: this is their first)."""
 
 
 _TOTAL_POINTS = select(_SCORES.c.total_points).where(_SCORES.c.user_id == _USER)
@@ -154,12 +167,15 @@ class PointsRepository(Repository):
         source_event_id: str | None,
         lessons: int = 0,
         courses: int = 0,
+        event_id: str,
     ) -> AwardRow | None:
         """Insert a ledger row and, in the same statement, add its points to the learner's total (with the
         level it reaches) and to `category`'s, and `lessons`/`courses` to their completion counts.
 
-        None when this award key was already granted: then nothing changes, the counts included. The caller
-        holds the learner's lock (`LEARNER_LOCK`), so the totals stay the sums of the ledger."""
+        `event_id` becomes the learner's last v2 event (`swap_last_event_id`'s job, done here too), and the
+        one it replaces is returned. None when this award key was already granted: then nothing changes,
+        the counts and the last event included. The caller holds the learner's lock (`LEARNER_LOCK`), so
+        the totals stay the sums of the ledger."""
         row = (
             await self.session.execute(
                 _AWARD,
@@ -172,12 +188,19 @@ class PointsRepository(Repository):
                     "p_source_event_id": source_event_id,
                     "p_lessons": lessons,
                     "p_courses": courses,
+                    "p_event_id": event_id,
                 },
             )
         ).first()
         if row is None:
             return None
-        return AwardRow(int(row.id), int(row.total_points), int(row.lessons_completed), int(row.courses_completed))
+        return AwardRow(
+            int(row.id),
+            int(row.total_points),
+            int(row.lessons_completed),
+            int(row.courses_completed),
+            row.previous_event_id,
+        )
 
     async def total_points(self, user_id: int) -> int:
         """The learner's points total as stored now (0 without a row); read past the session's identity map,

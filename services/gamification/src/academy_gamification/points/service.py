@@ -84,9 +84,11 @@ async def award_counting(
     The caller holds the learner's lock (`LEARNER_LOCK`), and the points are added to the totals only
     when their ledger row was inserted (an award key is granted once): the totals stay the sums of the
     ledger whatever was granted before and in whichever order, without summing it on every award. Ledger
-    row, totals, category and counts are one statement (`PointsRepository.award`). Both versions are
-    published during the transition (v2 adds what the points are for and the levels).
+    row, totals, category, counts and the learner's chain of v2 events (`publish_in_learner_order`) are one
+    statement (`PointsRepository.award`), both events one more. Both versions are published during the
+    transition (v2 adds what the points are for and the levels).
     """
+    event_id = uuid.uuid4()  # the v2 event's: the award makes it the learner's last (publish_in_learner_order)
     row = await PointsRepository(session).award(
         user_id=user_id,
         points=points,
@@ -96,39 +98,36 @@ async def award_counting(
         source_event_id=source_event_id,
         lessons=lessons,
         courses=courses,
+        event_id=str(event_id),
     )
     if row is None:
         return None
     total = row.total_points
     levels = (await reference_data(session)).levels
     awarded_at = datetime.now(UTC)
-    event = await publish_in_learner_order(
-        session,
-        PointsAwardedV2(
-            user_id=user_id,
-            award_id=row.entry_id,
-            points=points,
-            reason=reason,
-            awarded_for=awarded_for,
-            source_event_id=source_event_id,
-            total_points=total,
-            level_before=level_of(levels, total - points),
-            level_after=level_of(levels, total),
-            awarded_at=awarded_at,
-        ),
+    event = PointsAwardedV2(
+        user_id=user_id,
+        award_id=row.entry_id,
+        points=points,
+        reason=reason,
+        awarded_for=awarded_for,
+        source_event_id=source_event_id,
+        total_points=total,
+        level_before=level_of(levels, total - points),
+        level_after=level_of(levels, total),
+        awarded_at=awarded_at,
+        follows_event_id=row.previous_event_id,
     )
-    await messaging.publish(
-        session,
-        PointsAwardedV1(
-            user_id=user_id,
-            award_id=row.entry_id,
-            points=points,
-            reason=reason,
-            source_event_id=source_event_id,
-            total_points=total,
-            awarded_at=awarded_at,
-        ),
+    legacy = PointsAwardedV1(
+        user_id=user_id,
+        award_id=row.entry_id,
+        points=points,
+        reason=reason,
+        source_event_id=source_event_id,
+        total_points=total,
+        awarded_at=awarded_at,
     )
+    await messaging.publish_all(session, [(event, event_id), (legacy, None)])
     metrics.POINTS_AWARDED.labels(reason).inc(points)
     return event, (row.lessons_completed, row.courses_completed)
 
