@@ -8,7 +8,7 @@ import pytest
 from academy_runtime import metrics
 from academy_runtime.consumer import ConsumerRuntime, declare_consumer_queues
 from academy_runtime.resources import Resources
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from .conftest import Effect, effects, failures, messaging, purge_registrations, registrations
 from .helpers import eventually, publish_event, publish_raw, registered
@@ -94,3 +94,32 @@ async def test_a_lone_event_is_handled_without_waiting_for_a_batch(resources, ba
 
     # No timer holds it back: it is handled as soon as it arrives (the eventually's deadline is generous).
     await eventually(lambda: _all_handled(resources, range(400, 401)), timeout=5, what="lone event handled")
+
+
+async def test_prepare_batch_sees_each_new_event_once_in_the_batch_transaction(resources, batched):
+    prepared: list[tuple[int, list[int]]] = []
+
+    async def prepare(session, events) -> None:
+        txid = (await session.execute(text("SELECT txid_current()"))).scalar_one()
+        prepared.append((txid, sorted(event.user_id for event in events)))
+
+    registrations.prepare_batch = prepare
+    try:
+        payload = await publish_event(resources.settings, registered(500))
+        await publish_raw(resources.settings, payload, payload["type"])  # the same event again
+        for user in range(501, 506):
+            await publish_event(resources.settings, registered(user))
+
+        await batched.start()
+        await eventually(lambda: _all_handled(resources, range(500, 506)), what="backlog handled")
+    finally:
+        registrations.prepare_batch = None
+
+    # Each new event handled in a batch was prepared once (a lone one is handled without: handlers must not
+    # rely on it), in the transaction its handler then ran in; the copy of 500 was not prepared again.
+    users = [user for _, batch in prepared for user in batch]
+    assert users
+    assert len(users) == len(set(users))
+    assert set(users) <= set(range(500, 506))
+    for txid, batch in prepared:
+        assert all(failures.transactions[user] == txid for user in batch)

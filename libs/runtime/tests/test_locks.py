@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from academy_runtime.db import transaction
 from academy_runtime.locks import AdvisoryLock, hold_named_lock
+from sqlalchemy import event, text
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +87,52 @@ async def test_a_key_beyond_32_bits_is_refused_before_the_database(resources):
     async with transaction(resources.sessionmaker) as session:
         with pytest.raises(ValueError, match="32-bit"):
             await LEARNERS.hold(session, 2**31)
+
+
+async def test_hold_all_takes_every_key_and_a_second_holder_of_any_of_them_waits(resources):
+    await second_holder_waits(
+        resources,
+        lambda session: LEARNERS.hold_all(session, [30, 10, 20]),
+        lambda session: LEARNERS.hold(session, 20),
+    )
+
+
+async def _lock_count(session, space: int) -> int:
+    stmt = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = :space"
+    )
+    return (await session.execute(stmt, {"space": space})).scalar_one()
+
+
+async def test_a_key_held_in_the_transaction_costs_no_second_statement_and_a_new_transaction_asks_again(resources):
+    statements: list[str] = []
+
+    async with transaction(resources.sessionmaker) as session:
+        sync_engine = session.bind.sync_engine if session.bind is not None else None
+        assert sync_engine is not None
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            if "pg_advisory_xact_lock" in statement:
+                statements.append(statement)
+
+        event.listen(sync_engine, "before_cursor_execute", count)
+        try:
+            await LEARNERS.hold_all(session, [7, 8])
+            await LEARNERS.hold(session, 8)
+            await LEARNERS.hold(session, 7)
+            await LEARNERS.hold_all(session, [8, 7])
+            assert len(statements) == 1
+            assert await _lock_count(session, 0x7E57) == 2
+        finally:
+            event.remove(sync_engine, "before_cursor_execute", count)
+
+    async with transaction(resources.sessionmaker) as session:
+        assert await _lock_count(session, 0x7E57) == 0  # released with the commit
+        await LEARNERS.hold(session, 8)
+        assert await _lock_count(session, 0x7E57) == 1  # a new transaction takes it again
+
+
+async def test_hold_all_refuses_a_key_outside_int32(resources):
+    async with transaction(resources.sessionmaker) as session:
+        with pytest.raises(ValueError, match="32-bit"):
+            await LEARNERS.hold_all(session, [1, 2**31])

@@ -137,6 +137,8 @@ class EventContext:
 
 
 Handler = Callable[[EventContext, Any], Awaitable[None]]
+PrepareBatch = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+"""Runs at the start of a batch's transaction with the data of its new events (`Consumer`)."""
 
 
 @dataclass
@@ -213,13 +215,18 @@ class Consumer:
     handled again on its own, so anything a handler did outside the transaction would happen twice. A
     handler that takes per-learner locks must take them by the event's `partitionkey` (a batch is
     ordered by it, so that two batches take their locks in the same order and never deadlock).
+    `prepare_batch(session, data)` runs first in a batch's transaction with the new events' data (the
+    inbox has recorded them; duplicates left out): where the handlers' per-event work can be done for the
+    whole batch at once, such as taking every learner's lock in one statement (`AdvisoryLock.hold_all`).
+    A lone event is handled as if not batched, without it: handlers must not rely on it.
     """
 
-    def __init__(self, purpose: str, *, batch_size: int = 1) -> None:
+    def __init__(self, purpose: str, *, batch_size: int = 1, prepare_batch: PrepareBatch | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size is at least 1, not {batch_size}")
         self.purpose = purpose
         self.batch_size = batch_size
+        self.prepare_batch = prepare_batch
         self.handlers: dict[str, Handler] = {}
 
     def on(self, model: type[M]) -> Callable[[Callable[[EventContext, M], Awaitable[None]]], Handler]:
@@ -522,13 +529,25 @@ class ConsumerRuntime:
             await self._process_one(deliveries[0])
             return
         ordered = sorted(deliveries, key=lambda delivery: delivery.event.partitionkey or "")
+        consumer = ordered[0].consumer
         outcomes: list[tuple[_Delivery, str, float]] = []
         try:
             async with self.resources.sessionmaker() as session, session.begin():
+                # Every inbox row in one statement; an event whose row was there (or is twice in the batch)
+                # goes through the duplicate check of `_run_handler`.
+                rows = [self.messaging.inbox_values(delivery.event, consumer.purpose) for delivery in ordered]
+                fresh = set((await session.execute(self.messaging.inbox_insert, rows)).scalars())
+                recorded = []
                 for delivery in ordered:
+                    recorded.append(delivery.event.id in fresh)
+                    fresh.discard(delivery.event.id)
+                if consumer.prepare_batch is not None:
+                    new = [delivery.data for delivery, is_new in zip(ordered, recorded, strict=True) if is_new]
+                    await consumer.prepare_batch(session, new)
+                for delivery, is_new in zip(ordered, recorded, strict=True):
                     started = time.perf_counter()
                     with self._span(delivery, len(ordered)):
-                        outcome = await self._run_handler(session, delivery)
+                        outcome = await self._run_handler(session, delivery, recorded=is_new)
                     outcomes.append((delivery, outcome, time.perf_counter() - started))
         except Exception as exc:  # every failure falls back to one by one
             queue = self._names[ordered[0].consumer.purpose].main
@@ -547,15 +566,19 @@ class ConsumerRuntime:
         for delivery in ordered:
             await delivery.message.ack()
 
-    async def _run_handler(self, session: AsyncSession, delivery: _Delivery) -> str:
+    async def _run_handler(self, session: AsyncSession, delivery: _Delivery, *, recorded: bool | None = None) -> str:
         """Record the event in the inbox and run its handler in `session`'s transaction: "handled", or
-        "duplicate" when the inbox already had it (RefusedEventError when it had it with other content)."""
+        "duplicate" when the inbox already had it (RefusedEventError when it had it with other content).
+        `recorded`: whether the caller's insert of the inbox row inserted it (a batch inserts them all at
+        once); None: insert it here."""
         consumer, event = delivery.consumer, delivery.event
         inbox = self.messaging.inbox
-        inserted = await session.execute(
-            self.messaging.inbox_insert, self.messaging.inbox_values(event, consumer.purpose)
-        )
-        if inserted.first() is None:
+        if recorded is None:
+            inserted = await session.execute(
+                self.messaging.inbox_insert, self.messaging.inbox_values(event, consumer.purpose)
+            )
+            recorded = inserted.first() is not None
+        if not recorded:
             stored = (
                 await session.execute(
                     select(inbox.c.digest).where(inbox.c.event_id == event.id, inbox.c.consumer == consumer.purpose)

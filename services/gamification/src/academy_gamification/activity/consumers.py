@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+from typing import Any
+
 from academy_contracts.progress import CourseCompletedV1, CourseCompletedV2, LessonCompletedV1
 from academy_runtime.consumer import Consumer, EventContext
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.activity import service
 from academy_gamification.leaderboards.service import refresh_after_commit
+from academy_gamification.learners.repository import LEARNER_LOCK
 from academy_gamification.settings import GamificationSettings
+
+
+async def _lock_learners(session: AsyncSession, events: list[Any]) -> None:
+    """A batch takes all its learners' locks in one statement, in ascending order (no deadlock between
+    batches); each handler's own `LEARNER_LOCK.hold` then finds its learner's lock held."""
+    await LEARNER_LOCK.hold_all(session, [event.user_id for event in events])
+
 
 # A backlog of completions (an evening of learners finishing lessons) is handled 16 events per transaction:
 # every handler here keeps its effects in the transaction (the leaderboards are written after commit) and
-# locks the learner of the event's partition key (academy_runtime.consumer.Consumer).
-learning_progress = Consumer("learning-progress", batch_size=16)
+# locks the learner the event is about (academy_runtime.consumer.Consumer).
+learning_progress = Consumer("learning-progress", batch_size=16, prepare_batch=_lock_learners)
 
 
 @learning_progress.on(LessonCompletedV1)
