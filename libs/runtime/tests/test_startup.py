@@ -31,7 +31,7 @@ async def test_start_up_objects_are_left_to_no_garbage_collection(
 async def test_api_only_warm_ups_run_in_the_api_process_and_not_in_the_worker(
     migrated: ServiceSettings, service: ServiceDefinition
 ):
-    """`on_api_startup` hooks (users' city gazetteer, ~130 MB) run when the API starts, after `on_startup`;
+    """`on_api_startup` hooks (users' city gazetteer) run when the API starts, after `on_startup`;
     the worker opens its resources without them."""
     calls: list[str] = []
 

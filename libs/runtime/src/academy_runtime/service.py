@@ -44,7 +44,7 @@ class ServiceDefinition:
     # Service-specific resources (HTTP clients, bot, S3...) are opened here, in both processes.
     on_startup: list[Hook] = field(default_factory=list)
     # Warm-ups only the API process needs (a cache its requests read), run after `on_startup` there; the
-    # worker does without, and what it may still need loads on first use (users' city gazetteer, ~130 MB).
+    # worker does without, and what it may still need loads on first use (users' city gazetteer index file).
     on_api_startup: list[Hook] = field(default_factory=list)
     # Long-running jobs of the worker process besides the relay and the consumers (schedulers...).
     worker_jobs: list[BackgroundJob] = field(default_factory=list)
