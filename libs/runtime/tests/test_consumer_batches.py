@@ -5,8 +5,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from academy_contracts.users import UserRegisteredV1
 from academy_runtime import metrics
-from academy_runtime.consumer import ConsumerRuntime, declare_consumer_queues
+from academy_runtime.consumer import Consumer, ConsumerRuntime, declare_consumer_queues
 from academy_runtime.resources import Resources
 from sqlalchemy import select, text
 
@@ -123,3 +124,25 @@ async def test_prepare_batch_sees_each_new_event_once_in_the_batch_transaction(r
     assert set(users) <= set(range(500, 506))
     for txid, batch in prepared:
         assert all(failures.transactions[user] == txid for user in batch)
+
+
+async def test_an_unbatched_type_is_handled_alone_even_in_a_backlog(resources, batched):
+    registrations.unbatched.add(UserRegisteredV1.event_type)
+    try:
+        users = range(600, 606)
+        for user in users:
+            await publish_event(resources.settings, registered(user))
+        await batched.start()
+        await eventually(lambda: _all_handled(resources, users), what="backlog handled")
+    finally:
+        registrations.unbatched.discard(UserRegisteredV1.event_type)
+    assert len({failures.transactions[user] for user in users}) == len(users)  # a transaction each
+
+
+def test_on_with_batch_false_marks_the_type_unbatched():
+    consumer = Consumer("qa", batch_size=8)
+
+    @consumer.on(UserRegisteredV1, batch=False)
+    async def handle(ctx, event) -> None: ...
+
+    assert consumer.unbatched == {UserRegisteredV1.event_type}

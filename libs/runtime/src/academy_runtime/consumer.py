@@ -228,12 +228,23 @@ class Consumer:
         self.batch_size = batch_size
         self.prepare_batch = prepare_batch
         self.handlers: dict[str, Handler] = {}
+        self.unbatched: set[str] = set()
+        """Event types always handled alone (`on(..., batch=False)`)."""
 
-    def on(self, model: type[M]) -> Callable[[Callable[[EventContext, M], Awaitable[None]]], Handler]:
+    def on(
+        self, model: type[M], *, batch: bool = True
+    ) -> Callable[[Callable[[EventContext, M], Awaitable[None]]], Handler]:
+        """Register the handler of `model`'s events. `batch=False`: its events are always handled alone, in
+        a transaction of their own, even by a batching consumer — for a handler that waits for another
+        event's effect to be committed (inside a batch it would wait holding the batch's locks, and for an
+        event later in the same batch)."""
+
         def register(func: Callable[[EventContext, M], Awaitable[None]]) -> Handler:
             if model.event_type in self.handlers:
                 raise ValueError(f"{self.purpose} already handles {model.event_type}")
             self.handlers[model.event_type] = func
+            if not batch:
+                self.unbatched.add(model.event_type)
             return func
 
         return register
@@ -445,7 +456,7 @@ class ConsumerRuntime:
         if delivery is None:
             return
         batcher = self._batchers.get(consumer.purpose)
-        if batcher is None:
+        if batcher is None or delivery.event.type in consumer.unbatched:
             await self._process_one(delivery)
         else:
             await batcher.submit(delivery)

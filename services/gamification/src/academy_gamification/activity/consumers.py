@@ -51,7 +51,9 @@ async def reward_completed_course(ctx: EventContext, event: CourseCompletedV2) -
 _V2_TWIN_WAIT_S = 1.0
 
 
-@learning_progress.on(CourseCompletedV1)
+# Alone, never in a batch: it waits for its v2 twin's commit, which a batch holding the learner's lock (or
+# with the twin later in it) would keep from happening.
+@learning_progress.on(CourseCompletedV1, batch=False)
 async def reward_completed_course_v1(ctx: EventContext, event: CourseCompletedV1) -> None:
     """During the move to v2 only (a worker of the previous release, bound to v1 alone, may share the queue
     during a rolling upgrade; the binding goes when progress stops publishing v1). The course is recorded
