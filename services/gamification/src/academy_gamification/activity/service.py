@@ -22,7 +22,6 @@ from academy_gamification.leaderboards.repository import standing_of
 from academy_gamification.learners.repository import LEARNER_LOCK
 from academy_gamification.learners.service import learner_erased
 from academy_gamification.points import service as points
-from academy_gamification.points.repository import PointsRepository
 from academy_gamification.settings import GamificationSettings
 
 
@@ -46,7 +45,7 @@ async def record_lesson_completed(
         user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at
     ):
         return False
-    awarded = await points.award_counting(
+    _, (lessons, courses) = await points.award_counting(
         session,
         user_id=user_id,
         points=settings.lesson_points,
@@ -57,10 +56,6 @@ async def record_lesson_completed(
         source_event_id=source_event_id,
         lessons=1,
     )
-    if awarded is not None:
-        lessons, courses = awarded[1]
-    else:  # the award was granted before (the completion was not): count the completion alone
-        lessons, courses = await PointsRepository(session).add_completions(user_id, lessons=1)
     facts = await repo.learner_facts(user_id)
     longest_streak = await _extend_streak(
         repo, settings, user_id, completed_at, stored=facts.streak, first_lesson=lessons == 1
@@ -129,7 +124,7 @@ async def record_course_completed(
         user_id=user_id, course_id=course_id, category=category, completed_at=completed_at
     ):
         return False
-    awarded = await points.award_counting(
+    _, (lessons, courses) = await points.award_counting(
         session,
         user_id=user_id,
         points=settings.course_points,
@@ -140,10 +135,6 @@ async def record_course_completed(
         source_event_id=source_event_id,
         courses=1,
     )
-    if awarded is not None:
-        lessons, courses = awarded[1]
-    else:  # the award was granted before (the completion was not): count the completion alone
-        lessons, courses = await PointsRepository(session).add_completions(user_id, courses=1)
     streak = await repo.streak_runs(user_id)
     counts = LearnerCounts(
         lessons_completed=lessons,

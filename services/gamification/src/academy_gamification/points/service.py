@@ -61,7 +61,7 @@ async def award_points(
         category=category,
         source_event_id=source_event_id,
     )
-    return awarded[0] if awarded is not None else None
+    return awarded[0]
 
 
 async def award_counting(
@@ -76,10 +76,11 @@ async def award_counting(
     source_event_id: str | None = None,
     lessons: int = 0,
     courses: int = 0,
-) -> tuple[PointsAwardedV2, tuple[int, int]] | None:
-    """Grant `points` once per `award_key` and count `lessons`/`courses` completed with them; the published
-    v2 event and the learner's (lessons, courses) completed now, or None if already granted (then nothing
-    is counted either: the caller counts the completion itself, `PointsRepository.add_completions`).
+) -> tuple[PointsAwardedV2 | None, tuple[int, int]]:
+    """Grant `points` once per `award_key` and count `lessons`/`courses` completed; the published v2 event
+    (None if the award was granted before: the completions are counted all the same) and the learner's
+    (lessons, courses) completed now ((0, 0) when the award was granted before and there was nothing to
+    count).
 
     The caller holds the learner's lock (`LEARNER_LOCK`), and the points are added to the totals only
     when their ledger row was inserted (an award key is granted once): the totals stay the sums of the
@@ -100,8 +101,10 @@ async def award_counting(
         courses=courses,
         event_id=str(event_id),
     )
-    if row is None:
-        return None
+    if row is None:  # granted before (the completion was not, or the caller would not be here)
+        if not (lessons or courses):
+            return None, (0, 0)
+        return None, await PointsRepository(session).add_completions(user_id, lessons=lessons, courses=courses)
     total = row.total_points
     levels = (await reference_data(session)).levels
     awarded_at = datetime.now(UTC)
