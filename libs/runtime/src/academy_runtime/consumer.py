@@ -209,12 +209,13 @@ class Consumer:
     """One durable queue of a service for one purpose, with a handler per event type.
 
     `batch_size` > 1 lets the runtime handle up to that many deliveries in one database transaction
-    (see `ConsumerRuntime` § batches): one BEGIN/COMMIT, one connection checkout and one outbox NOTIFY
+    (`ConsumerRuntime.process_batch`): one BEGIN/COMMIT, one connection checkout and one outbox NOTIFY
     for the lot instead of one each. Only for handlers whose every effect is in their transaction (or
     registered with `run_after_commit`): when a batch fails, it is rolled back and each of its events is
     handled again on its own, so anything a handler did outside the transaction would happen twice. A
     handler that takes per-learner locks must take them by the event's `partitionkey` (a batch is
-    ordered by it, so that two batches take their locks in the same order and never deadlock).
+    ordered by it, so that two batches take their locks in the same order and never deadlock), or have
+    `prepare_batch` take them all first.
     `prepare_batch(session, data)` runs first in a batch's transaction with the new events' data (the
     inbox has recorded them; duplicates left out): where the handlers' per-event work can be done for the
     whole batch at once, such as taking every learner's lock in one statement (`AdvisoryLock.hold_all`).
