@@ -276,3 +276,30 @@ async def test_events_written_together_are_refused_together_when_one_is_oversize
             await messaging.publish_all(session, [(small, None), (large, None)])
         # Nothing was written before the refusal, not even in this transaction.
         assert (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one() == 0
+
+
+async def test_an_event_no_queue_is_bound_to_is_published_and_not_returned(resources):
+    # A type nothing binds (the bus is publish/subscribe: no subscriber yet is not an error), published
+    # without `mandatory`: the broker drops it instead of sending its body back to the relay.
+    async with resources.sessionmaker() as session, session.begin():
+        await session.execute(
+            insert(messaging.outbox).values(
+                event_id=uuid.uuid4(),
+                event_type="nobody.binds_this.v1",
+                partition_key=None,
+                payload=build_event(registered(64)).model_dump(mode="json", exclude_none=True)
+                | {"type": "nobody.binds_this.v1"},
+            )
+        )
+    relay = OutboxRelay(resources.settings, resources.sessionmaker, messaging)
+    returned: list[object] = []
+    try:
+        exchange = await relay._ensure_exchange()
+        channel = await exchange.channel.get_underlay_channel()
+        channel.on_return_callbacks.add(returned.append)
+        assert await relay.publish_pending() == 1
+        await asyncio.sleep(0.3)  # a basic.return would come right after the confirm
+    finally:
+        await relay.close()
+    assert returned == []
+    assert await _unpublished(resources) == 0

@@ -157,10 +157,15 @@ class OutboxRelay:
             messages, unpublishable = self._messages(rows)
             try:
                 # Publishes run concurrently on one confirming channel; each await returns once the
-                # broker has confirmed (or rejected) that message.
+                # broker has confirmed (or rejected) that message. Not mandatory: an event no queue is
+                # bound to yet (a v1 kept for other teams during a move to v2) is published all the same,
+                # and the broker need not send its whole body back in a basic.return nobody reads.
                 await asyncio.wait_for(
                     asyncio.gather(
-                        *(exchange.publish(message, routing_key=row.event_type) for row, message in messages)
+                        *(
+                            exchange.publish(message, routing_key=row.event_type, mandatory=False)
+                            for row, message in messages
+                        )
                     ),
                     timeout=_CONFIRM_TIMEOUT_S,
                 )
