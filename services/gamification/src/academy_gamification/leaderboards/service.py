@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 
 from academy_runtime.after_commit import run_after_commit
 from academy_runtime.db import transaction
@@ -102,6 +103,28 @@ def _city_key(profile: LearnerProfile | None) -> str | None:
     return profile.city_key if profile else None
 
 
+@dataclass
+class _BoardUpdates:
+    """The leaderboard writes a transaction owes Redis once it commits: each learner's latest standing and
+    the city boards they left. Written in one round trip, however many events the transaction handled."""
+
+    transaction: object
+    standing: dict[int, list[tuple[Board, int]]] = field(default_factory=dict)
+    left: list[tuple[Board, int]] = field(default_factory=list)
+
+    def updates(self) -> tuple[list[tuple[Board, int]], list[tuple[Board, int, int]]]:
+        """(removals, set_points updates): a board a learner left is not removed when their latest standing
+        puts them back on it (they moved away and back within the transaction)."""
+        removals = [
+            (board, user) for board, user in self.left if board not in {b for b, _ in self.standing.get(user, [])}
+        ]
+        points = [(board, user, value) for user, boards in self.standing.items() for board, value in boards]
+        return removals, points
+
+
+_UPDATES = "academy_gamification.leaderboard_updates"
+
+
 async def refresh_after_commit(
     session: AsyncSession,
     resources: Resources,
@@ -112,18 +135,30 @@ async def refresh_after_commit(
 ) -> None:
     """After the commit, put the learner's committed standing on the cached boards they belong to
     (and take them off the board of the city they left). `standing`: as the caller read it after its last
-    change in this transaction (`leaderboards.repository.standing_of`); else it is read now."""
+    change in this transaction (`leaderboards.repository.standing_of`); else it is read now.
+
+    A transaction that handles several events (a batch) writes once, after its commit: each learner's last
+    standing, in one Redis round trip."""
     if standing is None:
         standing = await LeaderboardRepository(session).standing(user_id)
     current_city = next((board.value for board, _ in standing if board.scope == "city"), None)
-    cache = LeaderboardCache(resources)
+    transaction = session.sync_session.get_transaction()
+    pending = session.info.get(_UPDATES)
+    if not isinstance(pending, _BoardUpdates) or pending.transaction is not transaction:
+        pending = session.info[_UPDATES] = _BoardUpdates(transaction)
+        cache = LeaderboardCache(resources)
+        owed = pending
 
-    async def update_cache() -> None:
-        if left_city_key is not None and left_city_key != current_city:
-            await cache.remove(Board("city", left_city_key), user_id)
-        await cache.set_points([(board, user_id, points) for board, points in standing])
+        async def update_cache() -> None:
+            removals, points = owed.updates()
+            for board, user in removals:
+                await cache.remove(board, user)
+            await cache.set_points(points)
 
-    run_after_commit(session, update_cache)
+        run_after_commit(session, update_cache)
+    if left_city_key is not None and left_city_key != current_city:
+        pending.left.append((Board("city", left_city_key), user_id))
+    pending.standing[user_id] = standing
 
 
 def remove_after_commit(session: AsyncSession, resources: Resources, user_id: int) -> None:
