@@ -5,7 +5,7 @@ transaction or in another batch, was never recorded first; `course_completed.v1`
 import pytest
 from academy_gamification.activity.consumers import learning_progress
 
-from .test_batches_qa import DAY, POINTS_V2, PROGRESS, _wait, backlog, lesson  # noqa: F401 - the fixture
+from .test_batches import DAY, POINTS_V2, PROGRESS, _wait, backlog, lesson  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.integration
 
