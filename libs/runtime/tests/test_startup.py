@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from dataclasses import replace
 
+from academy_runtime.gc_tuning import GEN0_THRESHOLD
 from academy_runtime.http import create_app
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.settings import ServiceSettings
@@ -14,8 +15,10 @@ async def test_start_up_objects_are_left_to_no_garbage_collection(
     migrated: ServiceSettings, service: ServiceDefinition
 ):
     """A full collection no longer traverses what start-up made (it stalled every request in flight for
-    80-120 ms in the catalog), while what is made afterwards is collected as before."""
+    80-120 ms in the catalog), while what is made afterwards is collected as before, every
+    GEN0_THRESHOLD allocations instead of 700."""
     gc.unfreeze()
+    threshold = gc.get_threshold()
     app = create_app(replace(service, routers=[]), migrated)
     try:
         async with app.router.lifespan_context(app):
@@ -24,8 +27,10 @@ async def test_start_up_objects_are_left_to_no_garbage_collection(
             assert all(obj is not resources for obj in gc.get_objects())  # frozen: in no generation
             made_later = [[]]
             assert any(obj is made_later for obj in gc.get_objects())
+            assert gc.get_threshold() == (GEN0_THRESHOLD, *threshold[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 async def test_api_only_warm_ups_run_in_the_api_process_and_not_in_the_worker(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import socket
 
 import httpx
 import pytest
+from academy_runtime.gc_tuning import GEN0_THRESHOLD
 from academy_runtime.health import Heartbeat, liveness
 from academy_runtime.worker import run_worker
 from sqlalchemy import func, select, text
@@ -41,6 +43,7 @@ def test_an_idle_consumer_is_alive_and_a_loop_that_stopped_beating_is_not() -> N
 async def test_a_consumer_stuck_in_its_handler_fails_liveness_until_it_moves_again(resources, migrated) -> None:
     port = free_port()
     settings = migrated.model_copy(update={"worker_metrics_port": port, "http_host": "127.0.0.1"})
+    gc_threshold = gc.get_threshold()
     worker = asyncio.create_task(run_worker(test_service, settings, stall_deadline_s=1.0))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -56,6 +59,9 @@ async def test_a_consumer_stuck_in_its_handler_fails_liveness_until_it_moves_aga
             assert ready["checks"] == {"database": "ok", "broker": "ok", "consumers": "ok"}
             assert (await http.get("/healthz")).status_code == 200
             assert "academy_" in (await http.get("/metrics")).text
+            # Started: start-up's objects frozen and collections far apart, as in the API (gc_tuning).
+            assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] == GEN0_THRESHOLD
 
             # The handler's INSERT waits for this lock: a hung consumer, as a deadlocked handler would be.
             async with resources.sessionmaker() as session, session.begin():
@@ -74,3 +80,5 @@ async def test_a_consumer_stuck_in_its_handler_fails_liveness_until_it_moves_aga
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+        gc.unfreeze()
+        gc.set_threshold(*gc_threshold)

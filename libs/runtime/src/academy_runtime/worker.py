@@ -22,6 +22,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from academy_runtime.consumer import ConsumerRuntime
+from academy_runtime.gc_tuning import tune_garbage_collector
 from academy_runtime.health import Heartbeat, liveness, readiness
 from academy_runtime.logs import configure_logging
 from academy_runtime.relay import OutboxRelay
@@ -135,6 +136,7 @@ async def run_worker(
         tasks.extend(asyncio.create_task(job(resources), name=job.__name__) for job in service.worker_jobs)
         relay.heartbeat.beat()
         probes.heartbeats.append(relay.heartbeat)
+        tune_garbage_collector()
         probes.tasks = tasks
         log.info(
             "worker started",
