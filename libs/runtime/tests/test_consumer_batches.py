@@ -9,6 +9,7 @@ from academy_contracts.users import UserRegisteredV1
 from academy_runtime import metrics
 from academy_runtime.consumer import Consumer, ConsumerRuntime, declare_consumer_queues
 from academy_runtime.resources import Resources
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select, text
 
 from .conftest import Effect, effects, failures, messaging, purge_registrations, registrations
@@ -137,6 +138,53 @@ async def test_an_unbatched_type_is_handled_alone_even_in_a_backlog(resources, b
     finally:
         registrations.unbatched.discard(UserRegisteredV1.event_type)
     assert len({failures.transactions[user] for user in users}) == len(users)  # a transaction each
+
+
+async def test_a_batch_writes_the_events_its_handlers_publish_in_one_insert_in_their_order(resources, batched):
+    """The handlers' events reach the outbox in one INSERT per batch (not one per handler), committed with
+    the batch, one row per event handled, in the order the handlers ran (the batch's `partitionkey`
+    order); a rolled-back batch leaves none of its rows (its events then publish one by one)."""
+    users = range(700, 716)
+    failures.remaining[709] = 1  # its first batch rolls back, then every event is handled alone
+    inserts: list[int] = []  # the number of rows of each INSERT into the outbox
+
+    def count(_conn, _cursor, statement: str, parameters, _context, executemany: bool) -> None:
+        if statement.startswith(f"INSERT INTO {messaging.outbox.fullname} "):
+            inserts.append(len(parameters) if executemany else 1)
+
+    sqlalchemy_event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for user in users:
+            await publish_event(resources.settings, registered(user))
+        await batched.start()
+        await eventually(lambda: _all_handled(resources, users), what="backlog handled")
+        await asyncio.sleep(0.3)
+    finally:
+        sqlalchemy_event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
+
+    outbox = messaging.outbox
+    async with resources.sessionmaker() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(outbox.c.partition_key)
+                    .where(outbox.c.partition_key.in_([str(user) for user in users]))
+                    .order_by(outbox.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(rows) == sorted(str(user) for user in users)  # one event each: none of the rolled-back batch
+    # Every row written was committed: the batch that failed at 709 had written none of its handlers' rows.
+    assert sum(inserts) == len(users)
+    assert max(inserts) > 1  # at least one batch wrote its events together...
+    assert len(inserts) < len(users)  # ...so fewer INSERTs than events
+    # Within each committed transaction the rows follow the handlers' order (ascending partitionkey).
+    by_transaction: dict[int, list[str]] = {}
+    for key in rows:
+        by_transaction.setdefault(failures.transactions[int(key)], []).append(key)
+    assert all(keys == sorted(keys) for keys in by_transaction.values())
 
 
 def test_on_with_batch_false_marks_the_type_unbatched():

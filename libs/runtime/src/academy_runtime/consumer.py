@@ -216,6 +216,8 @@ class Consumer:
     handler that takes per-learner locks must take them by the event's `partitionkey` (a batch is
     ordered by it, so that two batches take their locks in the same order and never deadlock), or have
     `prepare_batch` take them all first.
+    In a batch the events the handlers publish reach the outbox table only after the last handler (one
+    INSERT for the batch): a handler must not read or delete outbox rows of its own transaction.
     `prepare_batch(session, data)` runs first in a batch's transaction with the new events' data (the
     inbox has recorded them; duplicates left out): where the handlers' per-event work can be done for the
     whole batch at once, such as taking every learner's lock in one statement (`AdvisoryLock.hold_all`).
@@ -535,7 +537,9 @@ class ConsumerRuntime:
         When anything in the batch fails (a handler raises, a refused event, a deadlock, the commit), the
         transaction is rolled back and each event is handled again on its own (`_process_one`), so a
         failing event is retried or dead-lettered alone and the others are handled as if never batched.
-        A duplicate inside the batch (the same event id twice) is found by the inbox as usual.
+        A duplicate inside the batch (the same event id twice) is found by the inbox as usual. The events
+        the handlers publish are written to the outbox in one INSERT after the last handler
+        (`Messaging.defer_outbox_writes`), in the order they were published.
         """
         if len(deliveries) == 1:
             await self._process_one(deliveries[0])
@@ -556,11 +560,14 @@ class ConsumerRuntime:
                 if consumer.prepare_batch is not None:
                     new = [delivery.data for delivery, is_new in zip(ordered, recorded, strict=True) if is_new]
                     await consumer.prepare_batch(session, new)
+                # The events the handlers publish go to the outbox in one INSERT once they are all done.
+                self.messaging.defer_outbox_writes(session)
                 for delivery, is_new in zip(ordered, recorded, strict=True):
                     started = time.perf_counter()
                     with self._span(delivery, len(ordered)):
                         outcome = await self._run_handler(session, delivery, recorded=is_new)
                     outcomes.append((delivery, outcome, time.perf_counter() - started))
+                await self.messaging.write_deferred_outbox(session)
         except Exception as exc:  # every failure falls back to one by one
             queue = self._names[ordered[0].consumer.purpose].main
             log.info(

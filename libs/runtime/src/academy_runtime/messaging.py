@@ -173,10 +173,36 @@ class Messaging:
             )
         if not rows:
             return []
+        deferred = session.info.get(self._deferred_key)
+        if deferred is not None:  # a consumer's batch: written once its handlers are done
+            deferred.extend(rows)
+            return built
         # Several rows: one executemany (asyncpg sends them in one round trip), not one statement each.
         await session.execute(self._outbox_insert, rows[0] if len(rows) == 1 else rows)
         await self._notify_relay(session)
         return built
+
+    @property
+    def _deferred_key(self) -> str:
+        return f"academy_runtime.outbox_deferred:{self.schema}"
+
+    def defer_outbox_writes(self, session: AsyncSession) -> None:
+        """From now on, `publish` and `publish_all` in `session` check and build their events at once but
+        keep the outbox rows until `write_deferred_outbox(session)`, which writes them all in one
+        executemany (in the order they were published: the relay publishes them in that order).
+
+        For a consumer's batch (`ConsumerRuntime.process_batch`): one INSERT for the batch's events instead
+        of one per handler. Its handlers must therefore not read or delete outbox rows of their own
+        transaction. Rows never written are dropped with the session (a rolled-back batch)."""
+        session.info[self._deferred_key] = []
+
+    async def write_deferred_outbox(self, session: AsyncSession) -> int:
+        """Write the rows `defer_outbox_writes` kept (and NOTIFY the relay), and stop deferring; how many."""
+        rows: list[dict[str, Any]] = session.info.pop(self._deferred_key, None) or []
+        if rows:
+            await session.execute(self._outbox_insert, rows[0] if len(rows) == 1 else rows)
+            await self._notify_relay(session)
+        return len(rows)
 
     async def _notify_relay(self, session: AsyncSession) -> None:
         """NOTIFY the relay once per transaction (and per savepoint, whose rollback would drop it).
