@@ -1,8 +1,14 @@
-"""The learner queries are served from Redis and forgotten after every committed change."""
+"""The learner queries are served from Redis and forgotten after every committed change.
+
+The tests about the Redis layer itself turn the process's local copy off (`redis_layer_only`:
+CATALOG_LOCAL_CACHE_MAX_AGE_S=0); test_local_cache.py tests the copy.
+"""
+
+from collections.abc import Iterator
 
 import pytest
 from academy_catalog.app import create_app
-from academy_catalog.cache import CatalogCache
+from academy_catalog.cache import CatalogCache, process_cache
 from academy_catalog.courses.schemas import CoursePage
 from academy_catalog.models import Course
 from prometheus_client import REGISTRY
@@ -18,12 +24,25 @@ def _cache(query: str, outcome: str) -> float:
     return value or 0.0
 
 
+@pytest.fixture
+def redis_layer_only(resources) -> Iterator[CatalogCache]:
+    """The process's cache with its local copy off, as with CATALOG_LOCAL_CACHE_MAX_AGE_S=0: every read
+    goes to Redis."""
+    cache = process_cache(resources)
+    saved = cache.local_max_age_s
+    cache.local_max_age_s = 0
+    cache.drop_local_copy()
+    yield cache
+    cache.local_max_age_s = saved
+
+
 async def _rename_behind_the_cache(resources, course_id: int, title: str) -> None:
     async with resources.sessionmaker() as session, session.begin():
         await session.execute(update(Course).where(Course.id == course_id).values(title=title))
 
 
-async def test_the_second_read_is_served_from_redis(api, resources, new_course):
+async def test_the_second_read_is_served_from_redis(api, resources, new_course, redis_layer_only):
+    """Local copy off: the Redis layer alone serves the second read."""
     course = await new_course(publish=True)
     misses, hits = _cache("course", "miss"), _cache("course", "hit")
 
@@ -154,7 +173,8 @@ async def test_every_key_of_the_cache_shares_one_redis_cluster_slot(resources):
     assert len(slots) == 1
 
 
-async def test_a_cached_read_is_one_redis_round_trip(api, resources, new_course, monkeypatch):
+async def test_a_cached_read_is_one_redis_round_trip(api, resources, new_course, monkeypatch, redis_layer_only):
+    """Local copy off: a read the process's memory does not answer costs one MGET."""
     await new_course(publish=True)
     await api.get("/internal/courses", params={"category": "manicure"})  # stored
     commands: list[str] = []
@@ -174,9 +194,10 @@ async def test_a_cached_read_is_one_redis_round_trip(api, resources, new_course,
     assert commands == ["MGET"]
 
 
-async def test_an_answer_stored_under_an_older_generation_is_not_served(api, resources, new_course):
+async def test_an_answer_stored_under_an_older_generation_is_not_served(api, resources, new_course, redis_layer_only):
     """A reader that read generation N, then PostgreSQL before a change committed, stores the old answer
-    marked N after the change bumped the generation to N+1: nobody serves it."""
+    marked N after the change bumped the generation to N+1: nobody serves it. (Local copy off: this is
+    the Redis layer's rule.)"""
     course = await new_course(publish=True)
     cache = CatalogCache(resources)
     first = await api.get(f"/internal/courses/{course['id']}")

@@ -1,4 +1,5 @@
-"""The Redis cache of the learner queries, invalidated by a generation counter bumped after commit.
+"""The Redis cache of the learner queries, invalidated by a generation counter bumped after commit, and a
+bounded copy of the hot answers in the process's memory, kept in step through Redis pub/sub.
 
 Every cached answer is stored with the generation that was current when its reader *started*:
 `<prefix>{catalog}:cache:<query>:<params>` holds `<generation>\n<JSON>`, and a reader serves it only
@@ -8,22 +9,43 @@ commit. A reader that raced the change (read generation N, then the old rows) ca
 answer marked N, which nobody serves any more (the next reader reads it again and overwrites it).
 Answers expire with their TTL, which also bounds staleness if a bump is lost while Redis is down.
 
-A cached read is one round trip: MGET of the generation and the answer, both under the hash tag
-`{catalog}` so that they share a Redis Cluster slot. The answer's bytes are read undecoded and sent as
+A read that goes to Redis is one round trip: MGET of the generation and the answer, both under the hash
+tag `{catalog}` so that they share a Redis Cluster slot. The answer's bytes are read undecoded and sent as
 they are (no UTF-8 decoding, no model validation: they were serialised from the response model once,
 when they were loaded). The database is only opened when the answer must be loaded (`load` gets a
 session of its own, one read transaction).
 
+The local copy (issue 11: the Redis read was most of a cached request's cost). Each answer read from Redis
+or loaded is also kept in the process, marked with the generation it was read under, for
+`CATALOG_LOCAL_CACHE_MAX_AGE_S` at most (nor longer than its own TTL), `local_entries` answers at most (the
+oldest goes: params come from the query string). It is served without any Redis call while its generation
+is the one the process *knows* is current, and the process knows that only while it is subscribed to
+`<prefix>{catalog}:cache:invalidated`:
+- `invalidate()` INCRs the generation, then PUBLISHes the new value there, and the process that made the
+  change knows it at once (read-your-writes for the operator who edits and reloads);
+- a background task (started by the first read, stopped by `aclose()`) subscribes, and only once Redis has
+  confirmed the subscription reads the generation with GET; from then on every message raises what the
+  process knows (to the highest seen: messages of two concurrent bumps may cross);
+- on any error, a silent reconnection or a connection that stops answering PINGs, the process knows
+  nothing (nothing is served locally, the copy is dropped) until it has subscribed again and re-read the
+  generation; it retries with a growing delay.
+A lost message (a publish that failed after its INCR, a link that died without a word) is therefore stale
+for at most the local max age: an expired local answer is read from Redis again. Classic SUBSCRIBE and
+PUBLISH are cluster-wide in a Redis Cluster, so the subscription may sit on any node.
+
 Redis is an optimisation here: when it fails or is slow, the answer comes from PostgreSQL (logged,
-counted in `academy_catalog_cache_requests_total{outcome="error"}`), never a 500.
+counted in `academy_catalog_cache_requests_total{outcome="error"}`), never a 500. A local hit is counted
+as `outcome="hit"`, as a Redis hit is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
 from academy_runtime.after_commit import run_after_commit
 from academy_runtime.db import SessionDep, transaction
@@ -43,6 +65,13 @@ _CACHE_FAILURES = (RedisError, OSError, TimeoutError)
 _HASH_TAG = "{catalog}"
 """Every key of the cache shares this Redis Cluster hash tag: one MGET reads the generation and an answer."""
 
+LOCAL_ENTRIES = 512
+"""How many answers a process keeps in memory at most (the oldest stored goes first)."""
+_RESUBSCRIBE_FIRST_DELAY_S = 0.5
+_RESUBSCRIBE_MAX_DELAY_S = 30.0
+_PING_AFTER_IDLE_S = 5.0
+"""A subscription silent this long is PINGed; one that does not answer within as long again is dropped."""
+
 Load = Callable[[AsyncSession], Awaitable[bytes]]
 """Reads an answer from PostgreSQL, in the session it is given, as the JSON bytes to send."""
 
@@ -53,7 +82,18 @@ class CatalogCache:
         catalog = resources.settings_as(CatalogSettings)
         self.ttl_s = catalog.catalog_cache_ttl_s
         self.timeout_s = catalog.catalog_cache_timeout_s
+        self.local_max_age_s = catalog.catalog_local_cache_max_age_s
+        self.local_entries = LOCAL_ENTRIES
         self.generation_key = resources.rkey(_HASH_TAG, "cache", "generation")
+        self.invalidated_channel = resources.rkey(_HASH_TAG, "cache", "invalidated")
+        self.known_generation: int | None = None
+        """The current generation as this process knows it: None while it is not subscribed to the channel."""
+        self._local: dict[str, tuple[int, bytes, float]] = {}
+        """Answer key -> (generation it was read under, JSON bytes, time.monotonic() it expires at)."""
+        self._listener: asyncio.Task[None] | None = None
+        self._pubsub: Any = None
+        """The listener's current redis-py PubSub (None between attempts)."""
+        self._closed = False
         self._outcomes: dict[tuple[str, str], Counter] = {}
 
     def answer_key(self, query: str, params: tuple[object, ...]) -> str:
@@ -72,8 +112,22 @@ class CatalogCache:
     async def get_or_load(
         self, query: str, params: tuple[object, ...], load: Load, *, ttl_s: int | None = None
     ) -> bytes:
-        """The cached JSON answer of `query(params)`, or `load()`'s, stored for the next reader."""
+        """The cached JSON answer of `query(params)`, or `load()`'s, stored for the next reader.
+
+        From the process's memory when it holds the answer under the generation it knows is current (no
+        Redis call); else from Redis (one MGET); else from PostgreSQL. Never raises for Redis: see the
+        module docstring."""
         key = self.answer_key(query, params)
+        known = self.known_generation
+        if known is not None:
+            entry = self._local.get(key)
+            if entry is not None and entry[0] == known and entry[2] > time.monotonic():
+                self._count(query, "hit")
+                return entry[1]
+        elif self._listener is None and self.local_max_age_s > 0 and not self._closed:
+            # The cache is made at the first request, inside the event loop that serves them.
+            self._listener = asyncio.get_running_loop().create_task(self._listen(), name="catalog-cache-invalidations")
+        ttl_s = ttl_s or self.ttl_s
         try:
             async with asyncio.timeout(self.timeout_s):
                 # The generation is read with the answer, before the database, never after: see the
@@ -90,34 +144,161 @@ class CatalogCache:
             stored_generation, _, answer = cached.partition(b"\n")
             if stored_generation == generation:
                 self._count(query, "hit")
+                self._keep(key, generation, answer, ttl_s)
                 return bytes(answer)
         self._count(query, "miss")
         answer = await self._load(load)
         try:
             async with asyncio.timeout(self.timeout_s):
-                await self.resources.redis.set(key, generation + b"\n" + answer, ex=ttl_s or self.ttl_s)
+                await self.resources.redis.set(key, generation + b"\n" + answer, ex=ttl_s)
         except _CACHE_FAILURES as exc:
             log.warning("could not store a catalog answer", extra={"query": query, "error": repr(exc)})
+        self._keep(key, generation, answer, ttl_s)
         return answer
 
+    def _keep(self, key: str, generation: bytes, answer: bytes, ttl_s: float) -> None:
+        """Copy an answer read (or loaded) under `generation` (the MGET's, not the known one: a bump may
+        have been heard meanwhile) into the process's memory, if the local copy is on."""
+        if self.local_max_age_s <= 0 or self.known_generation is None:
+            return
+        try:
+            number = int(generation)
+        except ValueError:  # not a counter INCR made: nothing to compare it with
+            return
+        local = self._local
+        local.pop(key, None)
+        if len(local) >= self.local_entries:
+            del local[next(iter(local))]
+        local[key] = (number, bytes(answer), time.monotonic() + min(self.local_max_age_s, ttl_s))
+
+    def heard(self, generation: int) -> None:
+        """A bump to `generation` (a message, or this process's own INCR): known only while subscribed."""
+        if self.known_generation is not None and generation > self.known_generation:
+            self.known_generation = generation
+
+    def drop_local_copy(self) -> None:
+        self._local.clear()
+
+    def _forget(self) -> None:
+        self.known_generation = None
+        self._local.clear()
+
+    def _processes_caches(self) -> list[CatalogCache]:
+        """This cache and the one the process's requests use, if that is another (a CatalogCache made by
+        hand on the same Resources, as a test or a script does): both must see this process's bumps."""
+        registered = self.resources.extras.get(_EXTRA)
+        if isinstance(registered, CatalogCache) and registered is not self:
+            return [self, registered]
+        return [self]
+
     async def invalidate(self) -> None:
-        """Forget every cached answer. Call it only after the change is committed."""
+        """Forget every cached answer, in Redis and in every process's memory. Call it only after the
+        change is committed. Never raises for Redis: a failed bump is logged and counted
+        (`academy_catalog_cache_invalidations_total{outcome="error"}`)."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                await self.resources.redis.incr(self.generation_key)
+                generation = int(await self.resources.redis.incr(self.generation_key))
         except _CACHE_FAILURES as exc:
             # The TTL ends the stale answers; readers meanwhile see the catalog as of up to one TTL ago.
             log.warning("could not invalidate the catalog cache", extra={"error": repr(exc)})
             metrics.CACHE_INVALIDATIONS.labels("error").inc()
+            for cache in self._processes_caches():
+                cache.drop_local_copy()
             return
+        for cache in self._processes_caches():
+            cache.heard(generation)
         metrics.CACHE_INVALIDATIONS.labels("ok").inc()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self.resources.redis.publish(self.invalidated_channel, generation)
+        except _CACHE_FAILURES as exc:
+            log.warning(
+                "could not announce a catalog cache invalidation: other processes serve their local copies "
+                "for up to CATALOG_LOCAL_CACHE_MAX_AGE_S",
+                extra={"generation": generation, "error": repr(exc)},
+            )
+
+    async def _listen(self) -> None:
+        """Keep `known_generation` current through the invalidation channel, resubscribing after any failure
+        (with a growing delay). Runs until cancelled by `aclose()`."""
+        delay = _RESUBSCRIBE_FIRST_DELAY_S
+        while True:
+            pubsub = self._pubsub = self.resources.redis.pubsub()
+            connection: Any = None
+            try:
+                async with asyncio.timeout(_PING_AFTER_IDLE_S):
+                    await pubsub.subscribe(self.invalidated_channel)
+                connection = pubsub.connection
+                # redis-py may reconnect and resubscribe by itself (with retries configured): the messages
+                # of the gap are lost, so the process knows nothing until the new confirmation.
+                if connection is not None:
+                    connection.register_connect_callback(self._reconnected)
+                async for _ in self._follow(pubsub):
+                    delay = _RESUBSCRIBE_FIRST_DELAY_S
+            except Exception as exc:  # whatever broke it, the local copy is off (finally) until resubscribed
+                log.warning(
+                    "catalog cache: not subscribed to invalidations, local copy off until resubscribed",
+                    extra={"error": repr(exc), "retry_in_s": delay},
+                )
+            finally:
+                self._forget()
+                self._pubsub = None
+                if connection is not None:
+                    connection.deregister_connect_callback(self._reconnected)
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RESUBSCRIBE_MAX_DELAY_S)
+
+    async def _follow(self, pubsub: Any) -> AsyncIterator[int]:
+        """Apply the subscription's messages; yields the generation read after each confirmation of the
+        subscription. Raises TimeoutError when the connection stops answering, and what redis-py raises."""
+        pinged = False
+        while True:
+            message = await pubsub.get_message(timeout=_PING_AFTER_IDLE_S)
+            if message is None:
+                if pinged:
+                    raise TimeoutError("Redis did not answer a PING on the pub/sub connection")
+                await pubsub.ping()
+                pinged = True
+                continue
+            pinged = False
+            if message["type"] == "subscribe":
+                # Confirmed: every bump from now on is heard, so the generation read now is current.
+                async with asyncio.timeout(self.timeout_s):
+                    value = await self.resources.redis.execute_command(
+                        "GET", self.generation_key, **{NEVER_DECODE: True}
+                    )
+                self.known_generation = int(value or 0)
+                yield self.known_generation
+            elif message["type"] == "message":
+                self.heard(int(message["data"]))
+
+    def _reconnected(self, _connection: object) -> None:
+        """redis-py's connect callback (a method: it keeps a weak reference) on the pub/sub connection."""
+        self._forget()
+
+    async def aclose(self) -> None:
+        """Stop following invalidations and drop the local copy (Resources.close() calls it)."""
+        self._closed = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+        self._forget()
 
 
 # Dependencies are `async def` although they never await: FastAPI runs plain `def` dependencies in its
 # thread pool, a hop per dependency per request that the catalog bench measured.
 # One CatalogCache per Resources (the app's, or a test's), made at the first request.
 async def _cache(request: Request) -> CatalogCache:
-    resources: Resources = request.app.state.resources
+    return process_cache(request.app.state.resources)
+
+
+def process_cache(resources: Resources) -> CatalogCache:
+    """The CatalogCache the requests served with `resources` use (made and registered on the first call;
+    `Resources.close()` closes it)."""
     cache = resources.extras.get(_EXTRA)
     if not isinstance(cache, CatalogCache) or cache.resources is not resources:
         cache = resources.extras[_EXTRA] = CatalogCache(resources)

@@ -18,5 +18,9 @@ class CatalogSettings(ServiceSettings):
     top_course_cache_ttl_s: int = Field(default=60, ge=1)
     # A slow Redis must not slow the catalog down: past this, a cache call counts as failed.
     catalog_cache_timeout_s: float = Field(default=0.25, gt=0)
+    # Hot answers are also kept in the process's memory, served while its Redis pub/sub subscription says
+    # the generation has not moved: this is how long one may be served without Redis, the bound on
+    # staleness should an invalidation message be lost. 0 turns the local copy off.
+    catalog_local_cache_max_age_s: float = Field(default=1.0, ge=0)
     # "This month" for the course of the month: the calendar month of the learners' market.
     catalog_timezone: str = "Europe/Moscow"
