@@ -24,6 +24,7 @@ from academy_runtime.after_commit import wait_for_after_commit_jobs
 from academy_runtime.consumer import REASON_HEADER, ConsumerRuntime, declare_consumer_queues
 from academy_runtime.resources import Resources
 from academy_runtime.testing import ProducerBus
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
 
 from .conftest import Driver
@@ -193,6 +194,34 @@ async def test_a_backlog_of_eight_lessons_for_twenty_learners_keeps_every_chain_
         _assert_whole_chain(chain)
     # v1 of every award too, once each
     assert len(await backlog.outbox(POINTS_V1)) == 20 * (8 + 2)
+
+
+async def test_a_batch_records_its_lessons_in_one_statement_and_a_fact_twice_once(backlog):
+    """A batch's completed lessons are one INSERT (`ActivityRepository.add_lesson_completions`), not one per
+    event; a lesson completed twice under two event ids (progress re-sent it) still counts once."""
+    for user in range(7001, 7016):
+        await backlog.publish(lesson(user, 701))
+    await backlog.publish(lesson(7001, 701, at=DAY + timedelta(hours=1)))  # the same fact, another event id
+    inserts: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO gamification.lesson_completions "):
+            inserts.append(statement)
+
+    engine = backlog.resources.engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
+    try:
+        await backlog.start()
+        await _wait(lambda: backlog.handled_count(PROGRESS), 16)
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
+
+    assert await backlog.handled_count(PROGRESS) == 16
+    assert len(inserts) <= 4  # a statement per batch (the 16 may be read in two), not one per event
+    state = await backlog.state(7001)
+    assert state["lessons_completed"] == 1
+    assert [kind for kind, _, _ in state["awards"]].count("lesson") == 1
+    await _invariants(backlog)
 
 
 async def test_two_workers_on_one_queue_with_interleaved_learners_never_deadlock(backlog):

@@ -7,21 +7,30 @@ from academy_runtime.consumer import Consumer, EventContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.activity import service
+from academy_gamification.activity.repository import ActivityRepository
 from academy_gamification.leaderboards.service import refresh_after_commit
 from academy_gamification.learners.repository import LEARNER_LOCK
 from academy_gamification.settings import GamificationSettings
 
 
-async def _lock_learners(session: AsyncSession, events: list[Any]) -> None:
+async def _prepare_batch(session: AsyncSession, events: list[Any]) -> None:
     """A batch takes all its learners' locks in one statement, in ascending order (no deadlock between
-    batches); each handler's own `LEARNER_LOCK.hold` then finds its learner's lock held."""
+    batches); each handler's own `LEARNER_LOCK.hold` then finds its learner's lock held. Then it records
+    all its completed lessons in one statement, which `record_lesson_completed` reads instead of its own."""
     await LEARNER_LOCK.hold_all(session, [event.user_id for event in events])
+    await ActivityRepository(session).add_lesson_completions(
+        [
+            (event.user_id, event.lesson_id, event.course_id, event.completed_at)
+            for event in events
+            if isinstance(event, LessonCompletedV1)
+        ]
+    )
 
 
 # A backlog of completions (an evening of learners finishing lessons) is handled 16 events per transaction:
 # every handler here keeps its effects in the transaction (the leaderboards are written after commit) and
 # locks the learner the event is about (academy_runtime.consumer.Consumer).
-learning_progress = Consumer("learning-progress", batch_size=16, prepare_batch=_lock_learners)
+learning_progress = Consumer("learning-progress", batch_size=16, prepare_batch=_prepare_batch)
 
 
 @learning_progress.on(LessonCompletedV1)

@@ -45,6 +45,26 @@ _ADD_LESSON_COMPLETION = (
     .on_conflict_do_nothing(index_elements=[_LESSONS_DONE.c.user_id, _LESSONS_DONE.c.lesson_id])
     .returning(_LESSONS_DONE.c.lesson_id)
 )
+# A batch's lessons in one statement (`add_lesson_completions`): the same, over arrays of the facts.
+_FACTS = func.unnest(
+    bindparam("p_user_ids", type_=ARRAY(Integer)),
+    bindparam("p_lesson_ids", type_=ARRAY(Integer)),
+    bindparam("p_course_ids", type_=ARRAY(Integer)),
+    bindparam("p_completed_ats", type_=ARRAY(DateTime(timezone=True))),
+).table_valued("user_id", "lesson_id", "course_id", "completed_at").render_derived(name="fact")
+_ADD_LESSON_COMPLETIONS = (
+    insert(_LESSONS_DONE)
+    .from_select(
+        ["user_id", "lesson_id", "course_id", "completed_at"],
+        select(_FACTS.c.user_id, _FACTS.c.lesson_id, _FACTS.c.course_id, _FACTS.c.completed_at).where(
+            ~exists().where(_ERASED.c.user_id == _FACTS.c.user_id)
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=[_LESSONS_DONE.c.user_id, _LESSONS_DONE.c.lesson_id])
+    .returning(_LESSONS_DONE.c.user_id, _LESSONS_DONE.c.lesson_id)
+)
+_RECORDED_AHEAD = "academy_gamification.lesson_completions_recorded"
+"""session.info key: (transaction, {(user id, lesson id): whether `add_lesson_completions` recorded it})."""
 _COURSES_BY_CATEGORY = (
     select(_COURSES_DONE.c.category, func.count().label("courses"))
     .where(_COURSES_DONE.c.user_id == _USER)
@@ -122,11 +142,43 @@ class ActivityRepository(Repository):
     ) -> bool:
         """Record the fact; False when this learner's lesson was already recorded (any event id), or the
         learner was erased (ask it holding the learner's lock, `LEARNER_LOCK`, which the erasure takes too)."""
+        ahead = self._recorded_ahead()
+        if (user_id, lesson_id) in ahead:
+            # Recorded with its batch (`add_lesson_completions`): the first to ask is the event that did it.
+            return ahead.pop((user_id, lesson_id))
         result = await self.session.execute(
             _ADD_LESSON_COMPLETION,
             {"p_user_id": user_id, "p_lesson_id": lesson_id, "p_course_id": course_id, "p_completed_at": completed_at},
         )
         return result.scalar_one_or_none() is not None
+
+    async def add_lesson_completions(self, facts: list[tuple[int, int, int, datetime]]) -> None:
+        """Record a batch's completed lessons, (user id, lesson id, course id, completed at) each in the
+        order their events are handled, in one statement; `add_lesson_completion` then answers each fact's
+        first event from what this recorded, without a statement of its own (a second event of the same
+        fact records it again, and finds it there). As `add_lesson_completion`, nothing is recorded for an
+        erased learner; ask it holding every learner's lock (`LEARNER_LOCK.hold_all`)."""
+        if not facts:
+            return
+        users, lessons, courses, times = (list(column) for column in zip(*facts, strict=True))
+        result = await self.session.execute(
+            _ADD_LESSON_COMPLETIONS,
+            {"p_user_ids": users, "p_lesson_ids": lessons, "p_course_ids": courses, "p_completed_ats": times},
+        )
+        recorded = {(row.user_id, row.lesson_id) for row in result}
+        ahead = self._recorded_ahead()
+        for user_id, lesson_id, _, _ in facts:
+            ahead.setdefault((user_id, lesson_id), (user_id, lesson_id) in recorded)
+
+    def _recorded_ahead(self) -> dict[tuple[int, int], bool]:
+        """What `add_lesson_completions` recorded in the session's current transaction and no handler has
+        asked about yet: {(user id, lesson id): recorded}."""
+        transaction = self.session.sync_session.get_transaction()
+        record = self.session.info.get(_RECORDED_AHEAD)
+        if record is None or record[0] is not transaction:
+            record = self.session.info[_RECORDED_AHEAD] = (transaction, {})
+        ahead: dict[tuple[int, int], bool] = record[1]
+        return ahead
 
     async def add_course_completion(
         self, *, user_id: int, course_id: int, category: str, completed_at: datetime
