@@ -198,15 +198,20 @@ async def test_a_backlog_of_eight_lessons_for_twenty_learners_keeps_every_chain_
 
 async def test_a_batch_records_its_lessons_in_one_statement_and_a_fact_twice_once(backlog):
     """A batch's completed lessons are one INSERT (`ActivityRepository.add_lesson_completions`), not one per
-    event; a lesson completed twice under two event ids (progress re-sent it) still counts once."""
+    event, and each award reads the learner's facts in its own round trip (`AWARD_READING_FACTS`), not in
+    a SELECT of its own; a lesson completed twice under two event ids (progress re-sent it) counts once."""
     for user in range(7001, 7016):
         await backlog.publish(lesson(user, 701))
     await backlog.publish(lesson(7001, 701, at=DAY + timedelta(hours=1)))  # the same fact, another event id
     inserts: list[str] = []
 
+    facts_reads: list[str] = []
+
     def count(_conn, _cursor, statement: str, *_: Any) -> None:
         if statement.startswith("INSERT INTO gamification.lesson_completions "):
             inserts.append(statement)
+        if statement.startswith("SELECT (SELECT gamification.streaks.current_days"):
+            facts_reads.append(statement)  # ActivityRepository.learner_facts
 
     engine = backlog.resources.engine.sync_engine
     sqlalchemy_event.listen(engine, "before_cursor_execute", count)
@@ -218,6 +223,7 @@ async def test_a_batch_records_its_lessons_in_one_statement_and_a_fact_twice_onc
 
     assert await backlog.handled_count(PROGRESS) == 16
     assert len(inserts) <= 4  # a statement per batch (the 16 may be read in two), not one per event
+    assert facts_reads == []
     state = await backlog.state(7001)
     assert state["lessons_completed"] == 1
     assert [kind for kind, _, _ in state["awards"]].count("lesson") == 1

@@ -20,6 +20,7 @@ from academy_gamification.models import (
     Streak,
     UserAchievement,
 )
+from academy_gamification.points.repository import award_reading
 
 _COURSES_DONE = table_of(CourseCompletion)
 _LESSONS_DONE = table_of(LessonCompletion)
@@ -46,12 +47,16 @@ _ADD_LESSON_COMPLETION = (
     .returning(_LESSONS_DONE.c.lesson_id)
 )
 # A batch's lessons in one statement (`add_lesson_completions`): the same, over arrays of the facts.
-_FACTS = func.unnest(
-    bindparam("p_user_ids", type_=ARRAY(Integer)),
-    bindparam("p_lesson_ids", type_=ARRAY(Integer)),
-    bindparam("p_course_ids", type_=ARRAY(Integer)),
-    bindparam("p_completed_ats", type_=ARRAY(DateTime(timezone=True))),
-).table_valued("user_id", "lesson_id", "course_id", "completed_at").render_derived(name="fact")
+_FACTS = (
+    func.unnest(
+        bindparam("p_user_ids", type_=ARRAY(Integer)),
+        bindparam("p_lesson_ids", type_=ARRAY(Integer)),
+        bindparam("p_course_ids", type_=ARRAY(Integer)),
+        bindparam("p_completed_ats", type_=ARRAY(DateTime(timezone=True))),
+    )
+    .table_valued("user_id", "lesson_id", "course_id", "completed_at")
+    .render_derived(name="fact")
+)
 _ADD_LESSON_COMPLETIONS = (
     insert(_LESSONS_DONE)
     .from_select(
@@ -96,7 +101,7 @@ _PROFILES = table_of(LearnerProfile)
 _CATEGORY_SCORES = table_of(LearnerCategoryScore)
 # What a completed lesson reads of the learner, in one statement instead of three: the stored streak,
 # their completed courses per category and the achievements they have.
-_LEARNER_FACTS = select(
+_FACT_COLUMNS = (
     _streak_column("current_days").label("current_days"),
     _streak_column("longest_days").label("longest_days"),
     _streak_column("last_activity_date").label("last_day"),
@@ -107,8 +112,7 @@ _LEARNER_FACTS = select(
     .where(_UNLOCKS.c.user_id == _USER)
     .scalar_subquery()
     .label("earned"),
-    # Where the learner stands on the leaderboards (`leaderboards.repository.standing_of`).
-    select(_SCORES.c.total_points).where(_SCORES.c.user_id == _USER).scalar_subquery().label("total_points"),
+    # Where the learner stands on the leaderboards (`leaderboards.repository.standing_of`), but the total.
     select(_PROFILES.c.city_key).where(_PROFILES.c.user_id == _USER).scalar_subquery().label("city_key"),
     select(
         func.coalesce(func.jsonb_object_agg(_CATEGORY_SCORES.c.category, _CATEGORY_SCORES.c.points), cast({}, JSONB))
@@ -117,6 +121,12 @@ _LEARNER_FACTS = select(
     .scalar_subquery()
     .label("category_points"),
 )
+_LEARNER_FACTS = select(
+    *_FACT_COLUMNS,
+    select(_SCORES.c.total_points).where(_SCORES.c.user_id == _USER).scalar_subquery().label("total_points"),
+)
+AWARD_READING_FACTS = award_reading(*_FACT_COLUMNS)
+"""A completed lesson's award and the learner's facts in one statement (`ActivityRepository.facts_around_award`)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,19 @@ class LearnerFacts:
     city_key: str | None
     category_points: dict[str, int]
     """Points per category, of the categories where the learner has any."""
+
+
+def _facts(row: Any, *, total_points: int) -> LearnerFacts:
+    """LearnerFacts from a row with the columns of `_FACT_COLUMNS`."""
+    streak = None if row.current_days is None else StreakRuns(row.current_days, row.longest_days, row.last_day)
+    return LearnerFacts(
+        streak,
+        {str(category): int(count) for category, count in row.courses_by_category.items()},
+        frozenset(row.earned),
+        total_points=total_points,
+        city_key=row.city_key,
+        category_points={str(category): int(points) for category, points in row.category_points.items()},
+    )
 
 
 class ActivityRepository(Repository):
@@ -201,17 +224,18 @@ class ActivityRepository(Repository):
         """The learner's streak, courses per category, achievements and standing, in one statement (past the
         session's identity map). The caller holds the learner's lock."""
         row = (await self.session.execute(_LEARNER_FACTS, {"p_user_id": user_id})).one()
-        streak = None if row.current_days is None else StreakRuns(row.current_days, row.longest_days, row.last_day)
-        by_category = {str(category): int(count) for category, count in row.courses_by_category.items()}
-        category_points = {str(category): int(points) for category, points in row.category_points.items()}
-        return LearnerFacts(
-            streak,
-            by_category,
-            frozenset(row.earned),
-            total_points=int(row.total_points or 0),
-            city_key=row.city_key,
-            category_points=category_points,
-        )
+        return _facts(row, total_points=int(row.total_points or 0))
+
+    @staticmethod
+    def facts_around_award(row: Any, *, points: int, category: str | None) -> LearnerFacts:
+        """The learner's facts after an award of `points` in `category`, from the row of its
+        `AWARD_READING_FACTS` statement: its columns were read before the award, and its total after it."""
+        facts = _facts(row, total_points=int(row.total_points))
+        if category is not None and points:
+            facts.category_points[category] = facts.category_points.get(category, 0) + points
+            if facts.category_points[category] <= 0:
+                del facts.category_points[category]
+        return facts
 
     async def lessons_completed(self, user_id: int) -> int:
         stmt = select(func.count()).select_from(LessonCompletion).where(LessonCompletion.user_id == user_id)

@@ -15,7 +15,7 @@ from academy_contracts.gamification import PointsAwardedFor
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification.achievements.service import LearnerCounts, unlock_earned
-from academy_gamification.activity.repository import ActivityRepository
+from academy_gamification.activity.repository import AWARD_READING_FACTS, ActivityRepository
 from academy_gamification.activity.streaks import StreakRuns, extend_runs, streak_runs
 from academy_gamification.leaderboards.board import Board
 from academy_gamification.leaderboards.repository import standing_of
@@ -45,7 +45,7 @@ async def record_lesson_completed(
         user_id=user_id, lesson_id=lesson_id, course_id=course_id, completed_at=completed_at
     ):
         return False
-    _, (lessons, courses) = await points.award_counting(
+    awarded = await points.award_counting(
         session,
         user_id=user_id,
         points=settings.lesson_points,
@@ -55,8 +55,13 @@ async def record_lesson_completed(
         category=category,
         source_event_id=source_event_id,
         lessons=1,
+        statement=AWARD_READING_FACTS,  # the learner's facts in the award's round trip
     )
-    facts = await repo.learner_facts(user_id)
+    lessons, courses = awarded.counts
+    if awarded.row is not None:
+        facts = repo.facts_around_award(awarded.row, points=settings.lesson_points, category=category)
+    else:  # granted before: nothing was read with it
+        facts = await repo.learner_facts(user_id)
     longest_streak = await _extend_streak(
         repo, settings, user_id, completed_at, stored=facts.streak, first_lesson=lessons == 1
     )
@@ -124,7 +129,7 @@ async def record_course_completed(
         user_id=user_id, course_id=course_id, category=category, completed_at=completed_at
     ):
         return False
-    _, (lessons, courses) = await points.award_counting(
+    awarded = await points.award_counting(
         session,
         user_id=user_id,
         points=settings.course_points,
@@ -135,6 +140,7 @@ async def record_course_completed(
         source_event_id=source_event_id,
         courses=1,
     )
+    lessons, courses = awarded.counts
     streak = await repo.streak_runs(user_id)
     counts = LearnerCounts(
         lessons_completed=lessons,

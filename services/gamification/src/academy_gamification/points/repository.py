@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from academy_runtime.db import table_of
 from academy_runtime.repository import Repository
@@ -8,6 +9,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     ScalarSelect,
+    Select,
     String,
     bindparam,
     cast,
@@ -140,6 +142,14 @@ _AWARD = (
 )
 
 
+def award_reading(*columns: ColumnElement[Any]) -> Select[Any]:
+    """The award statement (`PointsRepository.award`) also returning `columns` (labelled; `id`,
+    `total_points`, `lessons_completed`, `courses_completed` and `previous_event_id` are taken). They are
+    read on the statement's snapshot: as the tables were before the award, this transaction's earlier
+    statements included. Build it once, at import: pass it to `award(..., statement=)`."""
+    return _AWARD.add_columns(*columns)
+
+
 @dataclass(frozen=True)
 class AwardRow:
     """What `PointsRepository.award` stored: the ledger row's id and the learner's totals after it."""
@@ -150,6 +160,8 @@ class AwardRow:
     courses_completed: int
     previous_event_id: str | None
     """The learner's last v2 event before this award's (None: this is their first)."""
+    row: Any
+    """The statement's whole row: the extra columns of an `award_reading` statement."""
 
 
 _TOTAL_POINTS = select(_SCORES.c.total_points).where(_SCORES.c.user_id == _USER)
@@ -168,6 +180,7 @@ class PointsRepository(Repository):
         lessons: int = 0,
         courses: int = 0,
         event_id: str,
+        statement: Select[Any] | None = None,
     ) -> AwardRow | None:
         """Insert a ledger row and, in the same statement, add its points to the learner's total (with the
         level it reaches) and to `category`'s, and `lessons`/`courses` to their completion counts.
@@ -175,10 +188,11 @@ class PointsRepository(Repository):
         `event_id` becomes the learner's last v2 event (`swap_last_event_id`'s job, done here too), and the
         one it replaces is returned. None when this award key was already granted: then nothing changes,
         the counts and the last event included. The caller holds the learner's lock (`LEARNER_LOCK`), so
-        the totals stay the sums of the ledger."""
+        the totals stay the sums of the ledger. `statement`: an `award_reading` one, to read more in the
+        same round trip."""
         row = (
             await self.session.execute(
-                _AWARD,
+                _AWARD if statement is None else statement,
                 {
                     "p_user_id": user_id,
                     "p_points": points,
@@ -200,6 +214,7 @@ class PointsRepository(Repository):
             int(row.lessons_completed),
             int(row.courses_completed),
             row.previous_event_id,
+            row,
         )
 
     async def total_points(self, user_id: int) -> int:

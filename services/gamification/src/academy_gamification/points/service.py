@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from academy_contracts.gamification import (
     AchievementUnlockedV2,
@@ -13,6 +14,7 @@ from academy_contracts.gamification import (
     PointsReason,
 )
 from academy_contracts.gamification import Level as LevelInfo
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_gamification import metrics
@@ -61,7 +63,17 @@ async def award_points(
         category=category,
         source_event_id=source_event_id,
     )
-    return awarded[0]
+    return awarded.event
+
+
+@dataclass(frozen=True)
+class Awarded:
+    """What `award_counting` did: the published v2 event (None: the award was granted before), the learner's
+    (lessons, courses) completed now, and the award statement's row (None when not granted)."""
+
+    event: PointsAwardedV2 | None
+    counts: tuple[int, int]
+    row: Any = None
 
 
 async def award_counting(
@@ -76,11 +88,13 @@ async def award_counting(
     source_event_id: str | None = None,
     lessons: int = 0,
     courses: int = 0,
-) -> tuple[PointsAwardedV2 | None, tuple[int, int]]:
-    """Grant `points` once per `award_key` and count `lessons`/`courses` completed; the published v2 event
+    statement: Select[Any] | None = None,
+) -> Awarded:
+    """Grant `points` once per `award_key` and count `lessons`/`courses` completed: the published v2 event
     (None if the award was granted before: the completions are counted all the same) and the learner's
     (lessons, courses) completed now ((0, 0) when the award was granted before and there was nothing to
-    count).
+    count). `statement`: an award statement that reads more in the same round trip
+    (`PointsRepository.award_reading`), whose row `Awarded.row` is.
 
     The caller holds the learner's lock (`LEARNER_LOCK`), and the points are added to the totals only
     when their ledger row was inserted (an award key is granted once): the totals stay the sums of the
@@ -100,11 +114,12 @@ async def award_counting(
         lessons=lessons,
         courses=courses,
         event_id=str(event_id),
+        statement=statement,
     )
     if row is None:  # granted before (the completion was not, or the caller would not be here)
         if not (lessons or courses):
-            return None, (0, 0)
-        return None, await PointsRepository(session).add_completions(user_id, lessons=lessons, courses=courses)
+            return Awarded(None, (0, 0))
+        return Awarded(None, await PointsRepository(session).add_completions(user_id, lessons=lessons, courses=courses))
     total = row.total_points
     levels = (await reference_data(session)).levels
     awarded_at = datetime.now(UTC)
@@ -132,7 +147,7 @@ async def award_counting(
     )
     await messaging.publish_all(session, [(event, event_id), (legacy, None)])
     metrics.POINTS_AWARDED.labels(reason).inc(points)
-    return event, (row.lessons_completed, row.courses_completed)
+    return Awarded(event, (row.lessons_completed, row.courses_completed), row.row)
 
 
 E = TypeVar("E", PointsAwardedV2, AchievementUnlockedV2)
