@@ -151,3 +151,18 @@ async def bus(resources: Any, platform: TestPlatform) -> AsyncIterator[Bus]:
     finally:
         await producers.close()
         await runtime.stop()
+
+
+@pytest.fixture
+def redis_commands(resources, monkeypatch) -> list[str]:
+    """The Redis commands the process's client sends through `execute_command` (every command of a read),
+    recorded from the moment a test clears the list."""
+    commands: list[str] = []
+    real = resources.redis.execute_command
+
+    async def counting(*args, **kwargs):
+        commands.append(str(args[0]))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(resources.redis, "execute_command", counting)
+    return commands

@@ -173,25 +173,18 @@ async def test_every_key_of_the_cache_shares_one_redis_cluster_slot(resources):
     assert len(slots) == 1
 
 
-async def test_a_cached_read_is_one_redis_round_trip(api, resources, new_course, monkeypatch, redis_layer_only):
+async def test_a_cached_read_is_one_redis_round_trip(api, new_course, redis_commands, redis_layer_only):
     """Local copy off: a read the process's memory does not answer costs one MGET."""
     await new_course(publish=True)
     await api.get("/internal/courses", params={"category": "manicure"})  # stored
-    commands: list[str] = []
-    real = resources.redis.execute_command
-
-    async def counting(*args, **kwargs):
-        commands.append(str(args[0]))
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(resources.redis, "execute_command", counting)
+    redis_commands.clear()
     hits = _cache("courses", "hit")
 
     response = await api.get("/internal/courses", params={"category": "manicure"})
 
     assert response.status_code == 200
     assert _cache("courses", "hit") == hits + 1
-    assert commands == ["MGET"]
+    assert redis_commands == ["MGET"]
 
 
 async def test_an_answer_stored_under_an_older_generation_is_not_served(api, resources, new_course, redis_layer_only):

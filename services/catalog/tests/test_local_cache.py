@@ -25,21 +25,6 @@ def _hits(query: str) -> float:
 
 
 @pytest.fixture
-def redis_commands(resources, monkeypatch) -> list[str]:
-    """The Redis commands the process's client sends through `execute_command` (every command of a read),
-    recorded from the moment a test clears the list."""
-    commands: list[str] = []
-    real = resources.redis.execute_command
-
-    async def counting(*args, **kwargs):
-        commands.append(str(args[0]))
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(resources.redis, "execute_command", counting)
-    return commands
-
-
-@pytest.fixture
 async def cache(resources, api, eventually) -> AsyncIterator[CatalogCache]:
     """The process's cache, subscribed (its first read started the listener), its settings restored after."""
     cache = process_cache(resources)
