@@ -194,3 +194,34 @@ def test_on_with_batch_false_marks_the_type_unbatched():
     async def handle(ctx, event) -> None: ...
 
     assert consumer.unbatched == {UserRegisteredV1.event_type}
+
+
+async def test_deferred_outbox_rows_keep_their_order_and_a_savepoints_rollback_takes_its_own(resources):
+    """`defer_outbox_writes` keeps the rows until `write_deferred_outbox`, in publishing order; an event
+    published inside a savepoint is written at once, so that rolling the savepoint back removes it."""
+    outbox = messaging.outbox
+    async with resources.sessionmaker() as session, session.begin():
+        messaging.defer_outbox_writes(session)
+        await messaging.publish(session, registered(801))
+        savepoint = await session.begin_nested()
+        await messaging.publish(session, registered(802))
+        await savepoint.rollback()
+        await messaging.publish(session, registered(803))
+        written = (
+            await session.execute(select(outbox.c.partition_key).where(outbox.c.partition_key.in_(["801", "803"])))
+        ).all()
+        assert written == []  # kept until the batch's end
+        assert await messaging.write_deferred_outbox(session) == 2
+    async with resources.sessionmaker() as session:
+        keys = (
+            (
+                await session.execute(
+                    select(outbox.c.partition_key)
+                    .where(outbox.c.partition_key.in_(["801", "802", "803"]))
+                    .order_by(outbox.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert keys == ["801", "803"]

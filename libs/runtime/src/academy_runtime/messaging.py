@@ -174,7 +174,9 @@ class Messaging:
         if not rows:
             return []
         deferred = session.info.get(self._deferred_key)
-        if deferred is not None:  # a consumer's batch: written once its handlers are done
+        # A consumer's batch: written once its handlers are done. Not from inside a savepoint, whose
+        # rollback must take the rows with it.
+        if deferred is not None and session.sync_session.get_nested_transaction() is None:
             deferred.extend(rows)
             return built
         # Several rows: one executemany (asyncpg sends them in one round trip), not one statement each.
@@ -193,7 +195,8 @@ class Messaging:
 
         For a consumer's batch (`ConsumerRuntime.process_batch`): one INSERT for the batch's events instead
         of one per handler. Its handlers must therefore not read or delete outbox rows of their own
-        transaction. Rows never written are dropped with the session (a rolled-back batch)."""
+        transaction. Rows never written are dropped with the session (a rolled-back batch). An event published
+        inside a savepoint (`begin_nested`) is written at once, so that the savepoint's rollback takes it."""
         session.info[self._deferred_key] = []
 
     async def write_deferred_outbox(self, session: AsyncSession) -> int:
