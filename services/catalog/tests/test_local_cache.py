@@ -19,9 +19,13 @@ from sqlalchemy import update
 pytestmark = pytest.mark.integration
 
 
-def _hits(query: str) -> float:
-    value = REGISTRY.get_sample_value("academy_catalog_cache_requests_total", {"query": query, "outcome": "hit"})
+def _hits(query: str, outcome: str = "local_hit") -> float:
+    value = REGISTRY.get_sample_value("academy_catalog_cache_requests_total", {"query": query, "outcome": outcome})
     return value or 0.0
+
+
+def _subscribed() -> float | None:
+    return REGISTRY.get_sample_value("academy_catalog_cache_subscribed")
 
 
 @pytest.fixture
@@ -61,7 +65,8 @@ async def test_a_repeated_read_is_served_from_memory_without_any_redis_command(a
     assert second.status_code == 200
     assert second.content == first.content
     assert redis_commands == []
-    assert _hits("course") == hits + 1
+    assert _hits("course") == hits + 1  # counted as a local hit, not a Redis one
+    assert _subscribed() == 1
 
 
 async def test_an_edit_is_seen_at_once_by_the_process_that_made_it(api, new_course, cache, redis_commands, monkeypatch):
@@ -125,6 +130,7 @@ async def test_nothing_is_served_locally_while_not_subscribed(
     try:
         await _kill_subscription(resources, cache)
         await eventually(lambda: _true(cache.known_generation is None), timeout=5)
+        assert _subscribed() == 0
         redis_commands.clear()
 
         assert await _title(api, course["id"]) == course["title"]

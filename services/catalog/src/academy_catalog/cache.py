@@ -35,7 +35,8 @@ PUBLISH are cluster-wide in a Redis Cluster, so the subscription may sit on any 
 
 Redis is an optimisation here: when it fails or is slow, the answer comes from PostgreSQL (logged,
 counted in `academy_catalog_cache_requests_total{outcome="error"}`), never a 500. A local hit is counted
-as `outcome="hit"`, as a Redis hit is.
+as `outcome="local_hit"`, a Redis hit as `hit`; `academy_catalog_cache_subscribed` is 1 while the process
+follows the invalidations.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class CatalogCache:
         if known is not None:
             entry = self._local.get(key)
             if entry is not None and entry[0] == known and entry[2] > time.monotonic():
-                self._count(query, "hit")
+                self._count(query, "local_hit")
                 return entry[1]
         elif self._listener is None and self.local_max_age_s > 0 and not self._closed:
             # The cache is made at the first request, inside the event loop that serves them.
@@ -182,6 +183,7 @@ class CatalogCache:
     def _forget(self) -> None:
         self.known_generation = None
         self._local.clear()
+        metrics.CACHE_SUBSCRIBED.set(0)
 
     def _processes_caches(self) -> list[CatalogCache]:
         """This cache and the one the process's requests use, if that is another (a CatalogCache made by
@@ -270,6 +272,7 @@ class CatalogCache:
                         "GET", self.generation_key, **{NEVER_DECODE: True}
                     )
                 self.known_generation = int(value or 0)
+                metrics.CACHE_SUBSCRIBED.set(1)
                 yield self.known_generation
             elif message["type"] == "message":
                 self.heard(int(message["data"]))
