@@ -7,9 +7,9 @@ consumer runtime, with the same rule. Services and repositories only flush.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table
@@ -23,6 +23,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+T = TypeVar("T")
 
 
 def service_metadata(schema: str) -> MetaData:
@@ -42,6 +45,19 @@ def table_of(model: type[Any]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{model!r} is not mapped to a table")
     return table
+
+
+def transaction_local(session: AsyncSession, name: str, factory: Callable[[], T]) -> T:
+    """A value kept in `session.info` under `name` for the session's current transaction only: the same
+    object while that transaction lasts, a fresh `factory()` once another has begun (a savepoint does not
+    count: it is part of its transaction). For what a transaction has done that later statements of the
+    same transaction need not do again (the advisory locks it holds, the facts a batch recorded ahead)."""
+    transaction = session.sync_session.get_transaction()
+    record = session.info.get(name)
+    if record is None or record[0] is not transaction:
+        record = session.info[name] = (transaction, factory())
+    value: T = record[1]
+    return value
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, app_name: str = "") -> AsyncEngine:

@@ -26,6 +26,8 @@ from sqlalchemy import Integer, Text, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from academy_runtime.db import transaction_local
+
 _INT32 = range(-(2**31), 2**31)
 
 # Built once: a statement built per call costs its construction and cache key on every lock (a
@@ -83,13 +85,7 @@ class AdvisoryLock:
     def _held(self, session: AsyncSession) -> set[int]:
         """The keys of this space held in the session's current transaction (a savepoint's rollback keeps
         advisory locks: they end with the whole transaction only)."""
-        transaction = session.sync_session.get_transaction()
-        slot = f"academy_runtime.advisory_locks:{self.space}"
-        record = session.info.get(slot)
-        if record is None or record[0] is not transaction:
-            record = session.info[slot] = (transaction, set())
-        keys: set[int] = record[1]
-        return keys
+        return transaction_local(session, f"academy_runtime.advisory_locks:{self.space}", set)
 
 
 async def hold_named_lock(session: AsyncSession, name: str, *, shared: bool = False) -> None:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from academy_runtime.db import table_of
+from academy_runtime.db import table_of, transaction_local
 from academy_runtime.repository import Repository
 from sqlalchemy import Date, DateTime, Integer, ScalarSelect, bindparam, cast, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
@@ -69,7 +69,7 @@ _ADD_LESSON_COMPLETIONS = (
     .returning(_LESSONS_DONE.c.user_id, _LESSONS_DONE.c.lesson_id)
 )
 _RECORDED_AHEAD = "academy_gamification.lesson_completions_recorded"
-"""session.info key: (transaction, {(user id, lesson id): whether `add_lesson_completions` recorded it})."""
+"""`transaction_local` name: {(user id, lesson id): whether `add_lesson_completions` recorded it}."""
 _COURSES_BY_CATEGORY = (
     select(_COURSES_DONE.c.category, func.count().label("courses"))
     .where(_COURSES_DONE.c.user_id == _USER)
@@ -196,12 +196,7 @@ class ActivityRepository(Repository):
     def _recorded_ahead(self) -> dict[tuple[int, int], bool]:
         """What `add_lesson_completions` recorded in the session's current transaction and no handler has
         asked about yet: {(user id, lesson id): recorded}."""
-        transaction = self.session.sync_session.get_transaction()
-        record = self.session.info.get(_RECORDED_AHEAD)
-        if record is None or record[0] is not transaction:
-            record = self.session.info[_RECORDED_AHEAD] = (transaction, {})
-        ahead: dict[tuple[int, int], bool] = record[1]
-        return ahead
+        return transaction_local(self.session, _RECORDED_AHEAD, dict)
 
     async def add_course_completion(
         self, *, user_id: int, course_id: int, category: str, completed_at: datetime
