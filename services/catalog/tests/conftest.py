@@ -13,6 +13,7 @@ from academy_runtime.consumer import ConsumerRuntime
 from academy_runtime.db import transaction
 from academy_runtime.service import ServiceDefinition
 from academy_runtime.testing import ProducerBus, TestPlatform
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -166,3 +167,9 @@ def redis_commands(resources, monkeypatch) -> list[str]:
 
     monkeypatch.setattr(resources.redis, "execute_command", counting)
     return commands
+
+
+def cache_requests(query: str, outcome: str) -> float:
+    """`academy_catalog_cache_requests_total{query, outcome}` as this process counted it so far."""
+    value = REGISTRY.get_sample_value("academy_catalog_cache_requests_total", {"query": query, "outcome": outcome})
+    return value or 0.0

@@ -11,17 +11,13 @@ from academy_catalog.app import create_app
 from academy_catalog.cache import CatalogCache, process_cache
 from academy_catalog.courses.schemas import CoursePage
 from academy_catalog.models import Course
-from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.crc import key_slot
 from sqlalchemy import update
 
+from .conftest import cache_requests
+
 pytestmark = pytest.mark.integration
-
-
-def _cache(query: str, outcome: str) -> float:
-    value = REGISTRY.get_sample_value("academy_catalog_cache_requests_total", {"query": query, "outcome": outcome})
-    return value or 0.0
 
 
 @pytest.fixture
@@ -44,7 +40,7 @@ async def _rename_behind_the_cache(resources, course_id: int, title: str) -> Non
 async def test_the_second_read_is_served_from_redis(api, resources, new_course, redis_layer_only):
     """Local copy off: the Redis layer alone serves the second read."""
     course = await new_course(publish=True)
-    misses, hits = _cache("course", "miss"), _cache("course", "hit")
+    misses, hits = cache_requests("course", "miss"), cache_requests("course", "hit")
 
     first = await api.get(f"/internal/courses/{course['id']}")
     # Changed in PostgreSQL without the API: only a cached answer still shows the old title.
@@ -54,8 +50,8 @@ async def test_the_second_read_is_served_from_redis(api, resources, new_course, 
     assert first.status_code == second.status_code == 200
     assert second.json() == first.json()
     assert second.json()["title"] == course["title"]
-    assert _cache("course", "miss") == misses + 1
-    assert _cache("course", "hit") == hits + 1
+    assert cache_requests("course", "miss") == misses + 1
+    assert cache_requests("course", "hit") == hits + 1
 
 
 @pytest.mark.parametrize(
@@ -134,7 +130,7 @@ async def test_a_failed_command_does_not_invalidate(api, resources, new_course, 
 
 async def test_without_redis_the_catalog_answers_from_postgresql(api, resources, new_course):
     course = await new_course(publish=True)
-    errors = _cache("course", "error")
+    errors = cache_requests("course", "error")
     working = resources.redis
     # Nothing listens on port 1: every Redis call fails at once.
     resources.redis = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)
@@ -151,7 +147,7 @@ async def test_without_redis_the_catalog_answers_from_postgresql(api, resources,
     assert edited.status_code == 200
     assert listing.status_code == 200
     assert listing.json()["items"][0]["title"] == "Без Redis"
-    assert _cache("course", "error") == errors + 1
+    assert cache_requests("course", "error") == errors + 1
 
 
 async def test_cache_keys_live_in_the_deployment_namespace(api, resources, new_course):
@@ -178,12 +174,12 @@ async def test_a_cached_read_is_one_redis_round_trip(api, new_course, redis_comm
     await new_course(publish=True)
     await api.get("/internal/courses", params={"category": "manicure"})  # stored
     redis_commands.clear()
-    hits = _cache("courses", "hit")
+    hits = cache_requests("courses", "hit")
 
     response = await api.get("/internal/courses", params={"category": "manicure"})
 
     assert response.status_code == 200
-    assert _cache("courses", "hit") == hits + 1
+    assert cache_requests("courses", "hit") == hits + 1
     assert redis_commands == ["MGET"]
 
 
@@ -200,12 +196,12 @@ async def test_an_answer_stored_under_an_older_generation_is_not_served(api, res
     await cache.invalidate()
     # The raced reader's late write: the old answer, marked with the generation it read.
     await resources.redis.set(key, f"{old_generation}\n{first.text}")
-    misses = _cache("course", "miss")
+    misses = cache_requests("course", "miss")
 
     second = await api.get(f"/internal/courses/{course['id']}")
 
     assert second.json()["title"] == "Переименовано"
-    assert _cache("course", "miss") == misses + 1
+    assert cache_requests("course", "miss") == misses + 1
     assert (await resources.redis.get(key)).startswith(f"{await resources.redis.get(cache.generation_key)}\n")
 
 

@@ -16,12 +16,9 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import update
 
+from .conftest import cache_requests
+
 pytestmark = pytest.mark.integration
-
-
-def _hits(query: str, outcome: str = "local_hit") -> float:
-    value = REGISTRY.get_sample_value("academy_catalog_cache_requests_total", {"query": query, "outcome": outcome})
-    return value or 0.0
 
 
 def _subscribed() -> float | None:
@@ -58,14 +55,15 @@ async def test_a_repeated_read_is_served_from_memory_without_any_redis_command(a
     course = await new_course(publish=True)
     first = await api.get(f"/internal/courses/{course['id']}")  # loaded, stored in Redis and in memory
     redis_commands.clear()
-    hits = _hits("course")
+    local_hits, redis_hits = cache_requests("course", "local_hit"), cache_requests("course", "hit")
 
     second = await api.get(f"/internal/courses/{course['id']}")
 
     assert second.status_code == 200
     assert second.content == first.content
     assert redis_commands == []
-    assert _hits("course") == hits + 1  # counted as a local hit, not a Redis one
+    assert cache_requests("course", "local_hit") == local_hits + 1  # counted as a local hit...
+    assert cache_requests("course", "hit") == redis_hits  # ...not a Redis one
     assert _subscribed() == 1
 
 
