@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Update
@@ -107,6 +108,31 @@ class TracedDispatcher(Dispatcher):
             return await super().feed_update(bot, update, **kwargs)
 
 
+class InlineFilterObject(FilterObject):
+    """A filter that is a plain callable (a magic filter such as `F.text.in_(...)`, a `State`) checked in the
+    event loop, as what it is: a few attribute reads. aiogram calls such a filter through `asyncio.to_thread`
+    (`CallableObject.call`), so an update crossed the thread pool once per filter it was checked against on
+    its way to a handler (about eight for a menu button), each hop waking a worker thread and then the
+    loop (issue 11). The gateway's filters do no I/O; one that did would have to be a coroutine."""
+
+    async def call(self, *args: Any, **kwargs: Any) -> Any:
+        if self.awaitable:
+            return await super().call(*args, **kwargs)
+        return self.callback(*args, **self._prepare_kwargs(kwargs))
+
+
+def check_filters_inline(dispatcher: Dispatcher) -> None:
+    """Makes every handler filter registered on `dispatcher` and its routers an `InlineFilterObject`. Call it
+    once the routers are included."""
+    for router in dispatcher.chain_tail:
+        for observer in router.observers.values():
+            for handler in observer.handlers:
+                for index, registered in enumerate(handler.filters or []):
+                    if not registered.awaitable and not isinstance(registered, InlineFilterObject):
+                        original = registered.magic if registered.magic is not None else registered.callback
+                        handler.filters[index] = InlineFilterObject(original)  # type: ignore[index]
+
+
 def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatcher:
     settings = resources.settings_as(GatewaySettings)
     prefix = settings.redis_prefix
@@ -153,6 +179,7 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
         communities.make_router(),
         fallback.make_router(),  # last: whatever no other router took gets an answer
     )
+    check_filters_inline(dp)
     return dp
 
 
