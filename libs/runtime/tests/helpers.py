@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
+import uvicorn
 from academy_contracts import build_event
 from academy_contracts.users import UserRegisteredV1
 from academy_runtime.bus import event_message
@@ -64,3 +67,22 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 1
 
 def body_of(message: aio_pika.abc.AbstractIncomingMessage) -> dict:
     return json.loads(message.body)
+
+
+@asynccontextmanager
+async def under_uvicorn(app: Any, **options: Any) -> AsyncIterator[int]:
+    """`app` served by a real uvicorn on 127.0.0.1 and a free port (yielded) until the block ends; `options`
+    go to `uvicorn.Config` (host and port included, to override)."""
+    config: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "log_config": None, **options}
+    server = uvicorn.Server(uvicorn.Config(app, **config, lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "uvicorn did not start"
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from academy_runtime.bodylimit import body_limit
 from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
@@ -24,6 +23,7 @@ from pydantic import BaseModel
 from starlette.types import Message, Receive, Scope, Send
 
 from .conftest import test_service
+from .helpers import under_uvicorn
 
 LIMIT = 4096
 
@@ -217,20 +217,8 @@ class CountingReceive:
         await self.app(scope, counting, send)
 
 
-@asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[int]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+def serving(app: Any) -> AbstractAsyncContextManager[int]:
+    return under_uvicorn(app)
 
 
 def _chunk(data: bytes) -> bytes:

@@ -8,7 +8,6 @@ The API is served by the real uvicorn with the options `academy-<service> api` u
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +23,7 @@ from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
 from .conftest import test_service
+from .helpers import under_uvicorn
 
 YOOKASSA = "185.71.76.5"  # inside one of YooKassa's published notification networks
 PROXY = "127.0.0.1"
@@ -48,19 +48,8 @@ def _settings(**values: Any) -> ServiceSettings:
 async def serving(settings: ServiceSettings) -> AsyncIterator[str]:
     """The app under the real uvicorn, configured exactly as the `api` command configures it."""
     options = cli.api_server_options(settings, host="127.0.0.1", port=0)
-    server = uvicorn.Server(uvicorn.Config(_whoami_app(), **options, lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
+    async with under_uvicorn(_whoami_app(), **options) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
 
 
 async def whoami(base_url: str, source: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
