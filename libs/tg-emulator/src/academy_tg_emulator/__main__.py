@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=env.get("TG_EMULATOR_LOG_LEVEL", "info"),
         choices=["critical", "error", "warning", "info", "debug"],
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        default=env.get("TG_EMULATOR_ACCESS_LOG", "") not in {"", "0", "false"},
+        help="log every HTTP request (TG_EMULATOR_ACCESS_LOG; off: a bot's every call is in GET /_emulator/calls, "
+        "and a line per call is CPU the load tests share with the platform)",
+    )
     return parser
 
 
@@ -81,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        access_log=args.access_log,
         timeout_graceful_shutdown=2,
     )
 
