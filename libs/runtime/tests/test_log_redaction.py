@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from academy_runtime.db import SessionDep, transaction
-from academy_runtime.logs import REDACTED, JsonFormatter, RedactingFilter, redact
+from academy_runtime.logs import REDACTED, JsonFormatter, RedactingFilter, configure_logging, redact
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
@@ -153,3 +153,22 @@ def test_the_filter_redacts_a_record_for_any_handler(caplog):
     assert record.full_name == REDACTED
     assert record.course_id == 7
     assert_clean(record.exc_text)
+
+
+def test_per_update_and_per_request_chatter_is_left_to_spans_and_metrics():
+    """uvicorn's access log and aiogram's «Update id=... is handled» are a line per request or update."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    chatty = ("uvicorn.access", "aiogram.event", "httpx", "aio_pika")
+    levels = {name: logging.getLogger(name).level for name in chatty}
+    try:
+        configure_logging("rt-test", "INFO")
+
+        assert not any(logging.getLogger(name).isEnabledFor(logging.INFO) for name in chatty)
+        assert logging.getLogger("aiogram.event").isEnabledFor(logging.WARNING)
+        assert logging.getLogger("academy_runtime.consumer").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, old in levels.items():
+            logging.getLogger(name).setLevel(old)

@@ -157,5 +157,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logger.propagate = True
     # The access log duplicates our request metrics and spans; keep it for warnings only.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    for noisy in ("aiormq", "aio_pika", "httpx", "httpcore"):
+    # aiogram.event: a line per update handled ("Update id=... is handled. Duration N ms"), which the
+    # update's span and academy_bot_updates_total already give; 50 updates a second wrote 50 lines.
+    for noisy in ("aiormq", "aio_pika", "httpx", "httpcore", "aiogram.event"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
