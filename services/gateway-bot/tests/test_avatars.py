@@ -18,6 +18,7 @@ from academy_runtime.storage import object_storage
 from academy_tg_emulator.client import ChatMessage, TestUser
 from academy_tg_emulator.media import image_size
 from academy_tg_emulator.testing import make_png
+from httpx_aiohttp import AiohttpTransport
 
 from .erasure_support import needs_s3
 from .learning_support import has_text, register, unique, wait_for_edit
@@ -272,11 +273,12 @@ async def test_a_file_over_the_users_limit_is_refused_by_its_size_before_any_dow
 class BodyRefusingUsers:
     """In front of the users service: the avatar upload is answered as users behind a real server answers a
     body over AVATAR_MAX_BYTES (413, `Connection: close`, the connection closed while the gateway still
-    sends: over TCP, so httpx meets the reset as it would); everything else goes to users."""
+    sends: over TCP with the transport ServiceClient uses, so the client meets the reset as it would); everything
+    else goes to users."""
 
     def __init__(self, users_transport: Any, port: int) -> None:
         self.users = users_transport
-        self.tcp = httpx.AsyncHTTPTransport()
+        self.tcp = AiohttpTransport()  # what ServiceClient sends with
         self.port = port
         self.uploads = 0
 

@@ -248,7 +248,8 @@ class _Exchange:
     the close usually resets the connection first (unread bytes in the server's socket): httpx raises
     `ReadError` with no response, and the only sign of the refusal is that the body could not be sent
     (`http11.send_request_body.failed`). When the 413's headers did arrive before the reset, their status
-    says it."""
+    says it. aiohttp, the transport `ServiceClient` sends with, reads the answer while it still sends, so
+    there the 413 arrives as a response (the trace is not called); the trace serves httpcore transports."""
 
     def __init__(self) -> None:
         self.body_send_failed = False
