@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 import pytest
 from academy_runtime.auth import TokenCache
 from academy_runtime.client import RejectedCallError, ServiceClient
+from academy_runtime.errors import DependencyUnavailableError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -96,3 +97,18 @@ async def test_a_call_sends_its_body_parameters_and_headers_and_reads_errors(tok
     assert refused.value.code == "insufficient_funds"
     assert refused.value.status_code == 422
     assert refused.value.details == {"amount": -1}
+
+
+async def test_a_callee_that_is_not_listening_is_unavailable_and_said_so(tokens: TokenCache) -> None:
+    async with under_uvicorn(FastAPI()) as port:
+        pass  # the port is free again: nothing listens on it
+    client = ServiceClient("callee", f"http://127.0.0.1:{port}", tokens, retries=0)
+    try:
+        with pytest.raises(DependencyUnavailableError) as unavailable:
+            await client.get("/anything")
+    finally:
+        await client.aclose()
+
+    # aiohttp's error, not httpx-aiohttp's mapping of it (ConnectTimeout, for a refused connection)
+    assert "Cannot connect" in str(unavailable.value)
+    assert "Timeout" not in str(unavailable.value)

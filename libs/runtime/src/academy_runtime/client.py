@@ -131,7 +131,11 @@ class ServiceClient:
                         await asyncio.sleep(0.2 * 2**attempt)
                         continue
                     span.set_status(trace.StatusCode.ERROR)
-                    raise DependencyUnavailableError(f"{self.service} is unreachable: {exc!r}") from exc
+                    # aiohttp's own error: httpx-aiohttp maps a refused connection to ConnectTimeout too
+                    reason = exc.__cause__ or exc
+                    raise DependencyUnavailableError(
+                        f"{self.service} is unreachable: {type(reason).__name__}: {reason}"
+                    ) from exc
                 if response.status_code in _RETRYABLE_STATUS and attempt < attempts:
                     await asyncio.sleep(0.2 * 2**attempt)
                     continue

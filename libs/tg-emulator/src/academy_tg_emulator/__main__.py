@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--access-log",
         action="store_true",
-        default=env.get("TG_EMULATOR_ACCESS_LOG", "") not in {"", "0", "false"},
+        default=env.get("TG_EMULATOR_ACCESS_LOG", "").strip().lower() in {"1", "true", "yes", "on"},
         help="log every HTTP request (TG_EMULATOR_ACCESS_LOG; off: a bot's every call is in GET /_emulator/calls, "
         "and a line per call is CPU the load tests share with the platform)",
     )
