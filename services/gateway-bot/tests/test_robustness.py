@@ -59,6 +59,24 @@ async def test_a_name_and_a_phone_sent_in_one_burst_are_taken_in_order(gateway, 
     assert (learner["full_name"], learner["phone"]) == ("Ксения Орлова", "+79160000105")
 
 
+async def test_a_name_a_phone_and_a_city_typed_in_one_burst_are_taken_in_the_order_typed(gateway, tg):
+    """QA: with three updates of one chat waiting, the chat's lock went to whichever asked again first (the
+    Redis lock retries every 0.1 s), so the city was judged as a phone and lost."""
+    for attempt in range(3):  # each a new learner: the race needs the three to wait at once
+        oleg = TestUser.new(f"Oleg{attempt}", language_code="ru")
+        await _at_the_name_step(tg, oleg)
+
+        name = await tg.send_text(oleg, "Олег Петров")
+        await tg.send_text(oleg, "+7 916 555-44-33")
+        city = await tg.send_text(oleg, "Москва")
+
+        await tg.wait_for_message(oleg.id, has("Beauty Academy"), after=city.message_id, timeout=WAIT)
+        said = [m.text or "" for m in await tg.messages(oleg.id) if m.from_bot and m.message_id > name.message_id]
+        assert not [text for text in said if "Не похоже на номер" in text or "Имя должно быть" in text], said
+        learner = await learner_in_users(gateway, oleg.id)
+        assert (learner["full_name"], learner["phone"], learner["city"]) == ("Олег Петров", "+79165554433", "Москва")
+
+
 async def test_a_city_tapped_twice_registers_once(gateway, tg):
     vera = TestUser.new("Vera", language_code="ru")
     await _at_the_phone_step(tg, vera)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
@@ -13,6 +16,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Update
 from redis.asyncio import Redis
@@ -93,6 +97,47 @@ def conversation_storage(resources: Resources) -> RedisStorage:
     )
 
 
+@dataclass
+class _ChatTurns:
+    """A chat's queue in `ArrivalOrderIsolation`: its lock, and how many updates hold it or wait for it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    updates: int = 0
+
+
+class ArrivalOrderIsolation(BaseEventIsolation):
+    """One update of a chat at a time, in the order the process received them: a first-come, first-served
+    lock per chat in the process (`asyncio.Lock` wakes its waiters in order) in front of `shared`, the lock
+    across processes (aiogram's `RedisEventIsolation`).
+
+    The Redis lock alone is no queue: a waiting update tries again every 0.1 s, so when the lock came free
+    the update that tried first got it, not the one that came first. Three messages typed in a burst (a
+    name, a phone, a city) were handled out of order: the city was judged as a phone and lost (QA, issue
+    11). aiogram starts a task per update in the order of `getUpdates`, and each reaches this lock before
+    its first wait, so the process's order is Telegram's.
+    """
+
+    def __init__(self, shared: BaseEventIsolation) -> None:
+        self.shared = shared
+        self._chats: dict[StorageKey, _ChatTurns] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        """Hold the chat of `key` for the update's handling; raises what the shared lock raises."""
+        turns = self._chats.setdefault(key, _ChatTurns())
+        turns.updates += 1
+        try:
+            async with turns.lock, self.shared.lock(key):
+                yield
+        finally:
+            turns.updates -= 1
+            if not turns.updates:  # nobody holds or waits: forget the chat
+                del self._chats[key]
+
+    async def close(self) -> None:
+        await self.shared.close()
+
+
 class TracedDispatcher(Dispatcher):
     """aiogram's Dispatcher, handling each update inside its own span (`middlewares.update_span`).
 
@@ -138,8 +183,9 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     prefix = settings.redis_prefix
     storage = conversation_storage(resources)
     # Events isolation: one update of a chat at a time (a Redis lock per user and chat), so two messages
-    # sent in one burst are handled in order, each seeing the state the other left.
-    dp = TracedDispatcher(storage=storage, events_isolation=storage.create_isolation())
+    # sent in one burst are handled in order, each seeing the state the other left
+    # (in the order they came: `ArrivalOrderIsolation`).
+    dp = TracedDispatcher(storage=storage, events_isolation=ArrivalOrderIsolation(storage.create_isolation()))
     dp["resources"] = resources
     dp["clients"] = clients
     dp.update.outer_middleware(UpdateDeduplication(resources.redis, prefix))
