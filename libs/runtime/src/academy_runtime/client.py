@@ -54,6 +54,13 @@ _ERROR_BY_STATUS: dict[int, type[ServiceCallError]] = {
 }
 
 
+def unreachable(service: str, exc: httpx.TransportError) -> DependencyUnavailableError:
+    """The error for a call to `service` that got no answer, naming the transport's own error: aiohttp's,
+    under httpx-aiohttp's mapping of it (which calls a refused connection `ConnectTimeout`)."""
+    reason = exc.__cause__ or exc
+    return DependencyUnavailableError(f"{service} is unreachable: {type(reason).__name__}: {reason}")
+
+
 # The callee's keep-alive (uvicorn's `timeout_keep_alive`, 5 s) outlasts a pooled connection's: the client
 # lets an idle connection go first, so it never writes a request into one the server is closing.
 _KEEPALIVE_EXPIRY_S = 4.0
@@ -131,11 +138,7 @@ class ServiceClient:
                         await asyncio.sleep(0.2 * 2**attempt)
                         continue
                     span.set_status(trace.StatusCode.ERROR)
-                    # aiohttp's own error: httpx-aiohttp maps a refused connection to ConnectTimeout too
-                    reason = exc.__cause__ or exc
-                    raise DependencyUnavailableError(
-                        f"{self.service} is unreachable: {type(reason).__name__}: {reason}"
-                    ) from exc
+                    raise unreachable(self.service, exc) from exc
                 if response.status_code in _RETRYABLE_STATUS and attempt < attempts:
                     await asyncio.sleep(0.2 * 2**attempt)
                     continue

@@ -161,8 +161,6 @@ class InlineFilterObject(FilterObject):
     loop (issue 11). The gateway's filters do no I/O; one that did would have to be a coroutine."""
 
     async def call(self, *args: Any, **kwargs: Any) -> Any:
-        if self.awaitable:
-            return await super().call(*args, **kwargs)
         return self.callback(*args, **self._prepare_kwargs(kwargs))
 
 

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import httpx
 from academy_runtime.auth import TokenCache
-from academy_runtime.client import ServiceCallError, ServiceClient
-from academy_runtime.errors import DependencyUnavailableError, NotFoundError
+from academy_runtime.client import ServiceClient, unreachable
+from academy_runtime.errors import NotFoundError
 from academy_runtime.telemetry import inject_headers
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -197,8 +197,9 @@ class UsersClient(ServiceClient):
     ) -> httpx.Response:
         """A call whose body or answer is not JSON; a successful response, else the typed call error.
         Retried like `ServiceClient.request`: GETs and keyed requests, on a transport error or a 502-504; never
-        a body the server refused (a 413, or the connection closed while the body was being sent: a
-        `ServiceCallError` with status 413, code `payload_too_large`, see `_Exchange`)."""
+        a body the server refused: users answers one over AVATAR_MAX_BYTES with 413 and `Connection: close`
+        while the body is still coming, and aiohttp (ServiceClient's transport) reads that answer while it
+        sends, so it is the typed 413 (`ServiceCallError`, code `payload_too_large`), not a transport error."""
         retryable = method == "GET" or idempotency_key is not None
         attempts = self.retries + 1 if retryable else 1
         for attempt in range(1, attempts + 1):
@@ -207,7 +208,6 @@ class UsersClient(ServiceClient):
             if idempotency_key:
                 sent["idempotency-key"] = idempotency_key
             inject_headers(sent)
-            exchange = _Exchange()
             try:
                 response = await self._http.request(
                     method,
@@ -216,16 +216,12 @@ class UsersClient(ServiceClient):
                     headers=sent,
                     params=dict(params or {}),
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                    extensions={"trace": exchange.trace},
                 )
             except httpx.TransportError as exc:
-                if content and exchange.body_refused:
-                    # The same body would be refused again: never retried, and not "unavailable".
-                    raise _body_refused(self.service, exchange) from exc
                 if attempt < attempts:
                     await asyncio.sleep(0.2 * 2**attempt)
                     continue
-                raise DependencyUnavailableError(f"{self.service} is unreachable: {exc!r}") from exc
+                raise unreachable(self.service, exc) from exc
             if response.status_code in _RETRYABLE_STATUS and attempt < attempts:
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
@@ -236,48 +232,6 @@ class UsersClient(ServiceClient):
 
 
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
-_PAYLOAD_TOO_LARGE = 413
-
-
-class _Exchange:
-    """What httpcore's trace (the `trace` request extension) told of one request: whether sending its body
-    failed, and the status of a response whose headers arrived.
-
-    A server that refuses a body by its size (users' AVATAR_MAX_BYTES: 413 with `Connection: close`) stops
-    reading and closes the connection while the client is still sending. httpcore then reads the answer, but
-    the close usually resets the connection first (unread bytes in the server's socket): httpx raises
-    `ReadError` with no response, and the only sign of the refusal is that the body could not be sent
-    (`http11.send_request_body.failed`). When the 413's headers did arrive before the reset, their status
-    says it. aiohttp, the transport `ServiceClient` sends with, reads the answer while it still sends, so
-    there the 413 arrives as a response (the trace is not called); the trace serves httpcore transports."""
-
-    def __init__(self) -> None:
-        self.body_send_failed = False
-        self.status: int | None = None
-
-    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        """httpcore's trace callback."""
-        if event.endswith("send_request_body.failed"):
-            self.body_send_failed = True
-        elif event.endswith("receive_response_headers.complete"):
-            returned = info.get("return_value")
-            if isinstance(returned, tuple) and len(returned) > 1 and isinstance(returned[1], int):
-                self.status = returned[1]
-
-    @property
-    def body_refused(self) -> bool:
-        """The server stopped taking the body (or answered 413) before the connection broke."""
-        return self.body_send_failed or self.status == _PAYLOAD_TOO_LARGE
-
-
-def _body_refused(service: str, exchange: _Exchange) -> ServiceCallError:
-    """The refusal of a body the server closed the connection on, as the 413 it (almost surely) sent."""
-    error = ServiceCallError(
-        f"{service} refused the request body (status {exchange.status or 'lost'}, connection closed while sending)"
-    )
-    error.status_code = _PAYLOAD_TOO_LARGE
-    error.code = "payload_too_large"
-    return error
 
 
 class StarsInvoice(BaseModel):
