@@ -149,6 +149,39 @@ async def test_completing_a_lesson_twice_counts_once(gateway, tg):
     assert state["completed_lessons"] == 1
 
 
+async def test_a_completed_lesson_is_shown_completed_from_progress_answer_without_asking_progress_again(
+    gateway, tg, monkeypatch
+):
+    """Issue 11: the lesson's message turns «completed» from the completion's answer; progress is asked once
+    (the completion), not a second time for the whole course."""
+    category = await new_category(gateway)
+    course = await publish_course(gateway, category=category, lessons=2, free_lessons=())
+    await wait_until_progress_knows(gateway, course)
+    user, learner = await register(gateway, tg)
+    progress = gateway.clients.progress
+    await progress.post(f"/internal/learners/{learner['id']}/enrolments", json={"course_id": course["id"]})
+    sent = await tg.send_text(user, "🎓 Мои курсы")
+    mine = await tg.wait_for_reply(sent, has_text("Мои курсы"))
+    continue_label = next(b["text"] for b in mine.inline_buttons() if b["text"].startswith("▶️"))
+    await tg.press_button_by_text(user, mine, continue_label)
+    lesson = await tg.wait_for_message(user.id, has_text("Урок 1 из 2"), after=mine.message_id)
+
+    asked: list[tuple[str, str]] = []
+    request = progress.request
+
+    async def recorded(method, path, **kwargs):
+        asked.append((method, path))
+        return await request(method, path, **kwargs)
+
+    monkeypatch.setattr(progress, "request", recorded)
+    _, lesson = await complete_in_bot(tg, user, lesson, 1, 2)
+
+    assert "✅ Урок пройден " in lesson.text  # «… on <date>»
+    assert "✅ Урок пройден" not in {b["text"] for b in lesson.inline_buttons()}
+    assert any(b["text"] == "▶️ Смотреть видео" for b in lesson.inline_buttons())  # the content is still there
+    assert asked == [("POST", f"/internal/learners/{learner['id']}/lessons/{course['lessons'][0]['id']}/complete")]
+
+
 async def test_the_transcript_before_any_completed_course_says_what_to_do(gateway, tg):
     user, _ = await register(gateway, tg)
 

@@ -565,6 +565,20 @@ async def show_lesson(
         return
     progress = lesson_state(state, lesson_id)
     accessible = bool(progress["accessible"]) if progress else bool(lesson["is_free"]) and view.in_catalog
+    await show_screen(event, *lesson_screen(course_id, course, lesson, progress, accessible=accessible), edit=edit)
+
+
+def lesson_screen(
+    course_id: int,
+    course: dict[str, Any],
+    lesson: dict[str, Any],
+    progress: dict[str, Any] | None,
+    *,
+    accessible: bool,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A lesson's message: the catalog's `course` and `lesson` (content), progress's state of the lesson for
+    this learner (`progress`, None when progress has none) and whether they may open it."""
+    lesson_id = int(lesson["id"])
     completed = bool(progress and progress["completed"])
     head = _(
         "lesson-view",
@@ -592,7 +606,7 @@ async def show_lesson(
     if fitted.shortened:
         more = LearningPageCb(screen="lesson_text", course_id=course_id, lesson_id=lesson_id)
         markup = with_row(markup, [keyboards.button(_("lesson-read-more"), more)], at=0)
-    await show_screen(event, fitted.text, markup, edit=edit)
+    return fitted.text, markup
 
 
 async def show_lesson_gone(
@@ -678,7 +692,28 @@ async def complete_lesson(
     await answer_callback(callback)
     await show(callback, *lesson_done(result), edit=False)
     # The lesson's message turns "completed" in place (its button goes).
-    await show_lesson(callback, learner, clients, int(result["course_id"]), lesson_id, edit=True)
+    await show_completed_lesson(callback, learner, clients, result)
+
+
+async def show_completed_lesson(
+    callback: CallbackQuery, learner: LearnerCtx, clients: ServiceClients, result: dict[str, Any]
+) -> None:
+    """The lesson's message, «completed», from progress's answer to the completion (`result`, a
+    `LessonCompletion`) and the catalog's content, without asking progress for the course again (issue 11:
+    that second read was a fifth of progress's requests in the bot bench).
+
+    The learner could open this lesson a moment ago (enrolled, or a free preview of an open course), so the
+    content is read as for an enrolled learner (`include_archived`): a course withdrawn in between still
+    shows the lesson they completed. A lesson the content no longer has is told as `show_lesson` tells it,
+    from progress's whole view."""
+    course_id, lesson_id = int(result["course_id"]), int(result["lesson_id"])
+    course = await catalog_course(clients, course_id, include_archived=True)
+    if course is None or not any(item["id"] == lesson_id for item in course["lessons"]):
+        await show_lesson(callback, learner, clients, course_id, lesson_id, edit=True)
+        return
+    lesson = next(item for item in course["lessons"] if item["id"] == lesson_id)
+    done = {"lesson_id": lesson_id, "accessible": True, "completed": True, "completed_at": result["completed_at"]}
+    await show_screen(callback, *lesson_screen(course_id, course, lesson, done, accessible=True), edit=True)
 
 
 def lesson_done(result: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
