@@ -92,6 +92,9 @@ CATALOG_TEXT = "📚 Каталог курсов"
 # A lesson's own points are told only when they reach a new level, so only a course's last lesson is sure to
 # bring a points notification.
 POINTS_FOR_COURSE = "баллов за курс"
+# The congratulation the course's points follow (notify-course-completed): timed too, to show which part of
+# the way to the points takes the time (progress → the gateway, or the wait for the chat's next send slot).
+CONGRATULATION = "Вы прошли курс"
 VISIBLE = frozenset({"sendMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "sendPhoto"})
 GOALS_MS = {"answer_p99": 300.0, "points_p99": 2000.0}
 LESSONS_PER_FREE_COURSE = 3
@@ -279,6 +282,7 @@ class Recorder:
     service: list[float] = field(default_factory=list)  # from the moment actually sent
     late: list[float] = field(default_factory=list)  # how late the sends were
     points: list[float] = field(default_factory=list)
+    congratulation: list[float] = field(default_factory=list)
     points_missing: int = 0
     missing_examples: list[list[str]] = field(default_factory=list)  # what a chat got instead, a few chats
     sent: int = 0
@@ -299,6 +303,7 @@ class Recorder:
 class ChatWatch:
     waiter: tuple[Check, float, asyncio.Future[tuple[float, str, dict[str, Any]]]] | None = None
     points: deque[tuple[float, Recorder]] = field(default_factory=deque)
+    congratulations: deque[tuple[float, Recorder]] = field(default_factory=deque)
     history: deque[str] = field(default_factory=lambda: deque(maxlen=8))  # for error messages
 
 
@@ -371,6 +376,10 @@ class CallLog:
         if method == "sendMessage" and POINTS_FOR_COURSE in text and watch.points:
             due, recorder = watch.points.popleft()
             recorder.points.append(at - due)
+            return
+        if method == "sendMessage" and CONGRATULATION in text and watch.congratulations:
+            due, recorder = watch.congratulations.popleft()
+            recorder.congratulation.append(at - due)
             return
         if watch.waiter is not None:
             check, sent, future = watch.waiter
@@ -447,6 +456,7 @@ class Driver:
             recorder.last_answer = max(recorder.last_answer, at)
             if flow.advance(learner, message):
                 self.log.chats[learner.user_id].points.append((due, recorder))
+                self.log.chats[learner.user_id].congratulations.append((due, recorder))
 
     async def run_round(self, learners: list[Learner], seconds: float, recorder: Recorder) -> None:
         rate, n = self.options.rate, len(learners)
@@ -467,6 +477,7 @@ class Driver:
                 recorder.missing_examples.append(list(self.log.chats[learner.user_id].history))
             recorder.points_missing += len(queue)
             queue.clear()
+            self.log.chats[learner.user_id].congratulations.clear()
 
 
 # -- the platform -------------------------------------------------------------------------------------
@@ -938,6 +949,7 @@ def side_summary(rounds: list[Recorder], seconds: float) -> dict[str, Any]:
         "late_ms": latency_summary([x for r in rounds for x in r.late]),
         "steps_ms": {step: latency_summary(values) for step, values in steps.items()},
         "points_ms": latency_summary([x for r in rounds for x in r.points]),
+        "congratulation_ms": latency_summary([x for r in rounds for x in r.congratulation]),
         "points_missing": sum(r.points_missing for r in rounds),
         "points_missing_examples": [example for r in rounds for example in r.missing_examples][:3],
         "cpu_ms_per_update": {
@@ -1025,6 +1037,8 @@ def print_report(results: dict[str, Any], path: Path) -> None:
     add("answer latency max", echo["answer_ms"]["max"], gateway["answer_ms"]["max"])
     for q in ("p50", "p99"):
         add(f"points notification {q} (last lesson -> +N за курс)", math.nan, gateway["points_ms"][q])
+    for q in ("p50", "p99"):
+        add(f"  of which: congratulation {q} (last lesson -> Поздравляем)", math.nan, gateway["congratulation_ms"][q])
     timeouts = sum(echo["timeouts"].values()), sum(gateway["timeouts"].values())
     errors = sum(echo["errors"].values()), sum(gateway["errors"].values())
     rows.append(("timeouts / errors", f"{timeouts[0]} / {errors[0]}", f"{timeouts[1]} / {errors[1]}", ""))
