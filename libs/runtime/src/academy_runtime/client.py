@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from json import loads
 from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from opentelemetry import trace
 
+from academy_runtime import metrics
 from academy_runtime.auth import TokenCache
 from academy_runtime.errors import DependencyUnavailableError, DomainError, NotFoundError
+from academy_runtime.http_cache import ResponseCache
 from academy_runtime.telemetry import inject_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,10 @@ class ServiceClient:
     and it polled every idle connection's socket before every request (py-spy, bot bench: httpcore's pool
     was about a tenth of the gateway worker). aiohttp keeps up to `_MAX_CONNECTIONS` per callee alive,
     without either cost (issue 11).
+
+    `cache`: GET answers the callee marks cacheable (`Cache-Control: max-age`) are kept there and answered
+    from memory while fresh, with no request, no span and no retry (`academy_runtime.http_cache`); counted
+    in `academy_service_client_cache_total`. Only a GET without extra `headers` is looked up or kept.
     """
 
     def __init__(
@@ -87,10 +94,15 @@ class ServiceClient:
         timeout_s: float = 5.0,
         retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.service = service
         self.tokens = tokens
         self.retries = retries
+        self.cache = cache
+        if cache is not None:
+            self._cache_hits = metrics.SERVICE_CLIENT_CACHE.labels(tokens.caller, service, "hit")
+            self._cache_misses = metrics.SERVICE_CLIENT_CACHE.labels(tokens.caller, service, "miss")
         if transport is None:
             transport = AiohttpTransport(
                 limits=httpx.Limits(max_connections=_MAX_CONNECTIONS, keepalive_expiry=_KEEPALIVE_EXPIRY_S),
@@ -114,6 +126,15 @@ class ServiceClient:
         """Call `method path` with the service token; `headers` are sent as well (the console's
         `X-Audit-Reason`); raises as `_result` says (NotFoundError, ServiceCallError and its kinds,
         DependencyUnavailableError for a 5xx or an unreachable service)."""
+        cache = self.cache if method.upper() == "GET" and not headers else None
+        cache_key = ""
+        if cache is not None:
+            cache_key = cache.key(path, params)
+            cached = cache.get(cache_key)
+            if cached is not None:
+                self._cache_hits.inc()
+                return loads(cached)
+            self._cache_misses.inc()
         retryable = method.upper() == "GET" or idempotency_key is not None
         attempts = self.retries + 1 if retryable else 1
         with tracer("academy.http.client").start_as_current_span(
@@ -143,6 +164,8 @@ class ServiceClient:
                     await asyncio.sleep(0.2 * 2**attempt)
                     continue
                 span.set_attribute("http.response.status_code", response.status_code)
+                if cache is not None:
+                    cache.store(cache_key, response)
                 return self._result(response)
         raise AssertionError("unreachable")  # pragma: no cover
 

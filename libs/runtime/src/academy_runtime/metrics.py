@@ -7,6 +7,12 @@ from prometheus_client import Counter, Gauge, Histogram
 HTTP_REQUESTS = Counter(
     "academy_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
 )
+SERVICE_CLIENT_CACHE = Counter(
+    "academy_service_client_cache_total",
+    "GETs to another service by how the caller's private cache took them (hit: answered from memory, no "
+    "request; miss: requested)",
+    ["service", "callee", "outcome"],
+)
 HTTP_LATENCY = Histogram(
     "academy_http_request_duration_seconds",
     "HTTP request latency",
