@@ -228,3 +228,52 @@ def test_the_openapi_document_names_the_response_models_of_the_cached_reads():
         assert schema == {"$ref": f"#/components/schemas/{model}"}, path
     categories = document["paths"]["/internal/categories"]["get"]["responses"]["200"]["content"]
     assert categories["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/CategoryOut"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/internal/categories", {}),
+        ("/internal/communities", {}),
+        ("/internal/courses", {"category": "manicure"}),
+        ("/internal/courses/top", {}),
+        ("/internal/courses/{id}", {}),
+        ("/internal/courses/{id}", {"include_archived": "true"}),
+    ],
+)
+async def test_callers_may_keep_a_learner_query_answer_for_the_configured_seconds(api, new_course, path, params):
+    """`Cache-Control: max-age=CATALOG_CLIENT_MAX_AGE_S` (2 s by default): the bot keeps the answer that long
+    (academy_runtime.http_cache), which is how late a learner may see an operator's change."""
+    course = await new_course(publish=True)
+
+    for _ in range(2):  # loaded, then from the cache: the same header
+        response = await api.get(path.format(id=course["id"]), params=params)
+        assert response.status_code == 200, response.text
+        assert response.headers["cache-control"] == "max-age=2"
+
+
+async def test_what_only_operators_read_and_errors_are_not_for_callers_to_keep(api, new_course):
+    draft = await new_course(publish=False)
+
+    operators = await api.get(f"/internal/courses/{draft['id']}", params={"include_drafts": "true"})
+    missing = await api.get(f"/internal/courses/{draft['id']}")
+
+    assert operators.status_code == 200
+    assert "cache-control" not in operators.headers
+    assert missing.status_code == 404
+    assert "cache-control" not in missing.headers
+
+
+async def test_with_client_caching_off_callers_are_told_to_ask_every_time(resources, new_course, api):
+    """CATALOG_CLIENT_MAX_AGE_S=0: `no-cache`, which academy_runtime.http_cache never keeps."""
+    cache = process_cache(resources)
+    saved = cache.cache_control
+    course = await new_course(publish=True)
+    settings = resources.settings.model_copy(update={"catalog_client_max_age_s": 0})
+    cache.cache_control = CatalogCache.cache_control_for(settings)
+    try:
+        response = await api.get(f"/internal/courses/{course['id']}")
+    finally:
+        cache.cache_control = saved
+
+    assert response.headers["cache-control"] == "no-cache"

@@ -111,7 +111,9 @@ def operator(services: InProcessStack, platform: TestPlatform) -> ServiceClient:
 def operators(services: InProcessStack, platform: TestPlatform, operator: ServiceClient) -> learning_support.Operators:
     """The people who make the tests' catalog and fund wallets: an editor (catalog-editor) and alice (finance)."""
     tokens = OperatorTokenCache(platform.signing_key(OPERATORS_ISSUER), "editor", ["catalog-editor"])
-    editor = ServiceClient("catalog", "http://catalog", tokens, transport=services["catalog"].transport())
+    editor = learning_support.CatalogEditor(
+        "catalog", "http://catalog", tokens, transport=services["catalog"].transport()
+    )
     learning_support.OPERATORS.catalog, learning_support.OPERATORS.billing = editor, operator
     return learning_support.OPERATORS
 
@@ -126,7 +128,9 @@ async def bot_runtime(resources: Resources, emulator_url: str, services: InProce
     await open_bot_runtime(scoped, services.transports())
     runtime = scoped.extras["bot"]
     resources.extras["bot"] = runtime
+    learning_support.OPERATORS.bot_catalog_cache = runtime.clients.catalog.cache
     yield runtime
+    learning_support.OPERATORS.bot_catalog_cache = None
     resources.extras.pop("bot", None)
     await runtime.aclose()
 

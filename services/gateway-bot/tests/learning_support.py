@@ -17,7 +17,25 @@ import pytest
 from academy_gateway_bot.bot import BotRuntime
 from academy_runtime.client import ServiceClient
 from academy_runtime.errors import NotFoundError
+from academy_runtime.http_cache import ResponseCache
 from academy_tg_emulator.client import ChatMessage, EmulatorClient, TestUser
+
+
+class CatalogEditor(ServiceClient):
+    """The catalog's editor, whose every change the bot's next screen shows.
+
+    The bot keeps the catalog's answers for `CATALOG_CLIENT_MAX_AGE_S` (2 s, `Cache-Control`), so a learner
+    sees an operator's change that much later at most; tests make a course and open it in the bot at once, and
+    do not wait that out: each change (any call but a GET) also empties the bot's copy. That the copy ends
+    by itself is test_catalog_screens.py's `test_a_new_category_reaches_the_bot_within_the_catalogs_max_age`.
+    """
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return await super().request(method, path, **kwargs)
+        finally:
+            if method.upper() != "GET" and OPERATORS.bot_catalog_cache is not None:
+                OPERATORS.bot_catalog_cache.clear()
 
 
 @dataclass
@@ -26,6 +44,7 @@ class Operators:
 
     catalog: ServiceClient | None = None  # an editor with the catalog-editor role
     billing: ServiceClient | None = None  # alice, with the finance role
+    bot_catalog_cache: ResponseCache | None = None  # the bot's copy of the catalog's answers (conftest)
 
     def editor(self) -> ServiceClient:
         assert self.catalog is not None, "the operators fixture (conftest) sets the editor's client"

@@ -6,6 +6,7 @@ import pytest
 from academy_tg_emulator.client import TestUser
 
 from .learning_support import (
+    OPERATORS,
     catalog_editor,
     has_text,
     new_category,
@@ -111,6 +112,32 @@ async def test_someone_not_registered_is_asked_to_start(gateway, tg):
     reply = await tg.wait_for_reply(sent)
     assert "/start" in reply.text
     assert "Каталог курсов" not in reply.text
+
+
+async def test_a_new_category_reaches_the_bot_within_the_catalogs_max_age(gateway, tg, monkeypatch):
+    """The bot keeps the catalog's answers as long as the catalog's `Cache-Control: max-age` says (2 s): the
+    categories a learner saw a moment ago are shown again without asking, and the new one shows once that
+    time is over. (Every other test's operator empties the bot's copy on each change: `CatalogEditor`.)"""
+    cache = gateway.clients.catalog.cache
+    now = [1_000.0]
+    monkeypatch.setattr(cache, "_clock", lambda: now[0])
+    cache.clear()
+    monkeypatch.setattr(OPERATORS, "bot_catalog_cache", None)  # this operator's change is heard as a learner would
+    user, _ = await register(gateway, tg)
+    sent = await tg.send_command(user, "catalog")
+    await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+
+    category = await new_category(gateway, title_ru="Свежая категория")
+    now[0] += 1.9
+    sent = await tg.send_command(user, "catalog")
+    kept = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+    now[0] += 0.2
+    sent = await tg.send_command(user, "catalog")
+    fresh = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+
+    label = f"Свежая категория {category}"
+    assert label not in {b["text"] for b in kept.inline_buttons()}
+    assert label in {b["text"] for b in fresh.inline_buttons()}
 
 
 async def new_long_category(gateway, length: int) -> tuple[str, str]:

@@ -51,7 +51,7 @@ from typing import Annotated, Any
 from academy_runtime.after_commit import run_after_commit
 from academy_runtime.db import SessionDep, transaction
 from academy_runtime.resources import Resources
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from prometheus_client import Counter
 from redis.client import NEVER_DECODE
 from redis.exceptions import RedisError
@@ -84,6 +84,7 @@ class CatalogCache:
         self.ttl_s = catalog.catalog_cache_ttl_s
         self.timeout_s = catalog.catalog_cache_timeout_s
         self.local_max_age_s = catalog.catalog_local_cache_max_age_s
+        self.cache_control = self.cache_control_for(catalog)
         self.local_entries = LOCAL_ENTRIES
         self.generation_key = resources.rkey(_HASH_TAG, "cache", "generation")
         self.invalidated_channel = resources.rkey(_HASH_TAG, "cache", "invalidated")
@@ -96,6 +97,18 @@ class CatalogCache:
         """The listener's current redis-py PubSub (None between attempts)."""
         self._closed = False
         self._outcomes: dict[tuple[str, str], Counter] = {}
+
+    @staticmethod
+    def cache_control_for(settings: CatalogSettings) -> str:
+        """The `Cache-Control` of the learner queries' answers: callers may keep them
+        `CATALOG_CLIENT_MAX_AGE_S` seconds; 0 asks them to ask every time (`no-cache`)."""
+        seconds = settings.catalog_client_max_age_s
+        return f"max-age={seconds}" if seconds > 0 else "no-cache"
+
+    def response(self, body: bytes) -> Response:
+        """A learner query's answer (`get_or_load`'s JSON bytes, sent as they are: FastAPI validates nothing a
+        `Response` carries), which callers may keep for `CATALOG_CLIENT_MAX_AGE_S` (`Cache-Control`)."""
+        return Response(content=body, media_type="application/json", headers={"cache-control": self.cache_control})
 
     def answer_key(self, query: str, params: tuple[object, ...]) -> str:
         return self.resources.rkey(_HASH_TAG, "cache", query, *params)

@@ -22,5 +22,9 @@ class CatalogSettings(ServiceSettings):
     # the generation has not moved: this is how long one may be served without Redis, the bound on
     # staleness should an invalidation message be lost. 0 turns the local copy off.
     catalog_local_cache_max_age_s: float = Field(default=1.0, ge=0)
+    # Callers (the bot) may keep a learner query's answer this long and show it without asking again
+    # (`Cache-Control: max-age`, academy_runtime.http_cache): how late a learner may see an operator's change.
+    # 0 sends `no-cache`: callers ask every time.
+    catalog_client_max_age_s: int = Field(default=2, ge=0, le=60)
     # "This month" for the course of the month: the calendar month of the learners' market.
     catalog_timezone: str = "Europe/Moscow"

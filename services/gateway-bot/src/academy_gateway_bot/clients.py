@@ -22,6 +22,7 @@ import httpx
 from academy_runtime.auth import TokenCache
 from academy_runtime.client import ServiceClient, unreachable
 from academy_runtime.errors import NotFoundError
+from academy_runtime.http_cache import ResponseCache
 from academy_runtime.telemetry import inject_headers
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -350,7 +351,12 @@ class ServiceClients:
         cls, settings: GatewaySettings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
     ) -> ServiceClients:
         """Clients of the services at their configured URLs; `transports` (by service name) reach
-        services running in the same process instead (integration tests)."""
+        services running in the same process instead (integration tests).
+
+        The catalog's client keeps the learner queries' answers for as long as the catalog lets callers
+        (`Cache-Control: max-age`, `CATALOG_CLIENT_MAX_AGE_S`, 2 s by default): every screen of the catalog
+        and of a lesson reads the categories, the course of the month or a course, and each is asked for
+        once in that time per process, not once per learner (issue 11)."""
         tokens = TokenCache.from_settings(settings)
         transports = transports or {}
 
@@ -359,7 +365,9 @@ class ServiceClients:
 
         return cls(
             users=UsersClient("users", settings.users_url, tokens, transport=transports.get("users")),
-            catalog=client("catalog", settings.catalog_url),
+            catalog=ServiceClient(
+                "catalog", settings.catalog_url, tokens, transport=transports.get("catalog"), cache=ResponseCache()
+            ),
             progress=client("progress", settings.progress_url),
             gamification=client("gamification", settings.gamification_url),
             billing=BillingClient("billing", settings.billing_url, tokens, transport=transports.get("billing")),

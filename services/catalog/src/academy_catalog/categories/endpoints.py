@@ -25,7 +25,7 @@ async def list_categories(cache: CacheDep, _: CatalogReader) -> Response:
     async def load(session: AsyncSession) -> bytes:
         return _CATEGORY_LIST.dump_json(await service.list_categories(session))
 
-    return Response(content=await cache.get_or_load("categories", (), load), media_type="application/json")
+    return cache.response(await cache.get_or_load("categories", (), load))
 
 
 @router.post("", responses=error_responses(409), response_model=CategoryOut, status_code=status.HTTP_201_CREATED)

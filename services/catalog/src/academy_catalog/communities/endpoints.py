@@ -54,8 +54,7 @@ async def list_communities(
     # "*" stands for "no filter", so a city is keyed with a prefix: the city "*" (or "*" with categories)
     # must not share the cached answer of every chat.
     city_part = "*" if city_key is None else f"city={city_key}"
-    body = await cache.get_or_load("communities", (city_part, ",".join(categories or ["*"])), load)
-    return Response(content=body, media_type="application/json")
+    return cache.response(await cache.get_or_load("communities", (city_part, ",".join(categories or ["*"])), load))
 
 
 @router.post("", response_model=CommunityOut, status_code=status.HTTP_201_CREATED)

@@ -45,12 +45,6 @@ async def _as_json(answer: Awaitable[BaseModel]) -> bytes:
     return (await answer).model_dump_json().encode()
 
 
-def _cached(body: bytes) -> Response:
-    """A cached answer as it was stored: JSON the response model serialised when it was loaded. Sent as
-    it is (the decorator's `response_model` documents it; FastAPI validates nothing a `Response` carries)."""
-    return Response(content=body, media_type="application/json")
-
-
 # -- learner queries -----------------------------------------------------------------------------
 
 
@@ -70,7 +64,7 @@ async def list_courses(
         (category or "*", page, page_size),
         lambda session: _as_json(service.list_courses(session, category=category, page=page, page_size=page_size)),
     )
-    return _cached(body)
+    return cache.response(body)
 
 
 @router.get("/top", responses=error_responses(404), response_model=CourseDetail)
@@ -85,7 +79,7 @@ async def top_course(cache: CacheDep, settings: SettingsDep, _: CatalogReader) -
         lambda session: _as_json(service.top_course(session, timezone=settings.catalog_timezone)),
         ttl_s=settings.top_course_cache_ttl_s,
     )
-    return _cached(body)
+    return cache.response(body)
 
 
 @router.get("/{course_id}", responses=error_responses(404), response_model=CourseDetail)
@@ -125,7 +119,7 @@ async def get_course(
         body = await cache.get_or_load(
             "course", (course_id,), lambda session: _as_json(service.get_course(session, course_id))
         )
-    return _cached(body)
+    return cache.response(body)
 
 
 # -- operator commands ---------------------------------------------------------------------------
