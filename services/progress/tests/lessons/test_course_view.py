@@ -2,6 +2,7 @@
 
 import pytest
 from academy_contracts import CourseArchivedV1
+from sqlalchemy import event as sqlalchemy_event
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +81,27 @@ async def test_an_unknown_course_is_404(api):
     response = await api.get("/internal/learners/42/courses/404")
 
     assert response.status_code == 404
+
+
+async def test_the_view_is_read_in_two_statements(api, resources, paid_course, enrol):
+    """The course with the enrolment, then the lessons with the learner's progress (issue 11: the bot asks for
+    this view on every course card and lesson; it took four statements)."""
+    await enrol(42, 5)
+    await api.post("/internal/learners/42/lessons/51/complete", json={})
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = resources.engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = await api.get("/internal/learners/42/courses/5")
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", seen)
+
+    assert response.status_code == 200, response.text
+    assert _flags(response.json()) == [(51, True, True), (52, True, False), (53, True, False)]
+    assert response.json()["enrolled"] is True
+    assert len(statements) == 2, statements

@@ -1,27 +1,58 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from academy_runtime.repository import Repository
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from academy_progress.models import LessonProjection, UserCourse, UserProgress
+from academy_progress.models import CourseProjection, LessonProjection, UserCourse, UserProgress
 
 
 class LessonRepository(Repository):
     async def get_lesson(self, lesson_id: int) -> LessonProjection | None:
         return await self.session.get(LessonProjection, lesson_id)
 
-    async def course_lessons(self, course_id: int) -> Sequence[LessonProjection]:
-        """The lessons the course has now, in course order."""
+    async def lessons_with_progress(
+        self, *, user_id: int, course_id: int
+    ) -> list[tuple[LessonProjection, UserProgress | None]]:
+        """The lessons the course has now, in course order, each with the learner's progress row (None when
+        they have none). One statement (issue 11: the lessons and the progress were two).
+
+        Progress is joined through the projection, not through `user_progress.course_id`: a lesson the
+        catalog removed from the course (or moved to another one) no longer counts here. Rows already in the
+        session are refreshed (a completion has just changed one with a statement of its own).
+        """
         result = await self.session.execute(
-            select(LessonProjection)
+            select(LessonProjection, UserProgress)
+            .outerjoin(
+                UserProgress,
+                and_(UserProgress.lesson_id == LessonProjection.lesson_id, UserProgress.user_id == user_id),
+            )
             .where(LessonProjection.course_id == course_id)
             .order_by(LessonProjection.order, LessonProjection.lesson_id)
+            .execution_options(populate_existing=True)
         )
-        return result.scalars().all()
+        return [(lesson, progress) for lesson, progress in result.tuples()]
+
+    async def course_and_enrolment(
+        self, *, user_id: int, course_id: int
+    ) -> tuple[CourseProjection | None, UserCourse | None]:
+        """The course's projection and the learner's enrolment on it, either None, in one statement when the
+        course is projected (an enrolment never comes before its course's projection, but is looked up on
+        its own should it have)."""
+        row = (
+            await self.session.execute(
+                select(CourseProjection, UserCourse)
+                .outerjoin(
+                    UserCourse, and_(UserCourse.course_id == CourseProjection.course_id, UserCourse.user_id == user_id)
+                )
+                .where(CourseProjection.course_id == course_id)
+            )
+        ).first()
+        if row is None:
+            return None, await self.enrolment(user_id=user_id, course_id=course_id)
+        return row[0], row[1]
 
     async def enrolment(self, *, user_id: int, course_id: int, lock: bool = False) -> UserCourse | None:
         """The learner's enrolment; with `lock`, held until the transaction ends.
@@ -33,20 +64,6 @@ class LessonRepository(Repository):
         if lock:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def progress_in_course(self, *, user_id: int, course_id: int) -> dict[int, UserProgress]:
-        """The learner's progress rows of the lessons the course has now, by lesson id.
-
-        Joined through the projection, not through `user_progress.course_id`: a lesson the catalog
-        removed from the course (or moved to another one) no longer counts here.
-        """
-        result = await self.session.execute(
-            select(UserProgress)
-            .join(LessonProjection, LessonProjection.lesson_id == UserProgress.lesson_id)
-            .where(UserProgress.user_id == user_id, LessonProjection.course_id == course_id)
-            .execution_options(populate_existing=True)
-        )
-        return {row.lesson_id: row for row in result.scalars().all()}
 
     async def mark_completed(
         self, *, user_id: int, lesson_id: int, course_id: int, at: datetime, watch_time: int | None

@@ -74,11 +74,10 @@ def _is_open(course: CourseProjection | None) -> bool:
 
 
 def _lesson_states(
-    lessons: Sequence[LessonProjection], progress: dict[int, UserProgress], *, enrolled: bool, course_open: bool
+    lessons: Sequence[tuple[LessonProjection, UserProgress | None]], *, enrolled: bool, course_open: bool
 ) -> CourseProgress:
     states = []
-    for lesson in lessons:
-        row = progress.get(lesson.lesson_id)
+    for lesson, row in lessons:
         states.append(
             LessonState(
                 lesson_id=lesson.lesson_id,
@@ -97,16 +96,16 @@ def _lesson_states(
 async def _course_progress(
     repo: LessonRepository, *, user_id: int, course_id: int, enrolled: bool, course_open: bool
 ) -> CourseProgress:
-    lessons = await repo.course_lessons(course_id)
-    progress = await repo.progress_in_course(user_id=user_id, course_id=course_id)
-    return _lesson_states(lessons, progress, enrolled=enrolled, course_open=course_open)
+    lessons = await repo.lessons_with_progress(user_id=user_id, course_id=course_id)
+    return _lesson_states(lessons, enrolled=enrolled, course_open=course_open)
 
 
 async def course_view(session: AsyncSession, *, user_id: int, course_id: int) -> CourseView:
-    """The course with the learner's progress; a learner not enrolled sees an open course and its previews."""
+    """The course with the learner's progress; a learner not enrolled sees an open course and its previews.
+    Two statements (the course with the enrolment, the lessons with the progress): the bot asks for it on
+    every course card and lesson (issue 11)."""
     repo = LessonRepository(session)
-    course = await CourseProjectionRepository(session).get(course_id)
-    enrolment = await repo.enrolment(user_id=user_id, course_id=course_id)
+    course, enrolment = await repo.course_and_enrolment(user_id=user_id, course_id=course_id)
     if enrolment is None and not _is_open(course):
         raise CourseNotFoundError(f"course {course_id} not found")
     state = await _course_progress(
