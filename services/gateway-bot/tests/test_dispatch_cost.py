@@ -1,12 +1,15 @@
-"""What handling an update costs the gateway's event loop: no filter runs in aiogram's thread pool."""
+"""What handling an update costs the gateway's event loop: no filter runs in aiogram's thread pool, no Redis
+lock is taken where the process's own lock is the chat's."""
 
 import asyncio
 import functools
 from typing import Any
 
 import pytest
-from academy_gateway_bot.bot import InlineFilterObject
+from academy_gateway_bot.bot import InlineFilterObject, create_dispatcher
+from academy_runtime.resources import Resources
 from aiogram.dispatcher.event import handler as aiogram_handler
+from aiogram.fsm.storage.redis import RedisEventIsolation
 
 from .learning_support import has_text, register
 
@@ -46,3 +49,36 @@ async def test_a_menu_button_reaches_its_handler_without_a_thread_hop(gateway, t
 
     assert "Каталог курсов" in catalog.text
     assert hops == []
+
+
+async def test_in_long_polling_a_chat_is_locked_in_the_process_only(gateway, tg, monkeypatch):
+    """One process receives every update in long polling (Telegram answers a second `getUpdates` 409), so
+    the chat's lock is the process's own: no Redis lock (a SET NX and a release script per update)."""
+    user, _ = await register(gateway, tg)
+    storage = gateway.dispatcher.storage
+    locks: list[Any] = []
+    redis_lock = storage.redis.lock
+
+    def recorded_lock(*args: Any, **kwargs: Any) -> Any:
+        locks.append(kwargs.get("name", args[0] if args else None))
+        return redis_lock(*args, **kwargs)
+
+    monkeypatch.setattr(storage.redis, "lock", recorded_lock)
+
+    sent = await tg.send_text(user, "📚 Каталог курсов")
+    await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+
+    assert locks == []
+    assert gateway.dispatcher.fsm.events_isolation.shared is None
+
+
+def test_in_webhook_mode_a_chat_is_locked_across_replicas_in_redis(resources, bot_runtime):
+    """Webhook deliveries of one chat may reach any replica: the process's lock stands in front of Redis's."""
+    settings = resources.settings.model_copy(update={"bot_mode": "webhook"})
+    webhook = Resources(
+        settings=settings, engine=resources.engine, sessionmaker=resources.sessionmaker, redis=resources.redis
+    )
+
+    dispatcher = create_dispatcher(webhook, bot_runtime.clients)
+
+    assert isinstance(dispatcher.fsm.events_isolation.shared, RedisEventIsolation)

@@ -144,8 +144,9 @@ async def test_a_conversation_keeps_its_state_answers_and_lock_together_on_the_c
         redis_keys.press(prefix, t, "stars-invoice:1"),
     ]
     assert {slot(key) for key in learner_keys} == {slot(state)}
-    # The events isolation takes its lock on that slot while an update is handled, and gives it back.
-    async with gateway.dispatcher.fsm.events_isolation.lock(storage_key):
+    # The events isolation of webhook mode takes its lock on that slot while an update is handled, and
+    # gives it back (in long polling, as here, the process's own lock is the chat's: bot.ArrivalOrderIsolation).
+    async with gateway.dispatcher.storage.create_isolation().lock(storage_key):
         assert await redis.exists(lock) == 1
     assert await redis.exists(lock) == 0
     # Throttling counted the learner's updates (/start, the press, the name) in the cluster.

@@ -108,7 +108,13 @@ class _ChatTurns:
 class ArrivalOrderIsolation(BaseEventIsolation):
     """One update of a chat at a time, in the order the process received them: a first-come, first-served
     lock per chat in the process (`asyncio.Lock` wakes its waiters in order) in front of `shared`, the lock
-    across processes (aiogram's `RedisEventIsolation`).
+    across processes (aiogram's `RedisEventIsolation`) when there is one.
+
+    `shared` is for webhook mode, where Telegram's deliveries of one chat may reach any replica. In long
+    polling one process receives every update (Telegram refuses a second `getUpdates` while one is open:
+    409 Conflict), so the process's lock is the chat's lock and the Redis one would only cost two round trips
+    per update, its SET NX and its release script (issue 11: a fifth of the gateway worker was Redis calls).
+    A rolling restart may overlap two pollers for a moment; de-duplication still handles each update once.
 
     The Redis lock alone is no queue: a waiting update tries again every 0.1 s, so when the lock came free
     the update that tried first got it, not the one that came first. Three messages typed in a burst (a
@@ -117,7 +123,7 @@ class ArrivalOrderIsolation(BaseEventIsolation):
     its first wait, so the process's order is Telegram's.
     """
 
-    def __init__(self, shared: BaseEventIsolation) -> None:
+    def __init__(self, shared: BaseEventIsolation | None) -> None:
         self.shared = shared
         self._chats: dict[StorageKey, _ChatTurns] = {}
 
@@ -127,15 +133,20 @@ class ArrivalOrderIsolation(BaseEventIsolation):
         turns = self._chats.setdefault(key, _ChatTurns())
         turns.updates += 1
         try:
-            async with turns.lock, self.shared.lock(key):
-                yield
+            async with turns.lock:
+                if self.shared is None:
+                    yield
+                else:
+                    async with self.shared.lock(key):
+                        yield
         finally:
             turns.updates -= 1
             if not turns.updates:  # nobody holds or waits: forget the chat
                 del self._chats[key]
 
     async def close(self) -> None:
-        await self.shared.close()
+        if self.shared is not None:
+            await self.shared.close()
 
 
 class TracedDispatcher(Dispatcher):
@@ -180,10 +191,11 @@ def create_dispatcher(resources: Resources, clients: ServiceClients) -> Dispatch
     settings = resources.settings_as(GatewaySettings)
     prefix = settings.redis_prefix
     storage = conversation_storage(resources)
-    # Events isolation: one update of a chat at a time (a Redis lock per user and chat), so two messages
-    # sent in one burst are handled in order, each seeing the state the other left
-    # (in the order they came: `ArrivalOrderIsolation`).
-    dp = TracedDispatcher(storage=storage, events_isolation=ArrivalOrderIsolation(storage.create_isolation()))
+    # Events isolation: one update of a chat at a time, so two messages sent in one burst are handled in
+    # order, each seeing the state the other left (in the order they came: `ArrivalOrderIsolation`); across
+    # processes too (a Redis lock per user and chat) when webhook deliveries may reach any replica.
+    shared = storage.create_isolation() if settings.bot_mode == "webhook" else None
+    dp = TracedDispatcher(storage=storage, events_isolation=ArrivalOrderIsolation(shared))
     dp["resources"] = resources
     dp["clients"] = clients
     dp.update.outer_middleware(UpdateDeduplication(resources.redis, prefix))
