@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from academy_contracts.progress import CourseCompletedV1, CourseCompletedV2, LessonCompletedV1
+from academy_contracts.progress import CourseCompletedV2, LessonCompletedV1
 from academy_runtime.consumer import Consumer, EventContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,38 +51,19 @@ async def reward_completed_lesson(ctx: EventContext, event: LessonCompletedV1) -
 
 @learning_progress.on(CourseCompletedV2)
 async def reward_completed_course(ctx: EventContext, event: CourseCompletedV2) -> None:
-    """Points for the course (named by its title), counts, achievements."""
-    await _record_completed_course(ctx, event, course_title=event.course_title)
+    """Points for the course (named by its title), counts, achievements.
 
-
-# Progress publishes both versions of a completion in one transaction, v2 first: its v1 twin is
-# normally handled at the same moment, and done within this.
-_V2_TWIN_WAIT_S = 1.0
-
-
-# Alone, never in a batch: it waits for its v2 twin's commit, which a batch holding the learner's lock (or
-# with the twin later in it) would keep from happening.
-@learning_progress.on(CourseCompletedV1, batch=False)
-async def reward_completed_course_v1(ctx: EventContext, event: CourseCompletedV1) -> None:
-    """During the move to v2 only (a worker of the previous release, bound to v1 alone, may share the queue
-    during a rolling upgrade; the binding goes when progress stops publishing v1). The course is recorded
-    once whichever version comes first, and only v2 names it for its points: give the v2 twin a moment."""
-    if await service.course_recorded_within(
-        ctx.session, user_id=event.user_id, course_id=event.course_id, seconds=_V2_TWIN_WAIT_S
-    ):
-        return
-    await _record_completed_course(ctx, event, course_title=None)
-
-
-async def _record_completed_course(
-    ctx: EventContext, event: CourseCompletedV1 | CourseCompletedV2, *, course_title: str | None
-) -> None:
+    Only v2: progress publishes both versions of a completion in one transaction, and the v1 twin, bound here
+    while workers of the release before v2 shared the queue, is no longer (issue 11: its handler waited up to
+    a second for the twin's commit in one of this consumer's two parallel places, which in the bot bench held
+    most of the consumer's time and queued every learner's points behind it). An older queue still bound to
+    v1 acknowledges those events as `ignored` (academy_runtime.consumer)."""
     recorded = await service.record_course_completed(
         ctx.session,
         ctx.resources.settings_as(GamificationSettings),
         user_id=event.user_id,
         course_id=event.course_id,
-        course_title=course_title,
+        course_title=event.course_title,
         category=event.category,
         completed_at=event.completed_at,
         source_event_id=ctx.event.id,

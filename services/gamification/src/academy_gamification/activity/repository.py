@@ -209,12 +209,6 @@ class ActivityRepository(Repository):
         )
         return result.scalar_one_or_none() is not None
 
-    async def has_course_completion(self, *, user_id: int, course_id: int) -> bool:
-        stmt = select(CourseCompletion.course_id).where(
-            CourseCompletion.user_id == user_id, CourseCompletion.course_id == course_id
-        )
-        return (await self.session.execute(stmt.limit(1))).first() is not None
-
     async def learner_facts(self, user_id: int) -> LearnerFacts:
         """The learner's streak, courses per category, achievements and standing, in one statement (past the
         session's identity map). The caller holds the learner's lock."""

@@ -7,7 +7,6 @@ nothing, and facts in any order end in the same state.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Literal
 
@@ -149,18 +148,6 @@ async def record_course_completed(
         longest_streak_days=streak.longest_days if streak else 0,
     )
     await unlock_earned(session, user_id, counts, source_event_id=source_event_id)
-    return True
-
-
-async def course_recorded_within(session: AsyncSession, *, user_id: int, course_id: int, seconds: float) -> bool:
-    """Whether the learner's completion of the course is recorded, or gets recorded (committed by another
-    handler) within `seconds`. Reads only: the caller does not hold the learner's lock while it waits."""
-    repo = ActivityRepository(session)
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await repo.has_course_completion(user_id=user_id, course_id=course_id):
-        if asyncio.get_running_loop().time() >= deadline:
-            return False
-        await asyncio.sleep(0.05)
     return True
 
 
