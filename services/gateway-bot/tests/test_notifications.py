@@ -114,6 +114,15 @@ async def test_completing_a_course_brings_congratulations_the_next_step_achievem
     # points after the congratulation on it.
     assert welcome.message_id < first_step.message_id < course_points.message_id < first_course.message_id
     assert congratulation.message_id < course_points.message_id
+    # An achievement's coins (billing credits them at once) come after the achievement's own message.
+    await tg.wait_for_message(
+        user.id, has_text("Награда за достижение: +50 монет"), after=first_course.message_id, timeout=NOTIFIED_WITHIN_S
+    )
+    await tg.wait_for_message(
+        user.id, has_text("Награда за достижение: +10 монет"), after=first_step.message_id, timeout=NOTIFIED_WITHIN_S
+    )
+    rewards = [m.text for m in await tg.messages(user.id) if "Награда за достижение" in (m.text or "")]
+    assert len(rewards) == 2, rewards
 
     buttons = {b["text"] for b in congratulation.inline_buttons()}
     assert "📄 Справка об обучении (PDF)" in buttons

@@ -9,7 +9,8 @@ been handled —
   names the one before it in `follows_event_id`), handled strictly in that order, the quiet ones too
   (points for a lesson, an achievement's points, told in the achievement's message), so that nothing
   overtakes through them;
-- points for a course come after the congratulation on that course (`course_completed:<id>` in the log).
+- points for a course come after the congratulation on that course (`course_completed:<id>` in the log);
+- an achievement's coins (billing's reward) come after the achievement's message (`achievement:<id>`).
 
 The wait is bounded: a predecessor that never arrives (dead-lettered, or published before this queue
 was bound to it) delays what follows it by a few retries, never silences it.
@@ -280,6 +281,14 @@ async def notify_balance_changed(ctx: EventContext, event: BalanceChangedV1) -> 
     clients = bot_runtime(ctx.resources).clients
     if event.reason == "top_up" and await _paid_in_chat(clients, event):
         return
+    if event.reason == "achievement_reward":
+        # The coins of an achievement come after the achievement's own message, not before it: billing
+        # credits them as soon as the unlock is published, while the achievement's message waits for its
+        # turn (behind a course's congratulation and points). Told first, they also took the chat's send
+        # slot ahead of the congratulation (issue 11's bot bench).
+        achievement_id = await _rewarded_achievement(clients, event)
+        if achievement_id is not None:
+            await wait_for_turn(ctx, event.user_id, after_kinds=[f"achievement:{achievement_id}"])
     if event.reason in _BALANCE_TEXTS:
         key = _BALANCE_TEXTS[event.reason]
     elif event.reason == "refund":
@@ -293,6 +302,22 @@ async def notify_balance_changed(ctx: EventContext, event: BalanceChangedV1) -> 
         return text, keyboards.balance_notification()
 
     await deliver(ctx, event.user_id, kind=f"balance:{event.transaction_id}", render=render, once=True)
+
+
+async def _rewarded_achievement(clients: ServiceClients, event: BalanceChangedV1) -> str | None:
+    """The achievement a reward transaction is for: billing's `reference` of it, `achievement:<user>:<id>`
+    (billing's `reward_achievement_with_coins`); None when the transaction is gone or says otherwise."""
+    try:
+        transaction = await clients.billing.get(
+            f"/internal/wallets/{event.user_id}/transactions/{event.transaction_id}"
+        )
+    except NotFoundError:
+        return None
+    kind, _, rest = str(transaction.get("reference") or "").partition(":")
+    user, _, achievement_id = rest.partition(":")
+    if kind != "achievement" or user != str(event.user_id) or not achievement_id:
+        return None
+    return achievement_id
 
 
 async def _paid_in_chat(clients: ServiceClients, event: BalanceChangedV1) -> bool:
