@@ -6,6 +6,7 @@ import pytest
 from pypdf import PdfReader
 
 from .learning_support import (
+    enrol_and_complete,
     has_text,
     needs_s3,
     new_category,
@@ -154,19 +155,16 @@ async def test_a_completed_lesson_is_shown_completed_from_progress_answer_withou
 ):
     """Issue 11: the lesson's message turns «completed» from the completion's answer; progress is asked once
     (the completion), not a second time for the whole course."""
-    category = await new_category(gateway)
-    course = await publish_course(gateway, category=category, lessons=2, free_lessons=())
+    course = await publish_course(gateway, category=await new_category(gateway), lessons=2, free_lessons=())
     await wait_until_progress_knows(gateway, course)
     user, learner = await register(gateway, tg)
-    progress = gateway.clients.progress
-    await progress.post(f"/internal/learners/{learner['id']}/enrolments", json={"course_id": course["id"]})
-    sent = await tg.send_text(user, "🎓 Мои курсы")
-    mine = await tg.wait_for_reply(sent, has_text("Мои курсы"))
-    continue_label = next(b["text"] for b in mine.inline_buttons() if b["text"].startswith("▶️"))
-    await tg.press_button_by_text(user, mine, continue_label)
+    await enrol_and_complete(gateway, learner, course, lessons=0)
+    mine = await tg.wait_for_reply(await tg.send_command(user, "mycourses"), has_text("Мои курсы"))
+    await tg.press_button_by_text(user, mine, next(b["text"] for b in mine.inline_buttons() if b["text"][0] == "▶"))
     lesson = await tg.wait_for_message(user.id, has_text("Урок 1 из 2"), after=mine.message_id)
 
     asked: list[tuple[str, str]] = []
+    progress = gateway.clients.progress
     request = progress.request
 
     async def recorded(method, path, **kwargs):
