@@ -708,10 +708,10 @@ async def show_completed_lesson(
     from progress's whole view."""
     course_id, lesson_id = int(result["course_id"]), int(result["lesson_id"])
     course = await catalog_course(clients, course_id, include_archived=True)
-    if course is None or not any(item["id"] == lesson_id for item in course["lessons"]):
+    lesson = next((item for item in course["lessons"] if item["id"] == lesson_id), None) if course else None
+    if course is None or lesson is None:
         await show_lesson(callback, learner, clients, course_id, lesson_id, edit=True)
         return
-    lesson = next(item for item in course["lessons"] if item["id"] == lesson_id)
     done = {"lesson_id": lesson_id, "accessible": True, "completed": True, "completed_at": result["completed_at"]}
     await show_screen(callback, *lesson_screen(course_id, course, lesson, done, accessible=True), edit=True)
 
