@@ -33,7 +33,7 @@ class LessonRepository(Repository):
             .order_by(LessonProjection.order, LessonProjection.lesson_id)
             .execution_options(populate_existing=True)
         )
-        return [(lesson, progress) for lesson, progress in result.tuples()]
+        return [(lesson, progress) for lesson, progress in result]
 
     async def course_and_enrolment(
         self, *, user_id: int, course_id: int
