@@ -7,6 +7,7 @@ from academy_catalog.app import service as catalog_service
 from academy_gamification.app import service as gamification_service
 from academy_gateway_bot.app import service as gateway_service
 from academy_gateway_bot.bot import BotRuntime, open_bot_runtime
+from academy_gateway_bot.notifications.delivery import send_notifications
 from academy_gateway_bot.polling import receive_telegram_updates
 from academy_progress.app import service as progress_service
 from academy_progress.clients import USERS_EXTRA, UsersClient
@@ -137,13 +138,16 @@ async def bot_runtime(resources: Resources, emulator_url: str, services: InProce
 
 @pytest.fixture(scope="session")
 async def gateway(resources: Resources, bot_runtime: BotRuntime) -> AsyncIterator[BotRuntime]:
-    """The whole gateway at work: long polling the emulator for updates and its event consumers running
-    (notifications), so a test talks to the bot as a learner would and hears what events make it say."""
+    """The whole gateway at work: long polling the emulator for updates, its event consumers running
+    (notifications) and the queued notifications sent, so a test talks to the bot as a learner would and
+    hears what events make it say."""
     consumers = ConsumerRuntime(resources, gateway_service.messaging, gateway_service.consumers)
     await consumers.start()
     polling = asyncio.create_task(receive_telegram_updates(resources), name="polling")
+    notifying = asyncio.create_task(send_notifications(resources), name="notifications")
     yield bot_runtime
     await bot_runtime.dispatcher.stop_polling()
     polling.cancel()
-    await asyncio.gather(polling, return_exceptions=True)
+    notifying.cancel()
+    await asyncio.gather(polling, notifying, return_exceptions=True)
     await consumers.stop()

@@ -14,7 +14,7 @@ import pytest
 from academy_contracts import CloudEvent, EventData, build_event
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
-from academy_gateway_bot.models import NotificationLog, messaging
+from academy_gateway_bot.models import NOTIFICATION_OUTGOING, NotificationLog, messaging
 from academy_runtime.bus import bus_user, connection_user, event_message, service_of
 from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, REDRIVEN_HEADER
 from academy_runtime.db import transaction
@@ -48,7 +48,8 @@ async def publish_as(services, service: str, data, event_id: uuid.UUID | None = 
 
 
 async def wait_until_handled(resources, event_ids: list[uuid.UUID], timeout: float = 20.0) -> None:
-    """Until the gateway's notifications consumer has taken every one of these events (its inbox)."""
+    """Until the gateway's notifications consumer has taken every one of these events (its inbox) and what
+    they queued has been sent (no notification on its way)."""
     wanted = {str(event_id) for event_id in event_ids}
     deadline = time.monotonic() + timeout
     while True:
@@ -56,18 +57,24 @@ async def wait_until_handled(resources, event_ids: list[uuid.UUID], timeout: flo
             rows = await session.execute(
                 select(messaging.inbox.c.event_id).where(messaging.inbox.c.event_id.in_(wanted))
             )
-            if {str(row[0]) for row in rows} == wanted:
+            outgoing = await session.execute(
+                select(NotificationLog.id).where(NotificationLog.status.in_(NOTIFICATION_OUTGOING)).limit(1)
+            )
+            if {str(row[0]) for row in rows} == wanted and outgoing.first() is None:
                 return
         assert time.monotonic() < deadline, "the gateway never handled the events"
         await asyncio.sleep(0.1)
 
 
 async def notified_kinds(resources, user_id: int, *, until: set[str], timeout: float = NOTIFIED_WITHIN_S) -> set[str]:
-    """The kinds of notification the learner was sent, once `until` are among them."""
+    """The kinds of notification the learner was sent (or whose sending ended otherwise: skipped, failed),
+    once `until` are among them."""
     deadline = time.monotonic() + timeout
     while True:
         async with resources.sessionmaker() as session:
-            query = select(NotificationLog.kind).where(NotificationLog.user_id == user_id)
+            query = select(NotificationLog.kind).where(
+                NotificationLog.user_id == user_id, NotificationLog.status.not_in(NOTIFICATION_OUTGOING)
+            )
             kinds = set((await session.execute(query)).scalars().all())
         if until <= kinds:
             return kinds

@@ -12,6 +12,7 @@ from academy_gateway_bot.broadcasts.endpoints import router as broadcasts_router
 from academy_gateway_bot.broadcasts.jobs import send_broadcasts
 from academy_gateway_bot.models import Base, messaging
 from academy_gateway_bot.notifications.consumers import learner_directory, notifications
+from academy_gateway_bot.notifications.delivery import send_notifications
 from academy_gateway_bot.polling import receive_telegram_updates
 from academy_gateway_bot.settings import GatewaySettings
 from academy_gateway_bot.telegram_responses import keep_response_types
@@ -27,7 +28,7 @@ service = ServiceDefinition(
     routers=[webhook_router, broadcasts_router],
     consumers=[learner_directory, notifications],
     on_startup=[keep_response_types, open_bot_runtime],
-    worker_jobs=[receive_telegram_updates, send_broadcasts],
+    worker_jobs=[receive_telegram_updates, send_notifications, send_broadcasts],
 )
 
 

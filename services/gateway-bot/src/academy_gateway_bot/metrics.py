@@ -1,4 +1,4 @@
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 UPDATES = Counter("academy_bot_updates_total", "Telegram updates received", ["outcome"])
 MESSAGES_SENT = Counter("academy_bot_notifications_sent_total", "Messages pushed to learners")
@@ -12,4 +12,18 @@ for _outcome in ("sent", "blocked", "failed", "skipped"):
     BROADCAST_DELIVERIES.labels(outcome=_outcome)  # every series exists from the start, at 0
 BROADCAST_RECIPIENTS_PENDING = Gauge(
     "academy_broadcast_recipients_pending", "Broadcast recipients not sent yet (sending, paused or scheduled ones)"
+)
+
+# Notifications (`notifications.delivery`): each queued message's outcome once (`unknown`: a sender stopped
+# mid-send), and how long a sent one waited in its chat's queue (queued → sent; mostly Telegram's second per
+# chat when one fact brings several messages).
+NOTIFICATION_DELIVERIES = Counter(
+    "academy_bot_notification_deliveries_total", "Queued notifications by outcome", ["outcome"]
+)
+for _outcome in ("sent", "blocked", "failed", "unknown", "retried"):
+    NOTIFICATION_DELIVERIES.labels(outcome=_outcome)
+NOTIFICATION_QUEUED_SECONDS = Histogram(
+    "academy_bot_notification_queued_seconds",
+    "From a notification queued to it sent",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300),
 )

@@ -85,8 +85,22 @@ class UserState(Base):
     )
 
 
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "blocked", "failed", "skipped", "unknown")
+# A notification whose turn in its chat has come or gone: `pending` and `sending` are on their way.
+NOTIFICATION_OUTGOING = ("pending", "sending")
+
+
 class NotificationLog(Base):
-    """Every message sent to a learner because of an event, with its outcome."""
+    """Every message told to a learner because of an event, and the queue it waits in for its chat.
+
+    A notification consumer renders the message and writes it here `pending` in the event's transaction
+    (`notifications.consumers.deliver`); the delivery job (`notifications.delivery`) sends each chat's rows
+    one after another in `id` order, within Telegram's limits: claimed (`sending`, `claimed_at`, one more
+    of `attempts`) before the Bot API call, then `sent` (with `telegram_message_id`, `sent_at`), `blocked`
+    (403), `failed` (refused, or out of attempts; `error`), or `unknown` (the sender stopped between the
+    call and the mark: not sent again). `skipped`: the learner turned notifications off. `reply_markup` is
+    the Bot API's InlineKeyboardMarkup object; `not_before` defers a row after a 429 or a network error.
+    """
 
     __tablename__ = "notification_log"
 
@@ -96,14 +110,29 @@ class NotificationLog(Base):
     kind: Mapped[str] = mapped_column(String(64), nullable=False)
     event_id: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(String(20), nullable=False)  # sent, blocked, failed, skipped
+    reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql_text("0"))
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
     __table_args__ = (
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in NOTIFICATION_STATUSES)})", name="notification_status_known"
+        ),
         Index("ix_notification_log_user_id_created_at", "user_id", "created_at"),
         Index("uq_notification_log_event_kind", "event_id", "kind", unique=True),
+        # The queue: a chat's rows on their way, in order (the claim and its "nothing earlier" check).
+        Index(
+            "ix_notification_log_outgoing",
+            "user_id",
+            "id",
+            postgresql_where=sql_text("status IN ('pending', 'sending')"),
+        ),
     )
 
 

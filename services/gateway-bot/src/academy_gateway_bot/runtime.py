@@ -7,7 +7,8 @@ the event consumers, so that neither imports the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from academy_runtime.resources import Resources
 from aiogram import Bot, Dispatcher
@@ -24,6 +25,9 @@ class BotRuntime:
     dispatcher: Dispatcher
     clients: ServiceClients
     sender: NotificationSender
+    # Rung when this process queued a notification (after its commit) or finished sending one: the delivery
+    # job (`notifications.delivery`) looks at the queue at once instead of at its next poll.
+    notifications_queued: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def aclose(self) -> None:
         await self.clients.aclose()

@@ -37,16 +37,7 @@ from datetime import UTC, datetime, timedelta
 
 from academy_runtime.db import transaction
 from academy_runtime.time_zones import time_zone_or
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramConflictError,
-    TelegramEntityTooLarge,
-    TelegramMigrateToChat,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramUnauthorizedError,
-)
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_gateway_bot import metrics
@@ -55,17 +46,18 @@ from academy_gateway_bot.broadcasts.message import Content
 from academy_gateway_bot.broadcasts.repository import BroadcastRepository, Claimed
 from academy_gateway_bot.broadcasts.segments import segment_user_ids
 from academy_gateway_bot.clients import ServiceClients
-from academy_gateway_bot.notifications.sender import LearnerUnreachableError, NotificationSender
+from academy_gateway_bot.notifications.sender import (
+    BOT_UNUSABLE,
+    REFUSED_FOR_GOOD,
+    LearnerUnreachableError,
+    NotificationSender,
+)
 from academy_gateway_bot.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
 _STATUS_TTL_S = 0.5
 _WAIT_S = 0.05
-# Telegram refused this message for this chat for good: sending it again changes nothing.
-_REFUSED = (TelegramBadRequest, TelegramNotFound, TelegramMigrateToChat, TelegramEntityTooLarge)
-# The bot itself is misconfigured (token revoked, a webhook/polling conflict): nobody can be sent to.
-_BOT_BROKEN = (TelegramUnauthorizedError, TelegramConflictError)
 
 
 @dataclass(frozen=True)
@@ -289,9 +281,9 @@ class BroadcastDelivery:
             else:
                 wake = self.clock() + timedelta(seconds=exc.retry_after)
                 await self._release(broadcast_id, recipient, not_before=wake, undo_attempt=False)
-        elif isinstance(exc, _REFUSED):
+        elif isinstance(exc, REFUSED_FOR_GOOD):
             await self._mark(broadcast_id, recipient, "failed", error=exc.message)
-        elif isinstance(exc, _BOT_BROKEN):
+        elif isinstance(exc, BOT_UNUSABLE):
             await self._release(broadcast_id, recipient, not_before=None, undo_attempt=True)
             raise _BotUnusableError from exc
         elif isinstance(exc, (TelegramAPIError, TimeoutError, OSError)):

@@ -1,9 +1,11 @@
-"""Events a learner should hear about, turned into Telegram messages through the one sender.
+"""Events a learner should hear about, turned into Telegram messages: rendered here and queued for the learner's
+chat in the event's transaction; the delivery job (`notifications.delivery`) sends each chat's queue in order,
+within Telegram's limits.
 
 One message per fact, with its reason, in an order that makes sense. Events of one learner arrive in
 any order (several producers, handlers running side by side, retries coming back later), so the order
 is not left to arrival: a notification waits for its turn (`wait_for_turn`) until what it follows has
-been handled —
+been handled (queued: the chat's queue keeps that order) —
 
 - gamification's `points_awarded.v2` and `achievement_unlocked.v2` of a learner form a chain (each
   names the one before it in `follows_event_id`), handled strictly in that order, the quiet ones too
@@ -27,9 +29,9 @@ from academy_contracts.billing import BalanceChangedV1, BalanceLowV1, PaymentFai
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, CourseEnrolledV1, LearnerInactiveV1
 from academy_contracts.users import ProfileUpdatedV3, UserErasedV2, UserRegisteredV3
+from academy_runtime.after_commit import run_after_commit
 from academy_runtime.consumer import Consumer, EventContext
 from academy_runtime.errors import NotFoundError
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup
 
 from academy_gateway_bot import keyboards
@@ -38,7 +40,6 @@ from academy_gateway_bot.erasure import forget_erased_learner
 from academy_gateway_bot.i18n import _, current_locale, use_locale
 from academy_gateway_bot.learners import LearnerErasedError, LearnerRepository, find_learner
 from academy_gateway_bot.notifications.repository import NotificationRepository
-from academy_gateway_bot.notifications.sender import LearnerUnreachableError
 from academy_gateway_bot.runtime import bot_runtime
 from academy_gateway_bot.screens import course_title, escape, format_coins, format_money
 
@@ -400,10 +401,10 @@ class NotTheirTurnYetError(Exception):
     its backoff delay (the transaction, inbox row included, is rolled back)."""
 
 
-# Predecessors are usually being handled at the same moment (the same prefetch window), and may be
-# waiting for the chat's send slot: a chat gets one message a second, and one fact (a course completed)
-# brings several messages from several services at once. Wait for them here that long before handing
-# the event back to the retry queues.
+# Predecessors are usually being handled at the same moment (the same prefetch window): one fact (a course
+# completed) brings several events from several services at once. A handler only renders and queues (the
+# chat's send seconds are waited for by the delivery job), so a predecessor is soon handled; wait for it
+# here that long before handing the event back to the retry queues.
 _TURN_WAIT_S = 10.0
 _TURN_POLL_S = (0.05, 0.5)  # first and longest pause between two looks
 
@@ -444,7 +445,8 @@ async def wait_for_turn(
 
 
 async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render, once: bool = False) -> None:
-    """Send one notification for one event (the inbox makes a redelivery a no-op) and log it.
+    """Queue one notification for one event (the inbox makes a redelivery a no-op) in the log, for the
+    delivery job to send (`notifications.delivery`); `skipped` when the learner turned notifications off.
 
     `once`: `kind` names the fact (an achievement, a course completed), and a learner already told
     about it is not told again, even when another event brings the same fact.
@@ -461,31 +463,25 @@ async def deliver(ctx: EventContext, user_id: int, *, kind: str, render: Render,
     log_entries = NotificationRepository(ctx.session)
     if once:
         await log_entries.hold_fact(user_id, kind)
-        if await log_entries.was_sent(user_id, kind):
+        if await log_entries.was_told(user_id, kind):
             return
-    # Everything that can fail (other services) happens before sending: a retry never sends twice.
     with use_locale(learner.locale):
         text, markup = await render()
 
-    async def record(status: str, *, message_id: int | None = None, error: str | None = None) -> None:
-        await log_entries.record(
-            learner, kind=kind, event_id=ctx.event.id, text=text, status=status, message_id=message_id, error=error
-        )
-
     if not learner.notifications_enabled or learner.blocked_at is not None:
-        await record("skipped")
+        await log_entries.record(learner, kind=kind, event_id=ctx.event.id, text=text, status="skipped")
         return
-    try:
-        message = await runtime.sender.send_message(learner.telegram_id, text, reply_markup=markup)
-    except LearnerUnreachableError as exc:
-        await LearnerRepository(ctx.session).mark_blocked(user_id)
-        await record("blocked", error=str(exc))
-        return
-    except TelegramBadRequest as exc:
-        # "chat not found": the learner registered elsewhere and never opened the bot. Retrying
-        # cannot help; the log keeps what they would have been told.
-        if "chat not found" not in str(exc).lower():
-            raise
-        await record("failed", error=str(exc))
-        return
-    await record("sent", message_id=message.message_id)
+    # Queued, not sent: the delivery job sends the chat's messages in the order they were queued, each in
+    # its chat's next send second, while this handler's place and connection go to the next event.
+    reply_markup = markup.model_dump(mode="json", exclude_none=True) if markup is not None else None
+    await log_entries.record(
+        learner, kind=kind, event_id=ctx.event.id, text=text, status="pending", reply_markup=reply_markup
+    )
+    run_after_commit(ctx.session, _ring(runtime.notifications_queued))
+
+
+def _ring(queued: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    async def ring() -> None:
+        queued.set()
+
+    return ring

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from academy_runtime.resources import RedisClient
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import Message
 from redis.commands.core import AsyncScript
 
@@ -78,6 +87,13 @@ end
 return 0
 """
 _SLICES = 10
+
+REFUSED_FOR_GOOD = (TelegramBadRequest, TelegramNotFound, TelegramMigrateToChat, TelegramEntityTooLarge)
+"""Telegram refused this message for this chat for good ("chat not found", a text it cannot parse): sending
+it again changes nothing."""
+BOT_UNUSABLE = (TelegramUnauthorizedError, TelegramConflictError)
+"""The Bot API refuses the bot itself (401: the token is revoked; 409: a webhook/polling conflict): nobody can
+be sent to until an operator fixes it."""
 MAX_ATTEMPTS = 4
 """How many 429s a send waits out before TelegramRetryAfter reaches its caller (`deliver`'s default)."""
 

@@ -1,0 +1,191 @@
+"""The notifications' send queue (`notifications.delivery`): a handler queues its message and its event is done;
+each chat's messages are sent in the order they were queued, within Telegram's limits; a send that failed is
+tried again, and one whose sender stopped mid-call is never sent twice."""
+
+import asyncio
+import itertools
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from academy_contracts.billing import BalanceLowV1
+from academy_gateway_bot import redis_keys
+from academy_gateway_bot.models import NOTIFICATION_OUTGOING, NotificationLog, messaging
+from academy_gateway_bot.notifications.delivery import NotificationDelivery, NotificationPolicy
+from academy_runtime.db import transaction
+from sqlalchemy import select, update
+
+from .learning_support import register
+from .test_notifications import publish_as
+
+pytestmark = pytest.mark.integration
+
+LOW = "На балансе осталось"
+
+
+def balance_low(user_id: int, balance: int) -> BalanceLowV1:
+    return BalanceLowV1(user_id=user_id, balance=balance, threshold=1000, detected_at=datetime.now(UTC))
+
+
+async def told_balances(tg, telegram_id: int) -> list[int]:
+    """The balances of the low-balance messages the chat got, in the order they arrived."""
+    texts = [m.text or "" for m in await tg.messages(telegram_id)]
+    return [int(re.sub(r"\D", "", text.split(LOW, 1)[1].split(".")[0])) for text in texts if LOW in text]
+
+
+async def rows_of(resources, user_id: int, *, kind: str | None = "balance_low") -> list[NotificationLog]:
+    """The learner's notifications of `kind` (None: all) in the order they were queued."""
+    async with resources.sessionmaker() as session:
+        query = select(NotificationLog).where(NotificationLog.user_id == user_id).order_by(NotificationLog.id)
+        if kind is not None:
+            query = query.where(NotificationLog.kind == kind)
+        return list((await session.execute(query)).scalars())
+
+
+async def until(condition, *, timeout: float = 20.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await asyncio.sleep(0.1)
+
+
+async def handled(resources, event_ids: list[uuid.UUID]) -> bool:
+    async with resources.sessionmaker() as session:
+        inbox = messaging.inbox
+        found = await session.execute(
+            select(inbox.c.event_id).where(
+                inbox.c.event_id.in_([str(e) for e in event_ids]), inbox.c.consumer == "notifications"
+            )
+        )
+        return len(found.all()) == len(event_ids)
+
+
+async def hold_chat_window(resources, chat_id: int, seconds: float) -> str:
+    """Make the chat's send window look full for `seconds` (a send stamped in the future), as a chat that
+    has just been sent several messages looks; the key (deleting it frees sends not waiting yet)."""
+    redis = resources.redis
+    key = redis_keys.chat_send_window(resources.settings.redis_prefix, chat_id)
+    now_s, now_us = await redis.time()
+    stamp = now_s * 1000 + now_us // 1000 + int(seconds * 1000)
+    await redis.zadd(key, {f"held-{uuid.uuid4().hex}": stamp})
+    await redis.pexpire(key, int(seconds * 1000) + 5000)
+    return key
+
+
+async def test_a_chat_waiting_for_its_send_second_holds_up_neither_its_events_nor_other_learners(
+    gateway, tg, services, resources
+):
+    """Before the queue, each handler sent inside its event's transaction: a chat whose second had not come
+    kept its events unfinished, each holding a consumer place and a database connection, and every other
+    learner's events queued behind them (issue 11's bench: the congratulation 4-6 s late at p50)."""
+    busy_user, busy = await registered(gateway, tg, resources)
+    other_user, other = await registered(gateway, tg, resources)
+    await hold_chat_window(resources, busy_user.id, 8)
+
+    busy_events = [await publish(services, balance_low(busy["id"], balance)) for balance in (11, 22, 33)]
+    other_events = [await publish(services, balance_low(other["id"], 44))]
+
+    # The busy chat's events are done (inbox committed) while its messages wait for the chat's second...
+    await until(lambda: handled(resources, busy_events + other_events), what="every event handled")
+    assert await told_balances(tg, busy_user.id) == []
+    # (the first one claimed, waiting for the second without a database connection)
+    assert [row.status for row in await rows_of(resources, busy["id"])] in (
+        ["sending"] + ["pending"] * 2,
+        ["pending"] * 3,
+    )
+    # ...and the other learner is told meanwhile.
+    await until(lambda: _told(tg, other_user.id, [44]), what="the other learner told")
+    assert await told_balances(tg, busy_user.id) == []
+
+    # Once the chat's second comes, its messages go in the order they were queued (three independent facts,
+    # queued in the order their handlers got there), one a second.
+    queued = [
+        int(re.sub(r"\D", "", row.text.split(LOW, 1)[1].split(".")[0])) for row in await rows_of(resources, busy["id"])
+    ]
+    assert sorted(queued) == [11, 22, 33]
+    await until(lambda: _told(tg, busy_user.id, queued), timeout=30, what="the busy chat told")
+    rows = await rows_of(resources, busy["id"])
+    assert [row.status for row in rows] == ["sent"] * 3
+    sent_at = [row.sent_at for row in rows]
+    assert all(b - a >= timedelta(seconds=1) for a, b in itertools.pairwise(sent_at)), sent_at
+
+
+async def _told(tg, telegram_id: int, balances: list[int]) -> bool:
+    return await told_balances(tg, telegram_id) == balances
+
+
+async def publish(services, data) -> uuid.UUID:
+    event_id = uuid.uuid4()
+    await publish_as(services, "billing", data, event_id=event_id)
+    return event_id
+
+
+async def test_a_send_cut_off_by_a_stop_is_not_sent_again_and_the_chat_goes_on(gateway, tg, services, resources):
+    """A row left `sending` past the claim's lease belongs to a sender that stopped between the Bot API call
+    and its mark: it may have gone, so it is `unknown`, never sent twice, and the chat's next message goes."""
+    user, learner = await registered(gateway, tg, resources)
+    held = await hold_chat_window(resources, user.id, 30)
+    events = [await publish(services, balance_low(learner["id"], balance)) for balance in (55, 66)]
+    await until(lambda: handled(resources, events), what="both events handled")
+    first, second = await rows_of(resources, learner["id"])
+    # The first one as a stopped sender left it: claimed ten minutes ago.
+    async with transaction(resources.sessionmaker) as session:
+        await session.execute(
+            update(NotificationLog)
+            .where(NotificationLog.id == first.id)
+            .values(status="sending", claimed_at=datetime.now(UTC) - timedelta(minutes=10), attempts=1)
+        )
+    await resources.redis.delete(held)
+    delivery = NotificationDelivery(
+        resources.sessionmaker, gateway.sender, NotificationPolicy(claim_lease_s=300), asyncio.Event()
+    )
+
+    assert await delivery.give_up_stale_claims() == 1
+
+    await until(lambda: _told(tg, user.id, [66]), what="the next message sent")
+    first, second = await rows_of(resources, learner["id"])
+    assert (first.status, second.status) == ("unknown", "sent")
+    assert "not sent again" in (first.error or "")
+    await asyncio.sleep(1.5)
+    assert await told_balances(tg, user.id) == [66]
+
+
+async def test_a_send_telegram_did_not_take_is_tried_again_and_a_refused_one_is_not(gateway, tg, services, resources):
+    """A 5xx is tried again after a pause (the row waits with `not_before`, its attempts counted); a 400 is
+    Telegram's final word: `failed`, with its reason, and the chat's next message goes on."""
+    user, learner = await registered(gateway, tg, resources)
+    await asyncio.sleep(1.2)  # the welcome's second is over
+    await tg.fail_next(1, methods=["sendMessage"], error_code=502, retry_after=None, description="Bad Gateway")
+    retried = await publish(services, balance_low(learner["id"], 77))
+    await until(lambda: _told(tg, user.id, [77]), what="the message sent after the 502")
+    (row,) = await rows_of(resources, learner["id"])
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert row.not_before is not None
+
+    await tg.fail_next(1, methods=["sendMessage"], error_code=400, retry_after=None, description="Bad Request: nope")
+    refused = await publish(services, balance_low(learner["id"], 88))
+    await until(lambda: handled(resources, [retried, refused]), what="both handled")
+    await until(lambda: _settled(resources, learner["id"]), what="the refused one settled")
+    rows = await rows_of(resources, learner["id"])
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 2), ("failed", 1)]
+    assert "nope" in (rows[1].error or "")
+    await publish(services, balance_low(learner["id"], 99))
+    await until(lambda: _told(tg, user.id, [77, 99]), what="the chat's next message")
+
+
+async def _settled(resources, user_id: int) -> bool:
+    return all(row.status not in NOTIFICATION_OUTGOING for row in await rows_of(resources, user_id, kind=None))
+
+
+async def registered(gateway, tg, resources):
+    """A learner registered, their chat opened, and the welcome points' message sent (out of the way)."""
+    user, learner = await register(gateway, tg)
+    await until(lambda: _welcomed(resources, learner["id"]), what="the welcome points told")
+    return user, learner
+
+
+async def _welcomed(resources, user_id: int) -> bool:
+    rows = await rows_of(resources, user_id, kind=None)
+    return bool(rows) and await _settled(resources, user_id)
