@@ -14,7 +14,7 @@ import pytest
 from academy_contracts import CloudEvent, EventData, build_event
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
-from academy_gateway_bot.models import NOTIFICATION_OUTGOING, NotificationLog, messaging
+from academy_gateway_bot.models import NotificationLog, messaging
 from academy_runtime.bus import bus_user, connection_user, event_message, service_of
 from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, REDRIVEN_HEADER
 from academy_runtime.db import transaction
@@ -58,7 +58,7 @@ async def wait_until_handled(resources, event_ids: list[uuid.UUID], timeout: flo
                 select(messaging.inbox.c.event_id).where(messaging.inbox.c.event_id.in_(wanted))
             )
             outgoing = await session.execute(
-                select(NotificationLog.id).where(NotificationLog.status.in_(NOTIFICATION_OUTGOING)).limit(1)
+                select(NotificationLog.id).where(NotificationLog.status == "pending").limit(1)
             )
             if {str(row[0]) for row in rows} == wanted and outgoing.first() is None:
                 return
@@ -73,7 +73,7 @@ async def notified_kinds(resources, user_id: int, *, until: set[str], timeout: f
     while True:
         async with resources.sessionmaker() as session:
             query = select(NotificationLog.kind).where(
-                NotificationLog.user_id == user_id, NotificationLog.status.not_in(NOTIFICATION_OUTGOING)
+                NotificationLog.user_id == user_id, NotificationLog.status != "pending"
             )
             kinds = set((await session.execute(query)).scalars().all())
         if until <= kinds:

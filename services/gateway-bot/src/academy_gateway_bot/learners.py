@@ -102,8 +102,13 @@ class LearnerRepository(Repository):
         Without it, a notification that found the learner before an erasure committed could log its
         text after the erasure had deleted the log: a copy of what they were told outliving them.
         """
-        await hold_named_lock(self.session, f"gateway-bot:learner:{user_id}", shared=True)
+        await self.hold_against_erasure(user_id)
         return not await self.is_erased(user_id)
+
+    async def hold_against_erasure(self, user_id: int) -> None:
+        """The learner's lock in shared mode until the transaction ends, without looking: for a sender of a
+        row the erasure would delete (the row still there says the learner is)."""
+        await hold_named_lock(self.session, f"gateway-bot:learner:{user_id}", shared=True)
 
     async def _hold(self, user_id: int) -> None:
         """One writer of a learner's row at a time: a registration and an erasure of the same id take

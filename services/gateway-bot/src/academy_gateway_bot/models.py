@@ -85,9 +85,7 @@ class UserState(Base):
     )
 
 
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "blocked", "failed", "skipped", "unknown")
-# A notification whose turn in its chat has come or gone: `pending` and `sending` are on their way.
-NOTIFICATION_OUTGOING = ("pending", "sending")
+NOTIFICATION_STATUSES = ("pending", "sent", "blocked", "failed", "skipped")
 
 
 class NotificationLog(Base):
@@ -95,11 +93,10 @@ class NotificationLog(Base):
 
     A notification consumer renders the message and writes it here `pending` in the event's transaction
     (`notifications.consumers.deliver`); the delivery job (`notifications.delivery`) sends each chat's rows
-    one after another in `id` order, within Telegram's limits: claimed (`sending`, `claimed_at`, one more
-    of `attempts`) before the Bot API call, then `sent` (with `telegram_message_id`, `sent_at`), `blocked`
-    (403), `failed` (refused, or out of attempts; `error`), or `unknown` (the sender stopped between the
-    call and the mark: not sent again). `skipped`: the learner turned notifications off. `reply_markup` is
-    the Bot API's InlineKeyboardMarkup object; `not_before` defers a row after a 429 or a network error.
+    one after another in `id` order, within Telegram's limits, each send and its mark in one transaction:
+    `sent` (with `telegram_message_id`, `sent_at`), `blocked` (403), `failed` (refused, or out of
+    `attempts`; `error`). `skipped`: the learner turned notifications off. `reply_markup` is the Bot API's
+    InlineKeyboardMarkup object; `not_before` defers a row after a 429 or a network error.
     """
 
     __tablename__ = "notification_log"
@@ -114,7 +111,6 @@ class NotificationLog(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql_text("0"))
     not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
@@ -126,13 +122,8 @@ class NotificationLog(Base):
         ),
         Index("ix_notification_log_user_id_created_at", "user_id", "created_at"),
         Index("uq_notification_log_event_kind", "event_id", "kind", unique=True),
-        # The queue: a chat's rows on their way, in order (the claim and its "nothing earlier" check).
-        Index(
-            "ix_notification_log_outgoing",
-            "user_id",
-            "id",
-            postgresql_where=sql_text("status IN ('pending', 'sending')"),
-        ),
+        # The queue: each chat's rows still to be sent, in order.
+        Index("ix_notification_log_pending", "user_id", "id", postgresql_where=sql_text("status = 'pending'")),
     )
 
 

@@ -34,14 +34,12 @@ class GatewaySettings(ServiceSettings):
     send_rate_per_chat_per_s: int = 1
     throttle_updates_per_minute: int = 40
 
-    # Notifications (`notifications/delivery.py`): the queued messages in flight per worker process (each
-    # waits for its chat's send second without a database connection); how often the queue is looked at
-    # for rows another process queued (this process's own are sent at once); a claim older than the lease
-    # is a sender that stopped mid-send (`unknown`, never sent twice); a 429 or a network error is tried
-    # again up to the maximum of attempts.
+    # Notifications (`notifications/delivery.py`): the chats sent to at once per worker process (each waits
+    # for its chat's send second without a database connection); how often the queue is looked at for rows
+    # another process queued and deferred ones come due (this process's own are sent at once); a 429 or a
+    # network error is tried again up to the maximum of attempts.
     notification_concurrency: int = Field(default=128, ge=1, le=10000)
     notification_poll_interval_s: float = Field(default=0.5, gt=0)
-    notification_claim_lease_s: float = Field(default=300.0, ge=0)
     notification_max_attempts: int = Field(default=5, ge=1)
 
     # Broadcasts (issue 12, `broadcasts/delivery.py`): sends in flight per worker process; a claim older than

@@ -1,35 +1,37 @@
 """Sending the queued notifications: the gateway worker's job, safe to run in several processes at once.
 
 A notification consumer does not send: it renders the message and queues it (`notification_log`, `pending`)
-in the event's transaction, and that transaction ends at once. Sending a message waits for its chat's next
-send second (Telegram's one message a second per chat), and one fact brings several messages (a course
-completed: the congratulation, its points, an achievement, its coins). When the handlers sent, each of those
-waits held a consumer place and a database connection, and every other learner's events queued behind them
-(issue 11's bot bench: 20 of 32 places busy waiting, the congratulation 4–6 s late at p50).
+in the event's transaction, and that transaction ends at once. Sending waits for the chat's next send second
+(Telegram's one message a second per chat), and one fact brings several messages (a course completed: the
+congratulation, its points, an achievement, its coins). When the handlers sent, each of those waits held a
+consumer place and a database connection, and every other learner's events queued behind them.
 
-Here, per worker process:
+Here, per worker process, up to `concurrency` chats at a time, one task per chat:
 
-1. **Claim** up to `concurrency` messages, each the first of its chat still on its way (`FOR UPDATE SKIP
-   LOCKED`, status → `sending`, committed before the Bot API call): one message per chat at a time, in the
-   order they were queued — the order `consumers.wait_for_turn` put them in.
-2. **Send** through `NotificationSender` (the bot's 30/s and each chat's 1/s, shared by every process). A claimed
-   message waits for its chat's second holding nothing but a task; only the Bot API call and its mark run in
-   a transaction, which holds the learner's lock in shared mode so that an erasure never crosses a send
-   (`LearnerRepository.hold_for_delivery`).
-3. **Mark**: `sent`; `blocked` (403, and the learner's `blocked_at`); `failed` (refused for good, "chat not
-   found" among them, or out of attempts); a 429 or a network error puts the row back (`not_before`) up to
-   `max_attempts`. A row still `sending` after the lease belongs to a worker that stopped mid-call: `unknown`,
-   not sent again (sendMessage is not idempotent: a learner is never told twice). A stop while waiting for a
-   send second puts the row back.
+1. **Find** the chats whose first queued message is due (one query for all of them).
+2. **Wait** for the chat's send second (`NotificationSender`: the bot's 30/s and each chat's 1/s, shared by
+   every process), holding nothing but the task.
+3. **Send and mark in one transaction**: lock the chat's first queued message (`FOR UPDATE SKIP LOCKED`: a
+   chat another process is sending to is left to it, so its order holds), make the Bot API call, mark it
+   `sent`, commit. The transaction also holds the learner's lock in shared mode, so an erasure never crosses
+   a send (`LearnerRepository.hold_against_erasure`). Then the chat's next message, in the order they were
+   queued — the order `consumers.wait_for_turn` put them in.
+4. **Outcomes**: `blocked` (403, and the learner's `blocked_at`); `failed` (refused for good, "chat not found"
+   among them, or out of `max_attempts`); a 429 or a network error defers the row (`not_before`: the
+   `retry_after`, else 1, 2, 4… s, at most 60), and the chat's later messages wait behind it.
 
-The job looks at the queue when this process queued a message or finished sending one (`BotRuntime.
-notifications_queued`) and every `poll_interval_s` for rows other processes queued.
+At least once, as when the handlers sent: a process that dies between Telegram's answer and the commit leaves
+the row `pending`, and it is sent again.
+
+The job looks at the queue when this process queued a message (`BotRuntime.notifications_queued`) and every
+`poll_interval_s` for rows other processes queued and deferred rows that came due.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_gateway_bot import metrics
 from academy_gateway_bot.learners import LearnerRepository
-from academy_gateway_bot.notifications.repository import Claimed, NotificationRepository
+from academy_gateway_bot.notifications.repository import NotificationRepository, Queued
 from academy_gateway_bot.notifications.sender import (
     BOT_UNUSABLE,
     REFUSED_FOR_GOOD,
@@ -57,7 +59,6 @@ log = logging.getLogger(__name__)
 
 _RETRY_BACKOFF_S = (1.0, 60.0)  # a network error's first and longest wait before the next attempt
 _BOT_UNUSABLE_WAIT_S = 30.0  # a refused bot's messages are tried again this much later, attempts untouched
-_STALE_CHECK_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,6 @@ class NotificationPolicy:
 
     concurrency: int = 128
     poll_interval_s: float = 0.5
-    claim_lease_s: float = 300.0
     max_attempts: int = 5
 
     @classmethod
@@ -74,20 +74,19 @@ class NotificationPolicy:
         return cls(
             concurrency=settings.notification_concurrency,
             poll_interval_s=settings.notification_poll_interval_s,
-            claim_lease_s=settings.notification_claim_lease_s,
             max_attempts=settings.notification_max_attempts,
         )
 
 
-class _WithdrawnError(Exception):
-    """The claimed row is gone (the learner was erased) or no longer ours (given up as stale)."""
+class _NothingDueError(Exception):
+    """The chat has no message due now (sent, deferred, erased, or another process is sending it)."""
 
 
 class NotificationDelivery:
     """Sends every queued notification; one per worker process (several processes cooperate).
 
-    `queued`: rung when there may be something to claim (`BotRuntime.notifications_queued`).
-    `clock`: the current moment (aware); tests move it to age claims.
+    `queued`: rung when there may be something new to send (`BotRuntime.notifications_queued`).
+    `clock`: the current moment (aware).
     """
 
     def __init__(
@@ -104,160 +103,147 @@ class NotificationDelivery:
         self.policy = policy
         self.queued = queued
         self.clock = clock
-        self.inflight: set[asyncio.Task[None]] = set()
-        self._stale_checked = float("-inf")
+        self.chats: dict[int, asyncio.Task[None]] = {}
+        """Learners whose chat this process is sending to, by user id."""
 
     async def run(self) -> None:
-        """Work until cancelled; a cancel stops the sends in flight (those still waiting for a send second
-        go back to `pending`)."""
-        loop = asyncio.get_running_loop()
+        """Work until cancelled (a cancel stops the chats' sends: what was not committed stays queued)."""
         try:
             while True:
                 self.queued.clear()
                 try:
-                    if loop.time() - self._stale_checked >= _STALE_CHECK_EVERY_S:
-                        await self.give_up_stale_claims()
-                        self._stale_checked = loop.time()
-                    claimed = await self.step()
+                    await self.step()
                 except Exception:
                     log.exception("notification delivery failed; trying again")
-                    claimed = 0
-                if claimed:
-                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.queued.wait(), timeout=self.policy.poll_interval_s)
         finally:
             await self.stop()
 
     async def step(self) -> int:
-        """Claim what is due (as many as there is room for in flight) and start sending it: how many."""
-        room = self.policy.concurrency - len(self.inflight)
+        """Start sending to the chats with a message due (as many as there is room for): how many."""
+        room = self.policy.concurrency - len(self.chats)
         if room <= 0:
             return 0
-        async with transaction(self.sessionmaker) as session:
-            claimed = await NotificationRepository(session).claim(room, self.clock())
-        for row in claimed:
-            task = asyncio.create_task(self._deliver(row), name=f"notification-{row.id}")
-            self.inflight.add(task)
-            task.add_done_callback(self._done)
-        return len(claimed)
+        async with self.sessionmaker() as session:
+            due = await NotificationRepository(session).due_chats(self.clock(), limit=room, excluding=self.chats)
+        for user_id, chat_id in due:
+            task = asyncio.create_task(self._send_chat(user_id, chat_id), name=f"notifications-{user_id}")
+            self.chats[user_id] = task
+            task.add_done_callback(functools.partial(self._done, user_id))
+        return len(due)
 
     async def drain(self, *, rounds: int = 100) -> None:
-        """Send what is queued now and what that frees, until nothing is left to claim (tests and tools;
-        messages deferred by `not_before` stay)."""
+        """Send what is due now, until nothing is left to start (tests and tools; deferred rows stay)."""
         for _ in range(rounds):
-            if not await self.step() and not self.inflight:
+            if not await self.step() and not self.chats:
                 return
-            if self.inflight:
-                await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
-
-    async def give_up_stale_claims(self) -> int:
-        """Rows left `sending` past the lease: `unknown` (see the module's docstring); how many."""
-        async with transaction(self.sessionmaker) as session:
-            stale_before = self.clock() - timedelta(seconds=self.policy.claim_lease_s)
-            given_up = await NotificationRepository(session).give_up_stale_claims(stale_before)
-        if given_up:
-            log.warning("notifications of unknown outcome, not sent again", extra={"rows": given_up})
-            metrics.NOTIFICATION_DELIVERIES.labels(outcome="unknown").inc(given_up)
-        return given_up
+            if self.chats:
+                await asyncio.wait(list(self.chats.values()))
 
     async def stop(self) -> None:
-        """Cancel the sends in flight and wait for them (each puts back or keeps its row as it should)."""
-        for task in self.inflight:
+        """Cancel the chats' sends and wait for them."""
+        tasks = list(self.chats.values())
+        for task in tasks:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*self.inflight, return_exceptions=True)
-        self.inflight.clear()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.chats.clear()
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.inflight.discard(task)
+    def _done(self, user_id: int, task: asyncio.Task[None]) -> None:
+        if self.chats.get(user_id) is task:
+            del self.chats[user_id]
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("notification send failed", exc_info=exc)
-        self.queued.set()  # the chat's next message may be claimed now
 
-    async def _deliver(self, row: Claimed) -> None:
-        started = False
+    async def _send_chat(self, user_id: int, chat_id: int) -> None:
+        """Send the chat's due messages one after another, in the order they were queued."""
+        while await self._send_next(user_id, chat_id):
+            pass
+
+    async def _send_next(self, user_id: int, chat_id: int) -> bool:
+        """Send the chat's first queued message when it is due: whether one was sent (or settled)."""
+        attempted: Queued | None = None
 
         async def send_and_mark() -> Message:
-            nonlocal started
+            nonlocal attempted
             async with transaction(self.sessionmaker) as session:
-                if not await LearnerRepository(session).hold_for_delivery(row.user_id):
-                    raise _WithdrawnError
+                await LearnerRepository(session).hold_against_erasure(user_id)
                 repository = NotificationRepository(session)
-                if not await repository.still_claimed(row.id):
-                    raise _WithdrawnError
+                row = await repository.lock_next(user_id, self.clock())
+                if row is None:
+                    raise _NothingDueError
+                attempted = row
                 markup = InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
-                started = True
-                message = await self.sender.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+                message = await self.sender.bot.send_message(chat_id, row.text, reply_markup=markup)
                 now = self.clock()
-                await repository.mark(row.id, status="sent", message_id=message.message_id, sent_at=now)
+                await repository.mark(
+                    row.id, status="sent", attempts=row.attempts + 1, message_id=message.message_id, sent_at=now
+                )
             metrics.NOTIFICATION_QUEUED_SECONDS.observe(max(0.0, (now - row.created_at).total_seconds()))
             return message
 
         try:
-            # A 429 comes back here at once (attempts=1) and the row waits with `not_before`: its chat's
-            # next messages wait behind it, other chats' do not.
-            await self.sender.deliver(row.chat_id, send_and_mark, attempts=1)
-        except asyncio.CancelledError:
-            # Stopped while waiting for a send second: nothing went to Telegram, so the row goes back to
-            # `pending` instead of turning `unknown` after the lease.
-            if not started:
-                await asyncio.shield(self._release(row, not_before=None, undo_attempt=True))
-            raise
-        except _WithdrawnError:
-            return
+            # A 429 comes back here at once (attempts=1): the row waits with `not_before`, and the chat's
+            # next messages behind it; other chats' do not.
+            await self.sender.deliver(chat_id, send_and_mark, attempts=1)
+        except _NothingDueError:
+            return False
         except Exception as exc:  # every failure has an outcome (`_failed`)
-            await self._failed(row, exc)
-        else:
-            metrics.NOTIFICATION_DELIVERIES.labels(outcome="sent").inc()
+            if attempted is None:
+                raise
+            await self._failed(user_id, attempted, exc)
+            return True
+        metrics.NOTIFICATION_DELIVERIES.labels(outcome="sent").inc()
+        return True
 
-    async def _failed(self, row: Claimed, exc: Exception) -> None:
-        """The outcome of a send that raised `exc`: blocked, refused for good, or put back for another try."""
+    async def _failed(self, user_id: int, row: Queued, exc: Exception) -> None:
+        """The outcome of a send that raised `exc`: blocked, refused for good, or deferred for another try."""
+        attempts = row.attempts + 1
         if isinstance(exc, LearnerUnreachableError):
             async with transaction(self.sessionmaker) as session:
-                await NotificationRepository(session).mark(row.id, status="blocked", error=str(exc))
-                await LearnerRepository(session).mark_blocked(row.user_id)
+                await NotificationRepository(session).mark(row.id, status="blocked", attempts=attempts, error=str(exc))
+                await LearnerRepository(session).mark_blocked(user_id)
             metrics.NOTIFICATION_DELIVERIES.labels(outcome="blocked").inc()
             return
         if isinstance(exc, REFUSED_FOR_GOOD):
             # "chat not found": the learner registered elsewhere and never opened the bot. Sending again
             # cannot help; the log keeps what they would have been told.
-            await self._give_up(row, exc.message)
+            await self._give_up(user_id, row, attempts, exc.message)
             return
         if isinstance(exc, BOT_UNUSABLE):
             log.error("the Bot API refuses the bot; notifications wait", extra={"error": str(exc)})
-            later = self.clock() + timedelta(seconds=_BOT_UNUSABLE_WAIT_S)
-            await self._release(row, not_before=later, undo_attempt=True)
+            await self._defer(row, attempts=row.attempts, wait_s=_BOT_UNUSABLE_WAIT_S)
             return
         if not isinstance(exc, TelegramRetryAfter | TelegramAPIError | TimeoutError | OSError):
-            await self._give_up(row, f"{type(exc).__name__}: {exc}")
+            await self._give_up(user_id, row, attempts, f"{type(exc).__name__}: {exc}")
             raise exc
-        # Telegram asked to slow down, or the call did not get through (a 5xx, a timeout, a reset): the
-        # message may be sent again — a send that reached Telegram raises nothing of these but a timeout.
-        if row.attempts >= self.policy.max_attempts:
-            await self._give_up(row, f"{type(exc).__name__} after {row.attempts} attempts: {exc}")
+        # Telegram asked to slow down, or the call did not get through (a 5xx, a timeout, a reset).
+        if attempts >= self.policy.max_attempts:
+            await self._give_up(user_id, row, attempts, f"{type(exc).__name__} after {attempts} attempts: {exc}")
             return
         if isinstance(exc, TelegramRetryAfter):
             wait = float(exc.retry_after)
         else:
             first, longest = _RETRY_BACKOFF_S
-            wait = min(longest, first * 2 ** (row.attempts - 1))
+            wait = min(longest, first * 2 ** (attempts - 1))
         log.warning(
             "notification not sent; trying again",
-            extra={"notification_id": row.id, "attempt": row.attempts, "wait_s": wait, "error": str(exc)},
+            extra={"notification_id": row.id, "attempt": attempts, "wait_s": wait, "error": str(exc)},
         )
         metrics.NOTIFICATION_DELIVERIES.labels(outcome="retried").inc()
-        await self._release(row, not_before=self.clock() + timedelta(seconds=wait), undo_attempt=False)
+        await self._defer(row, attempts=attempts, wait_s=wait)
 
-    async def _give_up(self, row: Claimed, error: str) -> None:
-        log.warning("notification not sent", extra={"notification_id": row.id, "user_id": row.user_id, "error": error})
+    async def _give_up(self, user_id: int, row: Queued, attempts: int, error: str) -> None:
+        log.warning("notification not sent", extra={"notification_id": row.id, "user_id": user_id, "error": error})
         async with transaction(self.sessionmaker) as session:
-            await NotificationRepository(session).mark(row.id, status="failed", error=error)
+            await NotificationRepository(session).mark(row.id, status="failed", attempts=attempts, error=error)
         metrics.NOTIFICATION_DELIVERIES.labels(outcome="failed").inc()
 
-    async def _release(self, row: Claimed, *, not_before: datetime | None, undo_attempt: bool) -> None:
+    async def _defer(self, row: Queued, *, attempts: int, wait_s: float) -> None:
+        not_before = self.clock() + timedelta(seconds=wait_s)
         async with transaction(self.sessionmaker) as session:
-            await NotificationRepository(session).release(row.id, not_before=not_before, undo_attempt=undo_attempt)
+            await NotificationRepository(session).defer(row.id, attempts=attempts, not_before=not_before)
 
 
 async def send_notifications(resources: Resources) -> None:

@@ -6,28 +6,28 @@ LearnerRepository`. Repositories flush, never commit: the consumer's transaction
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from academy_runtime.locks import hold_named_lock
 from academy_runtime.repository import Repository
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
-from academy_gateway_bot.models import NOTIFICATION_OUTGOING, Learner, NotificationLog, messaging
+from academy_gateway_bot.models import Learner, NotificationLog, messaging
 
-# A fact that is told, or on its way to being told (`unknown`: it may have been): not told again.
-_TOLD = ("pending", "sending", "sent", "unknown")
+# A fact that is told, or queued to be: not told again.
+_TOLD = ("pending", "sent")
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """A queued notification claimed for sending: `attempts` counts this one."""
+class Queued:
+    """A queued notification about to be sent: `attempts` made before this one."""
 
     id: int
-    user_id: int
     chat_id: int
     text: str
     reply_markup: dict[str, Any] | None
@@ -48,8 +48,8 @@ class NotificationRepository(Repository):
         await hold_named_lock(self.session, f"notify:{user_id}:{kind}")
 
     async def was_told(self, user_id: int, kind: str) -> bool:
-        """Whether the learner has been told about this fact, or is about to be (queued, being sent, or
-        of unknown outcome): it is not told twice."""
+        """Whether the learner has been told about this fact, or is about to be (queued): it is not told
+        twice."""
         return await self._logged(user_id, kind, statuses=_TOLD)
 
     async def was_handled(self, user_id: int, kind: str) -> bool:
@@ -100,83 +100,60 @@ class NotificationRepository(Repository):
 
     # -- the queue (notifications.delivery) ------------------------------------------------------------
 
-    async def claim(self, limit: int, now: datetime) -> list[Claimed]:
-        """Claim up to `limit` queued messages due by `now`, each the first of its chat still on its way
-        (nothing earlier of that learner `pending` or `sending`), skipping rows other workers have locked:
-        each becomes `sending` with `claimed_at` and one more attempt. The caller commits the claim before
-        it calls the Bot API. One message per chat at a time, in `id` order: the order they were queued in."""
+    async def due_chats(self, now: datetime, *, limit: int, excluding: Collection[int] = ()) -> list[tuple[int, int]]:
+        """Up to `limit` learners (user id, chat id) whose chat's first queued message is due by `now`, the
+        longest waiting first; `excluding`: learners whose chat this process is sending to already."""
         n, earlier = NotificationLog, aliased(NotificationLog)
-        first_of_chat = ~(
-            select(earlier.id)
-            .where(earlier.user_id == n.user_id, earlier.status.in_(NOTIFICATION_OUTGOING), earlier.id < n.id)
+        first_of_chat = (
+            ~select(earlier.id)
+            .where(earlier.user_id == n.user_id, earlier.status == "pending", earlier.id < n.id)
             .exists()
         )
-        picked = (
-            select(n.id)
+        query = (
+            select(n.user_id, n.chat_id)
             .where(n.status == "pending", or_(n.not_before.is_(None), n.not_before <= now), first_of_chat)
             .order_by(n.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("picked")
         )
-        stmt = (
-            update(n)
-            .where(n.id == picked.c.id)
-            .values(status="sending", claimed_at=now, attempts=n.attempts + 1)
-            .returning(n.id, n.user_id, n.chat_id, n.text, n.reply_markup, n.attempts, n.created_at)
-        )
-        rows = (await self.session.execute(stmt)).all()
-        return [Claimed(*row) for row in sorted(rows)]
+        if excluding:
+            query = query.where(n.user_id.not_in(list(excluding)))
+        return [(user_id, chat_id) for user_id, chat_id in (await self.session.execute(query)).all()]
 
-    async def still_claimed(self, notification_id: int) -> bool:
-        """Lock the claimed row until the transaction ends and say whether it is still `sending` (the
-        learner's erasure deletes it; a worker that found its claim stale made it `unknown`)."""
-        found = await self.session.execute(
-            select(NotificationLog.id)
-            .where(NotificationLog.id == notification_id, NotificationLog.status == "sending")
-            .with_for_update()
+    async def lock_next(self, user_id: int, now: datetime) -> Queued | None:
+        """The learner's first queued message, locked until the transaction ends, when it is due by `now`;
+        None when there is none, it is deferred (`not_before`), or another sender holds it (SKIP LOCKED:
+        that one is sending the chat's queue, in order)."""
+        n = NotificationLog
+        first = select(func.min(n.id)).where(n.user_id == user_id, n.status == "pending").scalar_subquery()
+        query = (
+            select(n.id, n.chat_id, n.text, n.reply_markup, n.attempts, n.created_at)
+            .where(n.id == first, n.status == "pending", or_(n.not_before.is_(None), n.not_before <= now))
+            .with_for_update(skip_locked=True)
         )
-        return found.first() is not None
+        row = (await self.session.execute(query)).first()
+        return None if row is None else Queued(*row)
 
     async def mark(
         self,
         notification_id: int,
         *,
         status: str,
+        attempts: int,
         message_id: int | None = None,
         error: str | None = None,
         sent_at: datetime | None = None,
     ) -> None:
-        """The outcome of a claimed message's send (only a row still `sending` changes)."""
+        """The outcome of a queued message's send (only a row still `pending` changes)."""
         await self.session.execute(
             update(NotificationLog)
-            .where(NotificationLog.id == notification_id, NotificationLog.status == "sending")
-            .values(status=status, telegram_message_id=message_id, error=error, sent_at=sent_at)
+            .where(NotificationLog.id == notification_id, NotificationLog.status == "pending")
+            .values(status=status, attempts=attempts, telegram_message_id=message_id, error=error, sent_at=sent_at)
         )
 
-    async def release(self, notification_id: int, *, not_before: datetime | None, undo_attempt: bool) -> None:
-        """A claimed message not sent after all (a stop, Telegram's 429, a network error): `pending` again,
-        from `not_before` on; `undo_attempt` when no Bot API call was made."""
-        n = NotificationLog
+    async def defer(self, notification_id: int, *, attempts: int, not_before: datetime) -> None:
+        """A send Telegram did not take (a 429, a network error): tried again from `not_before` on."""
         await self.session.execute(
-            update(n)
-            .where(n.id == notification_id, n.status == "sending")
-            .values(
-                status="pending",
-                not_before=not_before,
-                claimed_at=None,
-                attempts=n.attempts - 1 if undo_attempt else n.attempts,
-            )
+            update(NotificationLog)
+            .where(NotificationLog.id == notification_id, NotificationLog.status == "pending")
+            .values(attempts=attempts, not_before=not_before)
         )
-
-    async def give_up_stale_claims(self, claimed_before: datetime) -> int:
-        """Rows left `sending` by a worker that stopped (claimed before `claimed_before`): `unknown`. The
-        message may or may not have gone, and sendMessage is not idempotent: they are not sent again, and
-        the chat's next messages go on."""
-        n = NotificationLog
-        result = await self.session.execute(
-            update(n)
-            .where(n.status == "sending", n.claimed_at < claimed_before)
-            .values(status="unknown", error="the sender stopped between the claim and the mark: not sent again")
-        )
-        return int(getattr(result, "rowcount", 0) or 0)

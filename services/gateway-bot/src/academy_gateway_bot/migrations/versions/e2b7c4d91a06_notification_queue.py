@@ -20,7 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "gateway_bot"
-_STATUSES = "'pending', 'sending', 'sent', 'blocked', 'failed', 'skipped', 'unknown'"
+_STATUSES = "'pending', 'sent', 'blocked', 'failed', 'skipped'"
 
 
 def upgrade() -> None:
@@ -31,7 +31,6 @@ def upgrade() -> None:
         "notification_log", sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False), schema=SCHEMA
     )
     op.add_column("notification_log", sa.Column("not_before", sa.DateTime(timezone=True), nullable=True), schema=SCHEMA)
-    op.add_column("notification_log", sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True), schema=SCHEMA)
     op.add_column("notification_log", sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True), schema=SCHEMA)
     # Rows logged before the queue were sent when they were logged.
     op.execute(f"UPDATE {SCHEMA}.notification_log SET sent_at = created_at WHERE status = 'sent'")
@@ -39,19 +38,19 @@ def upgrade() -> None:
         op.f("ck_notification_log_notification_status_known"), "notification_log", f"status IN ({_STATUSES})", schema=SCHEMA
     )
     op.create_index(
-        "ix_notification_log_outgoing",
+        "ix_notification_log_pending",
         "notification_log",
         ["user_id", "id"],
         unique=False,
         schema=SCHEMA,
-        postgresql_where=sa.text("status IN ('pending', 'sending')"),
+        postgresql_where=sa.text("status = 'pending'"),
     )
 
 
 def downgrade() -> None:
     # Messages still queued were never sent: the log before the queue only knew outcomes.
-    op.execute(f"DELETE FROM {SCHEMA}.notification_log WHERE status IN ('pending', 'sending')")
-    op.drop_index("ix_notification_log_outgoing", table_name="notification_log", schema=SCHEMA)
+    op.execute(f"DELETE FROM {SCHEMA}.notification_log WHERE status = 'pending'")
+    op.drop_index("ix_notification_log_pending", table_name="notification_log", schema=SCHEMA)
     op.drop_constraint(op.f("ck_notification_log_notification_status_known"), "notification_log", schema=SCHEMA)
-    for column in ("sent_at", "claimed_at", "not_before", "attempts", "reply_markup"):
+    for column in ("sent_at", "not_before", "attempts", "reply_markup"):
         op.drop_column("notification_log", column, schema=SCHEMA)
