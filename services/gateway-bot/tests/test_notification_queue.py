@@ -143,6 +143,30 @@ async def test_two_senders_on_one_queue_send_each_message_once_and_in_order(gate
     assert len(calls) == 4
 
 
+async def test_a_chat_another_process_is_sending_to_is_left_to_it(gateway, tg, services, resources):
+    """Without the chat's sender key, a second process found the chat due, took one of its send seconds,
+    then found its first message locked by the first process: each such try pushed the chat's next message
+    a second later. Now it leaves the chat alone until the key is gone (its lease, or the other process done)."""
+    user, learner = await registered(gateway, tg, resources)
+    await asyncio.sleep(1.2)  # the welcome's second is over
+    redis, prefix = resources.redis, resources.settings.redis_prefix
+    sender_key = redis_keys.notification_sender(prefix, user.id)
+    await redis.set(sender_key, "another-process", px=60_000)
+    event = await publish(services, balance_low(learner["id"], 123))
+    await until(lambda: handled(resources, [event]), what="the event handled")
+
+    second = NotificationDelivery(resources.sessionmaker, gateway.sender, NotificationPolicy(), asyncio.Event())
+    await second.drain()
+    await asyncio.sleep(1.0)  # the gateway's own job looked too (every 0.5 s)
+
+    assert await told_balances(tg, user.id) == []
+    assert await redis.zcard(redis_keys.chat_send_window(prefix, user.id)) == 0  # no send second taken
+    assert await redis.get(sender_key) in (b"another-process", "another-process")
+    await redis.delete(sender_key)  # the other process is done
+    await until(lambda: _told(tg, user.id, [123]), what="the message sent")
+    assert await redis.get(sender_key) is None  # released after the chat's queue
+
+
 async def test_a_send_telegram_did_not_take_is_tried_again_and_a_refused_one_is_not(gateway, tg, services, resources):
     """A 5xx is tried again after a pause (the row waits with `not_before`, its attempts counted); a 400 is
     Telegram's final word: `failed`, with its reason, and the chat's next message goes on."""

@@ -11,6 +11,8 @@ Telegram id, which is their private chat's id; `U` their users id):
 - `tg:throttle:{T}`: the updates counted this minute, 60 s;
 - `tg:press:{T}:<what>`: a button that sends something new was pressed (one invoice per press), 10 s;
 - `tg:rate:{send}:chat:T`: the chat's sliding one-second send window (Telegram's 1 message/s per chat), 2 s;
+- `tg:notify:{T}`: the gateway process sending the chat's queued notifications (a random token), while it
+  sends, 30 s at a time (`notifications.delivery`);
 - `tg:avatar:{U}:<avatar id>:<size>`: Telegram's `file_id` of an avatar image the bot sent once (sent again
   by id rather than uploaded), `AVATAR_FILE_TTL_S`.
 
@@ -114,6 +116,12 @@ def global_send_window(prefix: str) -> str:
     return f"{prefix}tg:rate:{SEND_WINDOWS_TAG}:global"
 
 
+def notification_sender(prefix: str, telegram_id: int) -> str:
+    """The gateway process sending a chat's queued notifications (`NotificationDelivery`): one at a time, so
+    that no other process takes the chat's send seconds for messages it will not send."""
+    return f"{prefix}tg:notify:{tag(telegram_id)}"
+
+
 def update_handled(prefix: str, bot_id: int, digest: str) -> str:
     """An update claimed or handled (`UpdateDeduplication`); `digest` names the update, not the chat."""
     return f"{prefix}tg:update:{bot_id}:{digest}"
@@ -165,6 +173,7 @@ def _key_patterns(p: str, *, user: str, chat: str | None, send_window: str | Non
             f"{p}tg:learner:{chat}",
             f"{p}tg:throttle:{chat}",
             f"{p}tg:press:{chat}:*",
+            f"{p}tg:notify:{chat}",
             send_window,
         ]
     return patterns

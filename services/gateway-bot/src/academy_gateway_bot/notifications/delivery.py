@@ -8,12 +8,15 @@ consumer place and a database connection, and every other learner's events queue
 
 Here, per worker process, up to `concurrency` chats at a time, one task per chat:
 
-1. **Find** the chats whose first queued message is due (one query for all of them).
+1. **Find** the chats whose first queued message is due (one query for all of them), and take each one's
+   sender key in Redis (`redis_keys.notification_sender`, SET NX with a lease): a chat another process is
+   sending to is left to it, without taking a send second of the chat for a message it will not send.
 2. **Wait** for the chat's send second (`NotificationSender`: the bot's 30/s and each chat's 1/s, shared by
    every process), holding nothing but the task.
 3. **Send and mark in one transaction**: lock the chat's first queued message (`FOR UPDATE SKIP LOCKED`: a
    chat another process is sending to is left to it, so its order holds), make the Bot API call, mark it
-   `sent`, commit. The transaction also holds the learner's lock in shared mode, so an erasure never crosses
+   `sent`, commit (the sender key is a courtesy; the row lock is what keeps a message from going twice).
+   The transaction also holds the learner's lock in shared mode, so an erasure never crosses
    a send (`LearnerRepository.hold_against_erasure`). Then the chat's next message, in the order they were
    queued — the order `consumers.wait_for_turn` put them in.
 4. **Outcomes**: `blocked` (403, and the learner's `blocked_at`); `failed` (refused for good, "chat not found"
@@ -33,6 +36,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,9 +45,10 @@ from academy_runtime.db import transaction
 from academy_runtime.resources import Resources
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup, Message
+from redis.commands.core import AsyncScript
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from academy_gateway_bot import metrics
+from academy_gateway_bot import metrics, redis_keys
 from academy_gateway_bot.learners import LearnerRepository
 from academy_gateway_bot.notifications.repository import NotificationRepository, Queued
 from academy_gateway_bot.notifications.sender import (
@@ -59,6 +64,12 @@ log = logging.getLogger(__name__)
 
 _RETRY_BACKOFF_S = (1.0, 60.0)  # a network error's first and longest wait before the next attempt
 _BOT_UNUSABLE_WAIT_S = 30.0  # a refused bot's messages are tried again this much later, attempts untouched
+_SENDER_LEASE_MS = 30_000  # a chat's sender key lives this long after its last message (a stopped process's goes)
+# Deletes the chat's sender key only when it is still this process's (its lease may have passed meanwhile).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class NotificationDelivery:
         self.clock = clock
         self.chats: dict[int, asyncio.Task[None]] = {}
         """Learners whose chat this process is sending to, by user id."""
+        self._release: AsyncScript | None = None
 
     async def run(self) -> None:
         """Work until cancelled (a cancel stops the chats' sends: what was not committed stays queued)."""
@@ -157,16 +169,35 @@ class NotificationDelivery:
             log.error("notification send failed", exc_info=exc)
 
     async def _send_chat(self, user_id: int, chat_id: int) -> None:
-        """Send the chat's due messages one after another, in the order they were queued."""
-        while await self._send_next(user_id, chat_id):
-            pass
+        """Send the chat's due messages one after another, in the order they were queued, unless another
+        process is sending to the chat (its sender key)."""
+        redis = self.sender.redis
+        key = redis_keys.notification_sender(self.sender.prefix, chat_id)
+        token = secrets.token_hex(8)
+        if not await redis.set(key, token, nx=True, px=_SENDER_LEASE_MS):
+            return
+        try:
+            # The first message is due (`due_chats`); each send says whether another one is. Asking before
+            # the next send second is taken keeps a chat's last message from taking one more for nothing.
+            while await self._send_next(user_id, chat_id):
+                await redis.pexpire(key, _SENDER_LEASE_MS)
+        finally:
+            with contextlib.suppress(Exception):  # a Redis hiccup: the key's lease ends it
+                await asyncio.shield(self._release_script(keys=[key], args=[token]))
+
+    @property
+    def _release_script(self) -> AsyncScript:
+        if self._release is None:
+            self._release = self.sender.redis.register_script(_RELEASE)
+        return self._release
 
     async def _send_next(self, user_id: int, chat_id: int) -> bool:
-        """Send the chat's first queued message when it is due: whether one was sent (or settled)."""
+        """Send the chat's first queued message when it is due: whether the chat has another one due."""
         attempted: Queued | None = None
+        more = False
 
         async def send_and_mark() -> Message:
-            nonlocal attempted
+            nonlocal attempted, more
             async with transaction(self.sessionmaker) as session:
                 await LearnerRepository(session).hold_against_erasure(user_id)
                 repository = NotificationRepository(session)
@@ -180,6 +211,7 @@ class NotificationDelivery:
                 await repository.mark(
                     row.id, status="sent", attempts=row.attempts + 1, message_id=message.message_id, sent_at=now
                 )
+                more = await repository.has_due(user_id, now)
             metrics.NOTIFICATION_QUEUED_SECONDS.observe(max(0.0, (now - row.created_at).total_seconds()))
             return message
 
@@ -193,9 +225,10 @@ class NotificationDelivery:
             if attempted is None:
                 raise
             await self._failed(user_id, attempted, exc)
-            return True
+            async with self.sessionmaker() as session:
+                return await NotificationRepository(session).has_due(user_id, self.clock())
         metrics.NOTIFICATION_DELIVERIES.labels(outcome="sent").inc()
-        return True
+        return more
 
     async def _failed(self, user_id: int, row: Queued, exc: Exception) -> None:
         """The outcome of a send that raised `exc`: blocked, refused for good, or deferred for another try."""

@@ -133,6 +133,14 @@ class NotificationRepository(Repository):
         row = (await self.session.execute(query)).first()
         return None if row is None else Queued(*row)
 
+    async def has_due(self, user_id: int, now: datetime) -> bool:
+        """Whether the learner's chat has a queued message due by `now` (its first one; a deferred first
+        one holds the rest back)."""
+        n = NotificationLog
+        first = select(func.min(n.id)).where(n.user_id == user_id, n.status == "pending").scalar_subquery()
+        query = select(n.id).where(n.id == first, or_(n.not_before.is_(None), n.not_before <= now))
+        return (await self.session.execute(query)).first() is not None
+
     async def mark(
         self,
         notification_id: int,
