@@ -11,8 +11,8 @@ Telegram id, which is their private chat's id; `U` their users id):
 - `tg:throttle:{T}`: the updates counted this minute, 60 s;
 - `tg:press:{T}:<what>`: a button that sends something new was pressed (one invoice per press), 10 s;
 - `tg:rate:{send}:chat:T`: the chat's sliding one-second send window (Telegram's 1 message/s per chat), 2 s;
-- `tg:notify:{T}`: the gateway process sending the chat's queued notifications (a random token), while it
-  sends, 30 s at a time (`notifications.delivery`);
+- `tg:notify:{T}`: the gateway process sending the chat's queued notifications (its random token), 30 s
+  from when it last took it (`notifications.delivery`);
 - `tg:avatar:{U}:<avatar id>:<size>`: Telegram's `file_id` of an avatar image the bot sent once (sent again
   by id rather than uploaded), `AVATAR_FILE_TTL_S`.
 

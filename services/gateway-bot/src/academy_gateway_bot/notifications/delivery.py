@@ -9,8 +9,9 @@ consumer place and a database connection, and every other learner's events queue
 Here, per worker process, up to `concurrency` chats at a time, one task per chat:
 
 1. **Find** the chats whose first queued message is due (one query for all of them), and take each one's
-   sender key in Redis (`redis_keys.notification_sender`, SET NX with a lease): a chat another process is
-   sending to is left to it, without taking a send second of the chat for a message it will not send.
+   sender key in Redis (`redis_keys.notification_sender`, this process's token with a 30 s lease): a chat
+   another process sent to in the last 30 s is left to it, without taking a send second of the chat for a
+   message it will not send.
 2. **Wait** for the chat's send second (`NotificationSender`: the bot's 30/s and each chat's 1/s, shared by
    every process), holding nothing but the task.
 3. **Send and mark in one transaction**: lock the chat's first queued message (`FOR UPDATE SKIP LOCKED`: a
@@ -64,11 +65,15 @@ log = logging.getLogger(__name__)
 
 _RETRY_BACKOFF_S = (1.0, 60.0)  # a network error's first and longest wait before the next attempt
 _BOT_UNUSABLE_WAIT_S = 30.0  # a refused bot's messages are tried again this much later, attempts untouched
-_SENDER_LEASE_MS = 30_000  # a chat's sender key lives this long after its last message (a stopped process's goes)
-# Deletes the chat's sender key only when it is still this process's (its lease may have passed meanwhile).
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+_SENDER_LEASE_MS = 30_000  # a chat's sender key lives this long after it was last taken (a stopped process's goes)
+# Takes the chat's sender key for this process (free, or already this process's) and starts its lease again;
+# 0 when another process holds it. One round trip, and nothing to release: the process keeps the chats it
+# sent to for the lease, which only other processes notice.
+_TAKE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 """
 
 
@@ -116,7 +121,9 @@ class NotificationDelivery:
         self.clock = clock
         self.chats: dict[int, asyncio.Task[None]] = {}
         """Learners whose chat this process is sending to, by user id."""
-        self._release: AsyncScript | None = None
+        self.token = secrets.token_hex(8)
+        """This process's value of the chats' sender keys."""
+        self._take_script: AsyncScript | None = None
 
     async def run(self) -> None:
         """Work until cancelled (a cancel stops the chats' sends: what was not committed stays queued)."""
@@ -171,25 +178,23 @@ class NotificationDelivery:
     async def _send_chat(self, user_id: int, chat_id: int) -> None:
         """Send the chat's due messages one after another, in the order they were queued, unless another
         process is sending to the chat (its sender key)."""
-        redis = self.sender.redis
         key = redis_keys.notification_sender(self.sender.prefix, chat_id)
-        token = secrets.token_hex(8)
-        if not await redis.set(key, token, nx=True, px=_SENDER_LEASE_MS):
+        if not await self._take(key):
             return
-        try:
-            # The first message is due (`due_chats`); each send says whether another one is. Asking before
-            # the next send second is taken keeps a chat's last message from taking one more for nothing.
-            while await self._send_next(user_id, chat_id):
-                await redis.pexpire(key, _SENDER_LEASE_MS)
-        finally:
-            with contextlib.suppress(Exception):  # a Redis hiccup: the key's lease ends it
-                await asyncio.shield(self._release_script(keys=[key], args=[token]))
+        loop = asyncio.get_running_loop()
+        taken_at = loop.time()
+        # The first message is due (`due_chats`); each send says whether another one is. Asking before the
+        # next send second is taken keeps a chat's last message from taking one more for nothing.
+        while await self._send_next(user_id, chat_id):
+            if loop.time() - taken_at > _SENDER_LEASE_MS / 3000:  # a long queue: keep the key
+                if not await self._take(key):
+                    return
+                taken_at = loop.time()
 
-    @property
-    def _release_script(self) -> AsyncScript:
-        if self._release is None:
-            self._release = self.sender.redis.register_script(_RELEASE)
-        return self._release
+    async def _take(self, key: str) -> bool:
+        if self._take_script is None:
+            self._take_script = self.sender.redis.register_script(_TAKE)
+        return bool(await self._take_script(keys=[key], args=[self.token, _SENDER_LEASE_MS]))
 
     async def _send_next(self, user_id: int, chat_id: int) -> bool:
         """Send the chat's first queued message when it is due: whether the chat has another one due."""
