@@ -94,8 +94,10 @@ async def test_my_data_sends_a_summary_and_a_json_file_of_everything_held(gatewa
     assert any("баллов" in n["text"] for n in data["gateway_bot"]["notifications"])
     # Every moment in the file is ISO 8601, the gateway's own included.
     for notification in data["gateway_bot"]["notifications"]:
-        assert datetime.fromisoformat(notification["sent_at"]).isoformat() == notification["sent_at"]
-        assert "T" in notification["sent_at"]
+        moments = [notification["queued_at"]] + ([notification["sent_at"]] if notification["status"] == "sent" else [])
+        for moment in moments:
+            assert datetime.fromisoformat(moment).isoformat() == moment
+            assert "T" in moment
 
     # The command does the same.
     sent = await tg.send_command(user, "mydata")

@@ -184,6 +184,14 @@ async def _gateway(session: AsyncSession, user_id: int) -> dict[str, Any]:
             "blocked_at": learner.blocked_at,
         },
         "notifications": [
-            {"kind": row.kind, "text": row.text, "status": row.status, "sent_at": row.created_at} for row in sent
+            # `queued_at`: when the event that brought it was handled; `sent_at`: null until it was sent.
+            {
+                "kind": row.kind,
+                "text": row.text,
+                "status": row.status,
+                "queued_at": row.created_at,
+                "sent_at": row.sent_at,
+            }
+            for row in sent
         ],
     }
