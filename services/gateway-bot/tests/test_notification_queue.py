@@ -103,6 +103,7 @@ async def test_a_chat_waiting_for_its_send_second_holds_up_neither_its_events_no
     queued = [balance_of(row.text) for row in await rows_of(resources, busy["id"])]
     assert sorted(queued) == [11, 22, 33]
     await until(lambda: _told(tg, busy_user.id, queued), timeout=30, what="the busy chat told")
+    await until(lambda: _settled(resources, busy["id"]), what="the last one marked")  # after Telegram's answer
     rows = await rows_of(resources, busy["id"])
     assert [row.status for row in rows] == ["sent"] * 3
     sent_at = [row.sent_at for row in rows]
@@ -133,6 +134,7 @@ async def test_two_senders_on_one_queue_send_each_message_once_and_in_order(gate
     # This process's job (the `gateway` fixture's) and a second sender, side by side.
     await second.drain()
     await until(lambda: _told(tg, user.id, queued), timeout=30, what="the chat told")
+    await until(lambda: _settled(resources, learner["id"]), what="the last one marked")  # after Telegram's answer
 
     rows = await rows_of(resources, learner["id"])
     assert [(row.status, row.attempts) for row in rows] == [("sent", 1)] * 4
@@ -176,6 +178,7 @@ async def test_a_send_telegram_did_not_take_is_tried_again_and_a_refused_one_is_
     await tg.fail_next(1, methods=["sendMessage"], error_code=502, retry_after=None, description="Bad Gateway")
     retried = await publish(services, balance_low(learner["id"], 77))
     await until(lambda: _told(tg, user.id, [77]), what="the message sent after the 502")
+    await until(lambda: _settled(resources, learner["id"]), what="it marked")  # after Telegram's answer
     (row,) = await rows_of(resources, learner["id"])
     assert (row.status, row.attempts) == ("sent", 2)
     assert row.not_before is not None

@@ -291,8 +291,13 @@ async def test_the_erasure_deletes_every_key_of_the_learner_from_the_cluster(clu
 
 async def test_the_catalogs_cache_works_unchanged_on_the_cluster(clustered, services):
     catalog_settings: ServiceSettings = services["catalog"].settings
+    # A generous Redis timeout: on a busy machine the first calls to a cluster node (its connection, the slot
+    # map) can pass the default 0.25 s, and a store that times out is a miss by design (the catalog's tests).
     settings = on_redis_cluster(catalog_settings, clustered.settings.redis_url).model_copy(
-        update={"redis_prefix": f"{clustered.settings.redis_prefix}catalog-{secrets.token_hex(3)}:"}
+        update={
+            "redis_prefix": f"{clustered.settings.redis_prefix}catalog-{secrets.token_hex(3)}:",
+            "catalog_cache_timeout_s": 5.0,
+        }
     )
     resources = Resources(
         settings=settings, engine=clustered.engine, sessionmaker=clustered.sessionmaker, redis=open_redis(settings)
