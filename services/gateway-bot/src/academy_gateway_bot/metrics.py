@@ -14,13 +14,13 @@ BROADCAST_RECIPIENTS_PENDING = Gauge(
     "academy_broadcast_recipients_pending", "Broadcast recipients not sent yet (sending, paused or scheduled ones)"
 )
 
-# Notifications (`notifications.delivery`): each queued message's outcome once (`unknown`: a sender stopped
-# mid-send), and how long a sent one waited in its chat's queue (queued → sent; mostly Telegram's second per
-# chat when one fact brings several messages).
+# Notifications (`notifications.delivery`): each queued message's outcome once (`retried`: each deferral
+# after a 429 or a network error), and how long a sent one waited in its chat's queue (queued → sent; mostly
+# Telegram's second per chat when one fact brings several messages).
 NOTIFICATION_DELIVERIES = Counter(
     "academy_bot_notification_deliveries_total", "Queued notifications by outcome", ["outcome"]
 )
-for _outcome in ("sent", "blocked", "failed", "unknown", "retried"):
+for _outcome in ("sent", "blocked", "failed", "retried"):
     NOTIFICATION_DELIVERIES.labels(outcome=_outcome)
 NOTIFICATION_QUEUED_SECONDS = Histogram(
     "academy_bot_notification_queued_seconds",

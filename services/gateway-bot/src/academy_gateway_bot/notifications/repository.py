@@ -13,7 +13,7 @@ from typing import Any
 
 from academy_runtime.locks import hold_named_lock
 from academy_runtime.repository import Repository
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -21,6 +21,14 @@ from academy_gateway_bot.models import Learner, NotificationLog, messaging
 
 # A fact that is told, or queued to be: not told again.
 _TOLD = ("pending", "sent")
+
+
+def _first_due(user_id: int, now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The row is the learner's first queued message (in `id` order: the order they were queued in), and it
+    is due by `now` (a deferred first one holds the chat's later ones back)."""
+    n = NotificationLog
+    first = select(func.min(n.id)).where(n.user_id == user_id, n.status == "pending").scalar_subquery()
+    return n.id == first, or_(n.not_before.is_(None), n.not_before <= now)
 
 
 @dataclass(frozen=True)
@@ -124,10 +132,9 @@ class NotificationRepository(Repository):
         None when there is none, it is deferred (`not_before`), or another sender holds it (SKIP LOCKED:
         that one is sending the chat's queue, in order)."""
         n = NotificationLog
-        first = select(func.min(n.id)).where(n.user_id == user_id, n.status == "pending").scalar_subquery()
         query = (
             select(n.id, n.chat_id, n.text, n.reply_markup, n.attempts, n.created_at)
-            .where(n.id == first, n.status == "pending", or_(n.not_before.is_(None), n.not_before <= now))
+            .where(*_first_due(user_id, now), n.status == "pending")
             .with_for_update(skip_locked=True)
         )
         row = (await self.session.execute(query)).first()
@@ -136,9 +143,7 @@ class NotificationRepository(Repository):
     async def has_due(self, user_id: int, now: datetime) -> bool:
         """Whether the learner's chat has a queued message due by `now` (its first one; a deferred first
         one holds the rest back)."""
-        n = NotificationLog
-        first = select(func.min(n.id)).where(n.user_id == user_id, n.status == "pending").scalar_subquery()
-        query = select(n.id).where(n.id == first, or_(n.not_before.is_(None), n.not_before <= now))
+        query = select(NotificationLog.id).where(*_first_due(user_id, now))
         return (await self.session.execute(query)).first() is not None
 
     async def mark(
