@@ -1,0 +1,107 @@
+"""aiogram's Bot API models with their pydantic schemas built on first use, not at import.
+
+Why: ``import aiogram`` builds the validator and serializer of every Bot API type (about 450) and
+method (about 190), each with the whole tree of the types it nests inlined: about 100 MB of
+resident memory in each gateway process, before it has handled an update (upstream aiogram#1513,
+open; measured 167 MB for ``import aiogram`` against 65 MB deferred, aiogram 3.31, pydantic 2.13).
+A gateway process uses a few dozen of those models. Issue 11 asks for at most 150 MB per service
+process.
+
+How: aiogram marks its types ``defer_build=True`` but then calls ``model_rebuild`` on each of them
+at the end of ``aiogram/types/__init__.py``, with the namespace that resolves their forward
+references (names imported only under ``TYPE_CHECKING``). :func:`defer_aiogram_schemas` imports
+aiogram with that call turned into "remember the namespace"; afterwards
+
+* the three bases (``TelegramObject``, ``TelegramMethod``, ``Response``) rebuild with that same
+  namespace whenever pydantic builds one of their models on first use, so a model's schema is
+  the one aiogram would have built (``tests/test_telegram_schemas.py`` compares all of them), and
+  not resolved in whatever frame happened to call it first;
+* the namespace's names are also added to the globals of aiogram's type modules where missing
+  (what the ``TYPE_CHECKING`` imports would have bound), so a schema of ours that nests an aiogram
+  model resolves it too.
+
+Nothing else changes: the first validation of a model costs the build it would have cost at
+import (milliseconds; ``Update`` about 2 ms), once per process.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["defer_aiogram_schemas"]
+
+_TYPES_PACKAGE = "aiogram.types"
+
+
+def defer_aiogram_schemas() -> bool:
+    """Import aiogram with its Bot API models' schemas left to be built on first use.
+
+    Call it before anything imports aiogram (``academy_gateway_bot/__init__.py`` does). Returns
+    ``True`` when aiogram was imported here with its schemas deferred, ``False`` when aiogram was
+    already imported (its schemas are then built already, and nothing is changed). Idempotent.
+    """
+    if "aiogram" in sys.modules:
+        return False
+    rebuild = BaseModel.__dict__["model_rebuild"]
+    namespace: dict[str, Any] = {}
+
+    def remember_namespace(
+        cls: type[BaseModel],
+        *,
+        force: bool = False,
+        raise_errors: bool = True,
+        _parent_namespace_depth: int = 2,
+        _types_namespace: Mapping[str, Any] | None = None,
+    ) -> bool | None:
+        if _types_namespace is not None and not force and cls.__module__.startswith(_TYPES_PACKAGE + "."):
+            namespace.update(_types_namespace)
+            return None
+        result: bool | None = rebuild.__func__(
+            cls,
+            force=force,
+            raise_errors=raise_errors,
+            _parent_namespace_depth=_parent_namespace_depth + 1,
+            _types_namespace=_types_namespace,
+        )
+        return result
+
+    BaseModel.model_rebuild = classmethod(remember_namespace)  # type: ignore[assignment,method-assign]
+    try:
+        import aiogram  # noqa: F401  (the import whose schema building is deferred)
+        from aiogram.methods.base import Response, TelegramMethod
+        from aiogram.types.base import TelegramObject
+    finally:
+        BaseModel.model_rebuild = rebuild  # type: ignore[method-assign]
+
+    if not namespace:  # an aiogram that no longer rebuilds at import: nothing was deferred
+        return True
+    frozen = dict(namespace)
+
+    def rebuild_in_aiogram_namespace(
+        cls: type[BaseModel],
+        *,
+        force: bool = False,
+        raise_errors: bool = True,
+        _parent_namespace_depth: int = 2,
+        _types_namespace: Mapping[str, Any] | None = None,
+    ) -> bool | None:
+        result: bool | None = rebuild.__func__(
+            cls,
+            force=force,
+            raise_errors=raise_errors,
+            _parent_namespace_depth=_parent_namespace_depth + 1,
+            _types_namespace=frozen if _types_namespace is None else _types_namespace,
+        )
+        return result
+
+    for base in (TelegramObject, TelegramMethod, Response):
+        type.__setattr__(base, "model_rebuild", classmethod(rebuild_in_aiogram_namespace))
+    for name, module in list(sys.modules.items()):
+        if name.startswith(_TYPES_PACKAGE + ".") and module is not None:
+            for key, value in frozen.items():
+                module.__dict__.setdefault(key, value)
+    return True
