@@ -49,7 +49,7 @@ from academy_gateway_bot.middlewares import (
     UpdateHandlerAttributes,
     update_span,
 )
-from academy_gateway_bot.notifications.sender import NotificationSender
+from academy_gateway_bot.notifications.sender import NotificationSender, RetryAfterOnce
 from academy_gateway_bot.runtime import BotRuntime, bot_runtime
 from academy_gateway_bot.screens import AnswerEveryCallback, NoteCallbackAnswers
 
@@ -69,6 +69,8 @@ def create_bot(settings: GatewaySettings) -> Bot:
     )
     # Notes every answerCallbackQuery a handler makes, so AnswerEveryCallback never answers twice.
     bot.session.middleware(NoteCallbackAnswers())
+    # An answer to a learner that meets Telegram's flood control (429) is made again after `retry_after`.
+    bot.session.middleware(RetryAfterOnce())
     return bot
 
 

@@ -4,6 +4,10 @@ Limits are shared by every gateway process through Redis: at most `send_rate_glo
 messages in any one second overall and `send_rate_per_chat_per_s` per chat (sliding windows).
 A 429 from Telegram is honoured: the sender waits `retry_after` and tries again; a learner who
 blocked the bot is reported, not retried.
+
+The bot's other requests, its answers to a learner's update, do not wait for the windows (an answer
+must come at once; Telegram tolerates a short burst in a chat), but a 429 on one is honoured too:
+`RetryAfterOnce`, a request middleware of the bot's session, makes it again once after `retry_after`.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from academy_runtime.resources import RedisClient
 from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
@@ -26,8 +32,11 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import Message
 from redis.commands.core import AsyncScript
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from academy_gateway_bot import metrics, redis_keys
 
@@ -98,6 +107,15 @@ MAX_ATTEMPTS = 4
 """How many 429s a send waits out before TelegramRetryAfter reaches its caller (`deliver`'s default)."""
 
 
+INTERACTIVE_RETRY_AFTER_MAX_S = 5
+"""The longest `retry_after` an answer to a learner's update waits out (`RetryAfterOnce`): past it the learner
+has moved on, and the update's failure is told instead (the friendly «try again»)."""
+
+_PACED_BY_CALLER: ContextVar[bool] = ContextVar("_PACED_BY_CALLER", default=False)
+"""Set while `NotificationSender.deliver` makes its call: it handles a 429 itself (waits, or defers the
+message), so `RetryAfterOnce` leaves the request alone."""
+
+
 class LearnerUnreachableError(Exception):
     """Telegram refuses to deliver to this chat (the learner blocked the bot or deleted the account)."""
 
@@ -136,6 +154,7 @@ class NotificationSender:
         a pause or a cancel meanwhile is obeyed and a stop loses nothing)."""
         for attempt in range(1, attempts + 1):
             await self._acquire(chat_id)
+            paced = _PACED_BY_CALLER.set(True)
             try:
                 message = await call()
             except TelegramRetryAfter as exc:
@@ -147,6 +166,8 @@ class NotificationSender:
                 continue
             except TelegramForbiddenError as exc:
                 raise LearnerUnreachableError(str(exc)) from exc
+            finally:
+                _PACED_BY_CALLER.reset(paced)
             metrics.MESSAGES_SENT.inc()
             return message
         raise AssertionError("unreachable")  # pragma: no cover
@@ -176,3 +197,55 @@ class NotificationSender:
         if self._script is None:
             self._script = self.redis.register_script(_SLIDING_WINDOW)
         return self._script
+
+
+def _waitable_retry_after(exc: BaseException) -> bool:
+    if not isinstance(exc, TelegramRetryAfter):
+        return False
+    metrics.TELEGRAM_RETRY_AFTER.inc()
+    return exc.retry_after <= INTERACTIVE_RETRY_AFTER_MAX_S
+
+
+def _retry_after(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else 0.0
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    method = state.args[1] if len(state.args) > 1 else None
+    log.info(
+        "telegram asked to slow down; the answer is sent again after retry_after",
+        extra={"retry_after": getattr(exc, "retry_after", None), "method": getattr(method, "__api_method__", None)},
+    )
+
+
+class RetryAfterOnce(BaseRequestMiddleware):
+    """A request of the bot refused with a 429 (Telegram's flood control: «Too Many Requests: retry after N») is
+    made again, once, after the `retry_after` seconds Telegram asked for, when that is at most
+    `INTERACTIVE_RETRY_AFTER_MAX_S`; otherwise, or when the second attempt is refused too, TelegramRetryAfter
+    reaches the caller as before. Telegram did not carry out a refused request, so making it again duplicates
+    nothing.
+
+    Before it, a learner's answer (the catalog, an edited screen, a press's answer) that met a 429 was lost:
+    the learner saw nothing. Left alone: requests `NotificationSender.deliver` makes (it waits or defers a
+    message itself) and `getUpdates` (aiogram's polling backs off on its own). A request middleware of the
+    bot's session (`bot.create_bot`); the retry is tenacity's."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if _PACED_BY_CALLER.get() or isinstance(method, GetUpdates):
+            return await make_request(bot, method)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(2),
+            wait=_retry_after,
+            retry=retry_if_exception(_waitable_retry_after),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        response: Response[TelegramType] = await retrying(make_request, bot, method)
+        return response
