@@ -1,19 +1,21 @@
-"""aiogram's `Response[T]` models survive garbage collection once pinned (academy_gateway_bot.telegram_responses)."""
+"""aiogram's `Response[T]` models survive garbage collection once the bot has used them
+(academy_gateway_bot.telegram_responses)."""
 
 from __future__ import annotations
 
 import gc
 
 import pytest
-from academy_gateway_bot.app import service
-from academy_gateway_bot.telegram_responses import keep_response_types, pin_response_types
-from aiogram.methods import EditMessageText, GetUpdates, SendMessage
+from academy_gateway_bot.bot import BotRuntime
+from academy_gateway_bot.telegram_responses import _PINNED, pin_response_type
+from aiogram.methods import EditMessageText, GetMe, GetUpdates, SendMessage
 from aiogram.methods.base import Response
 from pydantic._internal import _generics
 
 
-def test_pinned_response_models_are_not_rebuilt_after_a_garbage_collection(monkeypatch: pytest.MonkeyPatch) -> None:
-    pin_response_types()
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the parametrised pydantic models built from now on."""
     built: list[str] = []
     create = _generics.create_generic_submodel
 
@@ -22,13 +24,28 @@ def test_pinned_response_models_are_not_rebuilt_after_a_garbage_collection(monke
         return create(model_name, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(_generics, "create_generic_submodel", counting)
+    return built
+
+
+def test_pinned_response_models_are_not_rebuilt_after_a_garbage_collection(builds: list[str]) -> None:
+    for method in (SendMessage, EditMessageText, GetUpdates):
+        pin_response_type(method)
+    builds.clear()
     gc.collect()
     for method in (SendMessage, EditMessageText, GetUpdates):
         assert Response[method.__returning__] is Response[method.__returning__]  # type: ignore[name-defined]
         gc.collect()
         Response[method.__returning__]  # type: ignore[name-defined]
-    assert built == []
+    assert builds == []
 
 
-def test_the_api_and_the_worker_pin_them_at_start_up() -> None:
-    assert keep_response_types in service.on_startup
+@pytest.mark.integration
+async def test_the_bot_pins_the_model_of_each_method_it_calls(bot_runtime: BotRuntime, builds: list[str]) -> None:
+    _PINNED.pop(GetMe.__returning__, None)
+    me = await bot_runtime.bot.get_me()  # through the emulator, as every call of the gateway's bot
+    assert me.is_bot
+    assert GetMe.__returning__ in _PINNED
+    builds.clear()
+    gc.collect()
+    assert (await bot_runtime.bot.get_me()).id == me.id
+    assert builds == []  # before, a model pinned at start-up only; now pinned on first use, and kept

@@ -55,6 +55,7 @@ from academy_gateway_bot.screens import AnswerEveryCallback, NoteCallbackAnswers
 
 __all__ = ["BotRuntime", "TracedDispatcher", "bot_runtime", "create_bot", "create_dispatcher", "open_bot_runtime"]
 from academy_gateway_bot.settings import GatewaySettings
+from academy_gateway_bot.telegram_responses import PinResponseTypes
 
 
 def create_bot(settings: GatewaySettings) -> Bot:
@@ -71,6 +72,8 @@ def create_bot(settings: GatewaySettings) -> Bot:
     bot.session.middleware(NoteCallbackAnswers())
     # An answer to a learner that meets Telegram's flood control (429) is made again after `retry_after`.
     bot.session.middleware(RetryAfterOnce())
+    # Each answer's parsing model is kept once built, not rebuilt after every garbage collection.
+    bot.session.middleware(PinResponseTypes())
     return bot
 
 

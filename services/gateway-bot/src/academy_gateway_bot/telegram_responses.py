@@ -5,40 +5,49 @@ parametrises on each call (`BaseSession.check_response`). pydantic caches parame
 (its generic-types cache holds weak references), and nothing else holds them: after the next full garbage
 collection the class is gone and the following call builds it again, schema, validator and serializer
 (1-4 ms of CPU each). A gateway under load collects often: in the bot bench's profile 810 of its 1,831 Bot
-API answers rebuilt their model, 13% of the worker's time. Holding one reference to each method's model
-for the life of the process makes every call a cache hit (41 models, 0.1-0.3 s at start-up).
+API answers rebuilt their model, 13% of the worker's time. Holding one reference to each model the process
+has used makes every later call a cache hit.
+
+They are pinned on first use (`PinResponseTypes`, a request middleware of the bot's session), not all at
+start-up: the 41 result types of every Bot API method took 23 MB of each gateway process, and a gateway
+calls about a dozen methods.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from academy_runtime.resources import Resources
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 
 _PINNED: dict[Any, type] = {}
 
 
-def pin_response_types() -> int:
-    """Build `Response[T]` for the result type of every Bot API method aiogram has, and keep them."""
-    from aiogram import methods
-    from aiogram.methods.base import Response, TelegramMethod
-    from pydantic import PydanticSchemaGenerationError
-
-    for name in methods.__all__:
-        method = getattr(methods, name, None)
-        if not (isinstance(method, type) and issubclass(method, TelegramMethod)):
-            continue
-        returning = method.__dict__.get("__returning__")  # its own result type (abstract bases have a property)
-        if returning is None or isinstance(returning, property) or returning in _PINNED:
-            continue
-        try:
-            _PINNED[returning] = Response[returning]  # type: ignore[valid-type]
-        except PydanticSchemaGenerationError:  # not a type pydantic can read: aiogram never parses it either
-            continue
-    return len(_PINNED)
+def pin_response_type(method: type[TelegramMethod[Any]]) -> type | None:
+    """Build (or find) `Response[T]` for the result type `T` of the Bot API `method` and keep it for the life
+    of the process. None for a method without a result type of its own (an abstract base)."""
+    returning = method.__dict__.get("__returning__")  # its own result type (abstract bases have a property)
+    if returning is None or isinstance(returning, property):
+        return None
+    pinned = _PINNED.get(returning)
+    if pinned is None:
+        pinned = _PINNED[returning] = Response[returning]  # type: ignore[valid-type]
+    return pinned
 
 
-async def keep_response_types(resources: Resources) -> None:
-    """Start-up hook (`ServiceDefinition.on_startup`) of the API and the worker: both call the Bot API."""
-    del resources
-    pin_response_types()
+class PinResponseTypes(BaseRequestMiddleware):
+    """Pins the `Response[T]` of each Bot API method the bot calls, before aiogram parses its answer
+    (`pin_response_type`). A request middleware of the bot's session (`bot.create_bot`); a dictionary
+    lookup per call once the method's type is pinned."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if type(method).__dict__.get("__returning__") not in _PINNED:
+            pin_response_type(type(method))
+        return await make_request(bot, method)

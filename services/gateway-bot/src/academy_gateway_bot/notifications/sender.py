@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from academy_runtime.resources import RedisClient
@@ -211,12 +212,11 @@ def _retry_after(state: RetryCallState) -> float:
     return float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else 0.0
 
 
-def _log_retry(state: RetryCallState) -> None:
+def _log_retry(method: TelegramMethod[Any], state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome is not None else None
-    method = state.args[1] if len(state.args) > 1 else None
     log.info(
         "telegram asked to slow down; the answer is sent again after retry_after",
-        extra={"retry_after": getattr(exc, "retry_after", None), "method": getattr(method, "__api_method__", None)},
+        extra={"retry_after": getattr(exc, "retry_after", None), "method": method.__api_method__},
     )
 
 
@@ -244,8 +244,10 @@ class RetryAfterOnce(BaseRequestMiddleware):
             stop=stop_after_attempt(2),
             wait=_retry_after,
             retry=retry_if_exception(_waitable_retry_after),
-            before_sleep=_log_retry,
+            before_sleep=partial(_log_retry, method),
             reraise=True,
         )
-        response: Response[TelegramType] = await retrying(make_request, bot, method)
+        async for attempt in retrying:
+            with attempt:
+                response = await make_request(bot, method)
         return response
