@@ -6,10 +6,18 @@ from __future__ import annotations
 import gc
 
 import pytest
+from academy_gateway_bot.app import service
 from academy_gateway_bot.bot import BotRuntime
-from academy_gateway_bot.telegram_responses import _PINNED, pin_response_type
+from academy_gateway_bot.telegram_responses import (
+    _PINNED,
+    WARM_METHODS,
+    pin_response_type,
+    warm_telegram_models,
+    warm_up_telegram_models,
+)
 from aiogram.methods import EditMessageText, GetMe, GetUpdates, SendMessage
 from aiogram.methods.base import Response
+from aiogram.types import Update
 from pydantic._internal import _generics
 
 
@@ -49,3 +57,12 @@ async def test_the_bot_pins_the_model_of_each_method_it_calls(bot_runtime: BotRu
     gc.collect()
     assert (await bot_runtime.bot.get_me()).id == me.id
     assert builds == []  # before, a model pinned at start-up only; now pinned on first use, and kept
+
+
+def test_the_models_every_update_uses_are_built_at_start_up() -> None:
+    assert warm_up_telegram_models in service.on_startup  # the API's and the worker's
+    warm_telegram_models()
+    for model in (Update, *WARM_METHODS):
+        assert model.__pydantic_complete__, model
+    for method in WARM_METHODS:
+        assert method.__returning__ in _PINNED  # type: ignore[attr-defined]

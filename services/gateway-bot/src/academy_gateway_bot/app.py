@@ -15,6 +15,7 @@ from academy_gateway_bot.notifications.consumers import learner_directory, notif
 from academy_gateway_bot.notifications.delivery import send_notifications
 from academy_gateway_bot.polling import receive_telegram_updates
 from academy_gateway_bot.settings import GatewaySettings
+from academy_gateway_bot.telegram_responses import warm_up_telegram_models
 from academy_gateway_bot.webhook.endpoints import router as webhook_router
 
 service = ServiceDefinition(
@@ -26,7 +27,7 @@ service = ServiceDefinition(
     migrations="academy_gateway_bot:migrations",
     routers=[webhook_router, broadcasts_router],
     consumers=[learner_directory, notifications],
-    on_startup=[open_bot_runtime],
+    on_startup=[warm_up_telegram_models, open_bot_runtime],
     worker_jobs=[receive_telegram_updates, send_notifications, send_broadcasts],
 )
 

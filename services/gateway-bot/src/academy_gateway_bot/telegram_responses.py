@@ -10,17 +10,34 @@ has used makes every later call a cache hit.
 
 They are pinned on first use (`PinResponseTypes`, a request middleware of the bot's session), not all at
 start-up: the 41 result types of every Bot API method took 23 MB of each gateway process, and a gateway
-calls about a dozen methods.
+calls about a dozen methods. The few that every learner's update uses are built at start-up
+(`warm_telegram_models`): since aiogram's schemas are built on first use (`telegram_schemas`), the first
+`Update` or `Response[Message]` took about 50 ms each, with the event loop held meanwhile, and the first
+learners after a deploy would have waited for them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from academy_runtime.resources import Resources
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.methods import Response, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetUpdates,
+    Response,
+    SendChatAction,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
+from aiogram.types import Update
+from pydantic import BaseModel
 
 _PINNED: dict[Any, type] = {}
 
@@ -51,3 +68,35 @@ class PinResponseTypes(BaseRequestMiddleware):
         if type(method).__dict__.get("__returning__") not in _PINNED:
             pin_response_type(type(method))
         return await make_request(bot, method)
+
+
+WARM_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
+    GetUpdates,
+    SendMessage,
+    EditMessageText,
+    EditMessageReplyMarkup,
+    AnswerCallbackQuery,
+    DeleteMessage,
+    SendChatAction,
+    SendPhoto,
+)
+"""The Bot API methods of every learner's update (polling, answers, screens, presses): their models and their
+answers' are built at start-up."""
+
+
+def warm_telegram_models() -> None:
+    """Build the validators of `Update` (a webhook's body) and of `WARM_METHODS`, and pin their answers' models
+    (`pin_response_type`): about 0.15 s of start-up, and the memory the process would hold after its first
+    updates anyway. Not the types' own validators (`Message`, `CallbackQuery`): in an update or an answer they
+    are validated as part of it, and alone by no path of the gateway's."""
+    models: tuple[type[BaseModel], ...] = (Update, *WARM_METHODS)
+    for model in models:
+        model.__pydantic_validator__.validate_python  # noqa: B018  (the first use builds a deferred schema)
+    for method in WARM_METHODS:
+        pin_response_type(method)
+
+
+async def warm_up_telegram_models(resources: Resources) -> None:
+    """Start-up hook (`ServiceDefinition.on_startup`) of the API and the worker: both handle updates."""
+    del resources
+    warm_telegram_models()
