@@ -110,7 +110,7 @@ MAX_ATTEMPTS = 4
 
 INTERACTIVE_RETRY_AFTER_MAX_S = 5
 """The longest `retry_after` an answer to a learner's update waits out (`RetryAfterOnce`): past it the learner
-has moved on, and the update's failure is told instead (the friendly «try again»)."""
+has moved on, and the update fails as it did before (a press still unanswered is answered «try again»)."""
 
 _PACED_BY_CALLER: ContextVar[bool] = ContextVar("_PACED_BY_CALLER", default=False)
 """Set while `NotificationSender.deliver` makes its call: it handles a 429 itself (waits, or defers the
