@@ -48,8 +48,9 @@ def defer_aiogram_schemas() -> bool:
         return False
     rebuild = BaseModel.__dict__["model_rebuild"]
     namespace: dict[str, Any] = {}
+    importing = True
 
-    def remember_namespace(
+    def aiogram_rebuild(
         cls: type[BaseModel],
         *,
         force: bool = False,
@@ -57,9 +58,14 @@ def defer_aiogram_schemas() -> bool:
         _parent_namespace_depth: int = 2,
         _types_namespace: Mapping[str, Any] | None = None,
     ) -> bool | None:
-        if _types_namespace is not None and not force and cls.__module__.startswith(_TYPES_PACKAGE + "."):
-            namespace.update(_types_namespace)
-            return None
+        """pydantic's `model_rebuild`: while aiogram is imported, its types' rebuild only keeps the namespace
+        it is given; afterwards a rebuild of aiogram's models (their first use) is given that namespace."""
+        if importing:
+            if _types_namespace is not None and not force and cls.__module__.startswith(_TYPES_PACKAGE + "."):
+                namespace.update(_types_namespace)
+                return None
+        elif _types_namespace is None:
+            _types_namespace = namespace
         result: bool | None = rebuild.__func__(
             cls,
             force=force,
@@ -69,39 +75,27 @@ def defer_aiogram_schemas() -> bool:
         )
         return result
 
-    BaseModel.model_rebuild = classmethod(remember_namespace)  # type: ignore[assignment,method-assign]
+    BaseModel.model_rebuild = classmethod(aiogram_rebuild)  # type: ignore[assignment,method-assign]
     try:
         import aiogram  # noqa: F401  (the import whose schema building is deferred)
         from aiogram.methods.base import Response, TelegramMethod
         from aiogram.types.base import TelegramObject
     finally:
         BaseModel.model_rebuild = rebuild  # type: ignore[method-assign]
+        importing = False
 
     if not namespace:  # an aiogram that no longer rebuilds at import: nothing was deferred
         return True
-    frozen = dict(namespace)
-
-    def rebuild_in_aiogram_namespace(
-        cls: type[BaseModel],
-        *,
-        force: bool = False,
-        raise_errors: bool = True,
-        _parent_namespace_depth: int = 2,
-        _types_namespace: Mapping[str, Any] | None = None,
-    ) -> bool | None:
-        result: bool | None = rebuild.__func__(
-            cls,
-            force=force,
-            raise_errors=raise_errors,
-            _parent_namespace_depth=_parent_namespace_depth + 1,
-            _types_namespace=frozen if _types_namespace is None else _types_namespace,
-        )
-        return result
-
     for base in (TelegramObject, TelegramMethod, Response):
-        type.__setattr__(base, "model_rebuild", classmethod(rebuild_in_aiogram_namespace))
+        type.__setattr__(base, "model_rebuild", classmethod(aiogram_rebuild))
+    _bind_in_type_modules(namespace)
+    return True
+
+
+def _bind_in_type_modules(namespace: Mapping[str, Any]) -> None:
+    """Add the namespace's names to the globals of aiogram's type modules where they are missing (what their
+    ``TYPE_CHECKING`` imports would have bound), so that a model of ours nesting an aiogram type resolves it."""
     for name, module in list(sys.modules.items()):
         if name.startswith(_TYPES_PACKAGE + ".") and module is not None:
-            for key, value in frozen.items():
+            for key, value in namespace.items():
                 module.__dict__.setdefault(key, value)
-    return True
