@@ -37,20 +37,24 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
-from pydantic import BaseModel
+from pydantic import BaseModel, PydanticSchemaGenerationError
 
 _PINNED: dict[Any, type] = {}
 
 
 def pin_response_type(method: type[TelegramMethod[Any]]) -> type | None:
     """Build (or find) `Response[T]` for the result type `T` of the Bot API `method` and keep it for the life
-    of the process. None for a method without a result type of its own (an abstract base)."""
+    of the process. None for a method without a result type of its own (an abstract base), or with one
+    pydantic cannot read (aiogram could not parse its answer either, and says so itself)."""
     returning = method.__dict__.get("__returning__")  # its own result type (abstract bases have a property)
     if returning is None or isinstance(returning, property):
         return None
     pinned = _PINNED.get(returning)
     if pinned is None:
-        pinned = _PINNED[returning] = Response[returning]  # type: ignore[valid-type]
+        try:
+            pinned = _PINNED[returning] = Response[returning]  # type: ignore[valid-type]
+        except PydanticSchemaGenerationError:
+            return None
     return pinned
 
 
