@@ -12,7 +12,7 @@ from typing import Any
 from academy_runtime.errors import DependencyUnavailableError
 from academy_runtime.resources import RedisClient
 from aiogram import BaseMiddleware
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types.update import UpdateTypeLookupError
@@ -205,6 +205,11 @@ class FriendlyErrors(BaseMiddleware):
     A learner who blocked the bot while their update was being handled (Telegram answers 403 to the
     reply) is marked unreachable, like a 403 to a notification; the update is done, not an error:
     nothing can be said to them until they unblock (`my_chat_member`) or write /start.
+
+    An answer Telegram's flood control refused (a 429 still there after `RetryAfterOnce` waited once, or
+    a `retry_after` longer than it waits) ends the update too, logged as a warning: whatever the update did
+    is done, and anything more said to the chat now («try again», which would also be untrue) would be
+    refused as well. A press still unanswered is answered silently by `AnswerEveryCallback`.
     """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -222,4 +227,11 @@ class FriendlyErrors(BaseMiddleware):
             if user is not None:
                 await mark_reachable(data["resources"], user.id, reachable=False)
             metrics.UPDATES.labels("unreachable").inc()
+            return None
+        except TelegramRetryAfter as exc:
+            log.warning(
+                "an answer was refused by telegram's flood control",
+                extra={"retry_after": exc.retry_after, "method": exc.method.__api_method__},
+            )
+            metrics.UPDATES.labels("flood_controlled").inc()
             return None
