@@ -28,6 +28,18 @@ async def refused_then_made(tg, method: str, since: int, **params) -> tuple[floa
     return calls[0].at, calls[1].at
 
 
+@pytest.fixture
+async def catalog_shown(gateway, tg, resources):
+    """A registered learner looking at the catalog, which has a category of its own: (user, catalog, its title)."""
+    category = await new_category(gateway)
+    title = f"Нейл-арт {category}"
+    await publish_course(gateway, category=category)
+    user, _ = await registered(gateway, tg, resources)
+    sent = await tg.send_command(user, "catalog")
+    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+    return user, catalog, title
+
+
 async def last_seq(tg) -> int:
     calls = await tg.calls()
     return calls[-1].seq if calls else 0
@@ -46,17 +58,11 @@ async def test_a_reply_refused_with_429_is_sent_after_retry_after(gateway, tg, r
 
 
 async def test_a_screen_edit_and_a_press_answer_refused_with_429_are_made_again(
-    gateway,
     tg,
-    resources,
+    catalog_shown,
     errors,  # noqa: F811
 ):
-    category = await new_category(gateway)
-    title = f"Нейл-арт {category}"
-    await publish_course(gateway, category=category)
-    user, _ = await registered(gateway, tg, resources)
-    sent = await tg.send_command(user, "catalog")
-    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+    user, catalog, title = catalog_shown
 
     since = await last_seq(tg)
     await tg.fail_next(methods=["editMessageText"], retry_after=RETRY_AFTER_S, description="Too Many Requests")
@@ -95,17 +101,11 @@ async def test_an_answer_refused_again_ends_the_update_without_an_error_or_a_fal
 
 
 async def test_a_press_answer_refused_for_longer_than_the_wait_is_answered_silently_after(
-    gateway,
     tg,
-    resources,
+    catalog_shown,
     errors,  # noqa: F811
 ):
-    category = await new_category(gateway)
-    title = f"Нейл-арт {category}"
-    await publish_course(gateway, category=category)
-    user, _ = await registered(gateway, tg, resources)
-    sent = await tg.send_command(user, "catalog")
-    catalog = await tg.wait_for_reply(sent, has_text("Каталог курсов"))
+    user, catalog, title = catalog_shown
 
     await tg.fail_next(methods=["answerCallbackQuery"], retry_after=30, description="Too Many Requests")
     press = await tg.press_button_by_text(user, catalog, title)
