@@ -69,8 +69,7 @@ class PinResponseTypes(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if type(method).__dict__.get("__returning__") not in _PINNED:
-            pin_response_type(type(method))
+        pin_response_type(type(method))
         return await make_request(bot, method)
 
 
