@@ -186,7 +186,7 @@ class NotificationDelivery:
         # The first message is due (`due_chats`); each send says whether another one is. Asking before the
         # next send second is taken keeps a chat's last message from taking one more for nothing.
         while await self._send_next(user_id, chat_id):
-            if loop.time() - taken_at > _SENDER_LEASE_MS / 3000:  # a long queue: keep the key
+            if loop.time() - taken_at > _SENDER_LEASE_MS / 1000 / 3:  # a long queue: keep the key
                 if not await self._take(key):
                     return
                 taken_at = loop.time()
