@@ -137,6 +137,53 @@ class EventContext:
 
 
 Handler = Callable[[EventContext, Any], Awaitable[None]]
+
+
+class CommitSignals:
+    """Wakes, in this process, what waits for a consumer to be done with an event of a partition (a learner).
+
+    A handler that must come after another event of the same learner (`Consumer.on(..., turn=...)`) looks
+    in the database, and when it is not its turn yet, waits on `expect(...)` for the next look instead of
+    polling at a fixed pace: set as soon as this process's consumer has finished an event of that partition
+    (committed, or failed: either way something may have changed). Events another process handles are not
+    signalled: a turn still looks again after a pause of its own.
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str], asyncio.Event] = {}
+
+    def expect(self, consumer: str, partition: str) -> asyncio.Event:
+        """An event set when `consumer` is next done with an event of `partition` in this process. Taken
+        before looking at the database, so that a commit between the look and the wait is not missed."""
+        return self._events.setdefault((consumer, partition), asyncio.Event())
+
+    def done(self, consumer: str, partition: str | None) -> None:
+        """`consumer` is done with an event of `partition`: wake whoever expected it. Every waiter is itself
+        an event of that partition, which ends here too, so no key outlives its waiters."""
+        if partition and (event := self._events.pop((consumer, partition), None)) is not None:
+            event.set()
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What a handler's turn (`Consumer.on(..., turn=...)`) gets: the event and the process's resources,
+    but no transaction, so that waiting holds no database connection."""
+
+    event: CloudEvent
+    resources: Resources
+    consumer: str
+    attempt: int
+    signals: CommitSignals
+
+    def next_commit(self) -> asyncio.Event:
+        """Set when this consumer is next done, in this process, with another event of this event's
+        partition (`partitionkey`: the learner). Take it before looking, wait on it after."""
+        return self.signals.expect(self.consumer, self.event.partitionkey or "")
+
+
+Turn = Callable[[TurnContext, Any], Awaitable[None]]
+"""Awaited before an event's transaction begins: returns when the event may be handled, raises to hand it
+back to the retry queues (`Consumer.on`)."""
 PrepareBatch = Callable[[AsyncSession, list[Any]], Awaitable[None]]
 """Runs at the start of a batch's transaction with the data of its new events (`Consumer`)."""
 
@@ -231,22 +278,37 @@ class Consumer:
         self.batch_size = batch_size
         self.prepare_batch = prepare_batch
         self.handlers: dict[str, Handler] = {}
+        self.turns: dict[str, Turn] = {}
+        """What each event type waits for before its transaction (`on(..., turn=...)`)."""
         self.unbatched: set[str] = set()
         """Event types always handled alone (`on(..., batch=False)`)."""
 
     def on(
-        self, model: type[M], *, batch: bool = True
+        self,
+        model: type[M],
+        *,
+        batch: bool = True,
+        turn: Callable[[TurnContext, M], Awaitable[None]] | None = None,
     ) -> Callable[[Callable[[EventContext, M], Awaitable[None]]], Handler]:
         """Register the handler of `model`'s events. `batch=False`: its events are always handled alone, in
         a transaction of their own, even by a batching consumer — for a handler that waits for another
         event's effect to be committed (inside a batch it would wait holding the batch's locks, and for an
-        event later in the same batch)."""
+        event later in the same batch).
+
+        `turn(ctx, data)`: for a handler that must come after another event's effect (a learner's facts
+        told in the order they happened). Awaited before the event's transaction begins, so a wait holds
+        no database connection and no transaction, and takes no inbox row; it returns when the event may be
+        handled, or raises to send it to the retry queues like a failing handler. `ctx.next_commit()`
+        wakes it when this consumer is done with another event of the same learner. Implies `batch=False`.
+        """
 
         def register(func: Callable[[EventContext, M], Awaitable[None]]) -> Handler:
             if model.event_type in self.handlers:
                 raise ValueError(f"{self.purpose} already handles {model.event_type}")
             self.handlers[model.event_type] = func
-            if not batch:
+            if turn is not None:
+                self.turns[model.event_type] = turn
+            if not batch or turn is not None:
                 self.unbatched.add(model.event_type)
             return func
 
@@ -338,6 +400,8 @@ class ConsumerRuntime:
         self._names: dict[str, QueueNames] = {}
         self._batchers: dict[str, _Batcher] = {}
         self._monitor: asyncio.Task[None] | None = None
+        self.signals = CommitSignals()
+        """Wakes the turns waiting for a learner's other events (`Consumer.on(..., turn=...)`)."""
         # One per consumer: a message stuck in its handler makes the worker's liveness probe fail.
         self.heartbeats = {c.purpose: Heartbeat(f"consumer {c.purpose}") for c in consumers}
 
@@ -512,6 +576,11 @@ class ConsumerRuntime:
         started = time.perf_counter()
         with self._span(delivery) as span:
             try:
+                if (turn := consumer.turns.get(event.type)) is not None:
+                    await turn(
+                        TurnContext(event, self.resources, consumer.purpose, delivery.attempt, self.signals),
+                        delivery.data,
+                    )
                 async with self.resources.sessionmaker() as session, session.begin():
                     outcome = await self._run_handler(session, delivery)
             except RefusedEventError as refused:
@@ -527,6 +596,7 @@ class ConsumerRuntime:
                 metrics.HANDLER_LATENCY.labels(self.service, consumer.purpose, event.type).observe(
                     time.perf_counter() - started
                 )
+                self.signals.done(consumer.purpose, event.partitionkey)
         metrics.EVENTS_CONSUMED.labels(self.service, consumer.purpose, event.type, outcome).inc()
         await message.ack()
 
@@ -582,6 +652,7 @@ class ConsumerRuntime:
             purpose, event_type = delivery.consumer.purpose, delivery.event.type
             metrics.HANDLER_LATENCY.labels(self.service, purpose, event_type).observe(seconds)
             metrics.EVENTS_CONSUMED.labels(self.service, purpose, event_type, outcome).inc()
+            self.signals.done(purpose, delivery.event.partitionkey)
         for delivery in ordered:
             await delivery.message.ack()
 

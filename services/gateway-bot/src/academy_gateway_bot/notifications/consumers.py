@@ -4,8 +4,8 @@ within Telegram's limits.
 
 One message per fact, with its reason, in an order that makes sense. Events of one learner arrive in
 any order (several producers, handlers running side by side, retries coming back later), so the order
-is not left to arrival: a notification waits for its turn (`wait_for_turn`) until what it follows has
-been handled (queued: the chat's queue keeps that order) —
+is not left to arrival: a notification waits for its turn (`wait_for_turn`, the handler's `turn`, before its
+transaction) until what it follows has been handled (queued: the chat's queue keeps that order) —
 
 - gamification's `points_awarded.v2` and `achievement_unlocked.v2` of a learner form a chain (each
   names the one before it in `follows_event_id`), handled strictly in that order, the quiet ones too
@@ -21,16 +21,18 @@ was bound to it) delays what follows it by a few retries, never silences it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from academy_contracts.billing import BalanceChangedV1, BalanceLowV1, PaymentFailedV1, PurchaseRefundedV1
-from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedV2
+from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, CourseEnrolledV1, LearnerInactiveV1
 from academy_contracts.users import ProfileUpdatedV3, UserErasedV2, UserRegisteredV3
 from academy_runtime.after_commit import run_after_commit
-from academy_runtime.consumer import Consumer, EventContext
+from academy_runtime.consumer import Consumer, EventContext, TurnContext
+from academy_runtime.db import autocommit_session
 from academy_runtime.errors import NotFoundError
 from aiogram.types import InlineKeyboardMarkup
 
@@ -100,13 +102,22 @@ _POINTS_TEXTS = {
 }
 
 
-@notifications.on(PointsAwardedV2)
+def _points_course(event: PointsAwardedV2) -> PointsAwardedFor | None:
+    return event.awarded_for if event.reason == "course_completed" else None
+
+
+async def points_turn(ctx: TurnContext, event: PointsAwardedV2) -> None:
+    """After the award before it (`follows_event_id`), and a course's points after its congratulation."""
+    course = _points_course(event)
+    after = [f"course_completed:{course.id}"] if course is not None else []
+    await wait_for_turn(ctx, event.user_id, follows_event_id=event.follows_event_id, after_kinds=after)
+
+
+@notifications.on(PointsAwardedV2, turn=points_turn)
 async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV2) -> None:
     """«⭐ +100 баллов за курс «…». Всего баллов: 180.» and, when these points reached a new level,
     «🎖 Новый уровень: 2 — «Ученик»!» in the same message."""
-    course = event.awarded_for if event.reason == "course_completed" else None
-    after = [f"course_completed:{course.id}"] if course is not None else []
-    await wait_for_turn(ctx, event.user_id, follows_event_id=event.follows_event_id, after_kinds=after)
+    course = _points_course(event)
     reached = _level_reached(event.level_before, event.level_after)
     if event.reason == "achievement" or (event.reason == "lesson_completed" and reached is None):
         return
@@ -128,11 +139,15 @@ async def notify_points_awarded(ctx: EventContext, event: PointsAwardedV2) -> No
     await deliver(ctx, event.user_id, kind=f"points:{event.award_id}", render=render, once=True)
 
 
-@notifications.on(AchievementUnlockedV2)
+async def achievement_turn(ctx: TurnContext, event: AchievementUnlockedV2) -> None:
+    """After the award before it (`follows_event_id`)."""
+    await wait_for_turn(ctx, event.user_id, follows_event_id=event.follows_event_id)
+
+
+@notifications.on(AchievementUnlockedV2, turn=achievement_turn)
 async def notify_achievement_unlocked(ctx: EventContext, event: AchievementUnlockedV2) -> None:
     """«🏆 Новое достижение: …», what it is for, its points and the level they reached: one message
     (its `points_awarded` says nothing of its own). Everything in the learner's language is in the event."""
-    await wait_for_turn(ctx, event.user_id, follows_event_id=event.follows_event_id)
     reached = _level_reached(event.level_before, event.level_after)
 
     async def render() -> Rendered:
@@ -273,7 +288,19 @@ _BALANCE_TEXTS = {
 }
 
 
-@notifications.on(BalanceChangedV1)
+async def balance_turn(ctx: TurnContext, event: BalanceChangedV1) -> None:
+    """An achievement's coins after the achievement's own message, not before it: billing credits them as
+    soon as the unlock is published, while the achievement's message waits for its turn (behind a course's
+    congratulation and points). Told first, they also took the chat's send slot ahead of the congratulation
+    (issue 11's bot bench)."""
+    if event.reason != "achievement_reward":
+        return
+    achievement_id = await _rewarded_achievement(bot_runtime(ctx.resources).clients, event)
+    if achievement_id is not None:
+        await wait_for_turn(ctx, event.user_id, after_kinds=[f"achievement:{achievement_id}"])
+
+
+@notifications.on(BalanceChangedV1, turn=balance_turn)
 async def notify_balance_changed(ctx: EventContext, event: BalanceChangedV1) -> None:
     """Coins the learner did not just move themselves: a top-up credited (YooKassa), a refund, a reward,
     an operator's adjustment. A purchase, and a Stars top-up (answered in the chat), are not told."""
@@ -282,14 +309,6 @@ async def notify_balance_changed(ctx: EventContext, event: BalanceChangedV1) -> 
     clients = bot_runtime(ctx.resources).clients
     if event.reason == "top_up" and await _paid_in_chat(clients, event):
         return
-    if event.reason == "achievement_reward":
-        # The coins of an achievement come after the achievement's own message, not before it: billing
-        # credits them as soon as the unlock is published, while the achievement's message waits for its
-        # turn (behind a course's congratulation and points). Told first, they also took the chat's send
-        # slot ahead of the congratulation (issue 11's bot bench).
-        achievement_id = await _rewarded_achievement(clients, event)
-        if achievement_id is not None:
-            await wait_for_turn(ctx, event.user_id, after_kinds=[f"achievement:{achievement_id}"])
     if event.reason in _BALANCE_TEXTS:
         key = _BALANCE_TEXTS[event.reason]
     elif event.reason == "refund":
@@ -410,28 +429,40 @@ _TURN_POLL_S = (0.05, 0.5)  # first and longest pause between two looks
 
 
 async def wait_for_turn(
-    ctx: EventContext, user_id: int, *, follows_event_id: str | None = None, after_kinds: Sequence[str] = ()
+    ctx: TurnContext, user_id: int, *, follows_event_id: str | None = None, after_kinds: Sequence[str] = ()
 ) -> None:
     """Return once the event `follows_event_id` has been handled by this consumer and the learner's facts
     `after_kinds` are in the log (told, skipped or failed: their turn has passed).
 
+    Run as the handler's turn (`Consumer.on(..., turn=...)`), before its transaction: each look is one
+    statement on a connection given back at once, and between two looks it holds nothing. A predecessor
+    handled by this process wakes it at once (`ctx.next_commit()`); one handled by another process is seen
+    at the next look (`_TURN_POLL_S`). When the waits held the event's transaction open, the consumer's
+    places and the pool's connections filled up with waiting handlers, and the events they waited for (and
+    every other learner's) queued behind them: a course's congratulation took 3-8 s to be queued (issue 11).
+
     Bounded: after `_TURN_WAIT_S` the event goes back to the retry queues; on the attempt before the last
     one it goes on regardless, so a predecessor that never comes delays what follows, never silences it.
     """
-    if await LearnerRepository(ctx.session).is_erased(user_id):
-        return  # nothing will be told (`deliver` drops it): nothing to wait for
-    repo = NotificationRepository(ctx.session)
-    deadline = asyncio.get_running_loop().time() + _TURN_WAIT_S
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _TURN_WAIT_S
     pause, longest_pause = _TURN_POLL_S
+    first = True
     while True:
-        waiting = [kind for kind in after_kinds if not await repo.was_handled(user_id, kind)]
-        if follows_event_id is not None and not await repo.event_handled(follows_event_id, ctx.consumer):
-            waiting.append(f"event {follows_event_id}")
+        changed = ctx.next_commit()  # before the look: a commit during it is not missed
+        async with autocommit_session(ctx.resources.sessionmaker) as session:
+            if first and await LearnerRepository(session).is_erased(user_id):
+                return  # nothing will be told (`deliver` drops it): nothing to wait for
+            waiting = await NotificationRepository(session).not_handled_yet(
+                user_id, after_kinds, follows_event_id=follows_event_id, consumer=ctx.consumer
+            )
+        first = False
         if not waiting:
             return
-        if asyncio.get_running_loop().time() >= deadline:
+        if loop.time() >= deadline:
             break
-        await asyncio.sleep(pause)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout=min(pause, max(0.0, deadline - loop.time())))
         pause = min(pause * 2, longest_pause)
     if ctx.attempt < ctx.resources.settings.consumer_max_attempts - 1:
         raise NotTheirTurnYetError(f"learner {user_id}: {', '.join(waiting)} first")

@@ -58,27 +58,32 @@ class NotificationRepository(Repository):
     async def was_told(self, user_id: int, kind: str) -> bool:
         """Whether the learner has been told about this fact, or is about to be (queued): it is not told
         twice."""
-        return await self._logged(user_id, kind, statuses=_TOLD)
-
-    async def was_handled(self, user_id: int, kind: str) -> bool:
-        """Whether this fact's turn has passed, whatever came of it (queued: the chat's queue sends in
-        order; sent, skipped because the learner turned notifications off, failed, blocked): what comes
-        after it may be queued now."""
-        return await self._logged(user_id, kind, statuses=None)
-
-    async def _logged(self, user_id: int, kind: str, *, statuses: tuple[str, ...] | None) -> bool:
-        query = select(NotificationLog.id).where(NotificationLog.user_id == user_id, NotificationLog.kind == kind)
-        if statuses is not None:
-            query = query.where(NotificationLog.status.in_(statuses))
+        query = select(NotificationLog.id).where(
+            NotificationLog.user_id == user_id, NotificationLog.kind == kind, NotificationLog.status.in_(_TOLD)
+        )
         return (await self.session.execute(query.limit(1))).first() is not None
 
-    async def event_handled(self, event_id: str, consumer: str) -> bool:
-        """Whether `consumer` has handled (committed) the event `event_id`: its id is in the inbox."""
+    async def not_handled_yet(
+        self, user_id: int, kinds: Collection[str], *, follows_event_id: str | None, consumer: str
+    ) -> list[str]:
+        """Of the learner's facts `kinds` and the event `follows_event_id`, those whose turn has not passed
+        yet, in one statement: `kind`, or `event <id>`; empty when there is nothing to wait for.
+
+        A fact's turn has passed once it is in the log, whatever came of it (queued: the chat's queue sends
+        in order; sent, skipped because the learner turned notifications off, failed, blocked). An event's
+        once `consumer` has handled (committed) it: its id is in the inbox."""
         inbox = messaging.inbox
-        found = await self.session.execute(
-            select(inbox.c.event_id).where(inbox.c.event_id == event_id, inbox.c.consumer == consumer).limit(1)
-        )
-        return found.first() is not None
+        looks: list[tuple[str, Any]] = [
+            (kind, select(NotificationLog.id).where(NotificationLog.user_id == user_id, NotificationLog.kind == kind))
+            for kind in kinds
+        ]
+        if follows_event_id is not None:
+            handled = select(inbox.c.event_id).where(inbox.c.event_id == follows_event_id, inbox.c.consumer == consumer)
+            looks.append((f"event {follows_event_id}", handled))
+        if not looks:
+            return []
+        found = (await self.session.execute(select(*(query.exists() for _, query in looks)))).one()
+        return [name for (name, _), exists in zip(looks, found, strict=True) if not exists]
 
     async def record(
         self,
