@@ -14,12 +14,12 @@ import pytest
 from academy_contracts import CloudEvent, EventData, build_event
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
-from academy_gateway_bot.models import NotificationLog, messaging
+from academy_gateway_bot.models import Learner, NotificationLog, messaging
 from academy_runtime.bus import bus_user, connection_user, event_message, service_of
 from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, REDRIVEN_HEADER
 from academy_runtime.db import transaction
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .learning_support import (
     has_text,
@@ -340,6 +340,78 @@ async def test_facts_arriving_in_reverse_are_told_in_the_order_they_happened(gat
     assert "🎖 Новый уровень: 2 — «Ученик»!" in told.text
     assert "Новый уровень" not in for_course.text
     assert sum(achievement_title in (m.text or "") for m in await tg.messages(user.id)) == 1
+
+
+async def test_notifications_waiting_for_their_turn_hold_up_no_other_learners(gateway, tg, resources):
+    """More notifications of one learner waiting for what they follow than the pool has connections:
+    another learner is still told at once, while every one of them still waits (issue 11: they waited
+    inside their transaction, each holding a connection, and everything else waited for one until their
+    waits gave up)."""
+    user, learner = await register(gateway, tg)
+    other, other_learner = await register(gateway, tg)
+    for chat in (user.id, other.id):
+        await tg.wait_for_message(chat, has_text("за регистрацию"), timeout=NOTIFIED_WITHIN_S)
+    user_id, category = learner["id"], await new_category(gateway)
+    async with transaction(resources.sessionmaker) as session:  # told as `skipped`: nothing to send at 1/s
+        await session.execute(update(Learner).where(Learner.user_id == user_id).values(notifications_enabled=False))
+    settings = resources.settings
+    count = settings.db_pool_size + settings.db_max_overflow + 4
+    assert count <= settings.consumer_prefetch  # all of them in the consumer's hands at once
+    first_course, award = 900_000 + secrets.randbelow(90_000), 10**9 + secrets.randbelow(10**8)
+    courses = [(first_course + i, unique("Курс")) for i in range(count)]
+    waiting = {f"points:{award + i}" for i in range(count)}
+    retried = _consumed("retried", PointsAwardedV2.event_type)
+    # Points for courses whose congratulations have not come: each waits for its own.
+    await deliver_to_gateway(
+        resources,
+        *(
+            course_points(user_id, award + i, course_id=course, title=title, points=1, total=50 + i)
+            for i, (course, title) in enumerate(courses)
+        ),
+    )
+    await _until_taken_from_the_queue(resources)
+
+    title = unique("Курс")
+    done = completed(other_learner["id"], first_course + count, title).model_copy(update={"category": category})
+    await deliver_to_gateway(resources, done)
+    await tg.wait_for_message(other.id, has_text(f"Вы прошли курс «{title}»"), timeout=NOTIFIED_WITHIN_S)
+    assert _consumed("retried", PointsAwardedV2.event_type) == retried  # none had given up waiting yet
+    assert not waiting & set(await _logged_kinds(resources, user_id, "points:%"))
+
+    await deliver_to_gateway(
+        resources,
+        *(completed(user_id, course, title).model_copy(update={"category": category}) for course, title in courses),
+    )
+    await notified_kinds(resources, user_id, until=waiting)
+
+
+def _consumed(outcome: str, event_type: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "academy_events_consumed_total",
+        {"service": "gateway-bot", "consumer": "notifications", "type": event_type, "outcome": outcome},
+    )
+    return value or 0.0
+
+
+async def _until_taken_from_the_queue(resources) -> None:
+    """Until the notifications queue has no message ready: every one is in the consumer's hands."""
+    connection = await aio_pika.connect(resources.settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        for _ in range(200):
+            queue = await channel.declare_queue(resources.settings.queue_name("notifications"), passive=True)
+            if not queue.declaration_result.message_count:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the notifications queue still holds messages ready")
+
+
+async def _logged_kinds(resources, user_id: int, pattern: str) -> list[str]:
+    async with resources.sessionmaker() as session:
+        query = select(NotificationLog.kind).where(
+            NotificationLog.user_id == user_id, NotificationLog.kind.like(pattern)
+        )
+        return list((await session.execute(query)).scalars().all())
 
 
 async def test_points_for_a_lesson_are_told_only_when_they_reach_a_new_level(gateway, tg, resources):
