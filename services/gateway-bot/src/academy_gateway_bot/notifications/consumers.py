@@ -437,9 +437,9 @@ async def wait_for_turn(
     Run as the handler's turn (`Consumer.on(..., turn=...)`), before its transaction: each look is one
     statement on a connection given back at once, and between two looks it holds nothing. A predecessor
     handled by this process wakes it at once (`ctx.next_commit()`); one handled by another process is seen
-    at the next look (`_TURN_POLL_S`). When the waits held the event's transaction open, the consumer's
-    places and the pool's connections filled up with waiting handlers, and the events they waited for (and
-    every other learner's) queued behind them: a course's congratulation took 3-8 s to be queued (issue 11).
+    at the next look (`_TURN_POLL_S`). When the waits held the event's transaction open, the pool's
+    connections filled up with waiting handlers, and every other learner's notifications waited for one
+    until those waits gave up (issue 11; `test_notifications_waiting_for_their_turn_hold_up_no_other_learners`).
 
     Bounded: after `_TURN_WAIT_S` the event goes back to the retry queues; on the attempt before the last
     one it goes on regardless, so a predecessor that never comes delays what follows, never silences it.
