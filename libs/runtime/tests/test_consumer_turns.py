@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from academy_contracts.users import UserRegisteredV1
-from academy_runtime.consumer import ConsumerRuntime, TurnContext
+from academy_runtime.consumer import Consumer, ConsumerRuntime, TurnContext
 from academy_runtime.resources import Resources
 from sqlalchemy import func, select, text
 
-from .conftest import Effect, effects, messaging, registrations
+from .conftest import Effect, effects, messaging, purge_registrations, registrations
 from .helpers import eventually, publish_event, registered
 
 pytestmark = pytest.mark.integration
@@ -130,3 +130,47 @@ async def test_a_turn_that_raises_sends_the_event_to_the_retry_queues(resources,
 
 async def _effects_are(resources: Resources, user_id: int, count: int) -> bool:
     return await effects(resources, user_id) == count
+
+
+async def test_a_consumer_takes_as_many_deliveries_at_once_as_its_own_prefetch(resources):
+    """`Consumer(..., prefetch=N)`: N events in its hands at once, whatever `consumer_prefetch` says (the
+    gateway's notifications take more, since their turns hold no connection)."""
+    kind = UserRegisteredV1.event_type
+    entered: list[int] = []
+    release = asyncio.Event()
+
+    async def hold(ctx: TurnContext, event: UserRegisteredV1) -> None:
+        entered.append(event.user_id)
+        await release.wait()
+
+    registrations.turns[kind], registrations.prefetch = hold, 3
+    registrations.unbatched.add(kind)
+    consumer_runtime = ConsumerRuntime(resources, messaging, [registrations])
+    try:
+        await consumer_runtime.start()
+        users = range(8806, 8811)
+        for user in users:
+            await publish_event(resources.settings, registered(user))
+        await eventually(lambda: _at_least(entered, 3), what="three deliveries in the consumer's hands")
+        await asyncio.sleep(0.5)  # a fourth would have come by now
+        assert len(entered) == 3 < resources.settings.consumer_prefetch
+
+        release.set()
+        for user in users:
+            await eventually(lambda user=user: _effects_are(resources, user, 1), what=f"event of {user} handled")
+    finally:
+        release.set()
+        registrations.turns.pop(kind, None)
+        registrations.unbatched.discard(kind)
+        registrations.prefetch = None
+        await consumer_runtime.stop()
+        await purge_registrations(resources.settings)
+
+
+async def _at_least(items: list[int], count: int) -> bool:
+    return len(items) >= count
+
+
+def test_a_prefetch_below_one_is_refused():
+    with pytest.raises(ValueError, match="prefetch is at least 1"):
+        Consumer("nothing", prefetch=0)

@@ -271,11 +271,23 @@ class Consumer:
     A lone event is handled as if not batched, without it: handlers must not rely on it.
     """
 
-    def __init__(self, purpose: str, *, batch_size: int = 1, prepare_batch: PrepareBatch | None = None) -> None:
+    def __init__(
+        self,
+        purpose: str,
+        *,
+        batch_size: int = 1,
+        prepare_batch: PrepareBatch | None = None,
+        prefetch: int | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size is at least 1, not {batch_size}")
+        if prefetch is not None and prefetch < 1:
+            raise ValueError(f"prefetch is at least 1, not {prefetch}")
         self.purpose = purpose
         self.batch_size = batch_size
+        self.prefetch = prefetch
+        """Deliveries in the consumer's hands at once (AMQP `basic.qos`); None: `consumer_prefetch`. More for
+        a consumer whose handlers mostly wait in their turn, which holds no connection."""
         self.prepare_batch = prepare_batch
         self.handlers: dict[str, Handler] = {}
         self.turns: dict[str, Turn] = {}
@@ -413,11 +425,12 @@ class ConsumerRuntime:
         self._publish_channel = await self._connection.channel(publisher_confirms=True)
         for consumer in self.consumers:
             channel = await self._connection.channel()
-            await channel.set_qos(prefetch_count=self.resources.settings.consumer_prefetch)
+            prefetch = consumer.prefetch or self.resources.settings.consumer_prefetch
+            await channel.set_qos(prefetch_count=prefetch)
             queue, names = await declare_topology(channel, self.resources, consumer)
             self._names[consumer.purpose] = names
             if consumer.batch_size > 1:
-                parallel = -(-self.resources.settings.consumer_prefetch // consumer.batch_size)
+                parallel = -(-prefetch // consumer.batch_size)
                 self._batchers[consumer.purpose] = _Batcher(self, consumer, parallel)
 
             async def on_message(message: AbstractIncomingMessage, consumer: Consumer = consumer) -> None:

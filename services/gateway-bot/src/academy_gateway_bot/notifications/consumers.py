@@ -48,7 +48,9 @@ from academy_gateway_bot.screens import course_title, escape, format_coins, form
 log = logging.getLogger(__name__)
 
 learner_directory = Consumer("learner-directory")
-notifications = Consumer("notifications")
+# Most of its handlers wait for their turn a while (a learner's facts in order), holding no connection: with
+# the default 32 places, the waiting ones kept the events they wait for, and everyone else's, in the queue.
+notifications = Consumer("notifications", prefetch=128)
 
 
 @learner_directory.on(UserRegisteredV3)
