@@ -15,9 +15,11 @@ from academy_contracts import CloudEvent, EventData, build_event
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
 from academy_gateway_bot.models import Learner, NotificationLog, messaging
+from academy_gateway_bot.notifications.consumers import _next_course
 from academy_runtime.bus import bus_user, connection_user, event_message, service_of
 from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, REDRIVEN_HEADER
 from academy_runtime.db import transaction
+from academy_runtime.errors import NotFoundError
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
@@ -412,6 +414,19 @@ async def _logged_kinds(resources, user_id: int, pattern: str) -> list[str]:
             NotificationLog.user_id == user_id, NotificationLog.kind.like(pattern)
         )
         return list((await session.execute(query)).scalars().all())
+
+
+async def test_a_course_of_a_category_the_catalog_does_not_know_is_congratulated_without_a_suggestion(gateway):
+    """The suggestion is looked for in the course's category when the learner has the course of the month
+    (or there is none); a category the catalog does not know (deleted since) means no suggestion, not a
+    congratulation retried until it is dead-lettered."""
+    try:
+        enrolled = {(await gateway.clients.catalog.get("/internal/courses/top"))["id"]}
+    except NotFoundError:
+        enrolled = set()
+    event = completed(1, 1, "Курс").model_copy(update={"category": f"t-gone-{secrets.token_hex(4)}"})
+
+    assert await _next_course(gateway.clients, event, enrolled) is None
 
 
 async def test_points_for_a_lesson_are_told_only_when_they_reach_a_new_level(gateway, tg, resources):

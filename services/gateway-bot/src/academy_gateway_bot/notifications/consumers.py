@@ -31,6 +31,7 @@ from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsA
 from academy_contracts.progress import CourseCompletedV2, CourseEnrolledV1, LearnerInactiveV1
 from academy_contracts.users import ProfileUpdatedV3, UserErasedV2, UserRegisteredV3
 from academy_runtime.after_commit import run_after_commit
+from academy_runtime.client import RejectedCallError
 from academy_runtime.consumer import Consumer, EventContext, TurnContext
 from academy_runtime.db import autocommit_session
 from academy_runtime.errors import NotFoundError
@@ -214,9 +215,15 @@ async def _next_course(clients: ServiceClients, event: CourseCompletedV2, enroll
         top = None
     if top is not None and top["id"] not in enrolled:
         return top
-    listing = await clients.catalog.get(
-        "/internal/courses", params={"category": event.category, "page": 1, "page_size": _SUGGESTION_CANDIDATES}
-    )
+    try:
+        listing = await clients.catalog.get(
+            "/internal/courses", params={"category": event.category, "page": 1, "page_size": _SUGGESTION_CANDIDATES}
+        )
+    except RejectedCallError:
+        # A category the catalog does not know (any more): no suggestion, but the congratulation is still told.
+        # Raising here retried the event until it was dead-lettered, and the learner never heard of the course.
+        log.info("no suggestion: category unknown to the catalog", extra={"category": event.category})
+        return None
     return next((c for c in listing["items"] if c["id"] not in enrolled), None)
 
 
