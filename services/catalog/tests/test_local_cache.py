@@ -10,7 +10,7 @@ from academy_catalog.cache import CatalogCache, process_cache
 from academy_catalog.models import Course
 from academy_catalog.settings import CatalogSettings
 from academy_runtime.resources import Resources
-from academy_runtime.testing import cleanup_redis, on_redis_cluster
+from academy_runtime.testing import api_client, cleanup_redis, on_redis_cluster, operator_token, service_token
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -218,3 +218,117 @@ async def test_a_change_through_another_client_reaches_the_local_copy_on_a_redis
         await cleanup_redis(redis_cluster_url, cluster.redis_prefix, cluster=True)
         await here.close()
         await there.close()
+
+
+# -- the learner queries answered ahead of FastAPI (academy_runtime.fast_answers, app.py's fast_answers) ------
+
+
+@pytest.fixture
+def answered_ahead(resources, monkeypatch) -> list[str]:
+    """The queries the catalog's fast answers found in memory (and so answered ahead of the endpoint)."""
+    cache = process_cache(resources)
+    answered: list[str] = []
+    real = cache.response_from_memory
+
+    def spy(query: str, params: tuple[object, ...]) -> Any:
+        response = real(query, params)
+        if response is not None:
+            answered.append(query)
+        return response
+
+    monkeypatch.setattr(cache, "response_from_memory", spy)
+    return answered
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "query"),
+    [
+        ("/internal/courses", {"category": "manicure"}, "courses"),
+        ("/internal/courses", {}, "courses"),
+        ("/internal/courses", {"page": 1, "page_size": 10}, "courses"),
+        ("/internal/courses/top", {}, "top"),
+        ("/internal/categories", {}, "categories"),
+    ],
+)
+async def test_a_learner_query_held_in_memory_is_answered_ahead_of_the_endpoint_with_its_bytes(
+    api, new_course, cache, redis_commands, answered_ahead, path, params, query
+):
+    await new_course(publish=True)
+    first = await api.get(path, params=params)  # the endpoint's answer, now held in memory
+    redis_commands.clear()
+    local_hits = cache_requests(query, "local_hit")
+
+    again = await api.get(path, params=params)
+
+    assert first.status_code == again.status_code == 200
+    assert answered_ahead == [query]
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.headers["cache-control"] == first.headers["cache-control"]
+    assert redis_commands == []
+    assert cache_requests(query, "local_hit") == local_hits + 1
+
+
+async def test_a_list_answered_ahead_shows_an_edit_at_once(api, new_course, cache, answered_ahead):
+    cache.local_max_age_s = 60.0  # only the invalidation can end the local answer within the test
+    course = await new_course(publish=True)
+    await api.get("/internal/courses", params={"category": course["category"]})
+    held = await api.get("/internal/courses", params={"category": course["category"]})
+    assert answered_ahead == ["courses"]
+
+    assert (await api.patch(f"/internal/courses/{course['id']}", json={"title": "Новое название"})).status_code == 200
+    listed = await api.get("/internal/courses", params={"category": course["category"]})
+
+    assert [item["title"] for item in held.json()["items"]] == [course["title"]]
+    assert [item["title"] for item in listed.json()["items"]] == ["Новое название"]
+    assert answered_ahead == ["courses"]  # the edit's answer came from the endpoint, loaded anew
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("category=manicure&page=0", 422),
+        ("category=manicure&page=1&page=1", 422),
+        ("category=manicure&page_size=101", 422),
+        ("category=Manicure", 422),
+        ("category=", 422),
+        ("category=manicure%00", 422),
+        ("category=manicure&page=01", 200),
+    ],
+)
+async def test_the_lists_parameters_are_checked_as_the_endpoint_checks_them_while_pages_are_held(
+    api, new_course, cache, answered_ahead, query, status
+):
+    """Page 1 of the lists is held in memory; a request the endpoint refuses is still refused (the fast
+    answer leaves it to the endpoint), and one it reads otherwise (`page=01`) is still page 1."""
+    await new_course(publish=True)
+    held = await api.get("/internal/courses?category=manicure&page=1")
+    await api.get("/internal/courses?page=1")
+    answered_ahead.clear()
+
+    response = await api.get(f"/internal/courses?{query}")
+
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.content == held.content
+        assert answered_ahead == ["courses"]
+    else:
+        assert response.json()["error"]["code"] == "validation_failed"
+        assert answered_ahead == []
+
+
+async def test_a_held_list_is_not_given_to_a_caller_the_endpoint_refuses(
+    service, resources, platform, api, new_course, cache, answered_ahead
+):
+    await new_course(publish=True)
+    await api.get("/internal/courses")
+    await api.get("/internal/courses")
+    assert answered_ahead == ["courses"]
+    answered_ahead.clear()
+
+    finance = operator_token(platform, name="fay", roles=("finance",), audience="catalog")
+    billing = service_token(platform, caller="billing", audience="catalog")
+    for token, status in [(finance, 403), (billing, 403), ("not-a-token", 401)]:
+        async with api_client(service, resources, token) as client:
+            assert (await client.get("/internal/courses")).status_code == status
+    assert answered_ahead == []

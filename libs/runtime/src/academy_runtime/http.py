@@ -25,6 +25,7 @@ from academy_runtime import metrics
 from academy_runtime.bodylimit import BodySizeLimitMiddleware, route_body_limit
 from academy_runtime.dlq_api import dead_letters_router
 from academy_runtime.errors import ErrorBody, ValidationFailedError, error_responses, install_error_handlers
+from academy_runtime.fast_answers import FastAnswerMiddleware, resolve_fast_answers
 from academy_runtime.gc_tuning import tune_garbage_collector
 from academy_runtime.health import router as health_router
 from academy_runtime.logs import configure_logging
@@ -392,6 +393,10 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
         app.include_router(router)
     # Every service's consumers' dead letters, for the operators' console (academy_runtime.dlq_api).
     app.include_router(dead_letters_router([consumer.purpose for consumer in service.consumers]))
+    # Ahead of the router and its dependencies, inside everything else (a fast answer is counted, traced
+    # and under the body limit like any answer).
+    if service.fast_answers:
+        app.add_middleware(FastAnswerMiddleware, routes=resolve_fast_answers(app, service.fast_answers))
     # Inside the metrics and the span, so that a 413 is counted and traced; outside everything else, so
     # that a body over the limit by its Content-Length is refused before routing, the rate limit or any
     # dependency.

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from sqlalchemy import MetaData
 
 from academy_runtime.consumer import Consumer
+from academy_runtime.fast_answers import FastAnswer
 from academy_runtime.messaging import Messaging
 from academy_runtime.resources import Resources
 from academy_runtime.settings import ServiceSettings
@@ -40,6 +41,8 @@ class ServiceDefinition:
     messaging: Messaging
     migrations: str  # alembic script location, "academy_users:migrations"
     routers: list[APIRouter] = field(default_factory=list)
+    # GET endpoints whose answers may come from memory ahead of FastAPI's routing (academy_runtime.fast_answers).
+    fast_answers: list[FastAnswer] = field(default_factory=list)
     consumers: list[Consumer] = field(default_factory=list)
     # Service-specific resources (HTTP clients, bot, S3...) are opened here, in both processes.
     on_startup: list[Hook] = field(default_factory=list)

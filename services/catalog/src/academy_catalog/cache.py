@@ -132,12 +132,10 @@ class CatalogCache:
         Redis call); else from Redis (one MGET); else from PostgreSQL. Never raises for Redis: see the
         module docstring."""
         key = self.answer_key(query, params)
-        known = self.known_generation
-        if known is not None:
-            entry = self._local.get(key)
-            if entry is not None and entry[0] == known and entry[2] > time.monotonic():
-                self._count(query, "local_hit")
-                return entry[1]
+        if self.known_generation is not None:
+            local = self._local_answer(query, key)
+            if local is not None:
+                return local
         elif self._listener is None and self.local_max_age_s > 0 and not self._closed:
             # The cache is made at the first request, inside the event loop that serves them.
             self._listener = asyncio.get_running_loop().create_task(self._listen(), name="catalog-cache-invalidations")
@@ -169,6 +167,23 @@ class CatalogCache:
             log.warning("could not store a catalog answer", extra={"query": query, "error": repr(exc)})
         self._keep(key, generation, answer, ttl_s)
         return answer
+
+    def _local_answer(self, query: str, key: str) -> bytes | None:
+        entry = self._local.get(key)
+        if entry is not None and entry[0] == self.known_generation and entry[2] > time.monotonic():
+            self._count(query, "local_hit")
+            return entry[1]
+        return None
+
+    def response_from_memory(self, query: str, params: tuple[object, ...]) -> Response | None:
+        """The answer `get_or_load(query, params, ...)` would give now from the process's memory, as
+        `response()` sends it (counted as a local hit); None when it would need Redis or PostgreSQL.
+        For the catalog's `FastAnswer`s (`academy_runtime.fast_answers`): `params` must be what the
+        endpoint passes `get_or_load` for the same request."""
+        if self.known_generation is None:
+            return None
+        body = self._local_answer(query, self.answer_key(query, params))
+        return None if body is None else self.response(body)
 
     def _keep(self, key: str, generation: bytes, answer: bytes, ttl_s: float) -> None:
         """Copy an answer read (or loaded) under `generation` (the MGET's, not the known one: a bump may

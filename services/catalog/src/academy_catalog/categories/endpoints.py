@@ -7,7 +7,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.audit import audited
-from academy_catalog.cache import CacheDep, InvalidatesCache
+from academy_catalog.cache import CacheDep, InvalidatesCache, process_cache
 from academy_catalog.categories import service
 from academy_catalog.categories.schemas import CategoryOut, CreateCategory
 from academy_catalog.dependencies import CatalogEditor, CatalogReader, IdempotencyKey
@@ -26,6 +26,11 @@ async def list_categories(cache: CacheDep, _: CatalogReader) -> Response:
         return _CATEGORY_LIST.dump_json(await service.list_categories(session))
 
     return cache.response(await cache.get_or_load("categories", (), load))
+
+
+def list_categories_from_memory(request: Request) -> Response | None:
+    """`list_categories`' answer when the process holds it in memory (`academy_runtime.fast_answers`)."""
+    return process_cache(request.app.state.resources).response_from_memory("categories", ())
 
 
 @router.post("", responses=error_responses(409), response_model=CategoryOut, status_code=status.HTTP_201_CREATED)

@@ -10,11 +10,11 @@ from academy_runtime.db import SessionDep, transaction
 from academy_runtime.errors import error_responses
 from academy_runtime.ids import CourseId, LessonId
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy_catalog.audit import audited
-from academy_catalog.cache import CacheDep, InvalidatesCache
+from academy_catalog.cache import CacheDep, InvalidatesCache, process_cache
 from academy_catalog.courses import service
 from academy_catalog.courses.schemas import (
     AddLesson,
@@ -47,24 +47,60 @@ async def _as_json(answer: Awaitable[BaseModel]) -> bytes:
 
 # -- learner queries -----------------------------------------------------------------------------
 
+_NO_PARAMS: tuple[object, ...] = ()
+
+
+CategoryFilter = Annotated[
+    CategorySlug | None, Query(description="Only courses of this category.", examples=["manicure"])
+]
+PageNumber = Annotated[int, Query(ge=1, le=10_000)]
+PageSize = Annotated[int, Query(ge=1, le=100)]
+_DEFAULT_PAGE, _DEFAULT_PAGE_SIZE = 1, 20
+
+
+def _courses_params(category: str | None, page: int, page_size: int) -> tuple[object, ...]:
+    """The cache key's params of a course list query (one definition for the endpoint and its fast answer)."""
+    return (category or "*", page, page_size)
+
 
 @router.get("", response_model=CoursePage)
 async def list_courses(
     cache: CacheDep,
     _: CatalogReader,
-    category: Annotated[
-        CategorySlug | None, Query(description="Only courses of this category.", examples=["manicure"])
-    ] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    category: CategoryFilter = None,
+    page: PageNumber = _DEFAULT_PAGE,
+    page_size: PageSize = _DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Published, active courses: top courses first, then the most recently published."""
     body = await cache.get_or_load(
         "courses",
-        (category or "*", page, page_size),
+        _courses_params(category, page, page_size),
         lambda session: _as_json(service.list_courses(session, category=category, page=page, page_size=page_size)),
     )
     return cache.response(body)
+
+
+_CATEGORY_FILTER: TypeAdapter[str | None] = TypeAdapter(CategoryFilter)
+_PAGE_NUMBER: TypeAdapter[int] = TypeAdapter(PageNumber)
+_PAGE_SIZE: TypeAdapter[int] = TypeAdapter(PageSize)
+
+
+def list_courses_from_memory(request: Request) -> Response | None:
+    """`list_courses`' answer when the process holds it in memory, ahead of FastAPI's routing and
+    dependencies (`academy_runtime.fast_answers`, which has checked the caller first); None otherwise.
+
+    The query's parameters are validated with the endpoint's own annotated types (so `page=01` is page 1
+    here as there); a value they refuse leaves the request to the endpoint, which answers the 422."""
+    query = request.query_params
+    try:
+        category = _CATEGORY_FILTER.validate_python(query.get("category"))
+        page = _PAGE_NUMBER.validate_python(query.get("page", _DEFAULT_PAGE))
+        page_size = _PAGE_SIZE.validate_python(query.get("page_size", _DEFAULT_PAGE_SIZE))
+    except ValidationError:
+        return None
+    return process_cache(request.app.state.resources).response_from_memory(
+        "courses", _courses_params(category, page, page_size)
+    )
 
 
 @router.get("/top", responses=error_responses(404), response_model=CourseDetail)
@@ -75,11 +111,16 @@ async def top_course(cache: CacheDep, settings: SettingsDep, _: CatalogReader) -
     """
     body = await cache.get_or_load(
         "top",
-        (),
+        _NO_PARAMS,
         lambda session: _as_json(service.top_course(session, timezone=settings.catalog_timezone)),
         ttl_s=settings.top_course_cache_ttl_s,
     )
     return cache.response(body)
+
+
+def top_course_from_memory(request: Request) -> Response | None:
+    """`top_course`'s answer when the process holds it in memory (`academy_runtime.fast_answers`)."""
+    return process_cache(request.app.state.resources).response_from_memory("top", _NO_PARAMS)
 
 
 @router.get("/{course_id}", responses=error_responses(404), response_model=CourseDetail)
