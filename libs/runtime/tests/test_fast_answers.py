@@ -13,18 +13,16 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from academy_runtime import metrics
-from academy_runtime.auth import Caller, accepts, dev_signing_key, issue_operator_token, issue_service_token
+from academy_runtime.auth import Caller, accepts, dev_signing_key, issue_service_token
 from academy_runtime.fast_answers import FastAnswer
 from academy_runtime.http import create_app
 from academy_runtime.resources import Resources
 from academy_runtime.settings import ServiceSettings
-from academy_runtime.testing import discover_infrastructure
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import TypeAdapter, ValidationError
 
 from .conftest import test_service
-
-AUDIENCE = "fa-test"
+from .test_rate_limits import AUDIENCE, bearer, operator_token, redis_only_settings, service_token
 
 Shelf = Annotated[int, Query(ge=1, le=5)]
 _SHELF: TypeAdapter[int] = TypeAdapter(Shelf)
@@ -85,15 +83,8 @@ def memory() -> Memory:
 
 @pytest.fixture
 def settings() -> ServiceSettings:
-    """The real Redis for the rate limiter (the database is never reached); development keys."""
-    return ServiceSettings(
-        _env_file=None,
-        service_name=AUDIENCE,
-        environment="development",
-        redis_url=discover_infrastructure().redis_url,
-        redis_prefix=f"fa-{secrets.token_hex(4)}:",
-        rate_limit_service="1000/second",
-    )
+    """As test_rate_limits' (no database, development keys), with room for every test's requests."""
+    return redis_only_settings(rate_limit_service="1000/second")
 
 
 @asynccontextmanager
@@ -110,15 +101,7 @@ async def client_of(settings: ServiceSettings, *, fast: bool = True) -> AsyncIte
         await resources.close()
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
-
-
-def operator_token(name: str, role: str) -> str:
-    return issue_operator_token(dev_signing_key("operators"), operator=name, roles=(role,), audience=AUDIENCE)
-
-
-GATEWAY = issue_service_token(dev_signing_key("gateway-bot"), caller="gateway-bot", audience=AUDIENCE)
+GATEWAY = service_token("gateway-bot")
 
 
 async def test_an_answer_held_in_memory_is_given_without_the_endpoint(settings: ServiceSettings, memory: Memory):
@@ -141,21 +124,17 @@ async def test_an_answer_held_in_memory_is_given_without_the_endpoint(settings: 
         pytest.param("?shelf=2", bearer("not.a.token"), id="a forged token"),
         pytest.param(
             "?shelf=2",
-            bearer(issue_service_token(dev_signing_key("billing"), caller="billing", audience=AUDIENCE)),
+            bearer(service_token("billing")),
             id="a service the endpoint does not admit",
         ),
         pytest.param(
             "?shelf=2",
-            bearer(issue_service_token(dev_signing_key("gateway-bot"), caller="gateway-bot", audience="catalog")),
+            bearer(issue_service_token(dev_signing_key("gateway-bot"), caller="gateway-bot", audience="users")),
             id="a token for another service",
         ),
         pytest.param(
             "?shelf=2",
-            bearer(
-                issue_operator_token(
-                    dev_signing_key("operators"), operator="eve", roles=("finance",), audience=AUDIENCE
-                )
-            ),
+            bearer(operator_token("eve", "finance")),
             id="an operator without the role",
         ),
         pytest.param("?shelf=2&shelf=2", bearer(GATEWAY), id="a parameter given twice"),
@@ -167,11 +146,7 @@ async def test_an_answer_held_in_memory_is_given_without_the_endpoint(settings: 
         pytest.param("?shelf=2&other=1", bearer(GATEWAY), id="an unknown parameter"),
         pytest.param(
             "?shelf=2",
-            bearer(
-                issue_operator_token(
-                    dev_signing_key("operators"), operator="sam", roles=("support",), audience=AUDIENCE
-                )
-            ),
+            bearer(operator_token("sam", "support")),
             id="an admitted operator",
         ),
     ],

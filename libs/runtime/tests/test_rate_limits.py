@@ -47,8 +47,7 @@ async def open_endpoint() -> dict[str, bool]:
 AUDIENCE = "rt-test"
 
 
-@pytest.fixture
-def settings() -> ServiceSettings:
+def redis_only_settings(**values: Any) -> ServiceSettings:
     """The service against the real Redis (the database is never reached: these routes do not use it).
     Development keys, so that a token of any issuer verifies (the keys are not what is tested here)."""
     return ServiceSettings(
@@ -57,7 +56,13 @@ def settings() -> ServiceSettings:
         environment="development",
         redis_url=discover_infrastructure().redis_url,
         redis_prefix=f"rt-{secrets.token_hex(4)}:",
+        **values,
     )
+
+
+@pytest.fixture
+def settings() -> ServiceSettings:
+    return redis_only_settings()
 
 
 def service_token(caller: str) -> str:

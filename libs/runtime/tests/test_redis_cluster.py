@@ -13,26 +13,20 @@ import pytest
 from academy_runtime.ratelimit import RateLimiter, storage_url
 from academy_runtime.resources import Resources
 from academy_runtime.settings import ServiceSettings
-from academy_runtime.testing import cleanup_redis, discover_infrastructure, on_redis_cluster
+from academy_runtime.testing import cleanup_redis, on_redis_cluster
 from limits.aio.storage import RedisClusterStorage
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.cluster import key_slot
 
-from .test_rate_limits import AUDIENCE, bearer, limited, replicas, service_token
+from .test_rate_limits import bearer, limited, redis_only_settings, replicas, service_token
 
 
 @pytest.fixture
 def settings() -> ServiceSettings:
     """As test_rate_limits' (no database, development keys), on the single Redis of the run."""
-    return ServiceSettings(
-        _env_file=None,
-        service_name=AUDIENCE,
-        environment="development",
-        redis_url=discover_infrastructure().redis_url,
-        redis_prefix=f"rt-{secrets.token_hex(4)}:",
-    )
+    return redis_only_settings()
 
 
 @pytest.fixture
