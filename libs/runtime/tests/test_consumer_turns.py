@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from academy_contracts.users import UserRegisteredV1
-from academy_runtime.consumer import Consumer, ConsumerRuntime, TurnContext
+from academy_runtime.consumer import CommitSignals, Consumer, ConsumerRuntime, TurnContext
 from academy_runtime.resources import Resources
 from sqlalchemy import func, select, text
 
-from .conftest import Effect, effects, messaging, purge_registrations, registrations
+from .conftest import Effect, effects, failures, messaging, purge_registrations, registrations
 from .helpers import eventually, publish_event, registered
 
 pytestmark = pytest.mark.integration
@@ -126,6 +126,39 @@ async def test_a_turn_that_raises_sends_the_event_to_the_retry_queues(resources,
     async with resources.sessionmaker() as session:
         note = (await session.execute(select(Effect.note).where(Effect.user_id == 8805))).scalar_one()
     assert note == "attempt 2"
+
+
+async def test_a_turn_knows_without_the_database_which_events_this_process_committed(resources, turns):
+    """`TurnContext.handled_here`: true for an event the consumer committed in this process, already when
+    the turn it wakes looks; false for one whose handler failed (rolled back) and for one never seen."""
+    first = await publish_event(resources.settings, registered(8806))
+    await eventually(lambda: _effects_are(resources, 8806, 1), what="the first event handled")
+    failures.remaining[8807] = -1  # this learner's handler always fails: never committed
+    failed = await publish_event(resources.settings, registered(8807))
+    await eventually(lambda: _called(8807, 2), what="the failing event tried twice")
+    seen: dict[str, bool] = {}
+
+    async def look(ctx: TurnContext, event: UserRegisteredV1) -> None:
+        seen.update({name: ctx.handled_here(event_id) for name, event_id in looks.items()})
+
+    looks = {"committed": first["id"], "failed": failed["id"], "unknown": "never-published"}
+    turns.plans[8806] = look
+    await publish_event(resources.settings, registered(8806))
+    await eventually(lambda: _effects_are(resources, 8806, 2), what="the second event handled")
+
+    assert seen == {"committed": True, "failed": False, "unknown": False}
+
+
+async def test_the_events_a_process_remembers_as_committed_are_bounded():
+    signals = CommitSignals(remembered=3)
+    for number in range(5):
+        signals.committed("notifications", f"event-{number}")
+    assert [signals.handled_here("notifications", f"event-{n}") for n in range(5)] == [False, False, True, True, True]
+    assert not signals.handled_here("other-consumer", "event-4")  # per consumer
+
+
+async def _called(user_id: int, times: int) -> bool:
+    return failures.calls.get(user_id, 0) >= times
 
 
 async def _effects_are(resources: Resources, user_id: int, count: int) -> bool:

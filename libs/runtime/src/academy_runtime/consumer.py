@@ -147,10 +147,28 @@ class CommitSignals:
     polling at a fixed pace: set as soon as this process's consumer has finished an event of that partition
     (committed, or failed: either way something may have changed). Events another process handles are not
     signalled: a turn still looks again after a pause of its own.
+
+    It also remembers the ids of the events the process's consumers committed lately (`handled_here`), so
+    that a turn waiting for an event this process handled need not ask the database.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, remembered: int = 10_000) -> None:
         self._events: dict[tuple[str, str], asyncio.Event] = {}
+        self._remembered = remembered
+        self._committed: dict[tuple[str, str], None] = {}  # insertion-ordered: the oldest goes first
+
+    def committed(self, consumer: str, event_id: str) -> None:
+        """`consumer` committed the event `event_id` (handled, or found a duplicate) in this process.
+        Called before `done(...)`, so that whoever it wakes already finds it in `handled_here`."""
+        committed = self._committed
+        committed[consumer, event_id] = None
+        if len(committed) > self._remembered:
+            del committed[next(iter(committed))]
+
+    def handled_here(self, consumer: str, event_id: str) -> bool:
+        """Whether `consumer` committed `event_id` in this process, among its last `remembered` events
+        (10,000 by default). True is certain; False says nothing (another process, or longer ago)."""
+        return (consumer, event_id) in self._committed
 
     def expect(self, consumer: str, partition: str) -> asyncio.Event:
         """An event set when `consumer` is next done with an event of `partition` in this process. Taken
@@ -179,6 +197,12 @@ class TurnContext:
         """Set when this consumer is next done, in this process, with another event of this event's
         partition (`partitionkey`: the learner). Take it before looking, wait on it after."""
         return self.signals.expect(self.consumer, self.event.partitionkey or "")
+
+    def handled_here(self, event_id: str) -> bool:
+        """Whether this consumer has committed the event `event_id` in this process, recently (its last
+        10,000 events): when True, the database need not be asked; when False, it must be (the event may
+        have been handled by another process, or before this one started)."""
+        return self.signals.handled_here(self.consumer, event_id)
 
 
 Turn = Callable[[TurnContext, Any], Awaitable[None]]
@@ -596,6 +620,7 @@ class ConsumerRuntime:
                     )
                 async with self.resources.sessionmaker() as session, session.begin():
                     outcome = await self._run_handler(session, delivery)
+                self.signals.committed(consumer.purpose, event.id)
             except RefusedEventError as refused:
                 span.set_status(trace.StatusCode.ERROR, refused.reason)
                 await self._refuse(consumer, message, origin, refused, event)
@@ -665,7 +690,9 @@ class ConsumerRuntime:
             purpose, event_type = delivery.consumer.purpose, delivery.event.type
             metrics.HANDLER_LATENCY.labels(self.service, purpose, event_type).observe(seconds)
             metrics.EVENTS_CONSUMED.labels(self.service, purpose, event_type, outcome).inc()
-            self.signals.done(purpose, delivery.event.partitionkey)
+            self.signals.committed(purpose, delivery.event.id)
+        for delivery, _, _ in outcomes:  # once all are known committed: a woken turn finds any of them
+            self.signals.done(delivery.consumer.purpose, delivery.event.partitionkey)
         for delivery in ordered:
             await delivery.message.ack()
 
