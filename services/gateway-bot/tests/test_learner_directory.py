@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from academy_contracts.envelope import CloudEvent
+from academy_contracts.gamification import Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import LearnerInactiveV1
 from academy_contracts.users import ProfileUpdatedV3, UserErasedV2, UserRegisteredV3
 from academy_gateway_bot import redis_keys
@@ -207,6 +208,28 @@ async def test_a_notification_for_an_erased_learner_is_dropped(gateway, services
             select(func.count()).select_from(NotificationLog).where(NotificationLog.user_id == user_id)
         )
     assert logged == 0
+
+
+async def test_an_erased_learners_notification_does_not_wait_for_its_turn(gateway, services, resources):
+    """A course's points wait for the course's congratulation; an erased learner's never comes, and is not
+    waited for (the turn's first look also finds the tombstone): handled at once, not after the turn's 10 s
+    and a retry."""
+    user_id = unknown_user_id()
+    erased = UserErasedV2(user_id=user_id, erased_at=datetime.now(UTC))
+    await wait_until_handled(resources, await publish_as(services, "users", erased), "learner-directory")
+    points = PointsAwardedV2(
+        user_id=user_id,
+        award_id=10**9 + secrets.randbelow(10**8),
+        points=100,
+        reason="course_completed",
+        awarded_for=PointsAwardedFor(kind="course", id=900_000 + secrets.randbelow(90_000), title="Курс"),
+        total_points=100,
+        level_before=Level(level=1, title="Новичок", title_en="Beginner", min_points=0),
+        level_after=Level(level=2, title="Ученик", title_en="Apprentice", min_points=100),
+        awarded_at=datetime.now(UTC),
+    )
+
+    await wait_until_handled(resources, await publish_as(services, "gamification", points), "notifications", timeout=5)
 
 
 async def test_a_notification_being_sent_while_the_learner_is_erased_leaves_no_line_in_the_log(gateway, resources):

@@ -15,7 +15,7 @@ from academy_contracts import CloudEvent, EventData, build_event
 from academy_contracts.gamification import AchievementUnlockedV2, Level, PointsAwardedFor, PointsAwardedV2
 from academy_contracts.progress import CourseCompletedV2, LearnerInactiveV1
 from academy_gateway_bot.models import Learner, NotificationLog, messaging
-from academy_gateway_bot.notifications.consumers import _next_course
+from academy_gateway_bot.notifications.consumers import _next_course, notifications
 from academy_runtime.bus import bus_user, connection_user, event_message, service_of
 from academy_runtime.consumer import ORIGINAL_KEY_HEADER, ORIGINAL_USER_HEADER, REDRIVEN_HEADER
 from academy_runtime.db import transaction
@@ -358,7 +358,7 @@ async def test_notifications_waiting_for_their_turn_hold_up_no_other_learners(ga
         await session.execute(update(Learner).where(Learner.user_id == user_id).values(notifications_enabled=False))
     settings = resources.settings
     count = settings.db_pool_size + settings.db_max_overflow + 4
-    assert count <= settings.consumer_prefetch  # all of them in the consumer's hands at once
+    assert count <= (notifications.prefetch or settings.consumer_prefetch)  # all in the consumer's hands at once
     first_course, award = 900_000 + secrets.randbelow(90_000), 10**9 + secrets.randbelow(10**8)
     courses = [(first_course + i, unique("Курс")) for i in range(count)]
     waiting = {f"points:{award + i}" for i in range(count)}

@@ -444,7 +444,9 @@ async def wait_for_turn(
     `after_kinds` are in the log (told, skipped or failed: their turn has passed).
 
     Run as the handler's turn (`Consumer.on(..., turn=...)`), before its transaction: each look is one
-    statement on a connection given back at once, and between two looks it holds nothing. A predecessor
+    statement on a connection given back at once (the first also asks whether the learner was erased), and
+    between two looks it holds nothing. An event this process committed lately is known without a look
+    (`ctx.handled_here`): with one worker, a chain link's wait for its predecessor costs no statement. A predecessor
     handled by this process wakes it at once (`ctx.next_commit()`); one handled by another process is seen
     at the next look (`_TURN_POLL_S`). When the waits held the event's transaction open, the pool's
     connections filled up with waiting handlers, and every other learner's notifications waited for one
@@ -459,11 +461,14 @@ async def wait_for_turn(
     first = True
     while True:
         changed = ctx.next_commit()  # before the look: a commit during it is not missed
+        if follows_event_id is not None and ctx.handled_here(follows_event_id):
+            follows_event_id = None  # this process committed it: no need to ask the database
+        if follows_event_id is None and not after_kinds:
+            return
         async with autocommit_session(ctx.resources.sessionmaker) as session:
-            if first and await LearnerRepository(session).is_erased(user_id):
-                return  # nothing will be told (`deliver` drops it): nothing to wait for
+            # An erased learner: nothing will be told (`deliver` drops it), so nothing to wait for.
             waiting = await NotificationRepository(session).not_handled_yet(
-                user_id, after_kinds, follows_event_id=follows_event_id, consumer=ctx.consumer
+                user_id, after_kinds, follows_event_id=follows_event_id, consumer=ctx.consumer, unless_erased=first
             )
         first = False
         if not waiting:

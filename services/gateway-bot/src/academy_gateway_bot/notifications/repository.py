@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
-from academy_gateway_bot.models import Learner, NotificationLog, messaging
+from academy_gateway_bot.models import ErasedLearner, Learner, NotificationLog, messaging
 
 # A fact that is told, or queued to be: not told again.
 _TOLD = ("pending", "sent")
@@ -29,6 +29,10 @@ def _first_due(user_id: int, now: datetime) -> tuple[ColumnElement[bool], Column
     n = NotificationLog
     first = select(func.min(n.id)).where(n.user_id == user_id, n.status == "pending").scalar_subquery()
     return n.id == first, or_(n.not_before.is_(None), n.not_before <= now)
+
+
+_ERASED = "learner erased"
+"""The name of `not_handled_yet`'s look for the learner's tombstone: with a space, as no kind has one."""
 
 
 @dataclass(frozen=True)
@@ -64,14 +68,21 @@ class NotificationRepository(Repository):
         return (await self.session.execute(query.limit(1))).first() is not None
 
     async def not_handled_yet(
-        self, user_id: int, kinds: Collection[str], *, follows_event_id: str | None, consumer: str
+        self,
+        user_id: int,
+        kinds: Collection[str],
+        *,
+        follows_event_id: str | None,
+        consumer: str,
+        unless_erased: bool = False,
     ) -> list[str]:
         """Of the learner's facts `kinds` and the event `follows_event_id`, those whose turn has not passed
         yet, in one statement: `kind`, or `event <id>`; empty when there is nothing to wait for.
 
         A fact's turn has passed once it is in the log, whatever came of it (queued: the chat's queue sends
         in order; sent, skipped because the learner turned notifications off, failed, blocked). An event's
-        once `consumer` has handled (committed) it: its id is in the inbox."""
+        once `consumer` has handled (committed) it: its id is in the inbox. `unless_erased`: empty too when
+        the learner was erased (their tombstone is here): nothing of theirs will be told, so nothing waits."""
         inbox = messaging.inbox
         looks: list[tuple[str, Any]] = [
             (kind, select(NotificationLog.id).where(NotificationLog.user_id == user_id, NotificationLog.kind == kind))
@@ -82,8 +93,18 @@ class NotificationRepository(Repository):
             looks.append((f"event {follows_event_id}", handled))
         if not looks:
             return []
-        found = (await self.session.execute(select(*(query.exists() for _, query in looks)))).one()
-        return [name for (name, _), exists in zip(looks, found, strict=True) if not exists]
+        if unless_erased:
+            looks.append((_ERASED, select(ErasedLearner.user_id).where(ErasedLearner.user_id == user_id)))
+        found = dict(
+            zip(
+                (name for name, _ in looks),
+                (await self.session.execute(select(*(query.exists() for _, query in looks)))).one(),
+                strict=True,
+            )
+        )
+        if found.pop(_ERASED, False):
+            return []
+        return [name for name, exists in found.items() if not exists]
 
     async def record(
         self,
