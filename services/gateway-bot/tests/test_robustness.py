@@ -2,17 +2,20 @@
 
 import asyncio
 import base64
+import secrets
 
 import pytest
 from academy_gateway_bot.bot import conversation_storage
 from academy_gateway_bot.learners import LearnerRepository
 from academy_gateway_bot.models import Learner
+from academy_gateway_bot.presses import first_press
 from academy_runtime.db import transaction
 from academy_tg_emulator.client import TestUser
 from sqlalchemy import select
 
 from .learning_support import (
     has_text,
+    needs_s3,
     new_category,
     open_course_card,
     publish_course,
@@ -333,6 +336,65 @@ async def test_a_lesson_completed_twice_at_once_is_told_once(gateway, tg):
     await asyncio.sleep(1)
     told = [m for m in await tg.messages(user.id) if m.from_bot and "пройден!" in (m.text or "")]
     assert len(told) == 1
+
+
+async def test_enrolling_pressed_twice_at_once_is_told_once(gateway, tg):
+    """Found by trying the bot: a double press of «Записаться бесплатно» sent «Вы записаны» and then «Вы уже
+    записаны». A button that sends a message takes the first press within its window (`presses`)."""
+    category = await new_category(gateway)
+    course = await publish_course(gateway, category=category, lessons=2, free_lessons=(1,))
+    await wait_until_progress_knows(gateway, course)
+    user, _learner = await register_learner(gateway, tg)
+    card = await open_course_card(gateway, tg, user, category, course)
+
+    presses = await asyncio.gather(*(tg.press_button_by_text(user, card, "✅ Записаться бесплатно") for _ in range(2)))
+
+    for press in presses:
+        await tg.wait_for_callback_answer(press, timeout=WAIT)
+    await tg.wait_for_message(user.id, has_text("записаны на курс"), after=card.message_id, timeout=WAIT)
+    await asyncio.sleep(1)
+    told = [m for m in await tg.messages(user.id) if m.from_bot and "записаны на курс" in (m.text or "")]
+    assert [m.text.split("«")[0] for m in told] == ["🎉 Вы записаны на курс "]
+
+
+@needs_s3
+async def test_the_transcript_pressed_twice_sends_one_pdf(gateway, tg):
+    """Found by trying the bot: a double press of «📄 Справка об обучении (PDF)» sent the PDF twice."""
+    category = await new_category(gateway)
+    course = await publish_course(gateway, category=category, lessons=1, free_lessons=())
+    await wait_until_progress_knows(gateway, course)
+    user, learner = await register_learner(gateway, tg)
+    progress = gateway.clients.progress
+    await progress.post(f"/internal/learners/{learner['id']}/enrolments", json={"course_id": course["id"]})
+    await progress.post(f"/internal/learners/{learner['id']}/lessons/{course['lessons'][0]['id']}/complete", json={})
+    mine = await tg.wait_for_reply(await tg.send_command(user, "mycourses"), has_text("100%"), timeout=WAIT)
+
+    presses = await asyncio.gather(
+        *(tg.press_button_by_text(user, mine, "📄 Справка об обучении (PDF)") for _ in range(2))
+    )
+
+    answers = [await tg.wait_for_callback_answer(press, timeout=WAIT) for press in presses]
+    assert all(answer.text for answer in answers)  # both told the PDF is on its way
+    await tg.wait_for_message(user.id, lambda m: m.document is not None, after=mine.message_id, timeout=20)
+    await asyncio.sleep(1)
+    assert sum(m.document is not None for m in await tg.messages(user.id)) == 1
+
+
+async def test_a_press_whose_action_failed_can_be_pressed_again(resources):
+    telegram_id = 7_000_000_000 + secrets.randbelow(10**8)
+
+    async def press_that_fails() -> None:
+        async with first_press(resources, telegram_id, "transcript") as first:
+            assert first
+            raise RuntimeError("progress did not answer")
+
+    with pytest.raises(RuntimeError):
+        await press_that_fails()
+
+    async with first_press(resources, telegram_id, "transcript") as first:
+        assert first  # the failed press is forgotten: this one acts
+    async with first_press(resources, telegram_id, "transcript") as again:
+        assert not again  # and stands for the presses after it
 
 
 async def test_a_voice_message_gets_an_answer(gateway, tg):

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from academy_runtime.client import ServiceCallError
 from academy_runtime.errors import DependencyUnavailableError, NotFoundError
+from academy_runtime.resources import Resources
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramBadRequest
@@ -36,6 +37,7 @@ from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.fitting import CAPTION_LIMIT, TEXT_LIMIT, fit, paginate, room_for, truncate
 from academy_gateway_bot.i18n import _, button_filter, current_locale
 from academy_gateway_bot.money import course_offer
+from academy_gateway_bot.presses import first_press
 from academy_gateway_bot.screens import (
     Event,
     answer_callback,
@@ -294,18 +296,34 @@ async def course_button(
         await answer_callback(callback)
 
 
-async def enrol_button(
+async def enrol_button(  # noqa: PLR0917 - aiogram injects what the handler needs
     callback: CallbackQuery,
     callback_data: CourseCb,
     learner: LearnerCtx | None,
     clients: ServiceClients,
     idempotency_key: str,
+    resources: Resources,
 ) -> None:
     """Progress decides: a free open course enrols; a paid one shows its card with the ways to pay;
-    one withdrawn, closed or unknown says so, with the way to other courses."""
+    one withdrawn, closed or unknown says so, with the way to other courses. A second press within
+    `PRESS_WINDOW_S` is answered without a second «you are enrolled» message."""
     if learner is None:
         await not_registered(callback)
         return
+    async with first_press(resources, learner.telegram_id, f"enrol:{callback_data.course_id}") as first:
+        if not first:
+            await answer_callback(callback)
+            return
+        await _enrol(callback, callback_data, learner, clients, idempotency_key)
+
+
+async def _enrol(
+    callback: CallbackQuery,
+    callback_data: CourseCb,
+    learner: LearnerCtx,
+    clients: ServiceClients,
+    idempotency_key: str,
+) -> None:
     course_id = callback_data.course_id
     try:
         enrolment = await clients.progress.post(
@@ -752,13 +770,16 @@ async def my_courses_button(
     clients: ServiceClients,
     bot: Bot,
     idempotency_key: str,
+    resources: Resources,
 ) -> None:
     if learner is None:
         await not_registered(callback)
         return
     if callback_data.action == "transcript":
         await answer_callback(callback, _("transcript-preparing"))
-        await send_transcript(bot, learner, clients, idempotency_key)
+        async with first_press(resources, learner.telegram_id, "transcript") as first:
+            if first:  # a second press while the PDF is on its way: it is the same PDF
+                await send_transcript(bot, learner, clients, idempotency_key)
         return
     try:
         await show_my_courses(callback, learner, clients, edit=not callback_data.fresh)

@@ -18,13 +18,14 @@ from academy_runtime.resources import Resources
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message, PreCheckoutQuery
 
-from academy_gateway_bot import keyboards, redis_keys
+from academy_gateway_bot import keyboards
 from academy_gateway_bot.callbacks import BuyCb, CourseCb
 from academy_gateway_bot.clients import ServiceClients, StarsInvoice, StarsPaymentOutcome
 from academy_gateway_bot.context import LearnerCtx, load_learner
 from academy_gateway_bot.handlers.learning import catalog_course, show_course_card
 from academy_gateway_bot.i18n import _, has_message, use_locale
 from academy_gateway_bot.money import course_offer
+from academy_gateway_bot.presses import first_press
 from academy_gateway_bot.screens import answer_callback, course_title, escape, format_coins, not_registered, show
 
 log = logging.getLogger(__name__)
@@ -34,17 +35,6 @@ STARS = "XTR"
 PRE_CHECKOUT_BUDGET_S = 7.0
 # A successful payment must reach billing: Stars were taken. Tries beyond the client's own retries.
 PAYMENT_REPORT_DELAYS_S = (1.0, 3.0, 8.0)
-
-
-# A second press within this window is the same wish: the invoice already sent answers it.
-INVOICE_PRESS_WINDOW_S = 10
-
-
-async def first_press(resources: Resources, telegram_id: int, what: str) -> bool:
-    """True for the first press of a button that sends something new within the window (Redis, so
-    every gateway process agrees)."""
-    key = redis_keys.press(resources.settings.redis_prefix, telegram_id, what)
-    return bool(await resources.redis.set(key, "1", nx=True, ex=INVOICE_PRESS_WINDOW_S))
 
 
 # -- the course card's buttons ---------------------------------------------------------------------
@@ -63,10 +53,11 @@ async def buy_button(  # noqa: PLR0917 - aiogram injects what the handler needs
         await not_registered(callback)
         return
     if callback_data.action == "stars":
-        if not await first_press(resources, learner.telegram_id, f"stars-invoice:{callback_data.course_id}"):
-            await answer_callback(callback, _("money-invoice-sent"))  # one invoice is enough
-            return
-        await send_course_invoice(callback, callback_data, learner, clients, bot, idempotency_key)
+        async with first_press(resources, learner.telegram_id, f"stars-invoice:{callback_data.course_id}") as first:
+            if not first:
+                await answer_callback(callback, _("money-invoice-sent"))  # one invoice is enough
+                return
+            await send_course_invoice(callback, callback_data, learner, clients, bot, idempotency_key)
     elif callback_data.action == "coins":
         await coins_chosen(callback, callback_data, learner, clients, idempotency_key)
     else:

@@ -23,7 +23,7 @@ from academy_gateway_bot.callbacks import TopUpCb, WalletCb
 from academy_gateway_bot.clients import ServiceClients
 from academy_gateway_bot.context import LearnerCtx
 from academy_gateway_bot.handlers.menu import any_menu_button
-from academy_gateway_bot.handlers.purchases import first_press, send_stars_invoice
+from academy_gateway_bot.handlers.purchases import send_stars_invoice
 from academy_gateway_bot.handlers.registration import TYPED_ANSWER
 from academy_gateway_bot.i18n import _, button_filter
 from academy_gateway_bot.money import (
@@ -35,6 +35,7 @@ from academy_gateway_bot.money import (
     stars_top_up_enabled,
     wallet,
 )
+from academy_gateway_bot.presses import first_press
 from academy_gateway_bot.screens import (
     Event,
     answer_callback,
@@ -179,10 +180,12 @@ async def top_up_button(  # noqa: PLR0917 - aiogram injects what the handler nee
     elif callback_data.action == "stars_menu":
         await show(callback, _("topup-stars-title"), keyboards.top_up_stars(), edit=edit)
         await answer_callback(callback)
-    elif not await first_press(resources, learner.telegram_id, f"stars-top-up:{callback_data.amount}"):
-        await answer_callback(callback, _("money-invoice-sent"))  # the invoice of the first press
     else:
-        await stars_top_up(callback, learner, clients, bot, callback_data.amount, idempotency_key)
+        async with first_press(resources, learner.telegram_id, f"stars-top-up:{callback_data.amount}") as first:
+            if not first:
+                await answer_callback(callback, _("money-invoice-sent"))  # the invoice of the first press
+                return
+            await stars_top_up(callback, learner, clients, bot, callback_data.amount, idempotency_key)
 
 
 async def create_top_up(
