@@ -5,6 +5,7 @@ senders; a send Telegram did not take is tried again, one it refused is not."""
 import asyncio
 import itertools
 import re
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,11 @@ from academy_contracts.billing import BalanceLowV1
 from academy_gateway_bot import redis_keys
 from academy_gateway_bot.models import NotificationLog, messaging
 from academy_gateway_bot.notifications.delivery import NotificationDelivery, NotificationPolicy
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from .learning_support import register
-from .test_notifications import publish_as
+from .learning_support import has_text, register
+from .test_notifications import completed, course_points, deliver_to_gateway, publish_as
 
 pytestmark = pytest.mark.integration
 
@@ -208,3 +210,66 @@ async def registered(gateway, tg, resources):
 async def _welcomed(resources, user_id: int) -> bool:
     rows = await rows_of(resources, user_id, kind=None)
     return bool(rows) and await _settled(resources, user_id)
+
+
+async def _queued_course_facts(gateway, tg, services, resources):
+    """A learner whose chat's send second is held while a course's congratulation and its points (no buttons)
+    are queued: (the learner's Telegram user, user id, course title, the window's key, the two rows' kinds)."""
+    user, learner = await registered(gateway, tg, resources)
+    window = await hold_chat_window(resources, user.id, 30)
+    course_id, award = 900_000 + secrets.randbelow(90_000), 10**9 + secrets.randbelow(10**8)
+    title = f"Курс-{secrets.token_hex(3)}"
+    points = course_points(learner["id"], award, course_id=course_id, title=title, points=100, total=150)
+    await deliver_to_gateway(resources, completed(learner["id"], course_id, title), points)
+    await until(lambda: _pending(resources, learner["id"], 2), what="both queued")
+    return user, learner["id"], title, window, {f"course_completed:{course_id}", f"points:{award}"}
+
+
+async def _pending(resources, user_id: int, count: int) -> bool:
+    rows = await rows_of(resources, user_id, kind=None)
+    return [row.status for row in rows].count("pending") == count
+
+
+async def test_notifications_due_together_go_out_as_one_message_in_their_order(gateway, tg, services, resources):
+    """Telegram takes one message a second per chat, and a course completed brings several: those due when
+    the chat's second comes go together, in the order they were queued (issue 11: the course's points came
+    2-4 s after the congratulation, one send second each)."""
+    user, user_id, title, window, kinds = await _queued_course_facts(gateway, tg, services, resources)
+    combined_before = _combined()
+
+    await resources.redis.delete(window)  # the chat's second has come
+
+    told = await tg.wait_for_message(user.id, has_text(f"+100 баллов за курс «{title}»"), timeout=20)
+    assert f"Вы прошли курс «{title}»" in told.text
+    assert told.text.index("Вы прошли курс") < told.text.index("баллов за курс")
+    await until(lambda: _settled(resources, user_id), what="both marked")
+    rows = await rows_of(resources, user_id, kind=None)
+    sent = [row for row in rows if row.kind in kinds]
+    assert [row.status for row in sent] == ["sent", "sent"]
+    assert {row.telegram_message_id for row in sent} == {told.message_id}
+    assert _combined() == combined_before + 1
+    congratulations = [m for m in await tg.messages(user.id) if f"Вы прошли курс «{title}»" in (m.text or "")]
+    assert len(congratulations) == 1
+
+
+async def test_a_combined_message_telegram_refuses_goes_again_one_message_at_a_time(gateway, tg, services, resources):
+    """Which of the combined texts Telegram refused is not known: each goes on its own, to its own outcome,
+    and none is given up for the other's fault."""
+    user, user_id, title, window, kinds = await _queued_course_facts(gateway, tg, services, resources)
+    await tg.fail_next(1, methods=["sendMessage"], error_code=400, retry_after=None, description="Bad Request: test")
+
+    await resources.redis.delete(window)
+
+    await tg.wait_for_message(user.id, has_text(f"+100 баллов за курс «{title}»"), timeout=20)
+    await until(lambda: _settled(resources, user_id), what="both marked")
+    rows = await rows_of(resources, user_id, kind=None)
+    sent = [row for row in rows if row.kind in kinds]
+    assert [row.status for row in sent] == ["sent", "sent"]
+    assert len({row.telegram_message_id for row in sent}) == 2  # one by one
+    texts = [m.text or "" for m in await tg.messages(user.id)]
+    assert sum(f"Вы прошли курс «{title}»" in text for text in texts) == 1
+    assert sum(f"+100 баллов за курс «{title}»" in text for text in texts) == 1
+
+
+def _combined() -> float:
+    return REGISTRY.get_sample_value("academy_bot_notifications_combined_total") or 0.0

@@ -333,15 +333,18 @@ async def test_facts_arriving_in_reverse_are_told_in_the_order_they_happened(gat
     # Arrival in reverse: the achievement, its points, the course's points, then the course completed.
     await deliver_to_gateway(resources, *reversed(chain), completed(user_id, course_id, title))
 
-    told = await tg.wait_for_message(user.id, has_text(f"Новое достижение: {achievement_title}"), timeout=60)
-    congratulation = await tg.wait_for_message(user.id, has_text(f"Вы прошли курс «{title}»"))
-    for_course = await tg.wait_for_message(user.id, has_text(f"+37 баллов за курс «{title}». Всего баллов: 87."))
-    assert congratulation.message_id < for_course.message_id < told.message_id
+    await tg.wait_for_message(user.id, has_text(f"Новое достижение: {achievement_title}"), timeout=60)
+    # What the chat shows, paragraph by paragraph (notifications due together arrive as one message).
+    told = await told_paragraphs(tg, user.id)
+    congratulation = _index(told, f"Вы прошли курс «{title}»")
+    for_course = _index(told, f"+37 баллов за курс «{title}». Всего баллов: 87.")
+    for_achievement = _index(told, f"Новое достижение: {achievement_title}")
+    assert congratulation < for_course < for_achievement
     # The achievement's points and the level they reached are in its message; its points_awarded says nothing.
-    assert f"+13 баллов за достижение «{achievement_title}». Всего баллов: 100." in told.text
-    assert "🎖 Новый уровень: 2 — «Ученик»!" in told.text
-    assert "Новый уровень" not in for_course.text
-    assert sum(achievement_title in (m.text or "") for m in await tg.messages(user.id)) == 1
+    its_points = _index(told, f"+13 баллов за достижение «{achievement_title}». Всего баллов: 100.")
+    assert for_achievement < its_points < _index(told, "🎖 Новый уровень: 2 — «Ученик»!")
+    assert "Новый уровень" not in told[for_course]
+    assert sum(achievement_title in paragraph for paragraph in told) == 2  # its title, and its points' line
 
 
 async def test_notifications_waiting_for_their_turn_hold_up_no_other_learners(gateway, tg, resources):
@@ -385,6 +388,21 @@ async def test_notifications_waiting_for_their_turn_hold_up_no_other_learners(ga
         *(completed(user_id, course, title).model_copy(update={"category": category}) for course, title in courses),
     )
     await notified_kinds(resources, user_id, until=waiting)
+
+
+async def told_paragraphs(tg, telegram_id: int) -> list[str]:
+    """The bot's messages to the chat, in order, split into paragraphs (lines of a notification included)."""
+    return [
+        line
+        for m in await tg.messages(telegram_id)
+        if m.from_bot
+        for line in (m.text or "").split("\n")
+        if line.strip()
+    ]
+
+
+def _index(paragraphs: list[str], text: str) -> int:
+    return next(i for i, paragraph in enumerate(paragraphs) if text in paragraph)
 
 
 def _consumed(outcome: str, event_type: str) -> float:

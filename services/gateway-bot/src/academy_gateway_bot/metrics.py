@@ -22,6 +22,10 @@ NOTIFICATION_DELIVERIES = Counter(
 )
 for _outcome in ("sent", "blocked", "failed", "retried"):
     NOTIFICATION_DELIVERIES.labels(outcome=_outcome)
+NOTIFICATIONS_COMBINED = Counter(
+    "academy_bot_notifications_combined_total",
+    "Queued notifications sent in the same Bot API message as the one queued before them (due together)",
+)
 NOTIFICATION_QUEUED_SECONDS = Histogram(
     "academy_bot_notification_queued_seconds",
     "From a notification queued to it sent",

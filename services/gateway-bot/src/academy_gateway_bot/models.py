@@ -94,7 +94,8 @@ class NotificationLog(Base):
     A notification consumer renders the message and writes it here `pending` in the event's transaction
     (`notifications.consumers.deliver`); the delivery job (`notifications.delivery`) sends each chat's rows
     one after another in `id` order, within Telegram's limits, each send and its mark in one transaction:
-    `sent` (with `telegram_message_id`, `sent_at`), `blocked` (403), `failed` (refused, or out of
+    `sent` (with `telegram_message_id`, `sent_at`; rows due together go out as one message and share it,
+    `delivery.combined`), `blocked` (403), `failed` (refused, or out of
     `attempts`; `error`). `skipped`: the learner turned notifications off. `reply_markup` is the Bot API's
     InlineKeyboardMarkup object; `not_before` defers a row after a 429 or a network error.
     """

@@ -17,6 +17,9 @@ Here, per worker process, up to `concurrency` chats at a time, one task per chat
 3. **Send and mark in one transaction**: lock the chat's first queued message (`FOR UPDATE SKIP LOCKED`: a
    chat another process is sending to is left to it, so its order holds), make the Bot API call, mark it
    `sent`, commit (the sender key is a courtesy; the row lock is what keeps a message from going twice).
+   The due messages queued after it go in the same Bot API message when they fit (`combined`: one fact
+   brings several, and each would take a send second of its own); a combined send that fails sends the
+   chat's messages one by one until its queue is empty.
    The transaction also holds the learner's lock in shared mode, so an erasure never crosses
    a send (`LearnerRepository.hold_against_erasure`). Then the chat's next message, in the order they were
    queued — the order `consumers.wait_for_turn` put them in.
@@ -38,7 +41,7 @@ import contextlib
 import functools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -50,6 +53,7 @@ from redis.commands.core import AsyncScript
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from academy_gateway_bot import metrics, redis_keys
+from academy_gateway_bot.fitting import TEXT_LIMIT
 from academy_gateway_bot.learners import LearnerRepository
 from academy_gateway_bot.notifications.repository import NotificationRepository, Queued
 from academy_gateway_bot.notifications.sender import (
@@ -75,6 +79,32 @@ if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
+
+
+_COMBINED_MAX = 5
+"""At most this many queued messages go out as one."""
+_SEPARATOR = "\n\n"
+
+
+def combined(due: Sequence[Queued]) -> list[Queued]:
+    """The first of a chat's due messages (in the order they were queued) and those after it that go out in
+    the same Bot API message: while their texts, joined by a blank line, stay within Telegram's 4096
+    characters (`TEXT_LIMIT`, counted with the HTML tags) and at most one of them has buttons (the message
+    takes them). At least the first.
+
+    Why: Telegram takes one message a second per chat, and one fact brings several (a course completed: the
+    congratulation, its points, an achievement, its coins), so the last of them came 3-4 s after the fact.
+    Those due together now arrive together, in one message, in their order (issue 11's bot bench: the
+    course's points within 2 s of its last lesson)."""
+    group = [due[0]]
+    length, buttons = len(due[0].text), due[0].reply_markup is not None
+    for queued in due[1:]:
+        length += len(_SEPARATOR) + len(queued.text)
+        if length > TEXT_LIMIT or (buttons and queued.reply_markup is not None):
+            break
+        group.append(queued)
+        buttons = buttons or queued.reply_markup is not None
+    return group
 
 
 @dataclass(frozen=True)
@@ -124,6 +154,8 @@ class NotificationDelivery:
         self.token = secrets.token_hex(8)
         """This process's value of the chats' sender keys."""
         self._take_script: AsyncScript | None = None
+        self._alone: set[int] = set()
+        """Learners whose chat gets one message per send until its queue is empty (a combined send failed)."""
 
     async def run(self) -> None:
         """Work until cancelled (a cancel stops the chats' sends: what was not committed stays queued)."""
@@ -181,6 +213,13 @@ class NotificationDelivery:
         key = redis_keys.notification_sender(self.sender.prefix, chat_id)
         if not await self._take(key):
             return
+        try:
+            await self._send_queue(user_id, chat_id, key)
+        finally:
+            self._alone.discard(user_id)
+
+    async def _send_queue(self, user_id: int, chat_id: int, key: str) -> None:
+        """`_send_chat`'s sends, with the chat's sender key `key` taken."""
         loop = asyncio.get_running_loop()
         taken_at = loop.time()
         # The first message is due (`due_chats`); each send says whether another one is. Asking before the
@@ -197,8 +236,9 @@ class NotificationDelivery:
         return bool(await self._take_script(keys=[key], args=[self.token, _SENDER_LEASE_MS]))
 
     async def _send_next(self, user_id: int, chat_id: int) -> bool:
-        """Send the chat's first queued message when it is due: whether the chat has another one due."""
-        attempted: Queued | None = None
+        """Send the chat's first queued message when it is due, with the due ones queued after it that fit
+        in the same message (`combined`): whether the chat has another one due."""
+        attempted: list[Queued] = []
         more = False
 
         async def send_and_mark() -> Message:
@@ -206,18 +246,16 @@ class NotificationDelivery:
             async with transaction(self.sessionmaker) as session:
                 await LearnerRepository(session).hold_against_erasure(user_id)
                 repository = NotificationRepository(session)
-                row = await repository.lock_next(user_id, self.clock())
-                if row is None:
-                    raise _NothingDueError
-                attempted = row
-                markup = InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
-                message = await self.sender.bot.send_message(chat_id, row.text, reply_markup=markup)
+                attempted = await self._lock_due(repository, user_id)
+                text = _SEPARATOR.join(queued.text for queued in attempted)
+                buttons = next((queued.reply_markup for queued in attempted if queued.reply_markup), None)
+                markup = InlineKeyboardMarkup.model_validate(buttons) if buttons else None
+                message = await self.sender.bot.send_message(chat_id, text, reply_markup=markup)
                 now = self.clock()
-                await repository.mark(
-                    row.id, status="sent", attempts=row.attempts + 1, message_id=message.message_id, sent_at=now
-                )
+                await repository.mark_sent([queued.id for queued in attempted], message.message_id, sent_at=now)
                 more = await repository.has_due(user_id, now)
-            metrics.NOTIFICATION_QUEUED_SECONDS.observe(max(0.0, (now - row.created_at).total_seconds()))
+            for queued in attempted:
+                metrics.NOTIFICATION_QUEUED_SECONDS.observe(max(0.0, (now - queued.created_at).total_seconds()))
             return message
 
         try:
@@ -227,13 +265,39 @@ class NotificationDelivery:
         except _NothingDueError:
             return False
         except Exception as exc:  # every failure has an outcome (`_failed`)
-            if attempted is None:
+            if not attempted:
                 raise
-            await self._failed(user_id, attempted, exc)
-            async with self.sessionmaker() as session:
-                return await NotificationRepository(session).has_due(user_id, self.clock())
-        metrics.NOTIFICATION_DELIVERIES.labels(outcome="sent").inc()
+            return await self._send_failed(user_id, attempted, exc)
+        metrics.NOTIFICATION_DELIVERIES.labels(outcome="sent").inc(len(attempted))
+        if len(attempted) > 1:
+            metrics.NOTIFICATIONS_COMBINED.inc(len(attempted) - 1)
         return more
+
+    async def _lock_due(self, repository: NotificationRepository, user_id: int) -> list[Queued]:
+        """The chat's first queued message and those to send with it (`combined`), locked; _NothingDueError
+        when the first is not due (or another process holds it). One by one for a chat in `_alone`."""
+        now = self.clock()
+        first = await repository.lock_next(user_id, now)
+        if first is None:
+            raise _NothingDueError
+        if user_id in self._alone:
+            return [first]
+        return combined([first, *await repository.lock_following(user_id, first, now, limit=_COMBINED_MAX - 1)])
+
+    async def _send_failed(self, user_id: int, attempted: list[Queued], exc: Exception) -> bool:
+        """The outcome of a send of `attempted` that raised `exc`: whether the chat has a message due."""
+        if len(attempted) > 1 and not isinstance(exc, LearnerUnreachableError | TelegramRetryAfter):
+            # Which of the combined messages Telegram refused is not known: the chat's messages go one by one
+            # from now on, each to its own outcome, and nothing is counted against these.
+            self._alone.add(user_id)
+            log.warning(
+                "combined notifications not sent; sending them one by one",
+                extra={"user_id": user_id, "messages": len(attempted), "error": str(exc)},
+            )
+            return True
+        await self._failed(user_id, attempted[0], exc)
+        async with self.sessionmaker() as session:
+            return await NotificationRepository(session).has_due(user_id, self.clock())
 
     async def _failed(self, user_id: int, row: Queued, exc: Exception) -> None:
         """The outcome of a send that raised `exc`: blocked, refused for good, or deferred for another try."""

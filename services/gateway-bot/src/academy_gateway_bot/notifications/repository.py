@@ -166,6 +166,26 @@ class NotificationRepository(Repository):
         row = (await self.session.execute(query)).first()
         return None if row is None else Queued(*row)
 
+    async def lock_following(self, user_id: int, first: Queued, now: datetime, *, limit: int) -> list[Queued]:
+        """The learner's queued messages after `first` (locked by this transaction: `lock_next`), in the order
+        they were queued, up to `limit`, locked until the transaction ends; it stops before the first one not
+        due by `now`. SKIP LOCKED skips nothing in practice: a queued row is locked only by a sender of its
+        chat, and that sender would hold `first` too."""
+        n = NotificationLog
+        query = (
+            select(n.id, n.chat_id, n.text, n.reply_markup, n.attempts, n.created_at, n.not_before)
+            .where(n.user_id == user_id, n.status == "pending", n.id > first.id)
+            .order_by(n.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        following: list[Queued] = []
+        for *columns, not_before in (await self.session.execute(query)).all():
+            if not_before is not None and not_before > now:
+                break
+            following.append(Queued(*columns))
+        return following
+
     async def has_due(self, user_id: int, now: datetime) -> bool:
         """Whether the learner's chat has a queued message due by `now` (its first one; a deferred first
         one holds the rest back)."""
@@ -187,6 +207,20 @@ class NotificationRepository(Repository):
             update(NotificationLog)
             .where(NotificationLog.id == notification_id, NotificationLog.status == "pending")
             .values(status=status, attempts=attempts, telegram_message_id=message_id, error=error, sent_at=sent_at)
+        )
+
+    async def mark_sent(self, notification_ids: Collection[int], message_id: int, *, sent_at: datetime) -> None:
+        """Queued messages sent, together, as the Bot API message `message_id` (an attempt more each)."""
+        await self.session.execute(
+            update(NotificationLog)
+            .where(NotificationLog.id.in_(notification_ids), NotificationLog.status == "pending")
+            .values(
+                status="sent",
+                attempts=NotificationLog.attempts + 1,
+                telegram_message_id=message_id,
+                error=None,
+                sent_at=sent_at,
+            )
         )
 
     async def defer(self, notification_id: int, *, attempts: int, not_before: datetime) -> None:
