@@ -373,13 +373,18 @@ class CallLog:
         watch.history.append(
             f"{method} #{message.get('message_id')} {text[:50]!r} {len(inline_buttons(message))} buttons"
         )
+        # The gateway sends notifications due together as one message: the congratulation and the points
+        # may arrive in the same one.
+        notified = False
         if method == "sendMessage" and POINTS_FOR_COURSE in text and watch.points:
             due, recorder = watch.points.popleft()
             recorder.points.append(at - due)
-            return
+            notified = True
         if method == "sendMessage" and CONGRATULATION in text and watch.congratulations:
             due, recorder = watch.congratulations.popleft()
             recorder.congratulation.append(at - due)
+            notified = True
+        if notified:
             return
         if watch.waiter is not None:
             check, sent, future = watch.waiter
