@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import subprocess
 import sys
 
 import pytest
 from academy_gateway_bot.app import service
 from academy_gateway_bot.bot import BotRuntime
+from academy_gateway_bot.polling import receive_telegram_updates
 from academy_gateway_bot.telegram_responses import _PINNED, pin_response_type, warm_up_telegram_models
 from aiogram.methods import EditMessageText, GetMe, GetUpdates, SendMessage
 from aiogram.methods.base import Response
@@ -67,7 +69,10 @@ assert all(method.__returning__ in responses._PINNED for method in responses.WAR
 
 
 def test_the_models_every_update_uses_are_built_at_start_up() -> None:
-    assert warm_up_telegram_models in service.on_startup  # the API's and the worker's
+    # The API's in webhook mode (it receives the updates); the worker's in its polling job (both modes).
+    assert warm_up_telegram_models in service.on_api_startup
+    assert warm_up_telegram_models not in service.on_startup
+    assert "warm_telegram_models()" in inspect.getsource(receive_telegram_updates)
     # In a fresh interpreter: in this one, earlier tests have used (and so built) these models already.
     done = subprocess.run([sys.executable, "-c", _WARM_UP_PROBE], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -27,7 +27,8 @@ service = ServiceDefinition(
     migrations="academy_gateway_bot:migrations",
     routers=[webhook_router, broadcasts_router],
     consumers=[learner_directory, notifications],
-    on_startup=[warm_up_telegram_models, open_bot_runtime],
+    on_startup=[open_bot_runtime],
+    on_api_startup=[warm_up_telegram_models],  # the worker warms up in `receive_telegram_updates`
     worker_jobs=[receive_telegram_updates, send_notifications, send_broadcasts],
 )
 

@@ -9,6 +9,7 @@ from academy_runtime.resources import Resources
 
 from academy_gateway_bot.runtime import bot_runtime
 from academy_gateway_bot.settings import GatewaySettings
+from academy_gateway_bot.telegram_responses import warm_telegram_models
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ async def receive_telegram_updates(resources: Resources) -> None:
     settings = resources.settings_as(GatewaySettings)
     runtime = bot_runtime(resources)
     bot = runtime.bot
+    # The worker's warm-up (the API's is `warm_up_telegram_models`, in webhook mode only): before the first
+    # `getUpdates` in long polling; in webhook mode the worker still sends notifications and broadcasts.
+    warm_telegram_models()
     while True:
         try:
             for locale, commands in BOT_COMMANDS.items():
