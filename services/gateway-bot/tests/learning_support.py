@@ -183,6 +183,19 @@ async def register(
     return user, registration["learner"]
 
 
+async def learner_on_a_course(
+    gateway: BotRuntime, tg: EmulatorClient, *, lessons: int = 1, completed: int = 1
+) -> tuple[TestUser, dict[str, Any], dict[str, Any]]:
+    """A registered learner enrolled (through progress, as the gateway calls it) on a new course of a new
+    category with `lessons` paid lessons, the first `completed` of them completed: (user, learner, course)."""
+    category = await new_category(gateway)
+    course = await publish_course(gateway, category=category, lessons=lessons, free_lessons=())
+    await wait_until_progress_knows(gateway, course)
+    user, learner = await register(gateway, tg)
+    await enrol_and_complete(gateway, learner, course, completed)
+    return user, learner, course
+
+
 def has_text(fragment: str) -> Callable[[ChatMessage], bool]:
     return lambda message: fragment in (message.content or "")
 

@@ -8,6 +8,7 @@ from pypdf import PdfReader
 from .learning_support import (
     enrol_and_complete,
     has_text,
+    learner_on_a_course,
     needs_s3,
     new_category,
     open_course_card,
@@ -191,13 +192,7 @@ async def test_the_transcript_before_any_completed_course_says_what_to_do(gatewa
 
 @needs_s3
 async def test_the_transcript_arrives_as_a_pdf_naming_the_completed_course(gateway, tg):
-    category = await new_category(gateway)
-    course = await publish_course(gateway, category=category, lessons=1, free_lessons=())
-    await wait_until_progress_knows(gateway, course)
-    user, learner = await register(gateway, tg)
-    progress = gateway.clients.progress
-    await progress.post(f"/internal/learners/{learner['id']}/enrolments", json={"course_id": course["id"]})
-    await progress.post(f"/internal/learners/{learner['id']}/lessons/{course['lessons'][0]['id']}/complete", json={})
+    user, _learner, course = await learner_on_a_course(gateway, tg)
 
     sent = await tg.send_command(user, "mycourses")
     mine = await tg.wait_for_reply(sent, has_text("100%"))

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 
 from .learning_support import (
     has_text,
+    learner_on_a_course,
     new_category,
     publish_course,
     register,
@@ -187,13 +188,7 @@ async def test_the_same_achievement_told_by_two_events_is_announced_once(gateway
 
 
 async def test_an_inactive_learner_is_reminded_can_continue_and_can_turn_reminders_off(gateway, tg, services):
-    category = await new_category(gateway)
-    course = await publish_course(gateway, category=category, lessons=3, free_lessons=())
-    await wait_until_progress_knows(gateway, course)
-    user, learner = await register(gateway, tg)
-    progress = gateway.clients.progress
-    await progress.post(f"/internal/learners/{learner['id']}/enrolments", json={"course_id": course["id"]})
-    await progress.post(f"/internal/learners/{learner['id']}/lessons/{course['lessons'][0]['id']}/complete", json={})
+    user, learner, course = await learner_on_a_course(gateway, tg, lessons=3)
 
     inactive = LearnerInactiveV1(
         user_id=learner["id"],
@@ -218,12 +213,12 @@ async def test_an_inactive_learner_is_reminded_can_continue_and_can_turn_reminde
 
     await tg.press_button_by_text(user, reminder, "🔕 Не напоминать")
     off = await tg.wait_for_message(user.id, has_text("Напоминания отключены"), after=reminder.message_id)
-    preferences = await progress.get(f"/internal/learners/{learner['id']}/preferences")
+    preferences = await gateway.clients.progress.get(f"/internal/learners/{learner['id']}/preferences")
     assert preferences["reminders_opt_out"] is True
 
     await tg.press_button_by_text(user, off, "🔔 Включить напоминания")
     await wait_for_edit(tg, off, has_text("Напоминания снова включены"))
-    preferences = await progress.get(f"/internal/learners/{learner['id']}/preferences")
+    preferences = await gateway.clients.progress.get(f"/internal/learners/{learner['id']}/preferences")
     assert preferences["reminders_opt_out"] is False
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from .learning_support import (
     has_text,
+    learner_on_a_course,
     needs_s3,
     new_category,
     open_course_card,
@@ -328,14 +329,20 @@ async def test_a_lesson_completed_twice_at_once_is_told_once(gateway, tg):
     await tg.press_button_by_text(user, lessons, lessons.inline_buttons()[0]["text"])
     lesson = await wait_for_edit(tg, card, lambda m: any(b["text"] == "✅ Урок пройден" for b in m.inline_buttons()))
 
-    presses = await asyncio.gather(*(tg.press_button_by_text(user, lesson, "✅ Урок пройден") for _ in range(2)))
+    told = await press_twice_at_once(tg, user, lesson, "✅ Урок пройден", answered=has_text("пройден!"))
 
+    assert len(told) == 1
+
+
+async def press_twice_at_once(tg, user, message, label: str, *, answered) -> list:
+    """Press the button `label` of `message` twice at once; once both presses are answered and a message the
+    press sends (`answered`) has come, and a second more: every message of the bot that `answered` matches."""
+    presses = await asyncio.gather(*(tg.press_button_by_text(user, message, label) for _ in range(2)))
     for press in presses:
         await tg.wait_for_callback_answer(press, timeout=WAIT)
-    await tg.wait_for_message(user.id, has_text("пройден!"), after=lesson.message_id, timeout=WAIT)
+    await tg.wait_for_message(user.id, answered, after=message.message_id, timeout=WAIT)
     await asyncio.sleep(1)
-    told = [m for m in await tg.messages(user.id) if m.from_bot and "пройден!" in (m.text or "")]
-    assert len(told) == 1
+    return [m for m in await tg.messages(user.id) if m.from_bot and answered(m)]
 
 
 async def test_enrolling_pressed_twice_at_once_is_told_once(gateway, tg):
@@ -347,26 +354,15 @@ async def test_enrolling_pressed_twice_at_once_is_told_once(gateway, tg):
     user, _learner = await register_learner(gateway, tg)
     card = await open_course_card(gateway, tg, user, category, course)
 
-    presses = await asyncio.gather(*(tg.press_button_by_text(user, card, "✅ Записаться бесплатно") for _ in range(2)))
+    told = await press_twice_at_once(tg, user, card, "✅ Записаться бесплатно", answered=has_text("записаны на курс"))
 
-    for press in presses:
-        await tg.wait_for_callback_answer(press, timeout=WAIT)
-    await tg.wait_for_message(user.id, has_text("записаны на курс"), after=card.message_id, timeout=WAIT)
-    await asyncio.sleep(1)
-    told = [m for m in await tg.messages(user.id) if m.from_bot and "записаны на курс" in (m.text or "")]
-    assert [m.text.split("«")[0] for m in told] == ["🎉 Вы записаны на курс "]
+    assert [(m.text or "").split("«")[0] for m in told] == ["🎉 Вы записаны на курс "]
 
 
 @needs_s3
 async def test_the_transcript_pressed_twice_sends_one_pdf(gateway, tg):
     """Found by trying the bot: a double press of «📄 Справка об обучении (PDF)» sent the PDF twice."""
-    category = await new_category(gateway)
-    course = await publish_course(gateway, category=category, lessons=1, free_lessons=())
-    await wait_until_progress_knows(gateway, course)
-    user, learner = await register_learner(gateway, tg)
-    progress = gateway.clients.progress
-    await progress.post(f"/internal/learners/{learner['id']}/enrolments", json={"course_id": course["id"]})
-    await progress.post(f"/internal/learners/{learner['id']}/lessons/{course['lessons'][0]['id']}/complete", json={})
+    user, _learner, _course = await learner_on_a_course(gateway, tg)
     mine = await tg.wait_for_reply(await tg.send_command(user, "mycourses"), has_text("100%"), timeout=WAIT)
 
     presses = await asyncio.gather(
