@@ -20,6 +20,7 @@ from academy_tg_emulator import (
     run_in_background,
 )
 from academy_tg_emulator.__main__ import build_parser, config_from_args
+from academy_tg_emulator.server import KEEP_ALIVE_S
 from academy_tg_emulator.testing import RawBotApi, make_png
 
 pytestmark = pytest.mark.timeout(60)
@@ -177,3 +178,15 @@ def test_cli_serves_the_bot_api() -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+async def test_the_emulator_keeps_an_idle_connection_longer_than_aiogram_does(session_bot, emulator_server) -> None:
+    """The client must be the one that lets an idle connection go: a server that closed it first (uvicorn's
+    5 s against aiohttp's 15 s) failed a request that reused it at that moment with `Can not write request
+    body` (CI, `test_aiogram_sends_an_album_of_uploads`)."""
+    served = emulator_server._server
+    assert served is not None
+    client = await session_bot.session.create_session()
+    assert served.config.timeout_keep_alive == KEEP_ALIVE_S
+    assert client.connector is not None
+    assert client.connector._keepalive_timeout < KEEP_ALIVE_S

@@ -10,6 +10,7 @@ import uvicorn
 
 from academy_tg_emulator.app import create_app
 from academy_tg_emulator.config import BotSpec, EmulatorConfig
+from academy_tg_emulator.server import KEEP_ALIVE_S
 
 logger = logging.getLogger("academy_tg_emulator")
 
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         access_log=args.access_log,
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

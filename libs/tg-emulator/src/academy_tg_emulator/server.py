@@ -28,6 +28,14 @@ from academy_tg_emulator.state import Emulator
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
 
+KEEP_ALIVE_S = 75
+"""Seconds the emulator keeps an idle HTTP connection open (uvicorn's `timeout_keep_alive`; its default is 5).
+
+Telegram's Bot API keeps a bot's connections open long; aiohttp, under aiogram's `AiohttpSession`, keeps an
+idle pooled connection 15 s. With a server that closed it after 5 s, a request that reused the connection
+just as the server closed it failed with `ClientOSError: Can not write request body` (a CI run of
+`test_aiogram_sends_an_album_of_uploads` under load). The client must be the one that lets a connection go."""
+
 
 class EmulatorServer:
     """An emulator served by uvicorn on a daemon thread; ``port=0`` picks a free port."""
@@ -68,6 +76,7 @@ class EmulatorServer:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=1,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
