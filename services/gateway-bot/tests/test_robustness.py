@@ -376,6 +376,19 @@ async def test_the_transcript_pressed_twice_sends_one_pdf(gateway, tg):
     assert sum(m.document is not None for m in await tg.messages(user.id)) == 1
 
 
+@needs_s3
+async def test_the_transcript_command_sent_twice_at_once_sends_one_pdf(gateway, tg):
+    """Found by trying the bot: the button was guarded, the command not (two PDFs)."""
+    user, _learner, _course = await learner_on_a_course(gateway, tg)
+
+    sent = await asyncio.gather(*(tg.send_command(user, "transcript") for _ in range(2)))
+
+    await tg.wait_for_message(user.id, lambda m: m.document is not None, after=sent[0].message_id, timeout=20)
+    await tg.wait_for_message(user.id, has_text("Готовлю справку"), after=sent[0].message_id, timeout=WAIT)
+    await asyncio.sleep(1)
+    assert sum(m.document is not None for m in await tg.messages(user.id)) == 1
+
+
 async def test_a_press_whose_action_failed_can_be_pressed_again(resources):
     telegram_id = 7_000_000_000 + secrets.randbelow(10**8)
 

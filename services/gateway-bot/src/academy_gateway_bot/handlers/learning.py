@@ -840,13 +840,24 @@ async def show_my_courses(
     await show_screen(event, truncate(text, TEXT_LIMIT), markup, edit=edit)
 
 
-async def transcript_command(
-    message: Message, learner: LearnerCtx | None, clients: ServiceClients, bot: Bot, idempotency_key: str
+async def transcript_command(  # noqa: PLR0917 - aiogram injects what the handler needs
+    message: Message,
+    learner: LearnerCtx | None,
+    clients: ServiceClients,
+    bot: Bot,
+    idempotency_key: str,
+    resources: Resources,
 ) -> None:
+    """/transcript: the transcript PDF; sent again within `PRESS_WINDOW_S` (or with the button), it is the
+    same PDF on its way, and the learner is told so instead of getting it twice."""
     if learner is None:
         await not_registered(message)
         return
-    await send_transcript(bot, learner, clients, idempotency_key)
+    async with first_press(resources, learner.telegram_id, "transcript") as first:
+        if not first:
+            await message.answer(_("transcript-preparing"))
+            return
+        await send_transcript(bot, learner, clients, idempotency_key)
 
 
 async def send_transcript(bot: Bot, learner: LearnerCtx, clients: ServiceClients, idempotency_key: str) -> None:
