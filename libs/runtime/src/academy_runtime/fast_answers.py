@@ -9,10 +9,10 @@ whenever the function does not.
 
 Nothing the endpoint checks is skipped. Before the function is asked, the request must pass, in this
 order, what the endpoint's own path would check, with the same code:
+- the app-wide input checks (`academy_runtime.http.refuse_malformed_input`: no U+0000 in the path or the
+  query, no parameter that takes one value given twice);
 - the route's callers (`academy_runtime.auth.Callers`, found in the route's dependencies): a valid token
   of an admitted caller, with `request.state.caller` and `caller_identity` set as the dependency sets them;
-- no U+0000 in the path or the query, and no query parameter given twice (the app-wide checks of
-  `academy_runtime.http`, which would refuse them);
 and after the function answers, the caller's rate limit is counted (`enforce_rate_limit`, as the
 app-wide dependency counts it). Any failure, and any answer the function does not give, goes to the
 router unchanged, which answers it (401, 403, 422, 429...) the way it always does: this path never
@@ -32,7 +32,7 @@ template (`scope["route"]` is set to the route), as for any other request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,34 +95,32 @@ class FastAnswerMiddleware:
     """Gives the `FastAnswer`s' answers before the router (installed by `academy_runtime.http.create_app`,
     inside the request telemetry and the body limit). See the module docstring."""
 
-    def __init__(self, app: ASGIApp, routes: dict[str, FastRoute]) -> None:
+    def __init__(
+        self, app: ASGIApp, routes: dict[str, FastRoute], checks: Callable[[Request], Awaitable[None]]
+    ) -> None:
         self.app = app
         self._routes = routes
+        self._checks = checks
+        """The app-wide input checks (`academy_runtime.http.refuse_malformed_input`): DomainError to refuse."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             entry = self._routes.get(scope["path"])
             if entry is not None:
-                response = await self._answer(scope, receive, entry)
+                response = await self._answer(Request(scope, receive), entry)
                 if response is not None:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    async def _answer(scope: Scope, receive: Receive, entry: FastRoute) -> Response | None:
-        query_string: bytes = scope["query_string"]
-        if b"%00" in query_string or b"\x00" in query_string or "\x00" in scope["path"]:
-            return None  # refuse_nul_characters' 422
-        request = Request(scope, receive)
-        query = request.query_params
-        if len(query) != len(query.multi_items()):
-            return None  # refuse_repeated_query_parameters' 422, or a list parameter: the endpoint's
-        scope["route"] = entry.route  # what the router sets: the span, the metrics and the rate limit read it
+    async def _answer(self, request: Request, entry: FastRoute) -> Response | None:
+        # What the router sets: the span, the metrics, the rate limit and the repeated-parameter check read it.
+        request.scope["route"] = entry.route
         try:
+            await self._checks(request)  # the app's input checks: NUL characters, a parameter given twice
             await entry.callers(request)
         except DomainError:
-            return None  # 401 / 403, rendered by the router's path
+            return None  # 422 / 401 / 403, rendered by the router's path
         response = entry.answer(request)
         if response is None:
             return None

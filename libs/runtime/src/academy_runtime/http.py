@@ -248,13 +248,19 @@ def refuse_repeated_query_parameters(request: Request) -> None:
             raise ValidationFailedError(f"the query parameter {name!r} takes one value, and was given {given}")
 
 
+async def refuse_malformed_input(request: Request) -> None:
+    """`refuse_nul_characters` and `refuse_repeated_query_parameters`: the app-wide checks of a request's
+    input (ValidationFailedError), also run by the fast answers (`academy_runtime.fast_answers`)."""
+    await refuse_nul_characters(request)
+    refuse_repeated_query_parameters(request)
+
+
 async def _request_checks(request: Request) -> None:
     """The app-wide checks of every request, in one dependency (FastAPI's resolution of each dependency
     costs as much as a cheap check itself): the rate limit first (a refused request costs one Redis round
-    trip and nothing else), then `refuse_nul_characters` and `refuse_repeated_query_parameters`."""
+    trip and nothing else), then `refuse_malformed_input`."""
     await enforce_rate_limit(request)
-    await refuse_nul_characters(request)
-    refuse_repeated_query_parameters(request)
+    await refuse_malformed_input(request)
 
 
 _SECURITY_SCHEME = "ServiceToken"
@@ -396,7 +402,9 @@ def create_app(service: ServiceDefinition, settings: ServiceSettings | None = No
     # Ahead of the router and its dependencies, inside everything else (a fast answer is counted, traced
     # and under the body limit like any answer).
     if service.fast_answers:
-        app.add_middleware(FastAnswerMiddleware, routes=resolve_fast_answers(app, service.fast_answers))
+        app.add_middleware(
+            FastAnswerMiddleware, routes=resolve_fast_answers(app, service.fast_answers), checks=refuse_malformed_input
+        )
     # Inside the metrics and the span, so that a 413 is counted and traced; outside everything else, so
     # that a body over the limit by its Content-Length is refused before routing, the rate limit or any
     # dependency.
